@@ -1,0 +1,126 @@
+-- apr schema, version 1.
+-- Written once in the subset that SQLite and MySQL/MariaDB both accept. The only dialect
+-- bits are MySQL executable comments (/*! ... */), which MySQL runs and SQLite skips as
+-- comments: AUTO_INCREMENT on surrogate keys and a binary (case- and accent-exact)
+-- collation, so that both backends see the same unique keys.
+-- Secondary indexes are declared as UNIQUE constraints that end in the primary key, the one
+-- form of index both dialects accept inside CREATE TABLE ... IF NOT EXISTS.
+-- Applied on every start; statements are separated by ';' at the end of a line.
+
+CREATE TABLE IF NOT EXISTS apr_meta (
+  meta_key VARCHAR(64) NOT NULL PRIMARY KEY,
+  meta_value VARCHAR(255) NOT NULL
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+
+-- Raw timeline. id is the load order; the natural key makes a repeated load a no-op.
+CREATE TABLE IF NOT EXISTS agent_events (
+  id INTEGER /*!40101 UNSIGNED */ PRIMARY KEY /*!40101 AUTO_INCREMENT */,
+  ext VARCHAR(64) NOT NULL,
+  ts_epoch BIGINT NOT NULL,
+  event VARCHAR(64) NOT NULL,
+  enabled SMALLINT NOT NULL,
+  state VARCHAR(128) NOT NULL,
+  user_id VARCHAR(64) NOT NULL,
+  username VARCHAR(255) NOT NULL,
+  source VARCHAR(16) NOT NULL,
+  loaded_at BIGINT NOT NULL,
+  CONSTRAINT agent_events_natural UNIQUE (ext, ts_epoch, event, enabled, state),
+  CONSTRAINT agent_events_ts UNIQUE (ts_epoch, id)
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+
+
+-- Call statistics per extension and local hour; replaced whole on re-fetch of an hour.
+CREATE TABLE IF NOT EXISTS users_calls (
+  ext VARCHAR(64) NOT NULL,
+  hour_start BIGINT NOT NULL,
+  name VARCHAR(255) NOT NULL,
+  tags TEXT NOT NULL,
+  total_calls BIGINT NOT NULL,
+  answered_calls BIGINT NOT NULL,
+  talked_time BIGINT NOT NULL,
+  talked_average BIGINT NOT NULL,
+  duration_seconds BIGINT NOT NULL,
+  max_connect_seconds BIGINT NOT NULL,
+  avg_connect_seconds BIGINT NOT NULL,
+  total_connect_seconds BIGINT NOT NULL,
+  callee_id_number VARCHAR(255) NOT NULL,
+  callee_id_name VARCHAR(255) NOT NULL,
+  registered_time BIGINT NOT NULL,
+  idle_time BIGINT NOT NULL,
+  wrap_up_time BIGINT NOT NULL,
+  hold_time BIGINT NOT NULL,
+  on_call_time BIGINT NOT NULL,
+  on_call_time_avg BIGINT NOT NULL,
+  not_available_time BIGINT NOT NULL,
+  not_available_detailed_report TEXT NOT NULL,
+  source VARCHAR(16) NOT NULL,
+  fetched_at BIGINT NOT NULL,
+  PRIMARY KEY (ext, hour_start),
+  CONSTRAINT users_calls_hour UNIQUE (hour_start, ext)
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+
+
+-- Canonical names: the latest non-empty name seen in stats and in events, with when.
+CREATE TABLE IF NOT EXISTS agents (
+  ext VARCHAR(64) NOT NULL PRIMARY KEY,
+  stats_name VARCHAR(255) NOT NULL,
+  stats_name_at BIGINT NOT NULL,
+  event_name VARCHAR(255) NOT NULL,
+  event_name_at BIGINT NOT NULL
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+
+-- Hourly summary, one row per agent and local hour (SPEC §5).
+CREATE TABLE IF NOT EXISTS agent_activity (
+  agent_ext VARCHAR(64) NOT NULL,
+  report_hour BIGINT NOT NULL,
+  report_hour_local VARCHAR(16) NOT NULL,
+  agent_name VARCHAR(255) NOT NULL,
+  available_secs BIGINT NOT NULL,
+  idle_secs BIGINT NOT NULL,
+  talk_secs BIGINT NOT NULL,
+  wrap_up_secs BIGINT NOT NULL,
+  hold_secs BIGINT NOT NULL,
+  productive_secs BIGINT NOT NULL,
+  meeting_secs BIGINT NOT NULL,
+  training_secs BIGINT NOT NULL,
+  chat_secs BIGINT NOT NULL,
+  tickets_secs BIGINT NOT NULL,
+  outbound_secs BIGINT NOT NULL,
+  non_productive_secs BIGINT NOT NULL,
+  lunch_secs BIGINT NOT NULL,
+  tea_secs BIGINT NOT NULL,
+  bio_secs BIGINT NOT NULL,
+  short_secs BIGINT NOT NULL,
+  other_secs BIGINT NOT NULL,
+  login_secs BIGINT NOT NULL,
+  logoff_secs BIGINT NOT NULL,
+  dnd_secs BIGINT NOT NULL,
+  unaccounted_secs BIGINT NOT NULL,
+  idle_count BIGINT NOT NULL,
+  notavail_count BIGINT NOT NULL,
+  total_calls BIGINT NOT NULL,
+  answered_calls BIGINT NOT NULL,
+  failed_calls BIGINT NOT NULL,
+  covered_secs BIGINT NOT NULL,
+  complete SMALLINT NOT NULL,
+  event_details TEXT NOT NULL,
+  PRIMARY KEY (agent_ext, report_hour),
+  CONSTRAINT agent_activity_hour UNIQUE (report_hour, agent_ext),
+  CONSTRAINT agent_activity_local UNIQUE (report_hour_local, report_hour, agent_ext)
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+
+
+-- Watermarks and cursors: collect.events_until, data_until, aggregate.dirty_*, queue_log cursors.
+CREATE TABLE IF NOT EXISTS etl_state (
+  state_key VARCHAR(255) NOT NULL PRIMARY KEY,
+  state_value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+
+-- The platform's access token, cached between cron runs.
+CREATE TABLE IF NOT EXISTS api_token (
+  id INTEGER NOT NULL PRIMARY KEY,
+  access_token TEXT NOT NULL,
+  refresh_token TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;

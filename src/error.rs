@@ -1,0 +1,94 @@
+//! The library's error type. Every variant renders as one line a person can act on, and maps
+//! to the process exit code of SPEC §2 (0 ok, 1 runtime, 2 usage/config/input, 75 locked).
+
+use std::fmt;
+
+/// Result alias used across the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a command failed, grouped by what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A flag or argument is malformed (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// Configuration is missing or inconsistent (exit 2).
+    #[error("{0}")]
+    Config(String),
+    /// Input data (a file, a response from a replay directory) is not in the expected form (exit 2).
+    #[error("{0}")]
+    Input(String),
+    /// Another run holds the lock (exit 75).
+    #[error("{0}")]
+    Locked(String),
+    /// The database failed (exit 1).
+    #[error("database error: {0}")]
+    Database(String),
+    /// The upstream platform failed after retries, or answered with an error (exit 1).
+    #[error("{0}")]
+    Upstream(String),
+    /// A file or socket operation failed (exit 1).
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The process exit code for this error (SPEC §2).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::Config(_) | Error::Input(_) => 2,
+            Error::Locked(_) => 75,
+            Error::Database(_) | Error::Upstream(_) | Error::Io { .. } => 1,
+        }
+    }
+
+    pub fn usage(msg: impl fmt::Display) -> Self {
+        Error::Usage(msg.to_string())
+    }
+
+    pub fn config(msg: impl fmt::Display) -> Self {
+        Error::Config(msg.to_string())
+    }
+
+    pub fn input(msg: impl fmt::Display) -> Self {
+        Error::Input(msg.to_string())
+    }
+
+    pub fn db(msg: impl fmt::Display) -> Self {
+        Error::Database(msg.to_string())
+    }
+
+    pub fn io(context: impl fmt::Display, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.to_string(),
+            source,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Database(one_line(&e.to_string()))
+    }
+}
+
+impl From<mysql::Error> for Error {
+    fn from(e: mysql::Error) -> Self {
+        Error::Database(one_line(&e.to_string()))
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Input(format!("invalid JSON: {e}"))
+    }
+}
+
+/// Folds a multi-line message into one line, so user-facing errors stay one line.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,15 @@
+//! apr: an ETL toolkit for contact-center agent performance reports.
+//!
+//! Data flows one way: `source` (platform HTTP, replay directory, Asterisk queue_log)
+//! produces normalized records (`model`), `store` loads them idempotently into SQLite or
+//! MySQL, `aggregate` turns the event timeline into hourly buckets, and `report` renders
+//! them. `cli` holds one module per subcommand; the binary is a thin shell around it.
+
+pub mod error;
+pub mod hours;
+pub mod model;
+pub mod names;
+pub mod source;
+pub mod store;
+
+pub use error::{Error, Result};
