@@ -5,6 +5,8 @@
 //! MySQL, `aggregate` turns the event timeline into hourly buckets, and `report` renders
 //! them. `cli` holds one module per subcommand; the binary is a thin shell around it.
 
+pub mod cli;
+pub mod config;
 pub mod error;
 pub mod hours;
 pub mod model;

@@ -211,6 +211,10 @@ pub trait Store: Send {
 
     fn token(&mut self) -> Result<Option<CachedToken>>;
     fn set_token(&mut self, token: &CachedToken) -> Result<()>;
+
+    /// Takes the named exclusive lock for as long as this store lives (SQLite: a lock on a
+    /// file beside the database; MySQL: `GET_LOCK`). `Ok(false)` when another process holds it.
+    fn try_lock(&mut self, name: &str) -> Result<bool>;
 }
 
 /// The latest non-empty name per extension in a batch: from events (by timestamp) and from

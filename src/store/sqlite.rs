@@ -18,7 +18,10 @@ use crate::model::{ActivityRow, EventSource};
 
 /// A database file opened with apr's schema.
 pub struct SqliteStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
+    path: std::path::PathBuf,
+    /// Lock files held (see [`Store::try_lock`]); released when the store is dropped.
+    locks: Vec<std::fs::File>,
 }
 
 fn bind(cell: &Cell<'_>) -> Value {
@@ -56,7 +59,11 @@ impl SqliteStore {
         for stmt in schema_statements() {
             conn.execute_batch(&stmt)?;
         }
-        let mut store = SqliteStore { conn };
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            locks: Vec::new(),
+        };
         if store.meta("schema_version")?.is_none() {
             store.set_meta("schema_version", super::SCHEMA_VERSION)?;
         }
@@ -353,6 +360,33 @@ impl Store for SqliteStore {
             params![token.access_token, token.refresh_token, token.expires_at],
         )?;
         Ok(())
+    }
+
+    fn try_lock(&mut self, name: &str) -> Result<bool> {
+        let mut lock_path = self.path.clone().into_os_string();
+        lock_path.push(format!(".{name}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot open lock file {}", lock_path.to_string_lossy()),
+                    e,
+                )
+            })?;
+        match file.try_lock() {
+            Ok(()) => {
+                self.locks.push(file);
+                Ok(true)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(
+                format!("cannot lock {}", lock_path.to_string_lossy()),
+                e,
+            )),
+        }
     }
 }
 
