@@ -124,3 +124,54 @@ CREATE TABLE IF NOT EXISTS api_token (
   refresh_token TEXT NOT NULL,
   expires_at BIGINT NOT NULL
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+
+-- queue_log (SPEC §6). Raw lines under Asterisk's realtime column names; `time` is epoch
+-- seconds and (time, line_hash) makes re-reading a line a no-op.
+CREATE TABLE IF NOT EXISTS queue_log (
+  id INTEGER /*!40101 UNSIGNED */ PRIMARY KEY /*!40101 AUTO_INCREMENT */,
+  time BIGINT NOT NULL,
+  line_hash BIGINT NOT NULL,
+  callid VARCHAR(128) NOT NULL,
+  queuename VARCHAR(128) NOT NULL,
+  agent VARCHAR(255) NOT NULL,
+  event VARCHAR(64) NOT NULL,
+  data1 TEXT NOT NULL,
+  data2 TEXT NOT NULL,
+  data3 TEXT NOT NULL,
+  data4 TEXT NOT NULL,
+  data5 TEXT NOT NULL,
+  loaded_at BIGINT NOT NULL,
+  CONSTRAINT queue_log_line UNIQUE (time, line_hash)
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+
+-- One row per call and queue stint, derived from queue_log; outcome as in SPEC §6.
+-- Null wait/talk/end/position: unknown.
+CREATE TABLE IF NOT EXISTS queue_calls (
+  callid VARCHAR(128) NOT NULL,
+  queuename VARCHAR(128) NOT NULL,
+  enter_time BIGINT NOT NULL,
+  enter_hour BIGINT NOT NULL,
+  enter_hour_local VARCHAR(16) NOT NULL,
+  caller_number VARCHAR(128) NOT NULL,
+  caller_name VARCHAR(255) NOT NULL,
+  entry_position BIGINT NULL,
+  outcome VARCHAR(16) NOT NULL,
+  agent VARCHAR(64) NOT NULL,
+  wait_secs BIGINT NULL,
+  talk_secs BIGINT NULL,
+  ring_attempts BIGINT NOT NULL,
+  end_time BIGINT NULL,
+  PRIMARY KEY (callid, queuename, enter_time),
+  CONSTRAINT queue_calls_hour UNIQUE (enter_hour_local, queuename, callid, enter_time)
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+
+-- queue_log lines that could not be parsed, with where they were and why.
+CREATE TABLE IF NOT EXISTS queue_log_rejects (
+  file VARCHAR(255) NOT NULL,
+  line_no BIGINT NOT NULL,
+  line_hash BIGINT NOT NULL,
+  reason VARCHAR(255) NOT NULL,
+  line TEXT NOT NULL,
+  loaded_at BIGINT NOT NULL,
+  PRIMARY KEY (file, line_no, line_hash)
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;

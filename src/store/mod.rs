@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::model::{ActivityRow, AgentEvent, EventSource, HourStats};
 
+pub mod queue;
 pub mod sqlite;
+mod sqlite_queue;
 
 /// The portable schema, applied idempotently on every open.
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");

@@ -24,14 +24,14 @@ pub struct SqliteStore {
     locks: Vec<std::fs::File>,
 }
 
-fn bind(cell: &Cell<'_>) -> Value {
+pub(crate) fn bind(cell: &Cell<'_>) -> Value {
     match cell {
         Cell::Int(n) => Value::Integer(*n),
         Cell::Text(s) => Value::Text((*s).to_string()),
     }
 }
 
-fn placeholders(n: usize) -> String {
+pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
@@ -77,14 +77,14 @@ impl SqliteStore {
     }
 }
 
-fn get_state(tx: &Connection, key: &str) -> Result<Option<String>> {
+pub(crate) fn get_state(tx: &Connection, key: &str) -> Result<Option<String>> {
     Ok(tx
         .prepare_cached("SELECT state_value FROM etl_state WHERE state_key = ?1")?
         .query_row([key], |r| r.get::<_, String>(0))
         .optional()?)
 }
 
-fn put_state(tx: &Connection, key: &str, value: &str) -> Result<()> {
+pub(crate) fn put_state(tx: &Connection, key: &str, value: &str) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO etl_state (state_key, state_value, updated_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT(state_key) DO UPDATE SET state_value = excluded.state_value, updated_at = excluded.updated_at",
@@ -133,57 +133,8 @@ impl Store for SqliteStore {
     }
 
     fn load(&mut self, batch: &LoadBatch<'_>) -> Result<LoadOutcome> {
-        let source = batch.source.unwrap_or(EventSource::Api).as_str();
-        let now = now_epoch();
         let tx = self.tx()?;
-        let mut outcome = LoadOutcome {
-            events_seen: batch.events.len() as u64,
-            ..Default::default()
-        };
-        {
-            let mut insert = tx.prepare_cached(&format!(
-                "INSERT OR IGNORE INTO agent_events ({EVENT_COLUMNS}) VALUES ({})",
-                placeholders(9)
-            ))?;
-            for e in batch.events {
-                let cells = event_cells(e, source, now);
-                outcome.events_new +=
-                    insert.execute(rusqlite::params_from_iter(cells.iter().map(bind)))? as u64;
-            }
-            let mut clear =
-                tx.prepare_cached("DELETE FROM users_calls WHERE hour_start = ?1 AND source = ?2")?;
-            let mut put = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO users_calls ({STATS_COLUMNS}) VALUES ({})",
-                placeholders(24)
-            ))?;
-            for hour in batch.stats {
-                clear.execute(params![hour.hour_start, source])?;
-                for r in &hour.records {
-                    let cells = stats_cells(r, hour.hour_start, source, now);
-                    outcome.stats_rows +=
-                        put.execute(rusqlite::params_from_iter(cells.iter().map(bind)))? as u64;
-                }
-            }
-        }
-        merge_names(&tx, batch)?;
-        let old_until = state_i64(&tx, keys::DATA_UNTIL)?;
-        if let Some(span) = batch_span(batch, old_until) {
-            let (from, to) = merge_dirty(
-                state_i64(&tx, keys::DIRTY_FROM)?,
-                state_i64(&tx, keys::DIRTY_TO)?,
-                span,
-            );
-            put_state(&tx, keys::DIRTY_FROM, &from.to_string())?;
-            put_state(&tx, keys::DIRTY_TO, &to.to_string())?;
-        }
-        if let Some(until) = batch.data_until {
-            if old_until.is_none_or(|old| until > old) {
-                put_state(&tx, keys::DATA_UNTIL, &until.to_string())?;
-            }
-        }
-        for (k, v) in &batch.state {
-            put_state(&tx, k, v)?;
-        }
+        let outcome = load_in(&tx, batch)?;
         tx.commit()?;
         Ok(outcome)
     }
@@ -432,4 +383,60 @@ fn merge_names(tx: &Connection, batch: &LoadBatch<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The body of [`Store::load`] inside a transaction the caller owns, so that other writes
+/// (a queue_log chunk) commit together with it.
+pub(crate) fn load_in(tx: &Connection, batch: &LoadBatch<'_>) -> Result<LoadOutcome> {
+    let source = batch.source.unwrap_or(EventSource::Api).as_str();
+    let now = now_epoch();
+    let mut outcome = LoadOutcome {
+        events_seen: batch.events.len() as u64,
+        ..Default::default()
+    };
+    {
+        let mut insert = tx.prepare_cached(&format!(
+            "INSERT OR IGNORE INTO agent_events ({EVENT_COLUMNS}) VALUES ({})",
+            placeholders(9)
+        ))?;
+        for e in batch.events {
+            let cells = event_cells(e, source, now);
+            outcome.events_new +=
+                insert.execute(rusqlite::params_from_iter(cells.iter().map(bind)))? as u64;
+        }
+        let mut clear =
+            tx.prepare_cached("DELETE FROM users_calls WHERE hour_start = ?1 AND source = ?2")?;
+        let mut put = tx.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO users_calls ({STATS_COLUMNS}) VALUES ({})",
+            placeholders(24)
+        ))?;
+        for hour in batch.stats {
+            clear.execute(params![hour.hour_start, source])?;
+            for r in &hour.records {
+                let cells = stats_cells(r, hour.hour_start, source, now);
+                outcome.stats_rows +=
+                    put.execute(rusqlite::params_from_iter(cells.iter().map(bind)))? as u64;
+            }
+        }
+    }
+    merge_names(&tx, batch)?;
+    let old_until = state_i64(&tx, keys::DATA_UNTIL)?;
+    if let Some(span) = batch_span(batch, old_until) {
+        let (from, to) = merge_dirty(
+            state_i64(&tx, keys::DIRTY_FROM)?,
+            state_i64(&tx, keys::DIRTY_TO)?,
+            span,
+        );
+        put_state(&tx, keys::DIRTY_FROM, &from.to_string())?;
+        put_state(&tx, keys::DIRTY_TO, &to.to_string())?;
+    }
+    if let Some(until) = batch.data_until {
+        if old_until.is_none_or(|old| until > old) {
+            put_state(&tx, keys::DATA_UNTIL, &until.to_string())?;
+        }
+    }
+    for (k, v) in &batch.state {
+        put_state(&tx, k, v)?;
+    }
+    Ok(outcome)
 }
