@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod hours;
+pub mod ingest;
 pub mod model;
 pub mod names;
 pub mod source;
