@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod aggregate;
 pub mod init_load;
+pub mod parse_queue_log;
 
 use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
@@ -60,6 +61,8 @@ pub enum Command {
     InitLoad(init_load::Args),
     /// Rebuild the hourly agent summary
     Aggregate(aggregate::Args),
+    /// Load Asterisk queue_log files (incremental; `-` for stdin)
+    ParseQueueLog(parse_queue_log::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -80,6 +83,7 @@ pub fn main() -> i32 {
     let result: anyhow::Result<()> = match cli.command {
         Command::InitLoad(args) => init_load::run(global, args),
         Command::Aggregate(args) => aggregate::run(global, args),
+        Command::ParseQueueLog(args) => parse_queue_log::run(global, args),
     };
     match result {
         Ok(()) => 0,

@@ -1,1 +1,326 @@
-//! placeholder
+//! Files → store: plans each file's reading from its cursor, parses chunks of lines, and
+//! loads each chunk in one transaction with the derivation of its new lines, the advanced
+//! cursor and the derivation state. A killed run leaves the database as of its last
+//! committed chunk, and the next run continues from there, so the result is the same.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use super::derive::{AgentMap, DeriveConfig, Derived, Deriver, DeriverState, hour_stats};
+use super::parse::{EventKind, QueueLogLine, parse_line};
+use super::reader::{Chunk, Cursor, Segment, SegmentReader, line_hash, plan, rotation_order};
+use crate::error::{Error, Result};
+use crate::hours::Zone;
+use crate::store::queue::{ChunkWrites, QueueStore, RawLine, RejectRow};
+
+/// `etl_state` key of the [`DeriverState`] (open stints, agents' memberships and pauses).
+pub const DERIVER_STATE_KEY: &str = "queue_log.derive_state";
+
+/// Lines per transaction.
+pub const DEFAULT_CHUNK_LINES: u32 = 50_000;
+
+/// How to load.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    pub zone: Zone,
+    pub max_call_secs: i64,
+    pub chunk_lines: usize,
+}
+
+/// Counts of a run (the summary line).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadSummary {
+    /// Complete lines read.
+    pub lines_read: u64,
+    /// Lines stored that were not stored before (dry run: lines that parsed).
+    pub loaded: u64,
+    /// Lines rejected as unparseable.
+    pub rejected: u64,
+    /// Stints entered (`ENTERQUEUE` lines among the loaded ones).
+    pub calls: u64,
+    /// Agent events new in `agent_events`.
+    pub events: u64,
+    /// Why files were read from the start (rotation, truncation), for `-v`.
+    pub notes: Vec<String>,
+}
+
+/// Progress after each chunk: bytes read of the current file and its size (when known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub lines: u64,
+    pub bytes: u64,
+    pub total_bytes: Option<u64>,
+}
+
+fn parse_cursor(key: &str, v: &str) -> Result<Cursor> {
+    serde_json::from_str(v).map_err(|e| {
+        Error::db(format!(
+            "etl_state '{key}' is not a queue_log cursor ({e}); delete that row to re-read the file"
+        ))
+    })
+}
+
+fn load_state(store: &mut dyn QueueStore) -> Result<DeriverState> {
+    match store.state(DERIVER_STATE_KEY)? {
+        None => Ok(DeriverState::default()),
+        Some(v) => serde_json::from_str(&v).map_err(|e| {
+            Error::db(format!(
+                "etl_state '{DERIVER_STATE_KEY}' is not readable ({e}); delete that row to start the derivation afresh"
+            ))
+        }),
+    }
+}
+
+/// One chunk's lines, parsed: text (lossy UTF-8) first, then fields borrowing from it.
+struct Parsed<'a> {
+    lines: Vec<QueueLogLine<'a>>,
+    raws: Vec<RawLine<'a>>,
+    rejects: Vec<RejectRow<'a>>,
+}
+
+fn texts(chunk: &Chunk) -> Vec<Cow<'_, str>> {
+    (0..chunk.lines.len())
+        .map(|i| String::from_utf8_lossy(chunk.line(i)))
+        .collect()
+}
+
+fn parse_chunk<'a>(
+    chunk: &Chunk,
+    texts: &'a [Cow<'a, str>],
+    file: &'a str,
+    zone: Zone,
+) -> Parsed<'a> {
+    let mut p = Parsed {
+        lines: Vec::with_capacity(texts.len()),
+        raws: Vec::with_capacity(texts.len()),
+        rejects: Vec::new(),
+    };
+    for (i, text) in texts.iter().enumerate() {
+        let hash = line_hash(chunk.line(i));
+        match parse_line(text, zone) {
+            Ok(l) => {
+                p.raws.push(RawLine {
+                    time: l.time,
+                    hash,
+                    callid: l.callid,
+                    queuename: l.queuename,
+                    agent: l.agent,
+                    event: l.event,
+                    data: l.data,
+                });
+                p.lines.push(l);
+            }
+            Err(e) => p.rejects.push(RejectRow {
+                file,
+                line_no: chunk.lines[i].2,
+                hash,
+                reason: e.to_string(),
+                line: text,
+            }),
+        }
+    }
+    p
+}
+
+/// Derives the writes of a chunk from its new lines.
+fn derive_chunk(
+    deriver: &mut Deriver,
+    lines: &[QueueLogLine<'_>],
+    new: &[bool],
+    agents: &AgentMap,
+    zone: Zone,
+    calls: &mut u64,
+) -> ChunkWrites {
+    let mut out = Derived::default();
+    let mut hours = BTreeSet::new();
+    let mut until: Option<i64> = None;
+    for (l, _) in lines.iter().zip(new).filter(|(_, n)| **n) {
+        deriver.feed(l, agents, &mut out);
+        match EventKind::of(l.event) {
+            EventKind::EnterQueue => *calls += 1,
+            EventKind::Connect | EventKind::RingNoAnswer | EventKind::RingCanceled => {
+                hours.insert(zone.hour_containing(l.time));
+            }
+            _ => {}
+        }
+        until = Some(until.map_or(l.time, |u| u.max(l.time)));
+    }
+    ChunkWrites {
+        events: out.events,
+        stints: out.stints,
+        ring_hours: hours.into_iter().collect(),
+        state: Vec::new(),
+        data_until: until,
+    }
+}
+
+/// Loads the files (`-` = stdin) into `store`.
+pub fn load_files(
+    store: &mut dyn QueueStore,
+    files: &[String],
+    agents: &AgentMap,
+    opts: LoadOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LoadSummary> {
+    let mut summary = LoadSummary::default();
+    let mut deriver = Deriver::new(
+        DeriveConfig {
+            zone: opts.zone,
+            max_call_secs: opts.max_call_secs,
+        },
+        load_state(store)?,
+    );
+    for arg in rotation_order(files) {
+        let segments = plan(&arg, &mut |k| {
+            store.state(k)?.map(|v| parse_cursor(k, &v)).transpose()
+        })?;
+        for seg in segments {
+            if let Some(n) = &seg.note {
+                summary.notes.push(format!("{}: {n}", seg.display));
+            }
+            load_segment(store, &seg, &mut deriver, agents, opts, &mut summary, progress)?;
+        }
+    }
+    Ok(summary)
+}
+
+fn load_segment(
+    store: &mut dyn QueueStore,
+    seg: &Segment,
+    deriver: &mut Deriver,
+    agents: &AgentMap,
+    opts: LoadOptions,
+    summary: &mut LoadSummary,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
+    let mut reader = SegmentReader::open(seg)?;
+    let mut chunk = Chunk::default();
+    while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
+        let texts = texts(&chunk);
+        let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone);
+        let cursor = Cursor {
+            offset: reader.offset,
+            line_no: reader.line_no,
+            ..seg.start
+        };
+        let mut calls = 0;
+        let mut hour_fn = |hour: crate::hours::HourBucket, rows: &[_]| {
+            hour_stats(hour.start, rows, agents)
+        };
+        let outcome = store.load_queue_chunk(
+            &parsed.raws,
+            &parsed.rejects,
+            &mut |new| {
+                let mut w = derive_chunk(deriver, &parsed.lines, new, agents, opts.zone, &mut calls);
+                w.state.push((
+                    DERIVER_STATE_KEY.to_string(),
+                    serde_json::to_string(deriver.state()).map_err(|e| Error::db(e.to_string()))?,
+                ));
+                if let Some(key) = &seg.cursor_key {
+                    w.state.push((
+                        key.clone(),
+                        serde_json::to_string(&cursor).map_err(|e| Error::db(e.to_string()))?,
+                    ));
+                }
+                Ok(w)
+            },
+            &mut hour_fn,
+        )?;
+        summary.lines_read += chunk.lines.len() as u64;
+        summary.loaded += outcome.lines_new;
+        summary.rejected += parsed.rejects.len() as u64;
+        summary.calls += calls;
+        summary.events += outcome.load.events_new;
+        progress(Progress {
+            lines: summary.lines_read,
+            bytes: reader.offset,
+            total_bytes: if reader.compressed {
+                None
+            } else {
+                reader.total_bytes
+            },
+        });
+    }
+    Ok(())
+}
+
+/// `--dry-run`: parses and derives everything the cursors (read from `store` when given)
+/// would let a run read, and counts, writing nothing.
+pub fn dry_run(
+    mut store: Option<&mut dyn QueueStore>,
+    files: &[String],
+    agents: &AgentMap,
+    opts: LoadOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LoadSummary> {
+    let mut summary = LoadSummary::default();
+    let state = match store.as_deref_mut() {
+        Some(s) => load_state(s)?,
+        None => DeriverState::default(),
+    };
+    let mut deriver = Deriver::new(
+        DeriveConfig {
+            zone: opts.zone,
+            max_call_secs: opts.max_call_secs,
+        },
+        state,
+    );
+    let mut chunk = Chunk::default();
+    for arg in rotation_order(files) {
+        let segments = plan(&arg, &mut |k| match store.as_deref_mut() {
+            Some(s) => s.state(k)?.map(|v| parse_cursor(k, &v)).transpose(),
+            None => Ok(None),
+        })?;
+        for seg in segments {
+            if let Some(n) = &seg.note {
+                summary.notes.push(format!("{}: {n}", seg.display));
+            }
+            let mut reader = SegmentReader::open(&seg)?;
+            while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
+                let texts = texts(&chunk);
+                let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone);
+                let all = vec![true; parsed.lines.len()];
+                let mut calls = 0;
+                let w = derive_chunk(&mut deriver, &parsed.lines, &all, agents, opts.zone, &mut calls);
+                summary.lines_read += chunk.lines.len() as u64;
+                summary.loaded += parsed.lines.len() as u64;
+                summary.rejected += parsed.rejects.len() as u64;
+                summary.calls += calls;
+                summary.events += w.events.len() as u64;
+                progress(Progress {
+                    lines: summary.lines_read,
+                    bytes: reader.offset,
+                    total_bytes: if reader.compressed {
+                        None
+                    } else {
+                        reader.total_bytes
+                    },
+                });
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Parses and derives a whole in-memory text (benchmarks, tests): returns lines parsed,
+/// lines rejected and what was derived.
+pub fn parse_and_derive(
+    text: &[u8],
+    agents: &AgentMap,
+    config: DeriveConfig,
+) -> (u64, u64, Derived) {
+    let mut deriver = Deriver::new(config, DeriverState::default());
+    let mut out = Derived::default();
+    let (mut ok, mut bad) = (0, 0);
+    for raw in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let s = String::from_utf8_lossy(raw);
+        match parse_line(&s, config.zone) {
+            Ok(l) => {
+                ok += 1;
+                deriver.feed(&l, agents, &mut out);
+            }
+            Err(_) => bad += 1,
+        }
+    }
+    (ok, bad, out)
+}

@@ -1,0 +1,143 @@
+//! `apr parse-queue-log FILE...` (SPEC §6): loads Asterisk queue_log files incrementally,
+//! derives stints and the agent timeline, aggregates the hours touched, and prints one
+//! summary line (lines read, loaded, rejected, calls, seconds).
+
+use std::path::PathBuf;
+
+use clap::Args as ClapArgs;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{GlobalArgs, aggregate, write_lock};
+use crate::config::{ZoneUse, resolve_zone};
+use crate::error::Error;
+use crate::hours::Zone;
+use crate::source::queue_log::derive::AgentMap;
+use crate::source::queue_log::load::{
+    DEFAULT_CHUNK_LINES, LoadOptions, LoadSummary, Progress, dry_run, load_files,
+};
+use crate::store::{DatabaseUrl, Store, queue};
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// queue_log files, oldest rotation first (`queue_log.2.gz queue_log.1 queue_log`);
+    /// `-` reads stdin; `.gz` is read transparently
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Parse and count without writing anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A call still waiting this many hours after it entered is closed as INCOMPLETE
+    #[arg(long, default_value_t = 4, value_name = "HOURS")]
+    pub max_call_hours: u32,
+    /// TOML file with an [agents] table mapping member names to extensions
+    /// ("John Doe" = "201")
+    #[arg(long, env = "APR_QUEUE_AGENTS", value_name = "FILE")]
+    pub agents: Option<PathBuf>,
+    /// Lines per transaction
+    #[arg(long, default_value_t = DEFAULT_CHUNK_LINES, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub chunk_lines: u32,
+}
+
+fn agent_map(path: Option<&PathBuf>) -> crate::Result<AgentMap> {
+    let Some(path) = path else {
+        return Ok(AgentMap::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::config(format!(
+            "--agents / APR_QUEUE_AGENTS file '{}' cannot be read: {e}; expected a TOML file with an [agents] table",
+            path.display()
+        ))
+    })?;
+    AgentMap::from_toml(&text, &path.display().to_string())
+}
+
+/// The zone of a dry run without a database: `--timezone`, `APR_TIMEZONE`, else the system's.
+fn zone_without_store(global: &GlobalArgs) -> crate::Result<Zone> {
+    let choice = global.zone_choice();
+    match choice.flag.as_deref().or(choice.env.as_deref()) {
+        Some(name) => Zone::parse(name),
+        None => Ok(Zone::system()),
+    }
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let agents = agent_map(args.agents.as_ref())?;
+    let url = DatabaseUrl::parse(&global.database_url)?;
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("queue_log");
+    let mut on_progress = |p: Progress| {
+        if let Some(total) = p.total_bytes {
+            bar.set_length(total);
+            bar.set_position(p.bytes);
+        }
+        bar.set_message(format!("{} lines", p.lines));
+    };
+    let opts = |zone| LoadOptions {
+        zone,
+        max_call_secs: i64::from(args.max_call_hours) * 3600,
+        chunk_lines: args.chunk_lines as usize,
+    };
+    let summary: LoadSummary = if args.dry_run {
+        // A dry run never creates a database; it reads cursors only from one that exists.
+        let exists = match &url {
+            DatabaseUrl::Sqlite(p) => p.exists(),
+            DatabaseUrl::Mysql(_) => true,
+        };
+        let mut store = if exists { Some(queue::open(&url)?) } else { None };
+        let zone = match store.as_mut() {
+            Some(s) => resolve_zone(s.as_mut(), &global.zone_choice(), ZoneUse::Read)?,
+            None => zone_without_store(global)?,
+        };
+        let summary = dry_run(
+            store.as_mut().map(|s| s.as_mut() as &mut dyn queue::QueueStore),
+            &args.files,
+            &agents,
+            opts(zone),
+            &mut on_progress,
+        )?;
+        summary
+    } else {
+        let mut store = queue::open(&url)?;
+        write_lock(store.as_mut())?;
+        let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Write)?;
+        let summary = load_files(
+            store.as_mut(),
+            &args.files,
+            &agents,
+            opts(zone),
+            &mut on_progress,
+        )?;
+        bar.finish_and_clear();
+        let base: &mut dyn Store = store.as_mut();
+        let agg = aggregate::after_load(base, zone)?;
+        aggregate::note_other_reasons(&agg);
+        summary
+    };
+    bar.finish_and_clear();
+    for note in &summary.notes {
+        tracing::info!("{note}");
+    }
+    println!(
+        "{}{} lines read, {} loaded, {} rejected, {} calls, {} agent events in {:.1}s{}",
+        if args.dry_run { "dry run: " } else { "" },
+        summary.lines_read,
+        summary.loaded,
+        summary.rejected,
+        summary.calls,
+        summary.events,
+        started.elapsed().as_secs_f64(),
+        if summary.rejected > 0 && !args.dry_run {
+            " (rejected lines are in queue_log_rejects)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
