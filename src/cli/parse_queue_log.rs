@@ -90,19 +90,24 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             DatabaseUrl::Sqlite(p) => p.exists(),
             DatabaseUrl::Mysql(_) => true,
         };
-        let mut store = if exists { Some(queue::open(&url)?) } else { None };
+        let mut store = if exists {
+            Some(queue::open(&url)?)
+        } else {
+            None
+        };
         let zone = match store.as_mut() {
             Some(s) => resolve_zone(s.as_mut(), &global.zone_choice(), ZoneUse::Read)?,
             None => zone_without_store(global)?,
         };
-        let summary = dry_run(
-            store.as_mut().map(|s| s.as_mut() as &mut dyn queue::QueueStore),
+        dry_run(
+            store
+                .as_mut()
+                .map(|s| s.as_mut() as &mut dyn queue::QueueStore),
             &args.files,
             &agents,
             opts(zone),
             &mut on_progress,
-        )?;
-        summary
+        )?
     } else {
         let mut store = queue::open(&url)?;
         write_lock(store.as_mut())?;

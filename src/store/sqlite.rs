@@ -419,16 +419,16 @@ pub(crate) fn load_in(tx: &Connection, batch: &LoadBatch<'_>) -> Result<LoadOutc
             }
         }
     }
-    merge_names(&tx, batch)?;
-    let old_until = state_i64(&tx, keys::DATA_UNTIL)?;
+    merge_names(tx, batch)?;
+    let old_until = state_i64(tx, keys::DATA_UNTIL)?;
     if let Some(span) = batch_span(batch, old_until) {
         let (from, to) = merge_dirty(
-            state_i64(&tx, keys::DIRTY_FROM)?,
-            state_i64(&tx, keys::DIRTY_TO)?,
+            state_i64(tx, keys::DIRTY_FROM)?,
+            state_i64(tx, keys::DIRTY_TO)?,
             span,
         );
-        put_state(&tx, keys::DIRTY_FROM, &from.to_string())?;
-        put_state(&tx, keys::DIRTY_TO, &to.to_string())?;
+        put_state(tx, keys::DIRTY_FROM, &from.to_string())?;
+        put_state(tx, keys::DIRTY_TO, &to.to_string())?;
     }
     if let Some(until) = batch.data_until
         && old_until.is_none_or(|old| until > old)
@@ -436,7 +436,7 @@ pub(crate) fn load_in(tx: &Connection, batch: &LoadBatch<'_>) -> Result<LoadOutc
         put_state(tx, keys::DATA_UNTIL, &until.to_string())?;
     }
     for (k, v) in &batch.state {
-        put_state(&tx, k, v)?;
+        put_state(tx, k, v)?;
     }
     Ok(outcome)
 }

@@ -292,11 +292,11 @@ impl Deriver {
     fn enter(&mut self, line: &QueueLogLine<'_>, out: &mut Derived) {
         // The same call entering the same queue again while its stint is open means the
         // first one was cut (uniqueids repeat after a restart).
-        if let Some(list) = self.state.open.get_mut(line.callid) {
-            if let Some(i) = list.iter().position(|s| s.queue == line.queuename) {
-                let cut = list.remove(i);
-                Self::close_cut(cut, out, &mut self.state.agents);
-            }
+        if let Some(list) = self.state.open.get_mut(line.callid)
+            && let Some(i) = list.iter().position(|s| s.queue == line.queuename)
+        {
+            let cut = list.remove(i);
+            Self::close_cut(cut, out, &mut self.state.agents);
         }
         let hour = self.config.zone.floor_hour(line.time);
         let stint = Stint {
@@ -509,7 +509,8 @@ impl Deriver {
                     false,
                     timeline::ON_CALL_STATE,
                 ));
-                if a.calls == 0 && a.paused.is_none() {
+                // An agent that logged off during the call stays off.
+                if a.calls == 0 && a.paused.is_none() && a.logged_in() {
                     idle(out);
                 }
             }
@@ -599,10 +600,10 @@ impl Deriver {
             ExitWithKey => ended(stint, Outcome::ExitWithKey, num(line.data[3])),
             _ => return,
         }
-        if stint.agent.is_empty() {
-            if let Some(ext) = agents.ext_of(line.agent) {
-                stint.agent = ext.to_string();
-            }
+        if stint.agent.is_empty()
+            && let Some(ext) = agents.ext_of(line.agent)
+        {
+            stint.agent = ext.to_string();
         }
         let done = list.remove(i);
         if list.is_empty() {

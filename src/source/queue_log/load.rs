@@ -178,7 +178,15 @@ pub fn load_files(
             if let Some(n) = &seg.note {
                 summary.notes.push(format!("{}: {n}", seg.display));
             }
-            load_segment(store, &seg, &mut deriver, agents, opts, &mut summary, progress)?;
+            load_segment(
+                store,
+                &seg,
+                &mut deriver,
+                agents,
+                opts,
+                &mut summary,
+                progress,
+            )?;
         }
     }
     Ok(summary)
@@ -204,14 +212,14 @@ fn load_segment(
             ..seg.start
         };
         let mut calls = 0;
-        let mut hour_fn = |hour: crate::hours::HourBucket, rows: &[_]| {
-            hour_stats(hour.start, rows, agents)
-        };
+        let mut hour_fn =
+            |hour: crate::hours::HourBucket, rows: &[_]| hour_stats(hour.start, rows, agents);
         let outcome = store.load_queue_chunk(
             &parsed.raws,
             &parsed.rejects,
             &mut |new| {
-                let mut w = derive_chunk(deriver, &parsed.lines, new, agents, opts.zone, &mut calls);
+                let mut w =
+                    derive_chunk(deriver, &parsed.lines, new, agents, opts.zone, &mut calls);
                 w.state.push((
                     DERIVER_STATE_KEY.to_string(),
                     serde_json::to_string(deriver.state()).map_err(|e| Error::db(e.to_string()))?,
@@ -281,7 +289,14 @@ pub fn dry_run(
                 let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone);
                 let all = vec![true; parsed.lines.len()];
                 let mut calls = 0;
-                let w = derive_chunk(&mut deriver, &parsed.lines, &all, agents, opts.zone, &mut calls);
+                let w = derive_chunk(
+                    &mut deriver,
+                    &parsed.lines,
+                    &all,
+                    agents,
+                    opts.zone,
+                    &mut calls,
+                );
                 summary.lines_read += chunk.lines.len() as u64;
                 summary.loaded += parsed.lines.len() as u64;
                 summary.rejected += parsed.rejects.len() as u64;

@@ -61,10 +61,10 @@ fn is_gz(p: &Path) -> bool {
 /// Base name and rotation number: `queue_log.2.gz` → (`queue_log`, 2), `queue_log` → 0.
 fn rotation(p: &str) -> (&str, u32) {
     let s = p.strip_suffix(".gz").unwrap_or(p);
-    if let Some((base, n)) = s.rsplit_once('.') {
-        if let Ok(n) = n.parse::<u32>() {
-            return (base, n);
-        }
+    if let Some((base, n)) = s.rsplit_once('.')
+        && let Ok(n) = n.parse::<u32>()
+    {
+        return (base, n);
     }
     (s, 0)
 }
@@ -204,7 +204,7 @@ pub fn plan(
     }
     // Rotated: finish the old file under its rotated name first.
     let mut segments = Vec::new();
-    let mut note = format!("rotated (new inode); rotated file not found beside it");
+    let mut note = "rotated (new inode); rotated file not found beside it".to_string();
     for suffix in [".1", ".0", ".1.gz"] {
         let mut sib = abs.clone().into_os_string();
         sib.push(suffix);
