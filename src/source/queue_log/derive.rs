@@ -188,6 +188,10 @@ pub struct AgentState {
     pub paused: Option<String>,
     /// Calls connected and not ended.
     pub calls: u32,
+    /// Logged off explicitly (and no login or call since). Static members from
+    /// `queues.conf` never log in on queue_log, so "not logged in" alone is not "off".
+    #[serde(default)]
+    pub off: bool,
 }
 
 impl AgentState {
@@ -375,7 +379,7 @@ impl Deriver {
                     false,
                     timeline::ON_CALL_STATE,
                 ));
-                if a.paused.is_none() && a.logged_in() {
+                if a.paused.is_none() && !a.off {
                     out.events.push(event(
                         ext,
                         "",
@@ -432,14 +436,19 @@ impl Deriver {
                     idle(out);
                 }
                 a.agent_login = true;
+                a.off = false;
             }
             AgentLogoff | AgentCallbackLogoff => {
-                *a = AgentState::default();
+                *a = AgentState {
+                    off: true,
+                    ..AgentState::default()
+                };
                 logoff(out);
             }
             AddMember => {
                 let was_in = a.logged_in();
                 a.queues.insert(line.queuename.to_string());
+                a.off = false;
                 if !was_in {
                     if line.data[0].trim().eq_ignore_ascii_case("PAUSED") {
                         a.paused = Some(timeline::DEFAULT_PAUSE.to_string());
@@ -460,7 +469,10 @@ impl Deriver {
             RemoveMember => {
                 a.queues.remove(line.queuename);
                 if !a.logged_in() {
-                    *a = AgentState::default();
+                    *a = AgentState {
+                        off: true,
+                        ..AgentState::default()
+                    };
                     logoff(out);
                 }
             }
@@ -490,6 +502,7 @@ impl Deriver {
             }
             Connect => {
                 a.calls += 1;
+                a.off = false;
                 out.events.push(event(
                     ext,
                     name,
@@ -510,7 +523,7 @@ impl Deriver {
                     timeline::ON_CALL_STATE,
                 ));
                 // An agent that logged off during the call stays off.
-                if a.calls == 0 && a.paused.is_none() && a.logged_in() {
+                if a.calls == 0 && a.paused.is_none() && !a.off {
                     idle(out);
                 }
             }
@@ -945,6 +958,33 @@ mod tests {
         assert_eq!(out.events[0].username, "PJSIP/201");
         assert!(!state.agents["203"].agent_login);
         assert!(state.agents["202"].queues.contains("sales"));
+    }
+
+    #[test]
+    fn logoff_during_a_call_stays_off_and_static_members_go_idle() {
+        let (out, _) = run(&[
+            l(0, "NONE|q|SIP/201|ADDMEMBER|"),
+            l(5, "c1|q|NONE|ENTERQUEUE||555|1"),
+            l(10, "c1|q|SIP/201|CONNECT|5|c1.2|2"),
+            l(20, "NONE|q|SIP/201|REMOVEMEMBER|"),
+            l(50, "c1|q|SIP/201|COMPLETECALLER|5|40|1"),
+            // A static member (no ADDMEMBER) goes idle after its call.
+            l(60, "c2|q|NONE|ENTERQUEUE||556|1"),
+            l(65, "c2|q|SIP/301|CONNECT|5|c2.2|2"),
+            l(90, "c2|q|SIP/301|COMPLETEAGENT|5|25|1"),
+        ]);
+        assert_eq!(
+            evs(&out),
+            [
+                (0, "agent_idle", true, "available"),
+                (10, "agent_on_call", true, "none"),
+                (20, "agent_not_avail_state", true, "Logoff"),
+                (50, "agent_on_call", false, "none"),
+                (65, "agent_on_call", true, "none"),
+                (90, "agent_on_call", false, "none"),
+                (90, "agent_idle", true, "available"),
+            ]
+        );
     }
 
     #[test]
