@@ -305,11 +305,11 @@ pub(crate) fn batch_span(batch: &LoadBatch<'_>, old_data_until: Option<i64>) -> 
         hi = hi.max(h.hour_start);
     }
     // Advancing data_until changes the covered part of the hour in progress.
-    if let (Some(new), Some(old)) = (batch.data_until, old_data_until) {
-        if new > old {
-            lo = lo.min(old);
-            hi = hi.max(new);
-        }
+    if let (Some(new), Some(old)) = (batch.data_until, old_data_until)
+        && new > old
+    {
+        lo = lo.min(old);
+        hi = hi.max(new);
     }
     if let (Some(new), None) = (batch.data_until, old_data_until) {
         hi = hi.max(new);
