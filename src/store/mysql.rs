@@ -459,10 +459,10 @@ impl Store for MysqlStore {
             put_state(&mut tx, keys::DIRTY_FROM, &from.to_string())?;
             put_state(&mut tx, keys::DIRTY_TO, &to.to_string())?;
         }
-        if let Some(until) = batch.data_until {
-            if old_until.is_none_or(|old| until > old) {
-                put_state(&mut tx, keys::DATA_UNTIL, &until.to_string())?;
-            }
+        if let Some(until) = batch.data_until
+            && old_until.is_none_or(|old| until > old)
+        {
+            put_state(&mut tx, keys::DATA_UNTIL, &until.to_string())?;
         }
         for (k, v) in &batch.state {
             put_state(&mut tx, k, v)?;
