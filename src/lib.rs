@@ -11,6 +11,7 @@ pub mod error;
 pub mod hours;
 pub mod model;
 pub mod names;
+pub mod report;
 pub mod source;
 pub mod store;
 

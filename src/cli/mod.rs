@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
 
+pub mod report;
+
 /// Contact-center agent performance reports: collect, aggregate, report.
 #[derive(Debug, Parser)]
 #[command(name = "apr", version, about, propagate_version = true)]
@@ -52,7 +54,10 @@ impl GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Render the agent report (CSV or JSON) for a local date/time range
+    Report(report::Args),
+}
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
@@ -68,7 +73,9 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(cli.global.verbose);
-    let result: anyhow::Result<()> = match cli.command {};
+    let result: anyhow::Result<()> = match cli.command {
+        Command::Report(args) => report::run(&cli.global, args),
+    };
     match result {
         Ok(()) => 0,
         Err(e) => {
