@@ -11,6 +11,8 @@ pub mod init_load;
 use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
 
+pub mod report;
+
 /// Contact-center agent performance reports: collect, aggregate, report.
 #[derive(Debug, Parser)]
 #[command(name = "apr", version, about, propagate_version = true)]
@@ -60,6 +62,8 @@ pub enum Command {
     InitLoad(init_load::Args),
     /// Rebuild the hourly agent summary
     Aggregate(aggregate::Args),
+    /// Render the agent report (CSV or JSON) for a local date/time range
+    Report(report::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -80,6 +84,7 @@ pub fn main() -> i32 {
     let result: anyhow::Result<()> = match cli.command {
         Command::InitLoad(args) => init_load::run(global, args),
         Command::Aggregate(args) => aggregate::run(global, args),
+        Command::Report(args) => report::run(global, args),
     };
     match result {
         Ok(()) => 0,
