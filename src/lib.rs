@@ -13,6 +13,7 @@ pub mod hours;
 pub mod ingest;
 pub mod model;
 pub mod names;
+pub mod report;
 pub mod source;
 pub mod store;
 

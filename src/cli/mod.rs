@@ -12,6 +12,8 @@ pub mod parse_queue_log;
 use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
 
+pub mod report;
+
 /// Contact-center agent performance reports: collect, aggregate, report.
 #[derive(Debug, Parser)]
 #[command(name = "apr", version, about, propagate_version = true)]
@@ -63,6 +65,8 @@ pub enum Command {
     Aggregate(aggregate::Args),
     /// Load Asterisk queue_log files (incremental; `-` for stdin)
     ParseQueueLog(parse_queue_log::Args),
+    /// Render the agent report (CSV or JSON) for a local date/time range
+    Report(report::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -84,16 +88,32 @@ pub fn main() -> i32 {
         Command::InitLoad(args) => init_load::run(global, args),
         Command::Aggregate(args) => aggregate::run(global, args),
         Command::ParseQueueLog(args) => parse_queue_log::run(global, args),
+        Command::Report(args) => report::run(global, args),
     };
     match result {
         Ok(()) => 0,
+        // A reader that went away (`apr report | head`) is not a failure.
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("error: {}", crate::error::one_line(&format!("{e:#}")));
+            // The library's errors already name their cause; others show their chain.
+            let message = match e.downcast_ref::<crate::Error>() {
+                Some(err) => err.to_string(),
+                None => format!("{e:#}"),
+            };
+            eprintln!("error: {}", crate::error::one_line(&message));
             e.downcast_ref::<crate::Error>()
                 .map(crate::Error::exit_code)
                 .unwrap_or(1)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Takes the database's write lock, shared by every command that loads or aggregates, so

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::model::{ActivityRow, AgentEvent, EventSource, HourStats};
 
+pub mod mysql;
 pub mod queue;
 pub mod sqlite;
 mod sqlite_queue;
@@ -84,7 +85,7 @@ pub fn redact_url(url: &str) -> String {
 pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Store>> {
     Ok(match url {
         DatabaseUrl::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path)?),
-        DatabaseUrl::Mysql(_) => return Err(Error::config("MySQL backend not built yet")),
+        DatabaseUrl::Mysql(url) => Box::new(mysql::MysqlStore::open(url)?),
     })
 }
 
