@@ -296,3 +296,82 @@ fn bad_arguments_are_one_line_errors() {
         "{err}"
     );
 }
+
+fn report(db: &Path, args: &[&str]) -> String {
+    let out = apr(db)
+        .args(["report", "--start-date", "2025-09-07"])
+        .args(args)
+        .assert()
+        .success();
+    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn golden_agent_and_queue_reports_of_the_example_day() {
+    let (_d, db) = reference();
+    insta::assert_snapshot!("queue_log_agents_2025_09_07", report(&db, &[]));
+    insta::assert_snapshot!(
+        "queue_log_queues_2025_09_07",
+        report(&db, &["--kind", "queues"])
+    );
+    insta::assert_snapshot!(
+        "queue_log_queues_2025_09_07_json",
+        report(&db, &["--kind", "queues", "--format", "json"])
+    );
+    insta::assert_snapshot!(
+        "queue_log_queues_noon_options",
+        report(
+            &db,
+            &[
+                "--kind",
+                "queues",
+                "--start-time",
+                "12:00",
+                "--end-time",
+                "13:00",
+                "--sl-secs",
+                "30",
+                "--sl-basis",
+                "answered",
+                "--short-abandon-secs",
+                "30",
+            ]
+        )
+    );
+}
+
+#[test]
+fn queue_report_refuses_agent_only_arguments() {
+    let (_d, db) = reference();
+    let out = apr(&db)
+        .args([
+            "report",
+            "--start-date",
+            "2025-09-07",
+            "--kind",
+            "queues",
+            "--ext",
+            "201",
+        ])
+        .assert()
+        .code(2);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.starts_with("error: --ext applies to the agent report only"),
+        "{err}"
+    );
+    let out = apr(&db)
+        .args([
+            "report",
+            "--start-date",
+            "2025-09-07",
+            "--kind",
+            "queues",
+            "--sl-basis",
+            "x",
+        ])
+        .assert()
+        .code(2);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("--sl-basis 'x'"), "{err}");
+}

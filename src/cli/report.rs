@@ -1,4 +1,5 @@
-//! `apr report` (SPEC §7.4): the agent report as CSV or JSON on stdout or `--output FILE`.
+//! `apr report` (SPEC §7.4): the agent report, or with `--kind queues` the queue report of
+//! §6, as CSV or JSON on stdout or `--output FILE`.
 
 use std::io::Write;
 
@@ -7,6 +8,7 @@ use clap::Args as ClapArgs;
 use crate::cli::GlobalArgs;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
+use crate::report::queues::{QueueOptions, SlBasis};
 use crate::report::{ArgNames, RawReportArgs, ReportRequest, write_report};
 
 #[derive(Debug, ClapArgs)]
@@ -27,7 +29,7 @@ pub struct Args {
     /// csv or json
     #[arg(long, value_name = "FORMAT", default_value = "csv")]
     pub format: String,
-    /// What to report on: agents
+    /// What to report on: agents, or queues (per queue and hour, from queue_log)
     #[arg(long, value_name = "KIND", default_value = "agents")]
     pub kind: String,
     /// Only these extensions, comma-separated (3012,3032)
@@ -36,6 +38,16 @@ pub struct Args {
     /// Add talk, hold, wrap-up, DND and unaccounted times, counts and completeness
     #[arg(long)]
     pub extended: bool,
+    /// Queue report: abandons within this many seconds are short abandons
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub short_abandon_secs: u32,
+    /// Queue report: the service level threshold, seconds
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    pub sl_secs: u32,
+    /// Queue report: service level denominator: offered-minus-short, offered, answered or
+    /// answered-plus-abandoned
+    #[arg(long, value_name = "BASIS", default_value = "offered-minus-short")]
+    pub sl_basis: String,
     /// Write to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
@@ -58,7 +70,12 @@ impl Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     // Arguments first: a usage error must not depend on the database being reachable.
-    let req = ReportRequest::parse(&args.raw(), ArgNames::Cli)?;
+    let mut req = ReportRequest::parse(&args.raw(), ArgNames::Cli)?;
+    req.queues = QueueOptions {
+        short_abandon_secs: i64::from(args.short_abandon_secs),
+        sl_secs: i64::from(args.sl_secs),
+        sl_basis: SlBasis::parse(&args.sl_basis, "--sl-basis")?,
+    };
     let mut store = global.open_store()?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
     let summary = match &args.output {

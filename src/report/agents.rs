@@ -127,15 +127,15 @@ pub fn ext_order(a: &str, b: &str) -> Ordering {
 }
 
 /// The clock columns shared by every row of one local hour.
-struct HourClock {
-    interval: String,
-    date: String,
-    start: String,
-    end: String,
+pub(crate) struct HourClock {
+    pub(crate) interval: String,
+    pub(crate) date: String,
+    pub(crate) start: String,
+    pub(crate) end: String,
 }
 
 impl HourClock {
-    fn new(zone: Zone, start: i64) -> HourClock {
+    pub(crate) fn new(zone: Zone, start: i64) -> HourClock {
         let s = zone.local(start);
         // The Interval reads the clock one hour later, so a repeated fall-back hour shows
         // `01:00 - 01:00`; End Time is the hour's actual end.

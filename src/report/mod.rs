@@ -1,7 +1,8 @@
 //! Reports (SPEC §7.4): turns the user's strings into a validated [`ReportRequest`], and
 //! renders the matching `agent_activity` rows through one entry point, [`write_report`],
 //! used unchanged by `apr report` and by the HTTP server (§7.5), so both produce the same
-//! bytes. Each report kind owns its columns (`agents`); `csv` and `json` own the encodings.
+//! bytes. Each report kind owns its columns (`agents`, `queues`); `csv` and `json` own the
+//! encodings.
 //! Rendering is streamed: only one local hour's rows are held at a time.
 
 use std::io::Write;
@@ -15,6 +16,7 @@ use crate::store::{ActivityFilter, Store};
 pub mod agents;
 pub mod csv;
 pub mod json;
+pub mod queues;
 
 /// The encodings a report can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,14 +58,17 @@ impl ReportFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportKind {
     Agents,
+    /// Per queue and hour service metrics from queue_log (SPEC §6).
+    Queues,
 }
 
 impl ReportKind {
     pub fn parse(s: &str, arg: &str) -> Result<ReportKind> {
         match s.trim().to_ascii_lowercase().as_str() {
             "agents" => Ok(ReportKind::Agents),
+            "queues" => Ok(ReportKind::Queues),
             _ => Err(Error::usage(format!(
-                "{arg} '{s}' is not a report kind; expected agents"
+                "{arg} '{s}' is not a report kind; expected agents or queues"
             ))),
         }
     }
@@ -89,6 +94,7 @@ impl ArgNames {
             (ArgNames::Cli, Format) => "--format",
             (ArgNames::Cli, Kind) => "--kind",
             (ArgNames::Cli, Ext) => "--ext",
+            (ArgNames::Cli, Extended) => "--extended",
             (ArgNames::Http, StartDate) => "startDate",
             (ArgNames::Http, EndDate) => "endDate",
             (ArgNames::Http, StartTime) => "startTime",
@@ -96,6 +102,7 @@ impl ArgNames {
             (ArgNames::Http, Format) => "format",
             (ArgNames::Http, Kind) => "kind",
             (ArgNames::Http, Ext) => "ext",
+            (ArgNames::Http, Extended) => "extended",
         }
     }
 }
@@ -109,6 +116,7 @@ enum Field {
     Format,
     Kind,
     Ext,
+    Extended,
 }
 
 /// The report arguments as the user typed them (flags or query parameters).
@@ -139,6 +147,8 @@ pub struct ReportRequest {
     pub kind: ReportKind,
     pub exts: Vec<String>,
     pub extended: bool,
+    /// Settings of the queue report (defaults unless the command line sets them).
+    pub queues: queues::QueueOptions,
 }
 
 impl ReportRequest {
@@ -200,6 +210,17 @@ impl ReportRequest {
             Some(s) => parse_exts(s, arg(Field::Ext))?,
             None => Vec::new(),
         };
+        if kind == ReportKind::Queues && (!exts.is_empty() || raw.extended) {
+            let which = if raw.extended {
+                arg(Field::Extended)
+            } else {
+                arg(Field::Ext)
+            };
+            return Err(Error::usage(format!(
+                "{which} applies to the agent report only; expected it without {} queues",
+                arg(Field::Kind)
+            )));
+        }
         Ok(ReportRequest {
             start,
             end,
@@ -207,6 +228,7 @@ impl ReportRequest {
             kind,
             exts,
             extended: raw.extended,
+            queues: queues::QueueOptions::default(),
         })
     }
 
@@ -338,6 +360,7 @@ pub fn write_report(
     };
     let summary = match req.kind {
         ReportKind::Agents => agents::render(store, zone, req, sink.as_mut())?,
+        ReportKind::Queues => queues::render(store, zone, req, sink.as_mut())?,
     };
     sink.finish()?;
     Ok(summary)

@@ -218,6 +218,11 @@ pub trait Store: Send {
     /// Takes the named exclusive lock for as long as this store lives (SQLite: a lock on a
     /// file beside the database; MySQL: `GET_LOCK`). `Ok(false)` when another process holds it.
     fn try_lock(&mut self, name: &str) -> Result<bool>;
+
+    /// The queue_log tables of this database, when the backend has them (the queue report).
+    fn queue_store(&mut self) -> Option<&mut dyn queue::QueueStore> {
+        None
+    }
 }
 
 /// The latest non-empty name per extension in a batch: from events (by timestamp) and from

@@ -98,6 +98,10 @@ fn state_i64(tx: &Connection, key: &str) -> Result<Option<i64>> {
 }
 
 impl Store for SqliteStore {
+    fn queue_store(&mut self) -> Option<&mut dyn super::queue::QueueStore> {
+        Some(self)
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }
