@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::{ActivityRow, AgentEvent, EventSource, HourStats};
 
 pub mod mysql;
+mod mysql_queue;
 pub mod queue;
 pub mod sqlite;
 mod sqlite_queue;

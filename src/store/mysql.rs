@@ -34,32 +34,32 @@ const SCHEMA_COLLATION: &str = "COLLATE=utf8mb4_bin";
 
 /// A MySQL/MariaDB database opened with apr's schema.
 pub struct MysqlStore {
-    conn: Conn,
+    pub(crate) conn: Conn,
     /// `GET_LOCK` names this session holds (see [`Store::try_lock`]).
     locks: Vec<String>,
     /// The database name, scoping lock names to it.
     database: String,
 }
 
-fn bind(cell: &Cell<'_>) -> Value {
+pub(crate) fn bind(cell: &Cell<'_>) -> Value {
     match cell {
         Cell::Int(n) => Value::Int(*n),
         Cell::Text(s) => Value::Bytes(s.as_bytes().to_vec()),
     }
 }
 
-fn placeholders(n: usize) -> String {
+pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
 /// `(?, ?, ...), (?, ?, ...)` for `rows` rows of `cols` columns.
-fn row_placeholders(rows: usize, cols: usize) -> String {
+pub(crate) fn row_placeholders(rows: usize, cols: usize) -> String {
     let one = format!("({})", placeholders(cols));
     vec![one; rows].join(", ")
 }
 
 /// Column `idx` of `row`, converted; a NULL or a value of the wrong type is a database error.
-fn col<T: FromValue>(row: &mut Row, idx: usize) -> Result<T> {
+pub(crate) fn col<T: FromValue>(row: &mut Row, idx: usize) -> Result<T> {
     let value = row
         .take::<Value, _>(idx)
         .ok_or_else(|| Error::db(format!("result row has no column {idx}")))?;
@@ -190,7 +190,7 @@ fn get_state_for_update(q: &mut impl Queryable, key: &str) -> Result<Option<i64>
     Ok(v.and_then(|v| v.trim().parse().ok()))
 }
 
-fn put_state(q: &mut impl Queryable, key: &str, value: &str) -> Result<()> {
+pub(crate) fn put_state(q: &mut impl Queryable, key: &str, value: &str) -> Result<()> {
     q.exec_drop(
         "INSERT INTO etl_state (state_key, state_value, updated_at) VALUES (?, ?, ?) \
          ON DUPLICATE KEY UPDATE state_value = VALUES(state_value), updated_at = VALUES(updated_at)",
@@ -201,7 +201,7 @@ fn put_state(q: &mut impl Queryable, key: &str, value: &str) -> Result<()> {
 
 /// Runs `INSERT ... {head} VALUES (...), (...) {tail}` over `rows` in statements of at most
 /// [`ROWS_PER_STATEMENT`] rows; returns the affected-row count summed over the statements.
-fn insert_rows<'r, R: 'r>(
+pub(crate) fn insert_rows<'r, R: 'r>(
     tx: &mut mysql::Transaction<'_>,
     head: &str,
     tail: &str,
@@ -363,7 +363,7 @@ fn merge_names(tx: &mut mysql::Transaction<'_>, batch: &LoadBatch<'_>) -> Result
 
 /// `col = VALUES(col)` for every column of a column list: the upsert tail that makes an
 /// insert overwrite the whole row, as SQLite's `INSERT OR REPLACE` does.
-fn update_all(columns: &str) -> String {
+pub(crate) fn update_all(columns: &str) -> String {
     let sets: Vec<String> = columns
         .split(',')
         .map(str::trim)
@@ -373,6 +373,10 @@ fn update_all(columns: &str) -> String {
 }
 
 impl Store for MysqlStore {
+    fn queue_store(&mut self) -> Option<&mut dyn super::queue::QueueStore> {
+        Some(self)
+    }
+
     fn backend(&self) -> &'static str {
         "mysql"
     }
@@ -406,67 +410,8 @@ impl Store for MysqlStore {
     }
 
     fn load(&mut self, batch: &LoadBatch<'_>) -> Result<LoadOutcome> {
-        let source = batch.source.unwrap_or(EventSource::Api).as_str();
-        let now = now_epoch();
         let mut tx = self.conn.start_transaction(TxOpts::default())?;
-        let mut outcome = LoadOutcome {
-            events_seen: batch.events.len() as u64,
-            ..Default::default()
-        };
-
-        let fresh = new_events(&mut tx, batch.events)?;
-        // INSERT IGNORE stays as a guard against a concurrent load of the same events; its
-        // affected-row count is exactly the number of events stored by this call.
-        outcome.events_new = insert_rows(
-            &mut tx,
-            &format!("INSERT IGNORE INTO agent_events ({EVENT_COLUMNS})"),
-            "",
-            9,
-            fresh,
-            |e| event_cells(e, source, now).iter().map(bind).collect(),
-        )?;
-
-        let stats_upsert = update_all(STATS_COLUMNS);
-        for hour in batch.stats {
-            tx.exec_drop(
-                "DELETE FROM users_calls WHERE hour_start = ? AND source = ?",
-                (hour.hour_start, source),
-            )?;
-            insert_rows(
-                &mut tx,
-                &format!("INSERT INTO users_calls ({STATS_COLUMNS})"),
-                &stats_upsert,
-                24,
-                &hour.records,
-                |r| {
-                    stats_cells(r, hour.hour_start, source, now)
-                        .iter()
-                        .map(bind)
-                        .collect()
-                },
-            )?;
-            // Every record is written (a later duplicate ext overwrites an earlier one), as
-            // SQLite counts them; MySQL's affected rows would count an update twice.
-            outcome.stats_rows += hour.records.len() as u64;
-        }
-
-        merge_names(&mut tx, batch)?;
-        let old_from = get_state_for_update(&mut tx, keys::DIRTY_FROM)?;
-        let old_to = get_state_for_update(&mut tx, keys::DIRTY_TO)?;
-        let old_until = get_state_for_update(&mut tx, keys::DATA_UNTIL)?;
-        if let Some(span) = batch_span(batch, old_until) {
-            let (from, to) = merge_dirty(old_from, old_to, span);
-            put_state(&mut tx, keys::DIRTY_FROM, &from.to_string())?;
-            put_state(&mut tx, keys::DIRTY_TO, &to.to_string())?;
-        }
-        if let Some(until) = batch.data_until
-            && old_until.is_none_or(|old| until > old)
-        {
-            put_state(&mut tx, keys::DATA_UNTIL, &until.to_string())?;
-        }
-        for (k, v) in &batch.state {
-            put_state(&mut tx, k, v)?;
-        }
+        let outcome = load_in(&mut tx, batch)?;
         tx.commit()?;
         Ok(outcome)
     }
@@ -685,4 +630,73 @@ impl Drop for MysqlStore {
             let _ = self.conn.exec_drop("DO RELEASE_LOCK(?)", (&lock,));
         }
     }
+}
+
+/// The body of [`Store::load`] inside a transaction the caller owns, so that other writes
+/// (a queue_log chunk) commit together with it.
+pub(crate) fn load_in(
+    tx: &mut mysql::Transaction<'_>,
+    batch: &LoadBatch<'_>,
+) -> Result<LoadOutcome> {
+    let source = batch.source.unwrap_or(EventSource::Api).as_str();
+    let now = now_epoch();
+    let mut outcome = LoadOutcome {
+        events_seen: batch.events.len() as u64,
+        ..Default::default()
+    };
+
+    let fresh = new_events(tx, batch.events)?;
+    // INSERT IGNORE stays as a guard against a concurrent load of the same events; its
+    // affected-row count is exactly the number of events stored by this call.
+    outcome.events_new = insert_rows(
+        tx,
+        &format!("INSERT IGNORE INTO agent_events ({EVENT_COLUMNS})"),
+        "",
+        9,
+        fresh,
+        |e| event_cells(e, source, now).iter().map(bind).collect(),
+    )?;
+
+    let stats_upsert = update_all(STATS_COLUMNS);
+    for hour in batch.stats {
+        tx.exec_drop(
+            "DELETE FROM users_calls WHERE hour_start = ? AND source = ?",
+            (hour.hour_start, source),
+        )?;
+        insert_rows(
+            tx,
+            &format!("INSERT INTO users_calls ({STATS_COLUMNS})"),
+            &stats_upsert,
+            24,
+            &hour.records,
+            |r| {
+                stats_cells(r, hour.hour_start, source, now)
+                    .iter()
+                    .map(bind)
+                    .collect()
+            },
+        )?;
+        // Every record is written (a later duplicate ext overwrites an earlier one), as
+        // SQLite counts them; MySQL's affected rows would count an update twice.
+        outcome.stats_rows += hour.records.len() as u64;
+    }
+
+    merge_names(tx, batch)?;
+    let old_from = get_state_for_update(tx, keys::DIRTY_FROM)?;
+    let old_to = get_state_for_update(tx, keys::DIRTY_TO)?;
+    let old_until = get_state_for_update(tx, keys::DATA_UNTIL)?;
+    if let Some(span) = batch_span(batch, old_until) {
+        let (from, to) = merge_dirty(old_from, old_to, span);
+        put_state(tx, keys::DIRTY_FROM, &from.to_string())?;
+        put_state(tx, keys::DIRTY_TO, &to.to_string())?;
+    }
+    if let Some(until) = batch.data_until
+        && old_until.is_none_or(|old| until > old)
+    {
+        put_state(tx, keys::DATA_UNTIL, &until.to_string())?;
+    }
+    for (k, v) in &batch.state {
+        put_state(tx, k, v)?;
+    }
+    Ok(outcome)
 }

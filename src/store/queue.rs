@@ -3,7 +3,7 @@
 //! [`Store`], because only queue_log ingestion and the queue report use it. One chunk of
 //! lines is one transaction together with its agent events, `users_calls` hours and state.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hours::HourBucket;
 use crate::model::{AgentEvent, HourStats};
 use crate::source::queue_log::derive::{Outcome, RingRow, Stint};
@@ -111,7 +111,7 @@ pub trait QueueStore: Store {
 pub fn open(url: &DatabaseUrl) -> Result<Box<dyn QueueStore>> {
     Ok(match url {
         DatabaseUrl::Sqlite(path) => Box::new(super::sqlite::SqliteStore::open(path)?),
-        DatabaseUrl::Mysql(_) => return Err(Error::config("MySQL backend not built yet")),
+        DatabaseUrl::Mysql(url) => Box::new(super::mysql::MysqlStore::open(url)?),
     })
 }
 
