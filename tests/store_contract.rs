@@ -682,12 +682,16 @@ fn wipe_empties_the_staging_tables_and_keeps_meta_and_token(db: &Db) {
     };
     store.set_token(&token).unwrap();
     store.set_meta("timezone", "Asia/Dubai").unwrap();
+    load_queue_line(store.as_mut());
     let names: Vec<&str> = vec![
         "agent_events",
         "users_calls",
         "agent_activity",
         "agents",
         "etl_state",
+        "queue_log",
+        "queue_calls",
+        "queue_log_rejects",
     ];
     let before = store.table_counts().unwrap();
     assert_eq!(before.iter().map(|c| c.0).collect::<Vec<_>>(), names);
@@ -704,6 +708,64 @@ fn wipe_empties_the_staging_tables_and_keeps_meta_and_token(db: &Db) {
     assert_eq!(store.token().unwrap(), Some(token));
     // Loading after a wipe works and counts the events as new again.
     assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 1);
+}
+
+/// One raw queue_log line, one reject and one stint, through the queue store.
+fn load_queue_line(store: &mut dyn Store) {
+    use apr::source::queue_log::derive::{Outcome, Stint};
+    use apr::store::queue::{ChunkWrites, RawLine, RejectRow};
+    let line = RawLine {
+        time: 100,
+        hash: 7,
+        callid: "c1",
+        queuename: "sales",
+        agent: "NONE",
+        event: "ABANDON",
+        data: ["1", "1", "5", "", ""],
+    };
+    let reject = RejectRow {
+        file: "queue_log",
+        line_no: 2,
+        hash: 8,
+        reason: "too few fields".into(),
+        line: "x",
+    };
+    let stint = Stint {
+        callid: "c1".into(),
+        queue: "sales".into(),
+        enter_time: 95,
+        enter_hour: 0,
+        enter_hour_local: "1970-01-01 00:00".into(),
+        caller_number: "555".into(),
+        caller_name: String::new(),
+        entry_position: Some(1),
+        outcome: Some(Outcome::Abandon),
+        agent: String::new(),
+        wait_secs: Some(5),
+        talk_secs: None,
+        ring_attempts: 0,
+        end_time: Some(100),
+    };
+    let out = store
+        .queue_store()
+        .expect("every backend has the queue tables")
+        .load_queue_chunk(
+            &[line],
+            &[reject],
+            &mut |new| {
+                assert_eq!(new, [true]);
+                Ok(ChunkWrites {
+                    stints: vec![stint.clone()],
+                    ..Default::default()
+                })
+            },
+            &mut |_, _| unreachable!("no ring hours"),
+        )
+        .unwrap();
+    assert_eq!(
+        (out.lines_new, out.rejects_new, out.stints_written),
+        (1, 1, 1)
+    );
 }
 
 fn token_roundtrips_and_is_overwritten(db: &Db) {

@@ -349,6 +349,11 @@ pub(crate) const WIPED_TABLES: &[&str] = &[
     "agent_activity",
     "agents",
     "etl_state",
+    // queue_log staging goes too: its derivation state and cursors live in etl_state, and
+    // re-reading the files after a wipe must derive the agent timeline again.
+    "queue_log",
+    "queue_calls",
+    "queue_log_rejects",
 ];
 
 #[cfg(test)]

@@ -12,13 +12,14 @@
 //! Per agent-hour call counts ([`hour_stats`]) are computed from the stored raw lines of
 //! whole hours, because `users_calls` rows replace whole hours.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::parse::{EventKind, QueueLogLine};
 use crate::error::{Error, Result};
-use crate::hours::Zone;
+use crate::hours::{HourBucket, Zone};
 use crate::model::{AgentEvent, CallStats, HourStats};
 
 /// Event names and states of the platform's timeline (SPEC §3.2) that queue_log maps to.
@@ -229,8 +230,13 @@ pub struct DeriveConfig {
 pub struct Deriver {
     config: DeriveConfig,
     state: DeriverState,
-    /// Earliest `enter_time + max_call_secs` of the open stints (`i64::MAX` if none).
-    next_deadline: i64,
+    /// `(enter_time + max_call_secs, callid, queue, enter_time)` of open stints, earliest
+    /// first; entries of stints that ended since are skipped when they come up.
+    deadlines: BinaryHeap<Reverse<(i64, String, String, i64)>>,
+    /// The local hour last entered into and its label (most lines share an hour).
+    hour: Option<(HourBucket, String)>,
+    /// Sanitized display names by raw agent field.
+    names: HashMap<String, String>,
 }
 
 fn num(s: &str) -> Option<i64> {
@@ -251,33 +257,39 @@ fn event(ext: &str, name: &str, ts: i64, ev: &str, enabled: bool, state: &str) -
 
 impl Deriver {
     pub fn new(config: DeriveConfig, state: DeriverState) -> Deriver {
-        let mut d = Deriver {
+        let deadlines = state
+            .open
+            .values()
+            .flatten()
+            .map(|s| {
+                Reverse((
+                    s.enter_time.saturating_add(config.max_call_secs),
+                    s.callid.clone(),
+                    s.queue.clone(),
+                    s.enter_time,
+                ))
+            })
+            .collect();
+        Deriver {
             config,
             state,
-            next_deadline: i64::MAX,
-        };
-        d.recompute_deadline();
-        d
+            deadlines,
+            hour: None,
+            names: HashMap::new(),
+        }
     }
 
     pub fn state(&self) -> &DeriverState {
         &self.state
     }
 
-    fn recompute_deadline(&mut self) {
-        self.next_deadline = self
-            .state
-            .open
-            .values()
-            .flatten()
-            .map(|s| s.enter_time.saturating_add(self.config.max_call_secs))
-            .min()
-            .unwrap_or(i64::MAX);
-    }
-
     /// Applies one line.
     pub fn feed(&mut self, line: &QueueLogLine<'_>, agents: &AgentMap, out: &mut Derived) {
-        if line.time > self.next_deadline {
+        if self
+            .deadlines
+            .peek()
+            .is_some_and(|Reverse((d, ..))| line.time > *d)
+        {
             self.expire(line.time, out);
         }
         let kind = EventKind::of(line.event);
@@ -286,8 +298,14 @@ impl Deriver {
             EventKind::QueueStart => self.restart(line.time, out),
             _ => {}
         }
-        if let Some(ext) = agents.ext_of(line.agent) {
-            let name = crate::names::sanitize(line.agent);
+        if kind.moves_agents()
+            && let Some(ext) = agents.ext_of(line.agent)
+        {
+            if !self.names.contains_key(line.agent) {
+                self.names
+                    .insert(line.agent.to_string(), crate::names::sanitize(line.agent));
+            }
+            let name = self.names.get(line.agent).cloned().unwrap_or_default();
             self.agent_line(kind, line, ext, &name, out);
         }
         self.stint_line(kind, line, agents, out);
@@ -302,13 +320,23 @@ impl Deriver {
             let cut = list.remove(i);
             Self::close_cut(cut, out, &mut self.state.agents);
         }
-        let hour = self.config.zone.floor_hour(line.time);
+        let (hour, label) = match &self.hour {
+            Some((b, label)) if b.start <= line.time && line.time < b.end => {
+                (b.start, label.clone())
+            }
+            _ => {
+                let b = self.config.zone.hour_containing(line.time);
+                let label = self.config.zone.hour_label(b.start);
+                self.hour = Some((b, label.clone()));
+                (b.start, label)
+            }
+        };
         let stint = Stint {
             callid: line.callid.to_string(),
             queue: line.queuename.to_string(),
             enter_time: line.time,
             enter_hour: hour,
-            enter_hour_local: self.config.zone.hour_label(hour),
+            enter_hour_local: label,
             caller_number: crate::names::sanitize(line.data[1]),
             caller_name: crate::names::sanitize(line.data[3]),
             entry_position: num(line.data[2]),
@@ -319,9 +347,12 @@ impl Deriver {
             ring_attempts: 0,
             end_time: None,
         };
-        self.next_deadline = self
-            .next_deadline
-            .min(line.time.saturating_add(self.config.max_call_secs));
+        self.deadlines.push(Reverse((
+            line.time.saturating_add(self.config.max_call_secs),
+            stint.callid.clone(),
+            stint.queue.clone(),
+            stint.enter_time,
+        )));
         self.state
             .open
             .entry(line.callid.to_string())
@@ -342,27 +373,28 @@ impl Deriver {
         }
     }
 
+    /// Closes the stints open longer than `max_call_secs` at `now`.
     fn expire(&mut self, now: i64, out: &mut Derived) {
-        let max = self.config.max_call_secs;
-        let mut emptied = Vec::new();
-        for (callid, list) in self.state.open.iter_mut() {
-            let mut i = 0;
-            while i < list.len() {
-                if now > list[i].enter_time.saturating_add(max) {
-                    let cut = list.remove(i);
-                    Self::close_cut(cut, out, &mut self.state.agents);
-                } else {
-                    i += 1;
+        while let Some(Reverse((deadline, ..))) = self.deadlines.peek()
+            && now > *deadline
+        {
+            let Some(Reverse((_, callid, queue, enter_time))) = self.deadlines.pop() else {
+                break;
+            };
+            let Some(list) = self.state.open.get_mut(&callid) else {
+                continue;
+            };
+            if let Some(i) = list
+                .iter()
+                .position(|s| s.queue == queue && s.enter_time == enter_time)
+            {
+                let cut = list.remove(i);
+                if list.is_empty() {
+                    self.state.open.remove(&callid);
                 }
-            }
-            if list.is_empty() {
-                emptied.push(callid.clone());
+                Self::close_cut(cut, out, &mut self.state.agents);
             }
         }
-        for c in emptied {
-            self.state.open.remove(&c);
-        }
-        self.recompute_deadline();
     }
 
     /// `QUEUESTART`: Asterisk restarted; every open call is gone. Agents on those calls end
@@ -395,7 +427,7 @@ impl Deriver {
         for stint in open.into_values().flatten() {
             Self::close_cut(stint, out, &mut self.state.agents);
         }
-        self.next_deadline = i64::MAX;
+        self.deadlines.clear();
     }
 
     fn agent_line(
@@ -408,7 +440,14 @@ impl Deriver {
     ) {
         use EventKind::*;
         let ts = line.time;
-        let a = self.state.agents.entry(ext.to_string()).or_default();
+        if !self.state.agents.contains_key(ext) {
+            self.state
+                .agents
+                .insert(ext.to_string(), AgentState::default());
+        }
+        let Some(a) = self.state.agents.get_mut(ext) else {
+            return;
+        };
         let idle = |out: &mut Derived| {
             out.events.push(event(
                 ext,

@@ -10,7 +10,7 @@ use super::derive::{AgentMap, DeriveConfig, Derived, Deriver, DeriverState, hour
 use super::parse::{EventKind, QueueLogLine, parse_line};
 use super::reader::{Chunk, Cursor, Segment, SegmentReader, line_hash, plan, rotation_order};
 use crate::error::{Error, Result};
-use crate::hours::Zone;
+use crate::hours::{HourBucket, Zone};
 use crate::store::queue::{ChunkWrites, QueueStore, RawLine, RejectRow};
 
 /// `etl_state` key of the [`DeriverState`] (open stints, agents' memberships and pauses).
@@ -134,12 +134,17 @@ fn derive_chunk(
     let mut out = Derived::default();
     let mut hours = BTreeSet::new();
     let mut until: Option<i64> = None;
+    let mut last_hour: Option<HourBucket> = None;
     for (l, _) in lines.iter().zip(new).filter(|(_, n)| **n) {
         deriver.feed(l, agents, &mut out);
         match EventKind::of(l.event) {
             EventKind::EnterQueue => *calls += 1,
-            EventKind::Connect | EventKind::RingNoAnswer | EventKind::RingCanceled => {
-                hours.insert(zone.hour_containing(l.time));
+            EventKind::Connect | EventKind::RingNoAnswer | EventKind::RingCanceled
+                if !last_hour.is_some_and(|h: HourBucket| h.start <= l.time && l.time < h.end) =>
+            {
+                let h = zone.hour_containing(l.time);
+                hours.insert(h);
+                last_hour = Some(h);
             }
             _ => {}
         }

@@ -219,6 +219,30 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Whether the event changes an agent's state (login, membership, pause, calls).
+    pub fn moves_agents(self) -> bool {
+        use EventKind::*;
+        matches!(
+            self,
+            AgentLogin
+                | AgentCallbackLogin
+                | AgentLogoff
+                | AgentCallbackLogoff
+                | AddMember
+                | RemoveMember
+                | Pause
+                | PauseAll
+                | Unpause
+                | UnpauseAll
+                | Connect
+                | CompleteCaller
+                | CompleteAgent
+                | Transfer
+                | BlindTransfer
+                | AttendedTransfer
+        )
+    }
+
     pub fn of(event: &str) -> EventKind {
         use EventKind::*;
         match event {

@@ -193,18 +193,22 @@ pub fn plan(
             )
         }]);
     }
-    if (c.dev, c.ino) == (dev, ino) {
-        return Ok(vec![if same_content && meta.len() >= c.offset {
-            mk(c, None)
-        } else if c.offset == 0 {
-            mk(fresh, None)
-        } else {
-            mk(fresh, Some("truncated; reading from the start".into()))
-        }]);
+    let same_file = (c.dev, c.ino) == (dev, ino);
+    if same_file && same_content && meta.len() >= c.offset {
+        return Ok(vec![mk(c, None)]);
     }
-    // Rotated: finish the old file under its rotated name first.
+    if c.offset == 0 {
+        return Ok(vec![mk(fresh, None)]);
+    }
+    // Rotated (or truncated): finish the old file under its rotated name first. It is
+    // recognized by its first line, since compressing gives it a new inode and a new file
+    // may reuse the old inode.
     let mut segments = Vec::new();
-    let mut note = "rotated (new inode); rotated file not found beside it".to_string();
+    let mut note = if same_file {
+        "truncated; reading from the start".to_string()
+    } else {
+        "rotated (new inode); rotated file not found beside it".to_string()
+    };
     for suffix in [".1", ".0", ".1.gz"] {
         let mut sib = abs.clone().into_os_string();
         sib.push(suffix);
@@ -213,12 +217,8 @@ pub fn plan(
             continue;
         };
         let sib_gz = is_gz(&sib);
-        let matches = if sib_gz {
-            first_line_hash(&sib)? == Some(c.first_hash)
-        } else {
-            identity(&sm) == (c.dev, c.ino) && first_line_hash(&sib)? == Some(c.first_hash)
-        };
-        if matches {
+        let long_enough = sib_gz || sm.len() >= c.offset;
+        if long_enough && first_line_hash(&sib)? == Some(c.first_hash) {
             note = format!("rotated; finished {} first", sib.display());
             segments.push(Segment {
                 path: Some(sib.clone()),
@@ -458,6 +458,7 @@ mod tests {
             segs[0].cursor_key.clone().unwrap(),
             cursor_after(&segs[0], off, n),
         );
+        // The old file is gone and the new one may reuse its inode.
         std::fs::remove_file(&p).unwrap();
         write_gz_members(&dir.path().join("queue_log.1.gz"), &["a|1\nb|2\n", "c|3\n"]);
         std::fs::write(&p, "d|4\n").unwrap();
