@@ -745,6 +745,7 @@ fn load_queue_line(store: &mut dyn Store) {
         talk_secs: None,
         ring_attempts: 0,
         end_time: Some(100),
+        pending: false,
     };
     let out = store
         .queue_store()

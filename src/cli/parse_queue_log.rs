@@ -27,7 +27,8 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
     /// A call still waiting this many hours after it entered is closed as INCOMPLETE
-    #[arg(long, default_value_t = 4, value_name = "HOURS")]
+    #[arg(long, default_value_t = 4, value_name = "HOURS",
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub max_call_hours: u32,
     /// TOML file with an [agents] table mapping member names to extensions
     /// ("John Doe" = "201")

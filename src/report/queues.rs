@@ -294,6 +294,7 @@ mod tests {
             talk_secs: talk,
             ring_attempts: 0,
             end_time: None,
+            pending: false,
         }
     }
 

@@ -191,6 +191,7 @@ impl QueueStore for MysqlStore {
                 talk_secs: col(&mut r, 11)?,
                 ring_attempts: col(&mut r, 12)?,
                 end_time: col(&mut r, 13)?,
+                pending: false,
             })?;
         }
         Ok(())

@@ -77,6 +77,10 @@ pub(crate) mod limits {
 
 /// The first `max` characters of `s`.
 pub(crate) fn clip(s: &str, max: usize) -> &str {
+    // No more bytes than the limit means no more characters either.
+    if s.len() <= max {
+        return s;
+    }
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,

@@ -144,6 +144,7 @@ impl QueueStore for SqliteStore {
                 talk_secs: r.get(11)?,
                 ring_attempts: r.get(12)?,
                 end_time: r.get(13)?,
+                pending: false,
             })?;
         }
         Ok(())

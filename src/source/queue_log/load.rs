@@ -150,6 +150,7 @@ fn derive_chunk(
         }
         until = Some(until.map_or(l.time, |u| u.max(l.time)));
     }
+    deriver.flush(&mut out);
     ChunkWrites {
         events: out.events,
         stints: out.stints,
@@ -322,25 +323,48 @@ pub fn dry_run(
     Ok(summary)
 }
 
-/// Parses and derives a whole in-memory text (benchmarks, tests): returns lines parsed,
-/// lines rejected and what was derived.
+/// Counts of [`parse_and_derive`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeriveCounts {
+    pub lines: u64,
+    pub rejected: u64,
+    pub events: u64,
+    pub stint_rows: u64,
+}
+
+/// Parses and derives an in-memory text the way a load does, chunk by chunk, dropping each
+/// chunk's output after counting it (benchmarks: the pipeline without a database).
 pub fn parse_and_derive(
     text: &[u8],
     agents: &AgentMap,
     config: DeriveConfig,
-) -> (u64, u64, Derived) {
+    chunk_lines: usize,
+) -> DeriveCounts {
     let mut deriver = Deriver::new(config, DeriverState::default());
     let mut out = Derived::default();
-    let (mut ok, mut bad) = (0, 0);
+    let mut counts = DeriveCounts::default();
+    let mut in_chunk = 0;
     for raw in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         let s = String::from_utf8_lossy(raw);
         match parse_line(&s, config.zone) {
             Ok(l) => {
-                ok += 1;
+                counts.lines += 1;
                 deriver.feed(&l, agents, &mut out);
             }
-            Err(_) => bad += 1,
+            Err(_) => counts.rejected += 1,
+        }
+        in_chunk += 1;
+        if in_chunk == chunk_lines {
+            deriver.flush(&mut out);
+            counts.events += out.events.len() as u64;
+            counts.stint_rows += out.stints.len() as u64;
+            out.events.clear();
+            out.stints.clear();
+            in_chunk = 0;
         }
     }
-    (ok, bad, out)
+    deriver.flush(&mut out);
+    counts.events += out.events.len() as u64;
+    counts.stint_rows += out.stints.len() as u64;
+    counts
 }
