@@ -208,8 +208,8 @@ impl AgentState {
 /// Everything [`Deriver`] carries from one chunk (or run) to the next.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeriverState {
-    /// Stints not ended, by callid.
-    pub open: BTreeMap<String, Vec<Stint>>,
+    /// Stints not ended, ordered by entry time, callid and queue.
+    pub open: Vec<Stint>,
     /// By extension.
     pub agents: BTreeMap<String, AgentState>,
 }
@@ -233,14 +233,21 @@ pub struct DeriveConfig {
 /// Walks lines in order; see the module doc.
 pub struct Deriver {
     config: DeriveConfig,
-    state: DeriverState,
-    /// `(enter_time + max_call_secs, callid, queue, enter_time)` of open stints, earliest
-    /// first; entries of stints that ended since are skipped when they come up.
-    deadlines: BinaryHeap<Reverse<(i64, String, String, i64)>>,
+    /// Stints not ended, by the hash of their callid (a bucket holds every stint of its
+    /// callids; lookups compare the callid and queue).
+    open: HashMap<u64, Vec<Stint>>,
+    agents: HashMap<String, AgentState>,
+    /// `(enter_time + max_call_secs, callid hash, enter_time)` of open stints, earliest
+    /// first; entries of stints that ended since find nothing when they come up.
+    deadlines: BinaryHeap<Reverse<(i64, u64, i64)>>,
     /// The local hour last entered into and its label (most lines share an hour).
     hour: Option<(HourBucket, String)>,
     /// Sanitized display names by raw agent field.
     names: HashMap<String, String>,
+}
+
+fn callid_key(callid: &str) -> u64 {
+    super::reader::line_hash(callid.as_bytes())
 }
 
 fn num(s: &str) -> Option<i64> {
@@ -263,35 +270,50 @@ impl Deriver {
     pub fn new(config: DeriveConfig, state: DeriverState) -> Deriver {
         let deadlines = state
             .open
-            .values()
-            .flatten()
+            .iter()
             .map(|s| {
                 Reverse((
                     s.enter_time.saturating_add(config.max_call_secs),
-                    s.callid.clone(),
-                    s.queue.clone(),
+                    callid_key(&s.callid),
                     s.enter_time,
                 ))
             })
             .collect();
+        let mut open: HashMap<u64, Vec<Stint>> = HashMap::new();
+        for s in state.open {
+            open.entry(callid_key(&s.callid)).or_default().push(s);
+        }
         Deriver {
             config,
-            state,
+            open,
+            agents: state.agents.into_iter().collect(),
             deadlines,
             hour: None,
             names: HashMap::new(),
         }
     }
 
-    pub fn state(&self) -> &DeriverState {
-        &self.state
+    /// What the next chunk or run needs, in a stable order (it is stored as JSON).
+    pub fn state(&self) -> DeriverState {
+        let mut open: Vec<Stint> = self.open.values().flatten().cloned().collect();
+        open.sort_by(|a, b| {
+            (a.enter_time, &a.callid, &a.queue).cmp(&(b.enter_time, &b.callid, &b.queue))
+        });
+        DeriverState {
+            open,
+            agents: self
+                .agents
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
     }
 
     /// Writes the stints that connected since the last flush and are still talking, as
     /// `ANSWERED` with unknown talk (their end may come in a later chunk or run). Call at the
     /// end of every chunk, before saving [`Self::state`].
     pub fn flush(&mut self, out: &mut Derived) {
-        for stint in self.state.open.values_mut().flatten() {
+        for stint in self.open.values_mut().flatten() {
             if stint.pending {
                 stint.pending = false;
                 out.stints.push(stint.clone());
@@ -321,8 +343,8 @@ impl Deriver {
                 self.names
                     .insert(line.agent.to_string(), crate::names::sanitize(line.agent));
             }
-            let name = self.names.get(line.agent).cloned().unwrap_or_default();
-            self.agent_line(kind, line, ext, &name, out);
+            let name = self.names.get(line.agent).map_or("", String::as_str);
+            Self::agent_line(&mut self.agents, kind, line, ext, name, out);
         }
         self.stint_line(kind, line, agents, out);
     }
@@ -330,11 +352,14 @@ impl Deriver {
     fn enter(&mut self, line: &QueueLogLine<'_>, out: &mut Derived) {
         // The same call entering the same queue again while its stint is open means the
         // first one was cut (uniqueids repeat after a restart).
-        if let Some(list) = self.state.open.get_mut(line.callid)
-            && let Some(i) = list.iter().position(|s| s.queue == line.queuename)
+        let key = callid_key(line.callid);
+        if let Some(list) = self.open.get_mut(&key)
+            && let Some(i) = list
+                .iter()
+                .position(|s| s.callid == line.callid && s.queue == line.queuename)
         {
             let cut = list.remove(i);
-            Self::close_cut(cut, out, &mut self.state.agents);
+            Self::close_cut(cut, out, &mut self.agents);
         }
         let (hour, label) = match &self.hour {
             Some((b, label)) if b.start <= line.time && line.time < b.end => {
@@ -366,20 +391,15 @@ impl Deriver {
         };
         self.deadlines.push(Reverse((
             line.time.saturating_add(self.config.max_call_secs),
-            stint.callid.clone(),
-            stint.queue.clone(),
+            key,
             stint.enter_time,
         )));
-        self.state
-            .open
-            .entry(line.callid.to_string())
-            .or_default()
-            .push(stint);
+        self.open.entry(key).or_default().push(stint);
     }
 
     /// A stint whose end is missing: answered ones stay `ANSWERED` with unknown talk (and
     /// free their agent), the others become `INCOMPLETE`.
-    fn close_cut(mut stint: Stint, out: &mut Derived, agents: &mut BTreeMap<String, AgentState>) {
+    fn close_cut(mut stint: Stint, out: &mut Derived, agents: &mut HashMap<String, AgentState>) {
         if stint.connected() {
             if let Some(a) = agents.get_mut(&stint.agent) {
                 a.calls = a.calls.saturating_sub(1);
@@ -399,21 +419,23 @@ impl Deriver {
         while let Some(Reverse((deadline, ..))) = self.deadlines.peek()
             && now > *deadline
         {
-            let Some(Reverse((_, callid, queue, enter_time))) = self.deadlines.pop() else {
+            let Some(Reverse((_, key, enter_time))) = self.deadlines.pop() else {
                 break;
             };
-            let Some(list) = self.state.open.get_mut(&callid) else {
+            let Some(list) = self.open.get_mut(&key) else {
                 continue;
             };
-            if let Some(i) = list
-                .iter()
-                .position(|s| s.queue == queue && s.enter_time == enter_time)
-            {
-                let cut = list.remove(i);
-                if list.is_empty() {
-                    self.state.open.remove(&callid);
-                }
-                Self::close_cut(cut, out, &mut self.state.agents);
+            // Every stint of the bucket that entered then has this deadline.
+            let (cut, kept): (Vec<Stint>, Vec<Stint>) = std::mem::take(list)
+                .into_iter()
+                .partition(|s| s.enter_time == enter_time);
+            if kept.is_empty() {
+                self.open.remove(&key);
+            } else {
+                *list = kept;
+            }
+            for stint in cut {
+                Self::close_cut(stint, out, &mut self.agents);
             }
         }
     }
@@ -421,8 +443,19 @@ impl Deriver {
     /// `QUEUESTART`: Asterisk restarted; every open call is gone. Agents on those calls end
     /// them; membership and pauses stay (persistent members come back without lines).
     fn restart(&mut self, ts: i64, out: &mut Derived) {
-        for (ext, a) in self.state.agents.iter_mut() {
-            if a.calls > 0 {
+        let mut busy: Vec<&String> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.calls > 0)
+            .map(|(ext, _)| ext)
+            .collect();
+        busy.sort();
+        let busy: Vec<String> = busy.into_iter().cloned().collect();
+        for ext in &busy {
+            let Some(a) = self.agents.get_mut(ext) else {
+                continue;
+            };
+            {
                 a.calls = 0;
                 out.events.push(event(
                     ext,
@@ -444,15 +477,15 @@ impl Deriver {
                 }
             }
         }
-        let open = std::mem::take(&mut self.state.open);
+        let open = std::mem::take(&mut self.open);
         for stint in open.into_values().flatten() {
-            Self::close_cut(stint, out, &mut self.state.agents);
+            Self::close_cut(stint, out, &mut self.agents);
         }
         self.deadlines.clear();
     }
 
     fn agent_line(
-        &mut self,
+        agents: &mut HashMap<String, AgentState>,
         kind: EventKind,
         line: &QueueLogLine<'_>,
         ext: &str,
@@ -461,12 +494,10 @@ impl Deriver {
     ) {
         use EventKind::*;
         let ts = line.time;
-        if !self.state.agents.contains_key(ext) {
-            self.state
-                .agents
-                .insert(ext.to_string(), AgentState::default());
+        if !agents.contains_key(ext) {
+            agents.insert(ext.to_string(), AgentState::default());
         }
-        let Some(a) = self.state.agents.get_mut(ext) else {
+        let Some(a) = agents.get_mut(ext) else {
             return;
         };
         let idle = |out: &mut Derived| {
@@ -617,10 +648,14 @@ impl Deriver {
         ) {
             return;
         }
-        let Some(list) = self.state.open.get_mut(line.callid) else {
+        let key = callid_key(line.callid);
+        let Some(list) = self.open.get_mut(&key) else {
             return;
         };
-        let Some(i) = list.iter().position(|s| s.queue == line.queuename) else {
+        let Some(i) = list
+            .iter()
+            .position(|s| s.callid == line.callid && s.queue == line.queuename)
+        else {
             return;
         };
         let stint = &mut list[i];
@@ -682,7 +717,7 @@ impl Deriver {
         let mut done = list.remove(i);
         done.pending = false;
         if list.is_empty() {
-            self.state.open.remove(line.callid);
+            self.open.remove(&key);
         }
         out.stints.push(done);
     }
@@ -748,7 +783,7 @@ mod tests {
             d.feed(&parse_line(l, Zone::UTC).unwrap(), agents, &mut out);
         }
         d.flush(&mut out);
-        (out, d.state().clone())
+        (out, d.state())
     }
 
     fn run(lines: &[String]) -> (Derived, DeriverState) {

@@ -228,7 +228,8 @@ fn load_segment(
                     derive_chunk(deriver, &parsed.lines, new, agents, opts.zone, &mut calls);
                 w.state.push((
                     DERIVER_STATE_KEY.to_string(),
-                    serde_json::to_string(deriver.state()).map_err(|e| Error::db(e.to_string()))?,
+                    serde_json::to_string(&deriver.state())
+                        .map_err(|e| Error::db(e.to_string()))?,
                 ));
                 if let Some(key) = &seg.cursor_key {
                     w.state.push((
