@@ -5,8 +5,13 @@
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod aggregate;
+pub mod init_load;
+
 use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
+
+pub mod report;
 
 /// Contact-center agent performance reports: collect, aggregate, report.
 #[derive(Debug, Parser)]
@@ -52,7 +57,14 @@ impl GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Wipe and backfill the last N hours (asks for YES)
+    InitLoad(init_load::Args),
+    /// Rebuild the hourly agent summary
+    Aggregate(aggregate::Args),
+    /// Render the agent report (CSV or JSON) for a local date/time range
+    Report(report::Args),
+}
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
@@ -68,7 +80,12 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(cli.global.verbose);
-    let result: anyhow::Result<()> = match cli.command {};
+    let global = &cli.global;
+    let result: anyhow::Result<()> = match cli.command {
+        Command::InitLoad(args) => init_load::run(global, args),
+        Command::Aggregate(args) => aggregate::run(global, args),
+        Command::Report(args) => report::run(global, args),
+    };
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -77,6 +94,18 @@ pub fn main() -> i32 {
                 .map(crate::Error::exit_code)
                 .unwrap_or(1)
         }
+    }
+}
+
+/// Takes the database's write lock, shared by every command that loads or aggregates, so
+/// overlapping cron runs cannot interleave (SPEC §7.2). Held until the store is dropped.
+pub fn write_lock(store: &mut dyn Store) -> crate::Result<()> {
+    if store.try_lock("write")? {
+        Ok(())
+    } else {
+        Err(crate::Error::Locked(
+            "another apr collect is running (or another command writing to this database); try again when it finishes".into(),
+        ))
     }
 }
 
