@@ -92,13 +92,28 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(()) => 0,
+        // A reader that went away (`apr report | head`) is not a failure.
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("error: {}", crate::error::one_line(&format!("{e:#}")));
+            // The library's errors already name their cause; others show their chain.
+            let message = match e.downcast_ref::<crate::Error>() {
+                Some(err) => err.to_string(),
+                None => format!("{e:#}"),
+            };
+            eprintln!("error: {}", crate::error::one_line(&message));
             e.downcast_ref::<crate::Error>()
                 .map(crate::Error::exit_code)
                 .unwrap_or(1)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Takes the database's write lock, shared by every command that loads or aggregates, so
