@@ -419,3 +419,21 @@ fn init_load_backfills_from_the_platform_without_progress_bars_off_a_terminal() 
         "backfill starts 2 hours back"
     );
 }
+
+#[test]
+fn collect_reads_a_replay_directory_too() {
+    let env = Env::new();
+    let replay = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/replay");
+    let a = env
+        .collect("a.db", &["--source", replay.to_str().unwrap()])
+        .success();
+    assert!(stderr(&a).contains("apr init-load"), "first-run notice");
+    let d = dump(&env.db("a.db"));
+    assert!(!d[0].is_empty() && !d[2].is_empty());
+    assert!(env.fake.seen().is_empty(), "no HTTP with --source");
+    // A second run from the watermark is quiet and adds nothing new.
+    env.collect("a.db", &["--source", replay.to_str().unwrap()])
+        .success()
+        .stderr("");
+    assert_eq!(dump(&env.db("a.db"))[0], d[0]);
+}

@@ -137,11 +137,19 @@ impl Client {
         let mut relogged = false;
         loop {
             let token = self.valid_token()?;
+            // Sensitive: kept out of any Debug rendering of the request.
+            let mut bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| {
+                    Error::Upstream(
+                        "the platform issued a token that is not a valid header value".into(),
+                    )
+                })?;
+            bearer.set_sensitive(true);
             let request = self
                 .http
                 .get(&url)
                 .query(query)
-                .header(AUTHORIZATION, format!("Bearer {token}"))
+                .header(AUTHORIZATION, bearer)
                 .header("x-account-id", &self.cfg.account_id)
                 .header(ACCEPT, "application/json");
             let failure = match self.send(request) {
