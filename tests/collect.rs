@@ -2,9 +2,7 @@
 //! platform: quiet on success, the lock, failures that leave the database as it was and
 //! runs that catch up with no gap, each fault loading what a fault-free run loads.
 
-mod support {
-    pub mod fake_platform;
-}
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

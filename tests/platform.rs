@@ -1,9 +1,7 @@
 //! The platform client against the fake platform: paging, stats per aligned local hour,
 //! tokens, and every injected fault, each shown to load exactly the data of a fault-free run.
 
-mod support {
-    pub mod fake_platform;
-}
+mod support;
 
 use std::path::Path;
 use std::time::Duration;
