@@ -16,5 +16,6 @@ pub mod names;
 pub mod report;
 pub mod source;
 pub mod store;
+pub mod synth;
 
 pub use error::{Error, Result};

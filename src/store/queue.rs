@@ -114,13 +114,7 @@ pub trait QueueStore: Store {
 /// Opens (creating if needed) the database for queue_log work.
 pub fn open(url: &DatabaseUrl) -> Result<Box<dyn QueueStore>> {
     Ok(match url {
-        DatabaseUrl::Sqlite(path) => {
-            let store = super::sqlite::SqliteStore::open(path)?;
-            // Bulk loads touch the indexes of three tables per chunk; SQLite's default 8 MB
-            // page cache turns that into re-reads of the same pages.
-            store.conn.pragma_update(None, "cache_size", -262_144)?;
-            Box::new(store)
-        }
+        DatabaseUrl::Sqlite(path) => Box::new(super::sqlite::SqliteStore::open(path)?),
         DatabaseUrl::Mysql(url) => Box::new(super::mysql::MysqlStore::open(url)?),
     })
 }

@@ -7,8 +7,8 @@ use super::queue::{
     ChunkOutcome, DeriveFn, HourStatsFn, QueueStore, RAW_COLUMNS, RING_EVENTS_SQL, RawLine,
     RejectRow, STINT_COLUMNS, StintCell, clip, limits, stint_cells,
 };
-use super::sqlite::{SqliteStore, load_in, placeholders, put_state};
-use super::{LoadBatch, now_epoch};
+use super::sqlite::{SqliteStore, load_in, put_state};
+use super::{LoadBatch, now_epoch, placeholders};
 use crate::error::Result;
 use crate::model::EventSource;
 use crate::source::queue_log::derive::{Outcome, RingRow, Stint};
