@@ -175,3 +175,11 @@ CREATE TABLE IF NOT EXISTS queue_log_rejects (
   loaded_at BIGINT NOT NULL,
   PRIMARY KEY (file, line_no, line_hash)
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+
+-- The queue_log derivation's carry-over between chunks and runs (open calls, agents'
+-- memberships and pauses) as JSON; it outgrows etl_state's TEXT (64 KB on MySQL).
+CREATE TABLE IF NOT EXISTS queue_log_state (
+  state_key VARCHAR(64) NOT NULL PRIMARY KEY,
+  state_value LONGTEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;

@@ -45,7 +45,7 @@ fn dump(db: &Path) -> Vec<String> {
         "SELECT ext, ts_epoch, event, enabled, state, username, source FROM agent_events ORDER BY id",
         "SELECT ext, hour_start, name, total_calls, answered_calls, source FROM users_calls ORDER BY hour_start, ext",
         "SELECT * FROM agent_activity ORDER BY report_hour, agent_ext",
-        "SELECT state_value FROM etl_state WHERE state_key = 'queue_log.derive_state'",
+        "SELECT state_value FROM queue_log_state WHERE state_key = 'queue_log.derive_state'",
     ];
     let mut out = Vec::new();
     for q in queries {

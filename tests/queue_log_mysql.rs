@@ -142,3 +142,53 @@ fn mariadb_and_sqlite_give_the_same_stints_and_reports() {
     let raw: Option<u64> = conn.query_first("SELECT COUNT(*) FROM queue_log").unwrap();
     assert_eq!(raw, Some(631));
 }
+
+#[test]
+fn many_calls_waiting_at_once_fit_the_carried_state() {
+    // 3,000 callers waiting when the file ends: the carried-over state is far beyond
+    // 64 KB (MySQL's TEXT), and the next run must still find it.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    let mut text = String::new();
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "{}|{}.{i}|sales|NONE|ENTERQUEUE||97150{i:07}|{}|Caller {i}\n",
+            1_757_235_600 + i / 10,
+            1_757_235_600 + i / 10,
+            i % 50 + 1
+        ));
+    }
+    std::fs::write(&log, &text).unwrap();
+    let scratch = ScratchMysql::new();
+    let run = |url: &str| {
+        apr(url)
+            .args(["parse-queue-log"])
+            .arg(&log)
+            .assert()
+            .success();
+    };
+    run(scratch.url());
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(scratch.url()).unwrap()).unwrap();
+    let len: Option<u64> = conn
+        .query_first("SELECT LENGTH(state_value) FROM queue_log_state WHERE state_key = 'queue_log.derive_state'")
+        .unwrap();
+    assert!(len.unwrap() > 65_535, "{len:?}");
+    // The callers abandon in the next run: the stints carried over end.
+    let mut more = String::new();
+    for i in 0..3000 {
+        more.push_str(&format!(
+            "{}|{}.{i}|sales|NONE|ABANDON|1|1|60\n",
+            1_757_235_600 + 400 + i / 10,
+            1_757_235_600 + i / 10
+        ));
+    }
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(&mut f, more.as_bytes()).unwrap();
+    run(scratch.url());
+    let abandoned: Option<u64> = conn
+        .query_first(
+            "SELECT COUNT(*) FROM queue_calls WHERE outcome = 'ABANDON' AND wait_secs = 60",
+        )
+        .unwrap();
+    assert_eq!(abandoned, Some(3000));
+}

@@ -692,6 +692,7 @@ fn wipe_empties_the_staging_tables_and_keeps_meta_and_token(db: &Db) {
         "queue_log",
         "queue_calls",
         "queue_log_rejects",
+        "queue_log_state",
     ];
     let before = store.table_counts().unwrap();
     assert_eq!(before.iter().map(|c| c.0).collect::<Vec<_>>(), names);
@@ -757,6 +758,7 @@ fn load_queue_line(store: &mut dyn Store) {
                 assert_eq!(new, [true]);
                 Ok(ChunkWrites {
                     stints: vec![stint.clone()],
+                    queue_state: vec![("queue_log.derive_state".into(), "{}".into())],
                     ..Default::default()
                 })
             },

@@ -354,6 +354,7 @@ pub(crate) const WIPED_TABLES: &[&str] = &[
     "queue_log",
     "queue_calls",
     "queue_log_rejects",
+    "queue_log_state",
 ];
 
 #[cfg(test)]

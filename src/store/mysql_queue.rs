@@ -155,8 +155,22 @@ impl QueueStore for MysqlStore {
         for (k, v) in &writes.state {
             put_state(&mut tx, k, v)?;
         }
+        for (k, v) in &writes.queue_state {
+            tx.exec_drop(
+                "INSERT INTO queue_log_state (state_key, state_value, updated_at) VALUES (?, ?, ?) \
+                 ON DUPLICATE KEY UPDATE state_value = VALUES(state_value), updated_at = VALUES(updated_at)",
+                (k, v, now),
+            )?;
+        }
         tx.commit()?;
         Ok(outcome)
+    }
+
+    fn queue_state(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.exec_first(
+            "SELECT state_value FROM queue_log_state WHERE state_key = ?",
+            (key,),
+        )?)
     }
 
     fn scan_queue_calls(

@@ -40,8 +40,10 @@ pub struct ChunkWrites {
     pub stints: Vec<Stint>,
     /// Hours whose `users_calls` counts are recomputed from the stored raw lines.
     pub ring_hours: Vec<HourBucket>,
-    /// `etl_state` entries (cursor, derivation state) committed with the chunk.
+    /// `etl_state` entries (file cursors) committed with the chunk.
     pub state: Vec<(String, String)>,
+    /// `queue_log_state` entries (the derivation's carry-over) committed with the chunk.
+    pub queue_state: Vec<(String, String)>,
     pub data_until: Option<i64>,
 }
 
@@ -100,6 +102,9 @@ pub trait QueueStore: Store {
         derive: &mut DeriveFn<'_>,
         hour_stats: &mut HourStatsFn<'_>,
     ) -> Result<ChunkOutcome>;
+
+    /// A value of `queue_log_state`.
+    fn queue_state(&mut self, key: &str) -> Result<Option<String>>;
 
     /// Stints whose local entry hour label is in `[from_local, to_local)`, ordered by entry
     /// hour then queue name.

@@ -1,7 +1,7 @@
 //! [`QueueStore`] for SQLite: prepared statements in one immediate transaction per chunk.
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::queue::{
     ChunkOutcome, DeriveFn, HourStatsFn, QueueStore, RAW_COLUMNS, RING_EVENTS_SQL, RawLine,
@@ -111,8 +111,23 @@ impl QueueStore for SqliteStore {
         for (k, v) in &writes.state {
             put_state(&tx, k, v)?;
         }
+        for (k, v) in &writes.queue_state {
+            tx.prepare_cached(
+                "INSERT INTO queue_log_state (state_key, state_value, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(state_key) DO UPDATE SET state_value = excluded.state_value, updated_at = excluded.updated_at",
+            )?
+            .execute(params![k, v, now])?;
+        }
         tx.commit()?;
         Ok(outcome)
+    }
+
+    fn queue_state(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT state_value FROM queue_log_state WHERE state_key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
     }
 
     fn scan_queue_calls(

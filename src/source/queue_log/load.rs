@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::hours::{HourBucket, Zone};
 use crate::store::queue::{ChunkWrites, QueueStore, RawLine, RejectRow};
 
-/// `etl_state` key of the [`DeriverState`] (open stints, agents' memberships and pauses).
+/// `queue_log_state` key of the [`DeriverState`] (open stints, agents' memberships and pauses).
 pub const DERIVER_STATE_KEY: &str = "queue_log.derive_state";
 
 /// Lines per transaction.
@@ -61,11 +61,11 @@ fn parse_cursor(key: &str, v: &str) -> Result<Cursor> {
 }
 
 fn load_state(store: &mut dyn QueueStore) -> Result<DeriverState> {
-    match store.state(DERIVER_STATE_KEY)? {
+    match store.queue_state(DERIVER_STATE_KEY)? {
         None => Ok(DeriverState::default()),
         Some(v) => serde_json::from_str(&v).map_err(|e| {
             Error::db(format!(
-                "etl_state '{DERIVER_STATE_KEY}' is not readable ({e}); delete that row to start the derivation afresh"
+                "queue_log_state '{DERIVER_STATE_KEY}' is not readable ({e}); delete that row to start the derivation afresh"
             ))
         }),
     }
@@ -156,6 +156,7 @@ fn derive_chunk(
         stints: out.stints,
         ring_hours: hours.into_iter().collect(),
         state: Vec::new(),
+        queue_state: Vec::new(),
         data_until: until,
     }
 }
@@ -226,7 +227,7 @@ fn load_segment(
             &mut |new| {
                 let mut w =
                     derive_chunk(deriver, &parsed.lines, new, agents, opts.zone, &mut calls);
-                w.state.push((
+                w.queue_state.push((
                     DERIVER_STATE_KEY.to_string(),
                     serde_json::to_string(&deriver.state())
                         .map_err(|e| Error::db(e.to_string()))?,
