@@ -4,7 +4,8 @@
 //! stints of calls (one per call and queue) and each agent's queue memberships, pause and
 //! calls in progress. Its [`DeriverState`] is saved with every loaded chunk so that the next
 //! chunk (or the next cron run) continues exactly where this one stopped. It produces:
-//! - [`Stint`]s, the `queue_calls` rows, each time one connects or ends;
+//! - [`Stint`]s, the `queue_calls` rows: when one ends, or at the end of a chunk (its
+//!   [`Deriver::flush`]) when it connected and is still talking;
 //! - the agent timeline as platform-style [`AgentEvent`]s (`agent_idle`, `agent_on_call`,
 //!   `agent_not_avail_state` with the reason, `Logoff` for a logoff) so the hourly
 //!   aggregation of §5 applies unchanged.
@@ -443,38 +444,36 @@ impl Deriver {
     /// `QUEUESTART`: Asterisk restarted; every open call is gone. Agents on those calls end
     /// them; membership and pauses stay (persistent members come back without lines).
     fn restart(&mut self, ts: i64, out: &mut Derived) {
-        let mut busy: Vec<&String> = self
+        // Sorted, so that the events (and their load-order ids) are the same on every run.
+        let mut busy: Vec<String> = self
             .agents
             .iter()
             .filter(|(_, a)| a.calls > 0)
-            .map(|(ext, _)| ext)
+            .map(|(ext, _)| ext.clone())
             .collect();
         busy.sort();
-        let busy: Vec<String> = busy.into_iter().cloned().collect();
         for ext in &busy {
             let Some(a) = self.agents.get_mut(ext) else {
                 continue;
             };
-            {
-                a.calls = 0;
+            a.calls = 0;
+            out.events.push(event(
+                ext,
+                "",
+                ts,
+                timeline::ON_CALL,
+                false,
+                timeline::ON_CALL_STATE,
+            ));
+            if a.paused.is_none() && !a.off {
                 out.events.push(event(
                     ext,
                     "",
                     ts,
-                    timeline::ON_CALL,
-                    false,
-                    timeline::ON_CALL_STATE,
+                    timeline::IDLE,
+                    true,
+                    timeline::IDLE_STATE,
                 ));
-                if a.paused.is_none() && !a.off {
-                    out.events.push(event(
-                        ext,
-                        "",
-                        ts,
-                        timeline::IDLE,
-                        true,
-                        timeline::IDLE_STATE,
-                    ));
-                }
             }
         }
         let open = std::mem::take(&mut self.open);
