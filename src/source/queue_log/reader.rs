@@ -122,7 +122,7 @@ pub fn first_line_hash(path: &Path) -> Result<Option<u64>> {
     };
     let mut line = Vec::new();
     r.read_until(b'\n', &mut line)
-        .map_err(|e| Error::io(format!("cannot read '{}'", path.display()), e))?;
+        .map_err(|e| read_error(&path.display().to_string(), is_gz(path), e))?;
     Ok(line
         .strip_suffix(b"\n")
         .map(|l| line_hash(l.strip_suffix(b"\r").unwrap_or(l))))
@@ -247,6 +247,8 @@ pub struct SegmentReader {
     pub total_bytes: Option<u64>,
     /// Compressed bytes are not what `offset` counts, so progress uses line counts.
     pub compressed: bool,
+    /// The input's name, for errors.
+    display: String,
     done: bool,
     scratch: Vec<u8>,
 }
@@ -271,6 +273,24 @@ impl Chunk {
     }
 }
 
+/// A read failure naming the input; a damaged gzip stream is bad input (exit 2).
+fn read_error(display: &str, gz: bool, e: std::io::Error) -> Error {
+    if gz
+        && matches!(
+            e.kind(),
+            std::io::ErrorKind::InvalidData
+                | std::io::ErrorKind::InvalidInput
+                | std::io::ErrorKind::UnexpectedEof
+        )
+    {
+        Error::input(format!(
+            "'{display}' is not a readable gzip file ({e}); expected a .gz as gzip or logrotate writes it"
+        ))
+    } else {
+        Error::io(format!("cannot read '{display}'"), e)
+    }
+}
+
 impl SegmentReader {
     pub fn open(seg: &Segment) -> Result<SegmentReader> {
         const BUF: usize = 1 << 20;
@@ -287,7 +307,7 @@ impl SegmentReader {
                         Box::new(BufReader::with_capacity(BUF, MultiGzDecoder::new(f)));
                     let skipped =
                         std::io::copy(&mut (&mut r).take(seg.start.offset), &mut std::io::sink())
-                            .map_err(|e| Error::io(format!("cannot read '{}'", p.display()), e))?;
+                            .map_err(|e| read_error(&seg.display, true, e))?;
                     if skipped < seg.start.offset {
                         return Err(Error::input(format!(
                             "'{}' is shorter than its recorded cursor; it changed after it was read",
@@ -309,6 +329,7 @@ impl SegmentReader {
             line_no: seg.start.line_no,
             total_bytes: total,
             compressed: seg.gz,
+            display: seg.display.clone(),
             done: false,
             scratch: Vec::new(),
         })
@@ -322,7 +343,7 @@ impl SegmentReader {
             let n = self
                 .reader
                 .read_until(b'\n', &mut self.scratch)
-                .map_err(|e| Error::io("cannot read queue_log input", e))?;
+                .map_err(|e| read_error(&self.display, self.compressed, e))?;
             if n == 0 {
                 self.done = true;
                 break;
@@ -494,6 +515,22 @@ mod tests {
         );
         let segs = plan(&arg, &mut |k| Ok(cursors.get(k).copied())).unwrap();
         assert!(read_all(&segs[0]).0.is_empty());
+    }
+
+    #[test]
+    fn damaged_gzip_is_an_input_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("queue_log.3.gz");
+        std::fs::write(&p, b"\x1f\x8b\x08\x00garbage that is not deflate").unwrap();
+        let arg = p.to_str().unwrap().to_string();
+        let err = plan(&arg, &mut |_| Ok(None))
+            .and_then(|segs| {
+                let mut r = SegmentReader::open(&segs[0])?;
+                r.next_chunk(&mut Chunk::default(), 10)
+            })
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert!(err.to_string().contains("queue_log.3.gz"), "{err}");
     }
 
     #[test]
