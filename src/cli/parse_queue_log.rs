@@ -32,7 +32,12 @@ pub struct Args {
     pub max_call_hours: u32,
     /// TOML file with an [agents] table mapping member names to extensions
     /// ("John Doe" = "201")
-    #[arg(long, env = "APR_QUEUE_AGENTS", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "APR_QUEUE_AGENTS",
+        value_name = "FILE",
+        hide_env_values = true
+    )]
     pub agents: Option<PathBuf>,
     /// Lines per transaction
     #[arg(long, default_value_t = DEFAULT_CHUNK_LINES, value_name = "N",
