@@ -12,6 +12,7 @@ pub mod hours;
 pub mod model;
 pub mod names;
 pub mod report;
+pub mod serve;
 pub mod source;
 pub mod store;
 

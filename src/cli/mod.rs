@@ -9,6 +9,8 @@ use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
 
 pub mod report;
+pub mod serve;
+pub mod serve_once;
 
 /// Contact-center agent performance reports: collect, aggregate, report.
 #[derive(Debug, Parser)]
@@ -57,6 +59,10 @@ impl GlobalArgs {
 pub enum Command {
     /// Render the agent report (CSV or JSON) for a local date/time range
     Report(report::Args),
+    /// Answer exactly one HTTP request (GET /api/report, /health), then exit
+    ServeOnce(serve_once::Args),
+    /// Serve the report over HTTP until SIGINT/SIGTERM
+    Serve(serve::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -75,6 +81,8 @@ pub fn main() -> i32 {
     init_tracing(cli.global.verbose);
     let result: anyhow::Result<()> = match cli.command {
         Command::Report(args) => report::run(&cli.global, args),
+        Command::ServeOnce(args) => serve_once::run(&cli.global, args),
+        Command::Serve(args) => serve::run(&cli.global, args),
     };
     match result {
         Ok(()) => 0,
