@@ -5,10 +5,12 @@
 //! MySQL, `aggregate` turns the event timeline into hourly buckets, and `report` renders
 //! them. `cli` holds one module per subcommand; the binary is a thin shell around it.
 
+pub mod aggregate;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod hours;
+pub mod ingest;
 pub mod model;
 pub mod names;
 pub mod report;

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::model::{ActivityRow, AgentEvent, EventSource, HourStats};
 
+pub mod mysql;
 pub mod sqlite;
 
 /// The portable schema, applied idempotently on every open.
@@ -82,7 +83,7 @@ pub fn redact_url(url: &str) -> String {
 pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Store>> {
     Ok(match url {
         DatabaseUrl::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path)?),
-        DatabaseUrl::Mysql(_) => return Err(Error::config("MySQL backend not built yet")),
+        DatabaseUrl::Mysql(url) => Box::new(mysql::MysqlStore::open(url)?),
     })
 }
 
@@ -304,11 +305,11 @@ pub(crate) fn batch_span(batch: &LoadBatch<'_>, old_data_until: Option<i64>) -> 
         hi = hi.max(h.hour_start);
     }
     // Advancing data_until changes the covered part of the hour in progress.
-    if let (Some(new), Some(old)) = (batch.data_until, old_data_until) {
-        if new > old {
-            lo = lo.min(old);
-            hi = hi.max(new);
-        }
+    if let (Some(new), Some(old)) = (batch.data_until, old_data_until)
+        && new > old
+    {
+        lo = lo.min(old);
+        hi = hi.max(new);
     }
     if let (Some(new), None) = (batch.data_until, old_data_until) {
         hi = hi.max(new);

@@ -38,13 +38,13 @@ fn placeholders(n: usize) -> String {
 impl SqliteStore {
     /// Opens or creates the file, switches it to WAL and applies the schema.
     pub fn open(path: &Path) -> Result<SqliteStore> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.exists() {
-                return Err(Error::config(format!(
-                    "database directory '{}' does not exist; create it or point APR_DATABASE_URL elsewhere",
-                    dir.display()
-                )));
-            }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            return Err(Error::config(format!(
+                "database directory '{}' does not exist; create it or point APR_DATABASE_URL elsewhere",
+                dir.display()
+            )));
         }
         let conn = Connection::open(path).map_err(|e| {
             Error::db(format!(
@@ -176,10 +176,10 @@ impl Store for SqliteStore {
             put_state(&tx, keys::DIRTY_FROM, &from.to_string())?;
             put_state(&tx, keys::DIRTY_TO, &to.to_string())?;
         }
-        if let Some(until) = batch.data_until {
-            if old_until.is_none_or(|old| until > old) {
-                put_state(&tx, keys::DATA_UNTIL, &until.to_string())?;
-            }
+        if let Some(until) = batch.data_until
+            && old_until.is_none_or(|old| until > old)
+        {
+            put_state(&tx, keys::DATA_UNTIL, &until.to_string())?;
         }
         for (k, v) in &batch.state {
             put_state(&tx, k, v)?;

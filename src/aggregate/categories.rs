@@ -1,0 +1,180 @@
+//! Not-available reasons → report categories (SPEC §5.3). The rules are data: the built-in
+//! set is `examples/state-map.toml`, compiled in; `APR_STATE_MAP` names a TOML file of the
+//! same shape that replaces it.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Where a not-available reason's time is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Login,
+    Logoff,
+    Dnd,
+    Meeting,
+    Training,
+    Chat,
+    Tickets,
+    Outbound,
+    Lunch,
+    Tea,
+    Bio,
+    Short,
+    Other,
+}
+
+/// The built-in rules, shown to users as `examples/state-map.toml`.
+pub const BUILT_IN_RULES: &str = include_str!("../../examples/state-map.toml");
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rule {
+    category: Category,
+    #[serde(default)]
+    exact: Vec<String>,
+    #[serde(default)]
+    contains: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<Rule>,
+}
+
+/// An ordered rule list; the first matching rule wins, no match is [`Category::Other`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMap {
+    rules: Vec<Rule>,
+}
+
+impl Default for StateMap {
+    fn default() -> Self {
+        StateMap::parse(BUILT_IN_RULES, "built-in rules")
+            .expect("examples/state-map.toml is valid; a unit test parses it")
+    }
+}
+
+impl StateMap {
+    /// Parses rules from TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<StateMap> {
+        let file: RuleFile = toml::from_str(text).map_err(|e| {
+            Error::config(format!(
+                "{origin}: {}; expected [[rule]] tables with category = \"lunch\" and exact = [...] or contains = [...] (see examples/state-map.toml)",
+                crate::error::one_line(e.message())
+            ))
+        })?;
+        let rules = file
+            .rule
+            .into_iter()
+            .map(|r| Rule {
+                category: r.category,
+                exact: r.exact.iter().map(|s| fold(s)).collect(),
+                contains: r.contains.iter().map(|s| fold(s)).collect(),
+            })
+            .collect();
+        Ok(StateMap { rules })
+    }
+
+    /// Reads the rules from a TOML file.
+    pub fn load(path: &Path) -> Result<StateMap> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("APR_STATE_MAP {}", path.display()), e))?;
+        StateMap::parse(&text, &format!("APR_STATE_MAP {}", path.display()))
+    }
+
+    /// The rules named by `APR_STATE_MAP`, else the built-in ones.
+    pub fn from_env() -> Result<StateMap> {
+        match std::env::var_os("APR_STATE_MAP") {
+            Some(p) if !p.is_empty() => StateMap::load(Path::new(&p)),
+            _ => Ok(StateMap::default()),
+        }
+    }
+
+    /// The category of a not-available reason.
+    pub fn classify(&self, reason: &str) -> Category {
+        let r = fold(reason);
+        self.rules
+            .iter()
+            .find(|rule| {
+                rule.exact.contains(&r) || rule.contains.iter().any(|c| r.contains(c.as_str()))
+            })
+            .map_or(Category::Other, |rule| rule.category)
+    }
+}
+
+fn fold(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Category::*;
+    use super::*;
+
+    #[test]
+    fn built_in_rules_follow_the_spec() {
+        let m = StateMap::default();
+        let cases = [
+            ("Login", Login),
+            (" login ", Login),
+            ("Logoff", Logoff),
+            ("LOGOUT", Logoff),
+            ("dnd", Dnd),
+            ("Team Meeting", Meeting),
+            ("training", Training),
+            ("Chat support", Chat),
+            ("ON Tickets", Tickets),
+            ("Outbound ", Outbound),
+            ("lunch", Lunch),
+            ("Tea Break", Tea),
+            ("coffee", Tea),
+            ("Bio break", Bio),
+            ("Short Break", Short),
+            ("Not Available", Other),
+            ("", Other),
+            ("none", Other),
+        ];
+        for (reason, want) in cases {
+            assert_eq!(m.classify(reason), want, "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn login_is_exact_not_contains() {
+        let m = StateMap::default();
+        assert_eq!(m.classify("Login Delay"), Other);
+        assert_eq!(m.classify("dnd mode"), Other);
+    }
+
+    #[test]
+    fn first_rule_wins() {
+        // "Meeting over lunch" contains both; meeting comes first.
+        assert_eq!(StateMap::default().classify("Meeting over lunch"), Meeting);
+    }
+
+    #[test]
+    fn a_custom_map_replaces_the_rules() {
+        let m = StateMap::parse(
+            "[[rule]]\ncategory = \"lunch\"\ncontains = [\"break\"]\n",
+            "test",
+        )
+        .unwrap();
+        assert_eq!(m.classify("Tea Break"), Lunch);
+        assert_eq!(m.classify("login"), Other);
+    }
+
+    #[test]
+    fn a_bad_map_is_one_line_naming_the_file() {
+        let e = StateMap::parse("[[rule]]\ncategory = \"nap\"\n", "APR_STATE_MAP x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("APR_STATE_MAP x.toml:"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+}

@@ -1,0 +1,484 @@
+//! Aggregation (SPEC §5): the stored timeline and call counts → one `agent_activity` row per
+//! agent and local hour. Events are read once per batch of hours, in `(ts, id)` order, and
+//! grouped per agent in memory; each batch of hours is written in one transaction that
+//! replaces the batch's rows, so re-running changes nothing.
+
+pub mod buckets;
+pub mod categories;
+pub mod timeline;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::hours::{HourBucket, Zone};
+use crate::model::ActivityRow;
+use crate::store::{Store, keys};
+use buckets::{TimedEvent, agent_hours};
+use categories::{Category, StateMap};
+use timeline::EventKind;
+
+/// Hours per write transaction: one local day keeps memory flat and reads the carry window
+/// once per day.
+const HOURS_PER_BATCH: usize = 24;
+
+/// Default `--max-carry`: how far back the state carried into an hour is looked for.
+pub const DEFAULT_MAX_CARRY: i64 = 24 * 3600;
+
+/// Which hours to rebuild.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Hours touched by loads since the last aggregation, plus the hours after them whose
+    /// carried state may have changed (§5.4).
+    Dirty,
+    /// Every hour from the earliest stored data to the newest.
+    All,
+    /// Hours overlapping `[from, to)`; open ends default to the stored data's.
+    Between { from: Option<i64>, to: Option<i64> },
+}
+
+/// What to aggregate and how.
+#[derive(Debug, Clone)]
+pub struct AggregateOptions {
+    pub scope: Scope,
+    pub max_carry: i64,
+    pub state_map: StateMap,
+}
+
+/// What an aggregation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AggregateSummary {
+    /// Local hours rebuilt.
+    pub hours: u64,
+    /// Local hours that got at least one row.
+    pub hours_with_rows: u64,
+    /// Rows written.
+    pub rows: u64,
+    /// Distinct agents with at least one row.
+    pub agents: u64,
+    /// The rebuilt range `[from, to)`, when any.
+    pub range: Option<(i64, i64)>,
+    /// Not-available reasons that fell into Other, with how many times they started.
+    pub other_reasons: BTreeMap<String, u64>,
+    /// Events that do not change the timeline (`agent_reg` start, unknown types), by type.
+    pub ignored_events: BTreeMap<String, u64>,
+}
+
+fn state_i64(store: &mut dyn Store, key: &str) -> Result<Option<i64>> {
+    Ok(store.state(key)?.and_then(|v| v.trim().parse().ok()))
+}
+
+/// Rebuilds the hours named by `opts.scope` in `zone`.
+pub fn aggregate(
+    store: &mut dyn Store,
+    zone: Zone,
+    opts: &AggregateOptions,
+) -> Result<AggregateSummary> {
+    let mut summary = AggregateSummary::default();
+    let Some(data_until) = state_i64(store, keys::DATA_UNTIL)? else {
+        return Ok(summary);
+    };
+    let clears_dirty = matches!(opts.scope, Scope::Dirty | Scope::All);
+    let range = match opts.scope {
+        Scope::Dirty => match (
+            state_i64(store, keys::DIRTY_FROM)?,
+            state_i64(store, keys::DIRTY_TO)?,
+        ) {
+            (Some(from), Some(to)) => Some((from, (to + opts.max_carry).min(data_until))),
+            _ => None,
+        },
+        Scope::All => store.earliest_data()?.map(|from| (from, data_until)),
+        Scope::Between { from, to } => {
+            let from = match from {
+                Some(f) => Some(f),
+                None => store.earliest_data()?,
+            };
+            from.map(|f| (f, to.unwrap_or(data_until)))
+        }
+    };
+    let clear: Vec<(String, String)> = if clears_dirty {
+        vec![
+            (keys::DIRTY_FROM.to_string(), String::new()),
+            (keys::DIRTY_TO.to_string(), String::new()),
+        ]
+    } else {
+        Vec::new()
+    };
+    let hours = match range {
+        Some((from, to)) => zone.hours(from, to.max(from + 1)),
+        None => Vec::new(),
+    };
+    if hours.is_empty() {
+        for (k, v) in &clear {
+            store.set_state(k, v)?;
+        }
+        return Ok(summary);
+    }
+    summary.range = Some((hours[0].start, hours[hours.len() - 1].end));
+    let names = store.agent_names()?;
+    let mut agents_seen = std::collections::HashSet::new();
+    let mut hours_seen = std::collections::HashSet::new();
+    let batches: Vec<&[HourBucket]> = hours.chunks(HOURS_PER_BATCH).collect();
+    for (i, batch) in batches.iter().enumerate() {
+        let rows = aggregate_batch(store, zone, opts, batch, data_until, &names, &mut summary)?;
+        summary.hours += batch.len() as u64;
+        summary.rows += rows.len() as u64;
+        agents_seen.extend(rows.iter().map(|r| r.agent_ext.clone()));
+        hours_seen.extend(rows.iter().map(|r| r.report_hour));
+        let last = i + 1 == batches.len();
+        store.replace_activity(
+            batch[0].start,
+            batch[batch.len() - 1].end,
+            &rows,
+            if last { &clear } else { &[] },
+        )?;
+    }
+    summary.agents = agents_seen.len() as u64;
+    summary.hours_with_rows = hours_seen.len() as u64;
+    Ok(summary)
+}
+
+/// Interned event type and state strings, so a day of events stays compact in memory.
+#[derive(Default)]
+struct Strings {
+    index: HashMap<String, u32>,
+    values: Vec<String>,
+}
+
+impl Strings {
+    fn intern(&mut self, s: String) -> u32 {
+        if let Some(&i) = self.index.get(&s) {
+            return i;
+        }
+        let i = self.values.len() as u32;
+        self.values.push(s.clone());
+        self.index.insert(s, i);
+        i
+    }
+}
+
+/// One agent's events in a batch: the timeline input, and the strings for drill-down.
+#[derive(Default)]
+struct AgentEvents {
+    timeline: Vec<TimedEvent>,
+    /// (event type, state) string ids, parallel to `timeline`.
+    labels: Vec<(u32, u32)>,
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    ts: i64,
+    event: &'a str,
+    enabled: bool,
+    state: &'a str,
+}
+
+fn aggregate_batch(
+    store: &mut dyn Store,
+    zone: Zone,
+    opts: &AggregateOptions,
+    batch: &[HourBucket],
+    data_until: i64,
+    names: &HashMap<String, String>,
+    summary: &mut AggregateSummary,
+) -> Result<Vec<ActivityRow>> {
+    let start = batch[0].start;
+    let end = batch[batch.len() - 1].end;
+    let mut strings = Strings::default();
+    // Category and kind per interned string, computed once.
+    let mut kinds: HashMap<u32, EventKind> = HashMap::new();
+    let mut categories: HashMap<u32, Category> = HashMap::new();
+    let mut agents: HashMap<String, AgentEvents> = HashMap::new();
+    store.scan_events(start - opts.max_carry, end, &mut |e| {
+        let event_id = strings.intern(e.event);
+        let state_id = strings.intern(e.state);
+        let kind = *kinds
+            .entry(event_id)
+            .or_insert_with(|| EventKind::parse(&strings.values[event_id as usize]));
+        let category = if kind == EventKind::NotAvail {
+            *categories
+                .entry(state_id)
+                .or_insert_with(|| opts.state_map.classify(&strings.values[state_id as usize]))
+        } else {
+            Category::Other
+        };
+        let agent = agents.entry(e.ext).or_default();
+        agent.timeline.push(TimedEvent {
+            ts: e.ts,
+            kind,
+            enabled: e.enabled,
+            category,
+        });
+        agent.labels.push((event_id, state_id));
+    })?;
+
+    let mut calls: HashMap<(String, i64), (i64, i64)> = HashMap::new();
+    for c in store.hour_calls(start, end)? {
+        if c.total_calls > 0 {
+            agents.entry(c.ext.clone()).or_default();
+        }
+        calls.insert((c.ext, c.hour_start), (c.total_calls, c.answered_calls));
+    }
+
+    let mut exts: Vec<&String> = agents.keys().collect();
+    exts.sort();
+    let mut rows = Vec::new();
+    for ext in exts {
+        let agent = &agents[ext];
+        let has_calls = |hour: i64| {
+            calls
+                .get(&(ext.clone(), hour))
+                .is_some_and(|(total, _)| *total > 0)
+        };
+        let name = names.get(ext).cloned().unwrap_or_else(|| "Unknown".into());
+        for h in agent_hours(
+            &agent.timeline,
+            batch,
+            data_until,
+            opts.max_carry,
+            &has_calls,
+        ) {
+            let (total, answered) = calls
+                .get(&(ext.clone(), h.hour.start))
+                .copied()
+                .unwrap_or((0, 0));
+            let mut details = Vec::with_capacity(h.events.len());
+            for i in h.events.clone() {
+                let e = &agent.timeline[i];
+                let (event_id, state_id) = agent.labels[i];
+                let event = strings.values[event_id as usize].as_str();
+                let state = strings.values[state_id as usize].as_str();
+                match e.kind {
+                    EventKind::NotAvail if e.enabled && e.category == Category::Other => {
+                        *summary.other_reasons.entry(state.to_string()).or_default() += 1;
+                    }
+                    EventKind::Unknown => {
+                        *summary.ignored_events.entry(event.to_string()).or_default() += 1;
+                    }
+                    EventKind::Reg if e.enabled => {
+                        *summary
+                            .ignored_events
+                            .entry(format!("{event} (enabled)"))
+                            .or_default() += 1;
+                    }
+                    _ => {}
+                }
+                details.push(Detail {
+                    ts: e.ts,
+                    event,
+                    enabled: e.enabled,
+                    state,
+                });
+            }
+            rows.push(ActivityRow {
+                agent_ext: ext.clone(),
+                report_hour: h.hour.start,
+                report_hour_local: zone.hour_label(h.hour.start),
+                agent_name: name.clone(),
+                buckets: h.buckets,
+                idle_count: h.idle_count,
+                notavail_count: h.notavail_count,
+                total_calls: total,
+                answered_calls: answered,
+                failed_calls: (total - answered).max(0),
+                covered_secs: h.covered_secs,
+                complete: h.complete,
+                event_details: serde_json::to_string(&details)?,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AgentEvent, CallStats, HourStats};
+    use crate::store::LoadBatch;
+    use crate::store::sqlite::SqliteStore;
+
+    const H: i64 = 3600;
+
+    fn ev(ext: &str, ts: i64, event: &str, enabled: bool, state: &str) -> AgentEvent {
+        AgentEvent {
+            ext: ext.into(),
+            ts,
+            event: event.into(),
+            enabled,
+            state: state.into(),
+            user_id: String::new(),
+            username: format!("Agent {ext}"),
+        }
+    }
+
+    fn opts(scope: Scope) -> AggregateOptions {
+        AggregateOptions {
+            scope,
+            max_carry: DEFAULT_MAX_CARRY,
+            state_map: StateMap::default(),
+        }
+    }
+
+    fn rows(store: &mut SqliteStore) -> Vec<ActivityRow> {
+        let mut out = Vec::new();
+        let filter = crate::store::ActivityFilter {
+            from_local: "0000".into(),
+            to_local: "9999".into(),
+            exts: vec![],
+        };
+        store
+            .scan_activity(&filter, &mut |r| {
+                out.push(r);
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+
+    fn setup() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("a.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn loads_then_dirty_aggregation_builds_rows_with_calls_and_names() {
+        let (_d, mut store) = setup();
+        let events = [
+            ev("7", 10 * H + 60, "agent_idle", true, "available"),
+            ev("7", 10 * H + 600, "agent_on_call", true, "none"),
+            ev("7", 10 * H + 600, "agent_idle", false, "none"),
+            ev("7", 10 * H + 900, "agent_on_call", false, "none"),
+            ev("7", 10 * H + 900, "agent_idle", true, "available"),
+            ev("8", 10 * H + 100, "agent_not_avail_state", true, "Coaching"),
+        ];
+        let stats = [HourStats {
+            hour_start: 10 * H,
+            records: vec![
+                CallStats {
+                    ext: "7".into(),
+                    name: "Seven".into(),
+                    total_calls: 3,
+                    answered_calls: 1,
+                    ..Default::default()
+                },
+                CallStats {
+                    ext: "9".into(),
+                    total_calls: 2,
+                    ..Default::default()
+                },
+            ],
+        }];
+        store
+            .load(&LoadBatch {
+                events: &events,
+                stats: &stats,
+                data_until: Some(11 * H + 1800),
+                ..Default::default()
+            })
+            .unwrap();
+        let s = aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
+        assert_eq!(s.other_reasons.get("Coaching"), Some(&1));
+        let got = rows(&mut store);
+        let keys: Vec<(&str, i64)> = got
+            .iter()
+            .map(|r| (r.agent_ext.as_str(), r.report_hour))
+            .collect();
+        // 9 had calls only in hour 10; 7 and 8 carry their states into hour 11.
+        assert_eq!(
+            keys,
+            [
+                ("7", 10 * H),
+                ("8", 10 * H),
+                ("9", 10 * H),
+                ("7", 11 * H),
+                ("8", 11 * H)
+            ]
+        );
+        let seven = &got[0];
+        assert_eq!(seven.agent_name, "Seven");
+        assert_eq!(
+            (seven.total_calls, seven.answered_calls, seven.failed_calls),
+            (3, 1, 2)
+        );
+        assert_eq!((seven.buckets.talk, seven.buckets.logoff), (300, 60));
+        assert_eq!(got[1].agent_name, "Agent 8");
+        assert_eq!(got[2].agent_name, "Unknown");
+        assert_eq!(got[2].buckets.logoff, 3600);
+        assert_eq!((got[3].covered_secs, got[3].complete), (1800, false));
+        assert!(got.iter().all(|r| r.buckets.total() == r.covered_secs));
+        let details: serde_json::Value = serde_json::from_str(&seven.event_details).unwrap();
+        assert_eq!(details.as_array().unwrap().len(), 5);
+        assert_eq!(details[1]["event"], "agent_on_call");
+        // The dirty range is consumed: a second bare run rebuilds nothing.
+        let again = aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
+        assert_eq!(again.hours, 0);
+        assert_eq!(rows(&mut store), got);
+    }
+
+    #[test]
+    fn rebuilding_is_idempotent_and_drops_rows_that_no_longer_qualify() {
+        let (_d, mut store) = setup();
+        let events = [ev("7", 10 * H + 60, "agent_idle", true, "available")];
+        store
+            .load(&LoadBatch {
+                events: &events,
+                data_until: Some(12 * H),
+                ..Default::default()
+            })
+            .unwrap();
+        aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap();
+        let first = rows(&mut store);
+        assert_eq!(first.len(), 2);
+        aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap();
+        assert_eq!(rows(&mut store), first);
+        // A shorter carry: hour 11 no longer carries the idle state and disappears.
+        let mut short = opts(Scope::Between {
+            from: Some(10 * H),
+            to: Some(12 * H),
+        });
+        short.max_carry = 1800;
+        aggregate(&mut store, Zone::UTC, &short).unwrap();
+        assert_eq!(rows(&mut store).len(), 1);
+    }
+
+    #[test]
+    fn late_events_reaggregate_the_hours_whose_carry_they_change() {
+        let (_d, mut store) = setup();
+        let first = [ev("7", 10 * H, "agent_idle", true, "available")];
+        store
+            .load(&LoadBatch {
+                events: &first,
+                data_until: Some(13 * H),
+                ..Default::default()
+            })
+            .unwrap();
+        aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
+        assert!(rows(&mut store).iter().all(|r| r.buckets.idle == 3600));
+        // A late lunch at 10:30 changes hour 10 and the carry of hours 11 and 12.
+        let late = [ev(
+            "7",
+            10 * H + 1800,
+            "agent_not_avail_state",
+            true,
+            "lunch",
+        )];
+        store
+            .load(&LoadBatch {
+                events: &late,
+                ..Default::default()
+            })
+            .unwrap();
+        aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
+        let lunches: Vec<i64> = rows(&mut store).iter().map(|r| r.buckets.lunch).collect();
+        assert_eq!(lunches, [1800, 3600, 3600]);
+    }
+
+    #[test]
+    fn nothing_loaded_means_nothing_to_do() {
+        let (_d, mut store) = setup();
+        let s = aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap();
+        assert_eq!(s, AggregateSummary::default());
+    }
+}

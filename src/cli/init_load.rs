@@ -1,0 +1,100 @@
+//! `apr init-load [--hours 48] [--yes] [--source DIR]` (SPEC §7.1): after a typed `YES`,
+//! wipes the staging and summary tables, backfills the last N hours, aggregates, and prints
+//! a summary.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args as ClapArgs;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{GlobalArgs, aggregate, write_lock};
+use crate::config::{ZoneUse, resolve_zone};
+use crate::error::Error;
+use crate::ingest::ingest;
+use crate::source::Source;
+use crate::source::replay::ReplayDir;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// How many hours to backfill, counted back from now (from the newest recorded instant
+    /// with --source)
+    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..=24 * 366))]
+    pub hours: u32,
+    /// Skip the confirmation (for scripts)
+    #[arg(long)]
+    pub yes: bool,
+    /// Load a replay directory of recorded responses instead of the live platform
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
+    let mut store = global.open_store()?;
+    write_lock(store.as_mut())?;
+    let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Replace)?;
+    let Some(dir) = args.source.as_deref() else {
+        return Err(Error::usage(
+            "init-load needs --source DIR (a replay directory); expected e.g. --source examples/replay",
+        )
+        .into());
+    };
+    let mut source: Box<dyn Source> = Box::new(ReplayDir::open(dir, zone)?);
+
+    let counts = store.table_counts()?;
+    let listing: Vec<String> = counts
+        .iter()
+        .map(|(t, n)| format!("{t}: {n} rows"))
+        .collect();
+    eprintln!(
+        "init-load wipes these tables and reloads the last {} hours from {}:\n  {}",
+        args.hours,
+        source.describe(),
+        listing.join("\n  ")
+    );
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::usage(
+                "init-load wipes the database and needs confirmation: run it in a terminal and type YES, or pass --yes",
+            )
+            .into());
+        }
+        let answer: String = dialoguer::Input::new()
+            .with_prompt("Type YES to continue")
+            .allow_empty(true)
+            .interact_text()
+            .map_err(|e| Error::io("cannot read the confirmation", std::io::Error::other(e)))?;
+        if answer.trim() != "YES" {
+            eprintln!("aborted: nothing was changed");
+            return Ok(());
+        }
+    }
+
+    let started = Instant::now();
+    store.wipe()?;
+    let now = source.now()?;
+    let from = now - i64::from(args.hours) * 3600;
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} hours {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("loading");
+    let loaded = ingest(store.as_mut(), source.as_mut(), zone, from, now, &bar)?;
+    bar.finish_and_clear();
+    let agg = aggregate::after_load(store.as_mut(), zone)?;
+    aggregate::note_other_reasons(&agg);
+    println!(
+        "loaded {} events ({} new) and {} hourly stats rows; {} agents over {} hours ({} rows) in {:.1}s",
+        loaded.events_seen,
+        loaded.events_new,
+        loaded.stats_rows,
+        agg.agents,
+        agg.hours_with_rows,
+        agg.rows,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

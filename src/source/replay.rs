@@ -1,0 +1,240 @@
+//! The replay directory (SPEC §3.5): recorded platform responses loaded exactly as if they
+//! had been fetched. `DIR/events/*.json` are events responses read in file-name order;
+//! `DIR/stats/START-END.json` is the stats response of the aligned local hour starting at
+//! START (END is the hour's end, or an earlier instant for the hour in progress). "Now" is
+//! the newest event timestamp or stats END in the directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::Source;
+use super::upstream::{parse_events, parse_stats};
+use crate::error::{Error, Result};
+use crate::hours::Zone;
+use crate::model::{AgentEvent, CallStats};
+
+/// A replay directory, validated and indexed on open.
+#[derive(Debug)]
+pub struct ReplayDir {
+    dir: PathBuf,
+    /// Every event of every file, in file-name then listed order.
+    events: Vec<AgentEvent>,
+    /// Stats files by hour start: `(end, path)`.
+    stats: BTreeMap<i64, (i64, PathBuf)>,
+    now: i64,
+    /// Entries of events files that were not events (no ext, timestamp or type).
+    pub skipped: usize,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
+}
+
+fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+impl ReplayDir {
+    /// Reads and validates `dir`: every events file must decode, every stats file name must
+    /// be `START-END.json` for one aligned local hour of `zone`.
+    pub fn open(dir: &Path, zone: Zone) -> Result<ReplayDir> {
+        if !dir.is_dir() {
+            return Err(Error::input(format!(
+                "--source '{}' is not a directory; expected a replay directory with events/*.json and stats/START-END.json",
+                dir.display()
+            )));
+        }
+        let mut events = Vec::new();
+        let mut skipped = 0;
+        for path in json_files(&dir.join("events"))? {
+            let page = parse_events(&read(&path)?)
+                .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+            skipped += page.skipped;
+            events.extend(page.events);
+        }
+        let mut stats = BTreeMap::new();
+        for path in json_files(&dir.join("stats"))? {
+            let (start, end) = stats_window(&path, zone)?;
+            stats.insert(start, (end, path));
+        }
+        if events.is_empty() && stats.is_empty() {
+            return Err(Error::input(format!(
+                "--source '{}' holds no events/*.json or stats/*.json files",
+                dir.display()
+            )));
+        }
+        let now = events
+            .iter()
+            .map(|e| e.ts)
+            .chain(stats.values().map(|(end, _)| *end))
+            .max()
+            .unwrap_or(0);
+        Ok(ReplayDir {
+            dir: dir.to_path_buf(),
+            events,
+            stats,
+            now,
+            skipped,
+        })
+    }
+}
+
+/// Parses and checks the `START-END` window of a stats file name.
+fn stats_window(path: &Path, zone: Zone) -> Result<(i64, i64)> {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let bad = |why: &str| {
+        Error::input(format!(
+            "{}: {why}; expected stats/START-END.json with START the epoch of a local hour's start in {} and END its end (or earlier, for the hour in progress)",
+            path.display(),
+            zone.name()
+        ))
+    };
+    let (start, end) = stem
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.parse::<i64>().ok()?)))
+        .ok_or_else(|| bad("the name is not START-END in epoch seconds"))?;
+    if !zone.is_hour_start(start) {
+        return Err(bad("START is not the start of a local hour"));
+    }
+    if end <= start || end > zone.next_hour_start(start) {
+        return Err(bad("END is not within the hour that START begins"));
+    }
+    Ok((start, end))
+}
+
+impl Source for ReplayDir {
+    fn describe(&self) -> String {
+        format!("replay directory {}", self.dir.display())
+    }
+
+    fn now(&mut self) -> Result<i64> {
+        Ok(self.now)
+    }
+
+    fn events(
+        &mut self,
+        from: i64,
+        to: i64,
+        page: &mut dyn FnMut(Vec<AgentEvent>) -> Result<()>,
+    ) -> Result<()> {
+        let selected: Vec<AgentEvent> = self
+            .events
+            .iter()
+            .filter(|e| from <= e.ts && e.ts <= to)
+            .cloned()
+            .collect();
+        if selected.is_empty() {
+            return Ok(());
+        }
+        page(selected)
+    }
+
+    fn stats(&mut self, start: i64, _end: i64) -> Result<Option<Vec<CallStats>>> {
+        match self.stats.get(&start) {
+            Some((_, path)) => parse_stats(&read(path)?)
+                .map(Some)
+                .map_err(|e| Error::input(format!("{}: {e}", path.display()))),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, body: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+
+    const EV: &str = r#"{"events":[{"event":"agent_idle","enabled":true,"ext":"1","state":"available","Timestamp":3700}]}"#;
+
+    #[test]
+    fn now_is_the_newest_event_or_stats_end() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), "events/a.json", EV);
+        write(d.path(), "stats/3600-5000.json", "{}");
+        let mut r = ReplayDir::open(d.path(), Zone::UTC).unwrap();
+        assert_eq!(r.now().unwrap(), 5000);
+        assert_eq!(r.stats(3600, 5000).unwrap(), Some(vec![]));
+        assert_eq!(r.stats(7200, 10800).unwrap(), None);
+    }
+
+    #[test]
+    fn events_files_are_read_in_name_order_and_filtered() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "events/b.json",
+            r#"[{"event":"agent_hold","enabled":true,"ext":"1","Timestamp":10}]"#,
+        );
+        write(
+            d.path(),
+            "events/a.json",
+            r#"[{"event":"agent_idle","enabled":true,"ext":"1","Timestamp":20}]"#,
+        );
+        let mut r = ReplayDir::open(d.path(), Zone::UTC).unwrap();
+        let mut got = Vec::new();
+        r.events(0, 100, &mut |p| {
+            got.extend(p.into_iter().map(|e| e.event));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, ["agent_idle", "agent_hold"]);
+        let mut n = 0;
+        r.events(15, 100, &mut |p| {
+            n += p.len();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn misaligned_stats_window_is_rejected_naming_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), "events/a.json", EV);
+        write(d.path(), "stats/3000-6600.json", "{}");
+        let e = ReplayDir::open(d.path(), Zone::UTC)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("3000-6600.json") && e.contains("START"), "{e}");
+        std::fs::remove_file(d.path().join("stats/3000-6600.json")).unwrap();
+        write(d.path(), "stats/3600-9000.json", "{}");
+        let e = ReplayDir::open(d.path(), Zone::UTC)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("3600-9000.json") && e.contains("END"), "{e}");
+        // Asia/Kolkata hours start at :30 UTC, so a UTC-aligned hour is wrong there.
+        std::fs::remove_file(d.path().join("stats/3600-9000.json")).unwrap();
+        write(d.path(), "stats/3600-7200.json", "{}");
+        assert!(ReplayDir::open(d.path(), Zone::parse("Asia/Kolkata").unwrap()).is_err());
+    }
+
+    #[test]
+    fn broken_json_names_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), "events/a.json", r#"{"events":[{"#);
+        let e = ReplayDir::open(d.path(), Zone::UTC).unwrap_err();
+        assert!(e.to_string().contains("a.json"));
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn empty_or_missing_directory_is_bad_input() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(ReplayDir::open(d.path(), Zone::UTC).is_err());
+        assert!(ReplayDir::open(&d.path().join("nope"), Zone::UTC).is_err());
+    }
+}

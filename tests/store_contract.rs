@@ -1,0 +1,855 @@
+//! The `Store` contract, run unchanged against both backends: SQLite in a temporary directory
+//! (`sqlite::*`) and a scratch database on the local MariaDB (`mysql::*`). Every case is a
+//! plain function over a [`Db`]; the `contract!` macro instantiates it once per backend.
+
+mod support;
+
+use std::collections::HashMap;
+
+use apr::model::{ActivityRow, AgentEvent, Buckets, CallStats, EventSource, HourStats};
+use apr::store::{
+    ActivityFilter, CachedToken, DatabaseUrl, HourCalls, LoadBatch, Store, StoredEvent, keys,
+};
+use support::mysql::ScratchMysql;
+
+/// A database a case runs against; stores opened from it share its data.
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Mysql(ScratchMysql),
+}
+
+impl Db {
+    fn sqlite() -> Db {
+        Db::Sqlite(tempfile::tempdir().expect("temp dir"))
+    }
+
+    fn mysql() -> Db {
+        Db::Mysql(ScratchMysql::new())
+    }
+
+    fn url(&self) -> DatabaseUrl {
+        match self {
+            Db::Sqlite(dir) => DatabaseUrl::Sqlite(dir.path().join("apr.db")),
+            Db::Mysql(db) => DatabaseUrl::Mysql(db.url().to_string()),
+        }
+    }
+
+    /// A new store (a new connection) on this database.
+    fn open(&self) -> Box<dyn Store> {
+        apr::store::open(&self.url()).expect("open store")
+    }
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $case() { super::$case(&super::Db::sqlite()); } )*
+        }
+        mod mysql {
+            $( #[test] fn $case() { super::$case(&super::Db::mysql()); } )*
+        }
+    };
+}
+
+contract!(
+    open_records_the_schema_version_and_reopens_idempotently,
+    loading_the_same_batch_twice_stores_nothing_new,
+    ids_follow_the_listed_order,
+    a_duplicate_inside_one_batch_is_stored_once,
+    reloads_do_not_consume_ids,
+    states_differing_only_in_case_are_distinct_events,
+    keys_differing_only_in_trailing_spaces_are_distinct,
+    batches_larger_than_one_statement_keep_order_and_counts,
+    scan_events_excludes_both_bounds_and_orders_by_ts_then_id,
+    stats_refetch_replaces_only_that_hour,
+    stats_of_another_source_are_overwritten_not_duplicated,
+    canonical_names_prefer_stats_and_newer_names,
+    dirty_range_widens_and_data_until_never_moves_back,
+    batch_state_is_committed_with_the_load,
+    replace_activity_replaces_the_range_and_scan_filters_and_orders,
+    wipe_empties_the_staging_tables_and_keeps_meta_and_token,
+    token_roundtrips_and_is_overwritten,
+    meta_and_state_roundtrip,
+    try_lock_is_exclusive_until_the_holder_drops,
+    locks_are_scoped_to_the_database,
+    earliest_data_covers_events_and_stats,
+    hour_calls_returns_the_half_open_range,
+);
+
+// ---------------------------------------------------------------------------------------
+// Builders
+
+fn ev(ext: &str, ts: i64, event: &str, enabled: bool, state: &str, name: &str) -> AgentEvent {
+    AgentEvent {
+        ext: ext.to_string(),
+        ts,
+        event: event.to_string(),
+        enabled,
+        state: state.to_string(),
+        user_id: format!("u{ext}"),
+        username: name.to_string(),
+    }
+}
+
+fn idle(ext: &str, ts: i64) -> AgentEvent {
+    ev(ext, ts, "agent_idle", true, "none", "")
+}
+
+fn calls(ext: &str, name: &str, total: i64, answered: i64) -> CallStats {
+    CallStats {
+        ext: ext.to_string(),
+        name: name.to_string(),
+        tags: "null".to_string(),
+        total_calls: total,
+        answered_calls: answered,
+        not_available_detailed_report: "null".to_string(),
+        ..Default::default()
+    }
+}
+
+fn hour(hour_start: i64, records: Vec<CallStats>) -> HourStats {
+    HourStats {
+        hour_start,
+        records,
+    }
+}
+
+fn events_only(events: &[AgentEvent]) -> LoadBatch<'_> {
+    LoadBatch {
+        events,
+        ..Default::default()
+    }
+}
+
+fn stats_only(stats: &[HourStats]) -> LoadBatch<'_> {
+    LoadBatch {
+        stats,
+        ..Default::default()
+    }
+}
+
+fn activity(ext: &str, report_hour: i64, local: &str, idle_secs: i64) -> ActivityRow {
+    ActivityRow {
+        agent_ext: ext.to_string(),
+        report_hour,
+        report_hour_local: local.to_string(),
+        agent_name: format!("Agent {ext}"),
+        buckets: Buckets {
+            idle: idle_secs,
+            talk: 60,
+            lunch: 120,
+            meeting: 30,
+            unaccounted: 3600 - idle_secs - 210,
+            ..Default::default()
+        },
+        idle_count: 2,
+        notavail_count: 1,
+        total_calls: 3,
+        answered_calls: 2,
+        failed_calls: 1,
+        covered_secs: 3600,
+        complete: true,
+        event_details: format!(r#"[{{"ext":"{ext}"}}]"#),
+    }
+}
+
+fn all_events(store: &mut dyn Store) -> Vec<StoredEvent> {
+    let mut out = Vec::new();
+    store
+        .scan_events(i64::MIN, i64::MAX, &mut |e| out.push(e))
+        .expect("scan_events");
+    out
+}
+
+/// Stored events in id order, as `(ext, ts, event, enabled, state)`.
+fn keys_by_id(store: &mut dyn Store) -> Vec<(String, i64, String, bool, String)> {
+    let mut rows = all_events(store);
+    rows.sort_by_key(|e| e.id);
+    rows.into_iter()
+        .map(|e| (e.ext, e.ts, e.event, e.enabled, e.state))
+        .collect()
+}
+
+fn key_of(e: &AgentEvent) -> (String, i64, String, bool, String) {
+    (
+        e.ext.clone(),
+        e.ts,
+        e.event.clone(),
+        e.enabled,
+        e.state.clone(),
+    )
+}
+
+fn scan(store: &mut dyn Store, filter: &ActivityFilter) -> Vec<ActivityRow> {
+    let mut out = Vec::new();
+    store
+        .scan_activity(filter, &mut |r| {
+            out.push(r);
+            Ok(())
+        })
+        .expect("scan_activity");
+    out
+}
+
+fn calls_sorted(store: &mut dyn Store, from: i64, to: i64) -> Vec<HourCalls> {
+    let mut v = store.hour_calls(from, to).expect("hour_calls");
+    v.sort_by(|a, b| (a.hour_start, &a.ext).cmp(&(b.hour_start, &b.ext)));
+    v
+}
+
+fn hc(ext: &str, hour_start: i64, total: i64, answered: i64) -> HourCalls {
+    HourCalls {
+        ext: ext.to_string(),
+        hour_start,
+        total_calls: total,
+        answered_calls: answered,
+    }
+}
+
+fn state_i64(store: &mut dyn Store, key: &str) -> Option<i64> {
+    store
+        .state(key)
+        .expect("state")
+        .map(|v| v.parse().expect("numeric state"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Cases
+
+fn open_records_the_schema_version_and_reopens_idempotently(db: &Db) {
+    let mut store = db.open();
+    assert_eq!(
+        store.meta("schema_version").unwrap().as_deref(),
+        Some(apr::store::SCHEMA_VERSION)
+    );
+    store.ping().unwrap();
+    store.load(&events_only(&[idle("3001", 100)])).unwrap();
+    drop(store);
+    let mut again = db.open();
+    assert_eq!(all_events(again.as_mut()).len(), 1);
+    assert_eq!(
+        again.backend(),
+        match db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Mysql(_) => "mysql",
+        }
+    );
+}
+
+fn loading_the_same_batch_twice_stores_nothing_new(db: &Db) {
+    let mut store = db.open();
+    let events = vec![
+        ev("3001", 1000, "agent_login", true, "none", "Ann"),
+        idle("3001", 1010),
+        ev("3001", 1100, "agent_not_avail_state", true, "lunch", "Ann"),
+        idle("3002", 1005),
+    ];
+    let stats = vec![hour(0, vec![calls("3001", "Ann", 4, 3)])];
+    let batch = LoadBatch {
+        events: &events,
+        stats: &stats,
+        source: Some(EventSource::Api),
+        ..Default::default()
+    };
+    let first = store.load(&batch).unwrap();
+    assert_eq!(
+        (first.events_new, first.events_seen, first.stats_rows),
+        (4, 4, 1)
+    );
+    let rows = all_events(store.as_mut());
+    let calls_before = calls_sorted(store.as_mut(), 0, 3600);
+
+    let second = store.load(&batch).unwrap();
+    assert_eq!(
+        (second.events_new, second.events_seen, second.stats_rows),
+        (0, 4, 1)
+    );
+    assert_eq!(all_events(store.as_mut()), rows);
+    assert_eq!(calls_sorted(store.as_mut(), 0, 3600), calls_before);
+    let counts: HashMap<_, _> = store.table_counts().unwrap().into_iter().collect();
+    assert_eq!(counts["agent_events"], 4);
+    assert_eq!(counts["users_calls"], 1);
+}
+
+fn ids_follow_the_listed_order(db: &Db) {
+    let mut store = db.open();
+    // Listed out of timestamp order on purpose: ids are load order, not time order.
+    let first = vec![idle("3001", 500), idle("3002", 100), idle("3001", 300)];
+    store.load(&events_only(&first)).unwrap();
+    // A later batch mixing stored and new events: only the new ones get (larger) ids.
+    let second = vec![
+        idle("3003", 50),
+        idle("3002", 100),
+        idle("3001", 400),
+        idle("3001", 500),
+    ];
+    let out = store.load(&events_only(&second)).unwrap();
+    assert_eq!(out.events_new, 2);
+    let expected: Vec<_> = [&first[0], &first[1], &first[2], &second[0], &second[2]]
+        .into_iter()
+        .map(key_of)
+        .collect();
+    assert_eq!(keys_by_id(store.as_mut()), expected);
+}
+
+fn a_duplicate_inside_one_batch_is_stored_once(db: &Db) {
+    let mut store = db.open();
+    let mut dup = idle("3001", 200);
+    dup.username = "Other name, same key".into();
+    let events = vec![idle("3001", 200), idle("3002", 150), dup, idle("3001", 100)];
+    let out = store.load(&events_only(&events)).unwrap();
+    assert_eq!((out.events_new, out.events_seen), (3, 4));
+    let expected: Vec<_> = [&events[0], &events[1], &events[3]]
+        .into_iter()
+        .map(key_of)
+        .collect();
+    assert_eq!(keys_by_id(store.as_mut()), expected);
+}
+
+fn reloads_do_not_consume_ids(db: &Db) {
+    let mut store = db.open();
+    let batch = vec![idle("3001", 100), idle("3001", 100), idle("3002", 100)];
+    store.load(&events_only(&batch)).unwrap();
+    store.load(&events_only(&batch)).unwrap();
+    store
+        .load(&events_only(&[idle("3001", 100), idle("3003", 90)]))
+        .unwrap();
+    let mut ids: Vec<i64> = all_events(store.as_mut()).iter().map(|e| e.id).collect();
+    ids.sort_unstable();
+    let first = ids[0];
+    assert_eq!(ids, vec![first, first + 1, first + 2]);
+}
+
+fn states_differing_only_in_case_are_distinct_events(db: &Db) {
+    let mut store = db.open();
+    let events = vec![
+        ev("3001", 100, "agent_not_avail_state", true, "lunch", ""),
+        ev("3001", 100, "agent_not_avail_state", true, "Lunch", ""),
+        ev("3001", 100, "Agent_Not_Avail_State", true, "lunch", ""),
+        ev("3001", 100, "agent_not_avail_state", false, "lunch", ""),
+    ];
+    assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 4);
+    assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 0);
+    let states: Vec<String> = keys_by_id(store.as_mut())
+        .into_iter()
+        .map(|k| k.4)
+        .collect();
+    assert_eq!(states, ["lunch", "Lunch", "lunch", "lunch"]);
+}
+
+fn keys_differing_only_in_trailing_spaces_are_distinct(db: &Db) {
+    // SQLite compares bytes; MySQL's PAD SPACE collations would call these equal.
+    let mut store = db.open();
+    let events = vec![
+        ev("3001", 100, "agent_not_avail_state", true, "lunch", ""),
+        ev("3001", 100, "agent_not_avail_state", true, "lunch ", ""),
+        ev("3001 ", 100, "agent_not_avail_state", true, "lunch", ""),
+    ];
+    assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 3);
+    assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 0);
+    let expected: Vec<_> = events.iter().map(key_of).collect();
+    assert_eq!(keys_by_id(store.as_mut()), expected);
+}
+
+fn batches_larger_than_one_statement_keep_order_and_counts(db: &Db) {
+    let mut store = db.open();
+    // Descending timestamps across many extensions, with every 7th event repeated.
+    let mut events = Vec::new();
+    for i in 0..1234i64 {
+        events.push(idle(&format!("{}", 4000 + i % 37), 100_000 - i));
+        if i % 7 == 0 {
+            events.push(idle(&format!("{}", 4000 + i % 37), 100_000 - i));
+        }
+    }
+    let records: Vec<CallStats> = (0..777)
+        .map(|i| calls(&format!("{}", 5000 + i), &format!("N{i}"), i, i / 2))
+        .collect();
+    let stats = vec![hour(7200, records)];
+    let batch = LoadBatch {
+        events: &events,
+        stats: &stats,
+        ..Default::default()
+    };
+    let out = store.load(&batch).unwrap();
+    assert_eq!(out.events_seen, events.len() as u64);
+    assert_eq!(out.events_new, 1234);
+    assert_eq!(out.stats_rows, 777);
+    let mut unique = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for e in &events {
+        if seen.insert(key_of(e)) {
+            unique.push(key_of(e));
+        }
+    }
+    assert_eq!(keys_by_id(store.as_mut()), unique);
+    assert_eq!(store.hour_calls(7200, 10800).unwrap().len(), 777);
+    assert_eq!(store.agent_names().unwrap().len(), 777);
+    let rows: Vec<ActivityRow> = (0..600)
+        .map(|i| activity(&format!("{}", 6000 + i), 7200, "1970-01-01 02:00", 100))
+        .collect();
+    store.replace_activity(0, 10800, &rows, &[]).unwrap();
+    let got = scan(
+        store.as_mut(),
+        &ActivityFilter {
+            from_local: "1970".into(),
+            to_local: "1971".into(),
+            exts: vec![],
+        },
+    );
+    assert_eq!(got, rows);
+}
+
+fn scan_events_excludes_both_bounds_and_orders_by_ts_then_id(db: &Db) {
+    let mut store = db.open();
+    let events = vec![
+        idle("3002", 200),
+        idle("3001", 300),
+        idle("3001", 200),
+        idle("3003", 100),
+        idle("3003", 400),
+    ];
+    store.load(&events_only(&events)).unwrap();
+    let mut got = Vec::new();
+    store
+        .scan_events(100, 400, &mut |e| got.push((e.ts, e.ext, e.id)))
+        .unwrap();
+    let tail: Vec<(i64, String)> = got.iter().map(|(ts, x, _)| (*ts, x.clone())).collect();
+    assert_eq!(
+        tail,
+        [
+            (200, "3002".to_string()),
+            (200, "3001".to_string()),
+            (300, "3001".to_string())
+        ]
+    );
+    assert!(got[0].2 < got[1].2, "equal timestamps come in id order");
+    let stored = all_events(store.as_mut());
+    let e = stored.iter().find(|e| e.ts == 300).unwrap();
+    assert_eq!(
+        (e.event.as_str(), e.enabled, e.state.as_str()),
+        ("agent_idle", true, "none")
+    );
+}
+
+fn stats_refetch_replaces_only_that_hour(db: &Db) {
+    let mut store = db.open();
+    let first = vec![
+        hour(
+            3600,
+            vec![calls("3001", "Ann", 5, 4), calls("3002", "Bob", 2, 2)],
+        ),
+        hour(
+            7200,
+            vec![calls("3001", "Ann", 1, 1), calls("3002", "Bob", 9, 8)],
+        ),
+    ];
+    assert_eq!(store.load(&stats_only(&first)).unwrap().stats_rows, 4);
+    // The hour 3600 fetched again: 3002 is gone from it, 3001 changed.
+    let refetch = vec![hour(3600, vec![calls("3001", "Ann", 6, 5)])];
+    assert_eq!(store.load(&stats_only(&refetch)).unwrap().stats_rows, 1);
+    assert_eq!(
+        calls_sorted(store.as_mut(), 0, 100_000),
+        vec![
+            hc("3001", 3600, 6, 5),
+            hc("3001", 7200, 1, 1),
+            hc("3002", 7200, 9, 8)
+        ]
+    );
+    // An empty re-fetch empties the hour.
+    store.load(&stats_only(&[hour(7200, Vec::new())])).unwrap();
+    assert_eq!(
+        calls_sorted(store.as_mut(), 0, 100_000),
+        vec![hc("3001", 3600, 6, 5)]
+    );
+}
+
+fn stats_of_another_source_are_overwritten_not_duplicated(db: &Db) {
+    let mut store = db.open();
+    let api = vec![hour(3600, vec![calls("3001", "Ann", 5, 4)])];
+    store.load(&stats_only(&api)).unwrap();
+    let ql = vec![hour(3600, vec![calls("3001", "Ann", 7, 7)])];
+    let out = store
+        .load(&LoadBatch {
+            stats: &ql,
+            source: Some(EventSource::QueueLog),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(out.stats_rows, 1);
+    assert_eq!(
+        calls_sorted(store.as_mut(), 0, 100_000),
+        vec![hc("3001", 3600, 7, 7)]
+    );
+}
+
+fn canonical_names_prefer_stats_and_newer_names(db: &Db) {
+    let mut store = db.open();
+    let events = vec![
+        ev("3001", 100, "agent_idle", true, "none", "Event Ann"),
+        ev("3002", 100, "agent_idle", true, "none", "Old Bob"),
+        ev("3002", 200, "agent_idle", true, "none", "New Bob"),
+        ev("3004", 100, "agent_idle", true, "none", "Only Events"),
+        ev("3005", 100, "agent_idle", true, "none", ""),
+    ];
+    let stats = vec![
+        hour(0, vec![calls("3001", "Stats Ann", 1, 1)]),
+        hour(3600, vec![calls("3003", "Cy Newer", 1, 1)]),
+    ];
+    store
+        .load(&LoadBatch {
+            events: &events,
+            stats: &stats,
+            ..Default::default()
+        })
+        .unwrap();
+    // Older sightings in later loads do not win; newer ones do.
+    let later_events = vec![
+        ev("3002", 50, "agent_idle", true, "none", "Ancient Bob"),
+        ev("3004", 300, "agent_idle", true, "none", "Renamed"),
+    ];
+    let later_stats = vec![hour(0, vec![calls("3003", "Cy Older", 1, 1)])];
+    store
+        .load(&LoadBatch {
+            events: &later_events,
+            stats: &later_stats,
+            ..Default::default()
+        })
+        .unwrap();
+    let names = store.agent_names().unwrap();
+    assert_eq!(names["3001"], "Stats Ann");
+    assert_eq!(names["3002"], "New Bob");
+    assert_eq!(names["3003"], "Cy Newer");
+    assert_eq!(names["3004"], "Renamed");
+    // Never named: no canonical name stored (callers show `Unknown`).
+    assert_eq!(names.get("3005"), None);
+    assert_eq!(names.len(), 4);
+}
+
+fn dirty_range_widens_and_data_until_never_moves_back(db: &Db) {
+    let mut store = db.open();
+    let s = store.as_mut();
+    let first = vec![idle("3001", 1000), idle("3001", 2000)];
+    s.load(&LoadBatch {
+        events: &first,
+        data_until: Some(3000),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(state_i64(s, keys::DIRTY_FROM), Some(1000));
+    assert_eq!(state_i64(s, keys::DIRTY_TO), Some(3000));
+    assert_eq!(state_i64(s, keys::DATA_UNTIL), Some(3000));
+
+    // Late data with an older data_until: the range widens back, data_until stays.
+    let late = vec![idle("3002", 500)];
+    s.load(&LoadBatch {
+        events: &late,
+        data_until: Some(2500),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(state_i64(s, keys::DIRTY_FROM), Some(500));
+    assert_eq!(state_i64(s, keys::DIRTY_TO), Some(3000));
+    assert_eq!(state_i64(s, keys::DATA_UNTIL), Some(3000));
+
+    // Only time passing: the newly covered span becomes dirty.
+    s.load(&LoadBatch {
+        data_until: Some(4000),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(state_i64(s, keys::DIRTY_FROM), Some(500));
+    assert_eq!(state_i64(s, keys::DIRTY_TO), Some(4000));
+    assert_eq!(state_i64(s, keys::DATA_UNTIL), Some(4000));
+
+    // Stats hours count as touched instants too.
+    s.load(&stats_only(&[hour(7200, vec![calls("3001", "A", 1, 1)])]))
+        .unwrap();
+    assert_eq!(state_i64(s, keys::DIRTY_TO), Some(7200));
+}
+
+fn batch_state_is_committed_with_the_load(db: &Db) {
+    let mut store = db.open();
+    store.set_state(keys::COLLECT_EVENTS_UNTIL, "100").unwrap();
+    let events = vec![idle("3001", 150)];
+    store
+        .load(&LoadBatch {
+            events: &events,
+            state: vec![
+                (keys::COLLECT_EVENTS_UNTIL.to_string(), "200".to_string()),
+                ("queue_log./var/log/q".to_string(), "4096".to_string()),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        store.state(keys::COLLECT_EVENTS_UNTIL).unwrap().as_deref(),
+        Some("200")
+    );
+    assert_eq!(
+        store.state("queue_log./var/log/q").unwrap().as_deref(),
+        Some("4096")
+    );
+}
+
+fn replace_activity_replaces_the_range_and_scan_filters_and_orders(db: &Db) {
+    let mut store = db.open();
+    let (h0, h1, h2) = (1_757_203_200, 1_757_206_800, 1_757_210_400);
+    let (l0, l1, l2) = ("2025-09-07 00:00", "2025-09-07 01:00", "2025-09-07 02:00");
+    // Inserted out of order; scans come by report_hour, then ext (byte order).
+    let rows = vec![
+        activity("3002", h1, l1, 10),
+        activity("3001", h1, l1, 20),
+        activity("10", h1, l1, 30),
+        activity("3002", h0, l0, 40),
+        activity("3001", h2, l2, 50),
+    ];
+    store
+        .replace_activity(
+            h0,
+            h2 + 3600,
+            &rows,
+            &[("aggregate.last".into(), "x".into())],
+        )
+        .unwrap();
+    assert_eq!(store.state("aggregate.last").unwrap().as_deref(), Some("x"));
+    let window = |exts: &[&str]| ActivityFilter {
+        from_local: l0.to_string(),
+        to_local: l2.to_string(),
+        exts: exts.iter().map(|e| e.to_string()).collect(),
+    };
+    let got = scan(store.as_mut(), &window(&[]));
+    assert_eq!(
+        got,
+        vec![
+            rows[3].clone(),
+            rows[2].clone(),
+            rows[1].clone(),
+            rows[0].clone()
+        ]
+    );
+    let got = scan(store.as_mut(), &window(&["3002", "10", "9999"]));
+    assert_eq!(got, vec![rows[3].clone(), rows[2].clone(), rows[0].clone()]);
+
+    // Re-aggregating hour 1 with only 3001 left: the others disappear from that hour only.
+    let mut redo = activity("3001", h1, l1, 25);
+    redo.complete = false;
+    redo.covered_secs = 1800;
+    store
+        .replace_activity(h1, h1 + 3600, std::slice::from_ref(&redo), &[])
+        .unwrap();
+    let all = ActivityFilter {
+        from_local: "2025-09-07".into(),
+        to_local: "2025-09-08".into(),
+        exts: vec![],
+    };
+    assert_eq!(
+        scan(store.as_mut(), &all),
+        vec![rows[3].clone(), redo, rows[4].clone()]
+    );
+
+    // The callback's error stops the scan and is returned.
+    let mut seen = 0;
+    let err = store
+        .scan_activity(&all, &mut |_| {
+            seen += 1;
+            Err(apr::Error::input("stop"))
+        })
+        .unwrap_err();
+    assert_eq!((seen, err.to_string()), (1, "stop".to_string()));
+    // The store is still usable after an abandoned scan.
+    assert_eq!(scan(store.as_mut(), &all).len(), 3);
+}
+
+fn wipe_empties_the_staging_tables_and_keeps_meta_and_token(db: &Db) {
+    let mut store = db.open();
+    let events = vec![ev("3001", 100, "agent_idle", true, "none", "Ann")];
+    let stats = vec![hour(0, vec![calls("3001", "Ann", 1, 1)])];
+    store
+        .load(&LoadBatch {
+            events: &events,
+            stats: &stats,
+            data_until: Some(200),
+            ..Default::default()
+        })
+        .unwrap();
+    store
+        .replace_activity(0, 3600, &[activity("3001", 0, "1970-01-01 00:00", 5)], &[])
+        .unwrap();
+    let token = CachedToken {
+        access_token: "a".into(),
+        refresh_token: "r".into(),
+        expires_at: 9,
+    };
+    store.set_token(&token).unwrap();
+    store.set_meta("timezone", "Asia/Dubai").unwrap();
+    let names: Vec<&str> = vec![
+        "agent_events",
+        "users_calls",
+        "agent_activity",
+        "agents",
+        "etl_state",
+    ];
+    let before = store.table_counts().unwrap();
+    assert_eq!(before.iter().map(|c| c.0).collect::<Vec<_>>(), names);
+    assert!(before.iter().all(|c| c.1 > 0), "{before:?}");
+
+    store.wipe().unwrap();
+    let after = store.table_counts().unwrap();
+    assert_eq!(after, names.iter().map(|n| (*n, 0u64)).collect::<Vec<_>>());
+    assert_eq!(store.earliest_data().unwrap(), None);
+    assert_eq!(
+        store.meta("timezone").unwrap().as_deref(),
+        Some("Asia/Dubai")
+    );
+    assert_eq!(store.token().unwrap(), Some(token));
+    // Loading after a wipe works and counts the events as new again.
+    assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 1);
+}
+
+fn token_roundtrips_and_is_overwritten(db: &Db) {
+    let mut store = db.open();
+    assert_eq!(store.token().unwrap(), None);
+    let first = CachedToken {
+        access_token: "eyJ.access".into(),
+        refresh_token: "refresh-1".into(),
+        expires_at: 1_757_203_200,
+    };
+    store.set_token(&first).unwrap();
+    assert_eq!(store.token().unwrap(), Some(first));
+    let second = CachedToken {
+        access_token: "eyJ.other".into(),
+        refresh_token: "refresh-2".into(),
+        expires_at: 1_757_206_800,
+    };
+    store.set_token(&second).unwrap();
+    drop(store);
+    assert_eq!(db.open().token().unwrap(), Some(second));
+}
+
+fn meta_and_state_roundtrip(db: &Db) {
+    let mut store = db.open();
+    assert_eq!(store.meta("timezone").unwrap(), None);
+    store.set_meta("timezone", "Asia/Kolkata").unwrap();
+    store.set_meta("timezone", "Europe/London").unwrap();
+    assert_eq!(
+        store.meta("timezone").unwrap().as_deref(),
+        Some("Europe/London")
+    );
+    assert_eq!(store.state("k").unwrap(), None);
+    store.set_state("k", "1").unwrap();
+    store.set_state("k", "ünïcødé 2").unwrap();
+    assert_eq!(store.state("k").unwrap().as_deref(), Some("ünïcødé 2"));
+    assert_eq!(store.state("K").unwrap(), None, "keys are case-exact");
+}
+
+fn try_lock_is_exclusive_until_the_holder_drops(db: &Db) {
+    let mut holder = db.open();
+    let mut other = db.open();
+    assert!(holder.try_lock("collect").unwrap());
+    assert!(!other.try_lock("collect").unwrap());
+    assert!(!holder.try_lock("collect").unwrap(), "not re-entrant");
+    assert!(
+        other.try_lock("aggregate").unwrap(),
+        "names are independent"
+    );
+    drop(holder);
+    assert!(other.try_lock("collect").unwrap());
+    let mut third = db.open();
+    assert!(!third.try_lock("collect").unwrap());
+}
+
+fn locks_are_scoped_to_the_database(db: &Db) {
+    let elsewhere = match db {
+        Db::Sqlite(_) => Db::sqlite(),
+        Db::Mysql(_) => Db::mysql(),
+    };
+    let mut a = db.open();
+    let mut b = elsewhere.open();
+    assert!(a.try_lock("collect").unwrap());
+    assert!(b.try_lock("collect").unwrap());
+    // A long name still locks (MySQL caps lock names at 64 characters).
+    let long = "x".repeat(100);
+    assert!(a.try_lock(&long).unwrap());
+    assert!(!db.open().try_lock(&long).unwrap());
+}
+
+fn earliest_data_covers_events_and_stats(db: &Db) {
+    let mut store = db.open();
+    assert_eq!(store.earliest_data().unwrap(), None);
+    store
+        .load(&stats_only(&[hour(7200, vec![calls("3001", "A", 1, 1)])]))
+        .unwrap();
+    assert_eq!(store.earliest_data().unwrap(), Some(7200));
+    store
+        .load(&events_only(&[idle("3001", 9000), idle("3002", 5000)]))
+        .unwrap();
+    assert_eq!(store.earliest_data().unwrap(), Some(5000));
+}
+
+fn hour_calls_returns_the_half_open_range(db: &Db) {
+    let mut store = db.open();
+    let stats = vec![
+        hour(0, vec![calls("3001", "A", 1, 0)]),
+        hour(
+            3600,
+            vec![calls("3001", "A", 2, 1), calls("3002", "B", 3, 3)],
+        ),
+        hour(7200, vec![calls("3001", "A", 4, 2)]),
+    ];
+    store.load(&stats_only(&stats)).unwrap();
+    assert_eq!(
+        calls_sorted(store.as_mut(), 3600, 7200),
+        vec![hc("3001", 3600, 2, 1), hc("3002", 3600, 3, 3)]
+    );
+    assert_eq!(calls_sorted(store.as_mut(), 0, 7201).len(), 4);
+    assert_eq!(calls_sorted(store.as_mut(), 7201, 100_000), vec![]);
+}
+
+// ---------------------------------------------------------------------------------------
+// MySQL-only: opening errors are one line, helpful, and never show the password.
+
+#[test]
+fn mysql_open_names_a_missing_database_and_says_to_create_it() {
+    let server = ScratchMysql::new();
+    let missing = format!("{}_missing", server.name());
+    let url = server.url().replace(server.name(), &missing);
+    let err = apr::store::open(&DatabaseUrl::Mysql(url))
+        .err()
+        .expect("must fail");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&missing) && msg.contains("CREATE DATABASE") && !msg.contains('\n'),
+        "{msg}"
+    );
+    assert_eq!(err.exit_code(), 2);
+}
+
+#[test]
+fn mysql_open_errors_redact_the_password() {
+    let server = ScratchMysql::new();
+    // root logs in without a password here, so a wrong one is refused.
+    let url = server.url().replace("root@", "root:s3cr3t-pw@");
+    assert!(url.contains("s3cr3t-pw"), "{url}");
+    let msg = apr::store::open(&DatabaseUrl::Mysql(url))
+        .err()
+        .expect("must fail")
+        .to_string();
+    assert!(
+        !msg.contains("s3cr3t-pw") && msg.contains("root:***@") && !msg.contains('\n'),
+        "{msg}"
+    );
+}
+
+#[test]
+fn mysql_open_requires_a_database_name() {
+    let msg = apr::store::open(&DatabaseUrl::Mysql(
+        "mysql://root:pw@127.0.0.1:3306/".into(),
+    ))
+    .err()
+    .expect("must fail")
+    .to_string();
+    assert!(
+        msg.contains("names no database") && msg.contains("root:***@"),
+        "{msg}"
+    );
+}
