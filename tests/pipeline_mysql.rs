@@ -28,7 +28,13 @@ fn apr(dir: &Path, db_url: &str) -> Command {
 
 fn load_and_report(dir: &Path, db_url: &str) -> Vec<u8> {
     apr(dir, db_url)
-        .args(["--timezone", "Asia/Kolkata", "init-load", "--yes", "--source"])
+        .args([
+            "--timezone",
+            "Asia/Kolkata",
+            "init-load",
+            "--yes",
+            "--source",
+        ])
         .arg(example())
         .assert()
         .success();
@@ -36,7 +42,11 @@ fn load_and_report(dir: &Path, db_url: &str) -> Vec<u8> {
         .args(["report", "--start-date", "2025-08-20", "--extended"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -104,7 +114,10 @@ fn rerunning_on_mariadb_changes_nothing() {
     load_and_report(dir.path(), scratch.url());
     let first = mysql_rows(scratch.url());
     load_and_report(dir.path(), scratch.url());
-    apr(dir.path(), scratch.url()).args(["aggregate", "--rebuild"]).assert().success();
+    apr(dir.path(), scratch.url())
+        .args(["aggregate", "--rebuild"])
+        .assert()
+        .success();
     assert_eq!(mysql_rows(scratch.url()), first);
     let mut conn = mysql::Conn::new(mysql::Opts::from_url(scratch.url()).unwrap()).unwrap();
     let (events, max_id): (u64, u64) = conn

@@ -5,81 +5,15 @@
 
 mod report_fixture;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use report_fixture::server::{APR, Server};
+
+use std::io::Read;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-
-const APR: &str = env!("CARGO_BIN_EXE_apr");
-
-/// A running server process; killed on drop if still running.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(db: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(APR);
-        cmd.env_remove("APR_TIMEZONE")
-            .env_remove("APR_SERVE_TOKEN")
-            .env_remove("APR_CORS_ORIGINS")
-            .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
-            .args(args)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Server { child, addr }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    /// Waits for the process to exit; returns its status and stderr.
-    fn wait(mut self) -> (ExitStatus, String) {
-        let status = self.child.wait().unwrap();
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        (status, err)
-    }
-
-    fn raw(&self, request: &[u8]) -> String {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.write_all(request).unwrap();
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn client() -> reqwest::Client {
     // Never through a proxy from the environment: only 127.0.0.1 is ever called.
