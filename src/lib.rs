@@ -13,7 +13,9 @@ pub mod hours;
 pub mod ingest;
 pub mod model;
 pub mod names;
+pub mod report;
 pub mod source;
 pub mod store;
+pub mod synth;
 
 pub use error::{Error, Result};

@@ -290,3 +290,195 @@ fn aggregate_batch(
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AgentEvent, CallStats, HourStats};
+    use crate::store::LoadBatch;
+    use crate::store::sqlite::SqliteStore;
+
+    const H: i64 = 3600;
+
+    fn ev(ext: &str, ts: i64, event: &str, enabled: bool, state: &str) -> AgentEvent {
+        AgentEvent {
+            ext: ext.into(),
+            ts,
+            event: event.into(),
+            enabled,
+            state: state.into(),
+            user_id: String::new(),
+            username: format!("Agent {ext}"),
+        }
+    }
+
+    fn opts(scope: Scope) -> AggregateOptions {
+        AggregateOptions {
+            scope,
+            max_carry: DEFAULT_MAX_CARRY,
+            state_map: StateMap::default(),
+        }
+    }
+
+    fn rows(store: &mut SqliteStore) -> Vec<ActivityRow> {
+        let mut out = Vec::new();
+        let filter = crate::store::ActivityFilter {
+            from_local: "0000".into(),
+            to_local: "9999".into(),
+            exts: vec![],
+        };
+        store
+            .scan_activity(&filter, &mut |r| {
+                out.push(r);
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+
+    fn setup() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("a.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn loads_then_dirty_aggregation_builds_rows_with_calls_and_names() {
+        let (_d, mut store) = setup();
+        let events = [
+            ev("7", 10 * H + 60, "agent_idle", true, "available"),
+            ev("7", 10 * H + 600, "agent_on_call", true, "none"),
+            ev("7", 10 * H + 600, "agent_idle", false, "none"),
+            ev("7", 10 * H + 900, "agent_on_call", false, "none"),
+            ev("7", 10 * H + 900, "agent_idle", true, "available"),
+            ev("8", 10 * H + 100, "agent_not_avail_state", true, "Coaching"),
+        ];
+        let stats = [HourStats {
+            hour_start: 10 * H,
+            records: vec![
+                CallStats {
+                    ext: "7".into(),
+                    name: "Seven".into(),
+                    total_calls: 3,
+                    answered_calls: 1,
+                    ..Default::default()
+                },
+                CallStats {
+                    ext: "9".into(),
+                    total_calls: 2,
+                    ..Default::default()
+                },
+            ],
+        }];
+        store
+            .load(&LoadBatch {
+                events: &events,
+                stats: &stats,
+                data_until: Some(11 * H + 1800),
+                ..Default::default()
+            })
+            .unwrap();
+        let s = aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
+        assert_eq!(s.other_reasons.get("Coaching"), Some(&1));
+        let got = rows(&mut store);
+        let keys: Vec<(&str, i64)> = got
+            .iter()
+            .map(|r| (r.agent_ext.as_str(), r.report_hour))
+            .collect();
+        // 9 had calls only in hour 10; 7 and 8 carry their states into hour 11.
+        assert_eq!(
+            keys,
+            [
+                ("7", 10 * H),
+                ("8", 10 * H),
+                ("9", 10 * H),
+                ("7", 11 * H),
+                ("8", 11 * H)
+            ]
+        );
+        let seven = &got[0];
+        assert_eq!(seven.agent_name, "Seven");
+        assert_eq!(
+            (seven.total_calls, seven.answered_calls, seven.failed_calls),
+            (3, 1, 2)
+        );
+        assert_eq!((seven.buckets.talk, seven.buckets.logoff), (300, 60));
+        assert_eq!(got[1].agent_name, "Agent 8");
+        assert_eq!(got[2].agent_name, "Unknown");
+        assert_eq!(got[2].buckets.logoff, 3600);
+        assert_eq!((got[3].covered_secs, got[3].complete), (1800, false));
+        assert!(got.iter().all(|r| r.buckets.total() == r.covered_secs));
+        let details: serde_json::Value = serde_json::from_str(&seven.event_details).unwrap();
+        assert_eq!(details.as_array().unwrap().len(), 5);
+        assert_eq!(details[1]["event"], "agent_on_call");
+        // The dirty range is consumed: a second bare run rebuilds nothing.
+        let again = aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
+        assert_eq!(again.hours, 0);
+        assert_eq!(rows(&mut store), got);
+    }
+
+    #[test]
+    fn rebuilding_is_idempotent_and_drops_rows_that_no_longer_qualify() {
+        let (_d, mut store) = setup();
+        let events = [ev("7", 10 * H + 60, "agent_idle", true, "available")];
+        store
+            .load(&LoadBatch {
+                events: &events,
+                data_until: Some(12 * H),
+                ..Default::default()
+            })
+            .unwrap();
+        aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap();
+        let first = rows(&mut store);
+        assert_eq!(first.len(), 2);
+        aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap();
+        assert_eq!(rows(&mut store), first);
+        // A shorter carry: hour 11 no longer carries the idle state and disappears.
+        let mut short = opts(Scope::Between {
+            from: Some(10 * H),
+            to: Some(12 * H),
+        });
+        short.max_carry = 1800;
+        aggregate(&mut store, Zone::UTC, &short).unwrap();
+        assert_eq!(rows(&mut store).len(), 1);
+    }
+
+    #[test]
+    fn late_events_reaggregate_the_hours_whose_carry_they_change() {
+        let (_d, mut store) = setup();
+        let first = [ev("7", 10 * H, "agent_idle", true, "available")];
+        store
+            .load(&LoadBatch {
+                events: &first,
+                data_until: Some(13 * H),
+                ..Default::default()
+            })
+            .unwrap();
+        aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
+        assert!(rows(&mut store).iter().all(|r| r.buckets.idle == 3600));
+        // A late lunch at 10:30 changes hour 10 and the carry of hours 11 and 12.
+        let late = [ev(
+            "7",
+            10 * H + 1800,
+            "agent_not_avail_state",
+            true,
+            "lunch",
+        )];
+        store
+            .load(&LoadBatch {
+                events: &late,
+                ..Default::default()
+            })
+            .unwrap();
+        aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
+        let lunches: Vec<i64> = rows(&mut store).iter().map(|r| r.buckets.lunch).collect();
+        assert_eq!(lunches, [1800, 3600, 3600]);
+    }
+
+    #[test]
+    fn nothing_loaded_means_nothing_to_do() {
+        let (_d, mut store) = setup();
+        let s = aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap();
+        assert_eq!(s, AggregateSummary::default());
+    }
+}

@@ -6,10 +6,13 @@
 use clap::{Args, Parser, Subcommand};
 
 pub mod aggregate;
+pub mod collect;
 pub mod init_load;
 
 use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
+
+pub mod report;
 
 /// Contact-center agent performance reports: collect, aggregate, report.
 #[derive(Debug, Parser)]
@@ -56,10 +59,14 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Fetch new events and stats from the platform, load and aggregate them (for cron)
+    Collect(collect::Args),
     /// Wipe and backfill the last N hours (asks for YES)
     InitLoad(init_load::Args),
     /// Rebuild the hourly agent summary
     Aggregate(aggregate::Args),
+    /// Render the agent report (CSV or JSON) for a local date/time range
+    Report(report::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -78,18 +85,35 @@ pub fn main() -> i32 {
     init_tracing(cli.global.verbose);
     let global = &cli.global;
     let result: anyhow::Result<()> = match cli.command {
+        Command::Collect(args) => collect::run(global, args),
         Command::InitLoad(args) => init_load::run(global, args),
         Command::Aggregate(args) => aggregate::run(global, args),
+        Command::Report(args) => report::run(global, args),
     };
     match result {
         Ok(()) => 0,
+        // A reader that went away (`apr report | head`) is not a failure.
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("error: {}", crate::error::one_line(&format!("{e:#}")));
+            // The library's errors already name their cause; others show their chain.
+            let message = match e.downcast_ref::<crate::Error>() {
+                Some(err) => err.to_string(),
+                None => format!("{e:#}"),
+            };
+            eprintln!("error: {}", crate::error::one_line(&message));
             e.downcast_ref::<crate::Error>()
                 .map(crate::Error::exit_code)
                 .unwrap_or(1)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Takes the database's write lock, shared by every command that loads or aggregates, so

@@ -490,6 +490,12 @@ impl Store for MysqlStore {
             tx.query_drop(format!("DELETE FROM {t}"))?;
         }
         tx.commit()?;
+        // Restart load-order ids at 1, as SQLite does for an emptied table, so a re-run
+        // init-load yields the same ids on both backends. DDL commits by itself, hence after
+        // the transaction; a kill in between leaves only a higher counter, which the next
+        // wipe resets.
+        self.conn
+            .query_drop("ALTER TABLE agent_events AUTO_INCREMENT = 1")?;
         Ok(())
     }
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, as a newcomer or CI runs it on a fresh machine: makes sure MariaDB
+# is installed and answering (MySQL-backend tests use a scratch database on it), then runs
+# the format check, clippy with warnings as errors, and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+  echo "installing MariaDB (mariadb-server) ..."
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null
+fi
+if ! mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null 2>&1; then
+  echo "starting MariaDB ..."
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  for _ in $(seq 1 60); do
+    mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null 2>&1 && break
+    sleep 1
+  done
+  mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null
+fi
+
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked

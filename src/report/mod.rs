@@ -1,0 +1,488 @@
+//! Reports (SPEC §7.4): turns the user's strings into a validated [`ReportRequest`], and
+//! renders the matching `agent_activity` rows through one entry point, [`write_report`],
+//! used unchanged by `apr report` and by the HTTP server (§7.5), so both produce the same
+//! bytes. Each report kind owns its columns (`agents`); `csv` and `json` own the encodings.
+//! Rendering is streamed: only one local hour's rows are held at a time.
+
+use std::io::Write;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+
+use crate::error::{Error, Result};
+use crate::hours::Zone;
+use crate::store::{ActivityFilter, Store};
+
+pub mod agents;
+pub mod csv;
+pub mod json;
+
+/// The encodings a report can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Csv,
+    Json,
+}
+
+impl ReportFormat {
+    pub fn parse(s: &str, arg: &str) -> Result<ReportFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(ReportFormat::Csv),
+            "json" => Ok(ReportFormat::Json),
+            _ => Err(Error::usage(format!(
+                "{arg} '{s}' is not a report format; expected csv or json"
+            ))),
+        }
+    }
+
+    /// File name extension, also used in the server's `Content-Disposition`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Csv => "csv",
+            ReportFormat::Json => "json",
+        }
+    }
+
+    /// HTTP `Content-Type`.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ReportFormat::Csv => "text/csv; charset=utf-8",
+            ReportFormat::Json => "application/json",
+        }
+    }
+}
+
+/// What a report is about. A new kind adds a variant here, its parse name, and an arm in
+/// [`write_report`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Agents,
+}
+
+impl ReportKind {
+    pub fn parse(s: &str, arg: &str) -> Result<ReportKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "agents" => Ok(ReportKind::Agents),
+            _ => Err(Error::usage(format!(
+                "{arg} '{s}' is not a report kind; expected agents"
+            ))),
+        }
+    }
+}
+
+/// How the arguments are named where the request came from, so that errors name the
+/// argument the user actually typed (`--start-date` on the command line, `startDate` over
+/// HTTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgNames {
+    Cli,
+    Http,
+}
+
+impl ArgNames {
+    fn name(self, field: Field) -> &'static str {
+        use Field::*;
+        match (self, field) {
+            (ArgNames::Cli, StartDate) => "--start-date",
+            (ArgNames::Cli, EndDate) => "--end-date",
+            (ArgNames::Cli, StartTime) => "--start-time",
+            (ArgNames::Cli, EndTime) => "--end-time",
+            (ArgNames::Cli, Format) => "--format",
+            (ArgNames::Cli, Kind) => "--kind",
+            (ArgNames::Cli, Ext) => "--ext",
+            (ArgNames::Http, StartDate) => "startDate",
+            (ArgNames::Http, EndDate) => "endDate",
+            (ArgNames::Http, StartTime) => "startTime",
+            (ArgNames::Http, EndTime) => "endTime",
+            (ArgNames::Http, Format) => "format",
+            (ArgNames::Http, Kind) => "kind",
+            (ArgNames::Http, Ext) => "ext",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    StartDate,
+    EndDate,
+    StartTime,
+    EndTime,
+    Format,
+    Kind,
+    Ext,
+}
+
+/// The report arguments as the user typed them (flags or query parameters).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawReportArgs {
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub format: Option<String>,
+    pub kind: Option<String>,
+    pub ext: Option<String>,
+    pub extended: bool,
+}
+
+/// Most extensions one `--ext` list may name; far above any real filter, it bounds the
+/// statement a request can make the database prepare.
+const MAX_EXTS: usize = 500;
+/// Longest extension accepted in `--ext`.
+const MAX_EXT_LEN: usize = 64;
+
+/// A validated report request: local start and end (`end > start`), what and how to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRequest {
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub format: ReportFormat,
+    pub kind: ReportKind,
+    pub exts: Vec<String>,
+    pub extended: bool,
+}
+
+impl ReportRequest {
+    /// Validates the user's strings. Defaults (SPEC §7.4): times 00:00:00, format csv, kind
+    /// agents. With no `--end-date`, the end is the first time after the start at which the
+    /// local clock reads `--end-time`, or, when `--end-time` is not given either, the start
+    /// time one local day later (24 h, or 23/25 h across a DST change). So
+    /// `--start-time 18:00 --end-time 20:00` is two hours, and `--start-time 22:00
+    /// --end-time 06:00` runs through the night into the next day.
+    pub fn parse(raw: &RawReportArgs, names: ArgNames) -> Result<ReportRequest> {
+        let arg = |f: Field| names.name(f);
+        let start_date = match raw.start_date.as_deref() {
+            Some(s) => parse_date(s, arg(Field::StartDate))?,
+            None => {
+                return Err(Error::usage(format!(
+                    "{} is required; expected YYYY-MM-DD",
+                    arg(Field::StartDate)
+                )));
+            }
+        };
+        let start_time = opt_time(raw.start_time.as_deref(), arg(Field::StartTime))?;
+        let end_time = opt_time(raw.end_time.as_deref(), arg(Field::EndTime))?;
+        let start = start_date.and_time(start_time.unwrap_or(NaiveTime::MIN));
+        let end = match (raw.end_date.as_deref(), end_time) {
+            (Some(d), t) => {
+                parse_date(d, arg(Field::EndDate))?.and_time(t.unwrap_or(NaiveTime::MIN))
+            }
+            (None, Some(t)) => {
+                let same_day = start_date.and_time(t);
+                if same_day > start {
+                    same_day
+                } else {
+                    same_day + Duration::days(1)
+                }
+            }
+            (None, None) => start + Duration::days(1),
+        };
+        if end <= start {
+            let which = if raw.end_date.is_some() {
+                arg(Field::EndDate)
+            } else {
+                arg(Field::EndTime)
+            };
+            return Err(Error::usage(format!(
+                "{which}: the end {} is not after the start {}; expected an end later than the start",
+                end.format("%Y-%m-%d %H:%M:%S"),
+                start.format("%Y-%m-%d %H:%M:%S")
+            )));
+        }
+        let format = match raw.format.as_deref() {
+            Some(s) => ReportFormat::parse(s, arg(Field::Format))?,
+            None => ReportFormat::Csv,
+        };
+        let kind = match raw.kind.as_deref() {
+            Some(s) => ReportKind::parse(s, arg(Field::Kind))?,
+            None => ReportKind::Agents,
+        };
+        let exts = match raw.ext.as_deref() {
+            Some(s) => parse_exts(s, arg(Field::Ext))?,
+            None => Vec::new(),
+        };
+        Ok(ReportRequest {
+            start,
+            end,
+            format,
+            kind,
+            exts,
+            extended: raw.extended,
+        })
+    }
+
+    /// The rows of `[start, end)`: local hour starts are whole local hours, so an hour's
+    /// start lies in the range exactly when its `YYYY-MM-DD HH:00` label lies between the
+    /// bounds rounded up to whole hours.
+    pub fn filter(&self) -> ActivityFilter {
+        ActivityFilter {
+            from_local: hour_ceil_label(self.start),
+            to_local: hour_ceil_label(self.end),
+            exts: self.exts.clone(),
+        }
+    }
+
+    /// `report_START_to_END.EXT`, from the local dates of the range.
+    pub fn file_name(&self) -> String {
+        format!(
+            "report_{}_to_{}.{}",
+            self.start.format("%Y-%m-%d"),
+            self.end.format("%Y-%m-%d"),
+            self.format.extension()
+        )
+    }
+}
+
+fn parse_date(s: &str, arg: &str) -> Result<NaiveDate> {
+    let t = s.trim();
+    // chrono accepts a year without four digits and signs; the form is exactly YYYY-MM-DD.
+    let shaped = t.len() == 10
+        && t.bytes()
+            .enumerate()
+            .all(|(i, b)| matches!(i, 4 | 7) == (b == b'-') && (b == b'-' || b.is_ascii_digit()));
+    match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        Ok(d) if shaped => Ok(d),
+        _ => Err(Error::usage(format!(
+            "{arg} '{s}' is not a date; expected YYYY-MM-DD, e.g. 2025-09-07"
+        ))),
+    }
+}
+
+fn opt_time(s: Option<&str>, arg: &str) -> Result<Option<NaiveTime>> {
+    let Some(s) = s else { return Ok(None) };
+    let t = s.trim();
+    let shaped = matches!(t.len(), 5 | 8)
+        && t.bytes()
+            .enumerate()
+            .all(|(i, b)| matches!(i, 2 | 5) == (b == b':') && (b == b':' || b.is_ascii_digit()));
+    let parsed = match t.len() {
+        5 => NaiveTime::parse_from_str(t, "%H:%M"),
+        _ => NaiveTime::parse_from_str(t, "%H:%M:%S"),
+    };
+    match parsed {
+        // chrono reads `:60` as a leap second; a clock time never has one.
+        Ok(time) if shaped && time.nanosecond() == 0 => Ok(Some(time)),
+        _ => Err(Error::usage(format!(
+            "{arg} '{s}' is not a time; expected HH:MM or HH:MM:SS, e.g. 18:00"
+        ))),
+    }
+}
+
+fn parse_exts(s: &str, arg: &str) -> Result<Vec<String>> {
+    let mut exts: Vec<String> = Vec::new();
+    for part in s.split(',') {
+        let e = part.trim();
+        let valid = !e.is_empty()
+            && e.len() <= MAX_EXT_LEN
+            && e.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'));
+        if !valid {
+            return Err(Error::usage(format!(
+                "{arg} '{s}' is not a list of extensions; expected comma-separated extensions of letters, digits, '-', '_', '.', '@', e.g. 3012,3032"
+            )));
+        }
+        if !exts.iter().any(|x| x == e) {
+            exts.push(e.to_string());
+        }
+    }
+    if exts.len() > MAX_EXTS {
+        return Err(Error::usage(format!(
+            "{arg} names {} extensions; expected at most {MAX_EXTS}",
+            exts.len()
+        )));
+    }
+    Ok(exts)
+}
+
+/// `YYYY-MM-DD HH:00` of the first whole local hour at or after `t`.
+fn hour_ceil_label(t: NaiveDateTime) -> String {
+    let floor = t.with_minute(0).and_then(|x| x.with_second(0)).unwrap_or(t);
+    let ceil = if floor == t {
+        t
+    } else {
+        floor + Duration::hours(1)
+    };
+    ceil.format("%Y-%m-%d %H:00").to_string()
+}
+
+/// What a rendered report held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReportSummary {
+    pub rows: u64,
+}
+
+/// One cell of a report row: text, or a count that JSON writes as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+/// An encoding of a report: a header, then rows of cells in header order.
+pub trait RowSink {
+    fn header(&mut self, columns: &[&str]) -> Result<()>;
+    fn row(&mut self, cells: &[Cell<'_>]) -> Result<()>;
+    fn finish(&mut self) -> Result<()>;
+}
+
+/// Renders the report `req` asks for from `store` into `out`, streaming. `zone` is the
+/// report zone (for the local clock columns). An empty range writes the header only.
+pub fn write_report(
+    store: &mut dyn Store,
+    zone: Zone,
+    req: &ReportRequest,
+    out: &mut dyn Write,
+) -> Result<ReportSummary> {
+    let mut sink: Box<dyn RowSink + '_> = match req.format {
+        ReportFormat::Csv => Box::new(csv::CsvSink::new(out)),
+        ReportFormat::Json => Box::new(json::JsonSink::new(out)),
+    };
+    let summary = match req.kind {
+        ReportKind::Agents => agents::render(store, zone, req, sink.as_mut())?,
+    };
+    sink.finish()?;
+    Ok(summary)
+}
+
+/// Maps a write failure of the output to an error naming it.
+pub(crate) fn write_err(e: std::io::Error) -> Error {
+    Error::io("cannot write the report", e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(start: &str) -> RawReportArgs {
+        RawReportArgs {
+            start_date: Some(start.into()),
+            ..Default::default()
+        }
+    }
+
+    fn dt(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    fn err(r: &RawReportArgs, names: ArgNames) -> String {
+        let e = ReportRequest::parse(r, names).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn defaults_cover_one_local_day() {
+        let r = ReportRequest::parse(&raw("2025-09-07"), ArgNames::Cli).unwrap();
+        assert_eq!(r.start, dt("2025-09-07 00:00:00"));
+        assert_eq!(r.end, dt("2025-09-08 00:00:00"));
+        assert_eq!(r.format, ReportFormat::Csv);
+        assert_eq!(r.kind, ReportKind::Agents);
+        let f = r.filter();
+        assert_eq!(
+            (f.from_local.as_str(), f.to_local.as_str()),
+            ("2025-09-07 00:00", "2025-09-08 00:00")
+        );
+        assert_eq!(r.file_name(), "report_2025-09-07_to_2025-09-08.csv");
+    }
+
+    #[test]
+    fn start_time_alone_moves_both_ends() {
+        let mut a = raw("2025-09-07");
+        a.start_time = Some("18:00".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        assert_eq!(r.end, dt("2025-09-08 18:00:00"));
+    }
+
+    #[test]
+    fn end_time_alone_is_the_next_time_the_clock_reads_it() {
+        let mut a = raw("2025-09-07");
+        a.start_time = Some("18:00".into());
+        a.end_time = Some("20:00:00".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        assert_eq!(r.end, dt("2025-09-07 20:00:00"));
+        a.start_time = Some("22:00".into());
+        a.end_time = Some("06:00".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        assert_eq!(r.end, dt("2025-09-08 06:00:00"));
+        a.end_time = Some("22:00".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        assert_eq!(r.end, dt("2025-09-08 22:00:00"));
+    }
+
+    #[test]
+    fn bounds_round_up_to_whole_hours() {
+        let mut a = raw("2025-09-07");
+        a.start_time = Some("18:30".into());
+        a.end_date = Some("2025-09-07".into());
+        a.end_time = Some("23:00:01".into());
+        let f = ReportRequest::parse(&a, ArgNames::Cli).unwrap().filter();
+        assert_eq!(f.from_local, "2025-09-07 19:00");
+        assert_eq!(f.to_local, "2025-09-08 00:00");
+    }
+
+    #[test]
+    fn range_errors_name_the_argument_and_the_form() {
+        let mut a = raw("2025-09-07");
+        a.end_date = Some("2025-09-07".into());
+        let e = err(&a, ArgNames::Cli);
+        assert!(
+            e.starts_with("--end-date") && e.contains("not after"),
+            "{e}"
+        );
+        a.end_date = Some("2025-09-06".into());
+        assert!(err(&a, ArgNames::Http).starts_with("endDate"));
+
+        let e = err(&raw("2025-02-30"), ArgNames::Cli);
+        assert!(
+            e.contains("--start-date '2025-02-30'") && e.contains("YYYY-MM-DD"),
+            "{e}"
+        );
+        assert!(err(&raw("25-9-7"), ArgNames::Http).starts_with("startDate"));
+        assert!(err(&raw("+2025-09-07"), ArgNames::Cli).contains("YYYY-MM-DD"));
+        let e = err(&RawReportArgs::default(), ArgNames::Cli);
+        assert!(e.contains("--start-date is required"), "{e}");
+
+        for bad in [
+            "25:00",
+            "18:60",
+            "18",
+            "6:00",
+            "18:00:60",
+            "18:00:00.5",
+            "ab:cd",
+        ] {
+            let mut a = raw("2025-09-07");
+            a.start_time = Some(bad.into());
+            let e = err(&a, ArgNames::Cli);
+            assert!(
+                e.starts_with("--start-time") && e.contains("HH:MM or HH:MM:SS"),
+                "{bad}: {e}"
+            );
+        }
+        let mut a = raw("2025-09-07");
+        a.end_time = Some("noon".into());
+        assert!(err(&a, ArgNames::Http).starts_with("endTime 'noon'"));
+    }
+
+    #[test]
+    fn format_kind_and_ext_are_validated() {
+        let mut a = raw("2025-09-07");
+        a.format = Some("xlsx".into());
+        assert!(err(&a, ArgNames::Http).starts_with("format 'xlsx'"));
+        let mut a = raw("2025-09-07");
+        a.kind = Some("calls".into());
+        assert!(err(&a, ArgNames::Cli).starts_with("--kind 'calls'"));
+        let mut a = raw("2025-09-07");
+        a.ext = Some("3012,x'; DROP TABLE agent_activity;--".into());
+        assert!(err(&a, ArgNames::Cli).starts_with("--ext"));
+        a.ext = Some("3012,,3032".into());
+        assert!(err(&a, ArgNames::Cli).starts_with("--ext"));
+        a.ext = Some(" 3012, 3032,3012 ".into());
+        a.format = Some("JSON".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        assert_eq!(r.exts, vec!["3012", "3032"]);
+        assert_eq!(r.format, ReportFormat::Json);
+        let many: Vec<String> = (0..=MAX_EXTS).map(|i| i.to_string()).collect();
+        a.ext = Some(many.join(","));
+        assert!(err(&a, ArgNames::Cli).contains("at most"));
+    }
+}
