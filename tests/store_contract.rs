@@ -721,8 +721,9 @@ fn wipe_empties_the_staging_tables_and_keeps_meta_and_token(db: &Db) {
         Some("Asia/Dubai")
     );
     assert_eq!(store.token().unwrap(), Some(token));
-    // Loading after a wipe works and counts the events as new again.
+    // Loading after a wipe counts the events as new again, with load-order ids from 1.
     assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 1);
+    assert_eq!(all_events(store.as_mut())[0].id, 1);
 }
 
 fn token_roundtrips_and_is_overwritten(db: &Db) {
