@@ -273,21 +273,34 @@ fn loading_the_same_batch_twice_stores_nothing_new(db: &Db) {
 }
 
 fn reloading_a_batch_of_many_extensions_stores_nothing_new(db: &Db) {
-    // More extensions than one statement's worth (MySQL then looks up stored keys by time
-    // range alone), some events stored by an earlier, overlapping batch.
+    // More extensions than one statement's worth, some events stored by an earlier,
+    // overlapping batch; over a short span (one page of a busy minute) and over two days
+    // (MySQL looks stored keys up differently for the two).
     let mut store = db.open();
-    let events: Vec<AgentEvent> = (0..1500)
-        .map(|i| idle(&format!("{}", 20_000 + i), 1000 + i64::from(i % 50)))
-        .collect();
-    assert_eq!(
-        store.load(&events_only(&events[..700])).unwrap().events_new,
-        700
-    );
-    let out = store.load(&events_only(&events)).unwrap();
-    assert_eq!((out.events_new, out.events_seen), (800, 1500));
-    assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 0);
-    let expected: Vec<_> = events.iter().map(key_of).collect();
-    assert_eq!(keys_by_id(store.as_mut()), expected);
+    for (base, step) in [(1_000, 0), (1_000_000, 97)] {
+        let events: Vec<AgentEvent> = (0..1500)
+            .map(|i| {
+                idle(
+                    &format!("{}", 20_000 + i),
+                    base + i64::from(i % 50) + step * i64::from(i),
+                )
+            })
+            .collect();
+        let before = all_events(store.as_mut()).len();
+        assert_eq!(
+            store.load(&events_only(&events[..700])).unwrap().events_new,
+            700
+        );
+        let out = store.load(&events_only(&events)).unwrap();
+        assert_eq!((out.events_new, out.events_seen), (800, 1500));
+        assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 0);
+        let expected: Vec<_> = events.iter().map(key_of).collect();
+        assert_eq!(keys_by_id(store.as_mut())[before..], expected[..]);
+    }
+    // Rejected duplicates consumed no ids.
+    let mut ids: Vec<i64> = all_events(store.as_mut()).iter().map(|e| e.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=3000).collect::<Vec<i64>>());
 }
 
 fn ids_follow_the_listed_order(db: &Db) {
