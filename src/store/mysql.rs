@@ -15,8 +15,8 @@ use mysql::{Conn, Opts, OptsBuilder, Params, Row, TxOpts, Value};
 use super::{
     ACTIVITY_COLUMNS, ACTIVITY_INTS, ActivityFilter, CachedToken, Cell, EVENT_COLUMNS, HourCalls,
     LoadBatch, LoadOutcome, NameSeen, STATS_COLUMNS, Store, StoredEvent, WIPED_TABLES,
-    activity_cells, activity_from, batch_names, batch_span, event_cells, keys, merge_dirty,
-    merge_name, now_epoch, redact_url, schema_statements, stats_cells,
+    activity_cells, activity_from, activity_query, batch_names, batch_span, event_cells, keys,
+    merge_dirty, merge_name, now_epoch, placeholders, redact_url, schema_statements, stats_cells,
 };
 use crate::error::{Error, Result};
 use crate::model::{ActivityRow, AgentEvent, EventSource};
@@ -51,10 +51,6 @@ fn bind(cell: &Cell<'_>) -> Value {
         Cell::Int(n) => Value::Int(*n),
         Cell::Text(s) => Value::Bytes(s.as_bytes().to_vec()),
     }
-}
-
-fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
 }
 
 /// `(?, ?, ...), (?, ?, ...)` for `rows` rows of `cols` columns.
@@ -609,27 +605,8 @@ impl Store for MysqlStore {
         filter: &ActivityFilter,
         each: &mut dyn FnMut(ActivityRow) -> Result<()>,
     ) -> Result<()> {
-        let mut sql = format!(
-            "SELECT {ACTIVITY_COLUMNS} FROM agent_activity \
-             WHERE report_hour_local >= ? AND report_hour_local < ?"
-        );
-        if !filter.exts.is_empty() {
-            sql.push_str(&format!(
-                " AND agent_ext IN ({})",
-                placeholders(filter.exts.len())
-            ));
-        }
-        sql.push_str(" ORDER BY report_hour, agent_ext");
-        let mut args: Vec<Value> = vec![
-            Value::Bytes(filter.from_local.as_bytes().to_vec()),
-            Value::Bytes(filter.to_local.as_bytes().to_vec()),
-        ];
-        args.extend(
-            filter
-                .exts
-                .iter()
-                .map(|e| Value::Bytes(e.as_bytes().to_vec())),
-        );
+        let (sql, cells) = activity_query(filter);
+        let args: Vec<Value> = cells.iter().map(bind).collect();
         let rows = self.conn.exec_iter(&sql, Params::Positional(args))?;
         for row in rows {
             let mut r = row?;

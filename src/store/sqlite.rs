@@ -10,8 +10,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use super::{
     ACTIVITY_COLUMNS, ACTIVITY_INTS, ActivityFilter, CachedToken, Cell, EVENT_COLUMNS, HourCalls,
     LoadBatch, LoadOutcome, NameSeen, STATS_COLUMNS, Store, StoredEvent, WIPED_TABLES,
-    activity_cells, activity_from, batch_names, batch_span, event_cells, keys, merge_dirty,
-    merge_name, now_epoch, schema_statements, stats_cells,
+    activity_cells, activity_from, activity_query, batch_names, batch_span, event_cells, keys,
+    merge_dirty, merge_name, now_epoch, placeholders, schema_statements, stats_cells,
 };
 use crate::error::{Error, Result};
 use crate::model::{ActivityRow, EventSource};
@@ -29,10 +29,6 @@ fn bind(cell: &Cell<'_>) -> Value {
         Cell::Int(n) => Value::Integer(*n),
         Cell::Text(s) => Value::Text((*s).to_string()),
     }
-}
-
-fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
 }
 
 impl SqliteStore {
@@ -307,22 +303,8 @@ impl Store for SqliteStore {
         filter: &ActivityFilter,
         each: &mut dyn FnMut(ActivityRow) -> Result<()>,
     ) -> Result<()> {
-        let mut sql = format!(
-            "SELECT {ACTIVITY_COLUMNS} FROM agent_activity \
-             WHERE report_hour_local >= ? AND report_hour_local < ?"
-        );
-        if !filter.exts.is_empty() {
-            sql.push_str(&format!(
-                " AND agent_ext IN ({})",
-                placeholders(filter.exts.len())
-            ));
-        }
-        sql.push_str(" ORDER BY report_hour, agent_ext");
-        let mut args: Vec<Value> = vec![
-            Value::Text(filter.from_local.clone()),
-            Value::Text(filter.to_local.clone()),
-        ];
-        args.extend(filter.exts.iter().map(|e| Value::Text(e.clone())));
+        let (sql, cells) = activity_query(filter);
+        let args: Vec<Value> = cells.iter().map(bind).collect();
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         while let Some(r) = rows.next()? {
