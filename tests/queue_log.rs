@@ -411,3 +411,43 @@ fn a_run_killed_at_any_point_then_rerun_gives_the_same_database() {
         assert_same(&dump(&db), &want);
     }
 }
+
+#[tokio::test]
+async fn serve_once_gives_the_queue_report_bytes() {
+    let (_d, db) = reference();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("apr"))
+        .env_remove("APR_SERVE_TOKEN")
+        .env_remove("APR_CORS_ORIGINS")
+        .env("APR_TIMEZONE", "Asia/Dubai")
+        .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .args(["serve-once", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_string();
+    let resp = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!(
+            "http://{addr}/api/report?startDate=2025-09-07&kind=queues&format=json"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    let body = resp.text().await.unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(body, report(&db, &["--kind", "queues", "--format", "json"]));
+}
