@@ -2,7 +2,9 @@
 -- Written once in the subset that SQLite and MySQL/MariaDB both accept. The only dialect
 -- bits are MySQL executable comments (/*! ... */), which MySQL runs and SQLite skips as
 -- comments: AUTO_INCREMENT on surrogate keys and a binary (case- and accent-exact)
--- collation, so that both backends see the same unique keys.
+-- collation, so that both backends see the same unique keys. utf8mb4_bin still ignores
+-- trailing spaces ('a' = 'a '), so the MySQL backend swaps it on open for the server's NO PAD
+-- binary collation (MariaDB utf8mb4_nopad_bin, MySQL 8 utf8mb4_0900_bin) when there is one.
 -- Secondary indexes are declared as UNIQUE constraints that end in the primary key, the one
 -- form of index both dialects accept inside CREATE TABLE ... IF NOT EXISTS.
 -- Applied on every start; statements are separated by ';' at the end of a line.
