@@ -72,6 +72,7 @@ CREATE TABLE IF NOT EXISTS agents (
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
 
 -- Hourly summary, one row per agent and local hour (SPEC §5).
+-- event_details is MEDIUMTEXT because MySQL's TEXT stops at 64 KiB (SQLite reads both as TEXT).
 CREATE TABLE IF NOT EXISTS agent_activity (
   agent_ext VARCHAR(64) NOT NULL,
   report_hour BIGINT NOT NULL,
@@ -105,7 +106,7 @@ CREATE TABLE IF NOT EXISTS agent_activity (
   failed_calls BIGINT NOT NULL,
   covered_secs BIGINT NOT NULL,
   complete SMALLINT NOT NULL,
-  event_details TEXT NOT NULL,
+  event_details MEDIUMTEXT NOT NULL,
   PRIMARY KEY (agent_ext, report_hour),
   CONSTRAINT agent_activity_hour UNIQUE (report_hour, agent_ext),
   CONSTRAINT agent_activity_local UNIQUE (report_hour_local, report_hour, agent_ext)
