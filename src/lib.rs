@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod model;
 pub mod names;
 pub mod report;
+pub mod serve;
 pub mod source;
 pub mod store;
 pub mod synth;

@@ -13,6 +13,8 @@ use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
 
 pub mod report;
+pub mod serve;
+pub mod serve_once;
 
 /// Contact-center agent performance reports: collect, aggregate, report.
 #[derive(Debug, Parser)]
@@ -67,6 +69,10 @@ pub enum Command {
     Aggregate(aggregate::Args),
     /// Render the agent report (CSV or JSON) for a local date/time range
     Report(report::Args),
+    /// Answer exactly one HTTP request (GET /api/report, /health), then exit
+    ServeOnce(serve_once::Args),
+    /// Serve the report over HTTP until SIGINT/SIGTERM
+    Serve(serve::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -89,6 +95,8 @@ pub fn main() -> i32 {
         Command::InitLoad(args) => init_load::run(global, args),
         Command::Aggregate(args) => aggregate::run(global, args),
         Command::Report(args) => report::run(global, args),
+        Command::ServeOnce(args) => serve_once::run(global, args),
+        Command::Serve(args) => serve::run(global, args),
     };
     match result {
         Ok(()) => 0,

@@ -1,6 +1,10 @@
 //! A small `agent_activity` database for report and server tests, written straight through
 //! `Store::replace_activity` (no aggregation involved), in Europe/London so that it holds
-//! a DST fall-back day.
+//! a DST fall-back day. Also [`server`], a server process for HTTP tests. Each test binary
+//! uses only part of this, hence the dead-code allowance.
+#![allow(dead_code)]
+
+pub mod server;
 
 use std::path::{Path, PathBuf};
 
@@ -137,10 +141,8 @@ pub fn rows(zone: Zone) -> Vec<ActivityRow> {
     ]
 }
 
-/// Creates `dir/apr.db` holding [`rows`] and the recorded zone; returns its path.
-pub fn create(dir: &Path) -> PathBuf {
-    let path = dir.join("apr.db");
-    let mut store = SqliteStore::open(&path).unwrap();
+/// Writes [`rows`], the recorded zone and a last collect into `store`.
+pub fn fill(store: &mut dyn Store) {
     store.set_meta("timezone", ZONE).unwrap();
     let zone = Zone::parse(ZONE).unwrap();
     let rows = rows(zone);
@@ -154,5 +156,11 @@ pub fn create(dir: &Path) -> PathBuf {
             &[("collect.last_run".into(), "2025-10-26T02:10:00Z".into())],
         )
         .unwrap();
+}
+
+/// Creates `dir/apr.db` holding the fixture; returns its path.
+pub fn create(dir: &Path) -> PathBuf {
+    let path = dir.join("apr.db");
+    fill(&mut SqliteStore::open(&path).unwrap());
     path
 }

@@ -1,0 +1,118 @@
+//! Report throughput (SPEC §8): a 30-day month of a 2,000-agent center (1.44 M agent-hours)
+//! in a temporary SQLite database, rendered by `write_report` to a sink. Prints rows/s and
+//! the peak resident memory of the rendering alone (the peak is reset after filling).
+//!
+//! `cargo bench --bench report` (`APR_BENCH_AGENTS`, `APR_BENCH_DAYS` scale it down).
+
+use std::time::Instant;
+
+use apr::hours::Zone;
+use apr::model::{ActivityRow, Buckets};
+use apr::report::{ArgNames, RawReportArgs, ReportRequest, write_report};
+use apr::store::Store;
+use apr::store::sqlite::SqliteStore;
+
+fn env_or(name: &str, default: i64) -> i64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn main() {
+    let agents = env_or("APR_BENCH_AGENTS", 2_000);
+    let days = env_or("APR_BENCH_DAYS", 30);
+    let zone = Zone::parse("Asia/Dubai").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("bench.db")).unwrap();
+    store.set_meta("timezone", zone.name()).unwrap();
+    let first = apr::hours::parse_instant(zone, "2025-09-01", "start").unwrap();
+    // A drill-down column of realistic size: it is read with every row.
+    let details = format!(
+        "[{}]",
+        [r#"{"ts":1756670400,"event":"agent_idle","enabled":true,"state":"none"}"#; 4].join(",")
+    );
+
+    let fill = Instant::now();
+    for day in 0..days {
+        let from = first + day * 86_400;
+        let mut rows = Vec::with_capacity((agents * 24) as usize);
+        for h in 0..24 {
+            let start = from + h * 3600;
+            let label = zone.hour_label(start);
+            for a in 0..agents {
+                let k = a + h + day;
+                let b = Buckets {
+                    idle: 900 + k % 300,
+                    talk: 1200,
+                    wrap_up: 300,
+                    hold: 60,
+                    lunch: 600 - k % 300,
+                    meeting: 240,
+                    tea: 300,
+                    ..Default::default()
+                };
+                rows.push(ActivityRow {
+                    agent_ext: (3000 + a).to_string(),
+                    report_hour: start,
+                    report_hour_local: label.clone(),
+                    agent_name: format!("Agent {a}"),
+                    buckets: b,
+                    idle_count: 3,
+                    notavail_count: 2,
+                    total_calls: 7 + k % 5,
+                    answered_calls: 6,
+                    failed_calls: 1 + k % 5,
+                    covered_secs: b.total(),
+                    complete: true,
+                    event_details: details.clone(),
+                });
+            }
+        }
+        store
+            .replace_activity(from, from + 86_400, &rows, &[])
+            .unwrap();
+    }
+    let filled = fill.elapsed();
+
+    let end = apr::hours::parse_instant(zone, "2025-09-01", "end").unwrap() + days * 86_400;
+    let raw = RawReportArgs {
+        start_date: Some("2025-09-01".into()),
+        end_date: Some(zone.local(end).format("%Y-%m-%d").to_string()),
+        ..Default::default()
+    };
+    let req = ReportRequest::parse(&raw, ArgNames::Cli).unwrap();
+    // Forget the filling's peak (Linux: writing 5 to clear_refs resets VmHWM).
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let before = peak_rss_kib();
+    let t = Instant::now();
+    let summary = write_report(&mut store, zone, &req, &mut std::io::sink()).unwrap();
+    let took = t.elapsed();
+    let peak = peak_rss_kib();
+
+    println!(
+        "filled {} rows in {:.1} s",
+        agents * days * 24,
+        filled.as_secs_f64()
+    );
+    println!(
+        "report: {} rows in {:.2} s = {:.0} rows/s",
+        summary.rows,
+        took.as_secs_f64(),
+        summary.rows as f64 / took.as_secs_f64()
+    );
+    match (reset, before, peak) {
+        (true, Some(b), Some(p)) => println!(
+            "peak RSS while rendering: {:.1} MiB (at start: {:.1} MiB)",
+            p as f64 / 1024.0,
+            b as f64 / 1024.0
+        ),
+        _ => println!("peak RSS: not measurable here (needs /proc/self/clear_refs)"),
+    }
+}

@@ -1,0 +1,87 @@
+//! `apr serve` (SPEC §7.5): the report over HTTP until SIGINT/SIGTERM. Also holds the
+//! options `serve-once` shares.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args as ClapArgs;
+
+use crate::cli::GlobalArgs;
+use crate::error::Error;
+use crate::serve::{AppState, CorsOrigins, ServerConfig};
+use crate::store::DatabaseUrl;
+
+/// Options of both server commands.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6699")]
+    pub listen: String,
+    /// Allow a non-loopback --listen without APR_SERVE_TOKEN
+    #[arg(long)]
+    pub allow_public: bool,
+    /// Seconds a client may take to send its request line and headers
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Origins browsers may read responses from: '*' or comma-separated origins
+    #[arg(long, value_name = "ORIGINS", env = "APR_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+}
+
+impl ServerArgs {
+    /// Validates the options and reads the token (a secret: environment or `.env` only).
+    pub fn config(&self, global: &GlobalArgs) -> crate::Result<ServerConfig> {
+        let listen: SocketAddr = self.listen.trim().parse().map_err(|_| {
+            Error::usage(format!(
+                "--listen '{}' is not an address; expected IP:PORT, e.g. 127.0.0.1:6699",
+                self.listen
+            ))
+        })?;
+        if self.header_timeout == 0 {
+            return Err(Error::usage(
+                "--header-timeout 0 is not allowed; expected a number of seconds above 0",
+            ));
+        }
+        let token = std::env::var("APR_SERVE_TOKEN")
+            .ok()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+        Ok(ServerConfig {
+            listen,
+            allow_public: self.allow_public,
+            header_timeout: Duration::from_secs(self.header_timeout),
+            cors: match &self.cors_origins {
+                Some(s) => CorsOrigins::parse(s)?,
+                None => CorsOrigins::None,
+            },
+            state: AppState {
+                database: DatabaseUrl::parse(&global.database_url)?,
+                zone_choice: global.zone_choice(),
+                token,
+            },
+        })
+    }
+}
+
+/// Runs a future on a small runtime of its own; the blocking report work has its own pool.
+pub(crate) fn block_on<F: std::future::Future<Output = crate::Result<()>>>(
+    f: F,
+) -> crate::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("cannot start the async runtime", e))?
+        .block_on(f)
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
+    let cfg = args.server.config(global)?;
+    Ok(block_on(crate::serve::run(cfg))?)
+}

@@ -1,0 +1,219 @@
+//! The HTTP server of SPEC §7.5: binding (loopback unless a token or `--allow-public`),
+//! hyper's HTTP/1 connection handling with limits on request-line/header size and on how
+//! long a client may take to send them, and the two lifetimes: [`run_once`] answers one
+//! request and returns, [`run`] serves until SIGINT/SIGTERM and then drains. The routes
+//! themselves live in [`routes`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tower::ServiceExt;
+
+use crate::error::{Error, Result};
+
+pub mod routes;
+
+pub use routes::{AppState, CorsOrigins};
+
+/// Largest request line plus headers accepted, in bytes (hyper's smallest read buffer is
+/// 8 KiB); a larger head gets 431 or 414 from hyper.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// Most header fields accepted in one request.
+pub const MAX_HEADERS: usize = 64;
+/// Connections `serve` works on at once; further clients wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 256;
+/// How long `serve` waits for in-flight requests after a shutdown signal.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything a server needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub allow_public: bool,
+    /// How long a client may take to send the request line and headers.
+    pub header_timeout: Duration,
+    pub cors: CorsOrigins,
+    pub state: AppState,
+}
+
+/// Binds the listening socket, refusing a non-loopback address without a token unless
+/// `allow_public`, and prints `listening on http://ADDR` (the bound address, so port 0
+/// shows the port picked) before anything is accepted.
+pub async fn bind(cfg: &ServerConfig) -> Result<TcpListener> {
+    if !cfg.listen.ip().is_loopback() && cfg.state.token.is_none() && !cfg.allow_public {
+        return Err(Error::config(format!(
+            "--listen {} is not a loopback address and APR_SERVE_TOKEN is not set; set a token, or pass --allow-public to serve it unauthenticated",
+            cfg.listen
+        )));
+    }
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| Error::io(format!("--listen {} cannot be bound", cfg.listen), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("the bound address is unknown", e))?;
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on http://{addr}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("cannot write to stdout", e))?;
+    Ok(listener)
+}
+
+fn conn_builder(header_timeout: Duration, keep_alive: bool) -> http1::Builder {
+    let mut b = http1::Builder::new();
+    b.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(MAX_HEADERS)
+        .keep_alive(keep_alive);
+    b
+}
+
+/// Serves one connection; `answered` is set when a request reached the router.
+async fn serve_connection(
+    builder: &http1::Builder,
+    stream: TcpStream,
+    app: Router,
+    answered: Arc<AtomicBool>,
+) -> std::result::Result<(), hyper::Error> {
+    let service = hyper::service::service_fn(move |req| {
+        answered.store(true, Ordering::SeqCst);
+        app.clone().oneshot(req)
+    });
+    builder
+        .serve_connection(TokioIo::new(stream), service)
+        .await
+}
+
+/// Whether hyper itself answered a request it could not parse (400, 414, 431).
+fn hyper_answered(e: &hyper::Error) -> bool {
+    e.is_parse() || e.is_parse_too_large()
+}
+
+/// `serve-once`: answers exactly one HTTP request (whatever its status) and returns.
+/// Connections that close or time out without a request are not answers; the next one is
+/// accepted. `timeout`: give up (exit 1) when no request has come by then.
+pub async fn run_once(cfg: ServerConfig, timeout: Option<Duration>) -> Result<()> {
+    let listener = bind(&cfg).await?;
+    let app = routes::router(cfg.state.clone(), &cfg.cors);
+    let builder = conn_builder(cfg.header_timeout, false);
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    loop {
+        let accepted = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, listener.accept()).await {
+                Ok(a) => a,
+                Err(_) => {
+                    return Err(Error::io(
+                        "serve-once",
+                        std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!(
+                                "no request within --timeout {} s",
+                                timeout.unwrap_or_default().as_secs()
+                            ),
+                        ),
+                    ));
+                }
+            },
+            None => listener.accept().await,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                continue;
+            }
+        };
+        let answered = Arc::new(AtomicBool::new(false));
+        let result = serve_connection(&builder, stream, app.clone(), answered.clone()).await;
+        if let Err(e) = &result {
+            tracing::info!("connection from {peer}: {e}");
+        }
+        if answered.load(Ordering::SeqCst) || result.as_ref().is_err_and(hyper_answered) {
+            return Ok(());
+        }
+    }
+}
+
+/// `serve`: serves until SIGINT or SIGTERM, then stops accepting and lets in-flight
+/// requests finish (up to [`DRAIN_TIMEOUT`]).
+pub async fn run(cfg: ServerConfig) -> Result<()> {
+    let listener = bind(&cfg).await?;
+    let app = routes::router(cfg.state.clone(), &cfg.cors);
+    let builder = Arc::new(conn_builder(cfg.header_timeout, true));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = {
+            let app = app.clone();
+            hyper::service::service_fn(move |req| app.clone().oneshot(req))
+        };
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::info!("connection from {peer}: {e}");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down; finishing in-flight requests");
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still running after {} s; stopping",
+            DRAIN_TIMEOUT.as_secs()
+        );
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let int = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = int.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = int => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = int.await;
+    }
+}

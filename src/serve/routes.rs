@@ -1,0 +1,400 @@
+//! The HTTP routes of SPEC §7.5 as one axum [`Router`], shared by `serve-once` and `serve`:
+//! `/api/report` (the bytes of `apr report`, streamed), `/health`, JSON 404/405, the
+//! optional bearer token and the CORS allow-list.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::{ZoneChoice, ZoneUse, resolve_zone};
+use crate::error::Error;
+use crate::report::{ArgNames, RawReportArgs, ReportRequest, write_report};
+use crate::store::{self, DatabaseUrl, Store, keys};
+
+/// What every request needs: where the database is, the zone asked for, the token.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub database: DatabaseUrl,
+    pub zone_choice: ZoneChoice,
+    pub token: Option<String>,
+}
+
+/// Origins allowed to read responses from a browser; empty: no CORS headers at all.
+#[derive(Debug, Clone, Default)]
+pub enum CorsOrigins {
+    #[default]
+    None,
+    Any,
+    List(Vec<HeaderValue>),
+}
+
+impl CorsOrigins {
+    /// Parses `APR_CORS_ORIGINS`: `*`, or comma-separated origins such as
+    /// `https://ops.example.com`.
+    pub fn parse(s: &str) -> crate::Result<CorsOrigins> {
+        let parts: Vec<&str> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if parts.is_empty() {
+            return Ok(CorsOrigins::None);
+        }
+        if parts == ["*"] {
+            return Ok(CorsOrigins::Any);
+        }
+        let mut list = Vec::new();
+        for p in parts {
+            let shaped = (p.starts_with("http://") || p.starts_with("https://"))
+                && !p.ends_with('/')
+                && !p.contains('*');
+            match HeaderValue::from_str(p) {
+                Ok(v) if shaped => list.push(v),
+                _ => {
+                    return Err(Error::config(format!(
+                        "APR_CORS_ORIGINS entry '{p}' is not an origin; expected '*' or comma-separated origins like https://ops.example.com"
+                    )));
+                }
+            }
+        }
+        Ok(CorsOrigins::List(list))
+    }
+}
+
+/// The query parameters of `/api/report`, in the order error messages list them.
+const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, ext, extended";
+
+/// Builds the router every server form uses.
+pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
+    let state = Arc::new(state);
+    let app = Router::new()
+        .route("/api/report", get(report))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .with_state(state);
+    // CORS sits outside the token check: a browser's preflight carries no credentials.
+    let allow = match cors {
+        CorsOrigins::None => return app,
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => AllowOrigin::list(list.clone()),
+    };
+    app.layer(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET])
+            .allow_headers([header::AUTHORIZATION])
+            .expose_headers([header::CONTENT_DISPOSITION]),
+    )
+}
+
+fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "error": msg.into() }))).into_response()
+}
+
+async fn not_found() -> Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "not found; expected GET /api/report or GET /health",
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed; expected GET",
+    )
+}
+
+/// Requires `Authorization: Bearer TOKEN` on every request when a token is configured.
+async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let Some(token) = state.token.as_deref() else {
+        return next.run(req).await;
+    };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+    if presented.is_some_and(|p| same_secret(p, token.as_bytes())) {
+        return next.run(req).await;
+    }
+    let mut resp = json_error(
+        StatusCode::UNAUTHORIZED,
+        "missing or wrong bearer token; send Authorization: Bearer <APR_SERVE_TOKEN>",
+    );
+    resp.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    resp
+}
+
+/// Compares without stopping at the first difference, so timing does not reveal how much
+/// of a guess was right.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Maps the query pairs onto the report arguments, refusing unknown and repeated names.
+fn raw_args(pairs: Vec<(String, String)>) -> Result<RawReportArgs, String> {
+    let mut raw = RawReportArgs::default();
+    let mut seen: Vec<String> = Vec::new();
+    for (k, v) in pairs {
+        if seen.contains(&k) {
+            return Err(format!("{k} is given twice; expected it once"));
+        }
+        let slot = match k.as_str() {
+            "startDate" => &mut raw.start_date,
+            "endDate" => &mut raw.end_date,
+            "startTime" => &mut raw.start_time,
+            "endTime" => &mut raw.end_time,
+            "format" => &mut raw.format,
+            "kind" => &mut raw.kind,
+            "ext" => &mut raw.ext,
+            "extended" => {
+                raw.extended = match v.as_str() {
+                    "" | "1" | "true" => true,
+                    "0" | "false" => false,
+                    _ => {
+                        return Err(format!(
+                            "extended '{v}' is not a flag; expected true, false, 1 or 0"
+                        ));
+                    }
+                };
+                seen.push(k);
+                continue;
+            }
+            _ => {
+                return Err(format!(
+                    "unknown parameter '{k}'; expected one of {REPORT_PARAMS}"
+                ));
+            }
+        };
+        *slot = Some(v);
+        seen.push(k);
+    }
+    Ok(raw)
+}
+
+/// Opens the database for one request. Any failure to open it (gone, locked, a missing
+/// directory) is the database being unavailable, as `/health` reports it.
+fn open_store(db: &DatabaseUrl) -> crate::Result<Box<dyn Store>> {
+    store::open(db).map_err(|e| match e {
+        Error::Database(_) => e,
+        other => Error::db(other),
+    })
+}
+
+/// The HTTP status for a failure before the report's first byte: 503 while the database
+/// is unavailable, 500 for the server's own configuration (a zone that does not match the
+/// database's).
+fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Bytes handed to the response body at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// A blocking [`Write`] that hands the report to the async response body in chunks; the
+/// bounded channel makes a slow client slow down the report instead of buffering it.
+struct ChannelWriter {
+    tx: mpsc::Sender<std::io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+        })
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+async fn report(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let pairs = match query {
+        Ok(Query(pairs)) => pairs,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                format!("the query string is not valid: {}", e.body_text()),
+            );
+        }
+    };
+    let req = match raw_args(pairs)
+        .and_then(|raw| ReportRequest::parse(&raw, ArgNames::Http).map_err(|e| e.to_string()))
+    {
+        Ok(req) => req,
+        Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
+    };
+
+    let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(4);
+    let (ready_tx, ready_rx) = oneshot::channel::<crate::Result<()>>();
+    let req_bg = req.clone();
+    // The report code is blocking (the store streams rows synchronously); it runs on the
+    // blocking pool with its own connection.
+    tokio::task::spawn_blocking(move || {
+        let opened = open_store(&state.database).and_then(|mut s| {
+            let zone = resolve_zone(s.as_mut(), &state.zone_choice, ZoneUse::Read)?;
+            Ok((s, zone))
+        });
+        let (mut store, zone) = match opened {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+                return;
+            }
+        };
+        let _ = ready_tx.send(Ok(()));
+        let mut out = ChannelWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(CHUNK),
+        };
+        if let Err(e) = write_report(store.as_mut(), zone, &req_bg, &mut out) {
+            tracing::warn!("report failed after its first byte: {e}");
+            // An error item makes hyper abort the chunked body, so the client sees a
+            // broken transfer rather than a report that silently ends early.
+            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    match ready_rx.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return json_error(status_of(&e), e.to_string()),
+        Err(_) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "the report failed"),
+    }
+    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }));
+    let disposition = format!("attachment; filename=\"{}\"", req.file_name());
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, req.format.content_type())
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .body(body)
+        .unwrap_or_else(|_| json_error(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+}
+
+/// `last_collect` as stored by `collect`; epoch seconds are shown as RFC 3339 UTC.
+fn last_collect(store: &mut dyn Store) -> crate::Result<Option<String>> {
+    Ok(store.state(keys::COLLECT_LAST_RUN)?.map(|v| {
+        v.trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or(v)
+    }))
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let checked = tokio::task::spawn_blocking(move || {
+        let mut s = open_store(&state.database)?;
+        s.ping()?;
+        last_collect(s.as_mut())
+    })
+    .await;
+    match checked {
+        Ok(Ok(last)) => (
+            StatusCode::OK,
+            axum::Json(json!({"status": "ok", "database": "ok", "last_collect": last})),
+        )
+            .into_response(),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({
+                "status": "error",
+                "database": "unavailable",
+                "last_collect": null,
+                "error": e.to_string(),
+            })),
+        )
+            .into_response(),
+        Err(_) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "the health check failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn query_pairs_map_onto_report_arguments() {
+        let raw = raw_args(pairs(&[
+            ("startDate", "2025-09-07"),
+            ("ext", "3012"),
+            ("extended", ""),
+        ]))
+        .unwrap();
+        assert_eq!(raw.start_date.as_deref(), Some("2025-09-07"));
+        assert_eq!(raw.ext.as_deref(), Some("3012"));
+        assert!(raw.extended);
+        let e = raw_args(pairs(&[("startdate", "x")])).unwrap_err();
+        assert!(e.starts_with("unknown parameter 'startdate'"), "{e}");
+        let e = raw_args(pairs(&[("ext", "1"), ("ext", "2")])).unwrap_err();
+        assert!(e.starts_with("ext is given twice"), "{e}");
+        let e = raw_args(pairs(&[("extended", "yes")])).unwrap_err();
+        assert!(e.starts_with("extended 'yes'"), "{e}");
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abd", b"abc"));
+        assert!(!same_secret(b"ab", b"abc"));
+    }
+
+    #[test]
+    fn cors_origins_parse() {
+        assert!(matches!(
+            CorsOrigins::parse(" ").unwrap(),
+            CorsOrigins::None
+        ));
+        assert!(matches!(CorsOrigins::parse("*").unwrap(), CorsOrigins::Any));
+        match CorsOrigins::parse("https://a.example, http://127.0.0.1:3000").unwrap() {
+            CorsOrigins::List(l) => assert_eq!(l.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        let e = CorsOrigins::parse("a.example").unwrap_err().to_string();
+        assert!(e.contains("'a.example'"), "{e}");
+    }
+}

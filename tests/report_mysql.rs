@@ -1,0 +1,61 @@
+//! The report and the server on MariaDB (a scratch database, dropped after): the same
+//! fixture rows give the same bytes as on SQLite, from `apr report` and over HTTP.
+
+mod report_fixture;
+mod support;
+
+use std::process::Command;
+
+use apr::store::mysql::MysqlStore;
+use report_fixture::server::{APR, Server};
+use support::mysql::ScratchMysql;
+
+fn report(url: &str, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(APR)
+        .env_remove("APR_TIMEZONE")
+        .env("APR_DATABASE_URL", url)
+        .arg("report")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    out.stdout
+}
+
+#[tokio::test]
+async fn mariadb_reports_the_same_bytes_as_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", report_fixture::create(dir.path()).display());
+    let scratch = ScratchMysql::new();
+    report_fixture::fill(&mut MysqlStore::open(scratch.url()).unwrap());
+
+    let args = [
+        "--start-date",
+        "2025-09-07",
+        "--end-date",
+        "2025-10-27",
+        "--extended",
+    ];
+    let expected = report(&sqlite, &args);
+    assert_eq!(
+        String::from_utf8(expected.clone()).unwrap().lines().count(),
+        8,
+        "header and the seven fixture rows"
+    );
+    assert_eq!(report(scratch.url(), &args), expected);
+
+    let server = Server::start_url(scratch.url(), &["serve-once"], &[]);
+    let body = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(server.url("/api/report?startDate=2025-09-07&endDate=2025-10-27&extended=1"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(body.as_ref(), expected.as_slice());
+    assert!(server.wait().0.success());
+}
