@@ -77,17 +77,9 @@ pub(crate) mod limits {
     pub const EXT: usize = 64;
 }
 
-/// The first `max` characters of `s`.
-pub(crate) fn clip(s: &str, max: usize) -> &str {
-    // No more bytes than the limit means no more characters either.
-    if s.len() <= max {
-        return s;
-    }
-    match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
+/// Values are cut to their column width as for the other tables (identifiers longer than
+/// these widths do not occur in Asterisk's queue_log).
+pub(crate) use super::clip;
 
 /// A database that also holds the queue_log tables.
 pub trait QueueStore: Store {
