@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use apr::hours::Zone;
 use apr::source::queue_log::derive::{AgentMap, DeriveConfig};
-use apr::source::queue_log::load::{LoadOptions, load_files, parse_and_derive};
+use apr::source::queue_log::load::{
+    DEFAULT_CHUNK_LINES, LoadOptions, load_files, parse_and_derive,
+};
 use apr::store::queue::QueueStore;
 
 const LINES: usize = 1_000_000;
@@ -98,7 +100,7 @@ fn load_into(store: &mut dyn QueueStore, path: &str) -> (u64, f64) {
         LoadOptions {
             zone: Zone::UTC,
             max_call_secs: 4 * 3600,
-            chunk_lines: 50_000,
+            chunk_lines: DEFAULT_CHUNK_LINES as usize,
         },
         &mut |_| {},
     )
@@ -139,7 +141,12 @@ fn main() {
         max_call_secs: 4 * 3600,
     };
     let started = Instant::now();
-    let counts = parse_and_derive(text.as_bytes(), &AgentMap::default(), config, 50_000);
+    let counts = parse_and_derive(
+        text.as_bytes(),
+        &AgentMap::default(),
+        config,
+        DEFAULT_CHUNK_LINES as usize,
+    );
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(counts.rejected, 0);
     println!(
