@@ -2,7 +2,8 @@
 //! in a temporary SQLite database, rendered by `write_report` to a sink. Prints rows/s and
 //! the peak resident memory of the rendering alone (the peak is reset after filling).
 //!
-//! `cargo bench --bench report` (`APR_BENCH_AGENTS`, `APR_BENCH_DAYS` scale it down).
+//! `cargo bench --bench report` (`APR_BENCH_AGENTS`, `APR_BENCH_DAYS` scale it down;
+//! `APR_BENCH_DB=PATH` keeps the database, which should not exist yet).
 
 use std::time::Instant;
 
@@ -30,7 +31,11 @@ fn main() {
     let days = env_or("APR_BENCH_DAYS", 30);
     let zone = Zone::parse("Asia/Dubai").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(&dir.path().join("bench.db")).unwrap();
+    // APR_BENCH_DB keeps the filled database, e.g. to time `apr report` on it alone.
+    let path = std::env::var_os("APR_BENCH_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("bench.db"));
+    let mut store = SqliteStore::open(&path).unwrap();
     store.set_meta("timezone", zone.name()).unwrap();
     let first = apr::hours::parse_instant(zone, "2025-09-01", "start").unwrap();
     // A drill-down column of realistic size: it is read with every row.
@@ -88,6 +93,17 @@ fn main() {
         ..Default::default()
     };
     let req = ReportRequest::parse(&raw, ArgNames::Cli).unwrap();
+    // The store's share: scanning the same rows without rendering them.
+    let t = Instant::now();
+    let mut scanned = 0u64;
+    store
+        .scan_activity(&req.filter(), &mut |_row| {
+            scanned += 1;
+            Ok(())
+        })
+        .unwrap();
+    let scan = t.elapsed();
+
     // Forget the filling's peak (Linux: writing 5 to clear_refs resets VmHWM).
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let before = peak_rss_kib();
@@ -106,6 +122,11 @@ fn main() {
         summary.rows,
         took.as_secs_f64(),
         summary.rows as f64 / took.as_secs_f64()
+    );
+    println!(
+        "of which the store's scan alone: {scanned} rows in {:.2} s = {:.0} rows/s",
+        scan.as_secs_f64(),
+        scanned as f64 / scan.as_secs_f64()
     );
     match (reset, before, peak) {
         (true, Some(b), Some(p)) => println!(
