@@ -17,5 +17,6 @@ pub mod report;
 pub mod serve;
 pub mod source;
 pub mod store;
+pub mod synth;
 
 pub use error::{Error, Result};

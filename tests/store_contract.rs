@@ -54,6 +54,7 @@ macro_rules! contract {
 contract!(
     open_records_the_schema_version_and_reopens_idempotently,
     loading_the_same_batch_twice_stores_nothing_new,
+    reloading_a_batch_of_many_extensions_stores_nothing_new,
     ids_follow_the_listed_order,
     a_duplicate_inside_one_batch_is_stored_once,
     reloads_do_not_consume_ids,
@@ -269,6 +270,37 @@ fn loading_the_same_batch_twice_stores_nothing_new(db: &Db) {
     let counts: HashMap<_, _> = store.table_counts().unwrap().into_iter().collect();
     assert_eq!(counts["agent_events"], 4);
     assert_eq!(counts["users_calls"], 1);
+}
+
+fn reloading_a_batch_of_many_extensions_stores_nothing_new(db: &Db) {
+    // More extensions than one statement's worth, some events stored by an earlier,
+    // overlapping batch; over a short span (one page of a busy minute) and over two days
+    // (MySQL looks stored keys up differently for the two).
+    let mut store = db.open();
+    for (base, step) in [(1_000, 0), (1_000_000, 97)] {
+        let events: Vec<AgentEvent> = (0..1500)
+            .map(|i| {
+                idle(
+                    &format!("{}", 20_000 + i),
+                    base + i64::from(i % 50) + step * i64::from(i),
+                )
+            })
+            .collect();
+        let before = all_events(store.as_mut()).len();
+        assert_eq!(
+            store.load(&events_only(&events[..700])).unwrap().events_new,
+            700
+        );
+        let out = store.load(&events_only(&events)).unwrap();
+        assert_eq!((out.events_new, out.events_seen), (800, 1500));
+        assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 0);
+        let expected: Vec<_> = events.iter().map(key_of).collect();
+        assert_eq!(keys_by_id(store.as_mut())[before..], expected[..]);
+    }
+    // Rejected duplicates consumed no ids.
+    let mut ids: Vec<i64> = all_events(store.as_mut()).iter().map(|e| e.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=3000).collect::<Vec<i64>>());
 }
 
 fn ids_follow_the_listed_order(db: &Db) {
@@ -702,8 +734,9 @@ fn wipe_empties_the_staging_tables_and_keeps_meta_and_token(db: &Db) {
         Some("Asia/Dubai")
     );
     assert_eq!(store.token().unwrap(), Some(token));
-    // Loading after a wipe works and counts the events as new again.
+    // Loading after a wipe counts the events as new again, with load-order ids from 1.
     assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 1);
+    assert_eq!(all_events(store.as_mut())[0].id, 1);
 }
 
 fn token_roundtrips_and_is_overwritten(db: &Db) {
@@ -827,17 +860,51 @@ fn mysql_open_names_a_missing_database_and_says_to_create_it() {
 #[test]
 fn mysql_open_errors_redact_the_password() {
     let server = ScratchMysql::new();
-    // root logs in without a password here, so a wrong one is refused.
-    let url = server.url().replace("root@", "root:s3cr3t-pw@");
-    assert!(url.contains("s3cr3t-pw"), "{url}");
+    // An unknown user with a password: the server refuses the login.
+    let scratch = server.url();
+    let host_start = scratch.find("://").unwrap() + 3;
+    let host = match scratch[host_start..].find('@') {
+        Some(at) => &scratch[host_start + at + 1..],
+        None => &scratch[host_start..],
+    };
+    let url = format!("mysql://apr_no_such_user:s3cr3t-pw@{host}");
     let msg = apr::store::open(&DatabaseUrl::Mysql(url))
         .err()
         .expect("must fail")
         .to_string();
     assert!(
-        !msg.contains("s3cr3t-pw") && msg.contains("root:***@") && !msg.contains('\n'),
+        !msg.contains("s3cr3t-pw") && msg.contains("apr_no_such_user:***@") && !msg.contains('\n'),
         "{msg}"
     );
+}
+
+#[test]
+fn scratch_databases_are_dropped_even_when_the_test_panics() {
+    let name = std::thread::spawn(|| {
+        let scratch = ScratchMysql::new();
+        let name = scratch.name().to_string();
+        std::panic::panic_any(name);
+    })
+    .join()
+    .expect_err("the thread panicked")
+    .downcast::<String>()
+    .expect("panic payload is the database name");
+    let mut probe = ScratchMysql::new();
+    let probe_name = probe.name().to_string();
+    let left: Option<String> = ::mysql::prelude::Queryable::exec_first(
+        probe.admin(),
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+        (name.as_str(),),
+    )
+    .unwrap();
+    assert_eq!(left, None, "{name} was not dropped");
+    let own: Option<String> = ::mysql::prelude::Queryable::exec_first(
+        probe.admin(),
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+        (probe_name.as_str(),),
+    )
+    .unwrap();
+    assert_eq!(own, Some(probe_name));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `apr init-load [--hours 48] [--yes] [--source DIR]` (SPEC §7.1): after a typed `YES`,
-//! wipes the staging and summary tables, backfills the last N hours, aggregates, and prints
-//! a summary.
+//! wipes the staging and summary tables, backfills the last N hours from the live platform
+//! (or a replay directory), aggregates, and prints a summary.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -14,6 +14,7 @@ use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::ingest::ingest;
 use crate::source::Source;
+use crate::source::platform::{PlatformConfig, PlatformSource};
 use crate::source::replay::ReplayDir;
 
 #[derive(Debug, ClapArgs)]
@@ -34,13 +35,16 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let mut store = global.open_store()?;
     write_lock(store.as_mut())?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Replace)?;
-    let Some(dir) = args.source.as_deref() else {
-        return Err(Error::usage(
-            "init-load needs --source DIR (a replay directory); expected e.g. --source examples/replay",
-        )
-        .into());
+    // The live platform (configured from the environment) unless a replay directory is given.
+    let mut replay = None;
+    let mut platform = None;
+    let source: &mut dyn Source = match args.source.as_deref() {
+        Some(dir) => replay.insert(ReplayDir::open(dir, zone)?),
+        None => platform.insert(PlatformSource::new(
+            PlatformConfig::from_env()?,
+            store.token()?,
+        )?),
     };
-    let mut source: Box<dyn Source> = Box::new(ReplayDir::open(dir, zone)?);
 
     let counts = store.table_counts()?;
     let listing: Vec<String> = counts
@@ -82,8 +86,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             .progress_chars("=> "),
     );
     bar.set_prefix("loading");
-    let loaded = ingest(store.as_mut(), source.as_mut(), zone, from, now, &bar)?;
+    let loaded = ingest(store.as_mut(), source, zone, from, now, &bar);
     bar.finish_and_clear();
+    // Keep a fresh token even when the backfill failed, so the next run reuses it.
+    if let Some(token) = platform.as_mut().and_then(PlatformSource::take_new_token) {
+        store.set_token(&token)?;
+    }
+    let loaded = loaded?;
     let agg = aggregate::after_load(store.as_mut(), zone)?;
     aggregate::note_other_reasons(&agg);
     println!(

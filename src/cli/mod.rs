@@ -6,6 +6,7 @@
 use clap::{Args, Parser, Subcommand};
 
 pub mod aggregate;
+pub mod collect;
 pub mod init_load;
 
 use crate::config::ZoneChoice;
@@ -60,6 +61,8 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Fetch new events and stats from the platform, load and aggregate them (for cron)
+    Collect(collect::Args),
     /// Wipe and backfill the last N hours (asks for YES)
     InitLoad(init_load::Args),
     /// Rebuild the hourly agent summary
@@ -88,6 +91,7 @@ pub fn main() -> i32 {
     init_tracing(cli.global.verbose);
     let global = &cli.global;
     let result: anyhow::Result<()> = match cli.command {
+        Command::Collect(args) => collect::run(global, args),
         Command::InitLoad(args) => init_load::run(global, args),
         Command::Aggregate(args) => aggregate::run(global, args),
         Command::Report(args) => report::run(global, args),

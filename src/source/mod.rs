@@ -6,6 +6,7 @@
 use crate::error::Result;
 use crate::model::{AgentEvent, CallStats};
 
+pub mod platform;
 pub mod replay;
 pub mod upstream;
 

@@ -574,6 +574,34 @@ pub(crate) fn activity_from(
     }
 }
 
+/// `?, ?, ...` for `n` parameters.
+pub(crate) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The report's query: rows of [`ACTIVITY_COLUMNS`] selected by `filter`, in `report_hour`
+/// then extension order, with its parameters (never SQL built from input).
+pub(crate) fn activity_query(filter: &ActivityFilter) -> (String, Vec<Cell<'_>>) {
+    let mut sql = format!(
+        "SELECT {ACTIVITY_COLUMNS} FROM agent_activity \
+         WHERE report_hour_local >= ? AND report_hour_local < ?"
+    );
+    if !filter.exts.is_empty() {
+        sql.push_str(&format!(
+            " AND agent_ext IN ({})",
+            placeholders(filter.exts.len())
+        ));
+    }
+    // The same order as `report_hour, agent_ext` (an hour start's local label never
+    // decreases as time goes on; the two starts of a repeated fall-back hour share one label
+    // and are told apart by `report_hour`), but it is the order of the `agent_activity_local`
+    // key, so the rows stream from the index instead of being sorted first.
+    sql.push_str(" ORDER BY report_hour_local, report_hour, agent_ext");
+    let mut cells = vec![Cell::Text(&filter.from_local), Cell::Text(&filter.to_local)];
+    cells.extend(filter.exts.iter().map(|e| Cell::Text(e)));
+    (sql, cells)
+}
+
 /// Merges the dirty range already stored with a batch's span.
 pub(crate) fn merge_dirty(
     old_from: Option<i64>,

@@ -15,8 +15,8 @@ use mysql::{Conn, Opts, OptsBuilder, Params, Row, TxOpts, Value};
 use super::{
     ACTIVITY_COLUMNS, ACTIVITY_INTS, ActivityFilter, CachedToken, Cell, EVENT_COLUMNS, HourCalls,
     LoadBatch, LoadOutcome, NameSeen, STATS_COLUMNS, Store, StoredEvent, WIPED_TABLES,
-    activity_cells, activity_from, batch_names, batch_span, event_cells, keys, merge_dirty,
-    merge_name, now_epoch, redact_url, schema_statements, stats_cells,
+    activity_cells, activity_from, activity_query, batch_names, batch_span, event_cells, keys,
+    merge_dirty, merge_name, now_epoch, placeholders, redact_url, schema_statements, stats_cells,
 };
 use crate::error::{Error, Result};
 use crate::model::{ActivityRow, AgentEvent, EventSource};
@@ -24,6 +24,11 @@ use crate::model::{ActivityRow, AgentEvent, EventSource};
 /// Rows per multi-row statement: large enough to amortize round trips, small enough to stay
 /// far below the 65,535-placeholder limit (33 columns × 500) and the default packet size.
 const ROWS_PER_STATEMENT: usize = 500;
+const _: () = assert!(ROWS_PER_STATEMENT * (ACTIVITY_INTS + 5) <= u16::MAX as usize);
+
+/// Longest span (seconds) of a many-extension batch whose stored events are looked up by one
+/// scan of the span rather than per extension (see `new_events`): an hour, the collect window.
+const WHOLE_SPAN_MAX: i64 = 3600;
 
 /// `GET_LOCK` names are limited to 64 characters.
 const LOCK_NAME_MAX: usize = 64;
@@ -46,10 +51,6 @@ fn bind(cell: &Cell<'_>) -> Value {
         Cell::Int(n) => Value::Int(*n),
         Cell::Text(s) => Value::Bytes(s.as_bytes().to_vec()),
     }
-}
-
-fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
 }
 
 /// `(?, ?, ...), (?, ?, ...)` for `rows` rows of `cols` columns.
@@ -133,18 +134,19 @@ impl MysqlStore {
         }
         Ok(())
     }
+}
 
-    /// The `GET_LOCK` name for `name`: scoped to this database, at most 64 characters.
-    fn lock_name(&self, name: &str) -> String {
-        let full = format!("apr.{}.{name}", self.database);
-        if full.chars().count() <= LOCK_NAME_MAX {
-            return full;
-        }
-        // Too long: keep a readable prefix and make it unique with a stable hash of the whole.
-        let hash = format!("{:016x}", fnv1a(full.as_bytes()));
-        let prefix: String = full.chars().take(LOCK_NAME_MAX - hash.len() - 1).collect();
-        format!("{prefix}~{hash}")
+/// The `GET_LOCK` name for `name` in `database`: scoped to the database (the server's lock
+/// namespace is shared by all databases), at most [`LOCK_NAME_MAX`] characters.
+fn lock_name(database: &str, name: &str) -> String {
+    let full = format!("apr.{database}.{name}");
+    if full.chars().count() <= LOCK_NAME_MAX {
+        return full;
     }
+    // Too long: keep a readable prefix and make it unique with a stable hash of the whole.
+    let hash = format!("{:016x}", fnv1a(full.as_bytes()));
+    let prefix: String = full.chars().take(LOCK_NAME_MAX - hash.len() - 1).collect();
+    format!("{prefix}~{hash}")
 }
 
 /// FNV-1a, 64 bit: stable across Rust versions, unlike `DefaultHasher`, so two builds of apr
@@ -257,27 +259,37 @@ fn new_events<'a>(
         v.dedup();
         v
     };
-    let mut sql = String::from(
-        "SELECT ext, ts_epoch, event, enabled, state FROM agent_events \
-         WHERE ts_epoch >= ? AND ts_epoch <= ?",
-    );
-    let mut args = vec![Value::Int(lo), Value::Int(hi)];
-    // Narrowing by extension lets the natural-key index serve batches that span a long time;
-    // a batch of very many extensions reads the time range alone.
-    if exts.len() <= ROWS_PER_STATEMENT {
-        sql.push_str(&format!(" AND ext IN ({})", placeholders(exts.len())));
-        args.extend(exts.iter().map(|x| Value::Bytes(x.as_bytes().to_vec())));
-    }
+    // Which stored rows can collide: with few extensions, or a long span, look them up per
+    // extension through the natural-key index, which starts with (ext, ts_epoch) and holds
+    // every selected column (an index-only range scan per extension). A page of many
+    // extensions over a short span (the platform lists events in time order) is cheaper as
+    // one scan of the span.
+    let by_ext: Vec<&[&str]> = if exts.len() > ROWS_PER_STATEMENT && hi - lo <= WHOLE_SPAN_MAX {
+        vec![&[]]
+    } else {
+        exts.chunks(ROWS_PER_STATEMENT).collect()
+    };
     let mut stored: HashSet<StoredKey> = HashSet::new();
-    for row in tx.exec_iter(&sql, Params::Positional(args))? {
-        let mut row = row?;
-        stored.insert((
-            col(&mut row, 0)?,
-            col(&mut row, 1)?,
-            col(&mut row, 2)?,
-            col::<i64>(&mut row, 3)? != 0,
-            col(&mut row, 4)?,
-        ));
+    for chunk in by_ext {
+        let mut sql = String::from(
+            "SELECT ext, ts_epoch, event, enabled, state FROM agent_events \
+             WHERE ts_epoch >= ? AND ts_epoch <= ?",
+        );
+        let mut args = vec![Value::Int(lo), Value::Int(hi)];
+        if !chunk.is_empty() {
+            sql.push_str(&format!(" AND ext IN ({})", placeholders(chunk.len())));
+            args.extend(chunk.iter().map(|x| Value::Bytes(x.as_bytes().to_vec())));
+        }
+        for row in tx.exec_iter(&sql, Params::Positional(args))? {
+            let mut row = row?;
+            stored.insert((
+                col(&mut row, 0)?,
+                col(&mut row, 1)?,
+                col(&mut row, 2)?,
+                col::<i64>(&mut row, 3)? != 0,
+                col(&mut row, 4)?,
+            ));
+        }
     }
     if stored.is_empty() {
         return Ok(fresh);
@@ -593,31 +605,8 @@ impl Store for MysqlStore {
         filter: &ActivityFilter,
         each: &mut dyn FnMut(ActivityRow) -> Result<()>,
     ) -> Result<()> {
-        let mut sql = format!(
-            "SELECT {ACTIVITY_COLUMNS} FROM agent_activity \
-             WHERE report_hour_local >= ? AND report_hour_local < ?"
-        );
-        if !filter.exts.is_empty() {
-            sql.push_str(&format!(
-                " AND agent_ext IN ({})",
-                placeholders(filter.exts.len())
-            ));
-        }
-        // The same order as `report_hour, agent_ext` (an hour start's local label never
-        // decreases as time goes on; the two starts of a repeated fall-back hour share one
-        // label and are told apart by `report_hour`), but it is the order of the
-        // `agent_activity_local` key, so the rows stream from the index without a sort.
-        sql.push_str(" ORDER BY report_hour_local, report_hour, agent_ext");
-        let mut args: Vec<Value> = vec![
-            Value::Bytes(filter.from_local.as_bytes().to_vec()),
-            Value::Bytes(filter.to_local.as_bytes().to_vec()),
-        ];
-        args.extend(
-            filter
-                .exts
-                .iter()
-                .map(|e| Value::Bytes(e.as_bytes().to_vec())),
-        );
+        let (sql, cells) = activity_query(filter);
+        let args: Vec<Value> = cells.iter().map(bind).collect();
         let rows = self.conn.exec_iter(&sql, Params::Positional(args))?;
         for row in rows {
             let mut r = row?;
@@ -663,7 +652,7 @@ impl Store for MysqlStore {
     }
 
     fn try_lock(&mut self, name: &str) -> Result<bool> {
-        let lock = self.lock_name(name);
+        let lock = lock_name(&self.database, name);
         // GET_LOCK is re-entrant within a session; SQLite's file lock is not, so a second
         // take of a held name reports it held, as on SQLite.
         if self.locks.contains(&lock) {
@@ -688,5 +677,35 @@ impl Drop for MysqlStore {
         for lock in std::mem::take(&mut self.locks) {
             let _ = self.conn.exec_drop("DO RELEASE_LOCK(?)", (&lock,));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_names_are_scoped_and_capped_at_64_characters() {
+        assert_eq!(lock_name("apr", "collect"), "apr.apr.collect");
+        let long_a = lock_name("a_rather_long_database_name_for_reports", &"x".repeat(80));
+        let long_b = lock_name("a_rather_long_database_name_for_reports", &"y".repeat(80));
+        assert_eq!(long_a.chars().count(), LOCK_NAME_MAX);
+        assert_ne!(long_a, long_b);
+        assert_eq!(
+            long_a,
+            lock_name("a_rather_long_database_name_for_reports", &"x".repeat(80))
+        );
+        let wide = lock_name("db", &"é".repeat(100));
+        assert_eq!(wide.chars().count(), LOCK_NAME_MAX);
+    }
+
+    #[test]
+    fn multi_row_placeholders_and_full_row_upserts() {
+        assert_eq!(row_placeholders(2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(
+            update_all("ext, hour_start,\n name"),
+            "ON DUPLICATE KEY UPDATE ext = VALUES(ext), hour_start = VALUES(hour_start), \
+             name = VALUES(name)"
+        );
     }
 }

@@ -2,4 +2,5 @@
 //! and uses only part of it, hence the dead-code allowance.
 #![allow(dead_code)]
 
+pub mod fake_platform;
 pub mod mysql;
