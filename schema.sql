@@ -2,7 +2,9 @@
 -- Written once in the subset that SQLite and MySQL/MariaDB both accept. The only dialect
 -- bits are MySQL executable comments (/*! ... */), which MySQL runs and SQLite skips as
 -- comments: AUTO_INCREMENT on surrogate keys and a binary (case- and accent-exact)
--- collation, so that both backends see the same unique keys.
+-- collation, so that both backends see the same unique keys. utf8mb4_bin still ignores
+-- trailing spaces ('a' = 'a '), so the MySQL backend swaps it on open for the server's NO PAD
+-- binary collation (MariaDB utf8mb4_nopad_bin, MySQL 8 utf8mb4_0900_bin) when there is one.
 -- Secondary indexes are declared as UNIQUE constraints that end in the primary key, the one
 -- form of index both dialects accept inside CREATE TABLE ... IF NOT EXISTS.
 -- Applied on every start; statements are separated by ';' at the end of a line.
@@ -70,6 +72,7 @@ CREATE TABLE IF NOT EXISTS agents (
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
 
 -- Hourly summary, one row per agent and local hour (SPEC §5).
+-- event_details is MEDIUMTEXT because MySQL's TEXT stops at 64 KiB (SQLite reads both as TEXT).
 CREATE TABLE IF NOT EXISTS agent_activity (
   agent_ext VARCHAR(64) NOT NULL,
   report_hour BIGINT NOT NULL,
@@ -103,7 +106,7 @@ CREATE TABLE IF NOT EXISTS agent_activity (
   failed_calls BIGINT NOT NULL,
   covered_secs BIGINT NOT NULL,
   complete SMALLINT NOT NULL,
-  event_details TEXT NOT NULL,
+  event_details MEDIUMTEXT NOT NULL,
   PRIMARY KEY (agent_ext, report_hour),
   CONSTRAINT agent_activity_hour UNIQUE (report_hour, agent_ext),
   CONSTRAINT agent_activity_local UNIQUE (report_hour_local, report_hour, agent_ext)

@@ -75,6 +75,8 @@ contract!(
     locks_are_scoped_to_the_database,
     earliest_data_covers_events_and_stats,
     hour_calls_returns_the_half_open_range,
+    overlong_names_are_cut_to_their_column_width,
+    large_event_details_roundtrip,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -836,6 +838,66 @@ fn hour_calls_returns_the_half_open_range(db: &Db) {
     );
     assert_eq!(calls_sorted(store.as_mut(), 0, 7201).len(), 4);
     assert_eq!(calls_sorted(store.as_mut(), 7201, 100_000), vec![]);
+}
+
+fn overlong_names_are_cut_to_their_column_width(db: &Db) {
+    // MySQL refuses a value longer than its VARCHAR; SQLite would keep it. Both cut names
+    // (display text, no part of a key) to the column's 255 characters instead of failing.
+    let mut store = db.open();
+    let mut long_event = ev("3001", 100, "agent_idle", true, "none", &"n".repeat(300));
+    long_event.user_id = "u".repeat(100);
+    let mut stat = calls("3002", &"é".repeat(300), 1, 1);
+    stat.callee_id_name = "c".repeat(256);
+    let events = vec![long_event];
+    let stats = vec![hour(0, vec![stat])];
+    let out = store
+        .load(&LoadBatch {
+            events: &events,
+            stats: &stats,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!((out.events_new, out.stats_rows), (1, 1));
+    let names = store.agent_names().unwrap();
+    assert_eq!(names["3001"], "n".repeat(255));
+    assert_eq!(names["3002"], "é".repeat(255));
+    let mut row = activity("3001", 0, "1970-01-01 00:00", 5);
+    row.agent_name = "a".repeat(400);
+    store
+        .replace_activity(0, 3600, std::slice::from_ref(&row), &[])
+        .unwrap();
+    let got = scan(
+        store.as_mut(),
+        &ActivityFilter {
+            from_local: "1970".into(),
+            to_local: "1971".into(),
+            exts: vec![],
+        },
+    );
+    assert_eq!(got[0].agent_name, "a".repeat(255));
+    // Loading the same event again is still recognised as a duplicate.
+    assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 0);
+}
+
+fn large_event_details_roundtrip(db: &Db) {
+    // A flapping agent's hour can list thousands of events: more than MySQL's 64 KiB TEXT.
+    let mut store = db.open();
+    let mut row = activity("3001", 0, "1970-01-01 00:00", 5);
+    let one = r#"{"ts":1757203200,"event":"agent_idle","enabled":true,"state":"available"},"#;
+    row.event_details = format!("[{}]", one.repeat(3000).trim_end_matches(','));
+    assert!(row.event_details.len() > 200_000);
+    store
+        .replace_activity(0, 3600, std::slice::from_ref(&row), &[])
+        .unwrap();
+    let got = scan(
+        store.as_mut(),
+        &ActivityFilter {
+            from_local: "1970".into(),
+            to_local: "1971".into(),
+            exts: vec![],
+        },
+    );
+    assert_eq!(got, vec![row]);
 }
 
 // ---------------------------------------------------------------------------------------

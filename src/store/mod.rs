@@ -226,7 +226,7 @@ pub(crate) fn batch_names(batch: &LoadBatch<'_>) -> HashMap<String, NameSeen> {
         if !e.username.is_empty() {
             let entry = seen.entry(e.ext.clone()).or_default();
             if e.ts >= entry.event_at {
-                entry.event = e.username.clone();
+                entry.event = clip(&e.username, NAME_MAX).to_string();
                 entry.event_at = e.ts;
             }
         }
@@ -236,7 +236,7 @@ pub(crate) fn batch_names(batch: &LoadBatch<'_>) -> HashMap<String, NameSeen> {
             if !r.name.is_empty() {
                 let entry = seen.entry(r.ext.clone()).or_default();
                 if hour.hour_start >= entry.stats_at {
-                    entry.stats = r.name.clone();
+                    entry.stats = clip(&r.name, NAME_MAX).to_string();
                     entry.stats_at = hour.hour_start;
                 }
             }
@@ -382,6 +382,15 @@ mod tests {
     }
 
     #[test]
+    fn clip_cuts_at_a_character_count() {
+        assert_eq!(clip("abc", 5), "abc");
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcdef", 3), "abc");
+        assert_eq!(clip("ééééé", 2), "éé");
+        assert_eq!(clip("", 0), "");
+    }
+
+    #[test]
     fn newer_names_win() {
         let old = NameSeen {
             stats: "Old".into(),
@@ -417,6 +426,21 @@ pub(crate) enum Cell<'a> {
     Text(&'a str),
 }
 
+/// Width in characters of the free-text name columns (`VARCHAR(255)` in `schema.sql`).
+pub(crate) const NAME_MAX: usize = 255;
+/// Width of `agent_events.user_id` (`VARCHAR(64)`).
+pub(crate) const USER_ID_MAX: usize = 64;
+
+/// `s` cut to at most `max_chars` characters, the width of its column. Only for display
+/// text (names, ids that are no part of a key): MySQL refuses a longer value and SQLite would
+/// keep it whole, so both backends store the same cut value instead.
+pub(crate) fn clip(s: &str, max_chars: usize) -> &str {
+    match s.char_indices().nth(max_chars) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
+}
+
 /// `agent_events` insert columns, in the order of [`event_cells`].
 pub(crate) const EVENT_COLUMNS: &str =
     "ext, ts_epoch, event, enabled, state, user_id, username, source, loaded_at";
@@ -428,8 +452,8 @@ pub(crate) fn event_cells<'a>(e: &'a AgentEvent, source: &'a str, now: i64) -> [
         Cell::Text(&e.event),
         Cell::Int(e.enabled as i64),
         Cell::Text(&e.state),
-        Cell::Text(&e.user_id),
-        Cell::Text(&e.username),
+        Cell::Text(clip(&e.user_id, USER_ID_MAX)),
+        Cell::Text(clip(&e.username, NAME_MAX)),
         Cell::Text(source),
         Cell::Int(now),
     ]
@@ -451,7 +475,7 @@ pub(crate) fn stats_cells<'a>(
     [
         Cell::Text(&r.ext),
         Cell::Int(hour_start),
-        Cell::Text(&r.name),
+        Cell::Text(clip(&r.name, NAME_MAX)),
         Cell::Text(&r.tags),
         Cell::Int(r.total_calls),
         Cell::Int(r.answered_calls),
@@ -461,8 +485,8 @@ pub(crate) fn stats_cells<'a>(
         Cell::Int(r.max_connect_seconds),
         Cell::Int(r.avg_connect_seconds),
         Cell::Int(r.total_connect_seconds),
-        Cell::Text(&r.callee_id_number),
-        Cell::Text(&r.callee_id_name),
+        Cell::Text(clip(&r.callee_id_number, NAME_MAX)),
+        Cell::Text(clip(&r.callee_id_name, NAME_MAX)),
         Cell::Int(r.registered_time),
         Cell::Int(r.idle_time),
         Cell::Int(r.wrap_up_time),
@@ -525,7 +549,7 @@ pub(crate) fn activity_cells(r: &ActivityRow) -> Vec<Cell<'_>> {
     cells.push(Cell::Text(&r.agent_ext));
     cells.push(Cell::Int(r.report_hour));
     cells.push(Cell::Text(&r.report_hour_local));
-    cells.push(Cell::Text(&r.agent_name));
+    cells.push(Cell::Text(clip(&r.agent_name, NAME_MAX)));
     cells.extend(activity_ints(r).into_iter().map(Cell::Int));
     cells.push(Cell::Text(&r.event_details));
     cells
