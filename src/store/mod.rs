@@ -611,8 +611,11 @@ pub(crate) fn activity_query(filter: &ActivityFilter) -> (String, Vec<Cell<'_>>)
          WHERE report_hour_local >= ? AND report_hour_local < ?"
     );
     if !filter.exts.is_empty() {
+        // The unary `+` keeps SQLite from choosing the primary key on `agent_ext` and then
+        // sorting everything it found; `agent_ext` is part of the `agent_activity_local` key,
+        // so the filter is checked on the index walk. MySQL reads `+x` as `x`.
         sql.push_str(&format!(
-            " AND agent_ext IN ({})",
+            " AND +agent_ext IN ({})",
             placeholders(filter.exts.len())
         ));
     }

@@ -439,3 +439,38 @@ fn merge_names(tx: &Connection, batch: &LoadBatch<'_>) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The report streams: its query walks the `agent_activity_local` key in order and
+    /// never sorts the range first (a sort holds every row before the first is returned).
+    #[test]
+    fn the_report_query_needs_no_sort() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        for exts in [vec![], vec!["3012".to_string(), "3032".to_string()]] {
+            let filter = ActivityFilter {
+                from_local: "2025-09-01 00:00".into(),
+                to_local: "2025-10-01 00:00".into(),
+                exts,
+            };
+            let (sql, cells) = activity_query(&filter);
+            let args: Vec<Value> = cells.iter().map(bind).collect();
+            let mut stmt = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let plan: Vec<String> = stmt
+                .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            assert!(
+                plan.iter().all(|step| !step.contains("TEMP B-TREE")),
+                "{plan:?}"
+            );
+        }
+    }
+}
