@@ -389,3 +389,65 @@ async fn serve_answers_concurrent_requests_and_stops_on_sigterm() {
     let (status, _) = server.wait();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn serve_finishes_an_in_flight_report_after_sigterm() {
+    // A report of several megabytes, more than the socket buffers hold, so the server is
+    // still writing it when the signal comes.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("big.db");
+    {
+        use apr::store::Store;
+        let mut store = apr::store::sqlite::SqliteStore::open(&db).unwrap();
+        store.set_meta("timezone", report_fixture::ZONE).unwrap();
+        let zone = apr::hours::Zone::parse(report_fixture::ZONE).unwrap();
+        let from = report_fixture::at(zone, "2025-09-07 00:00");
+        let mut rows = Vec::new();
+        for h in 0..24 {
+            for a in 0..1_000 {
+                let b = apr::model::Buckets {
+                    idle: 1_800,
+                    talk: 1_800,
+                    ..Default::default()
+                };
+                let name = format!("Agent {a}");
+                let ext = (3_000 + a).to_string();
+                rows.push(report_fixture::row(
+                    zone,
+                    from + h * 3600,
+                    &ext,
+                    &name,
+                    b,
+                    (4, 3),
+                ));
+            }
+        }
+        store
+            .replace_activity(from, from + 86_400, &rows, &[])
+            .unwrap();
+    }
+    let expected = apr_report(&db, &["--start-date", "2025-09-07", "--extended"]);
+    assert!(expected.len() > 5_000_000, "{}", expected.len());
+
+    let server = Server::start(&db, &["serve"], &[]);
+    let resp = client()
+        .get(server.url("/api/report?startDate=2025-09-07&extended=true"))
+        .send()
+        .await
+        .unwrap();
+    // The headers are here: the request is in flight.
+    assert_eq!(resp.status(), StatusCode::OK);
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let body = resp.bytes().await.unwrap();
+    assert_eq!(body.len(), expected.len());
+    assert!(body.as_ref() == expected.as_slice());
+    let (status, _) = server.wait();
+    assert!(status.success(), "{status:?}");
+}
