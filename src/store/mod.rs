@@ -643,6 +643,30 @@ pub(crate) fn activity_query(filter: &ActivityFilter) -> (String, Vec<Cell<'_>>)
     (sql, cells)
 }
 
+/// Every `etl_state` write a load commits with its data, given the values stored before it:
+/// the widened dirty range for the next aggregation, `data_until` (forward only), and the
+/// batch's own entries (watermarks, cursors). Both backends write exactly these.
+pub(crate) fn load_state_writes(
+    batch: &LoadBatch<'_>,
+    old_dirty_from: Option<i64>,
+    old_dirty_to: Option<i64>,
+    old_until: Option<i64>,
+) -> Vec<(String, String)> {
+    let mut writes = Vec::new();
+    if let Some(span) = batch_span(batch, old_until) {
+        let (from, to) = merge_dirty(old_dirty_from, old_dirty_to, span);
+        writes.push((keys::DIRTY_FROM.to_string(), from.to_string()));
+        writes.push((keys::DIRTY_TO.to_string(), to.to_string()));
+    }
+    if let Some(until) = batch.data_until
+        && old_until.is_none_or(|old| until > old)
+    {
+        writes.push((keys::DATA_UNTIL.to_string(), until.to_string()));
+    }
+    writes.extend(batch.state.iter().cloned());
+    writes
+}
+
 /// Merges the dirty range already stored with a batch's span.
 pub(crate) fn merge_dirty(
     old_from: Option<i64>,

@@ -10,8 +10,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use super::{
     ACTIVITY_COLUMNS, ACTIVITY_INTS, ActivityFilter, CachedToken, Cell, EVENT_COLUMNS, HourCalls,
     LoadBatch, LoadOutcome, NameSeen, STATS_COLUMNS, Store, StoredEvent, WIPED_TABLES,
-    activity_cells, activity_from, activity_query, batch_names, batch_span, event_cells, keys,
-    merge_dirty, merge_name, now_epoch, placeholders, schema_statements, stats_cells,
+    activity_cells, activity_from, activity_query, batch_names, event_cells, keys,
+    load_state_writes, merge_name, now_epoch, placeholders, schema_statements, stats_cells,
 };
 use crate::error::{Error, Result};
 use crate::model::{ActivityRow, EventSource};
@@ -430,22 +430,13 @@ pub(crate) fn load_in(tx: &Connection, batch: &LoadBatch<'_>) -> Result<LoadOutc
         }
     }
     merge_names(tx, batch)?;
-    let old_until = state_i64(tx, keys::DATA_UNTIL)?;
-    if let Some(span) = batch_span(batch, old_until) {
-        let (from, to) = merge_dirty(
-            state_i64(tx, keys::DIRTY_FROM)?,
-            state_i64(tx, keys::DIRTY_TO)?,
-            span,
-        );
-        put_state(tx, keys::DIRTY_FROM, &from.to_string())?;
-        put_state(tx, keys::DIRTY_TO, &to.to_string())?;
-    }
-    if let Some(until) = batch.data_until
-        && old_until.is_none_or(|old| until > old)
-    {
-        put_state(tx, keys::DATA_UNTIL, &until.to_string())?;
-    }
-    for (k, v) in &batch.state {
+    let writes = load_state_writes(
+        batch,
+        state_i64(tx, keys::DIRTY_FROM)?,
+        state_i64(tx, keys::DIRTY_TO)?,
+        state_i64(tx, keys::DATA_UNTIL)?,
+    );
+    for (k, v) in &writes {
         put_state(tx, k, v)?;
     }
     Ok(outcome)
