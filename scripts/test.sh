@@ -21,4 +21,6 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked
+# Doc tests first, so that the run closes on the integration tests' counts.
+cargo test --locked --doc
+cargo test --locked --lib --bins --tests
