@@ -391,3 +391,62 @@ fn a_misaligned_stats_file_is_rejected_naming_it() {
         .code(2)
         .stderr(predicates::str::contains("1755680400-1755684000.json"));
 }
+
+/// Runs `apr init-load` on a real pseudo-terminal (util-linux `script`), typing `answer`.
+fn init_load_typing(dir: &Path, answer: &str) -> std::process::Output {
+    let apr_bin = assert_cmd::cargo::cargo_bin("apr");
+    let command = format!(
+        "{} --timezone Asia/Kolkata init-load --source {}",
+        apr_bin.display(),
+        example().display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env("APR_DATABASE_URL", dir.join("apr.db"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the command on a pseudo-terminal");
+    use std::io::Write as _;
+    // Typed after the prompt has had time to appear; the terminal buffers it either way.
+    std::thread::sleep(Duration::from_millis(300));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{answer}\r").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn at_the_prompt_anything_but_yes_aborts_and_yes_proceeds() {
+    let dir = tempfile::tempdir().unwrap();
+    init_load(dir.path()).success();
+    let db = dir.path().join("apr.db");
+    let before = dump(&db);
+    // Make the reload observable: drop the summary so only a real init-load rebuilds it.
+    Connection::open(&db)
+        .unwrap()
+        .execute("DELETE FROM agent_activity", [])
+        .unwrap();
+    let emptied = dump(&db);
+    for answer in ["no", "yes", ""] {
+        let out = init_load_typing(dir.path(), answer);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{answer:?}: {text}");
+        assert!(text.contains("Type YES to continue"), "{answer:?}: {text}");
+        assert!(
+            text.contains("aborted: nothing was changed"),
+            "{answer:?}: {text}"
+        );
+        assert_eq!(dump(&db), emptied, "{answer:?} touched the database");
+    }
+    let out = init_load_typing(dir.path(), "YES");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("loaded 6809 events"), "{text}");
+    assert_eq!(dump(&db), before);
+}

@@ -27,10 +27,6 @@ use crate::model::{ActivityRow, AgentEvent, EventSource};
 const ROWS_PER_STATEMENT: usize = 500;
 const _: () = assert!(ROWS_PER_STATEMENT * (ACTIVITY_INTS + 5) <= u16::MAX as usize);
 
-/// Longest span (seconds) of a many-extension batch whose stored events are looked up by one
-/// scan of the span rather than per extension (see `new_events`): an hour, the collect window.
-const WHOLE_SPAN_MAX: i64 = 3600;
-
 /// `GET_LOCK` names are limited to 64 characters.
 const LOCK_NAME_MAX: usize = 64;
 
@@ -260,37 +256,28 @@ fn new_events<'a>(
         v.dedup();
         v
     };
-    // Which stored rows can collide: with few extensions, or a long span, look them up per
-    // extension through the natural-key index, which starts with (ext, ts_epoch) and holds
-    // every selected column (an index-only range scan per extension). A page of many
-    // extensions over a short span (the platform lists events in time order) is cheaper as
-    // one scan of the span.
-    let by_ext: Vec<&[&str]> = if exts.len() > ROWS_PER_STATEMENT && hi - lo <= WHOLE_SPAN_MAX {
-        vec![&[]]
-    } else {
-        exts.chunks(ROWS_PER_STATEMENT).collect()
-    };
+    // The stored rows that can collide lie in the batch's time span: one index-only range
+    // scan of the natural key, which starts with ts_epoch. Naming the extensions (when
+    // they fit in one statement) only trims what the server sends back.
+    let mut sql = String::from(
+        "SELECT ext, ts_epoch, event, enabled, state FROM agent_events \
+         WHERE ts_epoch >= ? AND ts_epoch <= ?",
+    );
+    let mut args = vec![Value::Int(lo), Value::Int(hi)];
+    if exts.len() <= ROWS_PER_STATEMENT {
+        sql.push_str(&format!(" AND ext IN ({})", placeholders(exts.len())));
+        args.extend(exts.iter().map(|x| Value::Bytes(x.as_bytes().to_vec())));
+    }
     let mut stored: HashSet<StoredKey> = HashSet::new();
-    for chunk in by_ext {
-        let mut sql = String::from(
-            "SELECT ext, ts_epoch, event, enabled, state FROM agent_events \
-             WHERE ts_epoch >= ? AND ts_epoch <= ?",
-        );
-        let mut args = vec![Value::Int(lo), Value::Int(hi)];
-        if !chunk.is_empty() {
-            sql.push_str(&format!(" AND ext IN ({})", placeholders(chunk.len())));
-            args.extend(chunk.iter().map(|x| Value::Bytes(x.as_bytes().to_vec())));
-        }
-        for row in tx.exec_iter(&sql, Params::Positional(args))? {
-            let mut row = row?;
-            stored.insert((
-                col(&mut row, 0)?,
-                col(&mut row, 1)?,
-                col(&mut row, 2)?,
-                col::<i64>(&mut row, 3)? != 0,
-                col(&mut row, 4)?,
-            ));
-        }
+    for row in tx.exec_iter(&sql, Params::Positional(args))? {
+        let mut row = row?;
+        stored.insert((
+            col(&mut row, 0)?,
+            col(&mut row, 1)?,
+            col(&mut row, 2)?,
+            col::<i64>(&mut row, 3)? != 0,
+            col(&mut row, 4)?,
+        ));
     }
     if stored.is_empty() {
         return Ok(fresh);

@@ -79,8 +79,8 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // The natural-key index is written in extension order, not load order; a 64 MiB page
-        // cache (default 2 MiB) keeps a day's index pages hot during bulk loads.
+        // A 64 MiB page cache (default 2 MiB) keeps the indexes a day of events touches hot
+        // during bulk loads.
         conn.pragma_update(None, "cache_size", BULK_CACHE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.set_prepared_statement_cache_capacity(64);
