@@ -449,6 +449,10 @@ pub(crate) const USER_ID_MAX: usize = 64;
 /// text (names, ids that are no part of a key): MySQL refuses a longer value and SQLite would
 /// keep it whole, so both backends store the same cut value instead.
 pub(crate) fn clip(s: &str, max_chars: usize) -> &str {
+    // A string no longer in bytes than the limit has no more characters either.
+    if s.len() <= max_chars {
+        return s;
+    }
     match s.char_indices().nth(max_chars) {
         Some((end, _)) => &s[..end],
         None => s,

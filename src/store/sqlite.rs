@@ -24,10 +24,15 @@ pub struct SqliteStore {
     locks: Vec<std::fs::File>,
 }
 
-pub(crate) fn bind(cell: &Cell<'_>) -> Value {
-    match cell {
-        Cell::Int(n) => Value::Integer(*n),
-        Cell::Text(s) => Value::Text((*s).to_string()),
+/// Cells bind borrowed: no copy of the text per row.
+impl rusqlite::ToSql for Cell<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(match self {
+            Cell::Int(n) => rusqlite::types::ToSqlOutput::Owned(Value::Integer(*n)),
+            Cell::Text(s) => rusqlite::types::ToSqlOutput::Borrowed(
+                rusqlite::types::ValueRef::Text(s.as_bytes()),
+            ),
+        })
     }
 }
 
@@ -43,9 +48,8 @@ impl SqliteStore {
         each: &mut dyn FnMut(ActivityRow) -> Result<()>,
     ) -> Result<()> {
         let (sql, cells) = activity_query(filter);
-        let args: Vec<Value> = cells.iter().map(bind).collect();
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(cells.iter()))?;
         while let Some(r) = rows.next()? {
             let mut n = [0i64; ACTIVITY_INTS];
             for (i, slot) in n.iter_mut().enumerate() {
@@ -271,7 +275,7 @@ impl Store for SqliteStore {
             ))?;
             for row in rows {
                 let cells = activity_cells(row);
-                insert.execute(rusqlite::params_from_iter(cells.iter().map(bind)))?;
+                insert.execute(rusqlite::params_from_iter(cells.iter()))?;
             }
         }
         for (k, v) in state {
@@ -411,8 +415,7 @@ pub(crate) fn load_in(tx: &Connection, batch: &LoadBatch<'_>) -> Result<LoadOutc
         ))?;
         for e in batch.events {
             let cells = event_cells(e, source, now);
-            outcome.events_new +=
-                insert.execute(rusqlite::params_from_iter(cells.iter().map(bind)))? as u64;
+            outcome.events_new += insert.execute(rusqlite::params_from_iter(cells.iter()))? as u64;
         }
         let mut clear =
             tx.prepare_cached("DELETE FROM users_calls WHERE hour_start = ?1 AND source = ?2")?;
@@ -424,8 +427,7 @@ pub(crate) fn load_in(tx: &Connection, batch: &LoadBatch<'_>) -> Result<LoadOutc
             clear.execute(params![hour.hour_start, source])?;
             for r in &hour.records {
                 let cells = stats_cells(r, hour.hour_start, source, now);
-                outcome.stats_rows +=
-                    put.execute(rusqlite::params_from_iter(cells.iter().map(bind)))? as u64;
+                outcome.stats_rows += put.execute(rusqlite::params_from_iter(cells.iter()))? as u64;
             }
         }
     }
@@ -459,13 +461,14 @@ mod tests {
                 exts,
             };
             let (sql, cells) = activity_query(&filter);
-            let args: Vec<Value> = cells.iter().map(bind).collect();
             let mut stmt = store
                 .conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .unwrap();
             let plan: Vec<String> = stmt
-                .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+                .query_map(rusqlite::params_from_iter(cells.iter()), |r| {
+                    r.get::<_, String>(3)
+                })
                 .unwrap()
                 .map(|r| r.unwrap())
                 .collect();

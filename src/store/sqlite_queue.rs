@@ -1,6 +1,6 @@
 //! [`QueueStore`] for SQLite: prepared statements in one immediate transaction per chunk.
 
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::queue::{
@@ -26,6 +26,16 @@ fn ring_rows(conn: &Connection, from: i64, to: i64) -> Result<Vec<RingRow>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Stint cells bind borrowed: no copy of the text per row.
+impl rusqlite::ToSql for StintCell<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            StintCell::Int(n) => ToSqlOutput::Owned(n.map_or(Value::Null, Value::Integer)),
+            StintCell::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+        })
+    }
 }
 
 impl QueueStore for SqliteStore {
@@ -87,11 +97,9 @@ impl QueueStore for SqliteStore {
                 placeholders(14)
             ))?;
             for s in &writes.stints {
-                let cells = stint_cells(s).map(|c| match c {
-                    StintCell::Int(n) => n.map_or(Value::Null, Value::Integer),
-                    StintCell::Text(t) => Value::Text(t.to_string()),
-                });
-                outcome.stints_written += put.execute(rusqlite::params_from_iter(cells))? as u64;
+                let cells = stint_cells(s);
+                outcome.stints_written +=
+                    put.execute(rusqlite::params_from_iter(cells.iter()))? as u64;
             }
         }
         let mut stats = Vec::with_capacity(writes.ring_hours.len());
