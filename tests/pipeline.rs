@@ -10,19 +10,17 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use rusqlite::Connection;
 
+mod support;
+use support::rows::sqlite_rows;
+
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/replay")
 }
 
 /// `apr` in an empty working directory (no `.env`), with no APR_* from the environment.
 fn apr(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("apr").unwrap();
+    let mut cmd = support::rows::apr();
     cmd.current_dir(dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("APR_") {
-            cmd.env_remove(k);
-        }
-    }
     cmd.env("APR_DATABASE_URL", dir.join("apr.db"));
     cmd
 }
@@ -42,7 +40,6 @@ fn init_load(dir: &Path) -> assert_cmd::assert::Assert {
 
 /// Everything a load or aggregation decides, without wall-clock columns.
 fn dump(db: &Path) -> String {
-    let conn = Connection::open(db).unwrap();
     let mut out = String::new();
     for sql in [
         "SELECT id, ext, ts_epoch, event, enabled, state, user_id, username, source FROM agent_events ORDER BY id",
@@ -51,14 +48,8 @@ fn dump(db: &Path) -> String {
         "SELECT state_key, state_value FROM etl_state ORDER BY state_key",
         "SELECT * FROM agents ORDER BY ext",
     ] {
-        let mut stmt = conn.prepare(sql).unwrap();
-        let n = stmt.column_count();
-        let mut rows = stmt.query([]).unwrap();
-        while let Some(r) = rows.next().unwrap() {
-            for i in 0..n {
-                let v: rusqlite::types::Value = r.get(i).unwrap();
-                out.push_str(&format!("{v:?}|"));
-            }
+        for row in sqlite_rows(db, sql) {
+            out.push_str(&row);
             out.push('\n');
         }
     }

@@ -14,6 +14,7 @@ use apr::store::Store;
 use apr::store::sqlite::SqliteStore;
 use indicatif::ProgressBar;
 use support::fake_platform::*;
+use support::rows::sqlite_rows;
 
 /// 2025-09-06 18:30 UTC = 2025-09-07 00:00 in Asia/Kolkata.
 const FROM: i64 = 1_757_183_400;
@@ -62,20 +63,7 @@ fn load(fake: &FakePlatform, dir: &Path, name: &str) -> apr::Result<(Vec<String>
 
 /// The loaded events and stats, without load-time columns.
 fn dump(path: &Path) -> (Vec<String>, Vec<String>) {
-    let conn = rusqlite::Connection::open(path).unwrap();
-    let rows = |sql: &str| -> Vec<String> {
-        let mut stmt = conn.prepare(sql).unwrap();
-        let n = stmt.column_count();
-        stmt.query_map([], |r| {
-            Ok((0..n)
-                .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
-                .collect::<Vec<_>>()
-                .join("|"))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-    };
+    let rows = |sql: &str| sqlite_rows(path, sql);
     (
         rows(
             "SELECT ext, ts_epoch, event, enabled, state, user_id, username FROM agent_events \

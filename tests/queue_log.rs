@@ -8,15 +8,15 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+mod support;
+use support::rows::sqlite_rows;
+
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
 const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents.toml");
 
 fn apr(db: &Path) -> Command {
-    let mut c = Command::cargo_bin("apr").unwrap();
-    c.env_remove("APR_DATABASE_URL")
-        .env_remove("APR_QUEUE_AGENTS")
-        .env_remove("APR_STATE_MAP")
-        .env("APR_TIMEZONE", "Asia/Dubai")
+    let mut c = support::rows::apr();
+    c.env("APR_TIMEZONE", "Asia/Dubai")
         .arg("--database-url")
         .arg(db);
     c
@@ -36,7 +36,6 @@ fn load(db: &Path, files: &[&str], extra: &[&str]) -> String {
 
 /// The derived tables and raw lines, without load-time columns.
 fn dump(db: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).unwrap();
     let queries = [
         "SELECT time, line_hash, callid, queuename, agent, event, data1, data2, data3, data4, data5 FROM queue_log ORDER BY time, line_hash",
         "SELECT * FROM queue_calls ORDER BY enter_time, callid, queuename",
@@ -49,15 +48,7 @@ fn dump(db: &Path) -> Vec<String> {
     ];
     let mut out = Vec::new();
     for q in queries {
-        let mut stmt = conn.prepare(q).unwrap();
-        let n = stmt.column_count();
-        let mut rows = stmt.query([]).unwrap();
-        while let Some(r) = rows.next().unwrap() {
-            let cells: Vec<String> = (0..n)
-                .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
-                .collect();
-            out.push(cells.join("|"));
-        }
+        out.extend(sqlite_rows(db, q));
         out.push(format!("-- end of {q}"));
     }
     out

@@ -9,17 +9,13 @@ use std::path::Path;
 use assert_cmd::Command;
 use mysql::prelude::Queryable;
 use support::mysql::ScratchMysql;
+use support::rows::{mysql_rows, sqlite_rows};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
 const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents.toml");
 
 fn apr(db_url: &str) -> Command {
-    let mut cmd = Command::cargo_bin("apr").unwrap();
-    for (k, _) in std::env::vars() {
-        if k.starts_with("APR_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = support::rows::apr();
     cmd.env("APR_DATABASE_URL", db_url)
         .env("APR_TIMEZONE", "Asia/Dubai");
     cmd
@@ -69,39 +65,11 @@ const STINTS: &str = "SELECT callid, queuename, enter_time, enter_hour_local, ca
     FROM queue_calls ORDER BY enter_time, callid, queuename";
 
 fn mysql_stints(url: &str) -> Vec<String> {
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).unwrap()).unwrap();
-    conn.query_map(STINTS, |row: mysql::Row| {
-        row.unwrap()
-            .into_iter()
-            .map(|v| match v {
-                mysql::Value::Int(v) => v.to_string(),
-                mysql::Value::UInt(v) => v.to_string(),
-                mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
-                other => format!("{other:?}"),
-            })
-            .collect::<Vec<_>>()
-            .join("|")
-    })
-    .unwrap()
+    mysql_rows(url, STINTS)
 }
 
 fn sqlite_stints(db: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn.prepare(STINTS).unwrap();
-    let n = stmt.column_count();
-    stmt.query_map([], |r| {
-        Ok((0..n)
-            .map(|i| match r.get::<_, rusqlite::types::Value>(i).unwrap() {
-                rusqlite::types::Value::Integer(v) => v.to_string(),
-                rusqlite::types::Value::Text(t) => t,
-                other => format!("{other:?}"),
-            })
-            .collect::<Vec<_>>()
-            .join("|"))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
+    sqlite_rows(db, STINTS)
 }
 
 #[test]

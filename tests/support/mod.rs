@@ -4,3 +4,4 @@
 
 pub mod fake_platform;
 pub mod mysql;
+pub mod rows;
