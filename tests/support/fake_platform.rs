@@ -508,34 +508,70 @@ fn event_json(e: &FakeEvent) -> Value {
     })
 }
 
+/// The request handling both data endpoints share: the fault plan, the bearer token, the
+/// `startDate`/`endDate` window, the recording of every answer, and injected faults on the
+/// way out. `body` builds the 200 body from the state and window, or refuses with a 400.
+async fn data_endpoint(
+    s: Shared,
+    endpoint: Endpoint,
+    q: HashMap<String, String>,
+    headers: HeaderMap,
+    body: impl FnOnce(&Inner, &HashMap<String, String>, i64, i64) -> Result<String, &'static str>,
+) -> Response {
+    let (fault, auth, body) = {
+        let mut st = s.lock().unwrap();
+        let fault = fault_for(&mut st, endpoint);
+        let auth = match authorize(&mut st, &headers, fault == Some(FaultKind::ExpireTokens)) {
+            Ok(a) => a,
+            Err((code, msg)) => {
+                drop(st);
+                record(&s, endpoint, &q, None, code, fault);
+                return error_json(code, msg);
+            }
+        };
+        let num = |k: &str| q.get(k).and_then(|v| v.parse::<i64>().ok());
+        let built = match (num("startDate"), num("endDate")) {
+            (Some(start), Some(end)) => body(&st, &q, start, end),
+            _ => Err("startDate and endDate are required"),
+        };
+        match built {
+            Ok(b) => (fault, auth, b),
+            Err(msg) => {
+                drop(st);
+                record(&s, endpoint, &q, auth, 400, fault);
+                return error_json(400, msg);
+            }
+        }
+    };
+    if let Some(kind) = fault {
+        if matches!(kind, FaultKind::Stall(_)) {
+            record(&s, endpoint, &q, auth.clone(), 0, fault);
+        }
+        let copy = body.clone();
+        if let Some(r) = fault_response(kind, move || copy).await {
+            record(&s, endpoint, &q, auth, r.status().as_u16(), fault);
+            return r;
+        }
+    }
+    record(&s, endpoint, &q, auth, 200, fault);
+    ok_json(body)
+}
+
 async fn events_page(
     State(s): State<Shared>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let (fault, auth, body) = {
-        let mut st = s.lock().unwrap();
-        let fault = fault_for(&mut st, Endpoint::Events);
-        let auth = match authorize(&mut st, &headers, fault == Some(FaultKind::ExpireTokens)) {
-            Ok(a) => a,
-            Err((code, msg)) => {
-                drop(st);
-                record(&s, Endpoint::Events, &q, None, code, fault);
-                return error_json(code, msg);
-            }
-        };
-        let num = |k: &str| q.get(k).and_then(|v| v.parse::<i64>().ok());
-        let (Some(start), Some(end)) = (num("startDate"), num("endDate")) else {
-            drop(st);
-            record(&s, Endpoint::Events, &q, auth, 400, fault);
-            return error_json(400, "startDate and endDate are required");
-        };
+    data_endpoint(s, Endpoint::Events, q, headers, |st, q, start, end| {
         if end - start > 31 * 86_400 {
-            drop(st);
-            record(&s, Endpoint::Events, &q, auth, 400, fault);
-            return error_json(400, "range exceeds 31 days");
+            return Err("range exceeds 31 days");
         }
-        let size = (num("pageSize").unwrap_or(2000).max(1) as usize).min(st.max_page);
+        let size = (q
+            .get("pageSize")
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(2000)
+            .max(1) as usize)
+            .min(st.max_page);
         let events = &st.events;
         let first = events.partition_point(|e| e.ts < start);
         let page: Vec<Value> = events[first..]
@@ -550,21 +586,9 @@ async fn events_page(
             Some(last) if page.len() == size || st.always_key => last["Timestamp"].to_string(),
             _ => String::new(),
         };
-        let body = json!({ "events": page, "next_start_key": key }).to_string();
-        (fault, auth, body)
-    };
-    if let Some(kind) = fault {
-        if matches!(kind, FaultKind::Stall(_)) {
-            record(&s, Endpoint::Events, &q, auth.clone(), 0, fault);
-        }
-        let copy = body.clone();
-        if let Some(r) = fault_response(kind, move || copy).await {
-            record(&s, Endpoint::Events, &q, auth, r.status().as_u16(), fault);
-            return r;
-        }
-    }
-    record(&s, Endpoint::Events, &q, auth, 200, fault);
-    ok_json(body)
+        Ok(json!({ "events": page, "next_start_key": key }).to_string())
+    })
+    .await
 }
 
 async fn stats(
@@ -572,29 +596,11 @@ async fn stats(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let (fault, auth, body) = {
-        let mut st = s.lock().unwrap();
-        let fault = fault_for(&mut st, Endpoint::Stats);
-        let auth = match authorize(&mut st, &headers, fault == Some(FaultKind::ExpireTokens)) {
-            Ok(a) => a,
-            Err((code, msg)) => {
-                drop(st);
-                record(&s, Endpoint::Stats, &q, None, code, fault);
-                return error_json(code, msg);
-            }
-        };
-        let num = |k: &str| q.get(k).and_then(|v| v.parse::<i64>().ok());
-        let (Some(start), Some(end)) = (num("startDate"), num("endDate")) else {
-            drop(st);
-            record(&s, Endpoint::Stats, &q, auth, 400, fault);
-            return error_json(400, "startDate and endDate are required");
-        };
+    data_endpoint(s, Endpoint::Stats, q, headers, |st, _q, start, end| {
         if let Some(off) = st.align_offset
             && ((start + off).rem_euclid(3600) != 0 || end <= start || end - start > 3600)
         {
-            drop(st);
-            record(&s, Endpoint::Stats, &q, auth, 400, fault);
-            return error_json(400, "stats window is not one aligned local hour");
+            return Err("stats window is not one aligned local hour");
         }
         let mut per_ext: std::collections::BTreeMap<&str, (i64, i64, &str)> = Default::default();
         for e in st.events.iter().filter(|e| start <= e.ts && e.ts < end) {
@@ -622,18 +628,7 @@ async fn stats(
                 }),
             );
         }
-        (fault, auth, Value::Object(obj).to_string())
-    };
-    if let Some(kind) = fault {
-        if matches!(kind, FaultKind::Stall(_)) {
-            record(&s, Endpoint::Stats, &q, auth.clone(), 0, fault);
-        }
-        let copy = body.clone();
-        if let Some(r) = fault_response(kind, move || copy).await {
-            record(&s, Endpoint::Stats, &q, auth, r.status().as_u16(), fault);
-            return r;
-        }
-    }
-    record(&s, Endpoint::Stats, &q, auth, 200, fault);
-    ok_json(body)
+        Ok(Value::Object(obj).to_string())
+    })
+    .await
 }
