@@ -442,19 +442,25 @@ mod tests {
         assert_eq!(read_all(&segs[0]).0, ["x|9"]);
     }
 
+    /// Plans and reads `p` once, returning its argument and the cursors a run would store.
+    fn read_once(p: &Path) -> (String, HashMap<String, Cursor>) {
+        let arg = p.to_str().unwrap().to_string();
+        let segs = plan(&arg, &mut |_| Ok(None)).unwrap();
+        let (_, off, n) = read_all(&segs[0]);
+        let mut cursors = HashMap::new();
+        cursors.insert(
+            segs[0].cursor_key.clone().unwrap(),
+            cursor_after(&segs[0], off, n),
+        );
+        (arg, cursors)
+    }
+
     #[test]
     fn rotated_file_is_finished_first() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("queue_log");
         std::fs::write(&p, "a|1\nb|2\n").unwrap();
-        let arg = p.to_str().unwrap().to_string();
-        let mut cursors: HashMap<String, Cursor> = HashMap::new();
-        let segs = plan(&arg, &mut |k| Ok(cursors.get(k).copied())).unwrap();
-        let (_, off, n) = read_all(&segs[0]);
-        cursors.insert(
-            segs[0].cursor_key.clone().unwrap(),
-            cursor_after(&segs[0], off, n),
-        );
+        let (arg, cursors) = read_once(&p);
         // More lines land in the old file, then logrotate moves it and a new file starts.
         let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"c|3\n").unwrap();
@@ -471,14 +477,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("queue_log");
         std::fs::write(&p, "a|1\nb|2\n").unwrap();
-        let arg = p.to_str().unwrap().to_string();
-        let mut cursors: HashMap<String, Cursor> = HashMap::new();
-        let segs = plan(&arg, &mut |k| Ok(cursors.get(k).copied())).unwrap();
-        let (_, off, n) = read_all(&segs[0]);
-        cursors.insert(
-            segs[0].cursor_key.clone().unwrap(),
-            cursor_after(&segs[0], off, n),
-        );
+        let (arg, cursors) = read_once(&p);
         // The old file is gone and the new one may reuse its inode.
         std::fs::remove_file(&p).unwrap();
         write_gz_members(&dir.path().join("queue_log.1.gz"), &["a|1\nb|2\n", "c|3\n"]);
