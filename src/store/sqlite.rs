@@ -36,34 +36,7 @@ impl rusqlite::ToSql for Cell<'_> {
     }
 }
 
-/// Page cache while loading, in KiB (negative: a size, not a page count).
-const BULK_CACHE_KIB: i64 = -65_536;
-/// Page cache while streaming a report.
-const SCAN_CACHE_KIB: i64 = -4_096;
-
 impl SqliteStore {
-    fn scan_activity_rows(
-        &mut self,
-        filter: &ActivityFilter,
-        each: &mut dyn FnMut(ActivityRow) -> Result<()>,
-    ) -> Result<()> {
-        let (sql, cells) = activity_query(filter);
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(cells.iter()))?;
-        while let Some(r) = rows.next()? {
-            let mut n = [0i64; ACTIVITY_INTS];
-            for (i, slot) in n.iter_mut().enumerate() {
-                *slot = r.get(4 + i)?;
-            }
-            each(activity_from(
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
-                &n,
-                r.get(4 + ACTIVITY_INTS)?,
-            ))?;
-        }
-        Ok(())
-    }
-
     /// Opens or creates the file, switches it to WAL and applies the schema.
     pub fn open(path: &Path) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
@@ -83,9 +56,6 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // A 64 MiB page cache (default 2 MiB) keeps the indexes a day of events touches hot
-        // during bulk loads.
-        conn.pragma_update(None, "cache_size", BULK_CACHE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.set_prepared_statement_cache_capacity(64);
         for stmt in schema_statements() {
@@ -290,14 +260,21 @@ impl Store for SqliteStore {
         filter: &ActivityFilter,
         each: &mut dyn FnMut(ActivityRow) -> Result<()>,
     ) -> Result<()> {
-        // A report reads each page once, in index order: the bulk-load cache would only
-        // grow the process by its size (SPEC §8 wants a month's report under 64 MB).
-        self.conn
-            .pragma_update(None, "cache_size", SCAN_CACHE_KIB)?;
-        let scanned = self.scan_activity_rows(filter, each);
-        self.conn
-            .pragma_update(None, "cache_size", BULK_CACHE_KIB)?;
-        scanned
+        let (sql, cells) = activity_query(filter);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(cells.iter()))?;
+        while let Some(r) = rows.next()? {
+            let mut n = [0i64; ACTIVITY_INTS];
+            for (i, slot) in n.iter_mut().enumerate() {
+                *slot = r.get(4 + i)?;
+            }
+            each(activity_from(
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+                &n,
+                r.get(4 + ACTIVITY_INTS)?,
+            ))?;
+        }
+        Ok(())
     }
 
     fn token(&mut self) -> Result<Option<CachedToken>> {
