@@ -58,7 +58,7 @@ fn load_day(store: &mut dyn Store, events: &[AgentEvent]) -> (u64, f64) {
         let outcome = store
             .load(&LoadBatch {
                 events: page,
-                source: Some(EventSource::Api),
+                source: EventSource::Api,
                 data_until: Some(until),
                 state: vec![(keys::COLLECT_EVENTS_UNTIL.to_string(), until.to_string())],
                 ..Default::default()

@@ -68,7 +68,7 @@ contract!(
     dirty_range_widens_and_data_until_never_moves_back,
     batch_state_is_committed_with_the_load,
     replace_activity_replaces_the_range_and_scan_filters_and_orders,
-    wipe_empties_the_staging_tables_and_keeps_meta_and_token,
+    replacing_with_an_empty_staging_database_empties_the_tables_and_keeps_meta_and_token,
     token_roundtrips_and_is_overwritten,
     meta_and_state_roundtrip,
     try_lock_is_exclusive_until_the_holder_drops,
@@ -206,6 +206,7 @@ fn hc(ext: &str, hour_start: i64, total: i64, answered: i64) -> HourCalls {
         hour_start,
         total_calls: total,
         answered_calls: answered,
+        source: EventSource::Api,
     }
 }
 
@@ -223,7 +224,7 @@ fn open_records_the_schema_version_and_reopens_idempotently(db: &Db) {
     let mut store = db.open();
     assert_eq!(
         store.meta("schema_version").unwrap().as_deref(),
-        Some(apr::store::SCHEMA_VERSION)
+        Some(apr::store::SCHEMA_VERSION.to_string().as_str())
     );
     store.ping().unwrap();
     store.load(&events_only(&[idle("3001", 100)])).unwrap();
@@ -251,7 +252,7 @@ fn loading_the_same_batch_twice_stores_nothing_new(db: &Db) {
     let batch = LoadBatch {
         events: &events,
         stats: &stats,
-        source: Some(EventSource::Api),
+        source: EventSource::Api,
         ..Default::default()
     };
     let first = store.load(&batch).unwrap();
@@ -505,14 +506,17 @@ fn stats_of_another_source_are_overwritten_not_duplicated(db: &Db) {
     let out = store
         .load(&LoadBatch {
             stats: &ql,
-            source: Some(EventSource::QueueLog),
+            source: EventSource::QueueLog,
             ..Default::default()
         })
         .unwrap();
     assert_eq!(out.stats_rows, 1);
     assert_eq!(
         calls_sorted(store.as_mut(), 0, 100_000),
-        vec![hc("3001", 3600, 7, 7)]
+        vec![HourCalls {
+            source: EventSource::QueueLog,
+            ..hc("3001", 3600, 7, 7)
+        }]
     );
 }
 
@@ -571,7 +575,7 @@ fn dirty_range_widens_and_data_until_never_moves_back(db: &Db) {
     .unwrap();
     assert_eq!(state_i64(s, keys::DIRTY_FROM), Some(1000));
     assert_eq!(state_i64(s, keys::DIRTY_TO), Some(3000));
-    assert_eq!(state_i64(s, keys::DATA_UNTIL), Some(3000));
+    assert_eq!(state_i64(s, keys::API_DATA_UNTIL), Some(3000));
 
     // Late data with an older data_until: the range widens back, data_until stays.
     let late = vec![idle("3002", 500)];
@@ -583,7 +587,7 @@ fn dirty_range_widens_and_data_until_never_moves_back(db: &Db) {
     .unwrap();
     assert_eq!(state_i64(s, keys::DIRTY_FROM), Some(500));
     assert_eq!(state_i64(s, keys::DIRTY_TO), Some(3000));
-    assert_eq!(state_i64(s, keys::DATA_UNTIL), Some(3000));
+    assert_eq!(state_i64(s, keys::API_DATA_UNTIL), Some(3000));
 
     // Only time passing: the newly covered span becomes dirty.
     s.load(&LoadBatch {
@@ -593,7 +597,7 @@ fn dirty_range_widens_and_data_until_never_moves_back(db: &Db) {
     .unwrap();
     assert_eq!(state_i64(s, keys::DIRTY_FROM), Some(500));
     assert_eq!(state_i64(s, keys::DIRTY_TO), Some(4000));
-    assert_eq!(state_i64(s, keys::DATA_UNTIL), Some(4000));
+    assert_eq!(state_i64(s, keys::API_DATA_UNTIL), Some(4000));
 
     // Stats hours count as touched instants too.
     s.load(&stats_only(&[hour(7200, vec![calls("3001", "A", 1, 1)])]))
@@ -694,7 +698,7 @@ fn replace_activity_replaces_the_range_and_scan_filters_and_orders(db: &Db) {
     assert_eq!(scan(store.as_mut(), &all).len(), 3);
 }
 
-fn wipe_empties_the_staging_tables_and_keeps_meta_and_token(db: &Db) {
+fn replacing_with_an_empty_staging_database_empties_the_tables_and_keeps_meta_and_token(db: &Db) {
     let mut store = db.open();
     let events = vec![ev("3001", 100, "agent_idle", true, "none", "Ann")];
     let stats = vec![hour(0, vec![calls("3001", "Ann", 1, 1)])];
@@ -732,7 +736,10 @@ fn wipe_empties_the_staging_tables_and_keeps_meta_and_token(db: &Db) {
     assert_eq!(before.iter().map(|c| c.0).collect::<Vec<_>>(), names);
     assert!(before.iter().all(|c| c.1 > 0), "{before:?}");
 
-    store.wipe().unwrap();
+    let staging_dir = tempfile::tempdir().unwrap();
+    let staging = staging_dir.path().join("staging.db");
+    drop(apr::store::sqlite::SqliteStore::open(&staging).unwrap());
+    store.replace_with(&staging).unwrap();
     let after = store.table_counts().unwrap();
     assert_eq!(after, names.iter().map(|n| (*n, 0u64)).collect::<Vec<_>>());
     assert_eq!(store.earliest_data().unwrap(), None);
@@ -748,7 +755,7 @@ fn wipe_empties_the_staging_tables_and_keeps_meta_and_token(db: &Db) {
 
 /// One raw queue_log line, one reject and one stint, through the queue store.
 fn load_queue_line(store: &mut dyn Store) {
-    use apr::source::queue_log::derive::{Outcome, Stint};
+    use apr::model::queue::{Outcome, Stint};
     use apr::store::queue::{ChunkWrites, RawLine, RejectRow};
     let line = RawLine {
         time: 100,
