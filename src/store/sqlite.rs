@@ -106,6 +106,38 @@ impl SqliteBackend {
     }
 }
 
+/// Keeps the `-wal` and `-shm` files when the last connection closes. A user who may only
+/// read the database (and not write its directory) can then open it read-only: SQLite reads
+/// the existing shared index instead of having to create one (SPEC §9).
+fn persist_wal(conn: &Connection) {
+    let mut on: std::ffi::c_int = 1;
+    // SAFETY: the handle is this open connection's; SQLITE_FCNTL_PERSIST_WAL reads and
+    // writes one int through the pointer, which outlives the call.
+    unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
+            (&mut on as *mut std::ffi::c_int).cast(),
+        );
+    }
+}
+
+/// `file:PATH?immutable=1`, with the characters a URI gives meaning to escaped.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
 impl Db<SqliteBackend> {
     /// Opens or creates the file for writing, under the contract of SPEC §9, in WAL mode.
     pub fn open(path: &Path) -> Result<SqliteStore> {
@@ -134,6 +166,7 @@ impl Db<SqliteBackend> {
                 .pragma_update(None, pragma, value)
                 .map_err(|e| b.err(e))?;
         }
+        persist_wal(&b.conn);
         Ok(Db::new(b))
     }
 
@@ -160,6 +193,27 @@ impl Db<SqliteBackend> {
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        let probe = b
+            .conn
+            .query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()));
+        if let Err(rusqlite::Error::SqliteFailure(f, _)) = &probe
+            && matches!(
+                f.extended_code,
+                rusqlite::ffi::SQLITE_READONLY_DIRECTORY | rusqlite::ffi::SQLITE_READONLY_CANTINIT
+            )
+        {
+            // A WAL database without its -shm file, in a directory this user cannot write:
+            // SQLite cannot make the shared index. Writers keep that file in place
+            // (persistent WAL), so this is a database never opened by this apr's writers;
+            // read it as an immutable file instead.
+            b = SqliteBackend::connect(
+                Path::new(&immutable_uri(path)),
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            b.shown = format!("sqlite://{}", path.display());
+        }
         b.conn
             .pragma_update(None, "query_only", "ON")
             .map_err(|e| b.err(e))?;
