@@ -143,8 +143,27 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     for note in &summary.notes {
         tracing::info!("{note}");
     }
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if !summary.unmapped_names.is_empty() {
+        eprintln!(
+            "note: agent names seen only on call lines: {}; map them to extensions in an agents file, see examples/queue-agents.toml",
+            summary.unmapped_names.join(", ")
+        );
+    }
+    let mut extra = String::new();
+    if summary.repaired > 0 {
+        extra.push_str(&format!(
+            ", {} repaired (leading NUL bytes)",
+            summary.repaired
+        ));
+    }
+    if summary.empty > 0 {
+        extra.push_str(&format!(", {} empty lines skipped", summary.empty));
+    }
     println!(
-        "{}{} lines read, {} loaded, {} rejected, {} calls, {} agent events in {:.1}s{}",
+        "{}{} lines read, {} loaded, {} rejected, {} calls, {} agent events{extra} in {:.1}s{}",
         if args.dry_run { "dry run: " } else { "" },
         summary.lines_read,
         summary.loaded,
