@@ -170,7 +170,13 @@ fn a_second_concurrent_run_exits_75() {
     let err = stderr(&a);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("another apr collect is running"), "{err}");
-    assert_eq!(env.fake.seen().len(), 0, "nothing fetched without the lock");
+    // The login is checked before the database is opened (SPEC §9); nothing is fetched
+    // without the lock.
+    assert_eq!(
+        env.fake.count(Endpoint::Events) + env.fake.count(Endpoint::Stats),
+        0,
+        "nothing fetched without the lock"
+    );
     drop(holder);
     env.collect("a.db", &["--since", &at(FROM), "--until", &at(FROM + HOUR)])
         .success();

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::parse::{EventKind, QueueLogLine};
 use crate::error::{Error, Result};
 use crate::hours::{HourBucket, Zone};
+pub use crate::model::queue::{Outcome, RingRow, Stint};
 use crate::model::{AgentEvent, CallStats, HourStats};
 
 /// Event names and states of the platform's timeline (SPEC §3.2) that queue_log maps to.
@@ -110,87 +111,6 @@ impl AgentMap {
             }
         }
         Some(agent)
-    }
-}
-
-/// How a stint ended (`queue_calls.outcome`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Outcome {
-    Answered,
-    Abandon,
-    Timeout,
-    ExitWithKey,
-    ExitEmpty,
-    Withdraw,
-    /// Answered, then transferred.
-    Transfer,
-    /// Never connected and its end is missing (cut by a restart, or open too long).
-    Incomplete,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Answered => "ANSWERED",
-            Outcome::Abandon => "ABANDON",
-            Outcome::Timeout => "TIMEOUT",
-            Outcome::ExitWithKey => "EXITWITHKEY",
-            Outcome::ExitEmpty => "EXITEMPTY",
-            Outcome::Withdraw => "WITHDRAW",
-            Outcome::Transfer => "TRANSFER",
-            Outcome::Incomplete => "INCOMPLETE",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Outcome> {
-        [
-            Outcome::Answered,
-            Outcome::Abandon,
-            Outcome::Timeout,
-            Outcome::ExitWithKey,
-            Outcome::ExitEmpty,
-            Outcome::Withdraw,
-            Outcome::Transfer,
-            Outcome::Incomplete,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
-    }
-}
-
-/// One call's pass through one queue: a `queue_calls` row, keyed by
-/// `(callid, queue, enter_time)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stint {
-    pub callid: String,
-    pub queue: String,
-    pub enter_time: i64,
-    /// Start of the local hour of `enter_time`, and its `YYYY-MM-DD HH:00` label.
-    pub enter_hour: i64,
-    pub enter_hour_local: String,
-    pub caller_number: String,
-    pub caller_name: String,
-    pub entry_position: Option<i64>,
-    /// `None` while the stint is open and not connected (not written yet).
-    pub outcome: Option<Outcome>,
-    /// Extension of the agent that answered.
-    pub agent: String,
-    pub wait_secs: Option<i64>,
-    /// Talk seconds, `None` when unknown (answered and the end is missing).
-    pub talk_secs: Option<i64>,
-    /// Agent rings: `RINGNOANSWER`, `RINGCANCELED` and the ring that connected.
-    pub ring_attempts: i64,
-    pub end_time: Option<i64>,
-    /// Connected since the last [`Deriver::flush`] and not written yet. Not stored: every
-    /// chunk flushes before its state is saved.
-    #[serde(skip)]
-    pub pending: bool,
-}
-
-impl Stint {
-    fn connected(&self) -> bool {
-        self.outcome
-            .is_some_and(|o| matches!(o, Outcome::Answered | Outcome::Transfer))
     }
 }
 
@@ -838,14 +758,6 @@ impl Deriver {
         }
         out.stints.push(done);
     }
-}
-
-/// A raw line that rang an agent (`CONNECT`, `RINGNOANSWER`, `RINGCANCELED`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RingRow {
-    pub agent: String,
-    pub callid: String,
-    pub connected: bool,
 }
 
 /// Per agent call counts of one hour into `users_calls`: presented = distinct calls that
