@@ -38,7 +38,7 @@ pub fn ingest(
     progress: &ProgressBar,
 ) -> Result<IngestSummary> {
     let mut summary = IngestSummary::default();
-    if from > to {
+    if from >= to {
         return Ok(summary);
     }
     let hours = zone.hours(from, to + 1);
@@ -49,6 +49,13 @@ pub fn ingest(
     for hour in hours {
         let w_from = from.max(hour.start);
         let w_to = to.min(hour.end);
+        if w_from >= w_to {
+            // `to` at a local hour's start: the hour beginning there has nothing yet, and
+            // its second `to` was already fetched with the hour before (events are
+            // inclusive at both ends). The platform answers `[to, to]` with 400.
+            progress.inc(1);
+            continue;
+        }
         progress.set_message(zone.hour_label(hour.start));
         let mut events = Vec::new();
         source.events(w_from, w_to, &mut |page| {

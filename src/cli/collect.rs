@@ -107,30 +107,22 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         .as_deref()
         .map(|s| parse_instant(zone, s, "--until"))
         .transpose()?;
-    let watermark = store
-        .state(keys::COLLECT_EVENTS_UNTIL)?
-        .and_then(|v| v.trim().parse::<i64>().ok());
+    let request = Request {
+        overlap,
+        since,
+        until,
+    };
 
     let (loaded, described, requests) = match &args.source {
         Some(dir) => {
             let mut source = ReplayDir::open(dir, zone)?;
-            let now = source.now()?;
-            let plan = plan(zone, watermark, now, overlap, since, until)?;
-            if let Some(n) = &plan.notice {
-                eprintln!("{n}");
-            }
-            let loaded = fetch(store.as_mut(), &mut source, zone, &plan)?;
+            let loaded = fetch_new(store.as_mut(), &mut source, zone, &request)?;
             (loaded, source.describe(), None)
         }
         None => {
             let cfg = PlatformConfig::from_env()?;
             let mut source = PlatformSource::new(cfg, store.token()?)?;
-            let now = source.now()?;
-            let plan = plan(zone, watermark, now, overlap, since, until)?;
-            if let Some(n) = &plan.notice {
-                eprintln!("{n}");
-            }
-            let result = fetch(store.as_mut(), &mut source, zone, &plan);
+            let result = fetch_new(store.as_mut(), &mut source, zone, &request);
             // Keep a fresh token even when the fetch failed, so the next run reuses it.
             if let Some(token) = source.take_new_token() {
                 store.set_token(&token)?;
@@ -162,12 +154,38 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn fetch(
+/// What a run was asked to fetch, parsed from its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub overlap: i64,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// Plans the run from `source`'s "now" and the stored watermark, prints the first-run
+/// notice, then fetches and loads the window (the part of `collect` below the flags; tests
+/// run it with a source whose clock is fixed).
+pub fn fetch_new(
     store: &mut dyn Store,
     source: &mut dyn Source,
     zone: Zone,
-    plan: &Plan,
+    request: &Request,
 ) -> crate::Result<crate::ingest::IngestSummary> {
+    let watermark = store
+        .state(keys::COLLECT_EVENTS_UNTIL)?
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let now = source.now()?;
+    let plan = plan(
+        zone,
+        watermark,
+        now,
+        request.overlap,
+        request.since,
+        request.until,
+    )?;
+    if let Some(n) = &plan.notice {
+        eprintln!("{n}");
+    }
     tracing::debug!(
         "collect: fetching {} .. {} ({})",
         plan.from,
