@@ -493,6 +493,7 @@ fn a_tick_at_a_full_hour_never_asks_an_empty_window() {
             overlap: 900,
             since: None,
             until: None,
+            bounds: apr::bounds::TimeBounds::new(now, None),
         };
         let got = apr::cli::collect::fetch_new(&mut store, &mut source, zone, &request);
         let seen = env.fake.seen();

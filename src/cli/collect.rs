@@ -10,7 +10,8 @@ use std::time::Instant;
 use clap::Args as ClapArgs;
 use indicatif::ProgressBar;
 
-use super::{GlobalArgs, aggregate, write_lock};
+use super::{GlobalArgs, aggregate, time_bounds, write_lock};
+use crate::bounds::TimeBounds;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::{Zone, parse_instant, parse_span};
@@ -111,11 +112,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         overlap,
         since,
         until,
+        bounds: time_bounds(Some(store.as_mut()))?,
     };
+    request.check()?;
 
     let (loaded, described, requests) = match &args.source {
         Some(dir) => {
-            let mut source = ReplayDir::open(dir, zone)?;
+            let mut source = ReplayDir::open(dir, zone, &request.bounds)?;
             let loaded = fetch_new(store.as_mut(), &mut source, zone, &request)?;
             (loaded, source.describe(), None)
         }
@@ -160,6 +163,22 @@ pub struct Request {
     pub overlap: i64,
     pub since: Option<i64>,
     pub until: Option<i64>,
+    /// The instants a source may claim; `--since` and `--until` must lie inside.
+    pub bounds: TimeBounds,
+}
+
+impl Request {
+    /// `--since` and `--until` must lie inside the bounds (a usage error naming the flag).
+    pub fn check(&self) -> crate::Result<()> {
+        for (flag, t) in [("--since", self.since), ("--until", self.until)] {
+            if let Some(t) = t
+                && let Err(why) = self.bounds.check(t)
+            {
+                return Err(Error::usage(format!("{flag}: {why}")));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Plans the run from `source`'s "now" and the stored watermark, prints the first-run
@@ -174,6 +193,7 @@ pub fn fetch_new(
     let watermark = store
         .state(keys::COLLECT_EVENTS_UNTIL)?
         .and_then(|v| v.trim().parse::<i64>().ok());
+    request.check()?;
     let now = source.now()?;
     let plan = plan(
         zone,

@@ -39,7 +39,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let mut replay = None;
     let mut platform = None;
     let source: &mut dyn Source = match args.source.as_deref() {
-        Some(dir) => replay.insert(ReplayDir::open(dir, zone)?),
+        Some(dir) => replay.insert(ReplayDir::open(
+            dir,
+            zone,
+            &super::time_bounds(Some(store.as_mut()))?,
+        )?),
         None => platform.insert(PlatformSource::new(
             PlatformConfig::from_env()?,
             store.token()?,

@@ -140,6 +140,21 @@ pub fn write_lock(store: &mut dyn Store) -> crate::Result<()> {
     }
 }
 
+/// The window of instants a source may claim in this run (issue 15.2): from 2000 to a day
+/// after the later of the machine's clock and the newest data already stored.
+pub fn time_bounds(store: Option<&mut dyn Store>) -> crate::Result<crate::bounds::TimeBounds> {
+    let newest = match store {
+        Some(s) => s
+            .state(store::keys::DATA_UNTIL)?
+            .and_then(|v| v.trim().parse::<i64>().ok()),
+        None => None,
+    };
+    Ok(crate::bounds::TimeBounds::new(
+        chrono::Utc::now().timestamp(),
+        newest,
+    ))
+}
+
 /// Loads `.env` from the working directory only (never a parent), if present; variables
 /// already in the environment win.
 fn load_dotenv() -> Result<(), String> {
