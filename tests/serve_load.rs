@@ -108,3 +108,98 @@ async fn a_silent_socket_is_closed_after_the_first_byte_timeout() {
     let resp = client().get(server.url("/health")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+/// A day of `agents` agents, written straight into `agent_activity`.
+fn day_of_agents(dir: &std::path::Path, agents: usize) -> std::path::PathBuf {
+    use apr::store::Store;
+    let db = dir.join("day.db");
+    let mut store = apr::store::sqlite::SqliteStore::open(&db).unwrap();
+    store.set_meta("timezone", report_fixture::ZONE).unwrap();
+    let zone = apr::hours::Zone::parse(report_fixture::ZONE).unwrap();
+    let from = report_fixture::at(zone, "2025-09-07 00:00");
+    let mut rows = Vec::new();
+    for h in 0..24 {
+        for a in 0..agents {
+            let b = apr::model::Buckets {
+                idle: 1_800,
+                talk: 1_800,
+                ..Default::default()
+            };
+            let ext = (3_000 + a).to_string();
+            rows.push(report_fixture::row(
+                zone,
+                from + h * 3600,
+                &ext,
+                &format!("Agent {a}"),
+                b,
+                (4, 3),
+            ));
+        }
+    }
+    store
+        .replace_activity(from, from + 86_400, &rows, &[])
+        .unwrap();
+    db
+}
+
+/// A field of `/proc/PID/status` in KiB (`VmHWM`: the peak resident set).
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// 200 concurrent report requests: every one is answered with the whole report or told to
+/// come back (503 with Retry-After), and the server's peak resident memory, read from
+/// `/proc`, stays under 64 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reports_stay_within_64_mib() {
+    const REQUESTS: usize = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let db = day_of_agents(dir.path(), 100);
+    let server = Server::start(&db, &["serve"], &[]);
+    let pid = server.child.id();
+    let c = client();
+    let url = server.url("/api/report?startDate=2025-09-07&extended=true");
+    let mut tasks = Vec::new();
+    for _ in 0..REQUESTS {
+        let c = c.clone();
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let resp = c.get(url).send().await.unwrap();
+            let status = resp.status();
+            let retry = resp.headers().get(reqwest::header::RETRY_AFTER).cloned();
+            (status, retry, resp.bytes().await.unwrap().len())
+        }));
+    }
+    let (mut full, mut refused) = (0, 0);
+    let mut length = None;
+    for t in tasks {
+        let (status, retry, len) = t.await.unwrap();
+        match status {
+            StatusCode::OK => {
+                assert_eq!(*length.get_or_insert(len), len, "every report is whole");
+                full += 1;
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(retry.is_some(), "a refused report says when to retry");
+                refused += 1;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    let peak = proc_status_kib(pid, "VmHWM");
+    let now = proc_status_kib(pid, "VmRSS");
+    println!(
+        "{REQUESTS} concurrent reports of {} bytes: {full} answered, {refused} refused; server peak RSS {:.1} MiB, after {:.1} MiB",
+        length.unwrap_or(0),
+        peak as f64 / 1024.0,
+        now as f64 / 1024.0
+    );
+    assert_eq!(full + refused, REQUESTS);
+    assert!(full > 0);
+    assert!(peak < 64 * 1024, "peak RSS {peak} KiB");
+}

@@ -17,6 +17,7 @@ use tower::ServiceExt;
 
 use crate::error::{Error, Result};
 
+pub mod limit;
 pub mod routes;
 mod slots;
 
@@ -154,7 +155,9 @@ pub async fn run_once(cfg: ServerConfig, timeout: Option<Duration>) -> Result<()
 /// requests finish (up to [`DRAIN_TIMEOUT`]).
 pub async fn run(cfg: ServerConfig) -> Result<()> {
     let listener = bind(&cfg).await?;
-    let app = routes::router(cfg.state.clone(), &cfg.cors);
+    let limiter = limit::Limiter::new(limit::MAX_IN_FLIGHT, limit::QUEUE_WAIT);
+    let app = routes::router(cfg.state.clone(), &cfg.cors)
+        .layer(axum::middleware::from_fn_with_state(limiter, limit::admit));
     let builder = Arc::new(conn_builder(cfg.header_timeout, true));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = slots::Slots::new(MAX_CONNECTIONS);
