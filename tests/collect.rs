@@ -174,7 +174,13 @@ fn a_second_concurrent_run_exits_75() {
     let err = stderr(&a);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("another apr collect is running"), "{err}");
-    assert_eq!(env.fake.seen().len(), 0, "nothing fetched without the lock");
+    // The login is checked before the database is opened (SPEC §9); nothing is fetched
+    // without the lock.
+    assert_eq!(
+        env.fake.count(Endpoint::Events) + env.fake.count(Endpoint::Stats),
+        0,
+        "nothing fetched without the lock"
+    );
     drop(holder);
     env.collect("a.db", &["--since", &at(FROM), "--until", &at(FROM + HOUR)])
         .success();
@@ -428,32 +434,6 @@ fn collect_reads_a_replay_directory_too() {
     assert_eq!(dump(&env.db("a.db"))[0], d[0]);
 }
 
-/// A source whose clock reads a fixed instant: collect's "now" for a cron tick.
-struct Clocked<S> {
-    inner: S,
-    now: i64,
-}
-
-impl<S: apr::source::Source> apr::source::Source for Clocked<S> {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-    fn now(&mut self) -> apr::Result<i64> {
-        Ok(self.now)
-    }
-    fn events(
-        &mut self,
-        from: i64,
-        to: i64,
-        page: &mut dyn FnMut(Vec<apr::model::AgentEvent>) -> apr::Result<()>,
-    ) -> apr::Result<()> {
-        self.inner.events(from, to, page)
-    }
-    fn stats(&mut self, start: i64, end: i64) -> apr::Result<Option<Vec<apr::model::CallStats>>> {
-        self.inner.stats(start, end)
-    }
-}
-
 fn platform(fake: &FakePlatform, page_size: u32) -> apr::source::platform::PlatformSource {
     use apr::source::platform::{PlatformConfig, PlatformSource, RetryPolicy};
     let cfg = PlatformConfig {
@@ -485,17 +465,14 @@ fn a_tick_at_a_full_hour_never_asks_an_empty_window() {
         store
             .set_state("collect.events_until", &at(now - 1200))
             .unwrap();
-        let mut source = Clocked {
-            inner: platform(&env.fake, 50),
-            now,
-        };
+        let mut source = platform(&env.fake, 50);
         let request = apr::cli::collect::Request {
             overlap: 900,
             since: None,
             until: None,
             bounds: apr::bounds::TimeBounds::new(now, None),
         };
-        let got = apr::cli::collect::fetch_new(&mut store, &mut source, zone, &request);
+        let got = apr::cli::collect::fetch_new(&mut store, &mut source, zone, now, &request);
         let seen = env.fake.seen();
         let empty: Vec<_> = seen
             .iter()

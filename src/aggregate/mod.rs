@@ -13,8 +13,9 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
-use crate::model::ActivityRow;
-use crate::store::{Store, keys};
+use crate::model::state::{self, DATA_UNTIL_KEYS};
+use crate::model::{ActivityRow, EventSource};
+use crate::store::Store;
 use buckets::{TimedEvent, agent_hours};
 use categories::{Category, StateMap};
 use timeline::EventKind;
@@ -71,8 +72,63 @@ pub struct AggregateSummary {
     pub ignored_events: BTreeMap<String, u64>,
 }
 
-fn state_i64(store: &mut dyn Store, key: &str) -> Result<Option<i64>> {
-    Ok(store.state(key)?.and_then(|v| v.trim().parse().ok()))
+/// Each source's "data until" (SPEC §9): an agent's hour in progress is covered up to the
+/// data until of the sources its data comes from, never another source's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DataUntil {
+    api: Option<i64>,
+    queue_log: Option<i64>,
+}
+
+impl DataUntil {
+    pub fn read(store: &mut dyn Store) -> Result<DataUntil> {
+        let mut out = DataUntil::default();
+        for (source, key) in DATA_UNTIL_KEYS {
+            *out.slot(source) = store.instant(key)?;
+        }
+        Ok(out)
+    }
+
+    fn slot(&mut self, source: EventSource) -> &mut Option<i64> {
+        match source {
+            EventSource::Api => &mut self.api,
+            EventSource::QueueLog => &mut self.queue_log,
+        }
+    }
+
+    /// The newest instant any source speaks for.
+    pub fn newest(self) -> Option<i64> {
+        self.api.max(self.queue_log)
+    }
+
+    /// The data until of an agent whose data comes from `sources` (the newest of theirs);
+    /// the newest of all when none of its sources has one.
+    pub fn of(self, sources: Sources) -> Option<i64> {
+        let mut until = None;
+        if sources.api {
+            until = until.max(self.api);
+        }
+        if sources.queue_log {
+            until = until.max(self.queue_log);
+        }
+        until.or(self.newest())
+    }
+}
+
+/// Which sources an agent's data in a batch comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sources {
+    pub api: bool,
+    pub queue_log: bool,
+}
+
+impl Sources {
+    fn add(&mut self, source: EventSource) {
+        match source {
+            EventSource::Api => self.api = true,
+            EventSource::QueueLog => self.queue_log = true,
+        }
+    }
 }
 
 /// Rebuilds the hours named by `opts.scope` in `zone`.
@@ -82,14 +138,15 @@ pub fn aggregate(
     opts: &AggregateOptions,
 ) -> Result<AggregateSummary> {
     let mut summary = AggregateSummary::default();
-    let Some(data_until) = state_i64(store, keys::DATA_UNTIL)? else {
+    let until = DataUntil::read(store)?;
+    let Some(data_until) = until.newest() else {
         return Ok(summary);
     };
     let clears_dirty = matches!(opts.scope, Scope::Dirty | Scope::All);
     let range = match opts.scope {
         Scope::Dirty => match (
-            state_i64(store, keys::DIRTY_FROM)?,
-            state_i64(store, keys::DIRTY_TO)?,
+            store.instant(state::DIRTY_FROM)?,
+            store.instant(state::DIRTY_TO)?,
         ) {
             (Some(from), Some(to)) => Some((from, (to + opts.max_carry).min(data_until))),
             _ => None,
@@ -110,8 +167,8 @@ pub fn aggregate(
     }
     let clear: Vec<(String, String)> = if clears_dirty {
         vec![
-            (keys::DIRTY_FROM.to_string(), String::new()),
-            (keys::DIRTY_TO.to_string(), String::new()),
+            (state::DIRTY_FROM.name().to_string(), String::new()),
+            (state::DIRTY_TO.name().to_string(), String::new()),
         ]
     } else {
         Vec::new()
@@ -132,7 +189,7 @@ pub fn aggregate(
     let mut hours_seen = std::collections::HashSet::new();
     let batches: Vec<&[HourBucket]> = hours.chunks(HOURS_PER_BATCH).collect();
     for (i, batch) in batches.iter().enumerate() {
-        let rows = aggregate_batch(store, zone, opts, batch, data_until, &names, &mut summary)?;
+        let rows = aggregate_batch(store, zone, opts, batch, until, &names, &mut summary)?;
         summary.hours += batch.len() as u64;
         summary.rows += rows.len() as u64;
         agents_seen.extend(rows.iter().map(|r| r.agent_ext.clone()));
@@ -199,6 +256,8 @@ struct AgentEvents {
     timeline: Vec<TimedEvent>,
     /// (event type, state) string ids, parallel to `timeline`.
     labels: Vec<(u32, u32)>,
+    /// The sources of the agent's events and calls.
+    sources: Sources,
 }
 
 #[derive(Serialize)]
@@ -214,7 +273,7 @@ fn aggregate_batch(
     zone: Zone,
     opts: &AggregateOptions,
     batch: &[HourBucket],
-    data_until: i64,
+    until: DataUntil,
     names: &HashMap<String, String>,
     summary: &mut AggregateSummary,
 ) -> Result<Vec<ActivityRow>> {
@@ -239,6 +298,7 @@ fn aggregate_batch(
             Category::Other
         };
         let agent = agents.entry(e.ext).or_default();
+        agent.sources.add(e.source);
         agent.timeline.push(TimedEvent {
             ts: e.ts,
             kind,
@@ -251,7 +311,11 @@ fn aggregate_batch(
     let mut calls: HashMap<(String, i64), (i64, i64)> = HashMap::new();
     for c in store.hour_calls(start, end)? {
         if c.total_calls > 0 {
-            agents.entry(c.ext.clone()).or_default();
+            agents
+                .entry(c.ext.clone())
+                .or_default()
+                .sources
+                .add(c.source);
         }
         calls.insert((c.ext, c.hour_start), (c.total_calls, c.answered_calls));
     }
@@ -267,6 +331,9 @@ fn aggregate_batch(
                 .is_some_and(|(total, _)| *total > 0)
         };
         let name = names.get(ext).cloned().unwrap_or_else(|| "Unknown".into());
+        let Some(data_until) = until.of(agent.sources) else {
+            continue;
+        };
         for h in agent_hours(
             &agent.timeline,
             batch,

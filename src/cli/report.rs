@@ -76,7 +76,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         sl_secs: i64::from(args.sl_secs),
         sl_basis: SlBasis::parse(&args.sl_basis, "--sl-basis")?,
     };
-    let mut store = global.open_store()?;
+    let mut store = global.open_read_only()?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
     let summary = match &args.output {
         Some(path) => {

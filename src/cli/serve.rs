@@ -9,7 +9,6 @@ use clap::Args as ClapArgs;
 use crate::cli::GlobalArgs;
 use crate::error::Error;
 use crate::serve::{AppState, CorsOrigins, ServerConfig};
-use crate::store::DatabaseUrl;
 
 /// Options of both server commands.
 #[derive(Debug, Clone, ClapArgs)]
@@ -51,10 +50,7 @@ impl ServerArgs {
                 "--first-byte-timeout 0 is not allowed; expected a number of seconds above 0",
             ));
         }
-        let token = std::env::var("APR_SERVE_TOKEN")
-            .ok()
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty());
+        let token = global.settings.get("APR_SERVE_TOKEN").map(String::from);
         Ok(ServerConfig {
             listen,
             allow_public: self.allow_public,
@@ -65,7 +61,7 @@ impl ServerArgs {
                 None => CorsOrigins::None,
             },
             state: AppState {
-                database: DatabaseUrl::parse(&global.database_url)?,
+                database: global.database_url.clone(),
                 zone_choice: global.zone_choice(),
                 token,
             },
@@ -93,5 +89,7 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let cfg = args.server.config(global)?;
+    // A database that does not exist is an error at start (exit 2), not a 503 per request.
+    global.open_read_only()?;
     Ok(block_on(crate::serve::run(cfg))?)
 }

@@ -8,7 +8,10 @@ use std::collections::BTreeSet;
 
 use super::derive::{AgentMap, DeriveConfig, Derived, Deriver, DeriverState, hour_stats};
 use super::parse::{EventKind, QueueLogLine, parse_line};
-use super::reader::{Chunk, Cursor, Segment, SegmentReader, line_hash, plan, rotation_order};
+use super::reader::{
+    Chunk, Cursor, MAX_LINE_BYTES, OVERLONG_HEAD_BYTES, Segment, SegmentReader, line_hash, plan,
+    rotation_order,
+};
 use crate::bounds::TimeBounds;
 use crate::error::{Error, Result};
 use crate::hours::{HourBucket, Zone};
@@ -46,8 +49,17 @@ pub struct LoadSummary {
     pub calls: u64,
     /// Agent events new in `agent_events`.
     pub events: u64,
+    /// Empty lines skipped (not stored).
+    pub empty: u64,
+    /// Lines read without the NUL bytes an unclean shutdown left before them.
+    pub repaired: u64,
     /// Why files were read from the start (rotation, truncation), for `-v`.
     pub notes: Vec<String>,
+    /// Lines that could not be read (a rotated file that is gone), printed as warnings.
+    pub warnings: Vec<String>,
+    /// Agent names seen on call or pause lines that are neither channels nor in the agents
+    /// file, and never on a membership or login line: apr cannot tell their extensions.
+    pub unmapped_names: Vec<String>,
 }
 
 /// Progress after each chunk: bytes read of the current file and its size (when known).
@@ -104,6 +116,20 @@ fn parse_chunk<'a>(
     };
     for (i, text) in texts.iter().enumerate() {
         let hash = line_hash(chunk.line(i));
+        let at = chunk.lines[i];
+        if let Some(len) = at.overlong {
+            p.rejects.push(RejectRow {
+                file,
+                line_no: at.line_no,
+                hash,
+                reason: format!(
+                    "line of {len} bytes is longer than the {} MiB limit; its first {OVERLONG_HEAD_BYTES} bytes are kept",
+                    MAX_LINE_BYTES >> 20
+                ),
+                line: text,
+            });
+            continue;
+        }
         let parsed = parse_line(text, zone).map_err(|e| e.to_string());
         match parsed.and_then(|l| bounds.check(l.time).map(|()| l).map_err(|e| e.to_string())) {
             Ok(l) => {
@@ -120,7 +146,7 @@ fn parse_chunk<'a>(
             }
             Err(reason) => p.rejects.push(RejectRow {
                 file,
-                line_no: chunk.lines[i].2,
+                line_no: at.line_no,
                 hash,
                 reason,
                 line: text,
@@ -185,6 +211,7 @@ pub fn load_files(
         },
         load_state(store)?,
     );
+    let mut gap: Option<(String, String)> = None;
     for arg in rotation_order(files) {
         let segments = plan(&arg, &mut |k| {
             store.state(k)?.map(|v| parse_cursor(k, &v)).transpose()
@@ -193,26 +220,37 @@ pub fn load_files(
             if let Some(n) = &seg.note {
                 summary.notes.push(format!("{}: {n}", seg.display));
             }
+            if let Some(g) = &seg.gap {
+                summary.warnings.push(g.warning());
+                gap = Some((
+                    g.state_key(),
+                    serde_json::to_string(g).map_err(|e| Error::db(e.to_string()))?,
+                ));
+            }
             load_segment(
                 store,
                 &seg,
                 &mut deriver,
                 agents,
                 opts,
+                &mut gap,
                 &mut summary,
                 progress,
             )?;
         }
     }
+    summary.unmapped_names = deriver.unmapped_names();
     Ok(summary)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn load_segment(
     store: &mut dyn QueueStore,
     seg: &Segment,
     deriver: &mut Deriver,
     agents: &AgentMap,
     opts: LoadOptions,
+    gap: &mut Option<(String, String)>,
     summary: &mut LoadSummary,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
@@ -240,6 +278,8 @@ fn load_segment(
                     serde_json::to_string(&deriver.state())
                         .map_err(|e| Error::db(e.to_string()))?,
                 ));
+                // A gap found while planning is recorded with the first chunk after it.
+                w.state.extend(gap.take());
                 if let Some(key) = &seg.cursor_key {
                     w.state.push((
                         key.clone(),
@@ -251,6 +291,8 @@ fn load_segment(
             &mut hour_fn,
         )?;
         summary.lines_read += chunk.lines.len() as u64;
+        summary.empty += chunk.empty;
+        summary.repaired += chunk.repaired;
         summary.loaded += outcome.lines_new;
         summary.rejected += parsed.rejects.len() as u64;
         summary.calls += calls;
@@ -299,6 +341,9 @@ pub fn dry_run(
             if let Some(n) = &seg.note {
                 summary.notes.push(format!("{}: {n}", seg.display));
             }
+            if let Some(g) = &seg.gap {
+                summary.warnings.push(g.warning());
+            }
             let mut reader = SegmentReader::open(&seg)?;
             while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
                 let texts = texts(&chunk);
@@ -314,6 +359,8 @@ pub fn dry_run(
                     &mut calls,
                 );
                 summary.lines_read += chunk.lines.len() as u64;
+                summary.empty += chunk.empty;
+                summary.repaired += chunk.repaired;
                 summary.loaded += parsed.lines.len() as u64;
                 summary.rejected += parsed.rejects.len() as u64;
                 summary.calls += calls;
@@ -330,6 +377,7 @@ pub fn dry_run(
             }
         }
     }
+    summary.unmapped_names = deriver.unmapped_names();
     Ok(summary)
 }
 
