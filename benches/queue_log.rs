@@ -102,6 +102,7 @@ fn load_into(store: &mut dyn QueueStore, path: &str) -> (u64, f64) {
             zone: Zone::UTC,
             max_call_secs: 4 * 3600,
             chunk_lines: DEFAULT_CHUNK_LINES as usize,
+            bounds: apr::bounds::TimeBounds::new(chrono::Utc::now().timestamp(), None),
         },
         &mut |_| {},
     )
