@@ -138,11 +138,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         Some(s) => s.table_summaries()?,
         None => Vec::new(),
     };
+    let bounds = super::time_bounds(peek.as_mut().map(|s| s.as_mut() as &mut dyn Store))?;
     drop(peek);
     let mut replay = None;
     let mut platform = None;
     let source: &mut dyn Source = match args.source.as_deref() {
-        Some(dir) => replay.insert(ReplayDir::open(dir, zone)?),
+        Some(dir) => replay.insert(ReplayDir::open(dir, zone, &bounds)?),
         None => {
             let cfg = PlatformConfig::from_settings(&global.settings)?;
             let mut p = PlatformSource::new(cfg, cached)?;

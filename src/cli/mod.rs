@@ -221,6 +221,23 @@ pub fn write_lock(store: &mut dyn Store) -> crate::Result<()> {
     }
 }
 
+/// The window of instants a source may claim in this run (issue 15.2): from 2000 to a day
+/// after the later of the machine's clock and the newest data already stored.
+pub fn time_bounds(store: Option<&mut dyn Store>) -> crate::Result<crate::bounds::TimeBounds> {
+    let mut newest: Option<i64> = None;
+    if let Some(s) = store {
+        for (_, key) in crate::model::state::DATA_UNTIL_KEYS {
+            if let Some(t) = s.instant(key)? {
+                newest = Some(newest.map_or(t, |n| n.max(t)));
+            }
+        }
+    }
+    Ok(crate::bounds::TimeBounds::new(
+        chrono::Utc::now().timestamp(),
+        newest,
+    ))
+}
+
 /// Loads `.env` from the working directory only (never a parent), if present; variables
 /// already in the environment win.
 fn load_dotenv() -> Result<(), String> {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
 
-use super::{Bar, GlobalArgs, aggregate, write_lock};
+use super::{Bar, GlobalArgs, aggregate, time_bounds, write_lock};
 use crate::aggregate::categories::StateMap;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
@@ -87,10 +87,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         }
         bar.set_message(format!("{} lines", p.lines));
     };
-    let opts = |zone| LoadOptions {
+    let opts = |zone, bounds| LoadOptions {
         zone,
         max_call_secs: i64::from(args.max_call_hours) * 3600,
         chunk_lines: args.chunk_lines as usize,
+        bounds,
     };
     let summary: LoadSummary = if args.dry_run {
         // A dry run never creates anything; it reads cursors only from a database that
@@ -100,24 +101,26 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             Some(s) => resolve_zone(s.as_mut(), &global.zone_choice(), ZoneUse::Read)?,
             None => zone_without_store(global)?,
         };
+        let bounds = time_bounds(store.as_mut().map(|s| s.as_mut() as &mut dyn Store))?;
         dry_run(
             store
                 .as_mut()
                 .map(|s| s.as_mut() as &mut dyn queue::QueueStore),
             &args.files,
             &agents,
-            opts(zone),
+            opts(zone, bounds),
             &mut on_progress,
         )?
     } else {
         let mut store = queue::open(url)?;
         write_lock(store.as_mut())?;
         let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Write)?;
+        let bounds = time_bounds(Some(store.as_mut()))?;
         let summary = load_files(
             store.as_mut(),
             &args.files,
             &agents,
-            opts(zone),
+            opts(zone, bounds),
             &mut on_progress,
         )?;
         bar.finish_and_clear();
@@ -130,8 +133,27 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     for note in &summary.notes {
         tracing::info!("{note}");
     }
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if !summary.unmapped_names.is_empty() {
+        eprintln!(
+            "note: agent names seen only on call lines: {}; map them to extensions in an agents file, see examples/queue-agents.toml",
+            summary.unmapped_names.join(", ")
+        );
+    }
+    let mut extra = String::new();
+    if summary.repaired > 0 {
+        extra.push_str(&format!(
+            ", {} repaired (leading NUL bytes)",
+            summary.repaired
+        ));
+    }
+    if summary.empty > 0 {
+        extra.push_str(&format!(", {} empty lines skipped", summary.empty));
+    }
     println!(
-        "{}{} lines read, {} loaded, {} rejected, {} calls, {} agent events in {:.1}s{}",
+        "{}{} lines read, {} loaded, {} rejected, {} calls, {} agent events{extra} in {:.1}s{}",
         if args.dry_run { "dry run: " } else { "" },
         summary.lines_read,
         summary.loaded,
