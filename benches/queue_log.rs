@@ -133,6 +133,7 @@ fn load_into(store: &mut dyn QueueStore, path: &str) -> (u64, Clock) {
             zone: Zone::UTC,
             max_call_secs: 4 * 3600,
             chunk_lines: DEFAULT_CHUNK_LINES as usize,
+            bounds: apr::bounds::TimeBounds::new(chrono::Utc::now().timestamp(), None),
         },
         &mut |_| {},
     )
@@ -206,6 +207,7 @@ fn derive_only(path: &str) {
             zone: Zone::UTC,
             max_call_secs: 4 * 3600,
             chunk_lines: DEFAULT_CHUNK_LINES as usize,
+            bounds: apr::bounds::TimeBounds::new(chrono::Utc::now().timestamp(), None),
         },
         &mut |_| {},
     )

@@ -24,6 +24,8 @@ pub struct IngestSummary {
     pub stats_hours: u64,
     /// `users_calls` rows written.
     pub stats_rows: u64,
+    /// Events a source handed in outside the window asked for, left out.
+    pub events_outside: u64,
 }
 
 /// Fetches `[from, to]` from `source` and loads it into `store`, window by window. `progress`
@@ -37,7 +39,7 @@ pub fn ingest(
     progress: &dyn Reporter,
 ) -> Result<IngestSummary> {
     let mut summary = IngestSummary::default();
-    if from > to {
+    if from >= to {
         return Ok(summary);
     }
     let hours = zone.hours(from, to + 1);
@@ -46,11 +48,23 @@ pub fn ingest(
     for hour in hours {
         let w_from = from.max(hour.start);
         let w_to = to.min(hour.end);
+        if w_from >= w_to {
+            // `to` at a local hour's start: the hour beginning there has nothing yet, and
+            // its second `to` was already fetched with the hour before (events are
+            // inclusive at both ends). The platform answers `[to, to]` with 400.
+            progress.advance(1);
+            continue;
+        }
         progress.set_message(&zone.hour_label(hour.start));
         let mut events = Vec::new();
         source.events(w_from, w_to, &mut |page| {
             summary.pages += 1;
-            events.extend(page);
+            // A source may claim only the window it was asked for: an event elsewhere
+            // (a far-away timestamp above all) would widen the dirty range and
+            // "data until" to an instant nobody asked about (issue 15.2).
+            let before = events.len() + page.len();
+            events.extend(page.into_iter().filter(|e| w_from <= e.ts && e.ts <= w_to));
+            summary.events_outside += (before - events.len()) as u64;
             Ok(())
         })?;
         let mut stats = Vec::new();
@@ -81,6 +95,13 @@ pub fn ingest(
         summary.stats_hours += stats.len() as u64;
         summary.stats_rows += outcome.stats_rows;
         progress.advance(1);
+    }
+    if summary.events_outside > 0 {
+        tracing::warn!(
+            "{}: {} events outside the windows asked for were left out",
+            source.describe(),
+            summary.events_outside
+        );
     }
     Ok(summary)
 }
@@ -191,6 +212,48 @@ mod tests {
         assert_eq!(
             store.state(keys::API_DATA_UNTIL).unwrap().as_deref(),
             Some("20000")
+        );
+    }
+
+    /// A source that hands in every event whatever window it is asked for.
+    struct Careless(Vec<AgentEvent>);
+
+    impl Source for Careless {
+        fn describe(&self) -> String {
+            "careless test source".into()
+        }
+        fn now(&mut self) -> Result<i64> {
+            Ok(9600)
+        }
+        fn events(
+            &mut self,
+            _from: i64,
+            _to: i64,
+            page: &mut dyn FnMut(Vec<AgentEvent>) -> Result<()>,
+        ) -> Result<()> {
+            page(self.0.clone())
+        }
+        fn stats(&mut self, _start: i64, _end: i64) -> Result<Option<Vec<CallStats>>> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn events_outside_the_window_asked_for_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let mut src = Careless(vec![
+            ev(4000, "agent_idle"),
+            ev(i64::MAX, "agent_idle"),
+            ev(1_757_300_000_000, "agent_idle"),
+            ev(-5, "agent_idle"),
+        ]);
+        let bar = Silent;
+        let s = ingest(&mut store, &mut src, Zone::UTC, 3600, 7000, &bar).unwrap();
+        assert_eq!((s.events_new, s.events_outside), (1, 3));
+        assert_eq!(
+            store.state(keys::DIRTY_TO).unwrap().as_deref(),
+            Some("7000")
         );
     }
 }

@@ -27,6 +27,12 @@ const HOURS_PER_BATCH: usize = 24;
 /// Default `--max-carry`: how far back the state carried into an hour is looked for.
 pub const DEFAULT_MAX_CARRY: i64 = 24 * 3600;
 
+/// The longest range one aggregation walks: 1,830 days (five years of hours). Loads reject
+/// far-away timestamps, so only a database written before that guard, or an explicit range
+/// that long, gets here; refusing costs one line, walking it cost gigabytes (issue 15.2).
+/// Longer histories are rebuilt in pieces with `--from`/`--to`.
+pub const MAX_RANGE_SECS: i64 = 1_830 * 86_400;
+
 /// Which hours to rebuild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -154,6 +160,11 @@ pub fn aggregate(
             from.map(|f| (f, to.unwrap_or(data_until)))
         }
     };
+    if let Some((from, to)) = range
+        && to.saturating_sub(from) > MAX_RANGE_SECS
+    {
+        return Err(too_long(opts.scope, from, to));
+    }
     let clear: Vec<(String, String)> = if clears_dirty {
         vec![
             (state::DIRTY_FROM.name().to_string(), String::new()),
@@ -194,6 +205,30 @@ pub fn aggregate(
     summary.agents = agents_seen.len() as u64;
     summary.hours_with_rows = hours_seen.len() as u64;
     Ok(summary)
+}
+
+/// The one-line refusal of a range longer than [`MAX_RANGE_SECS`].
+fn too_long(scope: Scope, from: i64, to: i64) -> crate::Error {
+    let day = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| format!("epoch {t}"))
+    };
+    let span = format!(
+        "the hours to aggregate run from {} to {}, longer than the {} days one run walks",
+        day(from),
+        day(to),
+        MAX_RANGE_SECS / 86_400
+    );
+    match scope {
+        Scope::Between { .. } => {
+            crate::Error::usage(format!("{span}; expected a shorter --from/--to range"))
+        }
+        _ => crate::Error::input(format!(
+            "{span}: the stored data holds a far-away timestamp (loaded before apr bounded them); \
+             delete that row, or rebuild in pieces with 'apr aggregate --from T --to T'"
+        )),
+    }
 }
 
 /// Interned event type and state strings, so a day of events stays compact in memory.
@@ -540,6 +575,54 @@ mod tests {
         aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
         let lunches: Vec<i64> = rows(&mut store).iter().map(|r| r.buckets.lunch).collect();
         assert_eq!(lunches, [1800, 3600, 3600]);
+    }
+
+    #[test]
+    fn a_far_away_instant_in_stored_data_is_refused_not_walked() {
+        let (_d, mut store) = setup();
+        // Stored directly, as a database written before loads were bounded holds it.
+        let events = [
+            ev("7", 1_757_300_000, "agent_idle", true, "available"),
+            ev("7", 1_757_300_000_000, "agent_idle", false, "none"),
+        ];
+        store
+            .load(&LoadBatch {
+                events: &events,
+                data_until: Some(1_757_300_000_000),
+                ..Default::default()
+            })
+            .unwrap();
+        for scope in [Scope::Dirty, Scope::All] {
+            let e = aggregate(&mut store, Zone::UTC, &opts(scope)).unwrap_err();
+            let msg = e.to_string();
+            assert_eq!(e.exit_code(), 2, "{msg}");
+            assert!(
+                !msg.contains('\n') && msg.contains("far-away timestamp"),
+                "{msg}"
+            );
+        }
+        let e = aggregate(
+            &mut store,
+            Zone::UTC,
+            &opts(Scope::Between {
+                from: Some(0),
+                to: None,
+            }),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("--from/--to"), "{e}");
+        assert!(rows(&mut store).is_empty());
+        // A range inside the limit still works.
+        let s = aggregate(
+            &mut store,
+            Zone::UTC,
+            &opts(Scope::Between {
+                from: Some(1_757_300_000),
+                to: Some(1_757_300_000 + 2 * H),
+            }),
+        )
+        .unwrap();
+        assert_eq!(s.hours, 3);
     }
 
     #[test]

@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use clap::Args as ClapArgs;
 
-use super::{GlobalArgs, aggregate, write_lock};
+use super::{GlobalArgs, aggregate, time_bounds, write_lock};
 use crate::aggregate::categories::StateMap;
+use crate::bounds::TimeBounds;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::{Zone, parse_instant, parse_span};
@@ -116,6 +117,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         .as_deref()
         .map(|s| parse_instant(zone, s, "--until"))
         .transpose()?;
+    let request = Request {
+        overlap,
+        since,
+        until,
+        bounds: time_bounds(peek.as_mut().map(|s| s.as_mut() as &mut dyn Store))?,
+    };
+    request.check()?;
     let watermark = match peek.as_mut() {
         Some(s) => s.instant(COLLECT_EVENTS_UNTIL)?,
         None => None,
@@ -128,7 +136,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let mut replay = None;
     let mut platform = None;
     let source: &mut dyn Source = match &args.source {
-        Some(dir) => replay.insert(ReplayDir::open(dir, zone)?),
+        Some(dir) => replay.insert(ReplayDir::open(dir, zone, &request.bounds)?),
         None => {
             let mut p =
                 PlatformSource::new(PlatformConfig::from_settings(&global.settings)?, cached)?;
@@ -142,14 +150,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let mut store = global.open_for_write()?;
     write_lock(store.as_mut())?;
     let zone = resolve_zone(store.as_mut(), &choice, ZoneUse::Write)?;
-    // The watermark again, under the lock: another run may have moved it meanwhile.
-    let watermark = store.instant(COLLECT_EVENTS_UNTIL)?;
-    let plan = plan(zone, watermark, now, overlap, since, until)?;
-    if let Some(n) = &plan.notice {
-        eprintln!("{n}");
-    }
     let described = source.describe();
-    let result = fetch(store.as_mut(), source, zone, &plan);
+    let result = fetch_new(store.as_mut(), source, zone, now, &request);
     // Keep a fresh token even when the fetch failed, so the next run reuses it.
     let requests = match platform.as_mut() {
         Some(p) => {
@@ -185,12 +187,54 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn fetch(
+/// What a run was asked to fetch, parsed from its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub overlap: i64,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// The instants a source may claim; `--since` and `--until` must lie inside.
+    pub bounds: TimeBounds,
+}
+
+impl Request {
+    /// `--since` and `--until` must lie inside the bounds (a usage error naming the flag).
+    pub fn check(&self) -> crate::Result<()> {
+        for (flag, t) in [("--since", self.since), ("--until", self.until)] {
+            if let Some(t) = t
+                && let Err(why) = self.bounds.check(t)
+            {
+                return Err(Error::usage(format!("{flag}: {why}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Under the write lock: plans the window from the stored watermark and the run's clock
+/// `now`, prints the first-run notice, then fetches and loads it (tests run it with the
+/// clock at an hour's first second).
+pub fn fetch_new(
     store: &mut dyn Store,
     source: &mut dyn Source,
     zone: Zone,
-    plan: &Plan,
+    now: i64,
+    request: &Request,
 ) -> crate::Result<crate::ingest::IngestSummary> {
+    request.check()?;
+    // The watermark again, under the lock: another run may have moved it meanwhile.
+    let watermark = store.instant(COLLECT_EVENTS_UNTIL)?;
+    let plan = plan(
+        zone,
+        watermark,
+        now,
+        request.overlap,
+        request.since,
+        request.until,
+    )?;
+    if let Some(n) = &plan.notice {
+        eprintln!("{n}");
+    }
     tracing::debug!(
         "collect: fetching {} .. {} ({})",
         plan.from,

@@ -138,11 +138,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         Some(s) => s.table_summaries()?,
         None => Vec::new(),
     };
+    let bounds = super::time_bounds(peek.as_mut().map(|s| s.as_mut() as &mut dyn Store))?;
     drop(peek);
     let mut replay = None;
     let mut platform = None;
     let source: &mut dyn Source = match args.source.as_deref() {
-        Some(dir) => replay.insert(ReplayDir::open(dir, zone)?),
+        Some(dir) => replay.insert(ReplayDir::open(dir, zone, &bounds)?),
         None => {
             let cfg = PlatformConfig::from_settings(&global.settings)?;
             let mut p = PlatformSource::new(cfg, cached)?;
@@ -163,12 +164,17 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             )
             .into());
         }
-        // Ctrl-D (end of input) is an empty answer: it aborts.
-        let answer: String = dialoguer::Input::new()
-            .with_prompt("Type YES to continue")
-            .allow_empty(true)
-            .interact_text()
-            .unwrap_or_default();
+        // The terminal's own line editing (cooked mode) reads the answer, so Ctrl-D (end of
+        // input) is an empty answer and aborts; a line editor in raw mode would take it
+        // for a character and keep waiting.
+        eprint!("Type YES to continue: ");
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            answer.clear();
+        }
+        if answer.is_empty() {
+            eprintln!();
+        }
         if answer.trim() != "YES" {
             eprintln!("aborted: nothing was changed");
             return Ok(());

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
 
-use super::{Bar, GlobalArgs, aggregate, write_lock};
+use super::{Bar, GlobalArgs, aggregate, time_bounds, write_lock};
 use crate::aggregate::categories::StateMap;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
@@ -67,24 +67,11 @@ fn zone_without_store(global: &GlobalArgs) -> crate::Result<Zone> {
     }
 }
 
-/// Every input file must exist and be readable (exit 2 otherwise), checked before the
-/// database is opened (SPEC §9).
-fn check_files(files: &[String]) -> crate::Result<()> {
-    for f in files.iter().filter(|f| f.as_str() != "-") {
-        if let Err(e) = std::fs::File::open(f) {
-            return Err(Error::input(format!(
-                "queue_log file '{f}' cannot be read ({e}); expected a readable Asterisk queue_log file"
-            )));
-        }
-    }
-    Ok(())
-}
-
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     // Validate before the database is opened for writing (SPEC §9).
     let agents = agent_map(args.agents.as_ref())?;
-    check_files(&args.files)?;
+    crate::source::queue_log::reader::check_readable(&args.files)?;
     let state_map = StateMap::from_settings(&global.settings)?;
     global.zone_choice().parse()?;
     let url = &global.database_url;
@@ -100,10 +87,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         }
         bar.set_message(format!("{} lines", p.lines));
     };
-    let opts = |zone| LoadOptions {
+    let opts = |zone, bounds| LoadOptions {
         zone,
         max_call_secs: i64::from(args.max_call_hours) * 3600,
         chunk_lines: args.chunk_lines as usize,
+        bounds,
     };
     let summary: LoadSummary = if args.dry_run {
         // A dry run never creates anything; it reads cursors only from a database that
@@ -113,24 +101,26 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             Some(s) => resolve_zone(s.as_mut(), &global.zone_choice(), ZoneUse::Read)?,
             None => zone_without_store(global)?,
         };
+        let bounds = time_bounds(store.as_mut().map(|s| s.as_mut() as &mut dyn Store))?;
         dry_run(
             store
                 .as_mut()
                 .map(|s| s.as_mut() as &mut dyn queue::QueueStore),
             &args.files,
             &agents,
-            opts(zone),
+            opts(zone, bounds),
             &mut on_progress,
         )?
     } else {
         let mut store = queue::open(url)?;
         write_lock(store.as_mut())?;
         let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Write)?;
+        let bounds = time_bounds(Some(store.as_mut()))?;
         let summary = load_files(
             store.as_mut(),
             &args.files,
             &agents,
-            opts(zone),
+            opts(zone, bounds),
             &mut on_progress,
         )?;
         bar.finish_and_clear();

@@ -183,12 +183,16 @@ impl PlatformSource {
     ) -> Result<()> {
         let mut start = from;
         loop {
+            // The platform refuses `startDate == endDate` (400 bad range). When a full page
+            // ends exactly at `to`, the rest of that second is asked as `[to, to + 1]` and
+            // whatever lies after `to` is dropped.
+            let end = if start >= to { to + 1 } else { to };
             let query = [
                 ("startDate", start.to_string()),
-                ("endDate", to.to_string()),
+                ("endDate", end.to_string()),
                 ("pageSize", self.page_size.to_string()),
             ];
-            let got = self.client.get(EVENTS_PATH, &query, parse_events)?;
+            let mut got = self.client.get(EVENTS_PATH, &query, parse_events)?;
             if got.skipped > 0 {
                 tracing::warn!(
                     "{} events from {start} lacked an extension, timestamp or type and were skipped",
@@ -197,12 +201,15 @@ impl PlatformSource {
             }
             let count = got.events.len();
             let full = count >= self.page_size as usize;
+            if end > to {
+                got.events.retain(|e| e.ts <= to);
+            }
             page(got.events)?;
             let Some(key) = got.next_start_key.filter(|_| count > 0) else {
                 return Ok(());
             };
             let next = parse_key(&key)?;
-            if next > to {
+            if next > to || (next == to && !full) {
                 return Ok(());
             }
             if next <= start {

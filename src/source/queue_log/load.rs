@@ -12,6 +12,7 @@ use super::reader::{
     Chunk, Cursor, MAX_LINE_BYTES, OVERLONG_HEAD_BYTES, Segment, SegmentReader, line_hash, plan,
     rotation_order,
 };
+use crate::bounds::TimeBounds;
 use crate::error::{Error, Result};
 use crate::hours::{HourBucket, Zone};
 use crate::store::queue::{ChunkWrites, QueueStore, RawLine, RejectRow};
@@ -31,6 +32,8 @@ pub struct LoadOptions {
     pub zone: Zone,
     pub max_call_secs: i64,
     pub chunk_lines: usize,
+    /// Lines whose time falls outside are rejected with the reason (issue 15.2).
+    pub bounds: TimeBounds,
 }
 
 /// Counts of a run (the summary line).
@@ -120,6 +123,7 @@ fn parse_chunk<'a>(
     texts: &'a [Cow<'a, str>],
     file: &'a str,
     zone: Zone,
+    bounds: TimeBounds,
     raws: bool,
 ) -> Parsed<'a> {
     let mut p = Parsed {
@@ -143,7 +147,8 @@ fn parse_chunk<'a>(
             });
             continue;
         }
-        match parse_line(text, zone) {
+        let parsed = parse_line(text, zone).map_err(|e| e.to_string());
+        match parsed.and_then(|l| bounds.check(l.time).map(|()| l).map_err(|e| e.to_string())) {
             Ok(l) => {
                 if raws {
                     p.raws.push(RawLine {
@@ -158,11 +163,11 @@ fn parse_chunk<'a>(
                 }
                 p.lines.push(l);
             }
-            Err(e) => p.rejects.push(RejectRow {
+            Err(reason) => p.rejects.push(RejectRow {
                 file,
                 line_no: at.line_no,
                 hash: hash(),
-                reason: e.to_string(),
+                reason,
                 line: text,
             }),
         }
@@ -305,7 +310,7 @@ fn load_segment(
     let mut chunk = Chunk::default();
     while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
         let texts = texts(&chunk);
-        let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone, true);
+        let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone, opts.bounds, true);
         let cursor = Cursor {
             offset: reader.offset,
             line_no: reader.line_no,
@@ -394,7 +399,8 @@ pub fn dry_run(
             let mut reader = SegmentReader::open(&seg)?;
             while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
                 let texts = texts(&chunk);
-                let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone, false);
+                let parsed =
+                    parse_chunk(&chunk, &texts, &seg.display, opts.zone, opts.bounds, false);
                 let d = derive_lines(&mut deriver, &parsed.lines, None, agents, opts.zone);
                 summary.calls += d.calls;
                 summary.events += d.out.events.len() as u64;
