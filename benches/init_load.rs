@@ -41,8 +41,15 @@ fn config(base: &str) -> PlatformConfig {
 fn backfill(store: &mut SqliteStore, base: &str, zone: Zone) -> u64 {
     store.record_zone(zone.name(), true);
     let mut src = PlatformSource::new(config(base), None).unwrap();
-    let loaded = ingest(store, &mut src, zone, END - HOURS * 3600, END, &apr::model::Silent)
-        .unwrap();
+    let loaded = ingest(
+        store,
+        &mut src,
+        zone,
+        END - HOURS * 3600,
+        END,
+        &apr::model::Silent,
+    )
+    .unwrap();
     apr::cli::aggregate::after_load(store, zone, &Default::default()).unwrap();
     loaded.events_new
 }
