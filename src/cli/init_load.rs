@@ -164,12 +164,17 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             )
             .into());
         }
-        // Ctrl-D (end of input) is an empty answer: it aborts.
-        let answer: String = dialoguer::Input::new()
-            .with_prompt("Type YES to continue")
-            .allow_empty(true)
-            .interact_text()
-            .unwrap_or_default();
+        // The terminal's own line editing (cooked mode) reads the answer, so Ctrl-D (end of
+        // input) is an empty answer and aborts; a line editor in raw mode would take it
+        // for a character and keep waiting.
+        eprint!("Type YES to continue: ");
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            answer.clear();
+        }
+        if answer.is_empty() {
+            eprintln!();
+        }
         if answer.trim() != "YES" {
             eprintln!("aborted: nothing was changed");
             return Ok(());

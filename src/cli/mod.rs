@@ -37,7 +37,7 @@ pub struct GlobalArgs {
         env = "APR_DATABASE_URL",
         default_value = "sqlite://apr.db",
         hide_env_values = true,
-        value_parser = parse_database_url
+        value_parser = DatabaseUrlParser
     )]
     pub database_url: DatabaseUrl,
     /// IANA time zone whose local hours are the report's hours [env: APR_TIMEZONE; default:
@@ -52,9 +52,30 @@ pub struct GlobalArgs {
     pub settings: Settings,
 }
 
-/// `--database-url` / `APR_DATABASE_URL` as a typed URL (a usage error otherwise).
-fn parse_database_url(s: &str) -> Result<DatabaseUrl, String> {
-    DatabaseUrl::parse(s).map_err(|e| e.to_string())
+/// `--database-url` / `APR_DATABASE_URL` as a typed URL (a usage error otherwise). The
+/// error never repeats the value: it may hold a password.
+#[derive(Clone)]
+struct DatabaseUrlParser;
+
+impl clap::builder::TypedValueParser for DatabaseUrlParser {
+    type Value = DatabaseUrl;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<DatabaseUrl, clap::Error> {
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidUtf8,
+                "APR_DATABASE_URL is not valid UTF-8\n",
+            )
+        })?;
+        DatabaseUrl::parse(text).map_err(|e| {
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n"))
+        })
+    }
 }
 
 impl GlobalArgs {

@@ -67,24 +67,11 @@ fn zone_without_store(global: &GlobalArgs) -> crate::Result<Zone> {
     }
 }
 
-/// Every input file must exist and be readable (exit 2 otherwise), checked before the
-/// database is opened (SPEC §9).
-fn check_files(files: &[String]) -> crate::Result<()> {
-    for f in files.iter().filter(|f| f.as_str() != "-") {
-        if let Err(e) = std::fs::File::open(f) {
-            return Err(Error::input(format!(
-                "queue_log file '{f}' cannot be read ({e}); expected a readable Asterisk queue_log file"
-            )));
-        }
-    }
-    Ok(())
-}
-
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     // Validate before the database is opened for writing (SPEC §9).
     let agents = agent_map(args.agents.as_ref())?;
-    check_files(&args.files)?;
+    crate::source::queue_log::reader::check_readable(&args.files)?;
     let state_map = StateMap::from_settings(&global.settings)?;
     global.zone_choice().parse()?;
     let url = &global.database_url;

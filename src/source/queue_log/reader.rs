@@ -108,15 +108,37 @@ fn identity(_meta: &std::fs::Metadata) -> (u64, u64) {
     (0, 0)
 }
 
-fn open_err(path: &Path, e: std::io::Error) -> Error {
+/// A queue_log file that cannot be opened: missing or unreadable input, exit 2 (SPEC §9).
+pub(crate) fn open_err(path: &Path, e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
         Error::input(format!(
             "queue_log file '{}' does not exist; expected a path to Asterisk's queue_log (or - for stdin)",
             path.display()
         ))
     } else {
-        Error::io(format!("cannot read '{}'", path.display()), e)
+        Error::input(format!(
+            "queue_log file '{}' cannot be read ({}); check its permissions",
+            path.display(),
+            crate::error::one_line(&e.to_string())
+        ))
     }
+}
+
+/// Checks, before anything is opened for writing, that every input file can be read.
+pub fn check_readable(files: &[String]) -> crate::Result<()> {
+    for f in files.iter().filter(|f| f.as_str() != "-") {
+        let path = Path::new(f);
+        match File::open(path).and_then(|file| file.metadata()) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(Error::input(format!(
+                    "queue_log file '{f}' is a directory; expected a path to Asterisk's queue_log"
+                )));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(open_err(path, e)),
+        }
+    }
+    Ok(())
 }
 
 /// Hash of the first complete line of a file (decompressed for `.gz`); `None` when the file
