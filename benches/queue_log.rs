@@ -179,6 +179,7 @@ fn derive_only(path: &str) {
             zone: Zone::UTC,
             max_call_secs: 4 * 3600,
             chunk_lines: DEFAULT_CHUNK_LINES as usize,
+            bounds: apr::bounds::TimeBounds::new(chrono::Utc::now().timestamp(), None),
         },
         &mut |_| {},
     )
