@@ -30,6 +30,9 @@ fn rows_per_statement(cols: usize) -> usize {
     (u16::MAX as usize / cols.max(1)).clamp(1, ROWS_PER_STATEMENT)
 }
 
+/// How long a writer waits for a lock another session holds before reporting it busy.
+const LOCK_WAIT_SECS: i64 = 5;
+
 /// `GET_LOCK` names are limited to 64 characters.
 const LOCK_NAME_MAX: usize = 64;
 
@@ -447,9 +450,17 @@ impl Backend for MysqlBackend {
         if self.locks.contains(&lock) {
             return Ok(false);
         }
+        // Within the read timeout, or the wait itself would fail as a frozen server.
+        let wait = LOCK_WAIT_SECS
+            .min(self.timeouts.read.as_secs() as i64 - 1)
+            .max(0);
+        // A run killed a moment ago leaves its session, and so its lock, on the server
+        // until the server notices the client is gone (it finishes the statement in flight
+        // and rolls back first). Waiting briefly lets the next run take over then, instead
+        // of exiting 75 after every kill (issue 15.5); a live holder still means "busy".
         let got: Option<Option<i64>> = self
             .conn
-            .exec_first("SELECT GET_LOCK(?, 0)", (&lock,))
+            .exec_first("SELECT GET_LOCK(?, ?)", (&lock, wait))
             .map_err(|e| self.err(e))?;
         match got.flatten() {
             Some(1) => {
