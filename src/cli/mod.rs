@@ -265,3 +265,23 @@ fn init_tracing(verbose: u8) {
         .without_time()
         .try_init();
 }
+
+/// A clap value parser for a span flag (`15m`, `24h`): the flag's own one-line error,
+/// without clap's usage block.
+#[derive(Clone, Copy)]
+pub struct SpanParser(pub &'static str);
+
+impl clap::builder::TypedValueParser for SpanParser {
+    type Value = i64;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<i64, clap::Error> {
+        crate::hours::parse_span(&value.to_string_lossy(), self.0).map_err(|e| {
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n"))
+        })
+    }
+}

@@ -273,20 +273,8 @@ fn insert_raw_lines<B: Backend + ?Sized>(
 ) -> Result<(Vec<bool>, u64)> {
     let insert = b.dialect().insert_ignore(&table::QUEUE_LOG);
     let cols = table::QUEUE_LOG.columns.len();
-    if !b.dialect().ignored_rows_spend_ids() {
-        // One statement per row: its affected count says whether the line was new.
-        let mut new = Vec::with_capacity(lines.len());
-        b.insert_rows(
-            &insert,
-            "",
-            cols,
-            &mut lines.iter().map(|l| table::encode_raw_line(l, now)),
-            &mut |n| new.push(n == 1),
-        )?;
-        let count = new.iter().filter(|n| **n).count() as u64;
-        return Ok((new, count));
-    }
-    // Read the stored keys of the chunk's span first, so only new lines are inserted.
+    // Read the stored keys of the chunk's span first (one range scan of the key, which
+    // leads with time), so that only new lines are inserted, in multi-row statements.
     let mut stored: HashSet<(i64, i64)> = HashSet::new();
     if let (Some(lo), Some(hi)) = (
         lines.iter().map(|l| l.time).min(),

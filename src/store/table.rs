@@ -7,7 +7,8 @@ use super::sql::RowRead;
 use crate::error::Result;
 use crate::model::queue::{Outcome, RawLine, RejectRow, Stint};
 use crate::model::{
-    ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource, HourCalls, StoredEvent,
+    ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventKind, EventSource, HourCalls,
+    StoredEvent,
 };
 
 /// One SQL parameter, backend-neutral; text binds borrowed.
@@ -147,11 +148,13 @@ pub fn encode_event<'a>(e: &'a AgentEvent, source: EventSource, now: i64) -> Vec
 pub const STORED_EVENT_SELECT: &str = "id, ext, ts_epoch, event, enabled, state, source";
 
 pub fn decode_stored_event(r: &mut dyn RowRead) -> Result<StoredEvent> {
+    let event = r.text(3)?;
     Ok(StoredEvent {
         id: r.int(0)?,
         ext: r.text(1)?,
         ts: r.int(2)?,
-        event: r.text(3)?,
+        kind: EventKind::parse(&event),
+        event,
         enabled: r.int(4)? != 0,
         state: r.text(5)?,
         source: decode_source(&r.text(6)?),
