@@ -4,5 +4,6 @@
 
 pub mod chaos;
 pub mod fake_platform;
+pub mod hostile;
 pub mod mysql;
 pub mod rows;
