@@ -403,13 +403,14 @@ impl<B: Backend> Db<B> {
                     .exec("ATTACH DATABASE ? AS staging", &[Cell::Text(&path)])?;
                 let swapped = in_tx(&mut self.b, |b| {
                     for t in table::REPLACED_BY_INIT_LOAD {
+                        // `DELETE` without `WHERE` truncates, and `INSERT INTO t SELECT *`
+                        // into the emptied table copies the staging table's pages and
+                        // indexes as they are (SQLite's transfer optimization) instead of
+                        // inserting row by row. Both tables come from the same schema.sql
+                        // at the same version (checked on open), so their columns match.
                         b.exec(&format!("DELETE FROM main.{}", t.name), &[])?;
-                        let cols = t.all_columns();
                         b.exec(
-                            &format!(
-                                "INSERT INTO main.{0} ({cols}) SELECT {cols} FROM staging.{0}",
-                                t.name
-                            ),
+                            &format!("INSERT INTO main.{0} SELECT * FROM staging.{0}", t.name),
                             &[],
                         )?;
                     }
