@@ -13,11 +13,19 @@ use super::sql::{Backend, Dialect, RowRead, placeholders};
 use super::table::Cell;
 use crate::error::{Error, Result, one_line};
 
-/// Rows per multi-row statement: large enough to amortize round trips, small enough to stay
-/// far below the 65,535-placeholder limit (33 columns × 500) and the default packet size.
-const ROWS_PER_STATEMENT: usize = 500;
-const _: () =
-    assert!(ROWS_PER_STATEMENT * super::table::AGENT_ACTIVITY.columns.len() <= u16::MAX as usize);
+/// Placeholders one prepared statement may hold (the protocol counts them in 16 bits).
+const MAX_PLACEHOLDERS: usize = u16::MAX as usize;
+/// Rows per multi-row statement at most: past a thousand rows a statement amortizes no more
+/// round trips worth measuring, and a fixed count lets the server's prepared statement be
+/// reused (the row count is part of the SQL text).
+const MAX_ROWS_PER_STATEMENT: usize = 1_000;
+/// The share of the server's `max_allowed_packet` one statement's values may fill; the rest
+/// is headroom for the statement's framing.
+const PACKET_SHARE: usize = 2;
+/// `max_allowed_packet` when the server does not say (MariaDB's and MySQL 8's default).
+const DEFAULT_PACKET: usize = 16 << 20;
+/// An upper bound of the bytes a cell adds to a prepared statement's packet beyond its text.
+const CELL_OVERHEAD: usize = 12;
 
 /// `GET_LOCK` names are limited to 64 characters.
 const LOCK_NAME_MAX: usize = 64;
@@ -39,6 +47,9 @@ pub struct MysqlBackend {
     locks: Vec<String>,
     /// The NO PAD binary collation to use instead of [`SCHEMA_COLLATION`], if the server has one.
     nopad: Option<String>,
+    /// The bytes of values one multi-row statement may carry: a share of the server's
+    /// `max_allowed_packet`, so that a batch of large rows never exceeds it.
+    packet_budget: usize,
 }
 
 fn bind(cell: &Cell<'_>) -> Value {
@@ -61,6 +72,21 @@ fn params(cells: &[Cell<'_>]) -> Params {
 fn row_placeholders(rows: usize, cols: usize) -> String {
     let one = format!("({})", placeholders(cols));
     vec![one; rows].join(", ")
+}
+
+/// Rows of `cols` columns one multi-row statement holds at most.
+fn rows_per_statement(cols: usize) -> usize {
+    (MAX_PLACEHOLDERS / cols.max(1)).clamp(1, MAX_ROWS_PER_STATEMENT)
+}
+
+/// An upper bound of the bytes a row adds to a statement's packet.
+fn row_size(row: &[Cell<'_>]) -> usize {
+    row.iter()
+        .map(|c| match c {
+            Cell::Text(s) => s.len() + CELL_OVERHEAD,
+            _ => CELL_OVERHEAD,
+        })
+        .sum()
 }
 
 /// One-line message for a failure on the database `shown`: what happened and what to do.
@@ -171,7 +197,15 @@ impl MysqlBackend {
             database,
             locks: Vec::new(),
             nopad: None,
+            packet_budget: DEFAULT_PACKET / PACKET_SHARE,
         };
+        let packet: Option<u64> = b
+            .conn
+            .query_first("SELECT @@max_allowed_packet")
+            .map_err(|e| b.err(e))?;
+        if let Some(packet) = packet {
+            b.packet_budget = (packet as usize / PACKET_SHARE).max(64 << 10);
+        }
         b.nopad = b
             .conn
             .query_first(
@@ -240,8 +274,10 @@ impl Backend for MysqlBackend {
         rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
         affected: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        let mut values: Vec<Value> = Vec::with_capacity(ROWS_PER_STATEMENT * cols);
+        let max_rows = rows_per_statement(cols);
+        let mut values: Vec<Value> = Vec::with_capacity(max_rows * cols);
         let mut n = 0;
+        let mut bytes = 0;
         let mut flush = |b: &mut MysqlBackend, values: &mut Vec<Value>, n: usize| {
             let sql = format!("{head} VALUES {} {tail}", row_placeholders(n, cols));
             b.conn
@@ -251,11 +287,19 @@ impl Backend for MysqlBackend {
             Ok::<(), Error>(())
         };
         for row in rows {
-            values.extend(row.iter().map(bind));
-            n += 1;
-            if n == ROWS_PER_STATEMENT {
+            let row_bytes = row_size(&row);
+            if n > 0 && bytes + row_bytes > self.packet_budget {
                 flush(self, &mut values, n)?;
                 n = 0;
+                bytes = 0;
+            }
+            values.extend(row.iter().map(bind));
+            n += 1;
+            bytes += row_bytes;
+            if n == max_rows {
+                flush(self, &mut values, n)?;
+                n = 0;
+                bytes = 0;
             }
         }
         if n > 0 {
@@ -408,6 +452,19 @@ mod tests {
         );
         let wide = lock_name("db", &"é".repeat(100));
         assert_eq!(wide.chars().count(), LOCK_NAME_MAX);
+    }
+
+    #[test]
+    fn statements_stay_under_the_placeholder_limit() {
+        for cols in [1, 5, 10, 33, 70, 100_000] {
+            let rows = rows_per_statement(cols);
+            assert!((1..=MAX_ROWS_PER_STATEMENT).contains(&rows));
+            assert!(rows * cols <= MAX_PLACEHOLDERS || rows == 1, "{cols}");
+        }
+        assert_eq!(
+            row_size(&[Cell::Int(1), Cell::Text("abc")]),
+            3 + 2 * CELL_OVERHEAD
+        );
     }
 
     #[test]
