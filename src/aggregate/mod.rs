@@ -277,8 +277,7 @@ struct AgentEvents {
 #[derive(Default)]
 struct Window {
     strings: Strings,
-    /// Category and kind per interned string, computed once.
-    kinds: HashMap<u32, EventKind>,
+    /// Category per interned reason, computed once.
     categories: HashMap<u32, Category>,
     agents: HashMap<String, AgentEvents>,
     /// Events with `ts < read_until` have been read.
@@ -336,17 +335,14 @@ fn aggregate_batch(
     window.read_until = Some(end);
     let Window {
         strings,
-        kinds,
         categories,
         agents,
         ..
     } = window;
     store.scan_events(after, end, &mut |e| {
+        let kind = e.kind;
         let event_id = strings.intern(e.event);
         let state_id = strings.intern(e.state);
-        let kind = *kinds
-            .entry(event_id)
-            .or_insert_with(|| EventKind::parse(&strings.values[event_id as usize]));
         let category = if kind == EventKind::NotAvail {
             *categories
                 .entry(state_id)
