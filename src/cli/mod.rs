@@ -168,6 +168,14 @@ pub fn main() -> i32 {
     init_tracing(cli.global.verbose);
     // Every setting is read here, once; the library reads no environment.
     cli.global.settings = Settings::from_vars(std::env::vars());
+    // MySQL timeouts from the settings, unless the URL sets them (its own word wins).
+    if let DatabaseUrl::Mysql(url) = &mut cli.global.database_url {
+        for (param, setting) in store::mysql::TIMEOUT_PARAMS {
+            if let Some(v) = cli.global.settings.get(setting) {
+                *url = store::mysql::with_param(url, param, v);
+            }
+        }
+    }
     let global = &cli.global;
     let result: anyhow::Result<()> = match cli.command {
         Command::Collect(args) => collect::run(global, args),
