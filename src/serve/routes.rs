@@ -74,7 +74,7 @@ impl CorsOrigins {
 }
 
 /// The query parameters of `/api/report`, in the order error messages list them.
-const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, ext, extended";
+const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter";
 
 /// Builds the router every server form uses.
 pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
@@ -154,6 +154,11 @@ fn raw_args(pairs: Vec<(String, String)>) -> Result<RawReportArgs, String> {
         if seen.contains(&k) {
             return Err(format!("{k} is given twice; expected it once"));
         }
+        // A plain HTML form sends its empty fields too: empty is not given.
+        if v.is_empty() && !matches!(k.as_str(), "extended" | "totals" | "bom") {
+            seen.push(k);
+            continue;
+        }
         let slot = match k.as_str() {
             "startDate" => &mut raw.start_date,
             "endDate" => &mut raw.end_date,
@@ -162,16 +167,25 @@ fn raw_args(pairs: Vec<(String, String)>) -> Result<RawReportArgs, String> {
             "format" => &mut raw.format,
             "kind" => &mut raw.kind,
             "ext" => &mut raw.ext,
-            "extended" => {
-                raw.extended = match v.as_str() {
-                    "" | "1" | "true" => true,
-                    "0" | "false" => false,
+            "by" => &mut raw.by,
+            "queue" => &mut raw.queue,
+            "outcome" => &mut raw.outcome,
+            "delimiter" => &mut raw.delimiter,
+            "extended" | "totals" | "bom" => {
+                let on = match v.as_str() {
+                    "" | "1" | "true" | "on" => true,
+                    "0" | "false" | "off" => false,
                     _ => {
                         return Err(format!(
-                            "extended '{v}' is not a flag; expected true, false, 1 or 0"
+                            "{k} '{v}' is not a flag; expected true, false, 1 or 0"
                         ));
                     }
                 };
+                match k.as_str() {
+                    "extended" => raw.extended = on,
+                    "totals" => raw.totals = on,
+                    _ => raw.bom = on,
+                }
                 seen.push(k);
                 continue;
             }
