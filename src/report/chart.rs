@@ -68,6 +68,7 @@ pub fn lines(
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
             .x_labels(n.min(12))
             .x_label_formatter(&label_of)
             .y_labels(6)
@@ -160,6 +161,7 @@ pub fn stacked_bars(
         chart
             .configure_mesh()
             .disable_y_mesh()
+            .light_line_style(TRANSPARENT)
             .y_labels(n)
             .y_label_formatter(&label_of)
             .x_label_formatter(&|x| format!("{x:.0}"))

@@ -41,6 +41,7 @@ tr.total td{font-weight:700;background:#f5f6f8}\
 form{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:end;margin:8px 0;padding:8px;border:1px solid #d8d8dc;border-radius:6px}\
 form label{display:flex;flex-direction:column;font-size:.85em}form input,form select{font:inherit;padding:4px}\
 nav a{margin-right:1em}\
+@media (max-width:640px){figure{overflow-x:auto}figure svg{width:640px;max-width:none}}\
 @media print{body{max-width:none;padding:0}.table{overflow:visible}thead{display:table-header-group}\
 tr,figure{break-inside:avoid}form,nav{display:none}th{position:static}}";
 

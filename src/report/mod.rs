@@ -561,13 +561,25 @@ pub fn write_report(
         ReportFormat::Xlsx => Box::new(xlsx::XlsxSink::new(out)),
         ReportFormat::Html => Box::new(html::HtmlSink::new(out)),
     };
-    let summary = match req.kind {
-        ReportKind::Agents => agents::render(store, zone, req, sink.as_mut())?,
-        ReportKind::Queues => queues::render(store, zone, req, sink.as_mut())?,
-        ReportKind::Calls => calls::render(store, zone, req, sink.as_mut())?,
-    };
+    let summary = render(store, zone, req, sink.as_mut())?;
     sink.finish()?;
     Ok(summary)
+}
+
+/// Streams the rows of the report `req` asks for into `sink` (header and rows; the caller
+/// finishes the sink). [`write_report`] picks the sink from the request's format; the web
+/// page passes the HTML sink that writes the part of a page below its form.
+pub fn render(
+    store: &mut dyn Store,
+    zone: Zone,
+    req: &ReportRequest,
+    sink: &mut dyn RowSink,
+) -> Result<ReportSummary> {
+    match req.kind {
+        ReportKind::Agents => agents::render(store, zone, req, sink),
+        ReportKind::Queues => queues::render(store, zone, req, sink),
+        ReportKind::Calls => calls::render(store, zone, req, sink),
+    }
 }
 
 /// Maps a write failure of the output to an error naming it.

@@ -17,6 +17,8 @@ use tower::ServiceExt;
 
 use crate::error::{Error, Result};
 
+pub mod access_log;
+pub mod page;
 pub mod routes;
 
 pub use routes::{AppState, CorsOrigins};
