@@ -26,7 +26,9 @@ fn report(url: &str, args: &[&str]) -> Vec<u8> {
 async fn mariadb_reports_the_same_bytes_as_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", report_fixture::create(dir.path()).display());
-    let scratch = ScratchMysql::new();
+    let Some(scratch) = ScratchMysql::new() else {
+        return;
+    };
     report_fixture::fill(&mut MysqlStore::open(scratch.url()).unwrap());
 
     let args = [
@@ -63,7 +65,9 @@ async fn mariadb_reports_the_same_bytes_as_sqlite() {
 #[test]
 fn mariadb_period_rows_are_the_sums_of_their_hours() {
     for scenario in 0..report_fixture::periods::SCENARIOS.len() {
-        let scratch = ScratchMysql::new();
+        let Some(scratch) = ScratchMysql::new() else {
+            return;
+        };
         report_fixture::periods::fill(&mut MysqlStore::open(scratch.url()).unwrap(), scenario);
         for by in ["day", "week", "month"] {
             report_fixture::periods::check_periods(scratch.url(), scenario, by);

@@ -359,8 +359,10 @@ async fn cors_rules_apply_to_the_page() {
 
 #[tokio::test]
 async fn a_database_that_is_down_shows_the_form_with_503() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("none/apr.db"), &["serve"], &[]);
+    let (_dir, db) = fixture();
+    let server = Server::start(&db, &["serve"], &[]);
+    // The database goes away while serving.
+    std::fs::remove_file(&db).unwrap();
     let resp = client()
         .get(server.url("/?startDate=2025-09-07"))
         .send()

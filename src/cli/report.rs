@@ -169,7 +169,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         sl_basis: SlBasis::parse(&args.sl_basis, "--sl-basis")?,
     };
     let dir = args.output.as_deref().map(output_dir).transpose()?;
-    let mut store = global.open_store()?;
+    let mut store = global.open_read_only()?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
     let summary = match (&args.output, dir) {
         (Some(path), Some(dir)) => write_to_file(path, &dir, |file| {
