@@ -384,6 +384,17 @@ fn golden_queue_periods_and_call_list_of_the_example_day() {
             .unwrap();
         assert_eq!(day["max_wait_secs"].as_i64().unwrap(), max, "{q}");
     }
+    // The HTML queue report: calls and service level charts, the CSV's rows in its table.
+    let html = report(&db, &["--kind", "queues", "--format", "html"]);
+    assert_eq!(html.matches("<svg").count(), 2);
+    assert!(html.contains("Service level per hour (%)"));
+    assert!(!html.contains("http:") && !html.contains("<script"));
+    let csv = report(&db, &["--kind", "queues"]);
+    assert_eq!(
+        html.matches("<tr>").count(),
+        csv.lines().count(),
+        "the header row and one table row per CSV record"
+    );
     // The call list: one row per stint, each filter applied.
     let calls = report(&db, &["--kind", "calls", "--format", "json"]);
     let calls: Vec<serde_json::Value> = serde_json::from_str(&calls).unwrap();
