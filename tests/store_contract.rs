@@ -79,6 +79,7 @@ contract!(
     earliest_data_covers_events_and_stats,
     hour_calls_returns_the_half_open_range,
     overlong_names_are_cut_to_their_column_width,
+    overlong_keys_are_refused_alike_and_store_nothing,
     large_event_details_roundtrip,
     each_source_keeps_its_own_data_until,
 );
@@ -953,6 +954,46 @@ fn overlong_names_are_cut_to_their_column_width(db: &Db) {
     assert_eq!(got[0].agent_name, "a".repeat(255));
     // Loading the same event again is still recognised as a duplicate.
     assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 0);
+}
+
+fn overlong_keys_are_refused_alike_and_store_nothing(db: &Db) {
+    // A key value longer than its column: MySQL refused it with "Data too long" while
+    // SQLite kept it (issue 15.3). Cutting it could merge two keys, so both backends refuse
+    // the batch alike, in one line naming the column, and store nothing of it.
+    let mut store = db.open();
+    let long_ext = "7".repeat(70);
+    let long_state = "s".repeat(129);
+    let events = [idle(&long_ext, 100)];
+    let reasons = [ev(
+        "3001",
+        100,
+        "agent_not_avail_state",
+        true,
+        &long_state,
+        "A",
+    )];
+    let stats = [hour(0, vec![calls(&long_ext, "A", 1, 1)])];
+    for (batch, column) in [
+        (events_only(&events), "agent_events.ext"),
+        (events_only(&reasons), "agent_events.state"),
+        (stats_only(&stats), "users_calls.ext"),
+    ] {
+        let e = store.load(&batch).unwrap_err();
+        let msg = e.to_string();
+        assert_eq!(e.exit_code(), 2, "{msg}");
+        assert!(msg.contains(column) && !msg.contains('\n'), "{msg}");
+    }
+    let counts: Vec<(&str, u64)> = store
+        .table_summaries()
+        .unwrap()
+        .iter()
+        .filter(|t| ["agent_events", "users_calls", "agents", "etl_state"].contains(&t.table))
+        .map(|t| (t.table, t.rows))
+        .collect();
+    assert!(counts.iter().all(|(_, n)| *n == 0), "{counts:?}");
+    // At the width itself, both store it.
+    let fits = [idle(&"7".repeat(64), 100)];
+    assert_eq!(store.load(&events_only(&fits)).unwrap().events_new, 1);
 }
 
 fn large_event_details_roundtrip(db: &Db) {
