@@ -16,6 +16,7 @@ use crate::bounds::TimeBounds;
 use crate::error::{Error, Result};
 use crate::hours::{HourBucket, Zone};
 use crate::store::queue::{ChunkWrites, QueueStore, RawLine, RejectRow};
+use crate::store::table;
 
 /// `queue_log_state` key of the [`DeriverState`] (open stints, agents' memberships and pauses).
 pub const DERIVER_STATE_KEY: &str = "queue_log.derive_state";
@@ -125,6 +126,7 @@ fn parse_chunk<'a>(
     zone: Zone,
     bounds: TimeBounds,
     raws: bool,
+    agents: &AgentMap,
 ) -> Parsed<'a> {
     let mut p = Parsed {
         lines: Vec::with_capacity(texts.len()),
@@ -148,7 +150,12 @@ fn parse_chunk<'a>(
             continue;
         }
         let parsed = parse_line(text, zone).map_err(|e| e.to_string());
-        match parsed.and_then(|l| bounds.check(l.time).map(|()| l).map_err(|e| e.to_string())) {
+        let admitted = parsed.and_then(|l| {
+            bounds.check(l.time).map_err(|e| e.to_string())?;
+            keys_fit(&l, agents)?;
+            Ok(l)
+        });
+        match admitted {
             Ok(l) => {
                 if raws {
                     p.raws.push(RawLine {
@@ -173,6 +180,25 @@ fn parse_chunk<'a>(
         }
     }
     p
+}
+
+/// The values a line gives to key columns fit them on every backend (issue 15.3): its call
+/// id and queue (`queue_calls`), the extension of its agent and a pause reason
+/// (`agent_events`). A longer one is a rejected line with that reason, never a chunk that
+/// fails on MySQL alone.
+fn keys_fit(l: &QueueLogLine<'_>, agents: &AgentMap) -> std::result::Result<(), String> {
+    table::QUEUE_CALLS.check_fits("callid", l.callid)?;
+    table::QUEUE_CALLS.check_fits("queuename", l.queuename)?;
+    if let Some(ext) = agents.ext_of(l.agent) {
+        table::AGENT_EVENTS.check_fits("ext", ext)?;
+    }
+    if matches!(
+        EventKind::of(l.event),
+        EventKind::Pause | EventKind::PauseAll
+    ) {
+        table::AGENT_EVENTS.check_fits("state", &crate::names::sanitize(l.data[0]))?;
+    }
+    Ok(())
 }
 
 /// What the new lines of a chunk derive to.
@@ -310,7 +336,15 @@ fn load_segment(
     let mut chunk = Chunk::default();
     while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
         let texts = texts(&chunk);
-        let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone, opts.bounds, true);
+        let parsed = parse_chunk(
+            &chunk,
+            &texts,
+            &seg.display,
+            opts.zone,
+            opts.bounds,
+            true,
+            agents,
+        );
         let cursor = Cursor {
             offset: reader.offset,
             line_no: reader.line_no,
@@ -399,8 +433,15 @@ pub fn dry_run(
             let mut reader = SegmentReader::open(&seg)?;
             while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
                 let texts = texts(&chunk);
-                let parsed =
-                    parse_chunk(&chunk, &texts, &seg.display, opts.zone, opts.bounds, false);
+                let parsed = parse_chunk(
+                    &chunk,
+                    &texts,
+                    &seg.display,
+                    opts.zone,
+                    opts.bounds,
+                    false,
+                    agents,
+                );
                 let d = derive_lines(&mut deriver, &parsed.lines, None, agents, opts.zone);
                 summary.calls += d.calls;
                 summary.events += d.out.events.len() as u64;
