@@ -18,6 +18,7 @@ use tower::ServiceExt;
 use crate::error::{Error, Result};
 
 pub mod limit;
+pub mod pool;
 pub mod routes;
 mod slots;
 
