@@ -111,23 +111,6 @@ impl SqliteBackend {
     }
 }
 
-/// Keeps the `-wal` and `-shm` files when the last connection closes. A user who may only
-/// read the database (and not write its directory) can then open it read-only: SQLite reads
-/// the existing shared index instead of having to create one (SPEC §9).
-fn persist_wal(conn: &Connection) {
-    let mut on: std::ffi::c_int = 1;
-    // SAFETY: the handle is this open connection's; SQLITE_FCNTL_PERSIST_WAL reads and
-    // writes one int through the pointer, which outlives the call.
-    unsafe {
-        rusqlite::ffi::sqlite3_file_control(
-            conn.handle(),
-            c"main".as_ptr(),
-            rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
-            (&mut on as *mut std::ffi::c_int).cast(),
-        );
-    }
-}
-
 /// `file:PATH?immutable=1`, with the characters a URI gives meaning to escaped.
 fn immutable_uri(path: &Path) -> String {
     let mut uri = String::from("file:");
@@ -171,7 +154,6 @@ impl Db<SqliteBackend> {
                 .pragma_update(None, pragma, value)
                 .map_err(|e| b.err(e))?;
         }
-        persist_wal(&b.conn);
         Ok(Db::new(b))
     }
 
@@ -208,9 +190,9 @@ impl Db<SqliteBackend> {
             )
         {
             // A WAL database without its -shm file, in a directory this user cannot write:
-            // SQLite cannot make the shared index. Writers keep that file in place
-            // (persistent WAL), so this is a database never opened by this apr's writers;
-            // read it as an immutable file instead.
+            // SQLite cannot make the shared index. No writer has the database open (the last
+            // one to close removes that file), so read it as an immutable file. While a
+            // writer runs, its -shm exists and the read-only open above uses it.
             b = SqliteBackend::connect(
                 Path::new(&immutable_uri(path)),
                 OpenFlags::SQLITE_OPEN_READ_ONLY
