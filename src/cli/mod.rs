@@ -144,8 +144,8 @@ pub enum Command {
     Aggregate(aggregate::Args),
     /// Load Asterisk queue_log files (incremental; `-` for stdin)
     ParseQueueLog(parse_queue_log::Args),
-    /// Render the agent report (CSV or JSON) for a local date/time range
-    Report(report::Args),
+    /// Render the agent, queue or call report (CSV, JSON, XLSX or HTML) for a local range
+    Report(Box<report::Args>),
     /// Answer exactly one HTTP request (GET /api/report, /health), then exit
     ServeOnce(serve_once::Args),
     /// Serve the report over HTTP until SIGINT/SIGTERM
@@ -182,7 +182,7 @@ pub fn main() -> i32 {
         Command::InitLoad(args) => init_load::run(global, args),
         Command::Aggregate(args) => aggregate::run(global, args),
         Command::ParseQueueLog(args) => parse_queue_log::run(global, args),
-        Command::Report(args) => report::run(global, args),
+        Command::Report(args) => report::run(global, *args),
         Command::ServeOnce(args) => serve_once::run(global, args),
         Command::Serve(args) => serve::run(global, args),
     };
