@@ -605,6 +605,19 @@ impl SegmentReader {
         chunk.clear();
         let mut consumed_any = false;
         while !self.done && chunk.lines.len() < max_lines && chunk.bytes.len() < MAX_CHUNK_BYTES {
+            // A run of empty lines is skipped in bulk (a file of newlines costs a scan).
+            let blank = match self.reader.fill_buf() {
+                Ok(buf) => buf.iter().take_while(|b| **b == b'\n').count(),
+                Err(_) => 0,
+            };
+            if blank > 0 {
+                self.reader.consume(blank);
+                self.offset += blank as u64;
+                self.line_no += blank as u64;
+                chunk.empty += blank as u64;
+                consumed_any = true;
+                continue;
+            }
             let start = chunk.bytes.len();
             let Some((n, complete, len)) = self.read_line(&mut chunk.bytes)? else {
                 self.done = true;
