@@ -280,16 +280,13 @@ fn aggregate_batch(
     let start = batch[0].start;
     let end = batch[batch.len() - 1].end;
     let mut strings = Strings::default();
-    // Category and kind per interned string, computed once.
-    let mut kinds: HashMap<u32, EventKind> = HashMap::new();
+    // Category per interned reason, computed once.
     let mut categories: HashMap<u32, Category> = HashMap::new();
     let mut agents: HashMap<String, AgentEvents> = HashMap::new();
     store.scan_events(start - opts.max_carry, end, &mut |e| {
+        let kind = e.kind;
         let event_id = strings.intern(e.event);
         let state_id = strings.intern(e.state);
-        let kind = *kinds
-            .entry(event_id)
-            .or_insert_with(|| EventKind::parse(&strings.values[event_id as usize]));
         let category = if kind == EventKind::NotAvail {
             *categories
                 .entry(state_id)
