@@ -11,9 +11,10 @@ mod support;
 
 use std::process::Command;
 
-use support::chaos::{bytes_written_by, kill_at, kill_count, kill_when, schedule, written};
+use support::chaos::{
+    Backend, bytes_written_by, kill_at, kill_count, kill_when, schedule, written,
+};
 use support::fake_platform::*;
-use support::mysql::ScratchMysql;
 use support::rows::{Db, assert_same_dump, canonical_dump};
 
 const REPLAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/replay");
@@ -22,37 +23,6 @@ const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents
 /// 2025-09-06 18:30 UTC = 2025-09-07 00:00 in Asia/Kolkata.
 const FROM: i64 = 1_757_183_400;
 const HOUR: i64 = 3600;
-
-/// Where fresh databases come from: files in a temporary directory, or scratch databases
-/// on the test MariaDB (kept until the test ends).
-enum Backend {
-    Sqlite(tempfile::TempDir, usize),
-    Mysql(Vec<ScratchMysql>),
-}
-
-impl Backend {
-    fn sqlite() -> Backend {
-        Backend::Sqlite(tempfile::tempdir().unwrap(), 0)
-    }
-
-    /// `None` unless the MySQL suites run.
-    fn mysql() -> Option<Backend> {
-        support::mysql::enabled().then(|| Backend::Mysql(Vec::new()))
-    }
-
-    fn fresh(&mut self) -> Db {
-        match self {
-            Backend::Sqlite(dir, n) => {
-                *n += 1;
-                Db::Sqlite(dir.path().join(format!("db{n}.db")))
-            }
-            Backend::Mysql(scratch) => {
-                scratch.push(ScratchMysql::new().expect("MySQL suites enabled"));
-                Db::Mysql(scratch.last().unwrap().url().to_string())
-            }
-        }
-    }
-}
 
 /// `apr ARGS` on `db` with nothing inherited but what the test states.
 fn apr(db: &Db, zone: &str, args: &[&str]) -> Command {

@@ -278,6 +278,64 @@ fn load_in<B: Backend + ?Sized>(
     Ok(outcome)
 }
 
+/// Makes the `agent_activity` rows with `from <= report_hour < to` exactly `rows`, inside the
+/// caller's transaction. Rows already stored are overwritten in place (one upsert, no
+/// delete-then-insert of every row: a rebuild mostly rewrites rows that did not change, and
+/// removing and re-adding them costs every index twice); only rows that no longer qualify
+/// are deleted, by key. An empty range gets plain inserts.
+fn write_activity<B: Backend + ?Sized>(
+    b: &mut B,
+    from: i64,
+    to: i64,
+    rows: &[ActivityRow],
+) -> Result<()> {
+    let mut stored: HashSet<(String, i64)> = HashSet::new();
+    b.query(
+        "SELECT agent_ext, report_hour FROM agent_activity \
+         WHERE report_hour >= ? AND report_hour < ?",
+        &[Cell::Int(from), Cell::Int(to)],
+        &mut |r| {
+            stored.insert((r.text(0)?, r.int(1)?));
+            Ok(())
+        },
+    )?;
+    let (head, tail) = if stored.is_empty() {
+        (
+            format!(
+                "INSERT INTO agent_activity ({})",
+                table::AGENT_ACTIVITY.column_list()
+            ),
+            String::new(),
+        )
+    } else {
+        for r in rows {
+            // Borrowed lookups would need a second key type; the clone is per stored row.
+            stored.remove(&(r.agent_ext.clone(), r.report_hour));
+        }
+        let stale: Vec<&(String, i64)> = stored.iter().collect();
+        for chunk in stale.chunks(IN_LIST_MAX) {
+            let one = "(agent_ext = ? AND report_hour = ?)";
+            let sql = format!(
+                "DELETE FROM agent_activity WHERE {}",
+                vec![one; chunk.len()].join(" OR ")
+            );
+            let args: Vec<Cell<'_>> = chunk
+                .iter()
+                .flat_map(|(ext, hour)| [Cell::Text(ext), Cell::Int(*hour)])
+                .collect();
+            b.exec(&sql, &args)?;
+        }
+        b.dialect().upsert(&table::AGENT_ACTIVITY)
+    };
+    b.insert_rows(
+        &head,
+        &tail,
+        table::AGENT_ACTIVITY.columns.len(),
+        &mut rows.iter().map(table::encode_activity),
+        &mut |_| {},
+    )
+}
+
 /// Which of a chunk's raw lines are new, inserting them.
 fn insert_raw_lines<B: Backend + ?Sized>(
     b: &mut B,
@@ -625,21 +683,7 @@ impl<B: Backend + 'static> Store for Db<B> {
     ) -> Result<()> {
         let zone = self.zone.clone();
         in_tx(&mut self.b, |b| {
-            b.exec(
-                "DELETE FROM agent_activity WHERE report_hour >= ? AND report_hour < ?",
-                &[Cell::Int(from), Cell::Int(to)],
-            )?;
-            let head = format!(
-                "INSERT INTO agent_activity ({})",
-                table::AGENT_ACTIVITY.column_list()
-            );
-            b.insert_rows(
-                &head,
-                "",
-                table::AGENT_ACTIVITY.columns.len(),
-                &mut rows.iter().map(table::encode_activity),
-                &mut |_| {},
-            )?;
+            write_activity(b, from, to, rows)?;
             for (k, v) in state {
                 kv_put(b, &table::ETL_STATE, k, v)?;
             }

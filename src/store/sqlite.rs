@@ -258,9 +258,17 @@ impl Backend for SqliteBackend {
         let mut cells: Vec<Cell<'c>> = Vec::with_capacity(per_stmt * cols);
         let mut n = 0;
         let conn = &self.conn;
+        let one = format!("({})", placeholders(cols));
+        let sql_of =
+            |n: usize| format!("{head} VALUES {} {tail}", vec![one.as_str(); n].join(", "));
+        // The full-size statement's text is built once per call, not per statement.
+        let full = sql_of(per_stmt);
         let mut flush = |cells: &mut Vec<Cell<'c>>, n: usize| -> rusqlite::Result<()> {
-            let one = format!("({})", placeholders(cols));
-            let sql = format!("{head} VALUES {} {tail}", vec![one; n].join(", "));
+            let sql = if n == per_stmt {
+                std::borrow::Cow::Borrowed(full.as_str())
+            } else {
+                std::borrow::Cow::Owned(sql_of(n))
+            };
             let changed = conn
                 .prepare_cached(&sql)?
                 .execute(rusqlite::params_from_iter(cells.iter()))?;

@@ -10,6 +10,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::rows::Db;
+
 /// Whether the heavy variants run (`APR_TEST_HEAVY=1`).
 pub fn heavy() -> bool {
     std::env::var("APR_TEST_HEAVY").is_ok_and(|v| v.trim() == "1")
@@ -128,4 +130,35 @@ pub fn kill_at(
         }
     }
     panic!("{what}: four runs ended before their kill point");
+}
+
+/// Where fresh databases come from: files in a temporary directory, or scratch databases
+/// on the test MariaDB (kept until the test ends).
+pub enum Backend {
+    Sqlite(tempfile::TempDir, usize),
+    Mysql(Vec<super::mysql::ScratchMysql>),
+}
+
+impl Backend {
+    pub fn sqlite() -> Backend {
+        Backend::Sqlite(tempfile::tempdir().unwrap(), 0)
+    }
+
+    /// `None` unless the MySQL suites run.
+    pub fn mysql() -> Option<Backend> {
+        super::mysql::enabled().then(|| Backend::Mysql(Vec::new()))
+    }
+
+    pub fn fresh(&mut self) -> Db {
+        match self {
+            Backend::Sqlite(dir, n) => {
+                *n += 1;
+                Db::Sqlite(dir.path().join(format!("db{n}.db")))
+            }
+            Backend::Mysql(scratch) => {
+                scratch.push(super::mysql::ScratchMysql::new().expect("MySQL suites enabled"));
+                Db::Mysql(scratch.last().unwrap().url().to_string())
+            }
+        }
+    }
 }

@@ -13,8 +13,7 @@
 //! Per agent-hour call counts ([`hour_stats`]) are computed from the stored raw lines of
 //! whole hours, because `users_calls` rows replace whole hours.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
@@ -251,9 +250,11 @@ pub struct Deriver {
     open: ByHash<Vec<Stint>>,
     /// By extension.
     agents: HashMap<Arc<str>, AgentState>,
-    /// `(enter_time + max_call_secs, callid hash, enter_time)` of open stints, earliest
-    /// first; entries of stints that ended since find nothing when they come up.
-    deadlines: BinaryHeap<Reverse<(i64, u64, i64)>>,
+    /// `(enter_time + max_call_secs, callid hash, enter_time)` of open stints, sorted,
+    /// earliest first; entries of stints that ended since find nothing when they come up.
+    /// Lines come in time order, so a new deadline nearly always goes at the back (a queue,
+    /// not a heap: no sifting per call).
+    deadlines: VecDeque<(i64, u64, i64)>,
     /// The local hour last entered into and its label (most lines share an hour).
     hour: Option<(HourBucket, String)>,
     /// Sanitized display names by raw agent field.
@@ -293,17 +294,19 @@ fn event(
 
 impl Deriver {
     pub fn new(config: DeriveConfig, state: DeriverState) -> Deriver {
-        let deadlines = state
+        let mut deadlines: Vec<(i64, u64, i64)> = state
             .open
             .iter()
             .map(|s| {
-                Reverse((
+                (
                     s.enter_time.saturating_add(config.max_call_secs),
                     callid_key(&s.callid),
                     s.enter_time,
-                ))
+                )
             })
             .collect();
+        deadlines.sort_unstable();
+        let deadlines = VecDeque::from(deadlines);
         let mut open: ByHash<Vec<Stint>> = ByHash::default();
         for s in state.open {
             open.entry(callid_key(&s.callid)).or_default().push(s);
@@ -395,11 +398,7 @@ impl Deriver {
         agents: &AgentMap,
         out: &mut Derived,
     ) {
-        if self
-            .deadlines
-            .peek()
-            .is_some_and(|Reverse((d, ..))| line.time > *d)
-        {
+        if self.deadlines.front().is_some_and(|(d, ..)| line.time > *d) {
             self.expire(line.time, out);
         }
         match kind {
@@ -469,11 +468,17 @@ impl Deriver {
             end_time: None,
             pending: false,
         };
-        self.deadlines.push(Reverse((
+        let deadline = (
             line.time.saturating_add(self.config.max_call_secs),
             key,
             stint.enter_time,
-        )));
+        );
+        if self.deadlines.back().is_none_or(|last| *last <= deadline) {
+            self.deadlines.push_back(deadline);
+        } else {
+            let at = self.deadlines.partition_point(|d| *d <= deadline);
+            self.deadlines.insert(at, deadline);
+        }
         self.open.entry(key).or_default().push(stint);
     }
 
@@ -496,10 +501,10 @@ impl Deriver {
 
     /// Closes the stints open longer than `max_call_secs` at `now`.
     fn expire(&mut self, now: i64, out: &mut Derived) {
-        while let Some(Reverse((deadline, ..))) = self.deadlines.peek()
+        while let Some((deadline, ..)) = self.deadlines.front()
             && now > *deadline
         {
-            let Some(Reverse((_, key, enter_time))) = self.deadlines.pop() else {
+            let Some((_, key, enter_time)) = self.deadlines.pop_front() else {
                 break;
             };
             let Some(list) = self.open.get_mut(&key) else {
