@@ -137,6 +137,7 @@ fn form_only(v: &Values<'_>, status: StatusCode, error: Option<&str>) -> Respons
 /// `GET /`: the form, and below it the report the query asks for.
 pub async fn page(
     State(state): State<Arc<AppState>>,
+    Extension(pool): Extension<Arc<super::pool::StorePool>>,
     token: Option<Extension<QueryToken>>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
@@ -174,7 +175,7 @@ pub async fn page(
         Err(msg) => return form_only(&v, StatusCode::BAD_REQUEST, Some(&msg)),
     };
     let start = page_start(&v, None, true);
-    let body = stream_blocking(state, move |store, zone, out| {
+    let body = stream_blocking(state, pool, move |store, zone, out| {
         let err = |e| Error::io("cannot write the page", e);
         out.write_all(start.as_bytes()).map_err(err)?;
         {

@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -18,10 +19,11 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use super::pool::StorePool;
 use crate::config::{ZoneChoice, ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::report::{ArgNames, RawReportArgs, ReportRequest, write_report};
-use crate::store::{self, DatabaseUrl, Store, keys};
+use crate::store::{DatabaseUrl, Store, keys};
 
 /// What every request needs: where the database is, the zone asked for, the token.
 #[derive(Debug, Clone)]
@@ -80,6 +82,8 @@ const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kin
 
 /// Builds the router every server form uses.
 pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
+    // Read-only connections reused across requests (issue 13.5).
+    let pool = Arc::new(StorePool::new(state.database.clone()));
     let state = Arc::new(state);
     let app = Router::new()
         .route("/", get(super::page::page))
@@ -87,6 +91,7 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
         .route("/health", get(health))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(pool))
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(middleware::from_fn(super::access_log::log))
         .with_state(state);
@@ -245,16 +250,6 @@ pub(crate) fn raw_args(pairs: Vec<(String, String)>) -> Result<RawReportArgs, St
     Ok(raw)
 }
 
-/// Opens the database read-only for one request: serving never creates or writes anything
-/// (SPEC §9). Any failure to open it (gone, locked, a missing directory) is the database
-/// being unavailable, as `/health` reports it.
-fn open_store(db: &DatabaseUrl) -> crate::Result<Box<dyn Store>> {
-    store::open_read_only(db).map_err(|e| match e {
-        Error::Database(_) => e,
-        other => Error::db(other),
-    })
-}
-
 /// The HTTP status for a failure before the report's first byte: 503 while the database
 /// is unavailable, 500 for the server's own configuration (a zone that does not match the
 /// database's).
@@ -303,6 +298,7 @@ impl Write for ChannelWriter {
 
 async fn report(
     State(state): State<Arc<AppState>>,
+    Extension(pool): Extension<Arc<StorePool>>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
     let pairs = match query {
@@ -322,7 +318,7 @@ async fn report(
     };
 
     let req_bg = req.clone();
-    let body = match stream_blocking(state, move |store, zone, out| {
+    let body = match stream_blocking(state, pool, move |store, zone, out| {
         write_report(store, zone, &req_bg, out).map(|_| ())
     })
     .await
@@ -342,7 +338,11 @@ async fn report(
 /// Opens the database on the blocking pool and runs `job` there, its output streamed as
 /// the response body. Resolves once the database is open: an error opening it (or
 /// resolving the zone) comes back before any byte, so the caller can answer 503.
-pub(crate) async fn stream_blocking<F>(state: Arc<AppState>, job: F) -> crate::Result<Body>
+pub(crate) async fn stream_blocking<F>(
+    state: Arc<AppState>,
+    pool: Arc<StorePool>,
+    job: F,
+) -> crate::Result<Body>
 where
     F: FnOnce(&mut dyn Store, crate::hours::Zone, &mut dyn Write) -> crate::Result<()>
         + Send
@@ -353,7 +353,7 @@ where
     // The report code is blocking (the store streams rows synchronously); it runs on the
     // blocking pool with its own connection.
     tokio::task::spawn_blocking(move || {
-        let opened = open_store(&state.database).and_then(|mut s| {
+        let opened = pool.take().and_then(|mut s| {
             let zone = resolve_zone(s.as_mut(), &state.zone_choice, ZoneUse::Read)?;
             Ok((s, zone))
         });
@@ -369,14 +369,18 @@ where
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
         };
-        if let Err(e) = job(store.as_mut(), zone, &mut out).and_then(|()| {
+        match job(store.as_mut(), zone, &mut out).and_then(|()| {
             out.flush()
                 .map_err(|e| Error::io("cannot write the report", e))
         }) {
-            tracing::warn!("report failed after its first byte: {e}");
-            // An error item makes hyper abort the chunked body, so the client sees a
-            // broken transfer rather than a report that silently ends early.
-            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            // Only a connection that just served a whole report goes back to the pool.
+            Ok(()) => pool.give_back(store),
+            Err(e) => {
+                tracing::warn!("report failed after its first byte: {e}");
+                // An error item makes hyper abort the chunked body, so the client sees a
+                // broken transfer rather than a report that silently ends early.
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
         }
     });
     match ready_rx.await {
@@ -411,12 +415,17 @@ fn last_collect(store: &mut dyn Store) -> crate::Result<Option<String>> {
 /// long before the connection's own read timeout (issue 15.4).
 pub const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
-async fn health(State(state): State<Arc<AppState>>) -> Response {
+async fn health(
+    State(state): State<Arc<AppState>>,
+    Extension(pool): Extension<Arc<StorePool>>,
+) -> Response {
     let shown = state.database.shown();
     let check = tokio::task::spawn_blocking(move || {
-        let mut s = open_store(&state.database)?;
+        let mut s = pool.take()?;
         s.ping()?;
-        last_collect(s.as_mut())
+        let last = last_collect(s.as_mut())?;
+        pool.give_back(s);
+        Ok(last)
     });
     // On the deadline the check is left to end on its own connection timeouts.
     let checked = match tokio::time::timeout(HEALTH_DEADLINE, check).await {
