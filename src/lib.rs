@@ -13,6 +13,7 @@ pub mod hours;
 pub mod ingest;
 pub mod model;
 pub mod names;
+pub mod plural;
 pub mod report;
 pub mod serve;
 pub mod source;

@@ -15,6 +15,7 @@ use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::{Zone, parse_instant, parse_span};
 use crate::ingest::ingest;
+use crate::plural::{count, counts};
 use crate::source::Source;
 use crate::source::platform::{PlatformConfig, PlatformSource};
 use crate::source::replay::ReplayDir;
@@ -77,7 +78,7 @@ pub fn plan(
         (None, None) => (
             to - FIRST_RUN_SECS,
             Some(
-                "note: no earlier collect recorded in this database: fetching the last hour only; \
+                "no earlier collect recorded in this database: fetching the last hour only; \
                  run 'apr init-load' to backfill more"
                     .to_string(),
             ),
@@ -117,7 +118,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             let now = source.now()?;
             let plan = plan(zone, watermark, now, overlap, since, until)?;
             if let Some(n) = &plan.notice {
-                eprintln!("{n}");
+                global.note(n);
             }
             let loaded = fetch(store.as_mut(), &mut source, zone, &plan)?;
             (loaded, source.describe(), None)
@@ -128,7 +129,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             let now = source.now()?;
             let plan = plan(zone, watermark, now, overlap, since, until)?;
             if let Some(n) = &plan.notice {
-                eprintln!("{n}");
+                global.note(n);
             }
             let result = fetch(store.as_mut(), &mut source, zone, &plan);
             // Keep a fresh token even when the fetch failed, so the next run reuses it.
@@ -145,17 +146,23 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )?;
     if global.verbose >= 1 {
-        aggregate::note_other_reasons(&agg);
+        aggregate::note_other_reasons(global, &agg);
         let http = requests
-            .map(|c| format!(", {} requests ({} retries)", c.requests, c.retries))
+            .map(|c| {
+                format!(
+                    ", {} ({})",
+                    counts(c.requests, "request"),
+                    count(c.retries, "retry", "retries")
+                )
+            })
             .unwrap_or_default();
         eprintln!(
-            "collect: {} events ({} new) and {} stats rows from {described}{http}; {} agent-hours aggregated over {} hours; {:.2}s",
-            loaded.events_seen,
+            "collect: {} ({} new) and {} from {described}{http}; {} aggregated over {}; {:.2}s",
+            counts(loaded.events_seen, "event"),
             loaded.events_new,
-            loaded.stats_rows,
-            agg.rows,
-            agg.hours,
+            counts(loaded.stats_rows, "stats row"),
+            counts(agg.rows, "agent-hour"),
+            counts(agg.hours, "hour"),
             started.elapsed().as_secs_f64()
         );
     }

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args as ClapArgs;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{GlobalArgs, aggregate, write_lock};
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::ingest::ingest;
+use crate::plural::counts;
 use crate::source::Source;
 use crate::source::platform::{PlatformConfig, PlatformSource};
 use crate::source::replay::ReplayDir;
@@ -46,17 +47,20 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         )?),
     };
 
-    let counts = store.table_counts()?;
-    let listing: Vec<String> = counts
+    let tables = store.table_counts()?;
+    let listing: Vec<String> = tables
         .iter()
-        .map(|(t, n)| format!("{t}: {n} rows"))
+        .map(|(t, n)| format!("{t}: {}", counts(*n, "row")))
         .collect();
-    eprintln!(
-        "init-load wipes these tables and reloads the last {} hours from {}:\n  {}",
-        args.hours,
-        source.describe(),
-        listing.join("\n  ")
-    );
+    // The list is what the prompt asks about; with --yes and --quiet (cron) nobody reads it.
+    if !(args.yes && global.quiet) {
+        eprintln!(
+            "init-load wipes these tables and reloads the last {} from {}:\n  {}",
+            counts(u64::from(args.hours), "hour"),
+            source.describe(),
+            listing.join("\n  ")
+        );
+    }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::usage(
@@ -70,7 +74,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             .interact_text()
             .map_err(|e| Error::io("cannot read the confirmation", std::io::Error::other(e)))?;
         if answer.trim() != "YES" {
-            eprintln!("aborted: nothing was changed");
+            global.note("aborted: nothing was changed");
             return Ok(());
         }
     }
@@ -79,7 +83,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     store.wipe()?;
     let now = source.now()?;
     let from = now - i64::from(args.hours) * 3600;
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let bar = ProgressBar::with_draw_target(None, global.progress_target());
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} hours {msg}")
             .expect("static template")
@@ -94,16 +98,16 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     }
     let loaded = loaded?;
     let agg = aggregate::after_load(store.as_mut(), zone)?;
-    aggregate::note_other_reasons(&agg);
-    println!(
-        "loaded {} events ({} new) and {} hourly stats rows; {} agents over {} hours ({} rows) in {:.1}s",
-        loaded.events_seen,
+    aggregate::note_other_reasons(global, &agg);
+    global.summary(format_args!(
+        "loaded {} ({} new) and {}; {} over {} ({}) in {:.1}s",
+        counts(loaded.events_seen, "event"),
         loaded.events_new,
-        loaded.stats_rows,
-        agg.agents,
-        agg.hours_with_rows,
-        agg.rows,
+        counts(loaded.stats_rows, "hourly stats row"),
+        counts(agg.agents, "agent"),
+        counts(agg.hours_with_rows, "hour"),
+        counts(agg.rows, "row"),
         started.elapsed().as_secs_f64()
-    );
+    ));
     Ok(())
 }

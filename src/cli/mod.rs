@@ -3,12 +3,17 @@
 //! `anyhow::Result`; [`main`] turns a failure into one `error:` line and the exit code of
 //! SPEC §2 (the library's [`crate::Error::exit_code`], 1 for anything else).
 
+use std::fmt::Display;
+use std::io::IsTerminal;
+
 use clap::{Args, Parser, Subcommand};
 
 pub mod aggregate;
 pub mod collect;
+pub mod help;
 pub mod init_load;
 pub mod parse_queue_log;
+pub mod shell;
 
 use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
@@ -19,7 +24,13 @@ pub mod serve_once;
 
 /// Contact-center agent performance reports: collect, aggregate, report.
 #[derive(Debug, Parser)]
-#[command(name = "apr", version, about, propagate_version = true)]
+#[command(
+    name = "apr",
+    version,
+    about,
+    propagate_version = true,
+    after_help = help::TOP
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -46,6 +57,9 @@ pub struct GlobalArgs {
     /// More detail on stderr (-v: a summary line, -vv: debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Print errors only: no summary lines, notes or progress (for cron)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
 }
 
 impl GlobalArgs {
@@ -58,24 +72,62 @@ impl GlobalArgs {
     pub fn zone_choice(&self) -> ZoneChoice {
         ZoneChoice::from_env(self.timezone.clone())
     }
+
+    /// A notice on stderr, `note: MESSAGE`, unless `--quiet`. The one word every notice
+    /// starts with.
+    pub fn note(&self, message: impl Display) {
+        if !self.quiet {
+            eprintln!("note: {message}");
+        }
+    }
+
+    /// A command's closing summary line on stdout, unless `--quiet`.
+    pub fn summary(&self, line: impl Display) {
+        if !self.quiet {
+            println!("{line}");
+        }
+    }
+
+    /// Where progress bars draw: stderr (hidden by indicatif when it is not a terminal), or
+    /// nowhere with `--quiet`.
+    pub fn progress_target(&self) -> indicatif::ProgressDrawTarget {
+        if self.quiet {
+            indicatif::ProgressDrawTarget::hidden()
+        } else {
+            indicatif::ProgressDrawTarget::stderr()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fetch new events and stats from the platform, load and aggregate them (for cron)
+    #[command(after_help = help::COLLECT)]
     Collect(collect::Args),
     /// Wipe and backfill the last N hours (asks for YES)
+    #[command(after_help = help::INIT_LOAD)]
     InitLoad(init_load::Args),
     /// Rebuild the hourly agent summary
+    #[command(after_help = help::AGGREGATE)]
     Aggregate(aggregate::Args),
     /// Load Asterisk queue_log files (incremental; `-` for stdin)
+    #[command(after_help = help::PARSE_QUEUE_LOG)]
     ParseQueueLog(parse_queue_log::Args),
     /// Render the agent report (CSV or JSON) for a local date/time range
+    #[command(after_help = help::REPORT)]
     Report(report::Args),
     /// Answer exactly one HTTP request (GET /api/report, /health), then exit
+    #[command(after_help = help::SERVE_ONCE)]
     ServeOnce(serve_once::Args),
     /// Serve the report over HTTP until SIGINT/SIGTERM
+    #[command(after_help = help::SERVE)]
     Serve(serve::Args),
+    /// Print a shell completion script (bash, zsh, fish or powershell) to stdout
+    #[command(after_help = help::COMPLETIONS)]
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff) to stdout
+    #[command(after_help = help::MAN)]
+    Man(shell::ManArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -91,7 +143,7 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    init_tracing(cli.global.verbose);
+    init_tracing(&cli.global);
     let global = &cli.global;
     let result: anyhow::Result<()> = match cli.command {
         Command::Collect(args) => collect::run(global, args),
@@ -101,6 +153,8 @@ pub fn main() -> i32 {
         Command::Report(args) => report::run(global, args),
         Command::ServeOnce(args) => serve_once::run(global, args),
         Command::Serve(args) => serve::run(global, args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
     };
     match result {
         Ok(()) => 0,
@@ -152,18 +206,51 @@ fn load_dotenv() -> Result<(), String> {
     }
 }
 
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+fn init_tracing(global: &GlobalArgs) {
+    let default = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("APR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("apr={default},warn")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set to anything but the empty
+/// string (no-color.org), so log files and cron mail carry no escape codes.
+fn colour(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))));
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None));
+        assert!(!colour(false, Some(OsStr::new("1"))));
+    }
+
+    #[test]
+    fn quiet_and_verbose_exclude_each_other() {
+        assert!(Cli::try_parse_from(["apr", "-q", "-v", "aggregate"]).is_err());
+        let cli = Cli::try_parse_from(["apr", "aggregate", "--quiet"]).unwrap();
+        assert!(cli.global.quiet);
+    }
 }

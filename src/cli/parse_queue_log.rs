@@ -5,12 +5,13 @@
 use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{GlobalArgs, aggregate, write_lock};
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::Zone;
+use crate::plural::counts;
 use crate::source::queue_log::derive::AgentMap;
 use crate::source::queue_log::load::{
     DEFAULT_CHUNK_LINES, LoadOptions, LoadSummary, Progress, dry_run, load_files,
@@ -71,7 +72,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let agents = agent_map(args.agents.as_ref())?;
     let url = DatabaseUrl::parse(&global.database_url)?;
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let bar = ProgressBar::with_draw_target(None, global.progress_target());
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {msg}")
             .expect("static template")
@@ -83,7 +84,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             bar.set_length(total);
             bar.set_position(p.bytes);
         }
-        bar.set_message(format!("{} lines", p.lines));
+        bar.set_message(counts(p.lines, "line"));
     };
     let opts = |zone| LoadOptions {
         zone,
@@ -128,27 +129,27 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         bar.finish_and_clear();
         let base: &mut dyn Store = store.as_mut();
         let agg = aggregate::after_load(base, zone)?;
-        aggregate::note_other_reasons(&agg);
+        aggregate::note_other_reasons(global, &agg);
         summary
     };
     bar.finish_and_clear();
     for note in &summary.notes {
         tracing::info!("{note}");
     }
-    println!(
-        "{}{} lines read, {} loaded, {} rejected, {} calls, {} agent events in {:.1}s{}",
+    global.summary(format_args!(
+        "{}{} read, {} loaded, {} rejected, {}, {} in {:.1}s{}",
         if args.dry_run { "dry run: " } else { "" },
-        summary.lines_read,
+        counts(summary.lines_read, "line"),
         summary.loaded,
         summary.rejected,
-        summary.calls,
-        summary.events,
+        counts(summary.calls, "call"),
+        counts(summary.events, "agent event"),
         started.elapsed().as_secs_f64(),
         if summary.rejected > 0 && !args.dry_run {
             " (rejected lines are in queue_log_rejects)"
         } else {
             ""
         }
-    );
+    ));
     Ok(())
 }

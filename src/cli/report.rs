@@ -101,12 +101,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         }
     };
     if summary.rows == 0 {
-        eprintln!(
-            "notice: no data for {} to {} ({}); the report has the header only",
+        global.note(format_args!(
+            "no data for {} to {} ({}); the report has the header only",
             req.start.format("%Y-%m-%d %H:%M:%S"),
             req.end.format("%Y-%m-%d %H:%M:%S"),
             zone.name()
-        );
+        ));
     } else {
         tracing::info!(rows = summary.rows, "report written");
     }
