@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod hours;
 pub mod ingest;
+pub mod mail;
 pub mod model;
 pub mod names;
 pub mod plural;

@@ -79,9 +79,11 @@ pub const REPORT: &str = concat!(
     "Examples:\n  \
      apr report --start-date 2025-09-07                      # that local day, CSV on stdout\n  \
      apr report --start-date 2025-09-07 --start-time 18:00 --end-time 06:00 --ext 3012,3032\n  \
-     apr report --start-date 2025-09-01 --end-date 2025-10-01 --format json --output sept.json\n\n\
+     apr -q report --start-date 2025-09-07 --mail-to ops@example.com,lead@example.com\n\n\
      Environment:\n",
-    common_env!()
+    common_env!(),
+    "\n  APR_SMTP_URL        SMTP server for --mail-to: smtps://user:pass@host:465 (env or .env only)\n  \
+     APR_MAIL_FROM       sender of --mail-to [default: the SMTP user if an address]"
 );
 
 pub const SERVE_ONCE: &str = concat!(

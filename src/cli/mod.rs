@@ -19,6 +19,7 @@ use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
 
 pub mod report;
+pub mod report_mail;
 pub mod serve;
 pub mod serve_once;
 

@@ -6,6 +6,7 @@ use std::io::Write;
 use clap::Args as ClapArgs;
 
 use crate::cli::GlobalArgs;
+use crate::cli::report_mail::MailArgs;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::report::queues::{QueueOptions, SlBasis};
@@ -51,6 +52,8 @@ pub struct Args {
     /// Write to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub mail: MailArgs,
 }
 
 impl Args {
@@ -76,8 +79,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         sl_secs: i64::from(args.sl_secs),
         sl_basis: SlBasis::parse(&args.sl_basis, "--sl-basis")?,
     };
+    let delivery = args.mail.delivery()?;
     let mut store = global.open_store()?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
+    if let Some(delivery) = delivery {
+        // Mailed instead of printed: the attachment is exactly the bytes the renderer writes.
+        let mut bytes = Vec::new();
+        let summary = write_report(store.as_mut(), zone, &req, &mut bytes)?;
+        return Ok(delivery.send(global, &req, zone, bytes, summary.rows)?);
+    }
     let summary = match &args.output {
         Some(path) => {
             let mut file = std::fs::File::create(path).map_err(|e| {

@@ -5,3 +5,4 @@
 pub mod fake_platform;
 pub mod mysql;
 pub mod rows;
+pub mod smtp;
