@@ -18,6 +18,7 @@ pub mod plural;
 pub mod report;
 pub mod serve;
 pub mod source;
+pub mod status;
 pub mod store;
 pub mod synth;
 

@@ -107,6 +107,16 @@ pub const SERVE: &str = concat!(
      APR_CORS_ORIGINS    origins browsers may read from (as --cors-origins)"
 );
 
+pub const STATUS: &str = concat!(
+    "Examples:\n  \
+     apr status                                      # where apr stands\n  \
+     apr status --format json\n  \
+     apr -q status --max-age 30m                     # monitoring: exit 1 when stale\n\n\
+     Environment:\n",
+    common_env!(),
+    "\n  APR_STATE_MAP       not-available reason rules (TOML), to tell Other reasons"
+);
+
 pub const COMPLETIONS: &str = "Examples:\n  \
      apr completions bash > /etc/bash_completion.d/apr\n  \
      apr completions zsh > \"${fpath[1]}/_apr\"\n  \

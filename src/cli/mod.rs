@@ -14,6 +14,7 @@ pub mod help;
 pub mod init_load;
 pub mod parse_queue_log;
 pub mod shell;
+pub mod status;
 
 use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
@@ -123,6 +124,9 @@ pub enum Command {
     /// Serve the report over HTTP until SIGINT/SIGTERM
     #[command(after_help = help::SERVE)]
     Serve(serve::Args),
+    /// Show where apr stands: watermarks, queue_log cursors, tables (read-only)
+    #[command(after_help = help::STATUS)]
+    Status(status::Args),
     /// Print a shell completion script (bash, zsh, fish or powershell) to stdout
     #[command(after_help = help::COMPLETIONS)]
     Completions(shell::CompletionsArgs),
@@ -154,6 +158,7 @@ pub fn main() -> i32 {
         Command::Report(args) => report::run(global, args),
         Command::ServeOnce(args) => serve_once::run(global, args),
         Command::Serve(args) => serve::run(global, args),
+        Command::Status(args) => status::run(global, args),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),
     };

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::model::{ActivityRow, AgentEvent, EventSource, HourStats};
 
+pub mod maintenance;
 pub mod mysql;
 mod mysql_queue;
 pub mod queue;
