@@ -15,6 +15,7 @@ pub mod mail;
 pub mod model;
 pub mod names;
 pub mod plural;
+pub mod prune;
 pub mod report;
 pub mod serve;
 pub mod source;

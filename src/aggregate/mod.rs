@@ -97,6 +97,9 @@ pub fn aggregate(
             from.map(|f| (f, to.unwrap_or(data_until)))
         }
     };
+    if let Some((from, _)) = range {
+        crate::prune::check_not_pruned(store, zone, from, opts.max_carry)?;
+    }
     let clear: Vec<(String, String)> = if clears_dirty {
         vec![
             (keys::DIRTY_FROM.to_string(), String::new()),

@@ -117,6 +117,14 @@ pub const STATUS: &str = concat!(
     "\n  APR_STATE_MAP       not-available reason rules (TOML), to tell Other reasons"
 );
 
+pub const PRUNE: &str = concat!(
+    "Examples:\n  \
+     apr prune --before 2025-06-01                   # shows what goes, asks for YES\n  \
+     apr -q prune --yes --before \"$(date -d '90 days ago' +%F)\"   # a 90-day retention (cron)\n\n\
+     Environment:\n",
+    common_env!()
+);
+
 pub const COMPLETIONS: &str = "Examples:\n  \
      apr completions bash > /etc/bash_completion.d/apr\n  \
      apr completions zsh > \"${fpath[1]}/_apr\"\n  \

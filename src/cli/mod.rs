@@ -13,6 +13,7 @@ pub mod collect;
 pub mod help;
 pub mod init_load;
 pub mod parse_queue_log;
+pub mod prune;
 pub mod shell;
 pub mod status;
 
@@ -127,6 +128,9 @@ pub enum Command {
     /// Show where apr stands: watermarks, queue_log cursors, tables (read-only)
     #[command(after_help = help::STATUS)]
     Status(status::Args),
+    /// Delete raw data before a date, keeping the hourly summaries (asks for YES)
+    #[command(after_help = help::PRUNE)]
+    Prune(prune::Args),
     /// Print a shell completion script (bash, zsh, fish or powershell) to stdout
     #[command(after_help = help::COMPLETIONS)]
     Completions(shell::CompletionsArgs),
@@ -159,6 +163,7 @@ pub fn main() -> i32 {
         Command::ServeOnce(args) => serve_once::run(global, args),
         Command::Serve(args) => serve::run(global, args),
         Command::Status(args) => status::run(global, args),
+        Command::Prune(args) => prune::run(global, args),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),
     };
