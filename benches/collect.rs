@@ -17,7 +17,6 @@ use apr::source::platform::{PlatformConfig, PlatformSource, RetryPolicy};
 use apr::store::sqlite::SqliteStore;
 use apr::store::{Store, keys};
 use fake_platform::*;
-use indicatif::ProgressBar;
 
 const AGENTS: usize = 2000;
 /// 2025-09-07 16:00 UTC, mid-hour in Asia/Kolkata.
@@ -60,10 +59,10 @@ fn main() {
         zone,
         T0 - 2 * 3600,
         T0,
-        &ProgressBar::hidden(),
+        &apr::model::Silent,
     )
     .unwrap();
-    apr::cli::aggregate::after_load(&mut store, zone).unwrap();
+    apr::cli::aggregate::after_load(&mut store, zone, &Default::default()).unwrap();
     let token = src.take_new_token();
     println!("collect tick: {AGENTS} agents, {in_tick} events per 10 minutes, overlap 15m, SQLite");
 
@@ -83,10 +82,10 @@ fn main() {
             zone,
             p.from,
             p.to,
-            &ProgressBar::hidden(),
+            &apr::model::Silent,
         )
         .unwrap();
-        let agg = apr::cli::aggregate::after_load(&mut store, zone).unwrap();
+        let agg = apr::cli::aggregate::after_load(&mut store, zone, &Default::default()).unwrap();
         let took = started.elapsed();
         println!(
             "  tick {}: {} events fetched ({} new), {} stats rows, {} agent-hours aggregated: {:.3} s",

@@ -58,7 +58,7 @@ fn load_day(store: &mut dyn Store, events: &[AgentEvent]) -> (u64, f64) {
         let outcome = store
             .load(&LoadBatch {
                 events: page,
-                source: Some(EventSource::Api),
+                source: EventSource::Api,
                 data_until: Some(until),
                 state: vec![(keys::COLLECT_EVENTS_UNTIL.to_string(), until.to_string())],
                 ..Default::default()
@@ -118,7 +118,8 @@ fn main() {
         run("sqlite", store.as_mut(), &events);
     }
     if backends.split(',').any(|b| b.trim() == "mysql") {
-        let db = scratch::ScratchMysql::new();
+        let db = scratch::ScratchMysql::new()
+            .expect("the MariaDB bench needs APR_TEST_MYSQL=1 and a running server");
         let mut store =
             apr::store::open(&DatabaseUrl::Mysql(db.url().to_string())).expect("open MariaDB");
         run("mariadb", store.as_mut(), &events);

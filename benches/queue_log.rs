@@ -3,15 +3,16 @@
 //! when `APR_BENCH_MYSQL_URL` names an existing, disposable database).
 //!
 //! `cargo bench --bench queue_log` (release build). Prints lines per second per stage.
+//! `APR_BENCH_STAGES` picks stages (comma-separated `parse,derive,sqlite,mysql`; default
+//! all, `mysql` only with its URL), for profiling one; `APR_BENCH_KEEP=DIR` writes the
+//! generated file to `DIR/queue_log` to time the real binary on it.
 
 use std::fmt::Write as _;
 use std::time::Instant;
 
 use apr::hours::Zone;
-use apr::source::queue_log::derive::{AgentMap, DeriveConfig};
-use apr::source::queue_log::load::{
-    DEFAULT_CHUNK_LINES, LoadOptions, load_files, parse_and_derive,
-};
+use apr::source::queue_log::derive::AgentMap;
+use apr::source::queue_log::load::{DEFAULT_CHUNK_LINES, LoadOptions, dry_run, load_files};
 use apr::store::queue::QueueStore;
 
 const LINES: usize = 1_000_000;
@@ -101,6 +102,7 @@ fn load_into(store: &mut dyn QueueStore, path: &str) -> (u64, f64) {
             zone: Zone::UTC,
             max_call_secs: 4 * 3600,
             chunk_lines: DEFAULT_CHUNK_LINES as usize,
+            bounds: apr::bounds::TimeBounds::new(chrono::Utc::now().timestamp(), None),
         },
         &mut |_| {},
     )
@@ -109,16 +111,45 @@ fn load_into(store: &mut dyn QueueStore, path: &str) -> (u64, f64) {
 }
 
 fn main() {
+    let stages = std::env::var("APR_BENCH_STAGES").unwrap_or_default();
+    let stage = |name: &str| stages.is_empty() || stages.split(',').any(|s| s.trim() == name);
     let text = generate();
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("queue_log");
     std::fs::write(&path, &text).expect("write queue_log");
+    if let Ok(keep) = std::env::var("APR_BENCH_KEEP") {
+        std::fs::write(std::path::Path::new(&keep).join("queue_log"), &text)
+            .expect("APR_BENCH_KEEP: write queue_log");
+    }
     println!(
         "queue_log: {} lines, {:.1} MB",
         text.lines().count(),
         text.len() as f64 / 1e6
     );
 
+    if stage("parse") {
+        parse_only(&text);
+    }
+    if stage("derive") {
+        derive_only(path.to_str().unwrap());
+    }
+    if stage("sqlite") {
+        let url = apr::store::DatabaseUrl::Sqlite(dir.path().join("bench.db"));
+        let mut sqlite = apr::store::queue::open(&url).expect("sqlite");
+        let (lines, secs) = load_into(sqlite.as_mut(), path.to_str().unwrap());
+        println!("load into SQLite: {}", rate(lines, secs));
+    }
+    if let Ok(url) = std::env::var("APR_BENCH_MYSQL_URL")
+        && stage("mysql")
+    {
+        let url = apr::store::DatabaseUrl::parse(&url).expect("APR_BENCH_MYSQL_URL");
+        let mut mysql = apr::store::queue::open(&url).expect("mysql");
+        let (lines, secs) = load_into(mysql.as_mut(), path.to_str().unwrap());
+        println!("load into MariaDB: {}", rate(lines, secs));
+    }
+}
+
+fn parse_only(text: &str) {
     let started = Instant::now();
     let mut parsed = 0u64;
     for raw in text
@@ -135,36 +166,30 @@ fn main() {
         "parse only: {}",
         rate(parsed, started.elapsed().as_secs_f64())
     );
+}
 
-    let config = DeriveConfig {
-        zone: Zone::UTC,
-        max_call_secs: 4 * 3600,
-    };
+/// What `apr parse-queue-log --dry-run` does: read, parse and derive the file, chunk by chunk.
+fn derive_only(path: &str) {
     let started = Instant::now();
-    let counts = parse_and_derive(
-        text.as_bytes(),
+    let summary = dry_run(
+        None,
+        &[path.to_string()],
         &AgentMap::default(),
-        config,
-        DEFAULT_CHUNK_LINES as usize,
-    );
+        LoadOptions {
+            zone: Zone::UTC,
+            max_call_secs: 4 * 3600,
+            chunk_lines: DEFAULT_CHUNK_LINES as usize,
+            bounds: apr::bounds::TimeBounds::new(chrono::Utc::now().timestamp(), None),
+        },
+        &mut |_| {},
+    )
+    .expect("dry run");
     let secs = started.elapsed().as_secs_f64();
-    assert_eq!(counts.rejected, 0);
+    assert_eq!(summary.rejected, 0);
     println!(
-        "parse + derive (no database): {} -> {} stint rows, {} agent events",
-        rate(counts.lines, secs),
-        counts.stint_rows,
-        counts.events
+        "parse + derive (dry run, no database): {} -> {} calls, {} agent events",
+        rate(summary.lines_read, secs),
+        summary.calls,
+        summary.events
     );
-
-    let url = apr::store::DatabaseUrl::Sqlite(dir.path().join("bench.db"));
-    let mut sqlite = apr::store::queue::open(&url).expect("sqlite");
-    let (lines, secs) = load_into(sqlite.as_mut(), path.to_str().unwrap());
-    println!("load into SQLite: {}", rate(lines, secs));
-
-    if let Ok(url) = std::env::var("APR_BENCH_MYSQL_URL") {
-        let url = apr::store::DatabaseUrl::parse(&url).expect("APR_BENCH_MYSQL_URL");
-        let mut mysql = apr::store::queue::open(&url).expect("mysql");
-        let (lines, secs) = load_into(mysql.as_mut(), path.to_str().unwrap());
-        println!("load into MariaDB: {}", rate(lines, secs));
-    }
 }

@@ -16,8 +16,15 @@ if ! mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null 2>&1; the
     mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null 2>&1 && break
     sleep 1
   done
-  mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null
+  mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null || {
+    echo "error: MariaDB did not start; the MySQL test suites cannot run" >&2
+    exit 1
+  }
 fi
+
+# The MySQL suites run only with this set; here they always run (MariaDB is up, or the
+# script has failed above).
+export APR_TEST_MYSQL=1
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

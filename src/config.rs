@@ -1,6 +1,8 @@
-//! Configuration shared by every subcommand (SPEC §2): the database URL and the report time
-//! zone, with the zone recorded in the database on first use so that two zones' hour
-//! buckets never mix in one table.
+//! Configuration shared by every subcommand (SPEC §2): the settings the CLI reads once from
+//! the environment and `.env`, and the report time zone, recorded in the database by the
+//! first run that commits data so that two zones' hour buckets never mix in one table.
+
+use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::hours::Zone;
@@ -28,13 +30,21 @@ pub struct ZoneChoice {
 }
 
 impl ZoneChoice {
-    /// Reads `APR_TIMEZONE` beside the flag's value.
-    pub fn from_env(flag: Option<String>) -> ZoneChoice {
+    /// The flag's value beside `APR_TIMEZONE` from the settings.
+    pub fn new(flag: Option<String>, settings: &Settings) -> ZoneChoice {
         ZoneChoice {
             flag: flag.filter(|s| !s.trim().is_empty()),
-            env: std::env::var("APR_TIMEZONE")
-                .ok()
-                .filter(|s| !s.trim().is_empty()),
+            env: settings.get("APR_TIMEZONE").map(String::from),
+        }
+    }
+
+    /// The configured zone (flag, else environment), validated; `None` when neither is set.
+    pub fn parse(&self) -> Result<Option<Zone>> {
+        match self.configured() {
+            Some((name, source)) => Zone::parse(name)
+                .map(Some)
+                .map_err(|e| Error::config(format!("{source}: {e}"))),
+            None => Ok(None),
         }
     }
 
@@ -50,7 +60,8 @@ impl ZoneChoice {
 ///
 /// No zone configured: the recorded one, else the system's. A configured zone that differs
 /// from the recorded one is refused, unless `usage` is [`ZoneUse::Replace`] and the zone was
-/// given with `--timezone`.
+/// given with `--timezone`. A writing command's zone is recorded by its first commit
+/// ([`Store::record_zone`]), never here.
 pub fn resolve_zone(store: &mut dyn Store, choice: &ZoneChoice, usage: ZoneUse) -> Result<Zone> {
     let recorded = store.meta("timezone")?;
     let configured = match choice.configured() {
@@ -66,7 +77,7 @@ pub fn resolve_zone(store: &mut dyn Store, choice: &ZoneChoice, usage: ZoneUse) 
         (Some(r), None) => Zone::parse(r)?,
         (Some(r), Some((z, _))) if z.name() == r.as_str() => z,
         (Some(_), Some((z, "--timezone"))) if usage == ZoneUse::Replace => {
-            store.set_meta("timezone", z.name())?;
+            store.record_zone(z.name(), true);
             return Ok(z);
         }
         (Some(r), Some((z, source))) => {
@@ -79,18 +90,44 @@ pub fn resolve_zone(store: &mut dyn Store, choice: &ZoneChoice, usage: ZoneUse) 
         }
     };
     if recorded.is_none() && usage != ZoneUse::Read {
-        store.set_meta("timezone", zone.name())?;
+        store.record_zone(zone.name(), false);
     }
     Ok(zone)
 }
 
-/// Reads a required setting from the environment (or `.env`), with a one-line error naming it.
-pub fn required_env(name: &str) -> Result<String> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(Error::config(format!(
-            "{name} is not set; set it in .env or the environment (see README, Configuration)"
-        ))),
+/// The settings of SPEC §2 (`APR_*` variables), read once by the CLI from the environment
+/// and `.env`; the library reads no environment itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    vars: HashMap<String, String>,
+}
+
+impl Settings {
+    /// Keeps the `APR_*` variables among `vars`.
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Settings {
+        Settings {
+            vars: vars
+                .into_iter()
+                .filter(|(k, _)| k.starts_with("APR_"))
+                .collect(),
+        }
+    }
+
+    /// A setting's trimmed value; unset and empty are the same.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A required setting, with a one-line error naming it.
+    pub fn required(&self, name: &str) -> Result<&str> {
+        self.get(name).ok_or_else(|| {
+            Error::config(format!(
+                "{name} is not set; set it in .env or the environment (see README, Configuration)"
+            ))
+        })
     }
 }
 
@@ -117,6 +154,9 @@ mod tests {
         let (_d, mut s) = store();
         let z = resolve_zone(&mut s, &choice(None, Some("Asia/Kolkata")), ZoneUse::Write).unwrap();
         assert_eq!(z.name(), "Asia/Kolkata");
+        // Recorded by the first commit, not by resolving.
+        assert_eq!(s.meta("timezone").unwrap(), None);
+        s.replace_activity(0, 3600, &[], &[]).unwrap();
         assert_eq!(s.meta("timezone").unwrap().as_deref(), Some("Asia/Kolkata"));
         let z = resolve_zone(&mut s, &choice(None, None), ZoneUse::Read).unwrap();
         assert_eq!(z.name(), "Asia/Kolkata");
@@ -132,7 +172,7 @@ mod tests {
     #[test]
     fn a_different_zone_is_refused_naming_both() {
         let (_d, mut s) = store();
-        resolve_zone(&mut s, &choice(None, Some("Asia/Kolkata")), ZoneUse::Write).unwrap();
+        s.set_meta("timezone", "Asia/Kolkata").unwrap();
         let e = resolve_zone(
             &mut s,
             &choice(None, Some("Europe/London")),
@@ -153,6 +193,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(z.name(), "Europe/London");
+        s.replace_activity(0, 3600, &[], &[]).unwrap();
         assert_eq!(
             s.meta("timezone").unwrap().as_deref(),
             Some("Europe/London")

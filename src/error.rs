@@ -21,8 +21,9 @@ pub enum Error {
     /// Another run holds the lock (exit 75).
     #[error("{0}")]
     Locked(String),
-    /// The database failed (exit 1).
-    #[error("database error: {0}")]
+    /// The database failed (exit 1). The message names the database (without password) and
+    /// what to do.
+    #[error("{0}")]
     Database(String),
     /// The upstream platform failed after retries, or answered with an error (exit 1).
     #[error("{0}")]
@@ -75,13 +76,13 @@ impl Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Database(one_line(&e.to_string()))
+        crate::store::sqlite::sqlite_error("the SQLite database", e)
     }
 }
 
 impl From<mysql::Error> for Error {
     fn from(e: mysql::Error) -> Self {
-        Error::Database(one_line(&e.to_string()))
+        crate::store::mysql::mysql_error("the MySQL database", e)
     }
 }
 

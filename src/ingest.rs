@@ -2,13 +2,12 @@
 //! hour's events and stats in one transaction, with the watermark committed alongside, so a
 //! run killed at any point resumes with no gap and no duplicate (SPEC §4, §7.1, §7.2).
 
-use indicatif::ProgressBar;
-
 use crate::error::Result;
 use crate::hours::Zone;
-use crate::model::{EventSource, HourStats};
+use crate::model::state::{COLLECT_EVENTS_UNTIL, InstantKey};
+use crate::model::{EventSource, HourStats, LoadBatch, Reporter};
 use crate::source::Source;
-use crate::store::{LoadBatch, Store, keys};
+use crate::store::Store;
 
 /// What one ingest fetched and stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,35 +24,47 @@ pub struct IngestSummary {
     pub stats_hours: u64,
     /// `users_calls` rows written.
     pub stats_rows: u64,
+    /// Events a source handed in outside the window asked for, left out.
+    pub events_outside: u64,
 }
 
 /// Fetches `[from, to]` from `source` and loads it into `store`, window by window. `progress`
-/// advances once per window; pass `ProgressBar::hidden()` for none.
+/// advances once per window; pass [`crate::model::Silent`] for none.
 pub fn ingest(
     store: &mut dyn Store,
     source: &mut dyn Source,
     zone: Zone,
     from: i64,
     to: i64,
-    progress: &ProgressBar,
+    progress: &dyn Reporter,
 ) -> Result<IngestSummary> {
     let mut summary = IngestSummary::default();
-    if from > to {
+    if from >= to {
         return Ok(summary);
     }
     let hours = zone.hours(from, to + 1);
-    progress.set_length(hours.len() as u64);
-    let mut watermark = store
-        .state(keys::COLLECT_EVENTS_UNTIL)?
-        .and_then(|v| v.parse::<i64>().ok());
+    progress.set_total(hours.len() as u64);
+    let mut watermark = store.instant(COLLECT_EVENTS_UNTIL)?;
     for hour in hours {
         let w_from = from.max(hour.start);
         let w_to = to.min(hour.end);
-        progress.set_message(zone.hour_label(hour.start));
+        if w_from >= w_to {
+            // `to` at a local hour's start: the hour beginning there has nothing yet, and
+            // its second `to` was already fetched with the hour before (events are
+            // inclusive at both ends). The platform answers `[to, to]` with 400.
+            progress.advance(1);
+            continue;
+        }
+        progress.set_message(&zone.hour_label(hour.start));
         let mut events = Vec::new();
         source.events(w_from, w_to, &mut |page| {
             summary.pages += 1;
-            events.extend(page);
+            // A source may claim only the window it was asked for: an event elsewhere
+            // (a far-away timestamp above all) would widen the dirty range and
+            // "data until" to an instant nobody asked about (issue 15.2).
+            let before = events.len() + page.len();
+            events.extend(page.into_iter().filter(|e| w_from <= e.ts && e.ts <= w_to));
+            summary.events_outside += (before - events.len()) as u64;
             Ok(())
         })?;
         let mut stats = Vec::new();
@@ -70,10 +81,10 @@ pub fn ingest(
         let batch = LoadBatch {
             events: &events,
             stats: &stats,
-            source: Some(EventSource::Api),
+            source: EventSource::Api,
             state: vec![(
-                keys::COLLECT_EVENTS_UNTIL.to_string(),
-                watermark.unwrap_or(w_to).to_string(),
+                COLLECT_EVENTS_UNTIL.name().to_string(),
+                InstantKey::encode(watermark.unwrap_or(w_to)),
             )],
             data_until: Some(w_to),
         };
@@ -83,7 +94,14 @@ pub fn ingest(
         summary.events_new += outcome.events_new;
         summary.stats_hours += stats.len() as u64;
         summary.stats_rows += outcome.stats_rows;
-        progress.inc(1);
+        progress.advance(1);
+    }
+    if summary.events_outside > 0 {
+        tracing::warn!(
+            "{}: {} events outside the windows asked for were left out",
+            source.describe(),
+            summary.events_outside
+        );
     }
     Ok(summary)
 }
@@ -91,7 +109,8 @@ pub fn ingest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AgentEvent, CallStats};
+    use crate::model::{AgentEvent, CallStats, Silent};
+    use crate::store::keys;
     use crate::store::sqlite::SqliteStore;
 
     /// A source serving fixed events in pages of two, overlapping by one event, like the
@@ -160,7 +179,7 @@ mod tests {
             events: (0..7).map(|i| ev(3600 + i * 1000, "agent_idle")).collect(),
             stats_hours: vec![3600, 7200],
         };
-        let bar = ProgressBar::hidden();
+        let bar = Silent;
         let s = ingest(&mut store, &mut src, Zone::UTC, 3600, 9600, &bar).unwrap();
         assert_eq!(s.events_new, 7);
         assert!(s.events_seen > 7, "pages overlap");
@@ -183,7 +202,7 @@ mod tests {
             events: vec![ev(3700, "agent_idle"), ev(20_000, "agent_idle")],
             stats_hours: vec![],
         };
-        let bar = ProgressBar::hidden();
+        let bar = Silent;
         ingest(&mut store, &mut src, Zone::UTC, 18_000, 20_000, &bar).unwrap();
         ingest(&mut store, &mut src, Zone::UTC, 3600, 7200, &bar).unwrap();
         assert_eq!(
@@ -191,8 +210,50 @@ mod tests {
             Some("20000")
         );
         assert_eq!(
-            store.state(keys::DATA_UNTIL).unwrap().as_deref(),
+            store.state(keys::API_DATA_UNTIL).unwrap().as_deref(),
             Some("20000")
+        );
+    }
+
+    /// A source that hands in every event whatever window it is asked for.
+    struct Careless(Vec<AgentEvent>);
+
+    impl Source for Careless {
+        fn describe(&self) -> String {
+            "careless test source".into()
+        }
+        fn now(&mut self) -> Result<i64> {
+            Ok(9600)
+        }
+        fn events(
+            &mut self,
+            _from: i64,
+            _to: i64,
+            page: &mut dyn FnMut(Vec<AgentEvent>) -> Result<()>,
+        ) -> Result<()> {
+            page(self.0.clone())
+        }
+        fn stats(&mut self, _start: i64, _end: i64) -> Result<Option<Vec<CallStats>>> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn events_outside_the_window_asked_for_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let mut src = Careless(vec![
+            ev(4000, "agent_idle"),
+            ev(i64::MAX, "agent_idle"),
+            ev(1_757_300_000_000, "agent_idle"),
+            ev(-5, "agent_idle"),
+        ]);
+        let bar = Silent;
+        let s = ingest(&mut store, &mut src, Zone::UTC, 3600, 7000, &bar).unwrap();
+        assert_eq!((s.events_new, s.events_outside), (1, 3));
+        assert_eq!(
+            store.state(keys::DIRTY_TO).unwrap().as_deref(),
+            Some("7000")
         );
     }
 }

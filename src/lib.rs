@@ -6,6 +6,7 @@
 //! them. `cli` holds one module per subcommand; the binary is a thin shell around it.
 
 pub mod aggregate;
+pub mod bounds;
 pub mod cli;
 pub mod config;
 pub mod error;

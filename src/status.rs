@@ -12,6 +12,7 @@ use crate::aggregate::categories::{Category, StateMap};
 use crate::error::Result;
 use crate::hours::Zone;
 use crate::plural::counts;
+use crate::source::queue_log::reader::{GAP_KEY_PREFIX, Gap};
 use crate::store::maintenance::{Conn, PRUNED_BEFORE, Param};
 
 /// How far back `status` looks for reasons that fell into Other.
@@ -54,6 +55,16 @@ pub struct FileStatus {
     pub remark: Option<String>,
 }
 
+/// A stretch of a queue_log lost to rotation, as parse-queue-log recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GapStatus {
+    pub file: String,
+    /// The last line read of the lost file.
+    pub after_line: u64,
+    /// When the gap was found.
+    pub found_at: i64,
+}
+
 /// A not-available reason counted as Other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtherReason {
@@ -79,6 +90,7 @@ pub struct Status {
     pub pending_aggregation: Option<(i64, i64)>,
     pub pruned_before: Option<i64>,
     pub files: Vec<FileStatus>,
+    pub gaps: Vec<GapStatus>,
     pub tables: Vec<TableStatus>,
     pub other_reasons: Vec<OtherReason>,
 }
@@ -146,6 +158,18 @@ pub fn gather(conn: &mut Conn, zone: Zone, state_map: &StateMap, now: i64) -> Re
             Some(file_status(path, v, *at))
         })
         .collect();
+    let gaps = state
+        .iter()
+        .filter(|(k, _)| k.starts_with(GAP_KEY_PREFIX))
+        .filter_map(|(_, (v, at))| {
+            let gap: Gap = serde_json::from_str(v).ok()?;
+            Some(GapStatus {
+                file: gap.file,
+                after_line: gap.line_no,
+                found_at: *at,
+            })
+        })
+        .collect();
     let mut tables = Vec::new();
     for (name, column) in TABLES {
         let rows = conn
@@ -192,6 +216,7 @@ pub fn gather(conn: &mut Conn, zone: Zone, state_map: &StateMap, now: i64) -> Re
         pending_aggregation,
         pruned_before: instant(PRUNED_BEFORE),
         files,
+        gaps,
         tables,
         other_reasons,
     })
@@ -343,6 +368,14 @@ pub fn render_text(s: &Status) -> String {
             when(f.loaded_at)
         ));
     }
+    for g in &s.gaps {
+        line(format!(
+            "  gap: {} lost the lines after its line {} to rotation (found {})",
+            g.file,
+            g.after_line,
+            when(g.found_at)
+        ));
+    }
     line("tables:".into());
     for t in &s.tables {
         let span = t.span.map_or(String::new(), |(a, b)| {
@@ -402,6 +435,11 @@ pub fn render_json(s: &Status) -> Json {
             "behind_bytes": f.behind,
             "remark": f.remark,
             "last_load": instant(Some(f.loaded_at)),
+        })).collect::<Vec<_>>(),
+        "queue_log_gaps": s.gaps.iter().map(|g| json!({
+            "file": g.file,
+            "after_line": g.after_line,
+            "found": instant(Some(g.found_at)),
         })).collect::<Vec<_>>(),
         "tables": s.tables.iter().map(|t| json!({
             "name": t.name,
@@ -489,6 +527,7 @@ mod tests {
             collect_last_run: collect,
             pending_aggregation: None,
             pruned_before: None,
+            gaps: vec![],
             files: queue
                 .map(|t| FileStatus {
                     path: "q".into(),

@@ -37,6 +37,10 @@ impl Env {
     }
 
     fn apr(&self, db: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.command(db, args).assert()
+    }
+
+    fn command(&self, db: &str, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("apr").unwrap();
         cmd.env_clear()
             .current_dir(self.dir.path())
@@ -55,7 +59,7 @@ impl Env {
             .env("APR_API_RETRY_BASE_MS", "1")
             .args(args)
             .timeout(Duration::from_secs(60));
-        cmd.assert()
+        cmd
     }
 
     fn collect(&self, db: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
@@ -170,7 +174,13 @@ fn a_second_concurrent_run_exits_75() {
     let err = stderr(&a);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("another apr collect is running"), "{err}");
-    assert_eq!(env.fake.seen().len(), 0, "nothing fetched without the lock");
+    // The login is checked before the database is opened (SPEC §9); nothing is fetched
+    // without the lock.
+    assert_eq!(
+        env.fake.count(Endpoint::Events) + env.fake.count(Endpoint::Stats),
+        0,
+        "nothing fetched without the lock"
+    );
     drop(holder);
     env.collect("a.db", &["--since", &at(FROM), "--until", &at(FROM + HOUR)])
         .success();
@@ -422,4 +432,117 @@ fn collect_reads_a_replay_directory_too() {
         .success()
         .stderr("");
     assert_eq!(dump(&env.db("a.db"))[0], d[0]);
+}
+
+fn platform(fake: &FakePlatform, page_size: u32) -> apr::source::platform::PlatformSource {
+    use apr::source::platform::{PlatformConfig, PlatformSource, RetryPolicy};
+    let cfg = PlatformConfig {
+        base: fake.base.clone(),
+        username: USERNAME.into(),
+        password: PASSWORD.into(),
+        tenant: TENANT.into(),
+        account_id: ACCOUNT_ID.into(),
+        page_size,
+        timeout: Duration::from_secs(5),
+        // No retries: a refused request fails the run at once.
+        retry: RetryPolicy::new(0, Duration::from_millis(1)),
+        ca_cert: None,
+    };
+    PlatformSource::new(cfg, None).unwrap()
+}
+
+/// A cron tick at hh:00:00 local asked `[to, to]` and got `400 bad range` (issue 15.1).
+/// Collect with its clock at an exact local hour start, one second before and one after:
+/// every request is a non-empty window, the run succeeds and the watermark reaches "now".
+#[test]
+fn a_tick_at_a_full_hour_never_asks_an_empty_window() {
+    let zone = apr::hours::Zone::parse("Asia/Kolkata").unwrap();
+    let hour = FROM + 3 * HOUR;
+    for now in [hour - 1, hour, hour + 1] {
+        let env = Env::new();
+        let db = env.db("a.db");
+        let mut store = SqliteStore::open(&db).unwrap();
+        store
+            .set_state("collect.events_until", &at(now - 1200))
+            .unwrap();
+        let mut source = platform(&env.fake, 50);
+        let request = apr::cli::collect::Request {
+            overlap: 900,
+            since: None,
+            until: None,
+            bounds: apr::bounds::TimeBounds::new(now, None),
+        };
+        let got = apr::cli::collect::fetch_new(&mut store, &mut source, zone, now, &request);
+        let seen = env.fake.seen();
+        let empty: Vec<_> = seen
+            .iter()
+            .filter(|s| s.endpoint != Endpoint::Login && s.start >= s.end)
+            .collect();
+        assert!(empty.is_empty(), "now {now}: empty windows {empty:?}");
+        assert!(seen.iter().all(|s| s.status == 200), "now {now}: {seen:?}");
+        got.unwrap_or_else(|e| panic!("now {now}: {e}"));
+        assert_eq!(state(&db, "collect.events_until"), Some(at(now)));
+        // Every event up to and including `now` is stored.
+        let want = generate(8, FROM - HOUR, FROM + 6 * HOUR)
+            .iter()
+            .filter(|e| now - 2100 <= e.ts && e.ts <= now)
+            .count();
+        let stored = sqlite_rows(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM agent_events WHERE ts_epoch >= {}",
+                now - 2100
+            ),
+        );
+        assert_eq!(stored, vec![want.to_string()], "now {now}");
+    }
+}
+
+/// `--until` at a local hour's start, through the binary, with a full page that ends
+/// exactly at `to`: the rest of second `to` is asked as `[to, to + 1]`, never `[to, to]`,
+/// and every event of second `to` is kept while the one after it is not.
+#[test]
+fn until_at_an_hour_start_with_a_full_page_ending_at_it() {
+    let env = Env::new();
+    let to = FROM + 2 * HOUR;
+    let event = |ext: &str, ts: i64| FakeEvent {
+        ext: ext.into(),
+        ts,
+        event: "agent_idle",
+        enabled: true,
+        state: "none",
+        username: format!("Agent {ext}"),
+        user_id: String::new(),
+    };
+    // Page size 4: the first page is the events at to-300, to-100 and two of the three at
+    // `to`, so its key is `to`.
+    let events = vec![
+        event("3000", to - 300),
+        event("3000", to - 100),
+        event("3000", to),
+        event("3001", to),
+        event("3002", to),
+        event("3003", to + 1),
+    ];
+    env.fake.set_events(events);
+    env.command(
+        "a.db",
+        &["collect", "--since", &at(to - 600), "--until", &at(to)],
+    )
+    .env("APR_API_PAGE_SIZE", "4")
+    .assert()
+    .success();
+    let seen = env.fake.seen();
+    assert!(
+        seen.iter()
+            .all(|s| s.status == 200 && (s.endpoint == Endpoint::Login || s.start < s.end)),
+        "{seen:?}"
+    );
+    assert_eq!(
+        sqlite_rows(
+            &env.db("a.db"),
+            "SELECT COUNT(*), MAX(ts_epoch) FROM agent_events"
+        ),
+        vec![format!("5|{to}")]
+    );
 }

@@ -12,7 +12,6 @@ use apr::source::Source;
 use apr::source::platform::{PlatformConfig, PlatformSource, RetryPolicy};
 use apr::store::Store;
 use apr::store::sqlite::SqliteStore;
-use indicatif::ProgressBar;
 use support::fake_platform::*;
 use support::rows::sqlite_rows;
 
@@ -50,14 +49,7 @@ fn load(fake: &FakePlatform, dir: &Path, name: &str) -> apr::Result<(Vec<String>
     let path = dir.join(name);
     let mut store = SqliteStore::open(&path)?;
     let mut src = PlatformSource::new(config(fake), None)?;
-    ingest(
-        &mut store,
-        &mut src,
-        zone(),
-        FROM,
-        TO,
-        &ProgressBar::hidden(),
-    )?;
+    ingest(&mut store, &mut src, zone(), FROM, TO, &apr::model::Silent)?;
     Ok(dump(&path))
 }
 
@@ -109,15 +101,7 @@ fn fault_free_run_loads_every_event_once_and_stats_per_local_hour() {
     // A second fetch loads nothing new.
     let mut store = SqliteStore::open(&dir.path().join("a.db")).unwrap();
     let mut src = PlatformSource::new(config(&f), None).unwrap();
-    let again = ingest(
-        &mut store,
-        &mut src,
-        zone(),
-        FROM,
-        TO,
-        &ProgressBar::hidden(),
-    )
-    .unwrap();
+    let again = ingest(&mut store, &mut src, zone(), FROM, TO, &apr::model::Silent).unwrap();
     assert_eq!(again.events_new, 0);
 }
 

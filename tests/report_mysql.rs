@@ -26,7 +26,9 @@ fn report(url: &str, args: &[&str]) -> Vec<u8> {
 async fn mariadb_reports_the_same_bytes_as_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", report_fixture::create(dir.path()).display());
-    let scratch = ScratchMysql::new();
+    let Some(scratch) = ScratchMysql::new() else {
+        return;
+    };
     report_fixture::fill(&mut MysqlStore::open(scratch.url()).unwrap());
 
     let args = [

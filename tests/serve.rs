@@ -169,14 +169,34 @@ async fn health_reports_the_database_and_the_last_collect() {
     );
     assert!(server.wait().0.success());
 
-    // A database that cannot be opened: health and report are 503.
+    // A database that is missing at start: exit 2 with the §9 message, nothing created.
     let gone = dir.path().join("missing-dir").join("apr.db");
+    let out = Command::new(APR)
+        .env("APR_DATABASE_URL", format!("sqlite://{}", gone.display()))
+        .args(["serve-once", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "database sqlite://{} does not exist",
+            gone.display()
+        )),
+        "{err}"
+    );
+    assert!(!gone.parent().unwrap().exists(), "nothing created");
+
+    // A database that goes away while serving: health and report are 503.
     for path in ["/health", "/api/report?startDate=2025-09-07"] {
-        let server = Server::start(&gone, &["serve-once"], &[]);
+        let copy = dir.path().join("going.db");
+        std::fs::copy(&db, &copy).unwrap();
+        let server = Server::start(&copy, &["serve-once"], &[]);
+        std::fs::remove_file(&copy).unwrap();
         let resp = client().get(server.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
         let v = json_of(resp).await;
-        assert!(v["error"].as_str().unwrap().contains("missing-dir"), "{v}");
+        assert!(v["error"].as_str().unwrap().contains("going.db"), "{v}");
         assert!(server.wait().0.success());
     }
 }

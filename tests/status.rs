@@ -78,7 +78,8 @@ fn cursors_tables_and_json() {
     let size = std::fs::metadata(&log).unwrap().len();
     let s = status_json(&db);
     assert_eq!(s["zone"], "Asia/Dubai");
-    assert_eq!(s["schema_version"], "1");
+    assert_eq!(s["schema_version"], apr::store::SCHEMA_VERSION.to_string());
+    assert_eq!(s["queue_log_gaps"], serde_json::json!([]));
     let f = &s["queue_log_files"][0];
     assert_eq!(f["path"], log.display().to_string());
     assert_eq!(f["offset"], size);
@@ -184,7 +185,7 @@ fn other_reasons_of_the_last_seven_days() {
         store
             .load(&LoadBatch {
                 events: &events,
-                source: Some(EventSource::Api),
+                source: EventSource::Api,
                 data_until: Some(now),
                 ..Default::default()
             })
@@ -242,4 +243,33 @@ fn max_age_is_a_monitoring_check() {
         .args(["status", "--max-age", "soon"])
         .assert()
         .code(2);
+}
+
+#[test]
+fn a_rotation_gap_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = queue_db(dir.path());
+    // Rotated away and gone: the new file starts afresh, the old one's tail is lost.
+    std::fs::remove_file(&log).unwrap();
+    std::fs::write(&log, "1757260900|NONE|sales|PJSIP/201|UNPAUSE|\n").unwrap();
+    apr()
+        .env("APR_DATABASE_URL", &db)
+        .args(["parse-queue-log"])
+        .arg(&log)
+        .assert()
+        .success();
+    let s = status_json(&db);
+    let gaps = s["queue_log_gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1, "{s}");
+    assert_eq!(gaps[0]["after_line"], 633);
+    let out = apr()
+        .env("APR_DATABASE_URL", &db)
+        .arg("status")
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("lost the lines after its line 633 to rotation"),
+        "{text}"
+    );
 }

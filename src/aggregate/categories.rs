@@ -83,16 +83,20 @@ impl StateMap {
 
     /// Reads the rules from a TOML file.
     pub fn load(path: &Path) -> Result<StateMap> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(format!("APR_STATE_MAP {}", path.display()), e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(format!(
+                "APR_STATE_MAP file '{}' cannot be read ({e}); expected a TOML file like examples/state-map.toml",
+                path.display()
+            ))
+        })?;
         StateMap::parse(&text, &format!("APR_STATE_MAP {}", path.display()))
     }
 
-    /// The rules named by `APR_STATE_MAP`, else the built-in ones.
-    pub fn from_env() -> Result<StateMap> {
-        match std::env::var_os("APR_STATE_MAP") {
-            Some(p) if !p.is_empty() => StateMap::load(Path::new(&p)),
-            _ => Ok(StateMap::default()),
+    /// The rules of the file `APR_STATE_MAP` names, else the built-in ones.
+    pub fn from_settings(settings: &crate::config::Settings) -> Result<StateMap> {
+        match settings.get("APR_STATE_MAP") {
+            Some(p) => StateMap::load(Path::new(p)),
+            None => Ok(StateMap::default()),
         }
     }
 

@@ -13,8 +13,9 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
-use crate::model::ActivityRow;
-use crate::store::{Store, keys};
+use crate::model::state::{self, DATA_UNTIL_KEYS};
+use crate::model::{ActivityRow, EventSource};
+use crate::store::Store;
 use buckets::{TimedEvent, agent_hours};
 use categories::{Category, StateMap};
 use timeline::EventKind;
@@ -25,6 +26,12 @@ const HOURS_PER_BATCH: usize = 24;
 
 /// Default `--max-carry`: how far back the state carried into an hour is looked for.
 pub const DEFAULT_MAX_CARRY: i64 = 24 * 3600;
+
+/// The longest range one aggregation walks: 1,830 days (five years of hours). Loads reject
+/// far-away timestamps, so only a database written before that guard, or an explicit range
+/// that long, gets here; refusing costs one line, walking it cost gigabytes (issue 15.2).
+/// Longer histories are rebuilt in pieces with `--from`/`--to`.
+pub const MAX_RANGE_SECS: i64 = 1_830 * 86_400;
 
 /// Which hours to rebuild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +72,63 @@ pub struct AggregateSummary {
     pub ignored_events: BTreeMap<String, u64>,
 }
 
-fn state_i64(store: &mut dyn Store, key: &str) -> Result<Option<i64>> {
-    Ok(store.state(key)?.and_then(|v| v.trim().parse().ok()))
+/// Each source's "data until" (SPEC §9): an agent's hour in progress is covered up to the
+/// data until of the sources its data comes from, never another source's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DataUntil {
+    api: Option<i64>,
+    queue_log: Option<i64>,
+}
+
+impl DataUntil {
+    pub fn read(store: &mut dyn Store) -> Result<DataUntil> {
+        let mut out = DataUntil::default();
+        for (source, key) in DATA_UNTIL_KEYS {
+            *out.slot(source) = store.instant(key)?;
+        }
+        Ok(out)
+    }
+
+    fn slot(&mut self, source: EventSource) -> &mut Option<i64> {
+        match source {
+            EventSource::Api => &mut self.api,
+            EventSource::QueueLog => &mut self.queue_log,
+        }
+    }
+
+    /// The newest instant any source speaks for.
+    pub fn newest(self) -> Option<i64> {
+        self.api.max(self.queue_log)
+    }
+
+    /// The data until of an agent whose data comes from `sources` (the newest of theirs);
+    /// the newest of all when none of its sources has one.
+    pub fn of(self, sources: Sources) -> Option<i64> {
+        let mut until = None;
+        if sources.api {
+            until = until.max(self.api);
+        }
+        if sources.queue_log {
+            until = until.max(self.queue_log);
+        }
+        until.or(self.newest())
+    }
+}
+
+/// Which sources an agent's data in a batch comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sources {
+    pub api: bool,
+    pub queue_log: bool,
+}
+
+impl Sources {
+    fn add(&mut self, source: EventSource) {
+        match source {
+            EventSource::Api => self.api = true,
+            EventSource::QueueLog => self.queue_log = true,
+        }
+    }
 }
 
 /// Rebuilds the hours named by `opts.scope` in `zone`.
@@ -76,14 +138,15 @@ pub fn aggregate(
     opts: &AggregateOptions,
 ) -> Result<AggregateSummary> {
     let mut summary = AggregateSummary::default();
-    let Some(data_until) = state_i64(store, keys::DATA_UNTIL)? else {
+    let until = DataUntil::read(store)?;
+    let Some(data_until) = until.newest() else {
         return Ok(summary);
     };
     let clears_dirty = matches!(opts.scope, Scope::Dirty | Scope::All);
     let range = match opts.scope {
         Scope::Dirty => match (
-            state_i64(store, keys::DIRTY_FROM)?,
-            state_i64(store, keys::DIRTY_TO)?,
+            store.instant(state::DIRTY_FROM)?,
+            store.instant(state::DIRTY_TO)?,
         ) {
             (Some(from), Some(to)) => Some((from, (to + opts.max_carry).min(data_until))),
             _ => None,
@@ -100,10 +163,15 @@ pub fn aggregate(
     if let Some((from, _)) = range {
         crate::prune::check_not_pruned(store, zone, from, opts.max_carry)?;
     }
+    if let Some((from, to)) = range
+        && to.saturating_sub(from) > MAX_RANGE_SECS
+    {
+        return Err(too_long(opts.scope, from, to));
+    }
     let clear: Vec<(String, String)> = if clears_dirty {
         vec![
-            (keys::DIRTY_FROM.to_string(), String::new()),
-            (keys::DIRTY_TO.to_string(), String::new()),
+            (state::DIRTY_FROM.name().to_string(), String::new()),
+            (state::DIRTY_TO.name().to_string(), String::new()),
         ]
     } else {
         Vec::new()
@@ -124,7 +192,7 @@ pub fn aggregate(
     let mut hours_seen = std::collections::HashSet::new();
     let batches: Vec<&[HourBucket]> = hours.chunks(HOURS_PER_BATCH).collect();
     for (i, batch) in batches.iter().enumerate() {
-        let rows = aggregate_batch(store, zone, opts, batch, data_until, &names, &mut summary)?;
+        let rows = aggregate_batch(store, zone, opts, batch, until, &names, &mut summary)?;
         summary.hours += batch.len() as u64;
         summary.rows += rows.len() as u64;
         agents_seen.extend(rows.iter().map(|r| r.agent_ext.clone()));
@@ -140,6 +208,30 @@ pub fn aggregate(
     summary.agents = agents_seen.len() as u64;
     summary.hours_with_rows = hours_seen.len() as u64;
     Ok(summary)
+}
+
+/// The one-line refusal of a range longer than [`MAX_RANGE_SECS`].
+fn too_long(scope: Scope, from: i64, to: i64) -> crate::Error {
+    let day = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| format!("epoch {t}"))
+    };
+    let span = format!(
+        "the hours to aggregate run from {} to {}, longer than the {} days one run walks",
+        day(from),
+        day(to),
+        MAX_RANGE_SECS / 86_400
+    );
+    match scope {
+        Scope::Between { .. } => {
+            crate::Error::usage(format!("{span}; expected a shorter --from/--to range"))
+        }
+        _ => crate::Error::input(format!(
+            "{span}: the stored data holds a far-away timestamp (loaded before apr bounded them); \
+             delete that row, or rebuild in pieces with 'apr aggregate --from T --to T'"
+        )),
+    }
 }
 
 /// Interned event type and state strings, so a day of events stays compact in memory.
@@ -167,6 +259,8 @@ struct AgentEvents {
     timeline: Vec<TimedEvent>,
     /// (event type, state) string ids, parallel to `timeline`.
     labels: Vec<(u32, u32)>,
+    /// The sources of the agent's events and calls.
+    sources: Sources,
 }
 
 #[derive(Serialize)]
@@ -182,7 +276,7 @@ fn aggregate_batch(
     zone: Zone,
     opts: &AggregateOptions,
     batch: &[HourBucket],
-    data_until: i64,
+    until: DataUntil,
     names: &HashMap<String, String>,
     summary: &mut AggregateSummary,
 ) -> Result<Vec<ActivityRow>> {
@@ -207,6 +301,7 @@ fn aggregate_batch(
             Category::Other
         };
         let agent = agents.entry(e.ext).or_default();
+        agent.sources.add(e.source);
         agent.timeline.push(TimedEvent {
             ts: e.ts,
             kind,
@@ -219,7 +314,11 @@ fn aggregate_batch(
     let mut calls: HashMap<(String, i64), (i64, i64)> = HashMap::new();
     for c in store.hour_calls(start, end)? {
         if c.total_calls > 0 {
-            agents.entry(c.ext.clone()).or_default();
+            agents
+                .entry(c.ext.clone())
+                .or_default()
+                .sources
+                .add(c.source);
         }
         calls.insert((c.ext, c.hour_start), (c.total_calls, c.answered_calls));
     }
@@ -235,6 +334,9 @@ fn aggregate_batch(
                 .is_some_and(|(total, _)| *total > 0)
         };
         let name = names.get(ext).cloned().unwrap_or_else(|| "Unknown".into());
+        let Some(data_until) = until.of(agent.sources) else {
+            continue;
+        };
         for h in agent_hours(
             &agent.timeline,
             batch,
@@ -476,6 +578,54 @@ mod tests {
         aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
         let lunches: Vec<i64> = rows(&mut store).iter().map(|r| r.buckets.lunch).collect();
         assert_eq!(lunches, [1800, 3600, 3600]);
+    }
+
+    #[test]
+    fn a_far_away_instant_in_stored_data_is_refused_not_walked() {
+        let (_d, mut store) = setup();
+        // Stored directly, as a database written before loads were bounded holds it.
+        let events = [
+            ev("7", 1_757_300_000, "agent_idle", true, "available"),
+            ev("7", 1_757_300_000_000, "agent_idle", false, "none"),
+        ];
+        store
+            .load(&LoadBatch {
+                events: &events,
+                data_until: Some(1_757_300_000_000),
+                ..Default::default()
+            })
+            .unwrap();
+        for scope in [Scope::Dirty, Scope::All] {
+            let e = aggregate(&mut store, Zone::UTC, &opts(scope)).unwrap_err();
+            let msg = e.to_string();
+            assert_eq!(e.exit_code(), 2, "{msg}");
+            assert!(
+                !msg.contains('\n') && msg.contains("far-away timestamp"),
+                "{msg}"
+            );
+        }
+        let e = aggregate(
+            &mut store,
+            Zone::UTC,
+            &opts(Scope::Between {
+                from: Some(0),
+                to: None,
+            }),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("--from/--to"), "{e}");
+        assert!(rows(&mut store).is_empty());
+        // A range inside the limit still works.
+        let s = aggregate(
+            &mut store,
+            Zone::UTC,
+            &opts(Scope::Between {
+                from: Some(1_757_300_000),
+                to: Some(1_757_300_000 + 2 * H),
+            }),
+        )
+        .unwrap();
+        assert_eq!(s.hours, 3);
     }
 
     #[test]

@@ -5,33 +5,7 @@
 
 use super::categories::Category;
 
-/// The event types the timeline understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    Idle,
-    OnCall,
-    WrapUp,
-    Hold,
-    NotAvail,
-    /// `agent_reg`: the phone registering (no effect) or unregistering (goes offline).
-    Reg,
-    /// Anything else: kept, counted, no effect.
-    Unknown,
-}
-
-impl EventKind {
-    pub fn parse(event: &str) -> EventKind {
-        match event {
-            "agent_idle" => EventKind::Idle,
-            "agent_on_call" => EventKind::OnCall,
-            "agent_wrap_up" => EventKind::WrapUp,
-            "agent_hold" => EventKind::Hold,
-            "agent_not_avail_state" => EventKind::NotAvail,
-            "agent_reg" => EventKind::Reg,
-            _ => EventKind::Unknown,
-        }
-    }
-}
+pub use crate::model::EventKind;
 
 /// What an agent is doing at an instant, after precedence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

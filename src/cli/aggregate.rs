@@ -29,7 +29,9 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let max_carry = parse_span(&args.max_carry, "--max-carry")?;
-    let mut store = global.open_store()?;
+    let state_map = StateMap::from_settings(&global.settings)?;
+    global.zone_choice().parse()?;
+    let mut store = global.open_for_write()?;
     write_lock(store.as_mut())?;
     let usage = if args.rebuild {
         ZoneUse::Replace
@@ -65,7 +67,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         Scope::Dirty
     };
     let started = std::time::Instant::now();
-    let summary = run_scope(store.as_mut(), zone, scope, max_carry)?;
+    let summary = run_scope(store.as_mut(), zone, scope, max_carry, &state_map)?;
     tracing::info!(
         "aggregated {}: {} for {} in {:.2}s",
         counts(summary.hours, "hour"),
@@ -83,19 +85,24 @@ pub fn run_scope(
     zone: Zone,
     scope: Scope,
     max_carry: i64,
+    state_map: &StateMap,
 ) -> crate::Result<AggregateSummary> {
     let opts = AggregateOptions {
         scope,
         max_carry,
-        state_map: StateMap::from_env()?,
+        state_map: state_map.clone(),
     };
     aggregate(store, zone, &opts)
 }
 
 /// Aggregates what a load just touched, with the default carry (used by the loading
 /// commands after they commit).
-pub fn after_load(store: &mut dyn Store, zone: Zone) -> crate::Result<AggregateSummary> {
-    run_scope(store, zone, Scope::Dirty, DEFAULT_MAX_CARRY)
+pub fn after_load(
+    store: &mut dyn Store,
+    zone: Zone,
+    state_map: &StateMap,
+) -> crate::Result<AggregateSummary> {
+    run_scope(store, zone, Scope::Dirty, DEFAULT_MAX_CARRY, state_map)
 }
 
 /// Lists, once, the not-available reasons that fell into Other, so ops can map them.

@@ -8,18 +8,21 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args as ClapArgs;
-use indicatif::ProgressBar;
 
-use super::{GlobalArgs, aggregate, write_lock};
+use super::{GlobalArgs, aggregate, time_bounds, write_lock};
+use crate::aggregate::categories::StateMap;
+use crate::bounds::TimeBounds;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::{Zone, parse_instant, parse_span};
 use crate::ingest::ingest;
+use crate::model::Silent;
+use crate::model::state::{COLLECT_EVENTS_UNTIL, COLLECT_LAST_RUN};
 use crate::plural::{count, counts};
 use crate::source::Source;
 use crate::source::platform::{PlatformConfig, PlatformSource};
 use crate::source::replay::ReplayDir;
-use crate::store::{Store, keys};
+use crate::store::Store;
 
 /// A watermark older than this is not caught up silently: a long outage deserves a look.
 const MAX_GAP_SECS: i64 = 7 * 86_400;
@@ -94,10 +97,17 @@ pub fn plan(
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    let mut store = global.open_store()?;
-    write_lock(store.as_mut())?;
-    let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Write)?;
+    // Validate everything before the database is opened for writing (SPEC §9): arguments,
+    // settings, the state map, the source and the platform login.
     let overlap = parse_span(&args.overlap, "--overlap")?;
+    let state_map = StateMap::from_settings(&global.settings)?;
+    let choice = global.zone_choice();
+    choice.parse()?;
+    let mut peek = global.peek()?;
+    let zone = match peek.as_mut() {
+        Some(s) => resolve_zone(s.as_mut(), &choice, ZoneUse::Write)?,
+        None => choice.parse()?.unwrap_or_else(Zone::system),
+    };
     let since = args
         .since
         .as_deref()
@@ -108,41 +118,58 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         .as_deref()
         .map(|s| parse_instant(zone, s, "--until"))
         .transpose()?;
-    let watermark = store
-        .state(keys::COLLECT_EVENTS_UNTIL)?
-        .and_then(|v| v.trim().parse::<i64>().ok());
-
-    let (loaded, described, requests) = match &args.source {
-        Some(dir) => {
-            let mut source = ReplayDir::open(dir, zone)?;
-            let now = source.now()?;
-            let plan = plan(zone, watermark, now, overlap, since, until)?;
-            if let Some(n) = &plan.notice {
-                global.note(n);
-            }
-            let loaded = fetch(store.as_mut(), &mut source, zone, &plan)?;
-            (loaded, source.describe(), None)
-        }
+    let request = Request {
+        overlap,
+        since,
+        until,
+        bounds: time_bounds(peek.as_mut().map(|s| s.as_mut() as &mut dyn Store))?,
+    };
+    request.check()?;
+    let watermark = match peek.as_mut() {
+        Some(s) => s.instant(COLLECT_EVENTS_UNTIL)?,
+        None => None,
+    };
+    let cached = match peek.as_mut() {
+        Some(s) => s.token()?,
+        None => None,
+    };
+    drop(peek);
+    let mut replay = None;
+    let mut platform = None;
+    let source: &mut dyn Source = match &args.source {
+        Some(dir) => replay.insert(ReplayDir::open(dir, zone, &request.bounds)?),
         None => {
-            let cfg = PlatformConfig::from_env()?;
-            let mut source = PlatformSource::new(cfg, store.token()?)?;
-            let now = source.now()?;
-            let plan = plan(zone, watermark, now, overlap, since, until)?;
-            if let Some(n) = &plan.notice {
-                global.note(n);
-            }
-            let result = fetch(store.as_mut(), &mut source, zone, &plan);
-            // Keep a fresh token even when the fetch failed, so the next run reuses it.
-            if let Some(token) = source.take_new_token() {
-                store.set_token(&token)?;
-            }
-            (result?, source.describe(), Some(source.counters()))
+            let mut p =
+                PlatformSource::new(PlatformConfig::from_settings(&global.settings)?, cached)?;
+            p.check_login()?;
+            platform.insert(p)
         }
     };
+    let now = source.now()?;
+    if let Some(n) = plan(zone, watermark, now, overlap, since, until)?.notice {
+        global.note(n);
+    }
 
-    let agg = aggregate::after_load(store.as_mut(), zone)?;
+    let mut store = global.open_for_write()?;
+    write_lock(store.as_mut())?;
+    let zone = resolve_zone(store.as_mut(), &choice, ZoneUse::Write)?;
+    let described = source.describe();
+    let result = fetch_new(store.as_mut(), source, zone, now, &request);
+    // Keep a fresh token even when the fetch failed, so the next run reuses it.
+    let requests = match platform.as_mut() {
+        Some(p) => {
+            if let Some(token) = p.take_new_token() {
+                store.set_token(&token)?;
+            }
+            Some(p.counters())
+        }
+        None => None,
+    };
+    let loaded = result?;
+
+    let agg = aggregate::after_load(store.as_mut(), zone, &state_map)?;
     store.set_state(
-        keys::COLLECT_LAST_RUN,
+        COLLECT_LAST_RUN,
         &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )?;
     if global.verbose >= 1 {
@@ -169,26 +196,58 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn fetch(
+/// What a run was asked to fetch, parsed from its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub overlap: i64,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// The instants a source may claim; `--since` and `--until` must lie inside.
+    pub bounds: TimeBounds,
+}
+
+impl Request {
+    /// `--since` and `--until` must lie inside the bounds (a usage error naming the flag).
+    pub fn check(&self) -> crate::Result<()> {
+        for (flag, t) in [("--since", self.since), ("--until", self.until)] {
+            if let Some(t) = t
+                && let Err(why) = self.bounds.check(t)
+            {
+                return Err(Error::usage(format!("{flag}: {why}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Under the write lock: plans the window from the stored watermark and the run's clock
+/// `now` (the caller printed the first-run notice), then fetches and loads it (tests run it with the
+/// clock at an hour's first second).
+pub fn fetch_new(
     store: &mut dyn Store,
     source: &mut dyn Source,
     zone: Zone,
-    plan: &Plan,
+    now: i64,
+    request: &Request,
 ) -> crate::Result<crate::ingest::IngestSummary> {
+    request.check()?;
+    // The watermark again, under the lock: another run may have moved it meanwhile.
+    let watermark = store.instant(COLLECT_EVENTS_UNTIL)?;
+    let plan = plan(
+        zone,
+        watermark,
+        now,
+        request.overlap,
+        request.since,
+        request.until,
+    )?;
     tracing::debug!(
         "collect: fetching {} .. {} ({})",
         plan.from,
         plan.to,
         zone.name()
     );
-    ingest(
-        store,
-        source,
-        zone,
-        plan.from,
-        plan.to,
-        &ProgressBar::hidden(),
-    )
+    ingest(store, source, zone, plan.from, plan.to, &Silent)
 }
 
 #[cfg(test)]

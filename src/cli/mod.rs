@@ -17,7 +17,7 @@ pub mod prune;
 pub mod shell;
 pub mod status;
 
-use crate::config::ZoneChoice;
+use crate::config::{Settings, ZoneChoice};
 use crate::store::{self, DatabaseUrl, Store};
 
 pub mod report;
@@ -50,9 +50,10 @@ pub struct GlobalArgs {
         global = true,
         env = "APR_DATABASE_URL",
         default_value = "sqlite://apr.db",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = DatabaseUrlParser
     )]
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// IANA time zone whose local hours are the report's hours [env: APR_TIMEZONE; default:
     /// the zone recorded in the database, else the system's]
     #[arg(long, global = true, value_name = "ZONE")]
@@ -63,17 +64,59 @@ pub struct GlobalArgs {
     /// Print errors only: no summary lines, notes or progress (for cron)
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// The `APR_*` settings, read once from the environment (and `.env`) after parsing.
+    #[arg(skip)]
+    pub settings: Settings,
+}
+
+/// `--database-url` / `APR_DATABASE_URL` as a typed URL (a usage error otherwise). The
+/// error never repeats the value: it may hold a password.
+#[derive(Clone)]
+struct DatabaseUrlParser;
+
+impl clap::builder::TypedValueParser for DatabaseUrlParser {
+    type Value = DatabaseUrl;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<DatabaseUrl, clap::Error> {
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidUtf8,
+                "APR_DATABASE_URL is not valid UTF-8\n",
+            )
+        })?;
+        DatabaseUrl::parse(text).map_err(|e| {
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n"))
+        })
+    }
 }
 
 impl GlobalArgs {
-    /// Opens the configured database, applying the schema.
-    pub fn open_store(&self) -> crate::Result<Box<dyn Store>> {
-        store::open(&DatabaseUrl::parse(&self.database_url)?)
+    /// Opens the configured database for writing (creating apr's schema where there is
+    /// none). Only after the command's validation: see SPEC §9.
+    pub fn open_for_write(&self) -> crate::Result<Box<dyn Store>> {
+        store::open(&self.database_url)
+    }
+
+    /// Opens the configured database read-only; a missing one is an error (exit 2).
+    pub fn open_read_only(&self) -> crate::Result<Box<dyn Store>> {
+        store::open_read_only(&self.database_url)
+    }
+
+    /// The database read-only when it exists and holds apr's data, else `None`: what a
+    /// writing command reads (recorded zone, watermark, cached token) while it validates,
+    /// creating nothing. A database that is not apr's is refused here already.
+    pub fn peek(&self) -> crate::Result<Option<Box<dyn Store>>> {
+        store::peek(&self.database_url)
     }
 
     /// The zone asked for by `--timezone` or `APR_TIMEZONE`.
     pub fn zone_choice(&self) -> ZoneChoice {
-        ZoneChoice::from_env(self.timezone.clone())
+        ZoneChoice::new(self.timezone.clone(), &self.settings)
     }
 
     /// A notice on stderr, `note: MESSAGE`, unless `--quiet`. The one word every notice
@@ -91,14 +134,45 @@ impl GlobalArgs {
         }
     }
 
-    /// Where progress bars draw: stderr (hidden by indicatif when it is not a terminal), or
-    /// nowhere with `--quiet`.
-    pub fn progress_target(&self) -> indicatif::ProgressDrawTarget {
+    /// A progress bar on stderr (see [`Bar::new`]), drawn nowhere with `--quiet`.
+    pub fn bar(&self, template: &str, prefix: &'static str) -> Bar {
+        let bar = Bar::new(template, prefix);
         if self.quiet {
-            indicatif::ProgressDrawTarget::hidden()
-        } else {
-            indicatif::ProgressDrawTarget::stderr()
+            bar.0
+                .set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
+        bar
+    }
+}
+
+/// Draws a [`crate::model::Reporter`]'s progress as an indicatif bar on stderr (hidden when
+/// stderr is not a terminal).
+pub struct Bar(pub indicatif::ProgressBar);
+
+impl Bar {
+    /// A bar with `template` (indicatif syntax) and `prefix`.
+    pub fn new(template: &str, prefix: &'static str) -> Bar {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(prefix);
+        Bar(bar)
+    }
+}
+
+impl crate::model::Reporter for Bar {
+    fn set_total(&self, steps: u64) {
+        self.0.set_length(steps);
+    }
+    fn set_message(&self, message: &str) {
+        self.0.set_message(message.to_string());
+    }
+    fn advance(&self, steps: u64) {
+        self.0.inc(steps);
     }
 }
 
@@ -145,7 +219,7 @@ pub fn main() -> i32 {
         eprintln!("error: {e}");
         return 2;
     }
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -153,6 +227,8 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(&cli.global);
+    // Every setting is read here, once; the library reads no environment.
+    cli.global.settings = Settings::from_vars(std::env::vars());
     let global = &cli.global;
     let result: anyhow::Result<()> = match cli.command {
         Command::Collect(args) => collect::run(global, args),
@@ -172,8 +248,13 @@ pub fn main() -> i32 {
         // A reader that went away (`apr report | head`) is not a failure.
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            // The library's errors already name their cause; others show their chain.
+            // The library's errors already name their cause; others show their chain. A
+            // database error always names the database (never its password).
+            let shown = global.database_url.shown();
             let message = match e.downcast_ref::<crate::Error>() {
+                Some(crate::Error::Database(msg)) if !msg.contains(&shown) => {
+                    format!("database {shown}: {msg}")
+                }
                 Some(err) => err.to_string(),
                 None => format!("{e:#}"),
             };
@@ -203,6 +284,39 @@ pub fn write_lock(store: &mut dyn Store) -> crate::Result<()> {
             "another apr collect is running (or another command writing to this database); try again when it finishes".into(),
         ))
     }
+}
+
+/// Asks `Type YES to continue:` on stderr and reads the answer from the terminal; true only
+/// for `YES`. The terminal's own line editing (cooked mode) reads it, so Ctrl-D (end of
+/// input) is an empty answer and aborts; a line editor in raw mode would take it for a
+/// character and keep waiting.
+pub fn confirm_yes() -> bool {
+    eprint!("Type YES to continue: ");
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        answer.clear();
+    }
+    if answer.is_empty() {
+        eprintln!();
+    }
+    answer.trim() == "YES"
+}
+
+/// The window of instants a source may claim in this run (issue 15.2): from 2000 to a day
+/// after the later of the machine's clock and the newest data already stored.
+pub fn time_bounds(store: Option<&mut dyn Store>) -> crate::Result<crate::bounds::TimeBounds> {
+    let mut newest: Option<i64> = None;
+    if let Some(s) = store {
+        for (_, key) in crate::model::state::DATA_UNTIL_KEYS {
+            if let Some(t) = s.instant(key)? {
+                newest = Some(newest.map_or(t, |n| n.max(t)));
+            }
+        }
+    }
+    Ok(crate::bounds::TimeBounds::new(
+        chrono::Utc::now().timestamp(),
+        newest,
+    ))
 }
 
 /// Loads `.env` from the working directory only (never a parent), if present; variables

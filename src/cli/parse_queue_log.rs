@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{GlobalArgs, aggregate, write_lock};
+use super::{GlobalArgs, aggregate, time_bounds, write_lock};
+use crate::aggregate::categories::StateMap;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::Zone;
@@ -16,7 +16,7 @@ use crate::source::queue_log::derive::AgentMap;
 use crate::source::queue_log::load::{
     DEFAULT_CHUNK_LINES, LoadOptions, LoadSummary, Progress, dry_run, load_files,
 };
-use crate::store::{DatabaseUrl, Store, queue};
+use crate::store::{Store, queue};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -70,15 +70,17 @@ fn zone_without_store(global: &GlobalArgs) -> crate::Result<Zone> {
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    // Validate before the database is opened for writing (SPEC §9).
     let agents = agent_map(args.agents.as_ref())?;
-    let url = DatabaseUrl::parse(&global.database_url)?;
-    let bar = ProgressBar::with_draw_target(None, global.progress_target());
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {msg}")
-            .expect("static template")
-            .progress_chars("=> "),
+    crate::source::queue_log::reader::check_readable(&args.files)?;
+    let state_map = StateMap::from_settings(&global.settings)?;
+    global.zone_choice().parse()?;
+    let url = &global.database_url;
+    let bar = global.bar(
+        "{prefix} [{bar:30}] {bytes}/{total_bytes} {msg}",
+        "queue_log",
     );
-    bar.set_prefix("queue_log");
+    let bar = &bar.0;
     let mut on_progress = |p: Progress| {
         if let Some(total) = p.total_bytes {
             bar.set_length(total);
@@ -86,49 +88,45 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         }
         bar.set_message(counts(p.lines, "line"));
     };
-    let opts = |zone| LoadOptions {
+    let opts = |zone, bounds| LoadOptions {
         zone,
         max_call_secs: i64::from(args.max_call_hours) * 3600,
         chunk_lines: args.chunk_lines as usize,
+        bounds,
     };
     let summary: LoadSummary = if args.dry_run {
-        // A dry run never creates a database; it reads cursors only from one that exists.
-        let exists = match &url {
-            DatabaseUrl::Sqlite(p) => p.exists(),
-            DatabaseUrl::Mysql(_) => true,
-        };
-        let mut store = if exists {
-            Some(queue::open(&url)?)
-        } else {
-            None
-        };
+        // A dry run never creates anything; it reads cursors only from a database that
+        // exists and holds apr's tables, opened read-only.
+        let mut store = queue::peek(url)?;
         let zone = match store.as_mut() {
             Some(s) => resolve_zone(s.as_mut(), &global.zone_choice(), ZoneUse::Read)?,
             None => zone_without_store(global)?,
         };
+        let bounds = time_bounds(store.as_mut().map(|s| s.as_mut() as &mut dyn Store))?;
         dry_run(
             store
                 .as_mut()
                 .map(|s| s.as_mut() as &mut dyn queue::QueueStore),
             &args.files,
             &agents,
-            opts(zone),
+            opts(zone, bounds),
             &mut on_progress,
         )?
     } else {
-        let mut store = queue::open(&url)?;
+        let mut store = queue::open(url)?;
         write_lock(store.as_mut())?;
         let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Write)?;
+        let bounds = time_bounds(Some(store.as_mut()))?;
         let summary = load_files(
             store.as_mut(),
             &args.files,
             &agents,
-            opts(zone),
+            opts(zone, bounds),
             &mut on_progress,
         )?;
         bar.finish_and_clear();
         let base: &mut dyn Store = store.as_mut();
-        let agg = aggregate::after_load(base, zone)?;
+        let agg = aggregate::after_load(base, zone, &state_map)?;
         aggregate::note_other_reasons(global, &agg);
         summary
     };
@@ -136,8 +134,30 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     for note in &summary.notes {
         tracing::info!("{note}");
     }
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if !summary.unmapped_names.is_empty() {
+        global.note(format_args!(
+            "agent names seen only on call lines: {}; map them to extensions in an agents file, see examples/queue-agents.toml",
+            summary.unmapped_names.join(", ")
+        ));
+    }
+    let mut extra = String::new();
+    if summary.repaired > 0 {
+        extra.push_str(&format!(
+            ", {} repaired (leading NUL bytes)",
+            summary.repaired
+        ));
+    }
+    if summary.empty > 0 {
+        extra.push_str(&format!(
+            ", {} skipped",
+            counts(summary.empty, "empty line")
+        ));
+    }
     global.summary(format_args!(
-        "{}{} read, {} loaded, {} rejected, {}, {} in {:.1}s{}",
+        "{}{} read, {} loaded, {} rejected, {}, {}{extra} in {:.1}s{}",
         if args.dry_run { "dry run: " } else { "" },
         counts(summary.lines_read, "line"),
         summary.loaded,

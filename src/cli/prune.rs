@@ -11,7 +11,6 @@ use crate::error::Error;
 use crate::hours::parse_instant;
 use crate::plural::counts;
 use crate::prune::{PrunePlan, preview, prune};
-use crate::store::DatabaseUrl;
 use crate::store::maintenance::Conn;
 
 #[derive(Debug, ClapArgs)]
@@ -44,16 +43,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         )
         .into());
     }
-    let url = DatabaseUrl::parse(&global.database_url)?;
     // An existing apr database only: prune never creates one.
-    let mut conn = Conn::open(&url, false)?;
-    let mut store = global.open_store()?;
+    let mut conn = Conn::open(&global.database_url, false)?;
+    let mut store = global.open_for_write()?;
     write_lock(store.as_mut())?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
     let before = parse_instant(zone, date, "--before")?;
-    let dirty_from = store
-        .state(crate::store::keys::DIRTY_FROM)?
-        .and_then(|v| v.trim().parse::<i64>().ok());
+    let dirty_from = store.instant(crate::model::state::DIRTY_FROM)?;
     let plan = PrunePlan::new(before, chrono::Utc::now().timestamp(), dirty_from, zone)?;
     let listing: Vec<String> = preview(&mut conn, &plan)?
         .iter()
@@ -68,16 +64,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             listing.join("\n  ")
         );
     }
-    if !args.yes {
-        let answer: String = dialoguer::Input::new()
-            .with_prompt("Type YES to continue")
-            .allow_empty(true)
-            .interact_text()
-            .map_err(|e| Error::io("cannot read the confirmation", std::io::Error::other(e)))?;
-        if answer.trim() != "YES" {
-            global.note("aborted: nothing was changed");
-            return Ok(());
-        }
+    if !args.yes && !super::confirm_yes() {
+        global.note("aborted: nothing was changed");
+        return Ok(());
     }
     let started = std::time::Instant::now();
     let free_before = conn.sqlite_free_bytes()?;

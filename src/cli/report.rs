@@ -79,8 +79,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         sl_secs: i64::from(args.sl_secs),
         sl_basis: SlBasis::parse(&args.sl_basis, "--sl-basis")?,
     };
-    let delivery = args.mail.delivery()?;
-    let mut store = global.open_store()?;
+    let delivery = args.mail.delivery(&global.settings)?;
+    let mut store = global.open_read_only()?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
     if let Some(delivery) = delivery {
         // Mailed instead of printed: the attachment is exactly the bytes the renderer writes.

@@ -6,6 +6,7 @@ use clap::Args as ClapArgs;
 use lettre::message::Mailbox;
 
 use crate::cli::GlobalArgs;
+use crate::config::Settings;
 use crate::error::Error;
 use crate::hours::Zone;
 use crate::mail::{ReportMail, SmtpUrl, parse_addresses, send};
@@ -40,26 +41,20 @@ pub struct Delivery {
 impl MailArgs {
     /// `None` without `--mail-to`; otherwise the recipients, the server and the sender, all
     /// checked (exit 2 naming what is wrong) before the database is opened.
-    pub fn delivery(&self) -> crate::Result<Option<Delivery>> {
+    pub fn delivery(&self, settings: &Settings) -> crate::Result<Option<Delivery>> {
         let Some(to) = &self.mail_to else {
             return Ok(None);
         };
         let to = parse_addresses(to, "--mail-to")?;
-        let url = std::env::var(SMTP_URL_VAR)
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| {
-                Error::config(format!(
-                    "--mail-to needs {SMTP_URL_VAR}; set it in .env or the environment, e.g. \
+        let url = settings.get(SMTP_URL_VAR).ok_or_else(|| {
+            Error::config(format!(
+                "--mail-to needs {SMTP_URL_VAR}; set it in .env or the environment, e.g. \
                      smtps://user:password@mail.example.com:465"
-                ))
-            })?;
-        let server = SmtpUrl::parse(&url, SMTP_URL_VAR)?;
-        let from = match std::env::var(MAIL_FROM_VAR)
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-        {
-            Some(from) => parse_addresses(&from, MAIL_FROM_VAR)?
+            ))
+        })?;
+        let server = SmtpUrl::parse(url, SMTP_URL_VAR)?;
+        let from = match settings.get(MAIL_FROM_VAR) {
+            Some(from) => parse_addresses(from, MAIL_FROM_VAR)?
                 .into_iter()
                 .next()
                 .expect("a non-empty list"),

@@ -9,7 +9,6 @@ use clap::Args as ClapArgs;
 use crate::cli::GlobalArgs;
 use crate::error::Error;
 use crate::serve::{AppState, CorsOrigins, ServerConfig};
-use crate::store::DatabaseUrl;
 
 /// Options of both server commands.
 #[derive(Debug, Clone, ClapArgs)]
@@ -23,6 +22,10 @@ pub struct ServerArgs {
     /// Seconds a client may take to send its request line and headers
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub header_timeout: u64,
+    /// Seconds a new connection may stay silent before its first byte (`serve`; capped by
+    /// --header-timeout): silent sockets give their slots back to real requests
+    #[arg(long, value_name = "SECS", default_value_t = crate::serve::DEFAULT_FIRST_BYTE_TIMEOUT.as_secs())]
+    pub first_byte_timeout: u64,
     /// Origins browsers may read responses from: '*' or comma-separated origins
     #[arg(long, value_name = "ORIGINS", env = "APR_CORS_ORIGINS")]
     pub cors_origins: Option<String>,
@@ -37,20 +40,23 @@ impl ServerArgs {
                 "--header-timeout 0 is not allowed; expected a number of seconds above 0",
             ));
         }
-        let token = std::env::var("APR_SERVE_TOKEN")
-            .ok()
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty());
+        if self.first_byte_timeout == 0 {
+            return Err(Error::usage(
+                "--first-byte-timeout 0 is not allowed; expected a number of seconds above 0",
+            ));
+        }
+        let token = global.settings.get("APR_SERVE_TOKEN").map(String::from);
         Ok(ServerConfig {
             listen,
             allow_public: self.allow_public,
             header_timeout: Duration::from_secs(self.header_timeout),
+            first_byte_timeout: Duration::from_secs(self.first_byte_timeout),
             cors: match &self.cors_origins {
                 Some(s) => CorsOrigins::parse(s)?,
                 None => CorsOrigins::None,
             },
             state: AppState {
-                database: DatabaseUrl::parse(&global.database_url)?,
+                database: global.database_url.clone(),
                 zone_choice: global.zone_choice(),
                 token,
             },
@@ -107,6 +113,8 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let cfg = args.server.config(global)?;
+    // A database that does not exist is an error at start (exit 2), not a 503 per request.
+    global.open_read_only()?;
     Ok(block_on(crate::serve::run(cfg))?)
 }
 

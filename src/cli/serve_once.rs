@@ -18,6 +18,8 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let cfg = args.server.config(global)?;
+    // A database that does not exist is an error at start (exit 2), not a 503 per request.
+    global.open_read_only()?;
     let timeout = args.timeout.map(Duration::from_secs);
     Ok(block_on(crate::serve::run_once(cfg, timeout))?)
 }

@@ -11,7 +11,6 @@ use crate::cli::GlobalArgs;
 use crate::error::Error;
 use crate::hours::{Zone, parse_span};
 use crate::status::{check_fresh, gather, render_json, render_text};
-use crate::store::DatabaseUrl;
 use crate::store::maintenance::Conn;
 
 #[derive(Debug, ClapArgs)]
@@ -42,14 +41,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         .as_deref()
         .map(|s| parse_span(s, "--max-age").map(|secs| (secs, s.trim())))
         .transpose()?;
-    let state_map = StateMap::from_env()?;
-    let choice = global.zone_choice();
-    let zone = match choice.flag.as_deref().or(choice.env.as_deref()) {
-        Some(name) => Zone::parse(name)?,
-        None => Zone::system(),
-    };
-    let url = DatabaseUrl::parse(&global.database_url)?;
-    let mut conn = Conn::open(&url, true)?;
+    let state_map = StateMap::from_settings(&global.settings)?;
+    let zone = global.zone_choice().parse()?.unwrap_or_else(Zone::system);
+    let mut conn = Conn::open(&global.database_url, true)?;
     let now = chrono::Utc::now().timestamp();
     let status = gather(&mut conn, zone, &state_map, now)?;
     if let Some((secs, text)) = max_age {

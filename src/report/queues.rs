@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::hours::Zone;
-use crate::source::queue_log::derive::{Outcome, Stint};
+use crate::model::queue::{Outcome, Stint};
 use crate::store::Store;
 
 use super::agents::{HourClock, push_duration, push_rate};

@@ -17,7 +17,9 @@ use tower::ServiceExt;
 
 use crate::error::{Error, Result};
 
+pub mod limit;
 pub mod routes;
+mod slots;
 
 pub use routes::{AppState, CorsOrigins};
 
@@ -26,8 +28,13 @@ pub use routes::{AppState, CorsOrigins};
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Most header fields accepted in one request.
 pub const MAX_HEADERS: usize = 64;
-/// Connections `serve` works on at once; further clients wait in the listen backlog.
+/// Connections `serve` holds at once. When they are all taken, the oldest connection that
+/// has not sent a byte yet is closed to make room; only when every one has spoken do
+/// further clients wait in the listen backlog.
 pub const MAX_CONNECTIONS: usize = 256;
+/// Default of `--first-byte-timeout`: how long a new connection may stay silent. Shorter
+/// than the header timeout, so that sockets that never speak give their slots back first.
+pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long `serve` waits for in-flight requests after a shutdown signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -38,6 +45,8 @@ pub struct ServerConfig {
     pub allow_public: bool,
     /// How long a client may take to send the request line and headers.
     pub header_timeout: Duration,
+    /// How long a new connection may take to send its first byte (`serve`).
+    pub first_byte_timeout: Duration,
     pub cors: CorsOrigins,
     pub state: AppState,
 }
@@ -146,15 +155,18 @@ pub async fn run_once(cfg: ServerConfig, timeout: Option<Duration>) -> Result<()
 /// requests finish (up to [`DRAIN_TIMEOUT`]).
 pub async fn run(cfg: ServerConfig) -> Result<()> {
     let listener = bind(&cfg).await?;
-    let app = routes::router(cfg.state.clone(), &cfg.cors);
+    let limiter = limit::Limiter::new(limit::MAX_IN_FLIGHT, limit::QUEUE_WAIT);
+    let app = routes::router(cfg.state.clone(), &cfg.cors)
+        .layer(axum::middleware::from_fn_with_state(limiter, limit::admit));
     let builder = Arc::new(conn_builder(cfg.header_timeout, true));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let slots = slots::Slots::new(MAX_CONNECTIONS);
+    let first_byte = cfg.first_byte_timeout.min(cfg.header_timeout);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+        let mut claim = tokio::select! {
+            c = slots.claim() => c,
             () = &mut shutdown => break,
         };
         let (stream, peer) = tokio::select! {
@@ -171,12 +183,27 @@ pub async fn run(cfg: ServerConfig) -> Result<()> {
             let app = app.clone();
             hyper::service::service_fn(move |req| app.clone().oneshot(req))
         };
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let builder = builder.clone();
+        let graceful_conn = graceful.watcher();
         tokio::spawn(async move {
+            // Until its first byte the connection is idle: evictable, and closed after
+            // `first_byte` (a closed or failed socket reads as ready and ends in hyper).
+            let mut byte = [0u8; 1];
+            let spoke = tokio::select! {
+                // `peek` waits for real data (`readable` may wake falsely); end of stream or
+                // an error also counts, and hyper then ends the connection.
+                r = tokio::time::timeout(first_byte, stream.peek(&mut byte)) => r.is_ok(),
+                () = claim.evicted.notified() => false,
+            };
+            if !spoke || !claim.activate() {
+                tracing::debug!("connection from {peer} closed before its first byte");
+                return;
+            }
+            let conn = graceful_conn.watch(builder.serve_connection(TokioIo::new(stream), service));
             if let Err(e) = conn.await {
                 tracing::info!("connection from {peer}: {e}");
             }
-            drop(permit);
+            drop(claim);
         });
     }
     drop(listener);

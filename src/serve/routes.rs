@@ -199,10 +199,11 @@ fn raw_args(pairs: Vec<(String, String)>) -> Result<RawReportArgs, String> {
     Ok(raw)
 }
 
-/// Opens the database for one request. Any failure to open it (gone, locked, a missing
-/// directory) is the database being unavailable, as `/health` reports it.
+/// Opens the database read-only for one request: serving never creates or writes anything
+/// (SPEC §9). Any failure to open it (gone, locked, a missing directory) is the database
+/// being unavailable, as `/health` reports it.
 fn open_store(db: &DatabaseUrl) -> crate::Result<Box<dyn Store>> {
-    store::open(db).map_err(|e| match e {
+    store::open_read_only(db).map_err(|e| match e {
         Error::Database(_) => e,
         other => Error::db(other),
     })

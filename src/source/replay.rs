@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::Source;
 use super::upstream::{parse_events, parse_stats};
+use crate::bounds::TimeBounds;
 use crate::error::{Error, Result};
 use crate::hours::Zone;
 use crate::model::{AgentEvent, CallStats};
@@ -24,6 +25,8 @@ pub struct ReplayDir {
     now: i64,
     /// Entries of events files that were not events (no ext, timestamp or type).
     pub skipped: usize,
+    /// Events whose timestamp lies outside the run's [`TimeBounds`], left out.
+    pub out_of_bounds: usize,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -45,8 +48,10 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 impl ReplayDir {
     /// Reads and validates `dir`: every events file must decode, every stats file name must
-    /// be `START-END.json` for one aligned local hour of `zone`.
-    pub fn open(dir: &Path, zone: Zone) -> Result<ReplayDir> {
+    /// be `START-END.json` for one aligned local hour of `zone` within `bounds`. Events
+    /// outside `bounds` are left out with a warning naming the first and why, so that one
+    /// far-away timestamp can neither become "now" nor reach the database.
+    pub fn open(dir: &Path, zone: Zone, bounds: &TimeBounds) -> Result<ReplayDir> {
         if !dir.is_dir() {
             return Err(Error::input(format!(
                 "--source '{}' is not a directory; expected a replay directory with events/*.json and stats/START-END.json",
@@ -55,15 +60,39 @@ impl ReplayDir {
         }
         let mut events = Vec::new();
         let mut skipped = 0;
+        let mut out_of_bounds = 0;
         for path in json_files(&dir.join("events"))? {
             let page = parse_events(&read(&path)?)
                 .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
             skipped += page.skipped;
-            events.extend(page.events);
+            for e in page.events {
+                match bounds.check(e.ts) {
+                    Ok(()) => events.push(e),
+                    Err(why) => {
+                        if out_of_bounds == 0 {
+                            tracing::warn!(
+                                "{}: an event of extension {} left out: {why}",
+                                path.display(),
+                                e.ext
+                            );
+                        }
+                        out_of_bounds += 1;
+                    }
+                }
+            }
+        }
+        if out_of_bounds > 1 {
+            tracing::warn!(
+                "{}: {out_of_bounds} events with out-of-bounds timestamps left out",
+                dir.display()
+            );
         }
         let mut stats = BTreeMap::new();
         for path in json_files(&dir.join("stats"))? {
             let (start, end) = stats_window(&path, zone)?;
+            if let Err(why) = bounds.check(start).and_then(|()| bounds.check(end)) {
+                return Err(Error::input(format!("{}: {why}", path.display())));
+            }
             stats.insert(start, (end, path));
         }
         if events.is_empty() && stats.is_empty() {
@@ -84,6 +113,7 @@ impl ReplayDir {
             stats,
             now,
             skipped,
+            out_of_bounds,
         })
     }
 }
@@ -158,6 +188,12 @@ mod tests {
         std::fs::write(p, body).unwrap();
     }
 
+    /// The unit tests' tiny epochs stand for any instant.
+    const ANY: TimeBounds = TimeBounds {
+        floor: i64::MIN,
+        ceiling: i64::MAX,
+    };
+
     const EV: &str = r#"{"events":[{"event":"agent_idle","enabled":true,"ext":"1","state":"available","Timestamp":3700}]}"#;
 
     #[test]
@@ -165,7 +201,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         write(d.path(), "events/a.json", EV);
         write(d.path(), "stats/3600-5000.json", "{}");
-        let mut r = ReplayDir::open(d.path(), Zone::UTC).unwrap();
+        let mut r = ReplayDir::open(d.path(), Zone::UTC, &ANY).unwrap();
         assert_eq!(r.now().unwrap(), 5000);
         assert_eq!(r.stats(3600, 5000).unwrap(), Some(vec![]));
         assert_eq!(r.stats(7200, 10800).unwrap(), None);
@@ -184,7 +220,7 @@ mod tests {
             "events/a.json",
             r#"[{"event":"agent_idle","enabled":true,"ext":"1","Timestamp":20}]"#,
         );
-        let mut r = ReplayDir::open(d.path(), Zone::UTC).unwrap();
+        let mut r = ReplayDir::open(d.path(), Zone::UTC, &ANY).unwrap();
         let mut got = Vec::new();
         r.events(0, 100, &mut |p| {
             got.extend(p.into_iter().map(|e| e.event));
@@ -206,27 +242,27 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         write(d.path(), "events/a.json", EV);
         write(d.path(), "stats/3000-6600.json", "{}");
-        let e = ReplayDir::open(d.path(), Zone::UTC)
+        let e = ReplayDir::open(d.path(), Zone::UTC, &ANY)
             .unwrap_err()
             .to_string();
         assert!(e.contains("3000-6600.json") && e.contains("START"), "{e}");
         std::fs::remove_file(d.path().join("stats/3000-6600.json")).unwrap();
         write(d.path(), "stats/3600-9000.json", "{}");
-        let e = ReplayDir::open(d.path(), Zone::UTC)
+        let e = ReplayDir::open(d.path(), Zone::UTC, &ANY)
             .unwrap_err()
             .to_string();
         assert!(e.contains("3600-9000.json") && e.contains("END"), "{e}");
         // Asia/Kolkata hours start at :30 UTC, so a UTC-aligned hour is wrong there.
         std::fs::remove_file(d.path().join("stats/3600-9000.json")).unwrap();
         write(d.path(), "stats/3600-7200.json", "{}");
-        assert!(ReplayDir::open(d.path(), Zone::parse("Asia/Kolkata").unwrap()).is_err());
+        assert!(ReplayDir::open(d.path(), Zone::parse("Asia/Kolkata").unwrap(), &ANY).is_err());
     }
 
     #[test]
     fn broken_json_names_the_file() {
         let d = tempfile::tempdir().unwrap();
         write(d.path(), "events/a.json", r#"{"events":[{"#);
-        let e = ReplayDir::open(d.path(), Zone::UTC).unwrap_err();
+        let e = ReplayDir::open(d.path(), Zone::UTC, &ANY).unwrap_err();
         assert!(e.to_string().contains("a.json"));
         assert_eq!(e.exit_code(), 2);
     }
@@ -234,7 +270,36 @@ mod tests {
     #[test]
     fn empty_or_missing_directory_is_bad_input() {
         let d = tempfile::tempdir().unwrap();
-        assert!(ReplayDir::open(d.path(), Zone::UTC).is_err());
-        assert!(ReplayDir::open(&d.path().join("nope"), Zone::UTC).is_err());
+        assert!(ReplayDir::open(d.path(), Zone::UTC, &ANY).is_err());
+        assert!(ReplayDir::open(&d.path().join("nope"), Zone::UTC, &ANY).is_err());
+    }
+
+    #[test]
+    fn out_of_bounds_events_are_left_out_and_never_become_now() {
+        let d = tempfile::tempdir().unwrap();
+        let t = 1_757_300_000;
+        write(
+            d.path(),
+            "events/a.json",
+            &format!(
+                r#"[{{"event":"agent_idle","enabled":true,"ext":"1","Timestamp":{t}}},
+                   {{"event":"agent_idle","enabled":true,"ext":"2","Timestamp":"9223372036854775807"}},
+                   {{"event":"agent_idle","enabled":true,"ext":"3","Timestamp":253402300800}},
+                   {{"event":"agent_idle","enabled":true,"ext":"4","Timestamp":5}}]"#
+            ),
+        );
+        let bounds = TimeBounds::new(t + 3600, None);
+        let mut r = ReplayDir::open(d.path(), Zone::UTC, &bounds).unwrap();
+        assert_eq!(r.out_of_bounds, 3);
+        assert_eq!(r.now().unwrap(), t);
+        // A stats file for a far-away hour is refused, naming the file and why.
+        write(d.path(), "stats/253402300800-253402304400.json", "{}");
+        let e = ReplayDir::open(d.path(), Zone::UTC, &bounds).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let e = e.to_string();
+        assert!(
+            e.contains("253402300800-253402304400.json") && e.contains("more than a day after"),
+            "{e}"
+        );
     }
 }

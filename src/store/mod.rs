@@ -1,35 +1,50 @@
-//! Storage: one trait, [`Store`], with an SQLite backend (the embedded default) and a
-//! MySQL/MariaDB backend. The schema lives in `schema.sql` at the repository root and is
-//! applied on open. Every write method is one transaction; loads are idempotent (the natural
-//! key of `agent_events`, replace-per-hour for `users_calls`).
+//! Storage: one trait, [`Store`], implemented once by [`db::Db`] over a small backend trait
+//! ([`sql::Backend`]) with an SQLite backend (the embedded default) and a MySQL/MariaDB
+//! backend. Tables are described once in [`table`]; the schema lives in `schema.sql` at the
+//! repository root; [`contract`] keeps SPEC §9 (ownership, schema versions) before anything
+//! runs. Every write method is one transaction; loads are idempotent (the natural key of
+//! `agent_events`, replace-per-hour for `users_calls`).
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::model::{ActivityRow, AgentEvent, EventSource, HourStats};
+use crate::model::state::{self, InstantKey};
+pub use crate::model::{
+    ActivityFilter, CachedToken, HourCalls, LoadBatch, LoadOutcome, StoredEvent,
+};
+use crate::model::{ActivityRow, TableSummary};
 
+pub mod contract;
+pub mod db;
 pub mod maintenance;
 pub mod mysql;
-mod mysql_queue;
 pub mod queue;
+pub mod sql;
 pub mod sqlite;
-mod sqlite_queue;
+pub mod table;
 
-/// The portable schema, applied idempotently on every open.
+pub use table::NameSeen;
+use table::clip;
+
+/// Width in characters of the free-text name columns (`VARCHAR(255)` in `schema.sql`).
+const NAME_MAX: usize = 255;
+
+/// The portable schema, applied idempotently on every open for writing.
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
-/// Recorded in `apr_meta` as `schema_version`.
-pub const SCHEMA_VERSION: &str = "1";
+/// Recorded in `apr_meta` as `schema_version`; [`contract`] upgrades older databases.
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// `etl_state` keys shared by the pipeline.
+/// `etl_state` keys by name (the typed forms are in [`crate::model::state`]).
 pub mod keys {
-    /// Newest instant the loaded data speaks for; time after it is never guessed.
-    pub const DATA_UNTIL: &str = "data_until";
-    /// Earliest / latest instant touched by loads since the last aggregation.
-    pub const DIRTY_FROM: &str = "aggregate.dirty_from";
-    pub const DIRTY_TO: &str = "aggregate.dirty_to";
-    /// Last successful `collect`: the end of its fetched window, and when it ran.
-    pub const COLLECT_EVENTS_UNTIL: &str = "collect.events_until";
-    pub const COLLECT_LAST_RUN: &str = "collect.last_run";
+    use crate::model::state;
+
+    pub const DIRTY_FROM: &str = state::DIRTY_FROM.name();
+    pub const DIRTY_TO: &str = state::DIRTY_TO.name();
+    pub const COLLECT_EVENTS_UNTIL: &str = state::COLLECT_EVENTS_UNTIL.name();
+    pub const COLLECT_LAST_RUN: &str = state::COLLECT_LAST_RUN;
+    pub const API_DATA_UNTIL: &str = state::API_DATA_UNTIL.name();
+    pub const QUEUE_LOG_DATA_UNTIL: &str = state::QUEUE_LOG_DATA_UNTIL.name();
 }
 
 /// Where a database lives, parsed from `APR_DATABASE_URL`.
@@ -83,7 +98,9 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Opens (creating if needed) the database and applies the schema.
+/// Opens the database for writing: creates apr's schema where there is none (the SQLite file
+/// too), upgrades an older one, and refuses a database that is not apr's (SPEC §9). Call it
+/// only after the command's arguments, files and settings are validated.
 pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Store>> {
     Ok(match url {
         DatabaseUrl::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path)?),
@@ -91,73 +108,35 @@ pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Store>> {
     })
 }
 
-/// An event as stored, with its load-order id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredEvent {
-    pub id: i64,
-    pub ext: String,
-    pub ts: i64,
-    pub event: String,
-    pub enabled: bool,
-    pub state: String,
+/// Opens an existing database for reading only: never creates a file, a table or a row
+/// (SPEC §9). A missing database is a configuration error (exit 2).
+pub fn open_read_only(url: &DatabaseUrl) -> Result<Box<dyn Store>> {
+    Ok(match url {
+        DatabaseUrl::Sqlite(path) => Box::new(sqlite::SqliteStore::open_read_only(path)?),
+        DatabaseUrl::Mysql(url) => Box::new(mysql::MysqlStore::open_read_only(url)?),
+    })
 }
 
-/// What one load writes, all in one transaction.
-#[derive(Debug, Default)]
-pub struct LoadBatch<'a> {
-    pub events: &'a [AgentEvent],
-    /// Hours of stats; each replaces what that hour held from the same source.
-    pub stats: &'a [HourStats],
-    pub source: Option<EventSource>,
-    /// `etl_state` entries committed with the data (watermarks, cursors).
-    pub state: Vec<(String, String)>,
-    /// Moves `data_until` forward (never back) to this instant.
-    pub data_until: Option<i64>,
+/// The database read-only when it exists and holds apr's tables, else `None`; never
+/// creates anything. A database that is not apr's, or is newer, is refused.
+pub fn peek(url: &DatabaseUrl) -> Result<Option<Box<dyn Store>>> {
+    Ok(match url {
+        DatabaseUrl::Sqlite(path) => {
+            sqlite::SqliteStore::open_existing(path)?.map(|s| Box::new(s) as Box<dyn Store>)
+        }
+        DatabaseUrl::Mysql(url) => {
+            mysql::MysqlStore::open_existing(url)?.map(|s| Box::new(s) as Box<dyn Store>)
+        }
+    })
 }
 
-/// Counts of one load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LoadOutcome {
-    /// Events not stored before.
-    pub events_new: u64,
-    /// Events in the batch, duplicates included.
-    pub events_seen: u64,
-    /// `users_calls` rows written.
-    pub stats_rows: u64,
-}
-
-/// Calls of one extension in one hour, from `users_calls`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HourCalls {
-    pub ext: String,
-    pub hour_start: i64,
-    pub total_calls: i64,
-    pub answered_calls: i64,
-}
-
-/// Which `agent_activity` rows a report reads: local hour starts (`report_hour_local`) in
-/// `[from_local, to_local)`, optionally only some extensions. Rows come ordered by
-/// `report_hour`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ActivityFilter {
-    pub from_local: String,
-    pub to_local: String,
-    pub exts: Vec<String>,
-}
-
-/// The cached platform token (SPEC §3.1).
-#[derive(Clone, PartialEq, Eq)]
-pub struct CachedToken {
-    pub access_token: String,
-    pub refresh_token: String,
-    pub expires_at: i64,
-}
-
-impl std::fmt::Debug for CachedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedToken")
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
+impl DatabaseUrl {
+    /// The database as shown to people: the SQLite URL, or the MySQL URL without password.
+    pub fn shown(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Mysql(u) => redact_url(u),
+        }
     }
 }
 
@@ -165,25 +144,45 @@ impl std::fmt::Debug for CachedToken {
 pub trait Store: Send {
     /// `sqlite` or `mysql`.
     fn backend(&self) -> &'static str;
+    /// The database as shown in messages (path, or URL without password).
+    fn shown(&self) -> String;
     /// Checks the connection (for `/health`).
     fn ping(&mut self) -> Result<()>;
 
-    /// A value of `apr_meta` (`schema_version`, `timezone`).
+    /// A value of `apr_meta` (`schema_version`, `timezone`, `owner`).
     fn meta(&mut self, key: &str) -> Result<Option<String>>;
     fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
 
     /// A value of `etl_state`.
     fn state(&mut self, key: &str) -> Result<Option<String>>;
     fn set_state(&mut self, key: &str, value: &str) -> Result<()>;
+    /// A typed instant of `etl_state`; a corrupt value is an error naming the key.
+    fn instant(&mut self, key: InstantKey) -> Result<Option<i64>> {
+        key.decode(self.state(key.name())?.as_deref())
+    }
+
+    /// The report zone the next committed write records in `apr_meta` when none is
+    /// recorded yet (or, with `replace`, over the recorded one): SPEC §9 has the zone
+    /// recorded by the first run that commits data.
+    fn record_zone(&mut self, zone: &str, replace: bool);
 
     /// Loads events and stats in one transaction, records the instants touched for the next
     /// aggregation, and commits `batch.state` with them.
     fn load(&mut self, batch: &LoadBatch<'_>) -> Result<LoadOutcome>;
 
-    /// Row counts of the tables `init-load` wipes, in a fixed order.
-    fn table_counts(&mut self) -> Result<Vec<(&'static str, u64)>>;
-    /// Empties the staging and summary tables and the ETL state, in one transaction.
-    fn wipe(&mut self) -> Result<()>;
+    /// Rows and time range of each table `init-load` replaces, in a fixed order.
+    fn table_summaries(&mut self) -> Result<Vec<TableSummary>>;
+    /// Row counts of the tables `init-load` replaces, in a fixed order.
+    fn table_counts(&mut self) -> Result<Vec<(&'static str, u64)>> {
+        Ok(self
+            .table_summaries()?
+            .into_iter()
+            .map(|t| (t.table, t.rows))
+            .collect())
+    }
+    /// Replaces the tables `init-load` replaces with those of the SQLite database at
+    /// `staging`, in one atomic step; `apr_meta` and the cached token stay.
+    fn replace_with(&mut self, staging: &Path) -> Result<()>;
 
     /// Earliest event or stats hour stored, if any.
     fn earliest_data(&mut self) -> Result<Option<i64>>;
@@ -221,7 +220,7 @@ pub trait Store: Send {
     /// file beside the database; MySQL: `GET_LOCK`). `Ok(false)` when another process holds it.
     fn try_lock(&mut self, name: &str) -> Result<bool>;
 
-    /// The queue_log tables of this database, when the backend has them (the queue report).
+    /// The queue_log tables of this database (the queue report).
     fn queue_store(&mut self) -> Option<&mut dyn queue::QueueStore> {
         None
     }
@@ -254,26 +253,6 @@ pub(crate) fn batch_names(batch: &LoadBatch<'_>) -> HashMap<String, NameSeen> {
     seen
 }
 
-/// Names of one extension with the instant each was seen (`i64::MIN` = never).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameSeen {
-    pub stats: String,
-    pub stats_at: i64,
-    pub event: String,
-    pub event_at: i64,
-}
-
-impl Default for NameSeen {
-    fn default() -> Self {
-        NameSeen {
-            stats: String::new(),
-            stats_at: i64::MIN,
-            event: String::new(),
-            event_at: i64::MIN,
-        }
-    }
-}
-
 /// Merges a batch's names into the stored ones; newer (or equally new) wins.
 pub(crate) fn merge_name(stored: Option<NameSeen>, new: &NameSeen) -> NameSeen {
     let mut out = stored.unwrap_or_default();
@@ -286,19 +265,6 @@ pub(crate) fn merge_name(stored: Option<NameSeen>, new: &NameSeen) -> NameSeen {
         out.event_at = new.event_at;
     }
     out
-}
-
-impl NameSeen {
-    /// Latest stats name, else latest event name, else `Unknown`.
-    pub fn canonical(&self) -> String {
-        if !self.stats.is_empty() {
-            self.stats.clone()
-        } else if !self.event.is_empty() {
-            self.event.clone()
-        } else {
-            "Unknown".to_string()
-        }
-    }
 }
 
 /// The instants a batch touches, `(earliest, latest)`, for the dirty range of §5.4.
@@ -343,20 +309,50 @@ pub(crate) fn schema_statements() -> impl Iterator<Item = String> {
     stmts.into_iter().filter(|s| !s.trim().is_empty())
 }
 
-/// Shared values for both backends' `wipe` and `table_counts`: the tables init-load empties.
-pub(crate) const WIPED_TABLES: &[&str] = &[
-    "agent_events",
-    "users_calls",
-    "agent_activity",
-    "agents",
-    "etl_state",
-    // queue_log staging goes too: its derivation state and cursors live in etl_state, and
-    // re-reading the files after a wipe must derive the agent timeline again.
-    "queue_log",
-    "queue_calls",
-    "queue_log_rejects",
-    "queue_log_state",
-];
+/// Every `etl_state` write a load commits with its data, given the values stored before it:
+/// the widened dirty range for the next aggregation, the source's "data until" (forward only), and the
+/// batch's own entries (watermarks, cursors). Both backends write exactly these.
+pub(crate) fn load_state_writes(
+    batch: &LoadBatch<'_>,
+    old_dirty_from: Option<i64>,
+    old_dirty_to: Option<i64>,
+    until_key: InstantKey,
+    old_until: Option<i64>,
+) -> Vec<(String, String)> {
+    let mut writes = Vec::new();
+    if let Some(span) = batch_span(batch, old_until) {
+        let (from, to) = merge_dirty(old_dirty_from, old_dirty_to, span);
+        writes.push((state::DIRTY_FROM.name().to_string(), from.to_string()));
+        writes.push((state::DIRTY_TO.name().to_string(), to.to_string()));
+    }
+    if let Some(until) = batch.data_until
+        && old_until.is_none_or(|old| until > old)
+    {
+        writes.push((until_key.name().to_string(), until.to_string()));
+    }
+    writes.extend(batch.state.iter().cloned());
+    writes
+}
+
+/// Merges the dirty range already stored with a batch's span.
+pub(crate) fn merge_dirty(
+    old_from: Option<i64>,
+    old_to: Option<i64>,
+    span: (i64, i64),
+) -> (i64, i64) {
+    (
+        old_from.map_or(span.0, |f| f.min(span.0)),
+        old_to.map_or(span.1, |t| t.max(span.1)),
+    )
+}
+
+/// Wall-clock now, epoch seconds (for `loaded_at`, `fetched_at`).
+pub(crate) fn now_epoch() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
 
 #[cfg(test)]
 mod tests {
@@ -389,20 +385,12 @@ mod tests {
     fn schema_splits_into_create_statements() {
         let stmts: Vec<String> = schema_statements().collect();
         assert!(stmts.len() >= 7);
+        assert!(stmts[0].contains("apr_meta"), "apr_meta comes first");
         assert!(
             stmts
                 .iter()
                 .all(|s| s.trim_start().starts_with("CREATE TABLE IF NOT EXISTS"))
         );
-    }
-
-    #[test]
-    fn clip_cuts_at_a_character_count() {
-        assert_eq!(clip("abc", 5), "abc");
-        assert_eq!(clip("abc", 3), "abc");
-        assert_eq!(clip("abcdef", 3), "abc");
-        assert_eq!(clip("ééééé", 2), "éé");
-        assert_eq!(clip("", 0), "");
     }
 
     #[test]
@@ -431,263 +419,4 @@ mod tests {
         assert_eq!(merge_name(Some(merged), &stale).canonical(), "New");
         assert_eq!(NameSeen::default().canonical(), "Unknown");
     }
-}
-
-/// One SQL parameter, backend-neutral, so that column lists and row encodings are written
-/// once here and both backends bind them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Cell<'a> {
-    Int(i64),
-    Text(&'a str),
-}
-
-/// Width in characters of the free-text name columns (`VARCHAR(255)` in `schema.sql`).
-pub(crate) const NAME_MAX: usize = 255;
-/// Width of `agent_events.user_id` (`VARCHAR(64)`).
-pub(crate) const USER_ID_MAX: usize = 64;
-
-/// `s` cut to at most `max_chars` characters, the width of its column. Only for display
-/// text (names, ids that are no part of a key): MySQL refuses a longer value and SQLite would
-/// keep it whole, so both backends store the same cut value instead.
-pub(crate) fn clip(s: &str, max_chars: usize) -> &str {
-    // A string no longer in bytes than the limit has no more characters either.
-    if s.len() <= max_chars {
-        return s;
-    }
-    match s.char_indices().nth(max_chars) {
-        Some((end, _)) => &s[..end],
-        None => s,
-    }
-}
-
-/// `agent_events` insert columns, in the order of [`event_cells`].
-pub(crate) const EVENT_COLUMNS: &str =
-    "ext, ts_epoch, event, enabled, state, user_id, username, source, loaded_at";
-
-pub(crate) fn event_cells<'a>(e: &'a AgentEvent, source: &'a str, now: i64) -> [Cell<'a>; 9] {
-    [
-        Cell::Text(&e.ext),
-        Cell::Int(e.ts),
-        Cell::Text(&e.event),
-        Cell::Int(e.enabled as i64),
-        Cell::Text(&e.state),
-        Cell::Text(clip(&e.user_id, USER_ID_MAX)),
-        Cell::Text(clip(&e.username, NAME_MAX)),
-        Cell::Text(source),
-        Cell::Int(now),
-    ]
-}
-
-/// `users_calls` columns, in the order of [`stats_cells`].
-pub(crate) const STATS_COLUMNS: &str = "ext, hour_start, name, tags, total_calls, answered_calls, \
-    talked_time, talked_average, duration_seconds, max_connect_seconds, avg_connect_seconds, \
-    total_connect_seconds, callee_id_number, callee_id_name, registered_time, idle_time, \
-    wrap_up_time, hold_time, on_call_time, on_call_time_avg, not_available_time, \
-    not_available_detailed_report, source, fetched_at";
-
-pub(crate) fn stats_cells<'a>(
-    r: &'a crate::model::CallStats,
-    hour_start: i64,
-    source: &'a str,
-    now: i64,
-) -> [Cell<'a>; 24] {
-    [
-        Cell::Text(&r.ext),
-        Cell::Int(hour_start),
-        Cell::Text(clip(&r.name, NAME_MAX)),
-        Cell::Text(&r.tags),
-        Cell::Int(r.total_calls),
-        Cell::Int(r.answered_calls),
-        Cell::Int(r.talked_time),
-        Cell::Int(r.talked_average),
-        Cell::Int(r.duration_seconds),
-        Cell::Int(r.max_connect_seconds),
-        Cell::Int(r.avg_connect_seconds),
-        Cell::Int(r.total_connect_seconds),
-        Cell::Text(clip(&r.callee_id_number, NAME_MAX)),
-        Cell::Text(clip(&r.callee_id_name, NAME_MAX)),
-        Cell::Int(r.registered_time),
-        Cell::Int(r.idle_time),
-        Cell::Int(r.wrap_up_time),
-        Cell::Int(r.hold_time),
-        Cell::Int(r.on_call_time),
-        Cell::Int(r.on_call_time_avg),
-        Cell::Int(r.not_available_time),
-        Cell::Text(&r.not_available_detailed_report),
-        Cell::Text(source),
-        Cell::Int(now),
-    ]
-}
-
-/// `agent_activity` columns: four leading text/int columns, [`ACTIVITY_INTS`] integers, then
-/// `event_details`. The order of [`activity_cells`] and [`activity_from`].
-pub(crate) const ACTIVITY_COLUMNS: &str = "agent_ext, report_hour, report_hour_local, agent_name, \
-    available_secs, idle_secs, talk_secs, wrap_up_secs, hold_secs, productive_secs, meeting_secs, \
-    training_secs, chat_secs, tickets_secs, outbound_secs, non_productive_secs, lunch_secs, \
-    tea_secs, bio_secs, short_secs, other_secs, login_secs, logoff_secs, dnd_secs, \
-    unaccounted_secs, idle_count, notavail_count, total_calls, answered_calls, failed_calls, \
-    covered_secs, complete, event_details";
-pub(crate) const ACTIVITY_INTS: usize = 28;
-
-fn activity_ints(r: &ActivityRow) -> [i64; ACTIVITY_INTS] {
-    let b = &r.buckets;
-    [
-        b.available(),
-        b.idle,
-        b.talk,
-        b.wrap_up,
-        b.hold,
-        b.productive(),
-        b.meeting,
-        b.training,
-        b.chat,
-        b.tickets,
-        b.outbound,
-        b.non_productive(),
-        b.lunch,
-        b.tea,
-        b.bio,
-        b.short,
-        b.other,
-        b.login,
-        b.logoff,
-        b.dnd,
-        b.unaccounted,
-        r.idle_count,
-        r.notavail_count,
-        r.total_calls,
-        r.answered_calls,
-        r.failed_calls,
-        r.covered_secs,
-        r.complete as i64,
-    ]
-}
-
-pub(crate) fn activity_cells(r: &ActivityRow) -> Vec<Cell<'_>> {
-    let mut cells = Vec::with_capacity(ACTIVITY_INTS + 5);
-    cells.push(Cell::Text(&r.agent_ext));
-    cells.push(Cell::Int(r.report_hour));
-    cells.push(Cell::Text(&r.report_hour_local));
-    cells.push(Cell::Text(clip(&r.agent_name, NAME_MAX)));
-    cells.extend(activity_ints(r).into_iter().map(Cell::Int));
-    cells.push(Cell::Text(&r.event_details));
-    cells
-}
-
-/// Rebuilds a row from the columns of [`ACTIVITY_COLUMNS`]; the derived totals are not read.
-pub(crate) fn activity_from(
-    head: (String, i64, String, String),
-    n: &[i64; ACTIVITY_INTS],
-    event_details: String,
-) -> ActivityRow {
-    let buckets = crate::model::Buckets {
-        idle: n[1],
-        talk: n[2],
-        wrap_up: n[3],
-        hold: n[4],
-        meeting: n[6],
-        training: n[7],
-        chat: n[8],
-        tickets: n[9],
-        outbound: n[10],
-        lunch: n[12],
-        tea: n[13],
-        bio: n[14],
-        short: n[15],
-        other: n[16],
-        login: n[17],
-        logoff: n[18],
-        dnd: n[19],
-        unaccounted: n[20],
-    };
-    ActivityRow {
-        agent_ext: head.0,
-        report_hour: head.1,
-        report_hour_local: head.2,
-        agent_name: head.3,
-        buckets,
-        idle_count: n[21],
-        notavail_count: n[22],
-        total_calls: n[23],
-        answered_calls: n[24],
-        failed_calls: n[25],
-        covered_secs: n[26],
-        complete: n[27] != 0,
-        event_details,
-    }
-}
-
-/// `?, ?, ...` for `n` parameters.
-pub(crate) fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
-}
-
-/// The report's query: rows of [`ACTIVITY_COLUMNS`] selected by `filter`, in `report_hour`
-/// then extension order, with its parameters (never SQL built from input).
-pub(crate) fn activity_query(filter: &ActivityFilter) -> (String, Vec<Cell<'_>>) {
-    let mut sql = format!(
-        "SELECT {ACTIVITY_COLUMNS} FROM agent_activity \
-         WHERE report_hour_local >= ? AND report_hour_local < ?"
-    );
-    if !filter.exts.is_empty() {
-        // The unary `+` keeps SQLite from choosing the primary key on `agent_ext` and then
-        // sorting everything it found; `agent_ext` is part of the `agent_activity_local` key,
-        // so the filter is checked on the index walk. MySQL reads `+x` as `x`.
-        sql.push_str(&format!(
-            " AND +agent_ext IN ({})",
-            placeholders(filter.exts.len())
-        ));
-    }
-    // The same order as `report_hour, agent_ext` (an hour start's local label never
-    // decreases as time goes on; the two starts of a repeated fall-back hour share one label
-    // and are told apart by `report_hour`), but it is the order of the `agent_activity_local`
-    // key, so the rows stream from the index instead of being sorted first.
-    sql.push_str(" ORDER BY report_hour_local, report_hour, agent_ext");
-    let mut cells = vec![Cell::Text(&filter.from_local), Cell::Text(&filter.to_local)];
-    cells.extend(filter.exts.iter().map(|e| Cell::Text(e)));
-    (sql, cells)
-}
-
-/// Every `etl_state` write a load commits with its data, given the values stored before it:
-/// the widened dirty range for the next aggregation, `data_until` (forward only), and the
-/// batch's own entries (watermarks, cursors). Both backends write exactly these.
-pub(crate) fn load_state_writes(
-    batch: &LoadBatch<'_>,
-    old_dirty_from: Option<i64>,
-    old_dirty_to: Option<i64>,
-    old_until: Option<i64>,
-) -> Vec<(String, String)> {
-    let mut writes = Vec::new();
-    if let Some(span) = batch_span(batch, old_until) {
-        let (from, to) = merge_dirty(old_dirty_from, old_dirty_to, span);
-        writes.push((keys::DIRTY_FROM.to_string(), from.to_string()));
-        writes.push((keys::DIRTY_TO.to_string(), to.to_string()));
-    }
-    if let Some(until) = batch.data_until
-        && old_until.is_none_or(|old| until > old)
-    {
-        writes.push((keys::DATA_UNTIL.to_string(), until.to_string()));
-    }
-    writes.extend(batch.state.iter().cloned());
-    writes
-}
-
-/// Merges the dirty range already stored with a batch's span.
-pub(crate) fn merge_dirty(
-    old_from: Option<i64>,
-    old_to: Option<i64>,
-    span: (i64, i64),
-) -> (i64, i64) {
-    (
-        old_from.map_or(span.0, |f| f.min(span.0)),
-        old_to.map_or(span.1, |t| t.max(span.1)),
-    )
-}
-
-/// Wall-clock now, epoch seconds (for `loaded_at`, `fetched_at`).
-pub(crate) fn now_epoch() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

@@ -531,6 +531,8 @@ async fn data_endpoint(
         };
         let num = |k: &str| q.get(k).and_then(|v| v.parse::<i64>().ok());
         let built = match (num("startDate"), num("endDate")) {
+            // Like the real platform: an empty window is refused.
+            (Some(start), Some(end)) if end <= start => Err("bad range"),
             (Some(start), Some(end)) => body(&st, &q, start, end),
             _ => Err("startDate and endDate are required"),
         };

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::PlatformConfig;
 use super::retry::{RetryPolicy, parse_retry_after, retryable_status};
 use crate::error::{Error, Result, one_line};
-use crate::store::CachedToken;
+use crate::model::CachedToken;
 
 /// Login endpoint (SPEC §3.1).
 pub const LOGIN_PATH: &str = "/api/v2/config/login/oauth";
@@ -187,6 +187,12 @@ impl Client {
             };
             self.pause(&policy, "GET", path, &mut retry, failure)?;
         }
+    }
+
+    /// Makes sure the login works (a cached token with time left, or a fresh login), so a
+    /// command can refuse a wrong password before it opens the database for writing.
+    pub fn ensure_login(&mut self) -> Result<()> {
+        self.valid_token().map(|_| ())
     }
 
     /// Returns a token with at least two minutes left, logging in when needed.

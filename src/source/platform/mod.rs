@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::required_env;
+use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::model::CachedToken;
 use crate::model::{AgentEvent, CallStats};
 use crate::source::Source;
 use crate::source::upstream::{parse_events, parse_stats};
-use crate::store::CachedToken;
 
 pub mod client;
 pub mod retry;
@@ -62,14 +62,15 @@ impl std::fmt::Debug for PlatformConfig {
 }
 
 impl PlatformConfig {
-    /// Reads `APR_API_*`, `APR_TENANT` and `APR_ACCOUNT_ID` from the environment (and `.env`,
-    /// already loaded by the CLI). A missing required variable is a one-line config error
-    /// naming it.
+    /// Reads `APR_API_*`, `APR_TENANT` and `APR_ACCOUNT_ID` from the settings the CLI read
+    /// from the environment and `.env`. A missing required variable is a one-line config
+    /// error naming it.
     ///
     /// `APR_API_RETRY_BASE_MS` (not in SPEC §2, default 500) shrinks every backoff wait; the
     /// test suite uses it so that retries do not sleep for real seconds.
-    pub fn from_env() -> Result<PlatformConfig> {
-        let base = required_env("APR_API_BASE")?
+    pub fn from_settings(settings: &Settings) -> Result<PlatformConfig> {
+        let base = settings
+            .required("APR_API_BASE")?
             .trim()
             .trim_end_matches('/')
             .to_string();
@@ -81,28 +82,36 @@ impl PlatformConfig {
                 )));
             }
         }
-        let username = required_env("APR_API_USERNAME")?;
-        let password = required_env("APR_API_PASSWORD")?;
-        let tenant = required_env("APR_TENANT")?;
-        let account_id = required_env("APR_ACCOUNT_ID")?;
-        let page_size: u32 = number_env("APR_API_PAGE_SIZE", 2000, "a positive whole number")?;
+        let username = settings.required("APR_API_USERNAME")?.to_string();
+        let password = settings.required("APR_API_PASSWORD")?.to_string();
+        let tenant = settings.required("APR_TENANT")?.to_string();
+        let account_id = settings.required("APR_ACCOUNT_ID")?.to_string();
+        let page_size: u32 = number_env(
+            settings,
+            "APR_API_PAGE_SIZE",
+            2000,
+            "a positive whole number",
+        )?;
         if page_size == 0 {
             return Err(Error::config(
                 "APR_API_PAGE_SIZE '0' is not usable; expected a positive whole number",
             ));
         }
-        let timeout: f64 = number_env("APR_API_TIMEOUT_SECS", 30.0, "seconds, e.g. 30")?;
+        let timeout: f64 = number_env(settings, "APR_API_TIMEOUT_SECS", 30.0, "seconds, e.g. 30")?;
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(Error::config(format!(
                 "APR_API_TIMEOUT_SECS '{timeout}' is not usable; expected seconds above 0, e.g. 30"
             )));
         }
-        let max_retries: u32 = number_env("APR_API_MAX_RETRIES", 5, "a whole number, e.g. 5")?;
-        let base_ms: u64 = number_env("APR_API_RETRY_BASE_MS", 500, "milliseconds, e.g. 500")?;
-        let ca_cert = std::env::var("APR_API_CA_CERT")
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-            .map(PathBuf::from);
+        let max_retries: u32 =
+            number_env(settings, "APR_API_MAX_RETRIES", 5, "a whole number, e.g. 5")?;
+        let base_ms: u64 = number_env(
+            settings,
+            "APR_API_RETRY_BASE_MS",
+            500,
+            "milliseconds, e.g. 500",
+        )?;
+        let ca_cert = settings.get("APR_API_CA_CERT").map(PathBuf::from);
         Ok(PlatformConfig {
             base,
             username,
@@ -117,15 +126,17 @@ impl PlatformConfig {
     }
 }
 
-fn number_env<T: std::str::FromStr>(name: &str, default: T, expected: &str) -> Result<T> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
-            Error::config(format!(
-                "{name} '{}' is not valid; expected {expected}",
-                v.trim()
-            ))
-        }),
-        _ => Ok(default),
+fn number_env<T: std::str::FromStr>(
+    settings: &Settings,
+    name: &str,
+    default: T,
+    expected: &str,
+) -> Result<T> {
+    match settings.get(name) {
+        Some(v) => v
+            .parse()
+            .map_err(|_| Error::config(format!("{name} '{v}' is not valid; expected {expected}"))),
+        None => Ok(default),
     }
 }
 
@@ -149,6 +160,11 @@ impl PlatformSource {
         })
     }
 
+    /// Logs in now unless the cached token is still good (validation before any write).
+    pub fn check_login(&mut self) -> Result<()> {
+        self.client.ensure_login()
+    }
+
     /// A token obtained during this run, to be stored for the next one (returned once).
     pub fn take_new_token(&mut self) -> Option<CachedToken> {
         self.client.take_new_token()
@@ -167,12 +183,16 @@ impl PlatformSource {
     ) -> Result<()> {
         let mut start = from;
         loop {
+            // The platform refuses `startDate == endDate` (400 bad range). When a full page
+            // ends exactly at `to`, the rest of that second is asked as `[to, to + 1]` and
+            // whatever lies after `to` is dropped.
+            let end = if start >= to { to + 1 } else { to };
             let query = [
                 ("startDate", start.to_string()),
-                ("endDate", to.to_string()),
+                ("endDate", end.to_string()),
                 ("pageSize", self.page_size.to_string()),
             ];
-            let got = self.client.get(EVENTS_PATH, &query, parse_events)?;
+            let mut got = self.client.get(EVENTS_PATH, &query, parse_events)?;
             if got.skipped > 0 {
                 tracing::warn!(
                     "{} from {start} lacked an extension, timestamp or type and {} skipped",
@@ -182,12 +202,15 @@ impl PlatformSource {
             }
             let count = got.events.len();
             let full = count >= self.page_size as usize;
+            if end > to {
+                got.events.retain(|e| e.ts <= to);
+            }
             page(got.events)?;
             let Some(key) = got.next_start_key.filter(|_| count > 0) else {
                 return Ok(());
             };
             let next = parse_key(&key)?;
-            if next > to {
+            if next > to || (next == to && !full) {
                 return Ok(());
             }
             if next <= start {

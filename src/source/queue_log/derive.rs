@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::parse::{EventKind, QueueLogLine};
 use crate::error::{Error, Result};
 use crate::hours::{HourBucket, Zone};
+pub use crate::model::queue::{Outcome, RingRow, Stint};
 use crate::model::{AgentEvent, CallStats, HourStats};
 
 /// Event names and states of the platform's timeline (SPEC §3.2) that queue_log maps to.
@@ -83,6 +84,17 @@ impl AgentMap {
         Ok(AgentMap::new(aliases))
     }
 
+    /// Whether an agent field is a member display name apr cannot map: not a channel
+    /// (`SIP/1001`), not an extension (`1001`), not `NONE`, and not in the alias table.
+    pub fn is_unmapped_name(&self, agent: &str) -> bool {
+        let agent = agent.trim();
+        !agent.is_empty()
+            && agent != "NONE"
+            && !agent.contains('/')
+            && !agent.bytes().all(|b| b.is_ascii_digit())
+            && !self.aliases.contains_key(agent)
+    }
+
     /// The extension of an agent field; `None` for `NONE` or empty.
     pub fn ext_of<'a>(&'a self, agent: &'a str) -> Option<&'a str> {
         let agent = agent.trim();
@@ -102,87 +114,6 @@ impl AgentMap {
     }
 }
 
-/// How a stint ended (`queue_calls.outcome`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Outcome {
-    Answered,
-    Abandon,
-    Timeout,
-    ExitWithKey,
-    ExitEmpty,
-    Withdraw,
-    /// Answered, then transferred.
-    Transfer,
-    /// Never connected and its end is missing (cut by a restart, or open too long).
-    Incomplete,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Answered => "ANSWERED",
-            Outcome::Abandon => "ABANDON",
-            Outcome::Timeout => "TIMEOUT",
-            Outcome::ExitWithKey => "EXITWITHKEY",
-            Outcome::ExitEmpty => "EXITEMPTY",
-            Outcome::Withdraw => "WITHDRAW",
-            Outcome::Transfer => "TRANSFER",
-            Outcome::Incomplete => "INCOMPLETE",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Outcome> {
-        [
-            Outcome::Answered,
-            Outcome::Abandon,
-            Outcome::Timeout,
-            Outcome::ExitWithKey,
-            Outcome::ExitEmpty,
-            Outcome::Withdraw,
-            Outcome::Transfer,
-            Outcome::Incomplete,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
-    }
-}
-
-/// One call's pass through one queue: a `queue_calls` row, keyed by
-/// `(callid, queue, enter_time)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stint {
-    pub callid: String,
-    pub queue: String,
-    pub enter_time: i64,
-    /// Start of the local hour of `enter_time`, and its `YYYY-MM-DD HH:00` label.
-    pub enter_hour: i64,
-    pub enter_hour_local: String,
-    pub caller_number: String,
-    pub caller_name: String,
-    pub entry_position: Option<i64>,
-    /// `None` while the stint is open and not connected (not written yet).
-    pub outcome: Option<Outcome>,
-    /// Extension of the agent that answered.
-    pub agent: String,
-    pub wait_secs: Option<i64>,
-    /// Talk seconds, `None` when unknown (answered and the end is missing).
-    pub talk_secs: Option<i64>,
-    /// Agent rings: `RINGNOANSWER`, `RINGCANCELED` and the ring that connected.
-    pub ring_attempts: i64,
-    pub end_time: Option<i64>,
-    /// Connected since the last [`Deriver::flush`] and not written yet. Not stored: every
-    /// chunk flushes before its state is saved.
-    #[serde(skip)]
-    pub pending: bool,
-}
-
-impl Stint {
-    fn connected(&self) -> bool {
-        self.outcome
-            .is_some_and(|o| matches!(o, Outcome::Answered | Outcome::Transfer))
-    }
-}
-
 /// What an agent is doing, as far as queue_log tells.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentState {
@@ -198,6 +129,9 @@ pub struct AgentState {
     /// `queues.conf` never log in on queue_log, so "not logged in" alone is not "off".
     #[serde(default)]
     pub off: bool,
+    /// Seen on a membership or login line (`ADDMEMBER`, `AGENTLOGIN`, ...) under this name.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub member_line: bool,
 }
 
 impl AgentState {
@@ -213,6 +147,11 @@ pub struct DeriverState {
     pub open: Vec<Stint>,
     /// By extension.
     pub agents: BTreeMap<String, AgentState>,
+    /// Call ids proven to be one call by a transfer line logged under the other id
+    /// (Asterisk 16+ swaps them on an attended transfer into another queue), while a stint
+    /// of either is open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<(String, String)>,
 }
 
 /// What a run of lines produced.
@@ -245,6 +184,10 @@ pub struct Deriver {
     hour: Option<(HourBucket, String)>,
     /// Sanitized display names by raw agent field.
     names: HashMap<String, String>,
+    /// See [`DeriverState::links`].
+    links: Vec<(String, String)>,
+    /// Unmapped member names seen on other lines than membership ones in this run.
+    call_names: BTreeSet<String>,
 }
 
 fn callid_key(callid: &str) -> u64 {
@@ -291,7 +234,22 @@ impl Deriver {
             deadlines,
             hour: None,
             names: HashMap::new(),
+            links: state.links,
+            call_names: BTreeSet::new(),
         }
+    }
+
+    /// Member names seen in this run on call or pause lines only: neither channels nor in
+    /// the agents file, and never on a membership or login line. No Asterisk version writes
+    /// a member's interface and display name on one line (membership lines carry the
+    /// interface unless `log_membername_as_agent` is set, call and pause lines the member
+    /// name), so apr cannot link them and says so instead of guessing.
+    pub fn unmapped_names(&self) -> Vec<String> {
+        self.call_names
+            .iter()
+            .filter(|n| self.agents.get(n.trim()).is_none_or(|a| !a.member_line))
+            .cloned()
+            .collect()
     }
 
     /// What the next chunk or run needs, in a stable order (it is stored as JSON).
@@ -300,6 +258,8 @@ impl Deriver {
         open.sort_by(|a, b| {
             (a.enter_time, &a.callid, &a.queue).cmp(&(b.enter_time, &b.callid, &b.queue))
         });
+        let mut links = self.links.clone();
+        links.sort();
         DeriverState {
             open,
             agents: self
@@ -307,7 +267,14 @@ impl Deriver {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            links,
         }
+    }
+
+    fn is_open(&self, callid: &str) -> bool {
+        self.open
+            .get(&callid_key(callid))
+            .is_some_and(|l| l.iter().any(|s| s.callid == callid))
     }
 
     /// Writes the stints that connected since the last flush and are still talking, as
@@ -319,6 +286,13 @@ impl Deriver {
                 stint.pending = false;
                 out.stints.push(stint.clone());
             }
+        }
+        if !self.links.is_empty() {
+            let links = std::mem::take(&mut self.links);
+            self.links = links
+                .into_iter()
+                .filter(|(a, b)| self.is_open(a) || self.is_open(b))
+                .collect();
         }
     }
 
@@ -346,6 +320,12 @@ impl Deriver {
             }
             let name = self.names.get(line.agent).map_or("", String::as_str);
             Self::agent_line(&mut self.agents, kind, line, ext, name, out);
+            if !kind.is_membership()
+                && !self.call_names.contains(line.agent)
+                && agents.is_unmapped_name(line.agent)
+            {
+                self.call_names.insert(line.agent.to_string());
+            }
         }
         self.stint_line(kind, line, agents, out);
     }
@@ -481,6 +461,7 @@ impl Deriver {
             Self::close_cut(stint, out, &mut self.agents);
         }
         self.deadlines.clear();
+        self.links.clear();
     }
 
     fn agent_line(
@@ -499,6 +480,9 @@ impl Deriver {
         let Some(a) = agents.get_mut(ext) else {
             return;
         };
+        if kind.is_membership() {
+            a.member_line = true;
+        }
         let idle = |out: &mut Derived| {
             out.events.push(event(
                 ext,
@@ -621,6 +605,64 @@ impl Deriver {
         }
     }
 
+    /// The open stint a call line belongs to, as `(bucket key, index)`: the stint of its
+    /// call id and queue; else that of a call id linked to it by a transfer; else, for a
+    /// transfer line, the one connected stint of its queue and agent (Asterisk 16+ logs an
+    /// attended transfer into another queue under the new call's id), which links the two
+    /// ids. Never a guess: two candidates match none.
+    fn locate(
+        &mut self,
+        kind: EventKind,
+        line: &QueueLogLine<'_>,
+        agents: &AgentMap,
+    ) -> Option<(u64, usize)> {
+        let find = |open: &HashMap<u64, Vec<Stint>>, callid: &str| {
+            let key = callid_key(callid);
+            open.get(&key)?
+                .iter()
+                .position(|s| s.callid == callid && s.queue == line.queuename)
+                .map(|i| (key, i))
+        };
+        if let Some(hit) = find(&self.open, line.callid) {
+            return Some(hit);
+        }
+        for (a, b) in &self.links {
+            let other = if a == line.callid {
+                b
+            } else if b == line.callid {
+                a
+            } else {
+                continue;
+            };
+            if let Some(hit) = find(&self.open, other) {
+                return Some(hit);
+            }
+        }
+        if !matches!(
+            kind,
+            EventKind::Transfer | EventKind::BlindTransfer | EventKind::AttendedTransfer
+        ) {
+            return None;
+        }
+        let ext = agents.ext_of(line.agent)?;
+        let mut hits = self.open.iter().flat_map(|(key, list)| {
+            list.iter().enumerate().filter_map(move |(i, s)| {
+                (s.queue == line.queuename
+                    && s.connected()
+                    && s.agent == ext
+                    && s.callid != line.callid)
+                    .then_some((*key, i, s.callid.as_str()))
+            })
+        });
+        let (key, i, callid) = hits.next()?;
+        if hits.next().is_some() {
+            return None;
+        }
+        let link = (line.callid.to_string(), callid.to_string());
+        self.links.push(link);
+        Some((key, i))
+    }
+
     fn stint_line(
         &mut self,
         kind: EventKind,
@@ -647,14 +689,10 @@ impl Deriver {
         ) {
             return;
         }
-        let key = callid_key(line.callid);
-        let Some(list) = self.open.get_mut(&key) else {
+        let Some((key, i)) = self.locate(kind, line, agents) else {
             return;
         };
-        let Some(i) = list
-            .iter()
-            .position(|s| s.callid == line.callid && s.queue == line.queuename)
-        else {
+        let Some(list) = self.open.get_mut(&key) else {
             return;
         };
         let stint = &mut list[i];
@@ -720,14 +758,6 @@ impl Deriver {
         }
         out.stints.push(done);
     }
-}
-
-/// A raw line that rang an agent (`CONNECT`, `RINGNOANSWER`, `RINGCANCELED`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RingRow {
-    pub agent: String,
-    pub callid: String,
-    pub connected: bool,
 }
 
 /// Per agent call counts of one hour into `users_calls`: presented = distinct calls that
@@ -1197,5 +1227,66 @@ mod tests {
             .collect();
         assert_eq!(got, [("201", 2, 1), ("202", 1, 1)]);
         assert_eq!(h.hour_start, T0);
+    }
+    #[test]
+    fn a_transfer_under_an_unknown_id_is_matched_only_when_one_stint_fits() {
+        let lines = [
+            l(0, "c1|q|NONE|ENTERQUEUE||555|1"),
+            l(1, "c2|q|NONE|ENTERQUEUE||556|1"),
+            l(5, "c1|q|SIP/201|CONNECT|5|c1.2|2"),
+            l(6, "c2|q|SIP/202|CONNECT|5|c2.2|2"),
+            l(59, "c9|q2|NONE|ENTERQUEUE||201|1"),
+            // Logged under the new call's id: the queue and the agent tell which stint.
+            l(60, "c9|q|SIP/201|ATTENDEDTRANSFER|APP|Queue|5|55|1"),
+        ];
+        let (out, state) = run(&lines);
+        let rows = finals(&out);
+        assert_eq!(rows[0].outcome, Some(Outcome::Transfer));
+        assert_eq!(rows[0].talk_secs, Some(55));
+        assert_eq!(rows[1].outcome, Some(Outcome::Answered));
+        // Kept while c9's stint in q2 is open, for its lines logged under c1.
+        assert_eq!(state.links, [("c9".to_string(), "c1".to_string())]);
+
+        // Two connected stints of the same agent and queue: no guess, nothing matched.
+        let (out, state) = run(&[
+            l(0, "c1|q|NONE|ENTERQUEUE||555|1"),
+            l(1, "c2|q|NONE|ENTERQUEUE||556|1"),
+            l(5, "c1|q|SIP/201|CONNECT|5|c1.2|2"),
+            l(6, "c2|q|SIP/201|CONNECT|5|c2.2|2"),
+            l(60, "c9|q|SIP/201|BLINDTRANSFER|300|from-internal|5|55|1"),
+        ]);
+        assert!(
+            finals(&out)
+                .iter()
+                .all(|s| s.outcome == Some(Outcome::Answered))
+        );
+        assert!(state.links.is_empty());
+    }
+
+    #[test]
+    fn unmapped_names_are_those_never_on_membership_lines() {
+        let mut d = Deriver::new(
+            DeriveConfig {
+                zone: Zone::UTC,
+                max_call_secs: 4 * 3600,
+            },
+            DeriverState::default(),
+        );
+        let mut out = Derived::default();
+        for line in [
+            l(0, "NONE|q|SIP/1001|ADDMEMBER|"),
+            l(1, "NONE|q|Priya|ADDMEMBER|"),
+            l(2, "c1|q|Priya|CONNECT|1|c1.1|1"),
+            l(3, "c2|q|Sathish|CONNECT|1|c2.1|1"),
+            l(4, "NONE|q|Omar|PAUSE|Break"),
+            l(5, "c3|q|1002|CONNECT|1|c3.1|1"),
+        ] {
+            d.feed(
+                &parse_line(&line, Zone::UTC).unwrap(),
+                &AgentMap::default(),
+                &mut out,
+            );
+        }
+        assert_eq!(d.unmapped_names(), ["Omar", "Sathish"]);
     }
 }

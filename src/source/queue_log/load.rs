@@ -8,7 +8,11 @@ use std::collections::BTreeSet;
 
 use super::derive::{AgentMap, DeriveConfig, Derived, Deriver, DeriverState, hour_stats};
 use super::parse::{EventKind, QueueLogLine, parse_line};
-use super::reader::{Chunk, Cursor, Segment, SegmentReader, line_hash, plan, rotation_order};
+use super::reader::{
+    Chunk, Cursor, MAX_LINE_BYTES, OVERLONG_HEAD_BYTES, Segment, SegmentReader, line_hash, plan,
+    rotation_order,
+};
+use crate::bounds::TimeBounds;
 use crate::error::{Error, Result};
 use crate::hours::{HourBucket, Zone};
 use crate::store::queue::{ChunkWrites, QueueStore, RawLine, RejectRow};
@@ -28,6 +32,8 @@ pub struct LoadOptions {
     pub zone: Zone,
     pub max_call_secs: i64,
     pub chunk_lines: usize,
+    /// Lines whose time falls outside are rejected with the reason (issue 15.2).
+    pub bounds: TimeBounds,
 }
 
 /// Counts of a run (the summary line).
@@ -43,8 +49,17 @@ pub struct LoadSummary {
     pub calls: u64,
     /// Agent events new in `agent_events`.
     pub events: u64,
+    /// Empty lines skipped (not stored).
+    pub empty: u64,
+    /// Lines read without the NUL bytes an unclean shutdown left before them.
+    pub repaired: u64,
     /// Why files were read from the start (rotation, truncation), for `-v`.
     pub notes: Vec<String>,
+    /// Lines that could not be read (a rotated file that is gone), printed as warnings.
+    pub warnings: Vec<String>,
+    /// Agent names seen on call or pause lines that are neither channels nor in the agents
+    /// file, and never on a membership or login line: apr cannot tell their extensions.
+    pub unmapped_names: Vec<String>,
 }
 
 /// Progress after each chunk: bytes read of the current file and its size (when known).
@@ -92,6 +107,7 @@ fn parse_chunk<'a>(
     texts: &'a [Cow<'a, str>],
     file: &'a str,
     zone: Zone,
+    bounds: TimeBounds,
 ) -> Parsed<'a> {
     let mut p = Parsed {
         lines: Vec::with_capacity(texts.len()),
@@ -100,7 +116,22 @@ fn parse_chunk<'a>(
     };
     for (i, text) in texts.iter().enumerate() {
         let hash = line_hash(chunk.line(i));
-        match parse_line(text, zone) {
+        let at = chunk.lines[i];
+        if let Some(len) = at.overlong {
+            p.rejects.push(RejectRow {
+                file,
+                line_no: at.line_no,
+                hash,
+                reason: format!(
+                    "line of {len} bytes is longer than the {} MiB limit; its first {OVERLONG_HEAD_BYTES} bytes are kept",
+                    MAX_LINE_BYTES >> 20
+                ),
+                line: text,
+            });
+            continue;
+        }
+        let parsed = parse_line(text, zone).map_err(|e| e.to_string());
+        match parsed.and_then(|l| bounds.check(l.time).map(|()| l).map_err(|e| e.to_string())) {
             Ok(l) => {
                 p.raws.push(RawLine {
                     time: l.time,
@@ -113,11 +144,11 @@ fn parse_chunk<'a>(
                 });
                 p.lines.push(l);
             }
-            Err(e) => p.rejects.push(RejectRow {
+            Err(reason) => p.rejects.push(RejectRow {
                 file,
-                line_no: chunk.lines[i].2,
+                line_no: at.line_no,
                 hash,
-                reason: e.to_string(),
+                reason,
                 line: text,
             }),
         }
@@ -180,6 +211,7 @@ pub fn load_files(
         },
         load_state(store)?,
     );
+    let mut gap: Option<(String, String)> = None;
     for arg in rotation_order(files) {
         let segments = plan(&arg, &mut |k| {
             store.state(k)?.map(|v| parse_cursor(k, &v)).transpose()
@@ -188,26 +220,37 @@ pub fn load_files(
             if let Some(n) = &seg.note {
                 summary.notes.push(format!("{}: {n}", seg.display));
             }
+            if let Some(g) = &seg.gap {
+                summary.warnings.push(g.warning());
+                gap = Some((
+                    g.state_key(),
+                    serde_json::to_string(g).map_err(|e| Error::db(e.to_string()))?,
+                ));
+            }
             load_segment(
                 store,
                 &seg,
                 &mut deriver,
                 agents,
                 opts,
+                &mut gap,
                 &mut summary,
                 progress,
             )?;
         }
     }
+    summary.unmapped_names = deriver.unmapped_names();
     Ok(summary)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn load_segment(
     store: &mut dyn QueueStore,
     seg: &Segment,
     deriver: &mut Deriver,
     agents: &AgentMap,
     opts: LoadOptions,
+    gap: &mut Option<(String, String)>,
     summary: &mut LoadSummary,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
@@ -215,7 +258,7 @@ fn load_segment(
     let mut chunk = Chunk::default();
     while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
         let texts = texts(&chunk);
-        let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone);
+        let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone, opts.bounds);
         let cursor = Cursor {
             offset: reader.offset,
             line_no: reader.line_no,
@@ -235,6 +278,8 @@ fn load_segment(
                     serde_json::to_string(&deriver.state())
                         .map_err(|e| Error::db(e.to_string()))?,
                 ));
+                // A gap found while planning is recorded with the first chunk after it.
+                w.state.extend(gap.take());
                 if let Some(key) = &seg.cursor_key {
                     w.state.push((
                         key.clone(),
@@ -246,6 +291,8 @@ fn load_segment(
             &mut hour_fn,
         )?;
         summary.lines_read += chunk.lines.len() as u64;
+        summary.empty += chunk.empty;
+        summary.repaired += chunk.repaired;
         summary.loaded += outcome.lines_new;
         summary.rejected += parsed.rejects.len() as u64;
         summary.calls += calls;
@@ -294,10 +341,13 @@ pub fn dry_run(
             if let Some(n) = &seg.note {
                 summary.notes.push(format!("{}: {n}", seg.display));
             }
+            if let Some(g) = &seg.gap {
+                summary.warnings.push(g.warning());
+            }
             let mut reader = SegmentReader::open(&seg)?;
             while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
                 let texts = texts(&chunk);
-                let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone);
+                let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone, opts.bounds);
                 let all = vec![true; parsed.lines.len()];
                 let mut calls = 0;
                 let w = derive_chunk(
@@ -309,6 +359,8 @@ pub fn dry_run(
                     &mut calls,
                 );
                 summary.lines_read += chunk.lines.len() as u64;
+                summary.empty += chunk.empty;
+                summary.repaired += chunk.repaired;
                 summary.loaded += parsed.lines.len() as u64;
                 summary.rejected += parsed.rejects.len() as u64;
                 summary.calls += calls;
@@ -325,51 +377,6 @@ pub fn dry_run(
             }
         }
     }
+    summary.unmapped_names = deriver.unmapped_names();
     Ok(summary)
-}
-
-/// Counts of [`parse_and_derive`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DeriveCounts {
-    pub lines: u64,
-    pub rejected: u64,
-    pub events: u64,
-    pub stint_rows: u64,
-}
-
-/// Parses and derives an in-memory text the way a load does, chunk by chunk, dropping each
-/// chunk's output after counting it (benchmarks: the pipeline without a database).
-pub fn parse_and_derive(
-    text: &[u8],
-    agents: &AgentMap,
-    config: DeriveConfig,
-    chunk_lines: usize,
-) -> DeriveCounts {
-    let mut deriver = Deriver::new(config, DeriverState::default());
-    let mut out = Derived::default();
-    let mut counts = DeriveCounts::default();
-    let mut in_chunk = 0;
-    for raw in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let s = String::from_utf8_lossy(raw);
-        match parse_line(&s, config.zone) {
-            Ok(l) => {
-                counts.lines += 1;
-                deriver.feed(&l, agents, &mut out);
-            }
-            Err(_) => counts.rejected += 1,
-        }
-        in_chunk += 1;
-        if in_chunk == chunk_lines {
-            deriver.flush(&mut out);
-            counts.events += out.events.len() as u64;
-            counts.stint_rows += out.stints.len() as u64;
-            out.events.clear();
-            out.stints.clear();
-            in_chunk = 0;
-        }
-    }
-    deriver.flush(&mut out);
-    counts.events += out.events.len() as u64;
-    counts.stint_rows += out.stints.len() as u64;
-    counts
 }

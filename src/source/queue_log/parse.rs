@@ -243,6 +243,20 @@ impl EventKind {
         )
     }
 
+    /// Membership and login lines (`ADDMEMBER`, `REMOVEMEMBER`, `AGENTLOGIN`, ...).
+    pub fn is_membership(self) -> bool {
+        use EventKind::*;
+        matches!(
+            self,
+            AddMember
+                | RemoveMember
+                | AgentLogin
+                | AgentLogoff
+                | AgentCallbackLogin
+                | AgentCallbackLogoff
+        )
+    }
+
     pub fn of(event: &str) -> EventKind {
         use EventKind::*;
         match event {

@@ -1,9 +1,15 @@
 //! Reading queue_log files incrementally (SPEC §6): `-` for stdin, `.gz` (multi-member, as
 //! logrotate writes) transparently, and a per-file [`Cursor`] (device + inode, byte offset,
-//! hash of the first line) so that a re-run reads only new complete lines. A file whose inode
-//! changed was rotated: its rotated sibling (`queue_log.1`, `queue_log.1.gz`) is finished from
-//! the old offset first, then the new file is read from the start. A file shorter than the
-//! cursor, or whose first line changed, was truncated and is read from the start.
+//! hash of the first line) so that a re-run reads only new complete lines. When the live file
+//! is no longer the cursor's file, the cursor's file is looked for among the rotated files
+//! (`NAME.1`, `NAME.2.gz`, `NAME-20220801`, ...; by identity, then by first line), finished
+//! from the cursor, and every newer rotated file is read before the live file; when it is
+//! nowhere, the gap is reported ([`Gap`]). A file truncated in place (copytruncate) is found
+//! the same way in its copy, then read from the start.
+//!
+//! Lines are bounded ([`MAX_LINE_BYTES`]); empty lines are counted and skipped; NUL bytes
+//! before a line (what an unclean shutdown leaves) are stripped and the line counted as
+//! repaired.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -52,6 +58,8 @@ pub struct Segment {
     pub cursor_key: Option<String>,
     /// Why the file is read from the start although a cursor existed (for `-v`).
     pub note: Option<String>,
+    /// Lines that could not be read before this segment (recorded with its first chunk).
+    pub gap: Option<Gap>,
 }
 
 fn is_gz(p: &Path) -> bool {
@@ -100,15 +108,37 @@ fn identity(_meta: &std::fs::Metadata) -> (u64, u64) {
     (0, 0)
 }
 
-fn open_err(path: &Path, e: std::io::Error) -> Error {
+/// A queue_log file that cannot be opened: missing or unreadable input, exit 2 (SPEC §9).
+pub(crate) fn open_err(path: &Path, e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
         Error::input(format!(
             "queue_log file '{}' does not exist; expected a path to Asterisk's queue_log (or - for stdin)",
             path.display()
         ))
     } else {
-        Error::io(format!("cannot read '{}'", path.display()), e)
+        Error::input(format!(
+            "queue_log file '{}' cannot be read ({}); check its permissions",
+            path.display(),
+            crate::error::one_line(&e.to_string())
+        ))
     }
+}
+
+/// Checks, before anything is opened for writing, that every input file can be read.
+pub fn check_readable(files: &[String]) -> crate::Result<()> {
+    for f in files.iter().filter(|f| f.as_str() != "-") {
+        let path = Path::new(f);
+        match File::open(path).and_then(|file| file.metadata()) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(Error::input(format!(
+                    "queue_log file '{f}' is a directory; expected a path to Asterisk's queue_log"
+                )));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(open_err(path, e)),
+        }
+    }
+    Ok(())
 }
 
 /// Hash of the first complete line of a file (decompressed for `.gz`); `None` when the file
@@ -148,6 +178,7 @@ pub fn plan(
             take_partial_last: true,
             cursor_key: None,
             note: None,
+            gap: None,
         }]);
     }
     let path = PathBuf::from(arg);
@@ -177,6 +208,7 @@ pub fn plan(
         take_partial_last: gz,
         cursor_key: Some(key.clone()),
         note,
+        gap: None,
     };
     let Some(c) = cursor_of(&key)? else {
         return Ok(vec![mk(fresh, None)]);
@@ -200,41 +232,230 @@ pub fn plan(
     if c.offset == 0 {
         return Ok(vec![mk(fresh, None)]);
     }
-    // Rotated (or truncated): finish the old file under its rotated name first. It is
-    // recognized by its first line, since compressing gives it a new inode and a new file
-    // may reuse the old inode.
-    let mut segments = Vec::new();
-    let mut note = if same_file {
-        "truncated; reading from the start".to_string()
-    } else {
-        "rotated (new inode); rotated file not found beside it".to_string()
-    };
-    for suffix in [".1", ".0", ".1.gz"] {
-        let mut sib = abs.clone().into_os_string();
-        sib.push(suffix);
-        let sib = PathBuf::from(sib);
-        let Ok(sm) = std::fs::metadata(&sib) else {
-            continue;
-        };
-        let sib_gz = is_gz(&sib);
-        let long_enough = sib_gz || sm.len() >= c.offset;
-        if long_enough && first_line_hash(&sib)? == Some(c.first_hash) {
-            note = format!("rotated; finished {} first", sib.display());
-            segments.push(Segment {
-                path: Some(sib.clone()),
-                display: sib.display().to_string(),
-                gz: sib_gz,
-                start: c,
-                take_partial_last: true,
-                cursor_key: Some(key.clone()),
-                note: None,
-            });
+    // Rotated (or truncated): the cursor's file is looked for among the rotated files, by
+    // identity first, then by its first line (compressing gives it a new inode, and a new
+    // file may reuse the old inode). It is finished from the cursor, then every newer
+    // rotated file is read whole, then the live file.
+    let siblings = rotated_siblings(&abs)?;
+    let mut found = None;
+    for (i, sib) in siblings.iter().enumerate() {
+        if !sib.gz
+            && (sib.dev, sib.ino) == (c.dev, c.ino)
+            && sib.len >= c.offset
+            && first_line_hash(&sib.path)? == Some(c.first_hash)
+        {
+            found = Some(i);
             break;
         }
     }
+    if found.is_none() && c.first_hash != 0 {
+        for (i, sib) in siblings.iter().enumerate() {
+            let long_enough = sib.gz || sib.len >= c.offset;
+            if long_enough && first_line_hash(&sib.path)? == Some(c.first_hash) {
+                found = Some(i);
+                break;
+            }
+        }
+    }
+    let sibling_segment = |sib: &Sibling, start: Option<Cursor>| -> Result<Segment> {
+        let start = match start {
+            Some(c) => Cursor {
+                dev: sib.dev,
+                ino: sib.ino,
+                ..c
+            },
+            None => Cursor {
+                dev: sib.dev,
+                ino: sib.ino,
+                offset: 0,
+                line_no: 0,
+                first_hash: first_line_hash(&sib.path)?.unwrap_or(0),
+            },
+        };
+        Ok(Segment {
+            path: Some(sib.path.clone()),
+            display: sib.path.display().to_string(),
+            gz: sib.gz,
+            start,
+            take_partial_last: true,
+            cursor_key: Some(key.clone()),
+            note: None,
+            gap: None,
+        })
+    };
+    let mut segments = Vec::new();
+    let mut lost = None;
+    let note = match found {
+        Some(k) => {
+            segments.push(sibling_segment(&siblings[k], Some(c))?);
+            for sib in &siblings[k + 1..] {
+                segments.push(sibling_segment(sib, None)?);
+            }
+            let newer: Vec<String> = siblings[k + 1..]
+                .iter()
+                .map(|s| s.path.display().to_string())
+                .collect();
+            let mut note = format!("rotated; finished {} first", siblings[k].path.display());
+            if !newer.is_empty() {
+                note.push_str(&format!(", then read {}", newer.join(", ")));
+            }
+            note
+        }
+        // Truncated in place, with no rotation beside it: nothing else to read. With
+        // rotated files beside it, the same inode is more likely a new file that reused the
+        // old one's inode, and the old content is lost: a gap.
+        None if same_file && siblings.is_empty() => "truncated; reading from the start".to_string(),
+        None => {
+            // The file the cursor points at is gone (rotated more often than apr ran, or
+            // deleted). Whatever rotated files remain are read whole (lines stored before
+            // are skipped), and the gap is said and recorded, never silent.
+            for sib in &siblings {
+                segments.push(sibling_segment(sib, None)?);
+            }
+            let gap = Gap {
+                file: abs.display().to_string(),
+                line_no: c.line_no,
+                offset: c.offset,
+                first_hash: c.first_hash,
+                searched: siblings
+                    .iter()
+                    .map(|s| s.path.display().to_string())
+                    .collect(),
+            };
+            lost = Some(gap);
+            "rotated; the file read before is not among its rotated files".to_string()
+        }
+    };
     segments.push(mk(fresh, Some(note)));
+    // The gap rides on the first segment read, so that it is recorded with the first chunk
+    // committed after it.
+    segments[0].gap = lost;
     Ok(segments)
 }
+
+/// A stretch of a queue_log that could not be read: the cursor's file was not found among
+/// the rotated files. Recorded in `etl_state` (key [`Gap::state_key`]) with the first
+/// chunk committed after it, so that `apr status` can count gaps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    /// The live file (as given, made absolute).
+    pub file: String,
+    /// The last line read of the lost file, and its byte offset.
+    pub line_no: u64,
+    pub offset: u64,
+    pub first_hash: u64,
+    /// The rotated files looked at.
+    pub searched: Vec<String>,
+}
+
+/// `etl_state` key prefix of recorded gaps.
+pub const GAP_KEY_PREFIX: &str = "queue_log.gap:";
+
+impl Gap {
+    /// Stable for the same lost cursor, so that detecting it again (after a kill) records it once.
+    pub fn state_key(&self) -> String {
+        format!(
+            "{GAP_KEY_PREFIX}{}:{:016x}:{}",
+            self.file, self.first_hash, self.offset
+        )
+    }
+
+    /// The warning printed for it.
+    pub fn warning(&self) -> String {
+        format!(
+            "'{}' was rotated and the file read up to its line {} is not among its rotated files ({}); lines written to it after that line are missing from the database",
+            self.file,
+            self.line_no,
+            if self.searched.is_empty() {
+                "none found".to_string()
+            } else {
+                self.searched.join(", ")
+            }
+        )
+    }
+}
+
+/// A rotated file beside a queue_log.
+struct Sibling {
+    path: PathBuf,
+    gz: bool,
+    dev: u64,
+    ino: u64,
+    len: u64,
+}
+
+/// How a rotated name sorts, oldest first: numbered rotations (`NAME.3`, `NAME.2.gz`,
+/// `NAME.1`, `NAME.0`; higher numbers are older), then date-stamped ones (`NAME-20220801`,
+/// logrotate's `dateext`; earlier names are older).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum RotationKey {
+    Numbered(std::cmp::Reverse<u32>),
+    Dated(String),
+}
+
+/// The rotation key of a file name beside `base`, if it is one of `base`'s rotated names.
+fn rotation_key(base: &str, name: &str) -> Option<RotationKey> {
+    let rest = name.strip_prefix(base)?;
+    let rest = rest.strip_suffix(".gz").unwrap_or(rest);
+    if let Some(n) = rest.strip_prefix('.') {
+        return n
+            .parse::<u32>()
+            .ok()
+            .map(|n| RotationKey::Numbered(std::cmp::Reverse(n)));
+    }
+    let stamp = rest.strip_prefix('-')?;
+    let ok = stamp.starts_with(|c: char| c.is_ascii_digit())
+        && stamp
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == '_');
+    ok.then(|| RotationKey::Dated(stamp.to_string()))
+}
+
+/// The rotated files beside `abs`, oldest first.
+fn rotated_siblings(abs: &Path) -> Result<Vec<Sibling>> {
+    let (Some(dir), Some(base)) = (abs.parent(), abs.file_name().and_then(|n| n.to_str())) else {
+        return Ok(Vec::new());
+    };
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("cannot list '{}'", dir.display()), e))?;
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(key) = name.to_str().and_then(|n| rotation_key(base, n)) else {
+            continue;
+        };
+        let path = entry.path();
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let (dev, ino) = identity(&meta);
+        found.push((
+            key,
+            Sibling {
+                gz: is_gz(&path),
+                path,
+                dev,
+                ino,
+                len: meta.len(),
+            },
+        ));
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.path.cmp(&b.1.path)));
+    Ok(found.into_iter().map(|(_, s)| s).collect())
+}
+
+/// The longest line kept (SPEC §6). A longer line is read past in constant memory and
+/// rejected, with its first [`OVERLONG_HEAD_BYTES`] bytes kept in the reject row. Asterisk's
+/// own lines stay under a few kilobytes.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// Bytes of an over-long line kept in its reject row.
+pub const OVERLONG_HEAD_BYTES: usize = 1024;
+/// A chunk ends early once its lines hold this many bytes, so that memory stays bounded
+/// whatever the lines' lengths (chunk boundaries never change what is stored).
+const MAX_CHUNK_BYTES: usize = 64 << 20;
 
 /// Complete lines of one segment, in chunks.
 pub struct SegmentReader {
@@ -250,26 +471,41 @@ pub struct SegmentReader {
     /// The input's name, for errors.
     display: String,
     done: bool,
-    scratch: Vec<u8>,
 }
 
-/// One chunk of complete lines: `bytes` holds them back to back, `lines[i]` is the span of
-/// line `i` (without its line end) and its 1-based line number.
+/// One line of a [`Chunk`]: its span in `bytes` (without its line end), its 1-based line
+/// number, and for a line longer than [`MAX_LINE_BYTES`] its full length (the span then
+/// holds only its first [`OVERLONG_HEAD_BYTES`] bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkLine {
+    pub start: usize,
+    pub end: usize,
+    pub line_no: u64,
+    pub overlong: Option<u64>,
+}
+
+/// One chunk of complete lines, back to back in `bytes`. Empty lines are not kept, only
+/// counted; lines that began with NUL bytes (what an unclean shutdown leaves) are kept
+/// without them and counted as repaired.
 #[derive(Debug, Default)]
 pub struct Chunk {
     pub bytes: Vec<u8>,
-    pub lines: Vec<(usize, usize, u64)>,
+    pub lines: Vec<ChunkLine>,
+    pub empty: u64,
+    pub repaired: u64,
 }
 
 impl Chunk {
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.lines.clear();
+        self.empty = 0;
+        self.repaired = 0;
     }
 
     pub fn line(&self, i: usize) -> &[u8] {
-        let (s, e, _) = self.lines[i];
-        &self.bytes[s..e]
+        let l = self.lines[i];
+        &self.bytes[l.start..l.end]
     }
 }
 
@@ -331,41 +567,92 @@ impl SegmentReader {
             compressed: seg.gz,
             display: seg.display.clone(),
             done: false,
-            scratch: Vec::new(),
         })
     }
 
-    /// Fills `chunk` with up to `max_lines` complete lines; `false` once nothing is left.
+    /// Appends the next line to `bytes` (at most `MAX_LINE_BYTES + 1` of it are kept),
+    /// consuming it whatever its length. Returns the bytes consumed, whether the line ended
+    /// in `\n`, and its length without the `\n`; `None` at the end of the input.
+    fn read_line(&mut self, bytes: &mut Vec<u8>) -> Result<Option<(u64, bool, u64)>> {
+        let start = bytes.len();
+        let mut len = 0u64;
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(read_error(&self.display, self.compressed, e)),
+            };
+            if buf.is_empty() {
+                return Ok((len > 0).then_some((len, false, len)));
+            }
+            let (piece, ends) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i, true),
+                None => (buf.len(), false),
+            };
+            let room = (MAX_LINE_BYTES + 1).saturating_sub(bytes.len() - start);
+            bytes.extend_from_slice(&buf[..piece.min(room)]);
+            len += piece as u64;
+            self.reader.consume(piece + usize::from(ends));
+            if ends {
+                return Ok(Some((len + 1, true, len)));
+            }
+        }
+    }
+
+    /// Fills `chunk` with up to `max_lines` complete lines (fewer once they hold
+    /// `MAX_CHUNK_BYTES`); `false` once the input is used up and nothing was read.
     pub fn next_chunk(&mut self, chunk: &mut Chunk, max_lines: usize) -> Result<bool> {
         chunk.clear();
-        while !self.done && chunk.lines.len() < max_lines {
-            self.scratch.clear();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut self.scratch)
-                .map_err(|e| read_error(&self.display, self.compressed, e))?;
-            if n == 0 {
+        let mut consumed_any = false;
+        while !self.done && chunk.lines.len() < max_lines && chunk.bytes.len() < MAX_CHUNK_BYTES {
+            let start = chunk.bytes.len();
+            let Some((n, complete, len)) = self.read_line(&mut chunk.bytes)? else {
                 self.done = true;
                 break;
-            }
-            let complete = self.scratch.last() == Some(&b'\n');
+            };
             if !complete {
                 self.done = true;
                 if !self.take_partial_last {
                     // An unterminated last line is still being written; the next run reads it.
+                    chunk.bytes.truncate(start);
                     break;
                 }
             }
-            let mut line: &[u8] = &self.scratch;
-            line = line.strip_suffix(b"\n").unwrap_or(line);
-            line = line.strip_suffix(b"\r").unwrap_or(line);
-            self.offset += n as u64;
+            self.offset += n;
             self.line_no += 1;
-            let start = chunk.bytes.len();
-            chunk.bytes.extend_from_slice(line);
-            chunk.lines.push((start, chunk.bytes.len(), self.line_no));
+            consumed_any = true;
+            if len as usize > MAX_LINE_BYTES {
+                chunk.bytes.truncate(start + OVERLONG_HEAD_BYTES);
+                chunk.lines.push(ChunkLine {
+                    start,
+                    end: chunk.bytes.len(),
+                    line_no: self.line_no,
+                    overlong: Some(len),
+                });
+                continue;
+            }
+            if chunk.bytes.last() == Some(&b'\r') {
+                chunk.bytes.pop();
+            }
+            let nuls = chunk.bytes[start..].iter().take_while(|b| **b == 0).count();
+            if nuls > 0 {
+                chunk.bytes.drain(start..start + nuls);
+            }
+            if chunk.bytes.len() == start {
+                chunk.empty += 1;
+                continue;
+            }
+            if nuls > 0 {
+                chunk.repaired += 1;
+            }
+            chunk.lines.push(ChunkLine {
+                start,
+                end: chunk.bytes.len(),
+                line_no: self.line_no,
+                overlong: None,
+            });
         }
-        Ok(!chunk.lines.is_empty())
+        Ok(consumed_any)
     }
 }
 
@@ -537,5 +824,71 @@ mod tests {
         let err = plan("/nonexistent/queue_log", &mut |_| Ok(None)).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("/nonexistent/queue_log"));
+    }
+    #[test]
+    fn rotated_names_sort_oldest_first() {
+        let base = "queue_log";
+        let mut names = [
+            "queue_log.1",
+            "queue_log-20220802.gz",
+            "queue_log.2.gz",
+            "queue_log-20220801",
+            "queue_log.10",
+            "queue_log.0",
+        ];
+        names.sort_by_key(|n| rotation_key(base, n).unwrap());
+        assert_eq!(
+            names,
+            [
+                "queue_log.10",
+                "queue_log.2.gz",
+                "queue_log.1",
+                "queue_log.0",
+                "queue_log-20220801",
+                "queue_log-20220802.gz"
+            ]
+        );
+        for other in [
+            "queue_log",
+            "queue_log.bak",
+            "queue_log-old",
+            "queue_logx.1",
+            "other.1",
+        ] {
+            assert_eq!(rotation_key(base, other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn nul_prefixed_empty_and_overlong_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("queue_log");
+        let mut bytes = b"a|1\n\n\r\n\0\0\0b|2\n\0\0\n".to_vec();
+        bytes.extend(std::iter::repeat_n(b'y', MAX_LINE_BYTES + 10));
+        bytes.extend_from_slice(b"\nc|3\n");
+        std::fs::write(&p, &bytes).unwrap();
+        let segs = plan(p.to_str().unwrap(), &mut |_| Ok(None)).unwrap();
+        let mut r = SegmentReader::open(&segs[0]).unwrap();
+        let mut chunk = Chunk::default();
+        assert!(r.next_chunk(&mut chunk, 100).unwrap());
+        let lines: Vec<(&[u8], u64, Option<u64>)> = (0..chunk.lines.len())
+            .map(|i| {
+                (
+                    chunk.line(i),
+                    chunk.lines[i].line_no,
+                    chunk.lines[i].overlong,
+                )
+            })
+            .collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0], (&b"a|1"[..], 1, None));
+        assert_eq!(lines[1], (&b"b|2"[..], 4, None));
+        assert_eq!(lines[2].0.len(), OVERLONG_HEAD_BYTES);
+        assert_eq!(lines[2].1, 6);
+        assert_eq!(lines[2].2, Some(MAX_LINE_BYTES as u64 + 10));
+        assert_eq!(lines[3], (&b"c|3"[..], 7, None));
+        assert_eq!((chunk.empty, chunk.repaired), (3, 1));
+        assert_eq!(r.offset, bytes.len() as u64);
+        assert!(!r.next_chunk(&mut chunk, 100).unwrap());
     }
 }

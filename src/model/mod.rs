@@ -1,0 +1,309 @@
+//! Every record that crosses a module boundary: agent state events (the timeline) and
+//! per-hour call statistics as sources produce them, what a load writes and reads back, the
+//! hourly summary rows, the cached platform token, typed watermarks ([`state`]) and the
+//! queue_log records ([`queue`]). Nothing downstream sees upstream JSON, and nothing here
+//! does I/O.
+
+use serde::Serialize;
+
+pub mod queue;
+pub mod state;
+
+/// Where an event came from (the `source` column of `agent_events`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSource {
+    Api,
+    QueueLog,
+}
+
+impl EventSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::Api => "api",
+            EventSource::QueueLog => "queue_log",
+        }
+    }
+}
+
+impl EventSource {
+    /// The source named by a stored `source` column.
+    pub fn parse(s: &str) -> Option<EventSource> {
+        match s {
+            "api" => Some(EventSource::Api),
+            "queue_log" => Some(EventSource::QueueLog),
+            _ => None,
+        }
+    }
+}
+
+/// The event types the timeline understands (SPEC §3.2, §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Idle,
+    OnCall,
+    WrapUp,
+    Hold,
+    NotAvail,
+    /// `agent_reg`: the phone registering (no effect) or unregistering (goes offline).
+    Reg,
+    /// Anything else: kept, counted, no effect.
+    Unknown,
+}
+
+impl EventKind {
+    pub fn parse(event: &str) -> EventKind {
+        match event {
+            "agent_idle" => EventKind::Idle,
+            "agent_on_call" => EventKind::OnCall,
+            "agent_wrap_up" => EventKind::WrapUp,
+            "agent_hold" => EventKind::Hold,
+            "agent_not_avail_state" => EventKind::NotAvail,
+            "agent_reg" => EventKind::Reg,
+            _ => EventKind::Unknown,
+        }
+    }
+}
+
+/// One agent state event, normalized: epoch seconds, sanitized name, trimmed state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentEvent {
+    pub ext: String,
+    pub ts: i64,
+    /// Upstream event type, e.g. `agent_idle`; unknown types are kept as they came.
+    pub event: String,
+    pub enabled: bool,
+    /// The reason for `agent_not_avail_state` (`lunch`, `Login`, ...), else `none`/`available`.
+    pub state: String,
+    pub user_id: String,
+    pub username: String,
+}
+
+impl AgentEvent {
+    /// The typed kind of `event` (unknown types keep their text in `event`).
+    pub fn kind(&self) -> EventKind {
+        EventKind::parse(&self.event)
+    }
+}
+
+/// Call statistics of one extension for one aligned local hour (SPEC §3.3). Every count is
+/// non-negative: upstream non-numbers and negatives were turned into 0 when parsing.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct CallStats {
+    pub ext: String,
+    pub name: String,
+    /// `tags` as JSON text (`null` when upstream had none).
+    pub tags: String,
+    pub total_calls: i64,
+    pub answered_calls: i64,
+    pub talked_time: i64,
+    pub talked_average: i64,
+    pub duration_seconds: i64,
+    pub max_connect_seconds: i64,
+    pub avg_connect_seconds: i64,
+    pub total_connect_seconds: i64,
+    pub callee_id_number: String,
+    pub callee_id_name: String,
+    pub registered_time: i64,
+    pub idle_time: i64,
+    pub wrap_up_time: i64,
+    pub hold_time: i64,
+    pub on_call_time: i64,
+    pub on_call_time_avg: i64,
+    pub not_available_time: i64,
+    /// `not_available_detailed_report` as JSON text (`null` when absent).
+    pub not_available_detailed_report: String,
+}
+
+/// The stats of every extension for one local hour `[hour_start, hour_end)`; loading it
+/// replaces whatever an earlier fetch stored for that hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourStats {
+    pub hour_start: i64,
+    pub records: Vec<CallStats>,
+}
+
+/// Seconds of one agent-hour per state bucket (SPEC §5.2). The totals (Available,
+/// Productive, Non-productive) are derived, never stored apart from their parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Buckets {
+    pub idle: i64,
+    pub talk: i64,
+    pub wrap_up: i64,
+    pub hold: i64,
+    pub meeting: i64,
+    pub training: i64,
+    pub chat: i64,
+    pub tickets: i64,
+    pub outbound: i64,
+    pub lunch: i64,
+    pub tea: i64,
+    pub bio: i64,
+    pub short: i64,
+    pub other: i64,
+    pub login: i64,
+    pub logoff: i64,
+    pub dnd: i64,
+    pub unaccounted: i64,
+}
+
+impl Buckets {
+    /// Idle + Talk + Wrap-up + Hold.
+    pub fn available(&self) -> i64 {
+        self.idle + self.talk + self.wrap_up + self.hold
+    }
+
+    /// Meeting + Training + Chat + Tickets + Outbound.
+    pub fn productive(&self) -> i64 {
+        self.meeting + self.training + self.chat + self.tickets + self.outbound
+    }
+
+    /// Lunch + Tea/Coffee + Bio + Short + Other.
+    pub fn non_productive(&self) -> i64 {
+        self.lunch + self.tea + self.bio + self.short + self.other
+    }
+
+    /// Every second of the hour that the buckets account for; equals `covered_secs`.
+    pub fn total(&self) -> i64 {
+        self.available()
+            + self.productive()
+            + self.non_productive()
+            + self.login
+            + self.logoff
+            + self.dnd
+            + self.unaccounted
+    }
+}
+
+/// One row of `agent_activity`: an agent's local hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActivityRow {
+    pub agent_ext: String,
+    /// Epoch of the local hour's start.
+    pub report_hour: i64,
+    /// `YYYY-MM-DD HH:00`, local.
+    pub report_hour_local: String,
+    pub agent_name: String,
+    pub buckets: Buckets,
+    pub idle_count: i64,
+    pub notavail_count: i64,
+    pub total_calls: i64,
+    pub answered_calls: i64,
+    pub failed_calls: i64,
+    /// Seconds of the hour covered by loaded data: the whole hour once it is past.
+    pub covered_secs: i64,
+    /// Whether the hour is over (and so `covered_secs` is the whole hour).
+    pub complete: bool,
+    /// JSON array of the hour's events, for drill-down.
+    pub event_details: String,
+}
+
+/// An event as stored, with its load-order id and source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub ext: String,
+    pub ts: i64,
+    pub event: String,
+    pub enabled: bool,
+    pub state: String,
+    pub source: EventSource,
+}
+
+/// What one load writes, all in one transaction.
+#[derive(Debug)]
+pub struct LoadBatch<'a> {
+    pub events: &'a [AgentEvent],
+    /// Hours of stats; each replaces what that hour held from the same source.
+    pub stats: &'a [HourStats],
+    pub source: EventSource,
+    /// `etl_state` entries committed with the data (watermarks, cursors).
+    pub state: Vec<(String, String)>,
+    /// Moves the source's "data until" forward (never back) to this instant.
+    pub data_until: Option<i64>,
+}
+
+impl Default for LoadBatch<'_> {
+    fn default() -> Self {
+        LoadBatch {
+            events: &[],
+            stats: &[],
+            source: EventSource::Api,
+            state: Vec::new(),
+            data_until: None,
+        }
+    }
+}
+
+/// Counts of one load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoadOutcome {
+    /// Events not stored before.
+    pub events_new: u64,
+    /// Events in the batch, duplicates included.
+    pub events_seen: u64,
+    /// `users_calls` rows written.
+    pub stats_rows: u64,
+}
+
+/// Calls of one extension in one hour, from `users_calls`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourCalls {
+    pub ext: String,
+    pub hour_start: i64,
+    pub total_calls: i64,
+    pub answered_calls: i64,
+    pub source: EventSource,
+}
+
+/// Which `agent_activity` rows a report reads: local hour starts (`report_hour_local`) in
+/// `[from_local, to_local)`, optionally only some extensions. Rows come ordered by
+/// `report_hour`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ActivityFilter {
+    pub from_local: String,
+    pub to_local: String,
+    pub exts: Vec<String>,
+}
+
+/// The cached platform token (SPEC §3.1). Its `Debug` never shows the secrets.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CachedToken {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedToken")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one table holds, for the init-load prompt: its rows and the time range they date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSummary {
+    pub table: &'static str,
+    pub rows: u64,
+    /// Earliest and latest instant of the table's dating column, when it has rows and one.
+    pub span: Option<(i64, i64)>,
+}
+
+/// Progress of a long load, reported by the library and drawn by the CLI (a progress bar,
+/// or nothing); the library never sees how it is shown.
+pub trait Reporter {
+    /// How many steps there are.
+    fn set_total(&self, _steps: u64) {}
+    /// What the current step is (e.g. the local hour being fetched).
+    fn set_message(&self, _message: &str) {}
+    /// Steps finished since the last call.
+    fn advance(&self, _steps: u64) {}
+}
+
+/// A [`Reporter`] that shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Reporter for Silent {}

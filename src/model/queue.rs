@@ -1,0 +1,152 @@
+//! queue_log records that cross from the source into the store and the queue report: raw
+//! lines and rejects as stored, the derived stints (`queue_calls` rows) with their outcome,
+//! and what one chunk writes.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AgentEvent, HourStats, LoadOutcome};
+use crate::error::Result;
+use crate::hours::HourBucket;
+
+/// How a stint ended (`queue_calls.outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Answered,
+    Abandon,
+    Timeout,
+    ExitWithKey,
+    ExitEmpty,
+    Withdraw,
+    /// Answered, then transferred.
+    Transfer,
+    /// Never connected and its end is missing (cut by a restart, or open too long).
+    Incomplete,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "ANSWERED",
+            Outcome::Abandon => "ABANDON",
+            Outcome::Timeout => "TIMEOUT",
+            Outcome::ExitWithKey => "EXITWITHKEY",
+            Outcome::ExitEmpty => "EXITEMPTY",
+            Outcome::Withdraw => "WITHDRAW",
+            Outcome::Transfer => "TRANSFER",
+            Outcome::Incomplete => "INCOMPLETE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Outcome> {
+        [
+            Outcome::Answered,
+            Outcome::Abandon,
+            Outcome::Timeout,
+            Outcome::ExitWithKey,
+            Outcome::ExitEmpty,
+            Outcome::Withdraw,
+            Outcome::Transfer,
+            Outcome::Incomplete,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+}
+
+/// One call's pass through one queue: a `queue_calls` row, keyed by
+/// `(callid, queue, enter_time)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stint {
+    pub callid: String,
+    pub queue: String,
+    pub enter_time: i64,
+    /// Start of the local hour of `enter_time`, and its `YYYY-MM-DD HH:00` label.
+    pub enter_hour: i64,
+    pub enter_hour_local: String,
+    pub caller_number: String,
+    pub caller_name: String,
+    pub entry_position: Option<i64>,
+    /// `None` while the stint is open and not connected (not written yet).
+    pub outcome: Option<Outcome>,
+    /// Extension of the agent that answered.
+    pub agent: String,
+    pub wait_secs: Option<i64>,
+    /// Talk seconds, `None` when unknown (answered and the end is missing).
+    pub talk_secs: Option<i64>,
+    /// Agent rings: `RINGNOANSWER`, `RINGCANCELED` and the ring that connected.
+    pub ring_attempts: i64,
+    pub end_time: Option<i64>,
+    /// Connected since the last flush of the derivation and not written yet. Not stored: every
+    /// chunk flushes before its state is saved.
+    #[serde(skip)]
+    pub pending: bool,
+}
+
+impl Stint {
+    /// Whether an agent took the call (answered, or answered then transferred).
+    pub fn connected(&self) -> bool {
+        self.outcome
+            .is_some_and(|o| matches!(o, Outcome::Answered | Outcome::Transfer))
+    }
+}
+
+/// A raw line that rang an agent (`CONNECT`, `RINGNOANSWER`, `RINGCANCELED`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RingRow {
+    pub agent: String,
+    pub callid: String,
+    pub connected: bool,
+}
+
+/// One raw line as stored in `queue_log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawLine<'a> {
+    pub time: i64,
+    pub hash: u64,
+    pub callid: &'a str,
+    pub queuename: &'a str,
+    pub agent: &'a str,
+    pub event: &'a str,
+    pub data: [&'a str; 5],
+}
+
+/// One unparseable line, for `queue_log_rejects`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectRow<'a> {
+    pub file: &'a str,
+    pub line_no: u64,
+    pub hash: u64,
+    pub reason: String,
+    pub line: &'a str,
+}
+
+/// What a chunk writes beside its raw lines, derived from the lines that were new.
+#[derive(Debug, Default)]
+pub struct ChunkWrites {
+    pub events: Vec<AgentEvent>,
+    /// Upserted by `(callid, queue, enter_time)`, in order.
+    pub stints: Vec<Stint>,
+    /// Hours whose `users_calls` counts are recomputed from the stored raw lines.
+    pub ring_hours: Vec<HourBucket>,
+    /// `etl_state` entries (file cursors) committed with the chunk.
+    pub state: Vec<(String, String)>,
+    /// `queue_log_state` entries (the derivation's carry-over) committed with the chunk.
+    pub queue_state: Vec<(String, String)>,
+    /// The queue_log source's new "data until" (moves forward only).
+    pub data_until: Option<i64>,
+}
+
+/// Counts of one chunk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkOutcome {
+    /// Raw lines not stored before.
+    pub lines_new: u64,
+    pub rejects_new: u64,
+    pub stints_written: u64,
+    pub load: LoadOutcome,
+}
+
+/// Derives a chunk's writes from which of its lines were new (`new[i]` for `lines[i]`).
+pub type DeriveFn<'f> = dyn FnMut(&[bool]) -> Result<ChunkWrites> + 'f;
+/// Counts of one hour from the raw lines that rang agents in it.
+pub type HourStatsFn<'f> = dyn FnMut(HourBucket, &[RingRow]) -> HourStats + 'f;

@@ -1,0 +1,205 @@
+//! The database contract of SPEC §9 that holds before anything else runs: apr's tables are
+//! created only where none of their names exist or where they carry apr's ownership marker;
+//! a schema newer than this binary is refused; an older one is upgraded step by step, each
+//! step one transaction where the backend allows.
+
+use std::collections::BTreeSet;
+
+use super::sql::{Backend, Dialect, in_tx, query_int, query_text};
+use super::table::{self, Cell};
+use super::{SCHEMA_VERSION, schema_statements};
+use crate::error::{Error, Result};
+use crate::model::state;
+
+/// `apr_meta` key and value of the ownership marker.
+pub const OWNER_KEY: &str = "owner";
+pub const OWNER_VALUE: &str = "apr";
+
+/// What a database holds of apr's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Found {
+    /// None of apr's table names (or only an empty `apr_meta` a killed first run left).
+    Nothing,
+    /// apr's schema at this version.
+    Apr(u32),
+}
+
+fn tables<B: Backend + ?Sized>(b: &mut B) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    let sql = b.dialect().list_tables();
+    b.query(sql, &[], &mut |r| {
+        out.insert(r.text(0)?.to_ascii_lowercase());
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn meta<B: Backend + ?Sized>(b: &mut B, key: &str) -> Result<Option<String>> {
+    query_text(
+        b,
+        "SELECT meta_value FROM apr_meta WHERE meta_key = ?",
+        &[Cell::Text(key)],
+    )
+}
+
+fn put_meta<B: Backend + ?Sized>(b: &mut B, key: &str, value: &str) -> Result<()> {
+    super::db::kv_put(b, &table::APR_META, key, value)
+}
+
+/// Reads what the database holds, refusing one that holds apr's table names without apr's
+/// marker and one whose schema is newer than this binary's.
+fn inspect<B: Backend + ?Sized>(b: &mut B) -> Result<Found> {
+    let present = tables(b)?;
+    let ours: Vec<&str> = table::ALL
+        .iter()
+        .map(|t| t.name)
+        .filter(|n| present.contains(*n))
+        .collect();
+    if ours.is_empty() {
+        return Ok(Found::Nothing);
+    }
+    let shown = b.shown().to_string();
+    let foreign = |name: &str| {
+        Error::config(format!(
+            "database {shown} already holds a table named '{name}' that apr did not create \
+             (no apr_meta ownership marker); apr never alters, wipes or adds tables there: \
+             point APR_DATABASE_URL at a database of its own"
+        ))
+    };
+    if !present.contains("apr_meta") {
+        return Err(foreign(ours[0]));
+    }
+    let owner = meta(b, OWNER_KEY)?;
+    let version = meta(b, "schema_version")?;
+    let marked = owner.as_deref() == Some(OWNER_VALUE)
+        // Schema version 1 had no marker; its apr_meta with a version is apr's.
+        || (owner.is_none() && version.as_deref() == Some("1"));
+    if !marked {
+        if owner.is_none() && version.is_none() && ours == ["apr_meta"] {
+            // A first run killed between creating apr_meta and writing the marker.
+            if query_int(b, "SELECT COUNT(*) FROM apr_meta", &[])? == Some(0) {
+                return Ok(Found::Nothing);
+            }
+        }
+        let name = ours.iter().find(|n| **n != "apr_meta").unwrap_or(&ours[0]);
+        return Err(foreign(name));
+    }
+    let version: u32 = match version.as_deref().map(str::trim) {
+        Some(v) => v.parse().map_err(|_| {
+            Error::db(format!(
+                "database {shown}: apr_meta 'schema_version' holds '{v}', not a version number; \
+                 restore it from a backup"
+            ))
+        })?,
+        None => {
+            return Err(Error::db(format!(
+                "database {shown}: apr_meta has no 'schema_version'; restore it from a backup"
+            )));
+        }
+    };
+    if version > SCHEMA_VERSION {
+        return Err(Error::config(format!(
+            "database {shown} has apr schema version {version}, newer than this apr's \
+             {SCHEMA_VERSION}; run the apr release that wrote it, or a newer one"
+        )));
+    }
+    Ok(Found::Apr(version))
+}
+
+/// Creates apr's schema where there is none, upgrades an older one, and applies the schema
+/// statements idempotently.
+pub(crate) fn prepare_for_write<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
+    match inspect(b)? {
+        Found::Nothing => create(b),
+        Found::Apr(version) => {
+            for step in version..SCHEMA_VERSION {
+                upgrade(b, step)?;
+            }
+            for stmt in schema_statements() {
+                b.apply_schema_statement(&stmt)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks a database for reading: whether it holds apr's schema (any version up to this
+/// one); a database that is not apr's or is newer is an error.
+pub(crate) fn holds_apr<B: Backend + ?Sized>(b: &mut B) -> Result<bool> {
+    Ok(matches!(inspect(b)?, Found::Apr(_)))
+}
+
+/// The error for a database without apr's data, opened by a reading command.
+pub(crate) fn no_data(shown: &str) -> Error {
+    Error::config(format!(
+        "database {shown} holds no apr data; load data first with apr init-load or apr collect"
+    ))
+}
+
+fn create<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
+    let stmts: Vec<String> = schema_statements().collect();
+    // apr_meta and its marker first: MySQL commits each CREATE by itself, so a run killed
+    // in between leaves tables that are already marked as apr's.
+    let (meta_stmt, rest) = stmts.split_first().expect("schema.sql has statements");
+    debug_assert!(meta_stmt.contains("apr_meta"));
+    let transactional = b.dialect() == Dialect::Sqlite;
+    if transactional {
+        return in_tx(b, |b| {
+            for stmt in &stmts {
+                b.apply_schema_statement(stmt)?;
+            }
+            put_meta(b, OWNER_KEY, OWNER_VALUE)?;
+            put_meta(b, "schema_version", &SCHEMA_VERSION.to_string())
+        });
+    }
+    b.apply_schema_statement(meta_stmt)?;
+    in_tx(b, |b| {
+        put_meta(b, OWNER_KEY, OWNER_VALUE)?;
+        put_meta(b, "schema_version", &SCHEMA_VERSION.to_string())
+    })?;
+    for stmt in rest {
+        b.apply_schema_statement(stmt)?;
+    }
+    Ok(())
+}
+
+/// Upgrades the schema from `from` to `from + 1` in one transaction.
+fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
+    in_tx(b, |b| {
+        match from {
+            // 1 → 2: the ownership marker, and one "data until" per source instead of one
+            // for all (SPEC §9): each source that has data inherits the old instant.
+            1 => {
+                put_meta(b, OWNER_KEY, OWNER_VALUE)?;
+                let old = query_text(
+                    b,
+                    "SELECT state_value FROM etl_state WHERE state_key = ?",
+                    &[Cell::Text(state::LEGACY_DATA_UNTIL)],
+                )?;
+                if let Some(old) = old.filter(|v| !v.trim().is_empty()) {
+                    for (source, key) in state::DATA_UNTIL_KEYS {
+                        let has = query_int(
+                            b,
+                            "SELECT COUNT(*) FROM agent_events WHERE source = ?",
+                            &[Cell::Text(source.as_str())],
+                        )?;
+                        if has.unwrap_or(0) > 0 {
+                            super::db::kv_put(b, &table::ETL_STATE, key.name(), &old)?;
+                        }
+                    }
+                    b.exec(
+                        "DELETE FROM etl_state WHERE state_key = ?",
+                        &[Cell::Text(state::LEGACY_DATA_UNTIL)],
+                    )?;
+                }
+            }
+            _ => {
+                return Err(Error::db(format!(
+                    "database {}: apr schema version {from} is not one apr ever wrote; restore it from a backup",
+                    b.shown()
+                )));
+            }
+        }
+        put_meta(b, "schema_version", &(from + 1).to_string())
+    })
+}

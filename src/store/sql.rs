@@ -1,0 +1,169 @@
+//! The small trait each backend implements: run a statement, insert many rows, stream a
+//! query's rows, begin/commit/roll back, take a named lock. Everything above it (the load
+//! workflows, the schema contract, the queries) is written once in [`super::db`]; the
+//! backends hold only their dialect, binding and error mapping.
+
+use super::table::{Cell, Table};
+use crate::error::Result;
+
+/// One row of a query's result, read by column index.
+pub trait RowRead {
+    fn int(&mut self, i: usize) -> Result<i64>;
+    fn opt_int(&mut self, i: usize) -> Result<Option<i64>>;
+    fn text(&mut self, i: usize) -> Result<String>;
+}
+
+/// What differs in the SQL text of the two backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Mysql,
+}
+
+impl Dialect {
+    /// `INSERT` that skips rows whose key is already stored.
+    pub fn insert_ignore(self, table: &Table) -> String {
+        let verb = match self {
+            Dialect::Sqlite => "INSERT OR IGNORE INTO",
+            Dialect::Mysql => "INSERT IGNORE INTO",
+        };
+        format!("{verb} {} ({})", table.name, table.column_list())
+    }
+
+    /// `INSERT` of the table's columns, and the tail that makes it overwrite a row with the
+    /// same key.
+    pub fn upsert(self, table: &Table) -> (String, String) {
+        let head = format!("INSERT INTO {} ({})", table.name, table.column_list());
+        let rest = table
+            .columns
+            .iter()
+            .map(|c| c.name)
+            .filter(|c| !table.key.contains(c));
+        let tail = match self {
+            Dialect::Sqlite => {
+                let sets: Vec<String> = rest.map(|c| format!("{c} = excluded.{c}")).collect();
+                format!(
+                    "ON CONFLICT({}) DO UPDATE SET {}",
+                    table.key.join(", "),
+                    sets.join(", ")
+                )
+            }
+            Dialect::Mysql => {
+                let sets: Vec<String> = rest.map(|c| format!("{c} = VALUES({c})")).collect();
+                format!("ON DUPLICATE KEY UPDATE {}", sets.join(", "))
+            }
+        };
+        (head, tail)
+    }
+
+    /// Appended to a read inside a write transaction so that concurrent read-modify-write of
+    /// the same row serializes (SQLite's write transactions already do).
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Mysql => " FOR UPDATE",
+        }
+    }
+
+    /// Whether an ignored insert still spends an auto-increment id (MySQL does); the load
+    /// workflow then removes stored rows before inserting, so ids stay dense and in order.
+    pub fn ignored_rows_spend_ids(self) -> bool {
+        self == Dialect::Mysql
+    }
+
+    /// The names of the tables in the database.
+    pub fn list_tables(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table'",
+            Dialect::Mysql => {
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+            }
+        }
+    }
+}
+
+/// A connection to one database.
+pub trait Backend: Send {
+    fn dialect(&self) -> Dialect;
+    /// The database as shown to people: a path, or a URL without its password.
+    fn shown(&self) -> &str;
+    /// Runs one statement; returns the affected rows.
+    fn exec(&mut self, sql: &str, params: &[Cell<'_>]) -> Result<u64>;
+    /// Runs `{head} VALUES (..), (..) {tail}` for every row, in as few statements as the
+    /// backend likes; `affected` gets the affected count of each statement (SQLite: of each
+    /// row).
+    fn insert_rows<'c>(
+        &mut self,
+        head: &str,
+        tail: &str,
+        cols: usize,
+        rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
+        affected: &mut dyn FnMut(u64),
+    ) -> Result<()>;
+    /// Streams the rows of a query.
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Cell<'_>],
+        each: &mut dyn FnMut(&mut dyn RowRead) -> Result<()>,
+    ) -> Result<()>;
+    fn begin(&mut self) -> Result<()>;
+    fn commit(&mut self) -> Result<()>;
+    fn rollback(&mut self) -> Result<()>;
+    /// Takes the named exclusive lock for as long as this connection lives.
+    fn try_lock(&mut self, name: &str) -> Result<bool>;
+    /// Runs one statement of `schema.sql` (the backend may adapt it, e.g. MySQL's collation).
+    fn apply_schema_statement(&mut self, stmt: &str) -> Result<()>;
+}
+
+/// `?, ?, ...` for `n` parameters.
+pub fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Runs `f` in one transaction: committed when it returns `Ok`, rolled back otherwise.
+pub fn in_tx<B: Backend + ?Sized, T>(b: &mut B, f: impl FnOnce(&mut B) -> Result<T>) -> Result<T> {
+    b.begin()?;
+    match f(b) {
+        Ok(v) => {
+            b.commit()?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = b.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// The first column of the first row, as an integer (`None` for no row or NULL).
+pub fn query_int<B: Backend + ?Sized>(
+    b: &mut B,
+    sql: &str,
+    params: &[Cell<'_>],
+) -> Result<Option<i64>> {
+    let mut out = None;
+    b.query(sql, params, &mut |r| {
+        if out.is_none() {
+            out = r.opt_int(0)?;
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The first column of the first row, as text.
+pub fn query_text<B: Backend + ?Sized>(
+    b: &mut B,
+    sql: &str,
+    params: &[Cell<'_>],
+) -> Result<Option<String>> {
+    let mut out = None;
+    b.query(sql, params, &mut |r| {
+        if out.is_none() {
+            out = Some(r.text(0)?);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}

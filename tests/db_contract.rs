@@ -1,0 +1,796 @@
+//! SPEC §9, the database contract, bullet by bullet, run as the real binary: on SQLite, and
+//! on MariaDB where the backend differs (ownership, schema versions, the all-or-nothing
+//! swap of init-load, read-only access).
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use support::fake_platform::*;
+use support::mysql::ScratchMysql;
+use support::rows::{mysql_rows, sqlite_rows};
+
+const HOUR: i64 = 3600;
+
+fn apr_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("apr")
+}
+
+/// A working directory, a fake platform with the last few hours of 6 agents, and the
+/// database URL the commands use.
+struct Env {
+    dir: tempfile::TempDir,
+    fake: FakePlatform,
+    url: String,
+}
+
+impl Env {
+    fn sqlite() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("apr.db").display());
+        Env::with(dir, url)
+    }
+
+    fn with(dir: tempfile::TempDir, url: String) -> Env {
+        let now = chrono::Utc::now().timestamp();
+        let fake = FakePlatform::start(generate(6, now - 30 * HOUR, now + 60));
+        fake.set_align_offset(None);
+        Env { dir, fake, url }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("apr.db")
+    }
+
+    /// The environment of every command: the fake platform's login, the database, a zone.
+    fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(apr_bin());
+        cmd.env_clear()
+            .current_dir(self.dir.path())
+            .env("APR_DATABASE_URL", &self.url)
+            .env("APR_TIMEZONE", "Asia/Kolkata")
+            .env("APR_API_BASE", &self.fake.base)
+            .env("APR_API_USERNAME", USERNAME)
+            .env("APR_API_PASSWORD", PASSWORD)
+            .env("APR_TENANT", TENANT)
+            .env("APR_ACCOUNT_ID", ACCOUNT_ID)
+            .env("APR_API_PAGE_SIZE", "20")
+            .env("APR_API_TIMEOUT_SECS", "2")
+            .env("APR_API_MAX_RETRIES", "1")
+            .env("APR_API_RETRY_BASE_MS", "1");
+        cmd
+    }
+
+    fn apr(&self, args: &[&str], env: &[(&str, &str)]) -> assert_cmd::assert::Assert {
+        let mut cmd = Command::from_std(self.command());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.args(args).timeout(Duration::from_secs(120)).assert()
+    }
+
+    fn init_load(&self, hours: &str) -> assert_cmd::assert::Assert {
+        self.apr(&["init-load", "--yes", "--hours", hours], &[])
+    }
+
+    fn rows(&self, sql: &str) -> Vec<String> {
+        if self.url.starts_with("mysql://") {
+            mysql_rows(&self.url, sql)
+        } else {
+            sqlite_rows(&self.db(), sql)
+        }
+    }
+
+    /// Every table's content that a run may change (without load and fetch times).
+    fn dump(&self) -> Vec<Vec<String>> {
+        [
+            "SELECT id, ext, ts_epoch, event, enabled, state, user_id, username, source FROM agent_events ORDER BY id",
+            "SELECT ext, hour_start, name, total_calls, answered_calls, source FROM users_calls ORDER BY ext, hour_start",
+            "SELECT * FROM agent_activity ORDER BY agent_ext, report_hour",
+            "SELECT * FROM agents ORDER BY ext",
+            "SELECT state_key, state_value FROM etl_state ORDER BY state_key",
+            "SELECT meta_key, meta_value FROM apr_meta ORDER BY meta_key",
+            "SELECT COUNT(*) FROM queue_log",
+        ]
+        .iter()
+        .map(|sql| self.rows(sql))
+        .collect()
+    }
+
+    fn tables(&self) -> Vec<String> {
+        if self.url.starts_with("mysql://") {
+            mysql_rows(
+                &self.url,
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+            )
+        } else if self.db().exists() {
+            sqlite_rows(
+                &self.db(),
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            )
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn exec(&self, sql: &str) {
+        if self.url.starts_with("mysql://") {
+            use mysql::prelude::Queryable;
+            let mut conn = mysql::Conn::new(mysql::Opts::from_url(&self.url).unwrap()).unwrap();
+            conn.query_drop(sql).unwrap();
+        } else {
+            rusqlite::Connection::open(self.db())
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap();
+        }
+    }
+
+    fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+fn mysql_env() -> Option<(ScratchMysql, Env)> {
+    let scratch = ScratchMysql::new()?;
+    let env = Env::with(tempfile::tempdir().unwrap(), scratch.url().to_string());
+    Some((scratch, env))
+}
+
+// ---------------------------------------------------------------------------------------
+// Ownership: a database holding one of apr's table names without apr's marker is refused
+// before any write, naming the table.
+
+fn foreign_tables_are_refused(env: &Env) {
+    env.exec("CREATE TABLE agents (id INTEGER, note VARCHAR(20))");
+    env.exec("INSERT INTO agents VALUES (1, 'theirs')");
+    let tables = env.tables();
+    let rows = env.rows("SELECT id, note FROM agents");
+    for args in [
+        vec!["init-load", "--yes", "--hours", "2"],
+        vec!["collect"],
+        vec!["aggregate"],
+        vec!["report", "--start-date", "2025-09-07"],
+    ] {
+        let a = env.apr(&args, &[]).code(2);
+        let err = stderr(&a);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains("'agents'") && err.contains("apr did not create"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(env.tables(), tables, "{args:?} added or removed tables");
+        assert_eq!(env.rows("SELECT id, note FROM agents"), rows);
+    }
+    assert_eq!(
+        env.fake.count(Endpoint::Events),
+        0,
+        "refused before fetching"
+    );
+}
+
+#[test]
+fn sqlite_foreign_tables_are_refused() {
+    let env = Env::sqlite();
+    foreign_tables_are_refused(&env);
+    // Not even switched to WAL.
+    assert_eq!(env.rows("PRAGMA journal_mode"), ["delete"]);
+}
+
+#[test]
+fn mysql_foreign_tables_are_refused() {
+    if let Some((_s, env)) = mysql_env() {
+        foreign_tables_are_refused(&env);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Schema versions: newer refused naming both; older upgraded step by step.
+
+fn newer_schema_is_refused(env: &Env) {
+    env.init_load("2").success();
+    env.exec("UPDATE apr_meta SET meta_value = '99' WHERE meta_key = 'schema_version'");
+    let before = env.dump();
+    for args in [
+        vec!["collect"],
+        vec!["report", "--start-date", "2025-09-07"],
+    ] {
+        let a = env.apr(&args, &[]).code(2);
+        let err = stderr(&a);
+        assert!(
+            err.contains("schema version 99") && err.contains("this apr's 2"),
+            "{err}"
+        );
+    }
+    assert_eq!(env.dump(), before);
+}
+
+#[test]
+fn sqlite_newer_schema_is_refused_naming_both_versions() {
+    newer_schema_is_refused(&Env::sqlite());
+}
+
+#[test]
+fn mysql_newer_schema_is_refused_naming_both_versions() {
+    if let Some((_s, env)) = mysql_env() {
+        newer_schema_is_refused(&env);
+    }
+}
+
+fn version_1_is_upgraded(env: &Env) {
+    env.init_load("3").success();
+    let report = |env: &Env| {
+        let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        stdout(&env.apr(&["report", "--start-date", &day], &[]).success())
+    };
+    let before = report(env);
+    let until = env.rows("SELECT state_value FROM etl_state WHERE state_key = 'data_until.api'");
+    assert_eq!(until.len(), 1);
+    // What schema version 1 looked like: no marker, one data until for every source.
+    env.exec("DELETE FROM apr_meta WHERE meta_key = 'owner'");
+    env.exec("UPDATE apr_meta SET meta_value = '1' WHERE meta_key = 'schema_version'");
+    env.exec("UPDATE etl_state SET state_key = 'data_until' WHERE state_key = 'data_until.api'");
+    // A reader reads version 1 as it is.
+    assert_eq!(report(env), before);
+    env.apr(&["aggregate"], &[]).success();
+    assert_eq!(
+        env.rows("SELECT meta_key, meta_value FROM apr_meta WHERE meta_key IN ('owner', 'schema_version') ORDER BY meta_key"),
+        env.rows("SELECT 'owner', 'apr' UNION ALL SELECT 'schema_version', '2'")
+    );
+    assert_eq!(
+        env.rows("SELECT state_value FROM etl_state WHERE state_key = 'data_until.api'"),
+        until
+    );
+    assert!(
+        env.rows("SELECT state_value FROM etl_state WHERE state_key = 'data_until'")
+            .is_empty()
+    );
+    assert_eq!(report(env), before);
+}
+
+#[test]
+fn sqlite_version_1_is_upgraded_in_place() {
+    version_1_is_upgraded(&Env::sqlite());
+}
+
+#[test]
+fn mysql_version_1_is_upgraded_in_place() {
+    if let Some((_s, env)) = mysql_env() {
+        version_1_is_upgraded(&env);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Read-only commands stay read-only.
+
+#[test]
+fn read_only_commands_never_create_a_database() {
+    let env = Env::sqlite();
+    let shown = format!("sqlite://{}", env.db().display());
+    for args in [
+        vec!["report", "--start-date", "2025-09-07"],
+        vec!["serve-once", "--listen", "127.0.0.1:0", "--timeout", "1"],
+    ] {
+        let a = env.apr(&args, &[]).code(2);
+        let err = stderr(&a);
+        assert!(
+            err.contains(&format!(
+                "database {shown} does not exist; load data first with apr init-load or apr collect"
+            )),
+            "{err}"
+        );
+    }
+    let queue_log = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/queue_log");
+    env.apr(
+        &["parse-queue-log", "--dry-run", queue_log.to_str().unwrap()],
+        &[],
+    )
+    .success();
+    assert!(env.files().is_empty(), "{:?}", env.files());
+}
+
+#[test]
+fn mysql_read_only_commands_create_no_table() {
+    let Some((_s, env)) = mysql_env() else {
+        return;
+    };
+    let a = env
+        .apr(&["report", "--start-date", "2025-09-07"], &[])
+        .code(2);
+    assert!(stderr(&a).contains("holds no apr data"), "{}", stderr(&a));
+    assert!(env.tables().is_empty());
+}
+
+/// Runs `apr ARGS` as user 65534 (nobody), who cannot write the database's directory.
+fn as_nobody(env: &Env, args: &[&str]) -> std::process::Command {
+    let mut inner = env.command();
+    inner.args(args);
+    let mut cmd = std::process::Command::new("/usr/bin/setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(inner.get_program());
+    cmd.args(inner.get_args());
+    cmd.env_clear();
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.current_dir("/");
+    cmd
+}
+
+fn serve_once_report(mut cmd: std::process::Command, path: &str) -> (String, String) {
+    let mut child: Child = cmd
+        .args(["serve-once", "--listen", "127.0.0.1:0", "--timeout", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = match line.trim().strip_prefix("listening on http://") {
+        Some(a) => a.to_string(),
+        None => {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("serve-once did not start: {line:?} {err}");
+        }
+    };
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    stream.read_to_string(&mut resp).unwrap();
+    assert!(child.wait().unwrap().success());
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+#[test]
+fn report_and_serve_once_work_for_a_user_who_cannot_write_the_database() {
+    let env = Env::sqlite();
+    env.init_load("3").success();
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let expected = stdout(&env.apr(&["report", "--start-date", &day], &[]).success());
+    // Root owns the directory and the files; nobody may read them, not write them.
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for f in env.files() {
+        std::fs::set_permissions(
+            env.dir.path().join(f),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+    }
+    let files = env.files();
+    let denied = as_nobody(&env, &["aggregate"]).output().unwrap();
+    assert!(
+        !denied.status.success(),
+        "nobody cannot write: the test means something"
+    );
+    for wal_files in [true, false] {
+        if !wal_files {
+            // A database without its -wal/-shm files (copied, or never opened by a writer
+            // of this apr): still readable.
+            for f in ["apr.db-wal", "apr.db-shm"] {
+                let _ = std::fs::remove_file(env.dir.path().join(f));
+            }
+        }
+        let before = env.files();
+        let out = as_nobody(&env, &["report", "--start-date", &day])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+        let (status, body) = serve_once_report(
+            as_nobody(&env, &[]),
+            &format!("/api/report?startDate={day}"),
+        );
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains(expected.lines().nth(1).unwrap()), "{body}");
+        assert_eq!(env.files(), before, "nothing created");
+    }
+    assert!(files.contains(&"apr.db-shm".to_string()), "{files:?}");
+}
+
+#[test]
+fn mysql_report_works_for_a_user_who_may_only_select() {
+    let Some((scratch, env)) = mysql_env() else {
+        return;
+    };
+    env.init_load("3").success();
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let expected = stdout(&env.apr(&["report", "--start-date", &day], &[]).success());
+    let user = format!("ro_{}", std::process::id());
+    let admin = |sql: &str| env.exec(sql);
+    admin(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+    admin(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'ro-pw'"));
+    admin(&format!(
+        "GRANT SELECT ON `{}`.* TO '{user}'@'%'",
+        scratch.name()
+    ));
+    let ro_url = env
+        .url
+        .replacen("mysql://root@", &format!("mysql://{user}:ro-pw@"), 1);
+    assert_ne!(ro_url, env.url, "the test server URL is root@...");
+    let a = env.apr(
+        &["report", "--start-date", &day],
+        &[("APR_DATABASE_URL", ro_url.as_str())],
+    );
+    let out = stdout(&a.success());
+    admin(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+    assert_eq!(out, expected);
+}
+
+// ---------------------------------------------------------------------------------------
+// Validate before touching: a run that fails validation creates nothing and records
+// nothing; the zone is recorded by the first run that commits data.
+
+#[test]
+fn a_run_that_fails_validation_creates_no_file_and_records_nothing() {
+    let env = Env::sqlite();
+    let bad_map = env.dir.path().join("map.toml");
+    std::fs::write(&bad_map, "this is [not toml").unwrap();
+    let bad_map = bad_map.to_str().unwrap().to_string();
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec!["collect"],
+            vec![("APR_API_BASE", "")],
+            "APR_API_BASE is not set",
+        ),
+        (
+            vec!["collect"],
+            vec![("APR_STATE_MAP", "/nonexistent/map.toml")],
+            "APR_STATE_MAP",
+        ),
+        (
+            vec!["collect"],
+            vec![("APR_STATE_MAP", bad_map.as_str())],
+            "map.toml",
+        ),
+        (
+            vec!["collect"],
+            vec![("APR_TIMEZONE", "Nowhere/Land")],
+            "Nowhere/Land",
+        ),
+        (vec!["collect", "--overlap", "soon"], vec![], "--overlap"),
+        (vec!["collect"], vec![("APR_API_PASSWORD", "wrong")], ""),
+        (
+            vec!["collect"],
+            vec![("APR_API_BASE", "http://127.0.0.1:9")],
+            "",
+        ),
+        (
+            vec!["init-load", "--yes"],
+            vec![("APR_API_PASSWORD", "wrong")],
+            "",
+        ),
+        (
+            vec!["aggregate"],
+            vec![("APR_STATE_MAP", "/nonexistent/map.toml")],
+            "APR_STATE_MAP",
+        ),
+        (
+            vec!["parse-queue-log", "/nonexistent/queue_log"],
+            vec![],
+            "/nonexistent/queue_log",
+        ),
+        (
+            vec![
+                "parse-queue-log",
+                "--agents",
+                "/nonexistent/agents.toml",
+                "-",
+            ],
+            vec![],
+            "agents.toml",
+        ),
+    ];
+    for (args, vars, says) in cases {
+        let a = env.apr(&args, &vars).failure();
+        let err = stderr(&a);
+        assert!(err.contains(says), "{args:?} {vars:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?} {vars:?}: {err}");
+        assert_eq!(
+            env.files(),
+            ["map.toml"],
+            "{args:?} {vars:?} left files behind"
+        );
+    }
+    // Missing or unreadable input files are usage errors (exit 2).
+    env.apr(&["parse-queue-log", "/nonexistent/queue_log"], &[])
+        .code(2);
+    env.apr(&["collect"], &[("APR_STATE_MAP", "/nonexistent/map.toml")])
+        .code(2);
+}
+
+#[test]
+fn the_time_zone_is_recorded_by_the_first_run_that_commits_data() {
+    let env = Env::sqlite();
+    env.apr(
+        &["collect"],
+        &[("APR_TIMEZONE", "Asia/Dubai"), ("APR_API_BASE", "")],
+    )
+    .code(2);
+    assert!(!env.db().exists());
+    // Past validation, then the platform fails: the schema exists, no data, no zone.
+    env.fake.set_faults(vec![Fault::new(
+        Endpoint::Events,
+        1,
+        FaultKind::Status(400),
+    )]);
+    env.apr(&["collect"], &[("APR_TIMEZONE", "Asia/Dubai")])
+        .failure();
+    assert!(env.db().exists());
+    assert!(
+        env.rows("SELECT meta_value FROM apr_meta WHERE meta_key = 'timezone'")
+            .is_empty()
+    );
+    env.fake.set_faults(Vec::new());
+    env.apr(&["collect"], &[]).success();
+    assert_eq!(
+        env.rows("SELECT meta_value FROM apr_meta WHERE meta_key = 'timezone'"),
+        ["Asia/Kolkata"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// init-load is all or nothing.
+
+/// The staging file beside an SQLite database.
+fn staging(env: &Env) -> PathBuf {
+    env.dir.path().join("apr.db.init-load-staging")
+}
+
+/// Starts `init-load` over many small pages and kills it with `signal` once the fake has
+/// served `pages` event pages; asserts the kill landed mid-run.
+fn kill_mid_run(env: &Env, pages: usize, signal: i32) {
+    env.fake.clear_seen();
+    let mut cmd = env.command();
+    cmd.env("APR_API_PAGE_SIZE", "5")
+        .args(["init-load", "--yes", "--hours", "24"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let started = Instant::now();
+    while env.fake.count(Endpoint::Events) < pages {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "init-load ended before {pages} pages"
+        );
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still running at the kill"
+    );
+    let killed = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    if signal == 9 {
+        assert_eq!(status.signal(), Some(9), "killed, not finished: {status:?}");
+    } else {
+        assert!(!status.success(), "interrupted, not finished: {status:?}");
+    }
+}
+
+fn init_load_is_all_or_nothing(env: &Env, kill_points: &[usize]) {
+    env.fake.set_max_page(5);
+    env.init_load("6").success();
+    // No cached token: a wrong password has to show at login.
+    env.exec("DELETE FROM api_token");
+    let before = env.dump();
+    assert!(!before[0].is_empty() && !before[2].is_empty());
+    let bad_map = env.dir.path().join("map.toml");
+    std::fs::write(&bad_map, "this is [not toml").unwrap();
+    let failures: Vec<Vec<(&str, &str)>> = vec![
+        vec![("APR_API_PASSWORD", "wrong")],
+        vec![("APR_API_BASE", "http://127.0.0.1:9")],
+        vec![("APR_STATE_MAP", bad_map.to_str().unwrap())],
+    ];
+    for vars in failures {
+        env.apr(&["init-load", "--yes", "--hours", "12"], &vars)
+            .failure();
+        assert_eq!(env.dump(), before, "{vars:?}");
+    }
+    // The platform fails mid-run, after pages were fetched.
+    env.fake.clear_seen();
+    env.fake.set_faults(vec![Fault::new(
+        Endpoint::Events,
+        6,
+        FaultKind::Status(400),
+    )]);
+    env.apr(&["init-load", "--yes", "--hours", "12"], &[])
+        .failure();
+    assert!(env.fake.count(Endpoint::Events) >= 6);
+    assert_eq!(env.dump(), before, "failure mid-run");
+    env.fake.set_faults(Vec::new());
+    for &pages in kill_points {
+        for signal in [9, 2] {
+            kill_mid_run(env, pages, signal);
+            assert_eq!(env.dump(), before, "signal {signal} after {pages} pages");
+        }
+    }
+    // A run that completes replaces the data, and leaves no staging file.
+    env.apr(&["init-load", "--yes", "--hours", "12"], &[])
+        .success();
+    let after = env.dump();
+    assert_ne!(after[0], before[0]);
+    assert!(!staging(env).exists());
+    let tables = env.tables();
+    assert!(
+        tables.iter().all(|t| !t.contains("__apr_")),
+        "no shadow tables left: {tables:?}"
+    );
+}
+
+#[test]
+fn sqlite_init_load_is_all_or_nothing() {
+    // Kill points: a seeded spread over the run's event pages.
+    let mut rng = fastrand::Rng::with_seed(8);
+    let mut points: Vec<usize> = (0..4).map(|_| rng.usize(1..60)).collect();
+    points.sort();
+    init_load_is_all_or_nothing(&Env::sqlite(), &points);
+}
+
+#[test]
+fn mysql_init_load_is_all_or_nothing() {
+    if let Some((_s, env)) = mysql_env() {
+        let mut rng = fastrand::Rng::with_seed(13);
+        let points: Vec<usize> = (0..2).map(|_| rng.usize(1..60)).collect();
+        init_load_is_all_or_nothing(&env, &points);
+    }
+}
+
+#[test]
+fn the_prompt_names_the_database_its_tables_and_what_will_not_come_back() {
+    let env = Env::sqlite();
+    env.init_load("3").success();
+    let a = env.apr(&["init-load", "--hours", "3"], &[]).code(2);
+    let err = stderr(&a);
+    let events = env.rows("SELECT COUNT(*) FROM agent_events")[0].clone();
+    assert!(
+        err.contains(&format!("sqlite://{}", env.db().display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("agent_events: {events} rows, ")) && err.contains("(Asia/Kolkata)"),
+        "{err}"
+    );
+    for table in ["users_calls", "agent_activity", "queue_log: 0 rows"] {
+        assert!(err.contains(table), "{table}: {err}");
+    }
+    assert!(
+        err.contains("What will not come back")
+            && err.contains("older than the last 3")
+            && err.contains("queue_log history"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ctrl_d_at_the_prompt_aborts_like_an_empty_answer() {
+    let env = Env::sqlite();
+    env.init_load("2").success();
+    let before = env.dump();
+    let inner = env.command();
+    let mut line = format!("{} init-load --hours 2", apr_bin().display());
+    line = format!(
+        "{} {line}",
+        inner
+            .get_envs()
+            .filter_map(|(k, v)| Some(format!(
+                "{}='{}'",
+                k.to_string_lossy(),
+                v?.to_string_lossy()
+            )))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &format!("env -i {line}"), "/dev/null"])
+        .current_dir(env.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the command on a pseudo-terminal");
+    std::thread::sleep(Duration::from_millis(500));
+    child.stdin.take().unwrap().write_all(b"\x04").unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("init-load still waits after Ctrl-D");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Type YES to continue"), "{text}");
+    assert!(text.contains("aborted: nothing was changed"), "{text}");
+    assert_eq!(env.dump(), before);
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors speak the user's language.
+
+#[test]
+fn a_damaged_database_is_one_line_naming_it_without_sql() {
+    let env = Env::sqlite();
+    std::fs::write(env.db(), vec![b'x'; 4096]).unwrap();
+    for args in [
+        vec!["collect"],
+        vec!["report", "--start-date", "2025-09-07"],
+    ] {
+        let a = env.apr(&args, &[]).code(2);
+        let err = stderr(&a);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("sqlite://{}", env.db().display()))
+                && err.contains("not an SQLite database"),
+            "{err}"
+        );
+        assert!(!err.contains("SELECT") && !err.contains("Error {"), "{err}");
+    }
+}
+
+#[test]
+fn mysql_errors_hide_the_password_and_name_the_database() {
+    let Some((scratch, env)) = mysql_env() else {
+        return;
+    };
+    let bad = scratch
+        .url()
+        .replacen("mysql://root@", "mysql://root:hunter2@", 1);
+    let a = env
+        .apr(
+            &["report", "--start-date", "2025-09-07"],
+            &[("APR_DATABASE_URL", bad.as_str())],
+        )
+        .failure();
+    let err = stderr(&a);
+    assert!(
+        !err.contains("hunter2") && err.contains("root:***@"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
