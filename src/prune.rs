@@ -98,7 +98,7 @@ impl Target {
     }
 
     /// Rows this target would touch before `limit` (for the prompt).
-    fn count(&self, conn: &mut Conn, limit: i64) -> Result<u64> {
+    fn count(&self, conn: &mut Conn<'_>, limit: i64) -> Result<u64> {
         let extra = if self.delete {
             String::new()
         } else {
@@ -125,7 +125,7 @@ impl Target {
 }
 
 /// What prune would touch, per table, in a fixed order (`label`, rows).
-pub fn preview(conn: &mut Conn, plan: &PrunePlan) -> Result<Vec<(String, u64)>> {
+pub fn preview(conn: &mut Conn<'_>, plan: &PrunePlan) -> Result<Vec<(String, u64)>> {
     TARGETS
         .iter()
         .map(|t| Ok((t.label(), t.count(conn, t.limit(plan))?)))
@@ -146,7 +146,7 @@ pub struct Freed {
 /// Records the boundary, then prunes window by window. `on_batch` hears each committed
 /// batch (table, rows so far).
 pub fn prune(
-    conn: &mut Conn,
+    conn: &mut Conn<'_>,
     plan: &PrunePlan,
     on_batch: &mut dyn FnMut(&str, u64),
 ) -> Result<Freed> {
@@ -187,7 +187,7 @@ pub fn prune(
 }
 
 /// Deletes (or empties the drill-down of) the rows of `[from, to)`; returns rows and bytes.
-fn window(c: &mut Conn, t: &Target, from: i64, to: i64) -> Result<(u64, u64)> {
+fn window(c: &mut Conn<'_>, t: &Target, from: i64, to: i64) -> Result<(u64, u64)> {
     let range = [Param::Int(from), Param::Int(to)];
     if t.delete {
         let n = c.exec(

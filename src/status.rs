@@ -104,29 +104,25 @@ impl Status {
 
 /// Reads the status of the database behind `conn` at instant `now`. `zone` is used when
 /// the database records none.
-pub fn gather(conn: &mut Conn, zone: Zone, state_map: &StateMap, now: i64) -> Result<Status> {
-    let meta: BTreeMap<String, String> = conn
-        .rows("SELECT meta_key, meta_value FROM apr_meta", &[])?
-        .into_iter()
-        .filter_map(|r| Some((r.first()?.text()?, r.get(1)?.text()?)))
-        .collect();
+pub fn gather(conn: &mut Conn<'_>, zone: Zone, state_map: &StateMap, now: i64) -> Result<Status> {
+    let mut meta: BTreeMap<String, String> = BTreeMap::new();
+    conn.query("SELECT meta_key, meta_value FROM apr_meta", &[], &mut |r| {
+        meta.insert(r.text(0)?, r.text(1)?);
+        Ok(())
+    })?;
     let recorded = meta.get("timezone").and_then(|z| Zone::parse(z).ok());
     let zone_recorded = recorded.is_some();
     let zone = recorded.unwrap_or(zone);
     // key -> (value, updated_at)
-    let state: BTreeMap<String, (String, i64)> = conn
-        .rows(
-            "SELECT state_key, state_value, updated_at FROM etl_state",
-            &[],
-        )?
-        .into_iter()
-        .filter_map(|r| {
-            Some((
-                r.first()?.text()?,
-                (r.get(1)?.text()?, r.get(2)?.int().unwrap_or(0)),
-            ))
-        })
-        .collect();
+    let mut state: BTreeMap<String, (String, i64)> = BTreeMap::new();
+    conn.query(
+        "SELECT state_key, state_value, updated_at FROM etl_state",
+        &[],
+        &mut |r| {
+            state.insert(r.text(0)?, (r.text(1)?, r.opt_int(2)?.unwrap_or(0)));
+            Ok(())
+        },
+    )?;
     let instant = |k: &str| state.get(k).and_then(|(v, _)| v.trim().parse::<i64>().ok());
     let mut data_until = Vec::new();
     for source in ["api", "queue_log"] {
@@ -175,36 +171,42 @@ pub fn gather(conn: &mut Conn, zone: Zone, state_map: &StateMap, now: i64) -> Re
         let rows = conn
             .int(&format!("SELECT COUNT(*) FROM {name}"), &[])?
             .unwrap_or(0) as u64;
-        let span = match column {
-            Some(c) if rows > 0 => {
-                let r = conn.rows(&format!("SELECT MIN({c}), MAX({c}) FROM {name}"), &[])?;
-                r.first()
-                    .and_then(|r| Some((r.first()?.int()?, r.get(1)?.int()?)))
-            }
-            _ => None,
-        };
+        let mut span = None;
+        if let Some(c) = column
+            && rows > 0
+        {
+            conn.query(
+                &format!("SELECT MIN({c}), MAX({c}) FROM {name}"),
+                &[],
+                &mut |r| {
+                    span = r.opt_int(0)?.zip(r.opt_int(1)?);
+                    Ok(())
+                },
+            )?;
+        }
         tables.push(TableStatus { name, rows, span });
     }
-    let mut other_reasons: Vec<OtherReason> = conn
-        .rows(
-            "SELECT state, COUNT(*), MAX(ts_epoch) FROM agent_events \
-             WHERE ts_epoch >= ? AND event = 'agent_not_avail_state' AND enabled = 1 \
-             GROUP BY state",
-            &[Param::Int(now - OTHER_REASONS_WINDOW)],
-        )?
-        .into_iter()
-        .filter_map(|r| {
-            Some(OtherReason {
-                reason: r.first()?.text()?,
-                starts: r.get(1)?.int()? as u64,
-                last: r.get(2)?.int()?,
-            })
-        })
-        .filter(|o| state_map.classify(&o.reason) == Category::Other)
-        .collect();
+    let mut other_reasons: Vec<OtherReason> = Vec::new();
+    conn.query(
+        "SELECT state, COUNT(*), MAX(ts_epoch) FROM agent_events \
+         WHERE ts_epoch >= ? AND event = 'agent_not_avail_state' AND enabled = 1 \
+         GROUP BY state",
+        &[Param::Int(now - OTHER_REASONS_WINDOW)],
+        &mut |r| {
+            let reason = r.text(0)?;
+            if state_map.classify(&reason) == Category::Other {
+                other_reasons.push(OtherReason {
+                    reason,
+                    starts: r.int(1)?.max(0) as u64,
+                    last: r.int(2)?,
+                });
+            }
+            Ok(())
+        },
+    )?;
     other_reasons.sort_by(|a, b| b.last.cmp(&a.last).then(a.reason.cmp(&b.reason)));
     Ok(Status {
-        database: conn.shown.clone(),
+        database: conn.shown(),
         backend: conn.backend(),
         now,
         schema_version: meta.get("schema_version").cloned(),

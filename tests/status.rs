@@ -250,8 +250,11 @@ fn a_rotation_gap_is_shown() {
     let dir = tempfile::tempdir().unwrap();
     let (db, log) = queue_db(dir.path());
     // Rotated away and gone: the new file starts afresh, the old one's tail is lost.
+    // The new file is made while the old one exists, so it cannot reuse its inode.
+    let new = log.with_extension("new");
+    std::fs::write(&new, "1757260900|NONE|sales|PJSIP/201|UNPAUSE|\n").unwrap();
     std::fs::remove_file(&log).unwrap();
-    std::fs::write(&log, "1757260900|NONE|sales|PJSIP/201|UNPAUSE|\n").unwrap();
+    std::fs::rename(&new, &log).unwrap();
     apr()
         .env("APR_DATABASE_URL", &db)
         .args(["parse-queue-log"])

@@ -43,14 +43,16 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         )
         .into());
     }
-    // An existing apr database only: prune never creates one.
-    let mut conn = Conn::open(&global.database_url, false)?;
+    // An existing apr database only: prune never creates one (the read-only open says
+    // why not, exit 2).
+    drop(global.open_read_only()?);
     let mut store = global.open_for_write()?;
     write_lock(store.as_mut())?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
     let before = parse_instant(zone, date, "--before")?;
     let dirty_from = store.instant(crate::model::state::DIRTY_FROM)?;
     let plan = PrunePlan::new(before, chrono::Utc::now().timestamp(), dirty_from, zone)?;
+    let mut conn = Conn::new(store.sql());
     let listing: Vec<String> = preview(&mut conn, &plan)?
         .iter()
         .map(|(what, n)| format!("{what}: {n}"))
@@ -59,7 +61,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         eprintln!(
             "prune deletes the raw data of {} before {date} ({}), keeping agent_activity, users_calls and queue_calls \
              (agent events of the day before it stay: the next hours carry states from them):\n  {}",
-            conn.shown,
+            conn.shown(),
             zone.name(),
             listing.join("\n  ")
         );

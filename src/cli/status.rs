@@ -43,7 +43,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         .transpose()?;
     let state_map = StateMap::from_settings(&global.settings)?;
     let zone = global.zone_choice().parse()?.unwrap_or_else(Zone::system);
-    let mut conn = Conn::open(&global.database_url, true)?;
+    let mut store = global.open_read_only()?;
+    let mut conn = Conn::new(store.sql());
     let now = chrono::Utc::now().timestamp();
     let status = gather(&mut conn, zone, &state_map, now)?;
     if let Some((secs, text)) = max_age {

@@ -220,6 +220,10 @@ pub trait Store: Send {
     /// file beside the database; MySQL: `GET_LOCK`). `Ok(false)` when another process holds it.
     fn try_lock(&mut self, name: &str) -> Result<bool>;
 
+    /// The connection underneath, for the operating commands (`status`, `prune`) that run
+    /// their own portable statements through [`maintenance::Conn`].
+    fn sql(&mut self) -> &mut dyn sql::Backend;
+
     /// The queue_log tables of this database (the queue report).
     fn queue_store(&mut self) -> Option<&mut dyn queue::QueueStore> {
         None
