@@ -25,6 +25,9 @@ fi
 # The MySQL suites run only with this set; here they always run (MariaDB is up, or the
 # script has failed above).
 export APR_TEST_MYSQL=1
+# The heavy variants of the reliability matrix (tests/chaos_*.rs): 20 SIGKILLs per command
+# and backend, overlap waves, a second MariaDB server killed mid-run.
+export APR_TEST_HEAVY=1
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

@@ -7,7 +7,7 @@ use crate::hours::Zone;
 use crate::model::state::{COLLECT_EVENTS_UNTIL, InstantKey};
 use crate::model::{EventSource, HourStats, LoadBatch, Reporter};
 use crate::source::Source;
-use crate::store::Store;
+use crate::store::{Store, table};
 
 /// What one ingest fetched and stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,6 +26,9 @@ pub struct IngestSummary {
     pub stats_rows: u64,
     /// Events a source handed in outside the window asked for, left out.
     pub events_outside: u64,
+    /// Events and stats records whose extension, type or state is longer than its key
+    /// column, left out (issue 15.3).
+    pub too_long: u64,
 }
 
 /// Fetches `[from, to]` from `source` and loads it into `store`, window by window. `progress`
@@ -45,6 +48,7 @@ pub fn ingest(
     let hours = zone.hours(from, to + 1);
     progress.set_total(hours.len() as u64);
     let mut watermark = store.instant(COLLECT_EVENTS_UNTIL)?;
+    let source_name = source.describe();
     for hour in hours {
         let w_from = from.max(hour.start);
         let w_to = to.min(hour.end);
@@ -65,12 +69,30 @@ pub fn ingest(
             let before = events.len() + page.len();
             events.extend(page.into_iter().filter(|e| w_from <= e.ts && e.ts <= w_to));
             summary.events_outside += (before - events.len()) as u64;
+            let before = events.len();
+            events.retain(|e| match table::event_keys_fit(e) {
+                Ok(()) => true,
+                Err(why) => {
+                    tracing::warn!("{}: an event left out: {why}", source_name);
+                    false
+                }
+            });
+            summary.too_long += (before - events.len()) as u64;
             Ok(())
         })?;
         let mut stats = Vec::new();
         if hour.start < to {
             let end = hour.end.min(to);
-            if let Some(records) = source.stats(hour.start, end)? {
+            if let Some(mut records) = source.stats(hour.start, end)? {
+                let before = records.len();
+                records.retain(|r| match table::USERS_CALLS.check_fits("ext", &r.ext) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        tracing::warn!("{}: call statistics left out: {why}", source_name);
+                        false
+                    }
+                });
+                summary.too_long += (before - records.len()) as u64;
                 stats.push(HourStats {
                     hour_start: hour.start,
                     records,
@@ -247,10 +269,14 @@ mod tests {
             ev(i64::MAX, "agent_idle"),
             ev(1_757_300_000_000, "agent_idle"),
             ev(-5, "agent_idle"),
+            AgentEvent {
+                ext: "7".repeat(70),
+                ..ev(5000, "agent_idle")
+            },
         ]);
         let bar = Silent;
         let s = ingest(&mut store, &mut src, Zone::UTC, 3600, 7000, &bar).unwrap();
-        assert_eq!((s.events_new, s.events_outside), (1, 3));
+        assert_eq!((s.events_new, s.events_outside, s.too_long), (1, 3, 1));
         assert_eq!(
             store.state(keys::DIRTY_TO).unwrap().as_deref(),
             Some("7000")

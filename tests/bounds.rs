@@ -188,3 +188,71 @@ fn far_away_replay_events_are_left_out() {
         "{err}"
     );
 }
+
+/// Lines with values longer than their columns (issue 15.3): a key too long (a member
+/// `PJSIP/` + 70 digits, a 200-character call id or pause reason) is a rejected line with
+/// that reason; a long caller number is cut to its column. SQLite and MariaDB then hold the
+/// same rows, where MariaDB used to fail the whole file with "Data too long".
+#[test]
+fn overlong_values_are_rejected_or_cut_alike_on_both_backends() {
+    let member = format!("PJSIP/{}", "9".repeat(70));
+    let text = [
+        format!("{T0}|NONE|q1|PJSIP/201|ADDMEMBER|"),
+        format!("{}|NONE|q1|{member}|ADDMEMBER|", T0 + 10),
+        format!("{}|NONE|q1|PJSIP/201|PAUSE|{}", T0 + 20, "r".repeat(200)),
+        format!("{}|{}|q1|NONE|ENTERQUEUE||0501|1", T0 + 30, "c".repeat(200)),
+        format!("{}|c1|q1|NONE|ENTERQUEUE||{}|1", T0 + 40, "5".repeat(300)),
+        format!("{}|c1|q1|PJSIP/201|CONNECT|20|c1.1|2", T0 + 60),
+        format!("{}|c1|q1|PJSIP/201|COMPLETECALLER|20|140|1", T0 + 200),
+    ]
+    .join("\n")
+        + "\n";
+    let dumps = |url: &str, rows: &dyn Fn(&str) -> Vec<String>| {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("queue_log");
+        std::fs::write(&file, &text).unwrap();
+        let out = run(
+            url,
+            dir.path(),
+            &["parse-queue-log", file.to_str().unwrap()],
+        );
+        assert!(
+            out.starts_with("7 lines read, 4 loaded, 3 rejected, 1 calls,"),
+            "{out}"
+        );
+        [
+            "SELECT line_no, reason FROM queue_log_rejects ORDER BY line_no",
+            "SELECT time, callid, agent, event, data1, data2 FROM queue_log ORDER BY time",
+            "SELECT callid, queuename, enter_time, caller_number, outcome, agent, wait_secs, talk_secs FROM queue_calls",
+            "SELECT ext, ts_epoch, event, enabled, state FROM agent_events ORDER BY ts_epoch, event, enabled",
+            "SELECT agent_ext, report_hour, talk_secs FROM agent_activity",
+        ]
+        .map(rows)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let sqlite = dumps(&format!("sqlite://{}", db.display()), &|q| {
+        sqlite_rows(&db, q)
+    });
+    let reasons = &sqlite[0];
+    assert!(
+        reasons[0].starts_with("2|ext '999") && reasons[0].contains("agent_events.ext"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].starts_with("3|state 'rrr"), "{reasons:?}");
+    assert!(reasons[2].starts_with("4|callid 'ccc"), "{reasons:?}");
+    assert_eq!(
+        sqlite[2],
+        [format!(
+            "c1|q1|{}|{}|ANSWERED|201|20|140",
+            T0 + 40,
+            "5".repeat(128)
+        )]
+    );
+    let Some(scratch) = ScratchMysql::new() else {
+        return;
+    };
+    let url = scratch.url().to_string();
+    let mariadb = dumps(&url, &|q| mysql_rows(&url, q));
+    assert_eq!(mariadb, sqlite);
+}

@@ -367,42 +367,6 @@ fn queue_report_refuses_agent_only_arguments() {
     assert!(err.contains("--sl-basis 'x'"), "{err}");
 }
 
-#[test]
-fn a_run_killed_at_any_point_then_rerun_gives_the_same_database() {
-    let (_d, reference) = reference();
-    let want = dump(&reference);
-    let dir = tempfile::tempdir().unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("apr");
-    for (i, delay_ms) in [5u64, 30, 80, 150, 300].into_iter().enumerate() {
-        let db = dir.path().join(format!("kill{i}.db"));
-        let mut child = std::process::Command::new(&bin)
-            .env_remove("APR_DATABASE_URL")
-            .env_remove("APR_QUEUE_AGENTS")
-            .env_remove("APR_STATE_MAP")
-            .env("APR_TIMEZONE", "Asia/Dubai")
-            .arg("--database-url")
-            .arg(&db)
-            .args([
-                "parse-queue-log",
-                "--chunk-lines",
-                "5",
-                "--agents",
-                AGENTS,
-                EXAMPLE,
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        // SIGKILL: no cleanup runs; whatever was committed is what the next run sees.
-        let _ = child.kill();
-        let _ = child.wait();
-        load(&db, &[EXAMPLE], &[]);
-        assert_same(&dump(&db), &want);
-    }
-}
-
 #[tokio::test]
 async fn serve_once_gives_the_queue_report_bytes() {
     let (_d, db) = reference();

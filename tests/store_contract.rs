@@ -79,7 +79,9 @@ contract!(
     earliest_data_covers_events_and_stats,
     hour_calls_returns_the_half_open_range,
     overlong_names_are_cut_to_their_column_width,
+    overlong_keys_are_refused_alike_and_store_nothing,
     large_event_details_roundtrip,
+    each_source_keeps_its_own_data_until,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -954,6 +956,46 @@ fn overlong_names_are_cut_to_their_column_width(db: &Db) {
     assert_eq!(store.load(&events_only(&events)).unwrap().events_new, 0);
 }
 
+fn overlong_keys_are_refused_alike_and_store_nothing(db: &Db) {
+    // A key value longer than its column: MySQL refused it with "Data too long" while
+    // SQLite kept it (issue 15.3). Cutting it could merge two keys, so both backends refuse
+    // the batch alike, in one line naming the column, and store nothing of it.
+    let mut store = db.open();
+    let long_ext = "7".repeat(70);
+    let long_state = "s".repeat(129);
+    let events = [idle(&long_ext, 100)];
+    let reasons = [ev(
+        "3001",
+        100,
+        "agent_not_avail_state",
+        true,
+        &long_state,
+        "A",
+    )];
+    let stats = [hour(0, vec![calls(&long_ext, "A", 1, 1)])];
+    for (batch, column) in [
+        (events_only(&events), "agent_events.ext"),
+        (events_only(&reasons), "agent_events.state"),
+        (stats_only(&stats), "users_calls.ext"),
+    ] {
+        let e = store.load(&batch).unwrap_err();
+        let msg = e.to_string();
+        assert_eq!(e.exit_code(), 2, "{msg}");
+        assert!(msg.contains(column) && !msg.contains('\n'), "{msg}");
+    }
+    let counts: Vec<(&str, u64)> = store
+        .table_summaries()
+        .unwrap()
+        .iter()
+        .filter(|t| ["agent_events", "users_calls", "agents", "etl_state"].contains(&t.table))
+        .map(|t| (t.table, t.rows))
+        .collect();
+    assert!(counts.iter().all(|(_, n)| *n == 0), "{counts:?}");
+    // At the width itself, both store it.
+    let fits = [idle(&"7".repeat(64), 100)];
+    assert_eq!(store.load(&events_only(&fits)).unwrap().events_new, 1);
+}
+
 fn large_event_details_roundtrip(db: &Db) {
     // A flapping agent's hour can list thousands of events: more than MySQL's 64 KiB TEXT.
     let mut store = db.open();
@@ -1062,5 +1104,114 @@ fn mysql_open_requires_a_database_name() {
     assert!(
         msg.contains("names no database") && msg.contains("root:***@"),
         "{msg}"
+    );
+}
+
+/// SPEC §9: loading queue_log never extends an API agent's hour in progress, nor the
+/// reverse; each agent is covered up to its own sources' data until.
+fn each_source_keeps_its_own_data_until(db: &Db) {
+    use apr::aggregate::{AggregateOptions, Scope, aggregate};
+    let mut store = db.open();
+    let api = vec![ev("3001", 7300, "agent_idle", true, "none", "Ann")];
+    store
+        .load(&LoadBatch {
+            events: &api,
+            data_until: Some(7200 + 1200),
+            ..Default::default()
+        })
+        .unwrap();
+    let ql = vec![ev("201", 7250, "agent_idle", true, "none", "Bob")];
+    store
+        .load(&LoadBatch {
+            events: &ql,
+            source: EventSource::QueueLog,
+            data_until: Some(7200 + 3000),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        store.state(keys::API_DATA_UNTIL).unwrap().as_deref(),
+        Some("8400")
+    );
+    assert_eq!(
+        store.state(keys::QUEUE_LOG_DATA_UNTIL).unwrap().as_deref(),
+        Some("10200")
+    );
+    let opts = AggregateOptions {
+        scope: Scope::All,
+        max_carry: 86_400,
+        state_map: Default::default(),
+    };
+    aggregate(store.as_mut(), apr::hours::Zone::UTC, &opts).unwrap();
+    let mut covered = HashMap::new();
+    store
+        .scan_activity(
+            &ActivityFilter {
+                from_local: "1970-01-01 00:00".into(),
+                to_local: "1970-01-02 00:00".into(),
+                exts: vec![],
+            },
+            &mut |r| {
+                assert_eq!(r.buckets.total(), r.covered_secs);
+                covered.insert(
+                    (r.agent_ext.clone(), r.report_hour),
+                    (r.covered_secs, r.complete),
+                );
+                Ok(())
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        covered.get(&("3001".to_string(), 7200)),
+        Some(&(1200, false))
+    );
+    assert_eq!(
+        covered.get(&("201".to_string(), 7200)),
+        Some(&(3000, false))
+    );
+    // A later queue_log load moves only its own clock.
+    let more = vec![ev("201", 9000, "agent_idle", false, "none", "Bob")];
+    store
+        .load(&LoadBatch {
+            events: &more,
+            source: EventSource::QueueLog,
+            data_until: Some(7200 + 3500),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        store.state(keys::API_DATA_UNTIL).unwrap().as_deref(),
+        Some("8400")
+    );
+}
+
+/// Issue 13: the server going away mid-run is one line naming the database and what to
+/// do, not the driver's debug text.
+#[test]
+fn mysql_a_lost_connection_is_one_line_naming_the_database() {
+    let Some(mut scratch) = ScratchMysql::new() else {
+        return;
+    };
+    let mut store = apr::store::open(&DatabaseUrl::Mysql(scratch.url().to_string())).unwrap();
+    let name = scratch.name().to_string();
+    let ids: Vec<u64> = ::mysql::prelude::Queryable::exec(
+        scratch.admin(),
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ?",
+        (name.as_str(),),
+    )
+    .unwrap();
+    assert!(!ids.is_empty());
+    for id in ids {
+        ::mysql::prelude::Queryable::query_drop(scratch.admin(), format!("KILL {id}")).unwrap();
+    }
+    let events = vec![ev("3001", 100, "agent_idle", true, "none", "Ann")];
+    let err = store.load(&events_only(&events)).unwrap_err().to_string();
+    assert!(
+        err.starts_with("lost the connection to MySQL database mysql://") && err.contains(&name),
+        "{err}"
+    );
+    assert!(
+        err.contains("run again") && !err.contains('{') && !err.contains('\n'),
+        "{err}"
     );
 }

@@ -446,32 +446,105 @@ mod tests {
         }
 
         #[test]
-        fn same_second_order_of_different_types_never_changes_buckets(
-            mut events in proptest::collection::vec(arb_event(100 * H), 0..60),
-            seed in any::<u64>(),
+        fn same_second_groups_give_the_same_buckets_in_every_order(
+            groups in proptest::collection::vec(arb_same_second_group(), 1..40),
+            gaps in proptest::collection::vec(0..1500i64, 40),
+            seeds in proptest::collection::vec(any::<u64>(), 40),
         ) {
-            events.sort_by_key(|e| e.ts);
-            // Within each second, move every start of one type before ends of other types:
-            // adds and removes of different types commute, so only same-type order matters.
-            let mut shuffled = events.clone();
-            let mut i = 0;
-            while i < shuffled.len() {
-                let j = shuffled[i..].iter().position(|e| e.ts != shuffled[i].ts).map_or(shuffled.len(), |p| i + p);
-                let group = &mut shuffled[i..j];
-                let resets = group.iter().any(|e| is_reset(e.kind, e.enabled, e.category) || e.kind == NotAvail);
-                let kinds: std::collections::HashSet<_> = group.iter().map(|e| e.kind).collect();
-                if !resets && kinds.len() == group.len() && seed % 2 == 1 {
-                    group.reverse();
+            // Groups at increasing seconds (a gap of 0 keeps two groups in one second),
+            // listed in the order built, then each permuted.
+            let mut t = 100 * H - 1800;
+            let mut listed = Vec::new();
+            let mut permuted = Vec::new();
+            for (i, group) in groups.iter().enumerate() {
+                t += gaps[i];
+                let mut at: Vec<TimedEvent> =
+                    group.iter().map(|e| TimedEvent { ts: t, ..*e }).collect();
+                listed.extend(at.iter().copied());
+                let before = at.clone();
+                let mut rng = fastrand::Rng::with_seed(seeds[i]);
+                rng.shuffle(&mut at);
+                if at.len() > 1 && at == before {
+                    at.rotate_left(1);
                 }
-                i = j;
+                permuted.extend(at);
             }
-            let hours = Zone::UTC.hours(100 * H, 106 * H);
-            let a = agent_hours(&events, &hours, 106 * H, DAY, &|_| false);
-            let b = agent_hours(&shuffled, &hours, 106 * H, DAY, &|_| false);
-            prop_assert_eq!(
-                a.iter().map(|r| r.buckets).collect::<Vec<_>>(),
-                b.iter().map(|r| r.buckets).collect::<Vec<_>>()
-            );
+            let hours = Zone::UTC.hours(100 * H - H, t + H);
+            let until = t + 600;
+            let a = agent_hours(&listed, &hours, until, DAY, &|_| false);
+            let b = agent_hours(&permuted, &hours, until, DAY, &|_| false);
+            for r in &a {
+                prop_assert_eq!(r.buckets.total(), r.covered_secs);
+            }
+            let summary = |rows: &[AgentHour]| {
+                rows.iter()
+                    .map(|r| (r.hour.start, r.buckets, r.idle_count, r.notavail_count))
+                    .collect::<Vec<_>>()
+            };
+            prop_assert_eq!(summary(&a), summary(&b));
         }
+    }
+
+    /// The events one second of the platform can hold, as it lists them when an agent
+    /// changes state (SPEC §3.2): the end of the old state and the start of a new one of
+    /// another type — a not-available reason, or a reset (idle, a Logoff reason) — or the
+    /// phone unregistering; with events that change nothing (`agent_reg` start, unknown
+    /// types) mixed in. Their `ts` is set by the caller.
+    fn arb_same_second_group() -> impl Strategy<Value = Vec<TimedEvent>> {
+        let state = prop_oneof![
+            Just(Idle),
+            Just(OnCall),
+            Just(WrapUp),
+            Just(Hold),
+            Just(NotAvail)
+        ];
+        let reason = prop_oneof![
+            Just(Category::Login),
+            Just(Category::Logoff),
+            Just(Category::Lunch),
+            Just(Category::Meeting),
+            Just(Category::Dnd),
+            Just(Category::Other)
+        ];
+        (state.clone(), state, reason, any::<bool>(), 0..3usize).prop_filter_map(
+            "a change of state is between two types",
+            |(old, new, category, unregister, noise)| {
+                if old == new {
+                    return None;
+                }
+                let mut group = vec![TimedEvent {
+                    ts: 0,
+                    kind: old,
+                    enabled: false,
+                    category: O,
+                }];
+                group.push(if unregister {
+                    TimedEvent {
+                        ts: 0,
+                        kind: Reg,
+                        enabled: false,
+                        category: O,
+                    }
+                } else {
+                    let category = if new == NotAvail { category } else { O };
+                    TimedEvent {
+                        ts: 0,
+                        kind: new,
+                        enabled: true,
+                        category,
+                    }
+                });
+                for n in 0..noise {
+                    let kind = if n == 0 { Reg } else { Unknown };
+                    group.push(TimedEvent {
+                        ts: 0,
+                        kind,
+                        enabled: true,
+                        category: O,
+                    });
+                }
+                Some(group)
+            },
+        )
     }
 }

@@ -1,7 +1,9 @@
 //! Aggregation (SPEC §5): the stored timeline and call counts → one `agent_activity` row per
-//! agent and local hour. Events are read once per batch of hours, in `(ts, id)` order, and
-//! grouped per agent in memory; each batch of hours is written in one transaction that
-//! replaces the batch's rows, so re-running changes nothing.
+//! agent and local hour. Events are read once, in `(ts, id)` order, a batch of hours at a
+//! time, and grouped per agent in memory; the carry window a batch needs from before its
+//! start (§5.1, `--max-carry`) is kept from the batch before rather than read again. Each
+//! batch of hours is written in one transaction that replaces the batch's rows, so
+//! re-running changes nothing.
 
 pub mod buckets;
 pub mod categories;
@@ -20,8 +22,8 @@ use buckets::{TimedEvent, agent_hours};
 use categories::{Category, StateMap};
 use timeline::EventKind;
 
-/// Hours per write transaction: one local day keeps memory flat and reads the carry window
-/// once per day.
+/// Hours per write transaction: one local day keeps memory flat (the carry window plus a
+/// day of events and rows).
 const HOURS_PER_BATCH: usize = 24;
 
 /// Default `--max-carry`: how far back the state carried into an hour is looked for.
@@ -191,8 +193,18 @@ pub fn aggregate(
     let mut agents_seen = std::collections::HashSet::new();
     let mut hours_seen = std::collections::HashSet::new();
     let batches: Vec<&[HourBucket]> = hours.chunks(HOURS_PER_BATCH).collect();
+    let mut window = Window::default();
     for (i, batch) in batches.iter().enumerate() {
-        let rows = aggregate_batch(store, zone, opts, batch, until, &names, &mut summary)?;
+        let rows = aggregate_batch(
+            store,
+            &mut window,
+            zone,
+            opts,
+            batch,
+            until,
+            &names,
+            &mut summary,
+        )?;
         summary.hours += batch.len() as u64;
         summary.rows += rows.len() as u64;
         agents_seen.extend(rows.iter().map(|r| r.agent_ext.clone()));
@@ -257,10 +269,39 @@ impl Strings {
 #[derive(Default)]
 struct AgentEvents {
     timeline: Vec<TimedEvent>,
-    /// (event type, state) string ids, parallel to `timeline`.
-    labels: Vec<(u32, u32)>,
+    /// (event type, state) string ids and the source, parallel to `timeline`.
+    labels: Vec<(u32, u32, EventSource)>,
     /// The sources of the agent's events and calls.
     sources: Sources,
+}
+
+/// The events read so far, per agent, from the start of the current batch's carry window:
+/// what the next batch needs from before its start stays here instead of being read again.
+#[derive(Default)]
+struct Window {
+    strings: Strings,
+    /// Category per interned reason, computed once.
+    categories: HashMap<u32, Category>,
+    agents: HashMap<String, AgentEvents>,
+    /// Events with `ts < read_until` have been read.
+    read_until: Option<i64>,
+}
+
+impl Window {
+    /// Drops the events at or before `after` (outside the next batch's carry window) and the
+    /// agents left without events; the sources are those of the events kept.
+    fn keep_after(&mut self, after: i64) {
+        self.agents.retain(|_, agent| {
+            let cut = agent.timeline.partition_point(|e| e.ts <= after);
+            agent.timeline.drain(..cut);
+            agent.labels.drain(..cut);
+            agent.sources = Sources::default();
+            for (_, _, source) in &agent.labels {
+                agent.sources.add(*source);
+            }
+            !agent.timeline.is_empty()
+        });
+    }
 }
 
 #[derive(Serialize)]
@@ -271,8 +312,10 @@ struct Detail<'a> {
     state: &'a str,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn aggregate_batch(
     store: &mut dyn Store,
+    window: &mut Window,
     zone: Zone,
     opts: &AggregateOptions,
     batch: &[HourBucket],
@@ -282,17 +325,27 @@ fn aggregate_batch(
 ) -> Result<Vec<ActivityRow>> {
     let start = batch[0].start;
     let end = batch[batch.len() - 1].end;
-    let mut strings = Strings::default();
-    // Category and kind per interned string, computed once.
-    let mut kinds: HashMap<u32, EventKind> = HashMap::new();
-    let mut categories: HashMap<u32, Category> = HashMap::new();
-    let mut agents: HashMap<String, AgentEvents> = HashMap::new();
-    store.scan_events(start - opts.max_carry, end, &mut |e| {
+    let carry_from = start - opts.max_carry;
+    window.keep_after(carry_from);
+    // Read only what the window does not hold yet: `scan_events` excludes both ends.
+    let after = match window.read_until {
+        Some(read) if read > carry_from => read - 1,
+        _ => {
+            window.agents.clear();
+            carry_from
+        }
+    };
+    window.read_until = Some(end);
+    let Window {
+        strings,
+        categories,
+        agents,
+        ..
+    } = window;
+    store.scan_events(after, end, &mut |e| {
+        let kind = e.kind;
         let event_id = strings.intern(e.event);
         let state_id = strings.intern(e.state);
-        let kind = *kinds
-            .entry(event_id)
-            .or_insert_with(|| EventKind::parse(&strings.values[event_id as usize]));
         let category = if kind == EventKind::NotAvail {
             *categories
                 .entry(state_id)
@@ -308,7 +361,7 @@ fn aggregate_batch(
             enabled: e.enabled,
             category,
         });
-        agent.labels.push((event_id, state_id));
+        agent.labels.push((event_id, state_id, e.source));
     })?;
 
     let mut calls: HashMap<(String, i64), (i64, i64)> = HashMap::new();
@@ -351,7 +404,7 @@ fn aggregate_batch(
             let mut details = Vec::with_capacity(h.events.len());
             for i in h.events.clone() {
                 let e = &agent.timeline[i];
-                let (event_id, state_id) = agent.labels[i];
+                let (event_id, state_id, _) = agent.labels[i];
                 let event = strings.values[event_id as usize].as_str();
                 let state = strings.values[state_id as usize].as_str();
                 match e.kind {
@@ -578,6 +631,58 @@ mod tests {
         aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
         let lunches: Vec<i64> = rows(&mut store).iter().map(|r| r.buckets.lunch).collect();
         assert_eq!(lunches, [1800, 3600, 3600]);
+    }
+
+    #[test]
+    fn the_carry_kept_between_batches_equals_the_carry_read_from_the_store() {
+        let (_d, mut store) = setup();
+        // Three days: a lunch that starts late on day 1 and lasts into day 2, a call across
+        // the second batch boundary, an agent silent on day 2 (its carry runs out), and
+        // events exactly at batch starts.
+        let day = 24 * H;
+        let events = [
+            ev("7", 20 * H, "agent_idle", true, "available"),
+            ev("7", 23 * H + 1800, "agent_idle", false, "none"),
+            ev("7", 23 * H + 1800, "agent_not_avail_state", true, "lunch"),
+            ev("7", day + 2 * H, "agent_not_avail_state", false, "none"),
+            ev("7", day + 2 * H, "agent_idle", true, "available"),
+            ev("7", 2 * day - 60, "agent_on_call", true, "none"),
+            ev("7", 2 * day + 600, "agent_on_call", false, "none"),
+            ev("8", 3 * H, "agent_idle", true, "available"),
+            ev("8", day, "agent_on_call", true, "none"),
+            ev("8", day + 5, "agent_on_call", false, "none"),
+            ev("8", 2 * day + 3 * H, "agent_hold", true, "none"),
+        ];
+        store
+            .load(&LoadBatch {
+                events: &events,
+                data_until: Some(3 * day),
+                ..Default::default()
+            })
+            .unwrap();
+        let whole = aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap();
+        assert!(whole.hours > HOURS_PER_BATCH as u64 * 2, "several batches");
+        let kept = rows(&mut store);
+        // Each day alone: a fresh window that reads its carry from the store.
+        for d in 0..3 {
+            aggregate(
+                &mut store,
+                Zone::UTC,
+                &opts(Scope::Between {
+                    from: Some(d * day),
+                    to: Some((d + 1) * day),
+                }),
+            )
+            .unwrap();
+        }
+        assert_eq!(rows(&mut store), kept);
+        let lunch: i64 = kept
+            .iter()
+            .filter(|r| r.agent_ext == "7")
+            .map(|r| r.buckets.lunch)
+            .sum();
+        assert_eq!(lunch, 1800 + 2 * 3600);
+        assert!(kept.iter().all(|r| r.buckets.total() == r.covered_secs));
     }
 
     #[test]

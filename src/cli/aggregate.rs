@@ -3,11 +3,11 @@
 
 use clap::Args as ClapArgs;
 
-use super::{GlobalArgs, write_lock};
+use super::{GlobalArgs, SpanParser, write_lock};
 use crate::aggregate::categories::StateMap;
 use crate::aggregate::{AggregateOptions, AggregateSummary, DEFAULT_MAX_CARRY, Scope, aggregate};
 use crate::config::{ZoneUse, resolve_zone};
-use crate::hours::{Zone, parse_instant, parse_span};
+use crate::hours::{Zone, parse_instant};
 use crate::plural::counts;
 use crate::store::Store;
 
@@ -23,12 +23,12 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["from", "to"])]
     pub rebuild: bool,
     /// How far back the state carried into an hour is looked for
-    #[arg(long, default_value = "24h", value_name = "SPAN")]
-    pub max_carry: String,
+    #[arg(long, default_value = "24h", value_name = "SPAN", value_parser = SpanParser("--max-carry"))]
+    pub max_carry: i64,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
-    let max_carry = parse_span(&args.max_carry, "--max-carry")?;
+    let max_carry = args.max_carry;
     let state_map = StateMap::from_settings(&global.settings)?;
     global.zone_choice().parse()?;
     let mut store = global.open_for_write()?;

@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use clap::Args as ClapArgs;
 
-use super::{GlobalArgs, aggregate, time_bounds, write_lock};
+use super::{GlobalArgs, SpanParser, aggregate, time_bounds, write_lock};
 use crate::aggregate::categories::StateMap;
 use crate::bounds::TimeBounds;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
-use crate::hours::{Zone, parse_instant, parse_span};
+use crate::hours::{Zone, parse_instant};
 use crate::ingest::ingest;
 use crate::model::Silent;
 use crate::model::state::{COLLECT_EVENTS_UNTIL, COLLECT_LAST_RUN};
@@ -32,8 +32,8 @@ const FIRST_RUN_SECS: i64 = 3600;
 #[derive(Debug, ClapArgs)]
 pub struct Args {
     /// How far before the stored watermark to start again, for events the platform lists late
-    #[arg(long, default_value = "15m", value_name = "SPAN")]
-    pub overlap: String,
+    #[arg(long, default_value = "15m", value_name = "SPAN", value_parser = SpanParser("--overlap"))]
+    pub overlap: i64,
     /// Fetch from this instant instead of the watermark (epoch, RFC 3339 or local
     /// 'YYYY-MM-DD[ HH:MM[:SS]]')
     #[arg(long, value_name = "T")]
@@ -99,7 +99,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     // Validate everything before the database is opened for writing (SPEC §9): arguments,
     // settings, the state map, the source and the platform login.
-    let overlap = parse_span(&args.overlap, "--overlap")?;
+    let overlap = args.overlap;
     let state_map = StateMap::from_settings(&global.settings)?;
     let choice = global.zone_choice();
     choice.parse()?;

@@ -229,6 +229,14 @@ pub fn main() -> i32 {
     init_tracing(&cli.global);
     // Every setting is read here, once; the library reads no environment.
     cli.global.settings = Settings::from_vars(std::env::vars());
+    // MySQL timeouts from the settings, unless the URL sets them (its own word wins).
+    if let DatabaseUrl::Mysql(url) = &mut cli.global.database_url {
+        for (param, setting) in store::mysql::TIMEOUT_PARAMS {
+            if let Some(v) = cli.global.settings.get(setting) {
+                *url = store::mysql::with_param(url, param, v);
+            }
+        }
+    }
     let global = &cli.global;
     let result: anyhow::Result<()> = match cli.command {
         Command::Collect(args) => collect::run(global, args),
@@ -350,6 +358,26 @@ fn init_tracing(global: &GlobalArgs) {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// A clap value parser for a span flag (`15m`, `24h`): the flag's own one-line error,
+/// without clap's usage block.
+#[derive(Clone, Copy)]
+pub struct SpanParser(pub &'static str);
+
+impl clap::builder::TypedValueParser for SpanParser {
+    type Value = i64;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<i64, clap::Error> {
+        crate::hours::parse_span(&value.to_string_lossy(), self.0).map_err(|e| {
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n"))
+        })
+    }
 }
 
 /// Colour only on a terminal, and never when `NO_COLOR` is set to anything but the empty

@@ -204,6 +204,9 @@ pub struct StoredEvent {
     pub id: i64,
     pub ext: String,
     pub ts: i64,
+    /// The typed kind of `event`, decoded once when the row is read.
+    pub kind: EventKind,
+    /// The event type as stored (unknown types keep their text).
     pub event: String,
     pub enabled: bool,
     pub state: String,

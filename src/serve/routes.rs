@@ -333,13 +333,25 @@ fn last_collect(store: &mut dyn Store) -> crate::Result<Option<String>> {
     }))
 }
 
+/// How long `/health` waits for the database: a frozen server answers 503 after this,
+/// long before the connection's own read timeout (issue 15.4).
+pub const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn health(State(state): State<Arc<AppState>>) -> Response {
-    let checked = tokio::task::spawn_blocking(move || {
+    let shown = state.database.shown();
+    let check = tokio::task::spawn_blocking(move || {
         let mut s = open_store(&state.database)?;
         s.ping()?;
         last_collect(s.as_mut())
-    })
-    .await;
+    });
+    // On the deadline the check is left to end on its own connection timeouts.
+    let checked = match tokio::time::timeout(HEALTH_DEADLINE, check).await {
+        Ok(done) => done,
+        Err(_) => Ok(Err(Error::db(format!(
+            "database {shown} did not answer within {} s",
+            HEALTH_DEADLINE.as_secs()
+        )))),
+    };
     match checked {
         Ok(Ok(last)) => (
             StatusCode::OK,

@@ -3,6 +3,11 @@
 //! `DIR/stats/START-END.json` is the stats response of the aligned local hour starting at
 //! START (END is the hour's end, or an earlier instant for the hour in progress). "Now" is
 //! the newest event timestamp or stats END in the directory.
+//!
+//! Memory stays at one file's events whatever the size of the directory: `open` reads every
+//! file once to validate it and remember the span of its timestamps, and each window asked
+//! for re-reads only the files whose span it overlaps (the last file read is kept, since
+//! consecutive windows usually ask for it again).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,8 +23,12 @@ use crate::model::{AgentEvent, CallStats};
 #[derive(Debug)]
 pub struct ReplayDir {
     dir: PathBuf,
-    /// Every event of every file, in file-name then listed order.
-    events: Vec<AgentEvent>,
+    /// Every events file, in file-name order, with the span of its in-bounds timestamps.
+    files: Vec<EventsFile>,
+    /// The bounds events are checked against, when a file is read again.
+    bounds: TimeBounds,
+    /// The events file read last, with its in-bounds events in listed order.
+    cached: Option<(usize, Vec<AgentEvent>)>,
     /// Stats files by hour start: `(end, path)`.
     stats: BTreeMap<i64, (i64, PathBuf)>,
     now: i64,
@@ -27,6 +36,47 @@ pub struct ReplayDir {
     pub skipped: usize,
     /// Events whose timestamp lies outside the run's [`TimeBounds`], left out.
     pub out_of_bounds: usize,
+}
+
+/// One events file of the directory: where it is and the span `[min, max]` of its in-bounds
+/// timestamps (`None` when it has none).
+#[derive(Debug)]
+struct EventsFile {
+    path: PathBuf,
+    span: Option<(i64, i64)>,
+}
+
+/// What reading one events file found.
+struct FileEvents {
+    events: Vec<AgentEvent>,
+    skipped: usize,
+    out_of_bounds: usize,
+    /// The first event left out, with why.
+    first_out: Option<(String, String)>,
+}
+
+/// Reads one events file, keeping its in-bounds events in listed order.
+fn read_events(path: &Path, bounds: &TimeBounds) -> Result<FileEvents> {
+    let page =
+        parse_events(&read(path)?).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+    let mut out = FileEvents {
+        events: Vec::with_capacity(page.events.len()),
+        skipped: page.skipped,
+        out_of_bounds: 0,
+        first_out: None,
+    };
+    for e in page.events {
+        match bounds.check(e.ts) {
+            Ok(()) => out.events.push(e),
+            Err(why) => {
+                if out.first_out.is_none() {
+                    out.first_out = Some((e.ext.clone(), why.to_string()));
+                }
+                out.out_of_bounds += 1;
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -58,28 +108,24 @@ impl ReplayDir {
                 dir.display()
             )));
         }
-        let mut events = Vec::new();
+        let mut files = Vec::new();
         let mut skipped = 0;
         let mut out_of_bounds = 0;
         for path in json_files(&dir.join("events"))? {
-            let page = parse_events(&read(&path)?)
-                .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
-            skipped += page.skipped;
-            for e in page.events {
-                match bounds.check(e.ts) {
-                    Ok(()) => events.push(e),
-                    Err(why) => {
-                        if out_of_bounds == 0 {
-                            tracing::warn!(
-                                "{}: an event of extension {} left out: {why}",
-                                path.display(),
-                                e.ext
-                            );
-                        }
-                        out_of_bounds += 1;
-                    }
-                }
+            let read = read_events(&path, bounds)?;
+            skipped += read.skipped;
+            if let (0, Some((ext, why))) = (out_of_bounds, &read.first_out) {
+                tracing::warn!(
+                    "{}: an event of extension {ext} left out: {why}",
+                    path.display()
+                );
             }
+            out_of_bounds += read.out_of_bounds;
+            let span = read.events.iter().fold(None, |span, e| match span {
+                None => Some((e.ts, e.ts)),
+                Some((lo, hi)) => Some((e.ts.min(lo), e.ts.max(hi))),
+            });
+            files.push(EventsFile { path, span });
         }
         if out_of_bounds > 1 {
             tracing::warn!(
@@ -95,21 +141,23 @@ impl ReplayDir {
             }
             stats.insert(start, (end, path));
         }
-        if events.is_empty() && stats.is_empty() {
+        if files.iter().all(|f| f.span.is_none()) && stats.is_empty() {
             return Err(Error::input(format!(
                 "--source '{}' holds no events/*.json or stats/*.json files",
                 dir.display()
             )));
         }
-        let now = events
+        let now = files
             .iter()
-            .map(|e| e.ts)
+            .filter_map(|f| f.span.map(|(_, hi)| hi))
             .chain(stats.values().map(|(end, _)| *end))
             .max()
             .unwrap_or(0);
         Ok(ReplayDir {
             dir: dir.to_path_buf(),
-            events,
+            files,
+            bounds: *bounds,
+            cached: None,
             stats,
             now,
             skipped,
@@ -156,12 +204,28 @@ impl Source for ReplayDir {
         to: i64,
         page: &mut dyn FnMut(Vec<AgentEvent>) -> Result<()>,
     ) -> Result<()> {
-        let selected: Vec<AgentEvent> = self
-            .events
-            .iter()
-            .filter(|e| from <= e.ts && e.ts <= to)
-            .cloned()
-            .collect();
+        let mut selected = Vec::new();
+        for i in 0..self.files.len() {
+            let Some((lo, hi)) = self.files[i].span else {
+                continue;
+            };
+            if hi < from || lo > to {
+                continue;
+            }
+            if self.cached.as_ref().is_none_or(|(at, _)| *at != i) {
+                // The file was validated on open; only its events are needed again.
+                let events = read_events(&self.files[i].path, &self.bounds)?.events;
+                self.cached = Some((i, events));
+            }
+            if let Some((_, events)) = &self.cached {
+                selected.extend(
+                    events
+                        .iter()
+                        .filter(|e| from <= e.ts && e.ts <= to)
+                        .cloned(),
+                );
+            }
+        }
         if selected.is_empty() {
             return Ok(());
         }

@@ -9,7 +9,7 @@ use super::queue::QueueStore;
 use super::sql::{Backend, Dialect, in_tx, placeholders, query_int, query_text};
 use super::table::{self, Cell, NameSeen, Table};
 use super::{Store, batch_names, load_state_writes, merge_name, now_epoch};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::queue::{ChunkOutcome, DeriveFn, HourStatsFn, RawLine, RejectRow, Stint};
 use crate::model::state::{self, InstantKey};
 use crate::model::{
@@ -205,6 +205,19 @@ fn load_in<B: Backend + ?Sized>(
     batch: &LoadBatch<'_>,
     zone: &Option<(String, bool)>,
 ) -> Result<LoadOutcome> {
+    // Sources reject over-long keys with a reason; this keeps a miss from failing on MySQL
+    // only: both backends refuse the batch alike, naming the column.
+    for e in batch.events {
+        table::event_keys_fit(e)
+            .map_err(|why| Error::input(format!("cannot store an event: {why}")))?;
+    }
+    for hour in batch.stats {
+        for r in &hour.records {
+            table::USERS_CALLS
+                .check_fits("ext", &r.ext)
+                .map_err(|why| Error::input(format!("cannot store call statistics: {why}")))?;
+        }
+    }
     let source = batch.source;
     let now = now_epoch();
     let mut outcome = LoadOutcome {
@@ -265,6 +278,64 @@ fn load_in<B: Backend + ?Sized>(
     Ok(outcome)
 }
 
+/// Makes the `agent_activity` rows with `from <= report_hour < to` exactly `rows`, inside the
+/// caller's transaction. Rows already stored are overwritten in place (one upsert, no
+/// delete-then-insert of every row: a rebuild mostly rewrites rows that did not change, and
+/// removing and re-adding them costs every index twice); only rows that no longer qualify
+/// are deleted, by key. An empty range gets plain inserts.
+fn write_activity<B: Backend + ?Sized>(
+    b: &mut B,
+    from: i64,
+    to: i64,
+    rows: &[ActivityRow],
+) -> Result<()> {
+    let mut stored: HashSet<(String, i64)> = HashSet::new();
+    b.query(
+        "SELECT agent_ext, report_hour FROM agent_activity \
+         WHERE report_hour >= ? AND report_hour < ?",
+        &[Cell::Int(from), Cell::Int(to)],
+        &mut |r| {
+            stored.insert((r.text(0)?, r.int(1)?));
+            Ok(())
+        },
+    )?;
+    let (head, tail) = if stored.is_empty() {
+        (
+            format!(
+                "INSERT INTO agent_activity ({})",
+                table::AGENT_ACTIVITY.column_list()
+            ),
+            String::new(),
+        )
+    } else {
+        for r in rows {
+            // Borrowed lookups would need a second key type; the clone is per stored row.
+            stored.remove(&(r.agent_ext.clone(), r.report_hour));
+        }
+        let stale: Vec<&(String, i64)> = stored.iter().collect();
+        for chunk in stale.chunks(IN_LIST_MAX) {
+            let one = "(agent_ext = ? AND report_hour = ?)";
+            let sql = format!(
+                "DELETE FROM agent_activity WHERE {}",
+                vec![one; chunk.len()].join(" OR ")
+            );
+            let args: Vec<Cell<'_>> = chunk
+                .iter()
+                .flat_map(|(ext, hour)| [Cell::Text(ext), Cell::Int(*hour)])
+                .collect();
+            b.exec(&sql, &args)?;
+        }
+        b.dialect().upsert(&table::AGENT_ACTIVITY)
+    };
+    b.insert_rows(
+        &head,
+        &tail,
+        table::AGENT_ACTIVITY.columns.len(),
+        &mut rows.iter().map(table::encode_activity),
+        &mut |_| {},
+    )
+}
+
 /// Which of a chunk's raw lines are new, inserting them.
 fn insert_raw_lines<B: Backend + ?Sized>(
     b: &mut B,
@@ -273,20 +344,8 @@ fn insert_raw_lines<B: Backend + ?Sized>(
 ) -> Result<(Vec<bool>, u64)> {
     let insert = b.dialect().insert_ignore(&table::QUEUE_LOG);
     let cols = table::QUEUE_LOG.columns.len();
-    if !b.dialect().ignored_rows_spend_ids() {
-        // One statement per row: its affected count says whether the line was new.
-        let mut new = Vec::with_capacity(lines.len());
-        b.insert_rows(
-            &insert,
-            "",
-            cols,
-            &mut lines.iter().map(|l| table::encode_raw_line(l, now)),
-            &mut |n| new.push(n == 1),
-        )?;
-        let count = new.iter().filter(|n| **n).count() as u64;
-        return Ok((new, count));
-    }
-    // Read the stored keys of the chunk's span first, so only new lines are inserted.
+    // Read the stored keys of the chunk's span first (one range scan of the key, which
+    // leads with time), so that only new lines are inserted, in multi-row statements.
     let mut stored: HashSet<(i64, i64)> = HashSet::new();
     if let (Some(lo), Some(hi)) = (
         lines.iter().map(|l| l.time).min(),
@@ -402,13 +461,14 @@ impl<B: Backend> Db<B> {
                     .exec("ATTACH DATABASE ? AS staging", &[Cell::Text(&path)])?;
                 let swapped = in_tx(&mut self.b, |b| {
                     for t in table::REPLACED_BY_INIT_LOAD {
+                        // `DELETE` without `WHERE` truncates, and `INSERT INTO t SELECT *`
+                        // into the emptied table copies the staging table's pages and
+                        // indexes as they are (SQLite's transfer optimization) instead of
+                        // inserting row by row. Both tables come from the same schema.sql
+                        // at the same version (checked on open), so their columns match.
                         b.exec(&format!("DELETE FROM main.{}", t.name), &[])?;
-                        let cols = t.all_columns();
                         b.exec(
-                            &format!(
-                                "INSERT INTO main.{0} ({cols}) SELECT {cols} FROM staging.{0}",
-                                t.name
-                            ),
+                            &format!("INSERT INTO main.{0} SELECT * FROM staging.{0}", t.name),
                             &[],
                         )?;
                     }
@@ -623,21 +683,7 @@ impl<B: Backend + 'static> Store for Db<B> {
     ) -> Result<()> {
         let zone = self.zone.clone();
         in_tx(&mut self.b, |b| {
-            b.exec(
-                "DELETE FROM agent_activity WHERE report_hour >= ? AND report_hour < ?",
-                &[Cell::Int(from), Cell::Int(to)],
-            )?;
-            let head = format!(
-                "INSERT INTO agent_activity ({})",
-                table::AGENT_ACTIVITY.column_list()
-            );
-            b.insert_rows(
-                &head,
-                "",
-                table::AGENT_ACTIVITY.columns.len(),
-                &mut rows.iter().map(table::encode_activity),
-                &mut |_| {},
-            )?;
+            write_activity(b, from, to, rows)?;
             for (k, v) in state {
                 kv_put(b, &table::ETL_STATE, k, v)?;
             }

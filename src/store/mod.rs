@@ -135,7 +135,7 @@ impl DatabaseUrl {
     pub fn shown(&self) -> String {
         match self {
             DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
-            DatabaseUrl::Mysql(u) => redact_url(u),
+            DatabaseUrl::Mysql(u) => redact_url(&mysql::without_timeouts(u)),
         }
     }
 }

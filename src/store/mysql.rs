@@ -4,6 +4,8 @@
 //! collation, session settings, and the mapping of driver errors to one-line messages that
 //! name the database and never show the password or the SQL.
 
+use std::time::Duration;
+
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Params, Value};
 
@@ -13,11 +15,23 @@ use super::sql::{Backend, Dialect, RowRead, placeholders};
 use super::table::Cell;
 use crate::error::{Error, Result, one_line};
 
-/// Rows per multi-row statement: large enough to amortize round trips, small enough to stay
-/// far below the 65,535-placeholder limit (33 columns × 500) and the default packet size.
-const ROWS_PER_STATEMENT: usize = 500;
-const _: () =
-    assert!(ROWS_PER_STATEMENT * super::table::AGENT_ACTIVITY.columns.len() <= u16::MAX as usize);
+/// Rows per multi-row statement at most: large enough to amortize round trips and statement
+/// preparation (a queue_log chunk of 50,000 lines is ~13 statements), small enough to stay
+/// below the default 16 MiB packet (rows of queue_log and agent_events are ~100-300 bytes).
+/// Fewer rows when the columns would pass the 65,535-placeholder limit.
+const ROWS_PER_STATEMENT: usize = 4096;
+
+/// A statement is sent once its values reach this size (wide rows such as an hour's event
+/// details), far below the default 16 MiB `max_allowed_packet`.
+const STATEMENT_BYTES: usize = 4 << 20;
+
+/// Rows per statement for a table of `cols` columns.
+fn rows_per_statement(cols: usize) -> usize {
+    (u16::MAX as usize / cols.max(1)).clamp(1, ROWS_PER_STATEMENT)
+}
+
+/// How long a writer waits for a lock another session holds before reporting it busy.
+const LOCK_WAIT_SECS: i64 = 5;
 
 /// `GET_LOCK` names are limited to 64 characters.
 const LOCK_NAME_MAX: usize = 64;
@@ -29,6 +43,110 @@ const SCHEMA_COLLATION: &str = "COLLATE=utf8mb4_bin";
 /// apr's tables in a MySQL/MariaDB database.
 pub type MysqlStore = Db<MysqlBackend>;
 
+/// How long apr waits on a MySQL/MariaDB server before giving up with an error naming the
+/// database (issue 15.4: a frozen server used to hang every command). Set per database in
+/// the URL (`?connect_timeout=10&read_timeout=120&write_timeout=120`, seconds; apr's own
+/// parameters, removed before the driver reads the URL) or with `APR_MYSQL_CONNECT_TIMEOUT_SECS`,
+/// `APR_MYSQL_READ_TIMEOUT_SECS`, `APR_MYSQL_WRITE_TIMEOUT_SECS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing the TCP connection.
+    pub connect: Duration,
+    /// Any one wait for the server's answer (the handshake included): the longest a single
+    /// statement may run.
+    pub read: Duration,
+    /// Any one wait to send to the server.
+    pub write: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(120),
+            write: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The URL parameters of [`Timeouts`], with the settings that set them.
+pub const TIMEOUT_PARAMS: [(&str, &str); 3] = [
+    ("connect_timeout", "APR_MYSQL_CONNECT_TIMEOUT_SECS"),
+    ("read_timeout", "APR_MYSQL_READ_TIMEOUT_SECS"),
+    ("write_timeout", "APR_MYSQL_WRITE_TIMEOUT_SECS"),
+];
+
+/// Splits apr's timeout parameters off `url`: the URL the driver reads, and the timeouts.
+pub fn split_timeouts(url: &str) -> Result<(String, Timeouts)> {
+    let mut t = Timeouts::default();
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), t));
+    };
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let slot = match k {
+            "connect_timeout" => &mut t.connect,
+            "read_timeout" => &mut t.read,
+            "write_timeout" => &mut t.write,
+            _ => {
+                kept.push(pair);
+                continue;
+            }
+        };
+        let setting = TIMEOUT_PARAMS
+            .iter()
+            .find(|(p, _)| *p == k)
+            .map_or("", |(_, s)| s);
+        *slot = match v.parse::<u64>() {
+            Ok(secs) if secs > 0 => Duration::from_secs(secs),
+            _ => {
+                return Err(Error::config(format!(
+                    "MySQL {k} '{v}' (APR_DATABASE_URL or {setting}) is not usable; expected whole seconds above 0"
+                )));
+            }
+        };
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, t))
+}
+
+/// `url` without apr's timeout parameters, as the database is shown in messages.
+pub fn without_timeouts(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| {
+            let k = p.split_once('=').map_or(*p, |(k, _)| k);
+            !p.is_empty() && !TIMEOUT_PARAMS.iter().any(|(name, _)| *name == k)
+        })
+        .collect();
+    if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
+/// `url` with `param=value` added unless the URL sets that parameter already.
+pub fn with_param(url: &str, param: &str, value: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    if query
+        .split('&')
+        .any(|p| p.split_once('=').map_or(p, |(k, _)| k) == param)
+    {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}={value}")
+}
+
 /// One connection to a MySQL/MariaDB database.
 pub struct MysqlBackend {
     conn: Conn,
@@ -39,6 +157,7 @@ pub struct MysqlBackend {
     locks: Vec<String>,
     /// The NO PAD binary collation to use instead of [`SCHEMA_COLLATION`], if the server has one.
     nopad: Option<String>,
+    timeouts: Timeouts,
 }
 
 fn bind(cell: &Cell<'_>) -> Value {
@@ -141,8 +260,9 @@ impl RowRead for MysqlRow {
 impl MysqlBackend {
     /// Connects to `url` (`mysql://user:pass@host:port/db`). The database itself must exist.
     fn connect(url: &str) -> Result<MysqlBackend> {
-        let shown = redact_url(url);
-        let opts = Opts::from_url(url).map_err(|e| {
+        let (url, timeouts) = split_timeouts(url)?;
+        let shown = redact_url(&url);
+        let opts = Opts::from_url(&url).map_err(|e| {
             Error::config(format!(
                 "APR_DATABASE_URL '{shown}' is not a valid MySQL URL ({}); expected mysql://user:pass@host:port/db",
                 one_line(&e.to_string())
@@ -157,20 +277,23 @@ impl MysqlBackend {
             }
         };
         let opts = OptsBuilder::from_opts(opts)
-            .tcp_connect_timeout(Some(std::time::Duration::from_secs(10)))
+            .tcp_connect_timeout(Some(timeouts.connect))
+            .read_timeout(Some(timeouts.read))
+            .write_timeout(Some(timeouts.write))
             // Strict mode: a value too long for its column fails instead of being truncated
             // (a truncated key could silently merge two events).
             .init(vec![
                 "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
                 "SET NAMES utf8mb4",
             ]);
-        let conn = Conn::new(opts).map_err(|e| connect_error(&shown, &database, e))?;
+        let conn = Conn::new(opts).map_err(|e| connect_error(&shown, &database, &timeouts, e))?;
         let mut b = MysqlBackend {
             conn,
             shown,
             database,
             locks: Vec::new(),
             nopad: None,
+            timeouts,
         };
         b.nopad = b
             .conn
@@ -184,7 +307,10 @@ impl MysqlBackend {
     }
 
     fn err(&self, e: mysql::Error) -> Error {
-        mysql_error(&self.shown, e)
+        match timed_out(&self.shown, &self.timeouts, &e) {
+            Some(err) => err,
+            None => mysql_error(&self.shown, e),
+        }
     }
 }
 
@@ -240,7 +366,8 @@ impl Backend for MysqlBackend {
         rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
         affected: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        let mut values: Vec<Value> = Vec::with_capacity(ROWS_PER_STATEMENT * cols);
+        let per_stmt = rows_per_statement(cols);
+        let mut values: Vec<Value> = Vec::with_capacity(per_stmt * cols);
         let mut n = 0;
         let mut flush = |b: &mut MysqlBackend, values: &mut Vec<Value>, n: usize| {
             let sql = format!("{head} VALUES {} {tail}", row_placeholders(n, cols));
@@ -250,12 +377,21 @@ impl Backend for MysqlBackend {
             affected(b.conn.affected_rows());
             Ok::<(), Error>(())
         };
+        let mut bytes = 0;
         for row in rows {
+            bytes += row
+                .iter()
+                .map(|c| match c {
+                    Cell::Text(t) => t.len() + 3,
+                    _ => 9,
+                })
+                .sum::<usize>();
             values.extend(row.iter().map(bind));
             n += 1;
-            if n == ROWS_PER_STATEMENT {
+            if n == per_stmt || bytes >= STATEMENT_BYTES {
                 flush(self, &mut values, n)?;
                 n = 0;
+                bytes = 0;
             }
         }
         if n > 0 {
@@ -314,9 +450,17 @@ impl Backend for MysqlBackend {
         if self.locks.contains(&lock) {
             return Ok(false);
         }
+        // Within the read timeout, or the wait itself would fail as a frozen server.
+        let wait = LOCK_WAIT_SECS
+            .min(self.timeouts.read.as_secs() as i64 - 1)
+            .max(0);
+        // A run killed a moment ago leaves its session, and so its lock, on the server
+        // until the server notices the client is gone (it finishes the statement in flight
+        // and rolls back first). Waiting briefly lets the next run take over then, instead
+        // of exiting 75 after every kill (issue 15.5); a live holder still means "busy".
         let got: Option<Option<i64>> = self
             .conn
-            .exec_first("SELECT GET_LOCK(?, 0)", (&lock,))
+            .exec_first("SELECT GET_LOCK(?, ?)", (&lock, wait))
             .map_err(|e| self.err(e))?;
         match got.flatten() {
             Some(1) => {
@@ -371,8 +515,43 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// The error of a wait that ran out (a frozen or unreachable server), naming the database
+/// and the setting that bounds the wait; `None` for any other failure.
+fn timed_out(shown: &str, t: &Timeouts, e: &mysql::Error) -> Option<Error> {
+    let io = match e {
+        mysql::Error::IoError(io) => io,
+        // The packet codec wraps the socket's error; its source is the io::Error.
+        mysql::Error::CodecError(codec) => {
+            std::error::Error::source(codec).and_then(|s| s.downcast_ref::<std::io::Error>())?
+        }
+        mysql::Error::DriverError(mysql::DriverError::ConnectTimeout) => {
+            return Some(Error::db(format!(
+                "cannot connect to MySQL database {shown} within {} s (APR_MYSQL_CONNECT_TIMEOUT_SECS); \
+                 check that the server is running and reachable",
+                t.connect.as_secs()
+            )));
+        }
+        _ => return None,
+    };
+    if !matches!(
+        io.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    ) {
+        return None;
+    }
+    Some(Error::db(format!(
+        "MySQL database {shown} did not answer within {} s (APR_MYSQL_READ_TIMEOUT_SECS); \
+         check that the server is running and not stalled, then run again (nothing \
+         uncommitted was kept)",
+        t.read.as_secs()
+    )))
+}
+
 /// One-line, password-free message for a failed connection.
-fn connect_error(shown: &str, database: &str, e: mysql::Error) -> Error {
+fn connect_error(shown: &str, database: &str, t: &Timeouts, e: mysql::Error) -> Error {
+    if let Some(err) = timed_out(shown, t, &e) {
+        return err;
+    }
     match &e {
         mysql::Error::MySqlError(m) if m.code == 1049 => Error::config(format!(
             "MySQL database '{database}' does not exist at {shown}; create it \
@@ -394,6 +573,39 @@ fn connect_error(shown: &str, database: &str, e: mysql::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_come_from_the_url_and_leave_it_to_the_driver() {
+        let (url, t) = split_timeouts("mysql://u:p@h:3306/db").unwrap();
+        assert_eq!(
+            (url.as_str(), t),
+            ("mysql://u:p@h:3306/db", Timeouts::default())
+        );
+        let (url, t) = split_timeouts(
+            "mysql://u@h/db?read_timeout=5&prefer_socket=false&connect_timeout=2&write_timeout=7",
+        )
+        .unwrap();
+        assert_eq!(url, "mysql://u@h/db?prefer_socket=false");
+        assert_eq!(
+            (t.connect.as_secs(), t.read.as_secs(), t.write.as_secs()),
+            (2, 5, 7)
+        );
+        let e = split_timeouts("mysql://u@h/db?read_timeout=0").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("APR_MYSQL_READ_TIMEOUT_SECS"), "{e}");
+        assert_eq!(
+            with_param("mysql://u@h/db", "read_timeout", "5"),
+            "mysql://u@h/db?read_timeout=5"
+        );
+        assert_eq!(
+            with_param("mysql://u@h/db?read_timeout=9", "read_timeout", "5"),
+            "mysql://u@h/db?read_timeout=9"
+        );
+        assert_eq!(
+            with_param("mysql://u@h/db?x=1", "write_timeout", "5"),
+            "mysql://u@h/db?x=1&write_timeout=5"
+        );
+    }
 
     #[test]
     fn lock_names_are_scoped_and_capped_at_64_characters() {

@@ -90,8 +90,7 @@ pub trait Backend: Send {
     /// Runs one statement; returns the affected rows.
     fn exec(&mut self, sql: &str, params: &[Cell<'_>]) -> Result<u64>;
     /// Runs `{head} VALUES (..), (..) {tail}` for every row, in as few statements as the
-    /// backend likes; `affected` gets the affected count of each statement (SQLite: of each
-    /// row).
+    /// backend likes; `affected` gets the affected count of each statement.
     fn insert_rows<'c>(
         &mut self,
         head: &str,

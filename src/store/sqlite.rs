@@ -1,5 +1,5 @@
-//! The SQLite backend (rusqlite, bundled): binding of cells, cached prepared statements (one
-//! statement per inserted row, so each row's affected count is known), WAL journal, file
+//! The SQLite backend (rusqlite, bundled): binding of cells, cached prepared multi-row
+//! statements (up to [`ROWS_PER_STATEMENT`] rows each), WAL journal, file
 //! locks beside the database, and the mapping of SQLite errors to one-line messages that
 //! name the file and what to do.
 
@@ -12,6 +12,11 @@ use super::db::Db;
 use super::sql::{Backend, Dialect, RowRead, placeholders};
 use super::table::Cell;
 use crate::error::{Error, Result};
+
+/// Rows per multi-row `INSERT` (fewer when the columns would pass SQLite's variable limit).
+const ROWS_PER_STATEMENT: usize = 256;
+/// SQLite's limit on `?` parameters per statement (32,766 since 3.32; bundled is newer).
+const SQLITE_MAX_VARIABLES: usize = 32_766;
 
 /// apr's tables in an SQLite file.
 pub type SqliteStore = Db<SqliteBackend>;
@@ -247,11 +252,41 @@ impl Backend for SqliteBackend {
         rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
         affected: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        let sql = format!("{head} VALUES ({}) {tail}", placeholders(cols));
+        // Multi-row statements: SQLite's per-statement work (bind, step, reset) is paid once
+        // per ROWS_PER_STATEMENT rows instead of once per row.
+        let per_stmt = (SQLITE_MAX_VARIABLES / cols.max(1)).clamp(1, ROWS_PER_STATEMENT);
+        let mut cells: Vec<Cell<'c>> = Vec::with_capacity(per_stmt * cols);
+        let mut n = 0;
+        let conn = &self.conn;
+        let one = format!("({})", placeholders(cols));
+        let sql_of =
+            |n: usize| format!("{head} VALUES {} {tail}", vec![one.as_str(); n].join(", "));
+        // The full-size statement's text is built once per call, not per statement.
+        let full = sql_of(per_stmt);
+        let mut flush = |cells: &mut Vec<Cell<'c>>, n: usize| -> rusqlite::Result<()> {
+            let sql = if n == per_stmt {
+                std::borrow::Cow::Borrowed(full.as_str())
+            } else {
+                std::borrow::Cow::Owned(sql_of(n))
+            };
+            let changed = conn
+                .prepare_cached(&sql)?
+                .execute(rusqlite::params_from_iter(cells.iter()))?;
+            cells.clear();
+            affected(changed as u64);
+            Ok(())
+        };
         let result = (|| {
-            let mut stmt = self.conn.prepare_cached(&sql)?;
             for row in rows {
-                affected(stmt.execute(rusqlite::params_from_iter(row.iter()))? as u64);
+                cells.extend(row);
+                n += 1;
+                if n == per_stmt {
+                    flush(&mut cells, n)?;
+                    n = 0;
+                }
+            }
+            if n > 0 {
+                flush(&mut cells, n)?;
             }
             Ok(())
         })();

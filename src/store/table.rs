@@ -7,7 +7,8 @@ use super::sql::RowRead;
 use crate::error::Result;
 use crate::model::queue::{Outcome, RawLine, RejectRow, Stint};
 use crate::model::{
-    ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource, HourCalls, StoredEvent,
+    ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventKind, EventSource, HourCalls,
+    StoredEvent,
 };
 
 /// One SQL parameter, backend-neutral; text binds borrowed.
@@ -87,6 +88,43 @@ impl Table {
     fn fit<'a>(&self, i: usize, s: &'a str) -> Cell<'a> {
         Cell::Text(clip(s, self.width(i)))
     }
+
+    /// The column named `name` (descriptors are static: a wrong name is a bug).
+    pub fn column(&self, name: &str) -> Column {
+        *self
+            .columns
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("{} has no column {name}", self.name))
+    }
+
+    /// `Err(reason)` when `value` is longer than column `name` holds. For a key column that
+    /// is a value no backend may cut (two values would become one key); MySQL would refuse
+    /// it and SQLite keep it whole, so it is refused before either sees it (issue 15.3).
+    pub fn check_fits(&self, name: &str, value: &str) -> std::result::Result<(), String> {
+        let width = self.column(name).width.unwrap_or(usize::MAX);
+        if value.len() <= width {
+            return Ok(());
+        }
+        let chars = value.chars().count();
+        if chars <= width {
+            return Ok(());
+        }
+        Err(format!(
+            "{name} '{}...' is {chars} characters, longer than the {width} of {}.{name}",
+            clip(value, 24),
+            self.name
+        ))
+    }
+}
+
+/// The key text columns of an agent event fit `agent_events` (and so `agents`,
+/// `users_calls` and `agent_activity`, whose extension columns are as wide).
+pub fn event_keys_fit(e: &AgentEvent) -> std::result::Result<(), String> {
+    let t = &AGENT_EVENTS;
+    t.check_fits("ext", &e.ext)?;
+    t.check_fits("event", &e.event)?;
+    t.check_fits("state", &e.state)
 }
 
 /// `s` cut to at most `max_chars` characters, the width of its column. MySQL refuses a
@@ -147,11 +185,13 @@ pub fn encode_event<'a>(e: &'a AgentEvent, source: EventSource, now: i64) -> Vec
 pub const STORED_EVENT_SELECT: &str = "id, ext, ts_epoch, event, enabled, state, source";
 
 pub fn decode_stored_event(r: &mut dyn RowRead) -> Result<StoredEvent> {
+    let event = r.text(3)?;
     Ok(StoredEvent {
         id: r.int(0)?,
         ext: r.text(1)?,
         ts: r.int(2)?,
-        event: r.text(3)?,
+        kind: EventKind::parse(&event),
+        event,
         enabled: r.int(4)? != 0,
         state: r.text(5)?,
         source: decode_source(&r.text(6)?),
@@ -777,6 +817,33 @@ mod tests {
         assert_eq!(
             encode_reject(&rej, 0).len(),
             QUEUE_LOG_REJECTS.columns.len()
+        );
+    }
+
+    #[test]
+    fn key_values_longer_than_their_column_are_named() {
+        let mut e = AgentEvent {
+            ext: "2".repeat(64),
+            ts: 1,
+            event: "agent_idle".into(),
+            enabled: true,
+            state: "é".repeat(128),
+            user_id: String::new(),
+            username: String::new(),
+        };
+        assert_eq!(event_keys_fit(&e), Ok(()));
+        e.ext.push('2');
+        let why = event_keys_fit(&e).unwrap_err();
+        assert!(
+            why.starts_with("ext '222222222222222222222222...' is 65 characters, longer than the 64 of agent_events.ext"),
+            "{why}"
+        );
+        e.ext.pop();
+        e.state.push('x');
+        assert!(
+            event_keys_fit(&e)
+                .unwrap_err()
+                .contains("agent_events.state")
         );
     }
 

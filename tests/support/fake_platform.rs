@@ -124,7 +124,13 @@ pub enum FaultKind {
     /// Every token issued so far expires now (server-side expiry), so this request gets
     /// a 401 unless the client logs in again.
     ExpireTokens,
+    /// The right answer, after this long (shorter than the client's timeout: a slow
+    /// platform, not a dead one).
+    Slow(Duration),
 }
+
+/// Rewrites the events of a page before it is served (malformed fields in valid JSON).
+pub type Mangle = fn(&mut Vec<Value>);
 
 /// The `nth` request (1-based, retries included) to `endpoint` suffers `kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +179,8 @@ struct Inner {
     align_offset: Option<i64>,
     /// Largest page served, whatever `pageSize` asks.
     max_page: usize,
+    /// Applied to every events page before it is served.
+    mangle: Option<Mangle>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -202,6 +210,7 @@ impl FakePlatform {
             always_key: false,
             align_offset: None,
             max_page: 100_000,
+            mangle: None,
         }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).unwrap();
@@ -265,6 +274,11 @@ impl FakePlatform {
 
     pub fn set_align_offset(&self, offset: Option<i64>) {
         self.with(|s| s.align_offset = offset);
+    }
+
+    /// Rewrites every events page from now on (`None`: serve them as generated).
+    pub fn set_mangle(&self, mangle: Option<Mangle>) {
+        self.with(|s| s.mangle = mangle);
     }
 
     pub fn set_max_page(&self, n: usize) {
@@ -391,6 +405,10 @@ async fn fault_response(kind: FaultKind, body: impl FnOnce() -> String) -> Optio
             Some(ok_json(full[..full.len() / 2].to_string()))
         }
         FaultKind::ExpireTokens => None,
+        FaultKind::Slow(d) => {
+            tokio::time::sleep(d).await;
+            None
+        }
     }
 }
 
@@ -576,7 +594,7 @@ async fn events_page(
             .min(st.max_page);
         let events = &st.events;
         let first = events.partition_point(|e| e.ts < start);
-        let page: Vec<Value> = events[first..]
+        let mut page: Vec<Value> = events[first..]
             .iter()
             .take_while(|e| e.ts <= end)
             .take(size)
@@ -588,6 +606,9 @@ async fn events_page(
             Some(last) if page.len() == size || st.always_key => last["Timestamp"].to_string(),
             _ => String::new(),
         };
+        if let Some(mangle) = st.mangle {
+            mangle(&mut page);
+        }
         Ok(json!({ "events": page, "next_start_key": key }).to_string())
     })
     .await

@@ -2,7 +2,9 @@
 //! and uses only part of it, hence the dead-code allowance.
 #![allow(dead_code)]
 
+pub mod chaos;
 pub mod fake_platform;
+pub mod hostile;
 pub mod mysql;
 pub mod rows;
 pub mod smtp;

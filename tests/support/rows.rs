@@ -57,3 +57,177 @@ pub fn apr() -> assert_cmd::Command {
     }
     cmd
 }
+
+/// A database a test inspects: an SQLite file or a MySQL/MariaDB URL.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(std::path::PathBuf),
+    Mysql(String),
+}
+
+impl Db {
+    /// The `APR_DATABASE_URL` of this database.
+    pub fn url(&self) -> String {
+        match self {
+            Db::Sqlite(p) => format!("sqlite://{}", p.display()),
+            Db::Mysql(u) => u.clone(),
+        }
+    }
+
+    /// The rows of `sql`, rendered alike on both backends.
+    pub fn rows(&self, sql: &str) -> Vec<String> {
+        match self {
+            Db::Sqlite(p) => sqlite_rows(p, sql),
+            Db::Mysql(u) => mysql_rows(u, sql),
+        }
+    }
+
+    /// A poller of this database, for watching another process write it.
+    pub fn poller(&self) -> Poller {
+        Poller {
+            db: self.clone(),
+            sqlite: None,
+            mysql: None,
+        }
+    }
+
+    /// apr's tables (and any other table in the database), by name.
+    pub fn tables(&self) -> Vec<String> {
+        let mut names = match self {
+            Db::Sqlite(p) if !p.exists() => Vec::new(),
+            Db::Sqlite(_) => self.rows(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            ),
+            Db::Mysql(_) => self.rows(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+            ),
+        };
+        names.sort();
+        names
+    }
+
+    fn columns(&self, table: &str) -> Vec<String> {
+        match self {
+            Db::Sqlite(_) => self.rows(&format!("SELECT name FROM pragma_table_info('{table}')")),
+            Db::Mysql(_) => self.rows(&format!(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION"
+            )),
+        }
+    }
+}
+
+/// Columns that hold the wall-clock time of a load, not data.
+const VOLATILE_COLUMNS: [&str; 3] = ["loaded_at", "fetched_at", "updated_at"];
+
+/// Every table of the database as comparable text, for "same database" after a kill, a
+/// fault or an overlap: `(table, rows)` per table by name, with
+/// - the load-time columns ([`VOLATILE_COLUMNS`]) left out, and the `api_token` table's
+///   content and `etl_state`'s `collect.last_run` (wall-clock facts of a run) reduced to
+///   their presence;
+/// - a surrogate `id` (load order, SPEC §5.1) replaced by the row's rank in `id` order, so
+///   that MySQL's `AUTO_INCREMENT`, which burns ids in a rolled-back transaction, compares
+///   equal when the order is the same;
+/// - other tables' rows sorted as text, so both backends' collations compare alike.
+///
+/// A leftover table (a shadow or staging table) shows up as a table of its own.
+pub fn canonical_dump(db: &Db) -> Vec<(String, Vec<String>)> {
+    db.tables()
+        .into_iter()
+        .map(|table| {
+            let columns = db.columns(&table);
+            let has_id = columns.iter().any(|c| c == "id");
+            let kept: Vec<&str> = columns
+                .iter()
+                .map(String::as_str)
+                .filter(|c| *c != "id" && !VOLATILE_COLUMNS.contains(c))
+                .collect();
+            let rows = if table == "api_token" {
+                db.rows("SELECT COUNT(*) FROM api_token")
+            } else {
+                let order = if has_id { " ORDER BY id" } else { "" };
+                let filter = if table == "etl_state" {
+                    " WHERE state_key <> 'collect.last_run'"
+                } else {
+                    ""
+                };
+                let mut rows = db.rows(&format!(
+                    "SELECT {} FROM {table}{filter}{order}",
+                    kept.iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                if !has_id {
+                    rows.sort();
+                }
+                rows
+            };
+            (table, rows)
+        })
+        .collect()
+}
+
+/// Asserts two canonical dumps are equal, naming the first table and row that differ
+/// instead of printing both databases.
+pub fn assert_same_dump(got: &[(String, Vec<String>)], want: &[(String, Vec<String>)], what: &str) {
+    let names = |d: &[(String, Vec<String>)]| d.iter().map(|t| t.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(got), names(want), "{what}: tables differ");
+    for ((table, g), (_, w)) in got.iter().zip(want) {
+        if g == w {
+            continue;
+        }
+        let i = g
+            .iter()
+            .zip(w)
+            .position(|(a, b)| a != b)
+            .unwrap_or(g.len().min(w.len()));
+        panic!(
+            "{what}: table {table} differs: {} rows vs {} expected; first difference at row {i}:\n  got  {:?}\n  want {:?}",
+            g.len(),
+            w.len(),
+            g.get(i),
+            w.get(i)
+        );
+    }
+}
+
+/// Reads single integers from a database another process is writing, on one connection
+/// opened once the database is there (a connection per poll would exhaust the loopback's
+/// ports against MySQL within a minute).
+pub struct Poller {
+    db: Db,
+    sqlite: Option<rusqlite::Connection>,
+    mysql: Option<mysql::Conn>,
+}
+
+impl Poller {
+    /// The single integer `sql` returns, or `None` when the database, the table or the row
+    /// is not there (yet).
+    pub fn count(&mut self, sql: &str) -> Option<i64> {
+        match &self.db {
+            Db::Sqlite(p) => {
+                if self.sqlite.is_none() {
+                    if !p.exists() {
+                        return None;
+                    }
+                    self.sqlite = rusqlite::Connection::open_with_flags(
+                        p,
+                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                    )
+                    .ok();
+                }
+                self.sqlite
+                    .as_ref()?
+                    .query_row(sql, [], |r| r.get::<_, i64>(0))
+                    .ok()
+            }
+            Db::Mysql(u) => {
+                if self.mysql.is_none() {
+                    self.mysql = mysql::Conn::new(mysql::Opts::from_url(u).ok()?).ok();
+                }
+                self.mysql.as_mut()?.query_first::<i64, _>(sql).ok()?
+            }
+        }
+    }
+}

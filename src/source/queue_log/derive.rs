@@ -6,15 +6,16 @@
 //! chunk (or the next cron run) continues exactly where this one stopped. It produces:
 //! - [`Stint`]s, the `queue_calls` rows: when one ends, or at the end of a chunk (its
 //!   [`Deriver::flush`]) when it connected and is still talking;
-//! - the agent timeline as platform-style [`AgentEvent`]s (`agent_idle`, `agent_on_call`,
+//! - the agent timeline as platform-style [`TimelineEvent`]s (`agent_idle`, `agent_on_call`,
 //!   `agent_not_avail_state` with the reason, `Logoff` for a logoff) so the hourly
 //!   aggregation of §5 applies unchanged.
 //!
 //! Per agent-hour call counts ([`hour_stats`]) are computed from the stored raw lines of
 //! whole hours, because `users_calls` rows replace whole hours.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -154,10 +155,81 @@ pub struct DeriverState {
     pub links: Vec<(String, String)>,
 }
 
+/// One event of the agent timeline as derived: a platform-style event (SPEC §3.2) whose
+/// texts are shared, not copied per event (a day of lines repeats a handful of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEvent {
+    pub ext: Arc<str>,
+    pub ts: i64,
+    pub event: &'static str,
+    pub enabled: bool,
+    pub state: Arc<str>,
+    /// The member's display name (sanitized agent field).
+    pub name: Arc<str>,
+}
+
+impl TimelineEvent {
+    /// The stored form.
+    pub fn to_agent_event(&self) -> AgentEvent {
+        AgentEvent {
+            ext: self.ext.to_string(),
+            ts: self.ts,
+            event: self.event.to_string(),
+            enabled: self.enabled,
+            state: self.state.to_string(),
+            user_id: String::new(),
+            username: self.name.to_string(),
+        }
+    }
+}
+
+/// The states every timeline event uses, shared.
+struct Texts {
+    idle: Arc<str>,
+    on_call: Arc<str>,
+    logoff: Arc<str>,
+    default_pause: Arc<str>,
+    empty: Arc<str>,
+}
+
+impl Default for Texts {
+    fn default() -> Texts {
+        Texts {
+            idle: Arc::from(timeline::IDLE_STATE),
+            on_call: Arc::from(timeline::ON_CALL_STATE),
+            logoff: Arc::from(timeline::LOGOFF),
+            default_pause: Arc::from(timeline::DEFAULT_PAUSE),
+            empty: Arc::from(""),
+        }
+    }
+}
+
+/// Hasher of keys that are already hashes (the open stints' callid hashes).
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type ByHash<V> = HashMap<u64, V, BuildHasherDefault<PreHashed>>;
+
 /// What a run of lines produced.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Derived {
-    pub events: Vec<AgentEvent>,
+    pub events: Vec<TimelineEvent>,
     /// Stints that connected or ended, in order; a later entry for the same key supersedes.
     pub stints: Vec<Stint>,
 }
@@ -175,15 +247,19 @@ pub struct Deriver {
     config: DeriveConfig,
     /// Stints not ended, by the hash of their callid (a bucket holds every stint of its
     /// callids; lookups compare the callid and queue).
-    open: HashMap<u64, Vec<Stint>>,
-    agents: HashMap<String, AgentState>,
-    /// `(enter_time + max_call_secs, callid hash, enter_time)` of open stints, earliest
-    /// first; entries of stints that ended since find nothing when they come up.
-    deadlines: BinaryHeap<Reverse<(i64, u64, i64)>>,
+    open: ByHash<Vec<Stint>>,
+    /// By extension.
+    agents: HashMap<Arc<str>, AgentState>,
+    /// `(enter_time + max_call_secs, callid hash, enter_time)` of open stints, sorted,
+    /// earliest first; entries of stints that ended since find nothing when they come up.
+    /// Lines come in time order, so a new deadline nearly always goes at the back (a queue,
+    /// not a heap: no sifting per call).
+    deadlines: VecDeque<(i64, u64, i64)>,
     /// The local hour last entered into and its label (most lines share an hour).
     hour: Option<(HourBucket, String)>,
     /// Sanitized display names by raw agent field.
-    names: HashMap<String, String>,
+    names: HashMap<String, Arc<str>>,
+    texts: Texts,
     /// See [`DeriverState::links`].
     links: Vec<(String, String)>,
     /// Unmapped member names seen on other lines than membership ones in this run.
@@ -198,42 +274,55 @@ fn num(s: &str) -> Option<i64> {
     s.trim().parse::<i64>().ok().filter(|n| *n >= 0)
 }
 
-fn event(ext: &str, name: &str, ts: i64, ev: &str, enabled: bool, state: &str) -> AgentEvent {
-    AgentEvent {
-        ext: ext.to_string(),
+fn event(
+    ext: &Arc<str>,
+    name: &Arc<str>,
+    ts: i64,
+    event: &'static str,
+    enabled: bool,
+    state: &Arc<str>,
+) -> TimelineEvent {
+    TimelineEvent {
+        ext: ext.clone(),
         ts,
-        event: ev.to_string(),
+        event,
         enabled,
-        state: state.to_string(),
-        user_id: String::new(),
-        username: name.to_string(),
+        state: state.clone(),
+        name: name.clone(),
     }
 }
 
 impl Deriver {
     pub fn new(config: DeriveConfig, state: DeriverState) -> Deriver {
-        let deadlines = state
+        let mut deadlines: Vec<(i64, u64, i64)> = state
             .open
             .iter()
             .map(|s| {
-                Reverse((
+                (
                     s.enter_time.saturating_add(config.max_call_secs),
                     callid_key(&s.callid),
                     s.enter_time,
-                ))
+                )
             })
             .collect();
-        let mut open: HashMap<u64, Vec<Stint>> = HashMap::new();
+        deadlines.sort_unstable();
+        let deadlines = VecDeque::from(deadlines);
+        let mut open: ByHash<Vec<Stint>> = ByHash::default();
         for s in state.open {
             open.entry(callid_key(&s.callid)).or_default().push(s);
         }
         Deriver {
             config,
             open,
-            agents: state.agents.into_iter().collect(),
+            agents: state
+                .agents
+                .into_iter()
+                .map(|(k, v)| (Arc::from(k), v))
+                .collect(),
             deadlines,
             hour: None,
             names: HashMap::new(),
+            texts: Texts::default(),
             links: state.links,
             call_names: BTreeSet::new(),
         }
@@ -265,7 +354,7 @@ impl Deriver {
             agents: self
                 .agents
                 .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
             links,
         }
@@ -298,14 +387,20 @@ impl Deriver {
 
     /// Applies one line.
     pub fn feed(&mut self, line: &QueueLogLine<'_>, agents: &AgentMap, out: &mut Derived) {
-        if self
-            .deadlines
-            .peek()
-            .is_some_and(|Reverse((d, ..))| line.time > *d)
-        {
+        self.feed_kind(line, EventKind::of(line.event), agents, out);
+    }
+
+    /// [`Self::feed`] with the line's event kind known.
+    pub fn feed_kind(
+        &mut self,
+        line: &QueueLogLine<'_>,
+        kind: EventKind,
+        agents: &AgentMap,
+        out: &mut Derived,
+    ) {
+        if self.deadlines.front().is_some_and(|(d, ..)| line.time > *d) {
             self.expire(line.time, out);
         }
-        let kind = EventKind::of(line.event);
         match kind {
             EventKind::EnterQueue => self.enter(line, out),
             EventKind::QueueStart => self.restart(line.time, out),
@@ -314,12 +409,15 @@ impl Deriver {
         if kind.moves_agents()
             && let Some(ext) = agents.ext_of(line.agent)
         {
-            if !self.names.contains_key(line.agent) {
-                self.names
-                    .insert(line.agent.to_string(), crate::names::sanitize(line.agent));
-            }
-            let name = self.names.get(line.agent).map_or("", String::as_str);
-            Self::agent_line(&mut self.agents, kind, line, ext, name, out);
+            let name = match self.names.get(line.agent) {
+                Some(n) => n.clone(),
+                None => {
+                    let n: Arc<str> = Arc::from(crate::names::sanitize(line.agent));
+                    self.names.insert(line.agent.to_string(), n.clone());
+                    n
+                }
+            };
+            Self::agent_line(&mut self.agents, &self.texts, kind, line, ext, &name, out);
             if !kind.is_membership()
                 && !self.call_names.contains(line.agent)
                 && agents.is_unmapped_name(line.agent)
@@ -370,19 +468,25 @@ impl Deriver {
             end_time: None,
             pending: false,
         };
-        self.deadlines.push(Reverse((
+        let deadline = (
             line.time.saturating_add(self.config.max_call_secs),
             key,
             stint.enter_time,
-        )));
+        );
+        if self.deadlines.back().is_none_or(|last| *last <= deadline) {
+            self.deadlines.push_back(deadline);
+        } else {
+            let at = self.deadlines.partition_point(|d| *d <= deadline);
+            self.deadlines.insert(at, deadline);
+        }
         self.open.entry(key).or_default().push(stint);
     }
 
     /// A stint whose end is missing: answered ones stay `ANSWERED` with unknown talk (and
     /// free their agent), the others become `INCOMPLETE`.
-    fn close_cut(mut stint: Stint, out: &mut Derived, agents: &mut HashMap<String, AgentState>) {
+    fn close_cut(mut stint: Stint, out: &mut Derived, agents: &mut HashMap<Arc<str>, AgentState>) {
         if stint.connected() {
-            if let Some(a) = agents.get_mut(&stint.agent) {
+            if let Some(a) = agents.get_mut(stint.agent.as_str()) {
                 a.calls = a.calls.saturating_sub(1);
             }
             if stint.pending {
@@ -397,10 +501,10 @@ impl Deriver {
 
     /// Closes the stints open longer than `max_call_secs` at `now`.
     fn expire(&mut self, now: i64, out: &mut Derived) {
-        while let Some(Reverse((deadline, ..))) = self.deadlines.peek()
+        while let Some((deadline, ..)) = self.deadlines.front()
             && now > *deadline
         {
-            let Some(Reverse((_, key, enter_time))) = self.deadlines.pop() else {
+            let Some((_, key, enter_time)) = self.deadlines.pop_front() else {
                 break;
             };
             let Some(list) = self.open.get_mut(&key) else {
@@ -425,13 +529,14 @@ impl Deriver {
     /// them; membership and pauses stay (persistent members come back without lines).
     fn restart(&mut self, ts: i64, out: &mut Derived) {
         // Sorted, so that the events (and their load-order ids) are the same on every run.
-        let mut busy: Vec<String> = self
+        let mut busy: Vec<Arc<str>> = self
             .agents
             .iter()
             .filter(|(_, a)| a.calls > 0)
             .map(|(ext, _)| ext.clone())
             .collect();
         busy.sort();
+        let t = &self.texts;
         for ext in &busy {
             let Some(a) = self.agents.get_mut(ext) else {
                 continue;
@@ -439,21 +544,15 @@ impl Deriver {
             a.calls = 0;
             out.events.push(event(
                 ext,
-                "",
+                &t.empty,
                 ts,
                 timeline::ON_CALL,
                 false,
-                timeline::ON_CALL_STATE,
+                &t.on_call,
             ));
             if a.paused.is_none() && !a.off {
-                out.events.push(event(
-                    ext,
-                    "",
-                    ts,
-                    timeline::IDLE,
-                    true,
-                    timeline::IDLE_STATE,
-                ));
+                out.events
+                    .push(event(ext, &t.empty, ts, timeline::IDLE, true, &t.idle));
             }
         }
         let open = std::mem::take(&mut self.open);
@@ -465,43 +564,38 @@ impl Deriver {
     }
 
     fn agent_line(
-        agents: &mut HashMap<String, AgentState>,
+        agents: &mut HashMap<Arc<str>, AgentState>,
+        t: &Texts,
         kind: EventKind,
         line: &QueueLogLine<'_>,
         ext: &str,
-        name: &str,
+        name: &Arc<str>,
         out: &mut Derived,
     ) {
         use EventKind::*;
         let ts = line.time;
-        if !agents.contains_key(ext) {
-            agents.insert(ext.to_string(), AgentState::default());
-        }
-        let Some(a) = agents.get_mut(ext) else {
+        let ext: Arc<str> = match agents.get_key_value(ext) {
+            Some((k, _)) => k.clone(),
+            None => {
+                let k: Arc<str> = Arc::from(ext);
+                agents.insert(k.clone(), AgentState::default());
+                k
+            }
+        };
+        let Some(a) = agents.get_mut(&ext) else {
             return;
         };
+        let ext = &ext;
         if kind.is_membership() {
             a.member_line = true;
         }
         let idle = |out: &mut Derived| {
-            out.events.push(event(
-                ext,
-                name,
-                ts,
-                timeline::IDLE,
-                true,
-                timeline::IDLE_STATE,
-            ))
+            out.events
+                .push(event(ext, name, ts, timeline::IDLE, true, &t.idle))
         };
         let logoff = |out: &mut Derived| {
-            out.events.push(event(
-                ext,
-                name,
-                ts,
-                timeline::NOT_AVAIL,
-                true,
-                timeline::LOGOFF,
-            ))
+            out.events
+                .push(event(ext, name, ts, timeline::NOT_AVAIL, true, &t.logoff))
         };
         match kind {
             AgentLogin | AgentCallbackLogin => {
@@ -532,7 +626,7 @@ impl Deriver {
                             ts,
                             timeline::NOT_AVAIL,
                             true,
-                            timeline::DEFAULT_PAUSE,
+                            &t.default_pause,
                         ));
                     } else {
                         a.paused = None;
@@ -559,16 +653,22 @@ impl Deriver {
                 };
                 // A pause is agent-wide; Asterisk logs it once per queue.
                 if a.paused.as_deref() != Some(reason.as_str()) {
+                    let state = if reason == timeline::DEFAULT_PAUSE {
+                        t.default_pause.clone()
+                    } else {
+                        Arc::from(reason.as_str())
+                    };
                     out.events
-                        .push(event(ext, name, ts, timeline::NOT_AVAIL, true, &reason));
+                        .push(event(ext, name, ts, timeline::NOT_AVAIL, true, &state));
                     a.paused = Some(reason);
                 }
             }
             Unpause | UnpauseAll => {
                 if let Some(reason) = a.paused.take() {
                     if a.calls > 0 {
+                        let state: Arc<str> = Arc::from(reason);
                         out.events
-                            .push(event(ext, name, ts, timeline::NOT_AVAIL, false, &reason));
+                            .push(event(ext, name, ts, timeline::NOT_AVAIL, false, &state));
                     } else {
                         idle(out);
                     }
@@ -577,25 +677,13 @@ impl Deriver {
             Connect => {
                 a.calls += 1;
                 a.off = false;
-                out.events.push(event(
-                    ext,
-                    name,
-                    ts,
-                    timeline::ON_CALL,
-                    true,
-                    timeline::ON_CALL_STATE,
-                ));
+                out.events
+                    .push(event(ext, name, ts, timeline::ON_CALL, true, &t.on_call));
             }
             CompleteCaller | CompleteAgent | Transfer | BlindTransfer | AttendedTransfer => {
                 a.calls = a.calls.saturating_sub(1);
-                out.events.push(event(
-                    ext,
-                    name,
-                    ts,
-                    timeline::ON_CALL,
-                    false,
-                    timeline::ON_CALL_STATE,
-                ));
+                out.events
+                    .push(event(ext, name, ts, timeline::ON_CALL, false, &t.on_call));
                 // An agent that logged off during the call stays off.
                 if a.calls == 0 && a.paused.is_none() && !a.off {
                     idle(out);
@@ -616,7 +704,7 @@ impl Deriver {
         line: &QueueLogLine<'_>,
         agents: &AgentMap,
     ) -> Option<(u64, usize)> {
-        let find = |open: &HashMap<u64, Vec<Stint>>, callid: &str| {
+        let find = |open: &ByHash<Vec<Stint>>, callid: &str| {
             let key = callid_key(callid);
             open.get(&key)?
                 .iter()
@@ -840,7 +928,7 @@ mod tests {
     fn evs(out: &Derived) -> Vec<(i64, &str, bool, &str)> {
         out.events
             .iter()
-            .map(|e| (e.ts - T0, e.event.as_str(), e.enabled, e.state.as_str()))
+            .map(|e| (e.ts - T0, e.event, e.enabled, &*e.state))
             .collect()
     }
 
@@ -1082,7 +1170,7 @@ mod tests {
                 (500, "agent_not_avail_state", true, "Logoff"),
             ]
         );
-        assert_eq!(out.events[0].username, "PJSIP/201");
+        assert_eq!(&*out.events[0].name, "PJSIP/201");
         assert!(!state.agents["203"].agent_login);
         assert!(state.agents["202"].queues.contains("sales"));
     }

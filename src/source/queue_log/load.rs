@@ -16,6 +16,7 @@ use crate::bounds::TimeBounds;
 use crate::error::{Error, Result};
 use crate::hours::{HourBucket, Zone};
 use crate::store::queue::{ChunkWrites, QueueStore, RawLine, RejectRow};
+use crate::store::table;
 
 /// `queue_log_state` key of the [`DeriverState`] (open stints, agents' memberships and pauses).
 pub const DERIVER_STATE_KEY: &str = "queue_log.derive_state";
@@ -96,32 +97,50 @@ struct Parsed<'a> {
     rejects: Vec<RejectRow<'a>>,
 }
 
+/// The chunk's lines as text: borrowed from the chunk when it is valid UTF-8 as a whole (one
+/// validation of the whole buffer, the common case), else line by line, lossily.
 fn texts(chunk: &Chunk) -> Vec<Cow<'_, str>> {
+    if let Ok(all) = std::str::from_utf8(&chunk.bytes) {
+        // Line spans end at line ends ('\n' is ASCII), so they are char boundaries; a cut
+        // over-long line may end mid-character and is checked on its own.
+        return chunk
+            .lines
+            .iter()
+            .map(|l| match all.get(l.start..l.end) {
+                Some(t) => Cow::Borrowed(t),
+                None => String::from_utf8_lossy(&chunk.bytes[l.start..l.end]),
+            })
+            .collect();
+    }
     (0..chunk.lines.len())
         .map(|i| String::from_utf8_lossy(chunk.line(i)))
         .collect()
 }
 
+/// Parses a chunk's lines; with `raws`, also the rows of `queue_log` (a dry run stores
+/// nothing and skips them).
 fn parse_chunk<'a>(
     chunk: &Chunk,
     texts: &'a [Cow<'a, str>],
     file: &'a str,
     zone: Zone,
     bounds: TimeBounds,
+    raws: bool,
+    agents: &AgentMap,
 ) -> Parsed<'a> {
     let mut p = Parsed {
         lines: Vec::with_capacity(texts.len()),
-        raws: Vec::with_capacity(texts.len()),
+        raws: Vec::with_capacity(if raws { texts.len() } else { 0 }),
         rejects: Vec::new(),
     };
     for (i, text) in texts.iter().enumerate() {
-        let hash = line_hash(chunk.line(i));
         let at = chunk.lines[i];
+        let hash = || line_hash(chunk.line(i));
         if let Some(len) = at.overlong {
             p.rejects.push(RejectRow {
                 file,
                 line_no: at.line_no,
-                hash,
+                hash: hash(),
                 reason: format!(
                     "line of {len} bytes is longer than the {} MiB limit; its first {OVERLONG_HEAD_BYTES} bytes are kept",
                     MAX_LINE_BYTES >> 20
@@ -131,29 +150,101 @@ fn parse_chunk<'a>(
             continue;
         }
         let parsed = parse_line(text, zone).map_err(|e| e.to_string());
-        match parsed.and_then(|l| bounds.check(l.time).map(|()| l).map_err(|e| e.to_string())) {
+        let admitted = parsed.and_then(|l| {
+            bounds.check(l.time).map_err(|e| e.to_string())?;
+            keys_fit(&l, agents)?;
+            Ok(l)
+        });
+        match admitted {
             Ok(l) => {
-                p.raws.push(RawLine {
-                    time: l.time,
-                    hash,
-                    callid: l.callid,
-                    queuename: l.queuename,
-                    agent: l.agent,
-                    event: l.event,
-                    data: l.data,
-                });
+                if raws {
+                    p.raws.push(RawLine {
+                        time: l.time,
+                        hash: hash(),
+                        callid: l.callid,
+                        queuename: l.queuename,
+                        agent: l.agent,
+                        event: l.event,
+                        data: l.data,
+                    });
+                }
                 p.lines.push(l);
             }
             Err(reason) => p.rejects.push(RejectRow {
                 file,
                 line_no: at.line_no,
-                hash,
+                hash: hash(),
                 reason,
                 line: text,
             }),
         }
     }
     p
+}
+
+/// The values a line gives to key columns fit them on every backend (issue 15.3): its call
+/// id and queue (`queue_calls`), the extension of its agent and a pause reason
+/// (`agent_events`). A longer one is a rejected line with that reason, never a chunk that
+/// fails on MySQL alone.
+fn keys_fit(l: &QueueLogLine<'_>, agents: &AgentMap) -> std::result::Result<(), String> {
+    table::QUEUE_CALLS.check_fits("callid", l.callid)?;
+    table::QUEUE_CALLS.check_fits("queuename", l.queuename)?;
+    if let Some(ext) = agents.ext_of(l.agent) {
+        table::AGENT_EVENTS.check_fits("ext", ext)?;
+    }
+    if matches!(
+        EventKind::of(l.event),
+        EventKind::Pause | EventKind::PauseAll
+    ) {
+        table::AGENT_EVENTS.check_fits("state", &crate::names::sanitize(l.data[0]))?;
+    }
+    Ok(())
+}
+
+/// What the new lines of a chunk derive to.
+struct ChunkDerived {
+    out: Derived,
+    ring_hours: BTreeSet<HourBucket>,
+    data_until: Option<i64>,
+    calls: u64,
+}
+
+/// Feeds a chunk's new lines to the deriver and flushes it.
+fn derive_lines(
+    deriver: &mut Deriver,
+    lines: &[QueueLogLine<'_>],
+    new: Option<&[bool]>,
+    agents: &AgentMap,
+    zone: Zone,
+) -> ChunkDerived {
+    let mut d = ChunkDerived {
+        out: Derived::default(),
+        ring_hours: BTreeSet::new(),
+        data_until: None,
+        calls: 0,
+    };
+    let mut last_hour: Option<HourBucket> = None;
+    for (i, l) in lines.iter().enumerate() {
+        if new.is_some_and(|n| !n[i]) {
+            continue;
+        }
+        let kind = EventKind::of(l.event);
+        deriver.feed_kind(l, kind, agents, &mut d.out);
+        match kind {
+            EventKind::EnterQueue => d.calls += 1,
+            EventKind::Connect | EventKind::RingNoAnswer | EventKind::RingCanceled
+                if !last_hour.is_some_and(|h: HourBucket| h.start <= l.time && l.time < h.end) =>
+            {
+                let h = zone.hour_containing(l.time);
+                d.ring_hours.insert(h);
+                last_hour = Some(h);
+            }
+            _ => {}
+        }
+        d.data_until = Some(d.data_until.map_or(l.time, |u| u.max(l.time)));
+    }
+    deriver.flush(&mut d.out);
+    d
 }
 
 /// Derives the writes of a chunk from its new lines.
@@ -165,33 +256,20 @@ fn derive_chunk(
     zone: Zone,
     calls: &mut u64,
 ) -> ChunkWrites {
-    let mut out = Derived::default();
-    let mut hours = BTreeSet::new();
-    let mut until: Option<i64> = None;
-    let mut last_hour: Option<HourBucket> = None;
-    for (l, _) in lines.iter().zip(new).filter(|(_, n)| **n) {
-        deriver.feed(l, agents, &mut out);
-        match EventKind::of(l.event) {
-            EventKind::EnterQueue => *calls += 1,
-            EventKind::Connect | EventKind::RingNoAnswer | EventKind::RingCanceled
-                if !last_hour.is_some_and(|h: HourBucket| h.start <= l.time && l.time < h.end) =>
-            {
-                let h = zone.hour_containing(l.time);
-                hours.insert(h);
-                last_hour = Some(h);
-            }
-            _ => {}
-        }
-        until = Some(until.map_or(l.time, |u| u.max(l.time)));
-    }
-    deriver.flush(&mut out);
+    let d = derive_lines(deriver, lines, Some(new), agents, zone);
+    *calls += d.calls;
     ChunkWrites {
-        events: out.events,
-        stints: out.stints,
-        ring_hours: hours.into_iter().collect(),
+        events: d
+            .out
+            .events
+            .iter()
+            .map(super::derive::TimelineEvent::to_agent_event)
+            .collect(),
+        stints: d.out.stints,
+        ring_hours: d.ring_hours.into_iter().collect(),
         state: Vec::new(),
         queue_state: Vec::new(),
-        data_until: until,
+        data_until: d.data_until,
     }
 }
 
@@ -258,7 +336,15 @@ fn load_segment(
     let mut chunk = Chunk::default();
     while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
         let texts = texts(&chunk);
-        let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone, opts.bounds);
+        let parsed = parse_chunk(
+            &chunk,
+            &texts,
+            &seg.display,
+            opts.zone,
+            opts.bounds,
+            true,
+            agents,
+        );
         let cursor = Cursor {
             offset: reader.offset,
             line_no: reader.line_no,
@@ -347,24 +433,23 @@ pub fn dry_run(
             let mut reader = SegmentReader::open(&seg)?;
             while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
                 let texts = texts(&chunk);
-                let parsed = parse_chunk(&chunk, &texts, &seg.display, opts.zone, opts.bounds);
-                let all = vec![true; parsed.lines.len()];
-                let mut calls = 0;
-                let w = derive_chunk(
-                    &mut deriver,
-                    &parsed.lines,
-                    &all,
-                    agents,
+                let parsed = parse_chunk(
+                    &chunk,
+                    &texts,
+                    &seg.display,
                     opts.zone,
-                    &mut calls,
+                    opts.bounds,
+                    false,
+                    agents,
                 );
+                let d = derive_lines(&mut deriver, &parsed.lines, None, agents, opts.zone);
+                summary.calls += d.calls;
+                summary.events += d.out.events.len() as u64;
                 summary.lines_read += chunk.lines.len() as u64;
                 summary.empty += chunk.empty;
                 summary.repaired += chunk.repaired;
                 summary.loaded += parsed.lines.len() as u64;
                 summary.rejected += parsed.rejects.len() as u64;
-                summary.calls += calls;
-                summary.events += w.events.len() as u64;
                 progress(Progress {
                     lines: summary.lines_read,
                     bytes: reader.offset,

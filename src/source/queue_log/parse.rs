@@ -158,7 +158,7 @@ pub fn parse_line(line: &str, zone: Zone) -> Result<QueueLogLine<'_>, LineError>
     // keeps the remainder verbatim.
     let mut rest = rest.strip_prefix('|').unwrap_or(rest);
     for slot in data.iter_mut().take(4) {
-        match rest.find('|') {
+        match memchr::memchr(b'|', rest.as_bytes()) {
             Some(p) => {
                 *slot = &rest[..p];
                 rest = &rest[p + 1..];

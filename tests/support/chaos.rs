@@ -1,0 +1,164 @@
+//! The reliability matrix's shared machinery (issue 13): the heavy switch, seeded kill
+//! schedules, and a kill that is proven to land mid-run.
+//!
+//! `APR_TEST_HEAVY=1` (set by `scripts/test.sh`) turns on the heavy variants: 20 kills per
+//! command and backend instead of 3, the overlap waves, the second MariaDB server. Without
+//! it the same tests run with a short schedule, so every one of them still runs (and can
+//! fail) in a plain `cargo test`.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::rows::Db;
+
+/// Whether the heavy variants run (`APR_TEST_HEAVY=1`).
+pub fn heavy() -> bool {
+    std::env::var("APR_TEST_HEAVY").is_ok_and(|v| v.trim() == "1")
+}
+
+/// Kills per command and backend: 20 in the heavy run, else 3.
+pub fn kill_count() -> usize {
+    if heavy() { 20 } else { 3 }
+}
+
+/// `n` seeded points spread over `[lo, hi]` (sorted, so a failure names a reproducible
+/// place in the run: the seed and the point).
+pub fn schedule(seed: u64, n: usize, lo: u64, hi: u64) -> Vec<u64> {
+    assert!(lo <= hi, "empty kill range {lo}..={hi}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut points: Vec<u64> = (0..n).map(|_| rng.u64(lo..=hi)).collect();
+    points.sort_unstable();
+    points
+}
+
+/// Bytes the process has written so far (`wchar` of `/proc/PID/io`: files, pipes and
+/// sockets), `None` once it is gone.
+pub fn written(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("wchar:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn spawn(cmd: &mut Command) -> Child {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn apr")
+}
+
+/// Runs `cmd` to its end, watching how many bytes it writes; returns the most seen while it
+/// ran — the scale of a write-based kill schedule. Panics if the run fails.
+pub fn bytes_written_by(cmd: &mut Command) -> u64 {
+    let mut child = spawn(cmd);
+    let started = Instant::now();
+    let mut most = 0;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "the uninterrupted run failed: {status:?}");
+            return most;
+        }
+        if let Some(w) = written(child.id()) {
+            most = most.max(w);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the uninterrupted run hangs"
+        );
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+/// Starts `cmd`, waits until `progress(pid)` says the run has got somewhere, and SIGKILLs it
+/// there. `Ok` when the kill landed mid-run: the process was still running when progress
+/// was seen and died of the signal. `Err` with the exit status when the run ended first.
+pub fn try_kill_when(
+    cmd: &mut Command,
+    what: &str,
+    mut progress: impl FnMut(u32) -> bool,
+) -> Result<(), std::process::ExitStatus> {
+    let mut child = spawn(cmd);
+    let pid = child.id();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Err(status);
+        }
+        if progress(pid) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{what}: no progress"
+        );
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    // SIGKILL straight away: no cleanup runs, whatever was committed is what is left.
+    child.kill().expect("SIGKILL");
+    let status = child.wait().unwrap();
+    if status.signal() == Some(9) {
+        Ok(())
+    } else {
+        Err(status)
+    }
+}
+
+/// [`try_kill_when`] that fails the test when the kill did not land mid-run.
+pub fn kill_when(cmd: &mut Command, what: &str, progress: impl FnMut(u32) -> bool) {
+    if let Err(status) = try_kill_when(cmd, what, progress) {
+        panic!("{what}: the run ended ({status:?}) before the kill point");
+    }
+}
+
+/// Kills the run `cmd()` starts once `progress(pid, point)` holds. A point the run outran
+/// (how much a run writes varies with SQLite's WAL and the machine's load) is halved and
+/// tried again, at most 4 times, on a fresh run; the test fails if no kill lands. Returns
+/// the point where it landed.
+pub fn kill_at(
+    mut cmd: impl FnMut() -> Command,
+    what: &str,
+    point: u64,
+    mut progress: impl FnMut(u32, u64) -> bool,
+) -> u64 {
+    let mut point = point;
+    for _ in 0..4 {
+        match try_kill_when(&mut cmd(), what, |pid| progress(pid, point)) {
+            Ok(()) => return point,
+            Err(_) => point /= 2,
+        }
+    }
+    panic!("{what}: four runs ended before their kill point");
+}
+
+/// Where fresh databases come from: files in a temporary directory, or scratch databases
+/// on the test MariaDB (kept until the test ends).
+pub enum Backend {
+    Sqlite(tempfile::TempDir, usize),
+    Mysql(Vec<super::mysql::ScratchMysql>),
+}
+
+impl Backend {
+    pub fn sqlite() -> Backend {
+        Backend::Sqlite(tempfile::tempdir().unwrap(), 0)
+    }
+
+    /// `None` unless the MySQL suites run.
+    pub fn mysql() -> Option<Backend> {
+        super::mysql::enabled().then(|| Backend::Mysql(Vec::new()))
+    }
+
+    pub fn fresh(&mut self) -> Db {
+        match self {
+            Backend::Sqlite(dir, n) => {
+                *n += 1;
+                Db::Sqlite(dir.path().join(format!("db{n}.db")))
+            }
+            Backend::Mysql(scratch) => {
+                scratch.push(super::mysql::ScratchMysql::new().expect("MySQL suites enabled"));
+                Db::Mysql(scratch.last().unwrap().url().to_string())
+            }
+        }
+    }
+}
