@@ -217,7 +217,7 @@ fn overlong_values_are_rejected_or_cut_alike_on_both_backends() {
             &["parse-queue-log", file.to_str().unwrap()],
         );
         assert!(
-            out.starts_with("7 lines read, 4 loaded, 3 rejected, 1 calls,"),
+            out.starts_with("7 lines read, 4 loaded, 3 rejected, 1 call,"),
             "{out}"
         );
         [
