@@ -1,7 +1,10 @@
 //! Aggregation speed (SPEC §8): one day of a 2,000-agent center (~1 M events, 48,000
 //! agent-hours), on SQLite (target under 3 s on one core) and on MariaDB (`aggregate
 //! --rebuild` under 2.5 s). Beside the aggregation itself it measures the floor: the ordered
-//! read of the day's events alone, and the write of the day's rows alone.
+//! read of the day's events alone, and the write of the day's rows alone. Then the storage:
+//! bytes per event and per agent-hour of every table and index (SQLite: the `dbstat`
+//! virtual table; MariaDB: `mysql.innodb_index_stats` after `ANALYZE TABLE`), and what the
+//! `event_details` column holds against a compact encoding of the same drill-down.
 //!
 //! Run: `cargo bench --bench aggregate`.
 //! - `APR_BENCH_AGENTS` scales the center down (default 2,000).
@@ -24,7 +27,83 @@ use apr::store::{DatabaseUrl, LoadBatch, Store};
 /// 2025-08-20 00:00 UTC.
 const START: i64 = 1_755_648_000;
 
-fn run(backend: &str, store: &mut dyn Store, events: &[AgentEvent], stats: &[HourStats]) {
+/// Bytes of every table and index: SQLite pages from `dbstat`.
+fn sqlite_sizes(path: &std::path::Path) -> Vec<(String, u64)> {
+    let conn = rusqlite::Connection::open(path).expect("open for dbstat");
+    let mut stmt = conn
+        .prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")
+        .expect("dbstat");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+        .expect("dbstat rows")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+/// Bytes of every InnoDB index (the clustered one holds the rows) of the database `url`.
+fn mysql_sizes(url: &str) -> Vec<(String, u64)> {
+    use mysql::prelude::Queryable;
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("url")).expect("connect");
+    for t in ["agent_events", "agent_activity", "users_calls"] {
+        conn.query_drop(format!("ANALYZE TABLE {t}"))
+            .expect("analyze");
+    }
+    conn.query_map(
+        "SELECT CONCAT(table_name, '.', index_name), stat_value * @@innodb_page_size \
+         FROM mysql.innodb_index_stats WHERE database_name = DATABASE() \
+         AND stat_name = 'size' ORDER BY 2 DESC",
+        |(name, bytes): (String, u64)| (name, bytes),
+    )
+    .expect("index stats")
+}
+
+/// The drill-down of one row in a compact form: the hour's events as
+/// `[[seconds into the hour, event, enabled, state], ...]`.
+fn compact_details(row: &ActivityRow) -> String {
+    let details: Vec<serde_json::Value> =
+        serde_json::from_str(&row.event_details).expect("event_details is JSON");
+    let compact: Vec<serde_json::Value> = details
+        .iter()
+        .map(|d| {
+            serde_json::json!([
+                d["ts"].as_i64().unwrap_or(0) - row.report_hour,
+                d["event"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim_start_matches("agent_"),
+                u8::from(d["enabled"].as_bool().unwrap_or(false)),
+                d["state"]
+            ])
+        })
+        .collect();
+    serde_json::Value::Array(compact).to_string()
+}
+
+fn print_sizes(backend: &str, sizes: &[(String, u64)], events: usize, rows: usize) {
+    let total: u64 = sizes.iter().map(|(_, b)| b).sum();
+    println!(
+        "{backend} storage: {:.1} MiB in all",
+        total as f64 / 1048576.0
+    );
+    for (name, bytes) in sizes {
+        if *bytes < 64 * 1024 {
+            continue;
+        }
+        println!(
+            "{backend}   {name}: {:.1} MiB, {:.1} bytes/event, {:.1} bytes/agent-hour",
+            *bytes as f64 / 1048576.0,
+            *bytes as f64 / events as f64,
+            *bytes as f64 / rows as f64
+        );
+    }
+}
+
+fn run(
+    backend: &str,
+    store: &mut dyn Store,
+    events: &[AgentEvent],
+    stats: &[HourStats],
+    sizes: &dyn Fn() -> Vec<(String, u64)>,
+) {
     let t = Instant::now();
     for (i, chunk) in events.chunks(20_000).enumerate() {
         let batch = LoadBatch {
@@ -92,6 +171,17 @@ fn run(backend: &str, store: &mut dyn Store, events: &[AgentEvent], stats: &[Hou
         rows.len(),
         t.elapsed().as_secs_f64()
     );
+
+    print_sizes(backend, &sizes(), events.len(), rows.len());
+    let json: usize = rows.iter().map(|r| r.event_details.len()).sum();
+    let compact: usize = rows.iter().map(|r| compact_details(r).len()).sum();
+    println!(
+        "{backend} event_details text: {:.1} MiB ({:.1} bytes/agent-hour); compact [[offset, type, 0/1, state]]: {:.1} MiB ({:.1} bytes/agent-hour)",
+        json as f64 / 1048576.0,
+        json as f64 / rows.len() as f64,
+        compact as f64 / 1048576.0,
+        compact as f64 / rows.len() as f64
+    );
 }
 
 fn main() {
@@ -110,16 +200,22 @@ fn main() {
         .collect();
     if backends.split(',').any(|b| b.trim() == "sqlite") {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = DatabaseUrl::Sqlite(dir.path().join("bench.db"));
+        let path = dir.path().join("bench.db");
+        let url = DatabaseUrl::Sqlite(path.clone());
         let mut store = apr::store::open(&url).expect("open SQLite");
-        run("sqlite", store.as_mut(), &events, &stats);
+        run("sqlite", store.as_mut(), &events, &stats, &|| {
+            sqlite_sizes(&path)
+        });
     }
     if backends.split(',').any(|b| b.trim() == "mysql") {
         let db = scratch::ScratchMysql::new()
             .expect("the MariaDB bench needs APR_TEST_MYSQL=1 and a running server");
         let mut store =
             apr::store::open(&DatabaseUrl::Mysql(db.url().to_string())).expect("open MariaDB");
-        run("mariadb", store.as_mut(), &events, &stats);
+        let url = db.url().to_string();
+        run("mariadb", store.as_mut(), &events, &stats, &|| {
+            mysql_sizes(&url)
+        });
         drop(store);
     }
 }

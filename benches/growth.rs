@@ -1,11 +1,14 @@
 //! How the cost grows (issue 14): `init-load`, `aggregate --rebuild` and `report`, run by the
 //! real binary on SQLite at 1×, 4× and 16× the data, growing agents and days together
 //! (1×: N agents × 1 day; 4×: 2N × 2 days; 16×: 4N × 4 days; ~500 events per agent and day).
-//! Each run is timed from process start to exit; init-load's peak RSS is the child's
-//! (`/usr/bin/time`). Linear growth shows as a flat "per M events" column.
+//! Each run is timed from process start to exit, wall clock and CPU (user + system, which a
+//! shared machine disturbs less); init-load's peak RSS is the child's (`/usr/bin/time`).
+//! Linear growth shows as a flat "per M events" column.
 //!
 //! Run: `cargo bench --bench growth` (`APR_BENCH_AGENTS` sets N, default 125, so 16× is one
-//! reference day's worth of events spread over 4 days and 500 agents).
+//! reference day's worth of events spread over 4 days and 500 agents; `APR_BENCH_SCALES=4`
+//! runs some scales only, e.g. with `APR_BENCH_AGENTS=1000` the 48-hour backfill of the
+//! reference center).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -81,13 +84,34 @@ fn write_replay(dir: &Path, agents: usize, days: usize) -> usize {
     total
 }
 
-/// Runs `apr ARGS` against `db`; returns (seconds, peak RSS in KiB when measured).
-fn apr(db: &Path, args: &[&str]) -> (f64, Option<u64>) {
+/// One run of the binary: wall seconds, CPU seconds and peak RSS (KiB), the last two when
+/// `/usr/bin/time` measured them.
+struct Run {
+    wall: f64,
+    cpu: Option<f64>,
+    rss_kib: Option<u64>,
+}
+
+impl Run {
+    fn cell(&self, m: f64) -> String {
+        match self.cpu {
+            Some(cpu) => format!(
+                "{:.2} wall, {cpu:.2} CPU ({:.2} CPU per M)",
+                self.wall,
+                cpu / m
+            ),
+            None => format!("{:.2} wall ({:.2} per M)", self.wall, self.wall / m),
+        }
+    }
+}
+
+/// Runs `apr ARGS` against `db`.
+fn apr(db: &Path, args: &[&str]) -> Run {
     let exe = env!("CARGO_BIN_EXE_apr");
     let timed = Path::new("/usr/bin/time").exists();
     let mut cmd = if timed {
         let mut c = Command::new("/usr/bin/time");
-        c.args(["-f", "%M", exe]);
+        c.args(["-f", "%U %S %M", exe]);
         c
     } else {
         Command::new(exe)
@@ -104,26 +128,42 @@ fn apr(db: &Path, args: &[&str]) -> (f64, Option<u64>) {
     let secs = t.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "apr {args:?} failed: {stderr}");
-    let rss = timed
-        .then(|| stderr.lines().last().and_then(|l| l.trim().parse().ok()))
-        .flatten();
-    (secs, rss)
+    let measured: Vec<f64> = if timed {
+        stderr
+            .lines()
+            .last()
+            .unwrap_or("")
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Run {
+        wall: secs,
+        cpu: (measured.len() == 3).then(|| measured[0] + measured[1]),
+        rss_kib: (measured.len() == 3).then(|| measured[2] as u64),
+    }
 }
 
 fn main() {
     let base = env_or("APR_BENCH_AGENTS", 125);
+    let scales = std::env::var("APR_BENCH_SCALES").unwrap_or_else(|_| "1,4,16".into());
     println!(
-        "| scale | agents × days | events | init-load s (s per M events) | init-load peak RSS | aggregate --rebuild s (per M) | report s (per M) |"
+        "| scale | agents × days | events | init-load s | init-load peak RSS | aggregate --rebuild s | report s |"
     );
     println!("|---|---|---|---|---|---|---|");
     for (scale, agents, days) in [(1, base, 1), (4, 2 * base, 2), (16, 4 * base, 4)] {
+        if !scales.split(',').any(|s| s.trim() == scale.to_string()) {
+            continue;
+        }
         let dir = tempfile::tempdir().unwrap();
         let replay = dir.path().join("replay");
         let events = write_replay(&replay, agents, days);
         let db = dir.path().join("apr.db");
         let hours = (days * 24).to_string();
         let replay_arg = replay.to_string_lossy().to_string();
-        let (load, rss) = apr(
+        let load = apr(
             &db,
             &[
                 "init-load",
@@ -134,10 +174,10 @@ fn main() {
                 &replay_arg,
             ],
         );
-        let (agg, _) = apr(&db, &["aggregate", "--rebuild"]);
+        let agg = apr(&db, &["aggregate", "--rebuild"]);
         let from = chrono::DateTime::from_timestamp(START, 0).unwrap();
         let to = from + chrono::Duration::days(days as i64);
-        let (report, _) = apr(
+        let report = apr(
             &db,
             &[
                 "report",
@@ -149,11 +189,12 @@ fn main() {
         );
         let m = events as f64 / 1e6;
         println!(
-            "| {scale}× | {agents} × {days} | {events} | {load:.2} ({:.2}) | {} | {agg:.2} ({:.2}) | {report:.2} ({:.2}) |",
-            load / m,
-            rss.map_or("-".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0)),
-            agg / m,
-            report / m
+            "| {scale}× | {agents} × {days} | {events} | {} | {} | {} | {} |",
+            load.cell(m),
+            load.rss_kib
+                .map_or("-".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0)),
+            agg.cell(m),
+            report.cell(m)
         );
     }
 }

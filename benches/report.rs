@@ -1,11 +1,14 @@
-//! Report throughput (SPEC §8): a 30-day month of a 2,000-agent center (1.44 M agent-hours)
-//! in a temporary SQLite database, rendered by `write_report` to a sink. The rendering runs
-//! in a fresh process (this benchmark again, with `APR_BENCH_RENDER` set) so that its peak
-//! resident memory (VmHWM) is its own, not the filling's. Prints rows/s of the store's scan
-//! alone and of the whole report, and that peak.
+//! Report throughput (SPEC §8, §10): a 30-day month of a 2,000-agent center (1.44 M
+//! agent-hours) in a temporary SQLite database, rendered by `write_report` to a sink in
+//! several cases: the hourly CSV of the month, the same month `--by day`, XLSX and HTML of
+//! one day (48,000 rows), and XLSX of the whole month. Each case renders in a fresh process
+//! (this benchmark again, with `APR_BENCH_RENDER` set) so that its peak resident memory
+//! (VmHWM) is its own, not the filling's. Prints rows/s of the store's scan alone and of the
+//! whole report, and that peak.
 //!
 //! `cargo bench --bench report` (`APR_BENCH_AGENTS`, `APR_BENCH_DAYS` scale it down;
-//! `APR_BENCH_DB=PATH` keeps the database, which should not exist yet).
+//! `APR_BENCH_DB=PATH` keeps the database, which should not exist yet;
+//! `APR_BENCH_CASES=csv:hour:30,xlsx:hour:1` picks cases as format:period:days).
 
 use std::time::Instant;
 
@@ -20,6 +23,20 @@ fn env_or(name: &str, default: i64) -> i64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Counts the bytes of the report and drops them.
+struct CountingSink(u64);
+
+impl std::io::Write for CountingSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0 += b.len() as u64;
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn peak_rss_kib() -> Option<u64> {
@@ -97,21 +114,34 @@ fn main() {
         agents * days * 24,
         filled.as_secs_f64()
     );
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .env("APR_BENCH_RENDER", &path)
-        .status()
-        .unwrap();
-    assert!(status.success(), "the rendering process failed: {status}");
+    let cases = std::env::var("APR_BENCH_CASES").unwrap_or_else(|_| {
+        format!("csv:hour:{days},csv:day:{days},xlsx:hour:1,html:hour:1,xlsx:hour:{days}")
+    });
+    for case in cases.split(',') {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("APR_BENCH_RENDER", &path)
+            .env("APR_BENCH_CASE", case)
+            .status()
+            .unwrap();
+        assert!(status.success(), "the rendering process failed: {status}");
+    }
 }
 
-/// Renders the month from the database at `db`, in this process alone.
-fn render(db: &std::path::Path, days: i64) {
+/// Renders the case `APR_BENCH_CASE` (format:period:days) from the database at `db`, in
+/// this process alone.
+fn render(db: &std::path::Path, _days: i64) {
+    let case = std::env::var("APR_BENCH_CASE").unwrap_or_else(|_| "csv:hour:30".into());
+    let parts: Vec<&str> = case.split(':').collect();
+    let (format, by, days) = (parts[0], parts[1], parts[2].parse::<i64>().unwrap());
+    println!("--- {format}, by {by}, {days} day(s)");
     let mut store = SqliteStore::open(db).unwrap();
     let zone = Zone::parse("Asia/Dubai").unwrap();
     let end = apr::hours::parse_instant(zone, "2025-09-01", "end").unwrap() + days * 86_400;
     let raw = RawReportArgs {
         start_date: Some("2025-09-01".into()),
         end_date: Some(zone.local(end).format("%Y-%m-%d").to_string()),
+        format: Some(format.into()),
+        by: Some(by.into()),
         ..Default::default()
     };
     let req = ReportRequest::parse(&raw, ArgNames::Cli).unwrap();
@@ -127,15 +157,17 @@ fn render(db: &std::path::Path, days: i64) {
     let scan = t.elapsed();
 
     let t = Instant::now();
-    let summary = write_report(&mut store, zone, &req, &mut std::io::sink()).unwrap();
+    let mut out = CountingSink(0);
+    let summary = write_report(&mut store, zone, &req, &mut out).unwrap();
     let took = t.elapsed();
+    println!("output: {:.1} MiB", out.0 as f64 / 1048576.0);
     let peak = peak_rss_kib();
 
     println!(
-        "report: {} rows in {:.2} s = {:.0} rows/s",
+        "report: {scanned} hourly rows in, {} rows out, in {:.2} s = {:.0} hourly rows/s",
         summary.rows,
         took.as_secs_f64(),
-        summary.rows as f64 / took.as_secs_f64()
+        scanned as f64 / took.as_secs_f64()
     );
     println!(
         "of which the store's scan alone: {scanned} rows in {:.2} s = {:.0} rows/s",

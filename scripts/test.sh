@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as a newcomer or CI runs it on a fresh machine: makes sure MariaDB
-# is installed and answering (MySQL-backend tests use a scratch database on it), then runs
+# is installed and answering (MySQL-backend tests use a scratch database on it) and that
+# Chromium and its WebDriver are installed (the browser tests of the web page), then runs
 # the format check, clippy with warnings as errors, and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,10 @@ cd "$(dirname "$0")/.."
 if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   echo "installing MariaDB (mariadb-server) ..."
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null
+fi
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  echo "installing Chromium and chromium-driver (browser tests) ..."
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 if ! mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null 2>&1; then
   echo "starting MariaDB ..."

@@ -12,7 +12,7 @@ mod support;
 use std::process::Command;
 
 use support::chaos::{
-    Backend, bytes_written_by, kill_at, kill_count, kill_when, schedule, written,
+    Backend, bytes_written_by, kill_at, kill_count, kill_when, schedule, try_kill_when, written,
 };
 use support::fake_platform::*;
 use support::rows::{Db, assert_same_dump, canonical_dump};
@@ -210,14 +210,27 @@ fn parse_kills(mut backend: Backend, seed: u64) {
         .count("SELECT COUNT(*) FROM queue_log")
         .unwrap() as u64;
     for point in schedule(seed, kill_count(), 1, lines * 4 / 5) {
-        // Always a fresh database: on a loaded one the cursor is at the end already.
-        let db = backend.fresh();
-        let what = format!("parse-queue-log killed after {point} of {lines} lines (seed {seed})");
-        let mut poll = db.poller();
-        kill_when(&mut parse_cmd(&db), &what, |_| {
-            poll.count("SELECT COUNT(*) FROM queue_log")
-                .is_some_and(|n| n as u64 >= point)
-        });
+        // Always a fresh database: on a loaded one the cursor is at the end already. A
+        // point the run outran (it can commit many chunks between two polls) is halved and
+        // tried again on another fresh database, at most 4 times.
+        let (mut db, mut at) = (backend.fresh(), point);
+        let mut landed = false;
+        for _ in 0..4 {
+            let mut poll = db.poller();
+            let what = format!("parse-queue-log killed after {at} of {lines} lines (seed {seed})");
+            if try_kill_when(&mut parse_cmd(&db), &what, |_| {
+                poll.count("SELECT COUNT(*) FROM queue_log")
+                    .is_some_and(|n| n as u64 >= at)
+            })
+            .is_ok()
+            {
+                landed = true;
+                break;
+            }
+            (db, at) = (backend.fresh(), at / 2);
+        }
+        let what = format!("parse-queue-log killed after {at} of {lines} lines (seed {seed})");
+        assert!(landed, "{what}: four runs ended before their kill point");
         run(&mut parse_cmd(&db));
         assert_same_dump(&canonical_dump(&db), &want, &what);
     }

@@ -332,6 +332,100 @@ fn golden_agent_and_queue_reports_of_the_example_day() {
 }
 
 #[test]
+fn golden_queue_periods_and_call_list_of_the_example_day() {
+    let (_d, db) = reference();
+    let by_day = report(&db, &["--kind", "queues", "--by", "day", "--totals"]);
+    insta::assert_snapshot!("queue_log_queues_by_day_totals", by_day);
+    insta::assert_snapshot!(
+        "queue_log_calls_sales_abandoned",
+        report(
+            &db,
+            &[
+                "--kind",
+                "calls",
+                "--queue",
+                "sales",
+                "--outcome",
+                "abandon,timeout"
+            ]
+        )
+    );
+    // The day's row sums the hourly rows: offered of the hours add up to the day's.
+    let hourly = report(&db, &["--kind", "queues", "--format", "json"]);
+    let hourly: Vec<serde_json::Value> = serde_json::from_str(&hourly).unwrap();
+    let daily = report(
+        &db,
+        &[
+            "--kind", "queues", "--by", "day", "--totals", "--format", "json",
+        ],
+    );
+    let daily: Vec<serde_json::Value> = serde_json::from_str(&daily).unwrap();
+    for q in ["billing", "sales", "support", "TOTAL"] {
+        let day = daily.iter().find(|r| r["queue"] == q).unwrap();
+        for key in [
+            "offered",
+            "answered",
+            "abandoned",
+            "timeouts",
+            "transferred",
+        ] {
+            let sum: i64 = hourly
+                .iter()
+                .filter(|r| q == "TOTAL" || r["queue"] == q)
+                .map(|r| r[key].as_i64().unwrap())
+                .sum();
+            assert_eq!(day[key].as_i64().unwrap(), sum, "{q} {key}");
+        }
+        let max: i64 = hourly
+            .iter()
+            .filter(|r| q == "TOTAL" || r["queue"] == q)
+            .map(|r| r["max_wait_secs"].as_i64().unwrap())
+            .max()
+            .unwrap();
+        assert_eq!(day["max_wait_secs"].as_i64().unwrap(), max, "{q}");
+    }
+    // The HTML queue report: calls and service level charts, the CSV's rows in its table.
+    let html = report(&db, &["--kind", "queues", "--format", "html"]);
+    assert_eq!(html.matches("<svg").count(), 2);
+    assert!(html.contains("Service level per hour (%)"));
+    assert!(!html.contains("http:") && !html.contains("<script"));
+    let csv = report(&db, &["--kind", "queues"]);
+    assert_eq!(
+        html.matches("<tr>").count(),
+        csv.lines().count(),
+        "the header row and one table row per CSV record"
+    );
+    // The call list: one row per stint, each filter applied.
+    let calls = report(&db, &["--kind", "calls", "--format", "json"]);
+    let calls: Vec<serde_json::Value> = serde_json::from_str(&calls).unwrap();
+    let offered: i64 = hourly.iter().map(|r| r["offered"].as_i64().unwrap()).sum();
+    assert_eq!(calls.len() as i64, offered);
+    let times: Vec<&str> = calls
+        .iter()
+        .map(|c| c["enter_time"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "ordered by entry");
+    let agent = calls
+        .iter()
+        .find_map(|c| c["agent"].as_str().filter(|a| !a.is_empty()))
+        .unwrap()
+        .to_string();
+    let mine = report(
+        &db,
+        &["--kind", "calls", "--ext", &agent, "--format", "json"],
+    );
+    let mine: Vec<serde_json::Value> = serde_json::from_str(&mine).unwrap();
+    assert!(!mine.is_empty() && mine.iter().all(|c| c["agent"] == agent.as_str()));
+    assert_eq!(
+        mine.len(),
+        calls
+            .iter()
+            .filter(|c| c["agent"] == agent.as_str())
+            .count()
+    );
+}
+
+#[test]
 fn queue_report_refuses_agent_only_arguments() {
     let (_d, db) = reference();
     let out = apr(&db)

@@ -45,18 +45,24 @@ fn golden_extended_csv_across_the_fall_back_hour() {
 }
 
 #[test]
-fn json_has_the_same_rows_keyed_by_header() {
+fn json_is_the_machine_form_of_the_same_rows() {
     let dir = tempfile::tempdir().unwrap();
     let db = report_fixture::create(dir.path());
     let json = report(&db, &["--start-date", "2025-09-07", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 5);
-    assert_eq!(rows[0]["Ext"], "999");
-    assert_eq!(rows[0]["Answer Rate (%)"], "66.67%");
-    assert_eq!(rows[0]["Total Calls"], 3);
-    assert_eq!(rows[3]["Ext"], "agent7");
-    assert_eq!(rows[3]["Name"], "Text, Ext");
+    assert_eq!(rows[0]["ext"], "999");
+    assert_eq!(rows[0]["answer_rate_pct"], 66.67);
+    assert_eq!(rows[0]["total_calls"], 3);
+    assert_eq!(rows[0]["available_secs"], 1600);
+    // Europe/London in September is UTC+1.
+    assert_eq!(rows[0]["start"], "2025-09-07T18:00:00+01:00");
+    assert_eq!(rows[0]["date"], "2025-09-07");
+    assert_eq!(rows[0]["complete"], true);
+    assert_eq!(rows[3]["ext"], "agent7");
+    assert_eq!(rows[3]["name"], "Text, Ext");
+    assert!(rows[0].get("Ext").is_none());
 }
 
 #[test]
@@ -122,8 +128,31 @@ fn usage_errors_exit_2_naming_the_argument() {
             "--start-time '7pm'",
         ),
         (
-            &["--start-date", "2025-09-07", "--format", "xlsx"][..],
-            "--format 'xlsx'",
+            &["--start-date", "2025-09-07", "--format", "pdf"][..],
+            "--format 'pdf'",
+        ),
+        (
+            &["--start-date", "2025-09-07", "--by", "year"][..],
+            "--by 'year'",
+        ),
+        (
+            &["--start-date", "2025-09-07", "--format", "json", "--bom"][..],
+            "--bom applies to CSV only",
+        ),
+        (
+            &[
+                "--start-date",
+                "2025-09-07",
+                "--kind",
+                "calls",
+                "--by",
+                "day",
+            ][..],
+            "--by applies to the agent and queue reports only",
+        ),
+        (
+            &["--start-date", "2025-09-07", "--outcome", "ABANDON"][..],
+            "--outcome applies to the call list only",
         ),
     ] {
         apr(&db)

@@ -61,3 +61,42 @@ async fn mariadb_reports_the_same_bytes_as_sqlite() {
     assert_eq!(body.as_ref(), expected.as_slice());
     assert!(server.wait().0.success());
 }
+
+#[test]
+fn mariadb_period_rows_are_the_sums_of_their_hours() {
+    for scenario in 0..report_fixture::periods::SCENARIOS.len() {
+        let Some(scratch) = ScratchMysql::new() else {
+            return;
+        };
+        report_fixture::periods::fill(&mut MysqlStore::open(scratch.url()).unwrap(), scenario);
+        for by in ["day", "week", "month"] {
+            report_fixture::periods::check_periods(scratch.url(), scenario, by);
+        }
+        // And the same bytes as SQLite in every format.
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("p.db");
+        report_fixture::periods::fill(
+            &mut apr::store::sqlite::SqliteStore::open(&db).unwrap(),
+            scenario,
+        );
+        let sqlite = format!("sqlite://{}", db.display());
+        let range = report_fixture::periods::SCENARIOS[scenario].3;
+        for format in ["csv", "json", "xlsx", "html"] {
+            let args = [
+                "--start-date",
+                range[0],
+                "--end-date",
+                range[2],
+                "--by",
+                "week",
+                "--totals",
+                "--format",
+                format,
+            ];
+            assert!(
+                report(scratch.url(), &args) == report(&sqlite, &args),
+                "{format}"
+            );
+        }
+    }
+}

@@ -130,7 +130,9 @@ async fn bad_parameters_are_400_naming_the_parameter() {
         ("startDate=2025-09-07&endDate=2025-09-01", "endDate"),
         ("startDate=2025-09-07&startTime=7pm", "startTime '7pm'"),
         ("startDate=2025-09-07&format=xml", "format 'xml'"),
-        ("startDate=2025-09-07&kind=calls", "kind 'calls'"),
+        ("startDate=2025-09-07&kind=people", "kind 'people'"),
+        ("startDate=2025-09-07&by=year", "by 'year'"),
+        ("startDate=2025-09-07&totals=maybe", "totals 'maybe'"),
         ("startDate=2025-09-07&ext=1%27%3B--", "ext"),
         ("startDate=2025-09-07&extended=maybe", "extended 'maybe'"),
         (

@@ -190,9 +190,9 @@ pub enum Command {
     /// Load Asterisk queue_log files (incremental; `-` for stdin)
     #[command(after_help = help::PARSE_QUEUE_LOG)]
     ParseQueueLog(parse_queue_log::Args),
-    /// Render the agent report (CSV or JSON) for a local date/time range
+    /// Render the agent, queue or call report (CSV, JSON, XLSX or HTML) for a local range
     #[command(after_help = help::REPORT)]
-    Report(report::Args),
+    Report(Box<report::Args>),
     /// Answer exactly one HTTP request (GET /api/report, /health), then exit
     #[command(after_help = help::SERVE_ONCE)]
     ServeOnce(serve_once::Args),
@@ -243,7 +243,7 @@ pub fn main() -> i32 {
         Command::InitLoad(args) => init_load::run(global, args),
         Command::Aggregate(args) => aggregate::run(global, args),
         Command::ParseQueueLog(args) => parse_queue_log::run(global, args),
-        Command::Report(args) => report::run(global, args),
+        Command::Report(args) => report::run(global, *args),
         Command::ServeOnce(args) => serve_once::run(global, args),
         Command::Serve(args) => serve::run(global, args),
         Command::Status(args) => status::run(global, args),

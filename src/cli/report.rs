@@ -1,7 +1,10 @@
-//! `apr report` (SPEC §7.4): the agent report, or with `--kind queues` the queue report of
-//! §6, as CSV or JSON on stdout or `--output FILE`.
+//! `apr report` (SPEC §7.4, §10): the agent report, the queue report of §6 or the call
+//! list, by hour, day, week or month, as CSV, JSON, XLSX or HTML on stdout or `--output
+//! FILE` (written to a temporary file beside it and renamed on success, so a failed report
+//! never leaves a truncated or clobbered file).
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use clap::Args as ClapArgs;
 
@@ -10,7 +13,9 @@ use crate::cli::report_mail::MailArgs;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::report::queues::{QueueOptions, SlBasis};
-use crate::report::{ArgNames, RawReportArgs, ReportRequest, write_report};
+use crate::report::{
+    ArgNames, RawReportArgs, ReportFormat, ReportRequest, ReportSummary, write_report,
+};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -27,18 +32,39 @@ pub struct Args {
     /// after the start that the clock reads it
     #[arg(long, value_name = "HH:MM[:SS]")]
     pub end_time: Option<String>,
-    /// csv or json
-    #[arg(long, value_name = "FORMAT", default_value = "csv")]
-    pub format: String,
-    /// What to report on: agents, or queues (per queue and hour, from queue_log)
+    /// csv, json, xlsx or html [default: from --output's extension, else csv]
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// What to report on: agents, queues (per queue, from queue_log) or calls (one row per
+    /// queue call)
     #[arg(long, value_name = "KIND", default_value = "agents")]
     pub kind: String,
-    /// Only these extensions, comma-separated (3012,3032)
+    /// One row per agent (or queue) and hour, day, week or month
+    #[arg(long, value_name = "PERIOD", default_value = "hour")]
+    pub by: String,
+    /// Add a TOTAL row after each period and a grand total at the end
+    #[arg(long)]
+    pub totals: bool,
+    /// Only these extensions, comma-separated (3012,3032); with --kind calls, the agent who
+    /// answered
     #[arg(long, value_name = "EXTS")]
     pub ext: Option<String>,
-    /// Add talk, hold, wrap-up, DND and unaccounted times, counts and completeness
+    /// Only these queues, comma-separated (queue report and call list)
+    #[arg(long, value_name = "QUEUES")]
+    pub queue: Option<String>,
+    /// Call list: only these outcomes, comma-separated (ANSWERED,ABANDON,...)
+    #[arg(long, value_name = "OUTCOMES")]
+    pub outcome: Option<String>,
+    /// Add talk, hold, wrap-up, DND and unaccounted times, counts, completeness, occupancy
+    /// and utilization
     #[arg(long)]
     pub extended: bool,
+    /// CSV: begin with a UTF-8 byte-order mark (for Excel)
+    #[arg(long)]
+    pub bom: bool,
+    /// CSV: field separator: ',', ';', '|' or tab
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
     /// Queue report: abandons within this many seconds are short abandons
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub short_abandon_secs: u32,
@@ -63,12 +89,78 @@ impl Args {
             end_date: self.end_date.clone(),
             start_time: self.start_time.clone(),
             end_time: self.end_time.clone(),
-            format: Some(self.format.clone()),
+            format: self.format.clone().or_else(|| {
+                self.output
+                    .as_deref()
+                    .and_then(ReportFormat::from_path)
+                    .map(|f| f.extension().to_string())
+            }),
             kind: Some(self.kind.clone()),
             ext: self.ext.clone(),
             extended: self.extended,
+            by: Some(self.by.clone()),
+            totals: self.totals,
+            bom: self.bom,
+            delimiter: self.delimiter.clone(),
+            queue: self.queue.clone(),
+            outcome: self.outcome.clone(),
         }
     }
+}
+
+/// The directory `--output` goes to, checked before anything runs: it must exist.
+fn output_dir(path: &Path) -> Result<PathBuf, Error> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::usage(format!(
+            "--output '{}': the directory '{}' does not exist; expected a file in an existing directory",
+            path.display(),
+            dir.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(Error::usage(format!(
+            "--output '{}' is a directory; expected a file name",
+            path.display()
+        )));
+    }
+    Ok(dir)
+}
+
+/// Writes the report to a temporary file beside `path` and renames it over `path` once
+/// complete; on any failure the temporary file is removed and `path` is untouched.
+fn write_to_file(
+    path: &Path,
+    dir: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> crate::Result<ReportSummary>,
+) -> anyhow::Result<ReportSummary> {
+    let named = |what: &str| format!("--output '{}' {what}", path.display());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".apr-report-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(named("cannot be created"), e))?;
+    let summary = write(tmp.as_file_mut())?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(named("cannot be written"), e))?;
+    // A new file gets the usual permissions (the temporary one is private); a replaced
+    // file keeps its own.
+    let mode = match std::fs::metadata(path) {
+        Ok(m) => m.permissions(),
+        Err(_) => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::Permissions::from_mode(0o644)
+        }
+    };
+    std::fs::set_permissions(tmp.path(), mode)
+        .map_err(|e| Error::io(named("cannot be written"), e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io(named("cannot be renamed into place"), e.error))?;
+    Ok(summary)
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
@@ -80,6 +172,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         sl_basis: SlBasis::parse(&args.sl_basis, "--sl-basis")?,
     };
     let delivery = args.mail.delivery(&global.settings)?;
+    let dir = args.output.as_deref().map(output_dir).transpose()?;
     let mut store = global.open_read_only()?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
     if let Some(delivery) = delivery {
@@ -88,20 +181,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         let summary = write_report(store.as_mut(), zone, &req, &mut bytes)?;
         return Ok(delivery.send(global, &req, zone, bytes, summary.rows)?);
     }
-    let summary = match &args.output {
-        Some(path) => {
-            let mut file = std::fs::File::create(path).map_err(|e| {
-                Error::io(
-                    format!("--output '{}' cannot be created", path.display()),
-                    e,
-                )
-            })?;
-            let s = write_report(store.as_mut(), zone, &req, &mut file)?;
-            file.sync_all()
-                .map_err(|e| Error::io(format!("--output '{}'", path.display()), e))?;
-            s
-        }
-        None => {
+    let summary = match (&args.output, dir) {
+        (Some(path), Some(dir)) => write_to_file(path, &dir, |file| {
+            write_report(store.as_mut(), zone, &req, file)
+        })?,
+        _ => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
             let s = write_report(store.as_mut(), zone, &req, &mut lock)?;

@@ -29,6 +29,10 @@ pub struct ServerArgs {
     /// Origins browsers may read responses from: '*' or comma-separated origins
     #[arg(long, value_name = "ORIGINS", env = "APR_CORS_ORIGINS")]
     pub cors_origins: Option<String>,
+    /// Also accept APR_SERVE_TOKEN as ?token= in the URL (for a browser without a proxy).
+    /// Risk: URLs with the token end up in browser history, bookmarks and proxy logs
+    #[arg(long)]
+    pub token_in_query: bool,
 }
 
 impl ServerArgs {
@@ -59,6 +63,7 @@ impl ServerArgs {
                 database: global.database_url.clone(),
                 zone_choice: global.zone_choice(),
                 token,
+                token_in_query: self.token_in_query,
             },
         })
     }

@@ -1,59 +1,301 @@
-//! The agent report (SPEC §7.4): one row per agent and local hour, with the exact column
-//! headers and order of the spec, the `--extended` columns, and the formatting rules for
-//! clock columns, durations, AHT and answer rate. Rows arrive from the store in hour order;
-//! one hour's rows are buffered to order them by extension.
+//! The agent report (SPEC §7.4, §10): one row per agent and local hour, day, ISO week or
+//! calendar month, with the exact column headers and order of the spec, the `--extended`
+//! columns and KPIs, and `--totals`. Rows arrive from the store in hour order; the rows of
+//! one period are summed per agent (at most one accumulator per agent is held), then
+//! written ordered by extension with every ratio recomputed from the sums.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use crate::error::Result;
 use crate::hours::Zone;
-use crate::model::ActivityRow;
+use crate::model::{ActivityRow, Buckets};
 use crate::store::Store;
 
-use super::{Cell, ReportRequest, ReportSummary, RowSink};
+pub use super::cell::push_duration;
+use super::cell::{Cell, Clock, Column, Figures, RowKind, col, push_hundredths, ratio_hundredths};
+use super::period::{self, By};
+use super::{ReportFormat, ReportRequest, ReportSummary, RowSink};
 
 /// The columns of every agent report, in order.
-pub const COLUMNS: [&str; 27] = [
-    "Interval",
-    "Date",
-    "Start Time",
-    "End Time",
-    "Ext",
-    "Name",
-    "Available Time",
-    "Productive Break",
-    "Non-Prod. Break",
-    "Login Time",
-    "Logoff Time",
-    "Idle Time",
-    "Total Calls",
-    "Answered Calls",
-    "Failed Calls",
-    "AHT",
-    "Answer Rate (%)",
-    "Lunch Time",
-    "Tea/Coffee Break",
-    "Bio Break",
-    "Short Break",
-    "Other NPT",
-    "Meeting Time",
-    "Training Time",
-    "Chat Time",
-    "Tickets Time",
-    "Outbound Time",
+pub const COLUMNS: [Column; 27] = [
+    col("Interval", "interval"),
+    col("Date", "date"),
+    col("Start Time", "start"),
+    col("End Time", "end"),
+    col("Ext", "ext"),
+    col("Name", "name"),
+    col("Available Time", "available_secs"),
+    col("Productive Break", "productive_secs"),
+    col("Non-Prod. Break", "non_productive_secs"),
+    col("Login Time", "login_secs"),
+    col("Logoff Time", "logoff_secs"),
+    col("Idle Time", "idle_secs"),
+    col("Total Calls", "total_calls"),
+    col("Answered Calls", "answered_calls"),
+    col("Failed Calls", "failed_calls"),
+    col("AHT", "aht_secs"),
+    col("Answer Rate (%)", "answer_rate_pct"),
+    col("Lunch Time", "lunch_secs"),
+    col("Tea/Coffee Break", "tea_coffee_secs"),
+    col("Bio Break", "bio_break_secs"),
+    col("Short Break", "short_break_secs"),
+    col("Other NPT", "other_npt_secs"),
+    col("Meeting Time", "meeting_secs"),
+    col("Training Time", "training_secs"),
+    col("Chat Time", "chat_secs"),
+    col("Tickets Time", "tickets_secs"),
+    col("Outbound Time", "outbound_secs"),
 ];
 
-/// The columns `--extended` appends.
-pub const EXTENDED_COLUMNS: [&str; 8] = [
-    "Talk Time",
-    "Hold Time",
-    "Wrap Up Time",
-    "DND Time",
-    "Unaccounted Time",
-    "Idle Count",
-    "Not Available Count",
-    "Complete",
+/// The columns `--extended` appends: the §7.4 ones, then the KPIs of §10.
+pub const EXTENDED_COLUMNS: [Column; 10] = [
+    col("Talk Time", "talk_secs"),
+    col("Hold Time", "hold_secs"),
+    col("Wrap Up Time", "wrap_up_secs"),
+    col("DND Time", "dnd_secs"),
+    col("Unaccounted Time", "unaccounted_secs"),
+    col("Idle Count", "idle_count"),
+    col("Not Available Count", "not_available_count"),
+    col("Complete", "complete"),
+    col("Occupancy (%)", "occupancy_pct"),
+    col("Utilization (%)", "utilization_pct"),
 ];
+
+/// Index of `Complete` among all columns (JSON always carries it).
+const COMPLETE: usize = COLUMNS.len() + 7;
+
+/// The indices (into [`COLUMNS`] then [`EXTENDED_COLUMNS`]) a request shows.
+fn shown(req: &ReportRequest) -> Vec<usize> {
+    let all = COLUMNS.len() + EXTENDED_COLUMNS.len();
+    if req.extended {
+        (0..all).collect()
+    } else if req.format == ReportFormat::Json {
+        (0..COLUMNS.len()).chain([COMPLETE]).collect()
+    } else {
+        (0..COLUMNS.len()).collect()
+    }
+}
+
+/// The sums of one agent (or of all agents, for a total) over one period.
+#[derive(Debug, Clone, Default)]
+pub struct AgentSums {
+    pub name: String,
+    pub buckets: Buckets,
+    pub idle_count: i64,
+    pub notavail_count: i64,
+    pub total_calls: i64,
+    pub answered_calls: i64,
+    pub failed_calls: i64,
+    pub covered_secs: i64,
+    pub hours: i64,
+    /// Hours among them that are not over yet.
+    pub incomplete_hours: i64,
+}
+
+fn add_buckets(a: &mut Buckets, b: &Buckets) {
+    a.idle += b.idle;
+    a.talk += b.talk;
+    a.wrap_up += b.wrap_up;
+    a.hold += b.hold;
+    a.meeting += b.meeting;
+    a.training += b.training;
+    a.chat += b.chat;
+    a.tickets += b.tickets;
+    a.outbound += b.outbound;
+    a.lunch += b.lunch;
+    a.tea += b.tea;
+    a.bio += b.bio;
+    a.short += b.short;
+    a.other += b.other;
+    a.login += b.login;
+    a.logoff += b.logoff;
+    a.dnd += b.dnd;
+    a.unaccounted += b.unaccounted;
+}
+
+impl AgentSums {
+    /// Adds one hourly row; the name is the latest hour's.
+    pub fn add_row(&mut self, r: &ActivityRow) {
+        if self.name != r.agent_name {
+            self.name.clone_from(&r.agent_name);
+        }
+        add_buckets(&mut self.buckets, &r.buckets);
+        self.idle_count += r.idle_count;
+        self.notavail_count += r.notavail_count;
+        self.total_calls += r.total_calls;
+        self.answered_calls += r.answered_calls;
+        self.failed_calls += r.failed_calls;
+        self.covered_secs += r.covered_secs;
+        self.hours += 1;
+        self.incomplete_hours += i64::from(!r.complete);
+    }
+
+    /// Adds another agent's sums (for totals; the name is not kept).
+    pub fn add_sums(&mut self, o: &AgentSums) {
+        add_buckets(&mut self.buckets, &o.buckets);
+        self.idle_count += o.idle_count;
+        self.notavail_count += o.notavail_count;
+        self.total_calls += o.total_calls;
+        self.answered_calls += o.answered_calls;
+        self.failed_calls += o.failed_calls;
+        self.covered_secs += o.covered_secs;
+        self.hours += o.hours;
+        self.incomplete_hours += o.incomplete_hours;
+    }
+
+    /// Talk + Hold + Wrap-up.
+    pub fn handled(&self) -> i64 {
+        self.buckets.talk + self.buckets.hold + self.buckets.wrap_up
+    }
+
+    /// `Occupancy (%)`: handled time over available time, in hundredths.
+    pub fn occupancy(&self) -> i64 {
+        ratio_hundredths(self.handled(), self.buckets.available())
+    }
+
+    /// `Utilization (%)`: handled and productive time over the logged-in time (covered
+    /// minus logoff and unaccounted), in hundredths.
+    pub fn utilization(&self) -> i64 {
+        ratio_hundredths(
+            self.handled() + self.buckets.productive(),
+            self.covered_secs - self.buckets.logoff - self.buckets.unaccounted,
+        )
+    }
+}
+
+/// The clock columns of one row: Interval, Date (with its date), Start and End Time.
+pub(crate) struct RowClock {
+    pub(crate) interval: String,
+    pub(crate) date: chrono::NaiveDate,
+    pub(crate) date_text: String,
+    pub(crate) start: Clock,
+    pub(crate) end: Clock,
+    /// The range cut the period.
+    pub(crate) cut: bool,
+}
+
+impl RowClock {
+    /// The clock of the local hour starting at `start`: the Interval reads the clock one
+    /// hour later, so a repeated fall-back hour shows `01:00 - 01:00`; End Time is the
+    /// hour's actual end.
+    pub(crate) fn hour(zone: Zone, start: i64) -> RowClock {
+        let s = zone.local(start);
+        let later = zone.local(start + 3600);
+        RowClock {
+            interval: format!("{} - {}", s.format("%H:%M"), later.format("%H:%M")),
+            date: s.date_naive(),
+            date_text: s.format("%d-%b").to_string(),
+            start: Clock::new(zone, start),
+            end: Clock::new(zone, zone.next_hour_start(start)),
+            cut: false,
+        }
+    }
+
+    /// The clock of a row: an hour, or the period `key` of `by` cut to `range`.
+    pub(crate) fn of(by: By, zone: Zone, key: i64, range: (i64, i64)) -> RowClock {
+        if by == By::Hour {
+            return RowClock::hour(zone, key);
+        }
+        let p = period::span(by, zone, key, range.0, range.1);
+        RowClock {
+            interval: p.label,
+            date: p.first_date,
+            date_text: p.first_date.format("%d-%b").to_string(),
+            start: Clock::new(zone, p.start),
+            end: Clock::new(zone, p.end),
+            cut: p.cut,
+        }
+    }
+
+    /// The grand total's clock: the whole range.
+    pub(crate) fn range(zone: Zone, range: (i64, i64)) -> RowClock {
+        let d = zone.local(range.0).date_naive();
+        RowClock {
+            interval: "Total".into(),
+            date: d,
+            date_text: d.format("%d-%b").to_string(),
+            start: Clock::new(zone, range.0),
+            end: Clock::new(zone, range.1),
+            cut: false,
+        }
+    }
+}
+
+/// Groups hourly rows into periods as they stream by: the period in progress, one
+/// accumulator per agent in it, and the grand total.
+struct Periods<'s> {
+    by: By,
+    zone: Zone,
+    range: (i64, i64),
+    shown: Vec<usize>,
+    totals: bool,
+    sink: &'s mut dyn RowSink,
+    /// The period in progress: its key and the local hour starts it was seen to cover.
+    key: Option<i64>,
+    /// `[start, end)` of hour starts known to map to `key` (saves a zone lookup per row).
+    known: (i64, i64),
+    agents: Vec<(String, AgentSums)>,
+    index: HashMap<String, usize>,
+    grand: AgentSums,
+    rows: u64,
+}
+
+impl Periods<'_> {
+    fn add(&mut self, row: ActivityRow) -> Result<()> {
+        let h = row.report_hour;
+        if !(self.known.0 <= h && h < self.known.1) {
+            let key = self.by.key(self.zone, h);
+            if self.key != Some(key) {
+                self.flush()?;
+                self.key = Some(key);
+                self.known = (h, h + 1);
+            } else {
+                self.known = (self.known.0.min(h), self.known.1.max(h + 1));
+            }
+        }
+        match self.index.get(&row.agent_ext) {
+            Some(&i) => self.agents[i].1.add_row(&row),
+            None => {
+                let mut sums = AgentSums::default();
+                sums.add_row(&row);
+                self.index.insert(row.agent_ext.clone(), self.agents.len());
+                self.agents.push((row.agent_ext, sums));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the period in progress: its agents by extension, then its total.
+    fn flush(&mut self) -> Result<()> {
+        let Some(key) = self.key.take() else {
+            return Ok(());
+        };
+        let clock = RowClock::of(self.by, self.zone, key, self.range);
+        self.agents.sort_by(|a, b| ext_order(&a.0, &b.0));
+        let mut total = AgentSums::default();
+        for (ext, sums) in &self.agents {
+            write_row(&clock, ext, sums, RowKind::Detail, &self.shown, self.sink)?;
+            total.add_sums(sums);
+        }
+        self.rows += self.agents.len() as u64;
+        if self.totals {
+            write_row(
+                &clock,
+                "TOTAL",
+                &total,
+                RowKind::Total,
+                &self.shown,
+                self.sink,
+            )?;
+        }
+        self.grand.add_sums(&total);
+        self.agents.clear();
+        self.index.clear();
+        self.known = (0, 0);
+        Ok(())
+    }
+}
 
 /// Streams the agent report of `req` from `store` into `sink`.
 pub fn render(
@@ -62,48 +304,104 @@ pub fn render(
     req: &ReportRequest,
     sink: &mut dyn RowSink,
 ) -> Result<ReportSummary> {
-    let mut columns: Vec<&str> = COLUMNS.to_vec();
-    if req.extended {
-        columns.extend(EXTENDED_COLUMNS);
+    let shown = shown(req);
+    let all: Vec<Column> = COLUMNS.iter().chain(&EXTENDED_COLUMNS).copied().collect();
+    let columns: Vec<Column> = shown.iter().map(|&i| all[i]).collect();
+    sink.header(&req.meta("Agents", zone), &columns)?;
+    let range = req.instants(zone);
+    let mut p = Periods {
+        by: req.by,
+        zone,
+        range,
+        shown,
+        totals: req.totals,
+        sink,
+        key: None,
+        known: (0, 0),
+        agents: Vec::new(),
+        index: HashMap::new(),
+        grand: AgentSums::default(),
+        rows: 0,
+    };
+    store.scan_activity(&req.filter(), &mut |row| p.add(row))?;
+    p.flush()?;
+    if req.totals && p.grand.hours > 0 {
+        let clock = RowClock::range(zone, range);
+        write_row(&clock, "TOTAL", &p.grand, RowKind::Total, &p.shown, p.sink)?;
     }
-    sink.header(&columns)?;
-
-    let mut summary = ReportSummary::default();
-    let mut hour: Vec<ActivityRow> = Vec::new();
-    let mut fmt = RowFormatter::default();
-    store.scan_activity(&req.filter(), &mut |row| {
-        if hour
-            .first()
-            .is_some_and(|h| h.report_hour != row.report_hour)
-        {
-            summary.rows += flush_hour(&mut hour, zone, req.extended, &mut fmt, sink)?;
-        }
-        hour.push(row);
-        Ok(())
-    })?;
-    summary.rows += flush_hour(&mut hour, zone, req.extended, &mut fmt, sink)?;
-    Ok(summary)
+    Ok(ReportSummary { rows: p.rows })
 }
 
-/// Writes one hour's rows ordered by extension and empties the buffer.
-fn flush_hour(
-    hour: &mut Vec<ActivityRow>,
-    zone: Zone,
-    extended: bool,
-    fmt: &mut RowFormatter,
+/// Writes one row of `sums` with the columns `shown`.
+fn write_row(
+    clock: &RowClock,
+    ext: &str,
+    s: &AgentSums,
+    kind: RowKind,
+    shown: &[usize],
     sink: &mut dyn RowSink,
-) -> Result<u64> {
-    let Some(first) = hour.first() else {
-        return Ok(0);
-    };
-    let clock = HourClock::new(zone, first.report_hour);
-    hour.sort_by(|a, b| ext_order(&a.agent_ext, &b.agent_ext));
-    for row in hour.iter() {
-        fmt.write(&clock, row, extended, sink)?;
+) -> Result<()> {
+    if kind == RowKind::Detail {
+        sink.observe(&Figures::Agent {
+            period: &clock.interval,
+            ext,
+            sums: s,
+        });
     }
-    let n = hour.len() as u64;
-    hour.clear();
-    Ok(n)
+    let b = &s.buckets;
+    let name = if kind == RowKind::Total {
+        ""
+    } else {
+        s.name.as_str()
+    };
+    let complete = s.incomplete_hours == 0 && !clock.cut;
+    let all: [Cell<'_>; 37] = [
+        Cell::Text(&clock.interval),
+        Cell::Date(clock.date, &clock.date_text),
+        Cell::Clock(&clock.start),
+        Cell::Clock(&clock.end),
+        Cell::Text(ext),
+        Cell::Text(name),
+        Cell::Duration(b.available()),
+        Cell::Duration(b.productive()),
+        Cell::Duration(b.non_productive()),
+        Cell::Duration(b.login),
+        Cell::Duration(b.logoff),
+        Cell::Duration(b.idle),
+        Cell::Int(s.total_calls),
+        Cell::Int(s.answered_calls),
+        Cell::Int(s.failed_calls),
+        Cell::Duration(aht(s.handled(), s.answered_calls)),
+        Cell::Percent(ratio_hundredths(s.answered_calls, s.total_calls)),
+        Cell::Duration(b.lunch),
+        Cell::Duration(b.tea),
+        Cell::Duration(b.bio),
+        Cell::Duration(b.short),
+        Cell::Duration(b.other),
+        Cell::Duration(b.meeting),
+        Cell::Duration(b.training),
+        Cell::Duration(b.chat),
+        Cell::Duration(b.tickets),
+        Cell::Duration(b.outbound),
+        Cell::Duration(b.talk),
+        Cell::Duration(b.hold),
+        Cell::Duration(b.wrap_up),
+        Cell::Duration(b.dnd),
+        Cell::Duration(b.unaccounted),
+        Cell::Int(s.idle_count),
+        Cell::Int(s.notavail_count),
+        Cell::Flag(complete),
+        Cell::Percent(s.occupancy()),
+        Cell::Percent(s.utilization()),
+    ];
+    if shown.len() == all.len() {
+        return sink.row(kind, &all);
+    }
+    let mut cells = [Cell::Empty; 37];
+    for (slot, &i) in cells.iter_mut().zip(shown) {
+        *slot = all[i];
+    }
+    sink.row(kind, &cells[..shown.len()])
 }
 
 /// A total order on extensions: all-digit extensions first, by numeric value (of any
@@ -125,116 +423,6 @@ pub fn ext_order(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// The clock columns shared by every row of one local hour.
-pub(crate) struct HourClock {
-    pub(crate) interval: String,
-    pub(crate) date: String,
-    pub(crate) start: String,
-    pub(crate) end: String,
-}
-
-impl HourClock {
-    pub(crate) fn new(zone: Zone, start: i64) -> HourClock {
-        let s = zone.local(start);
-        // The Interval reads the clock one hour later, so a repeated fall-back hour shows
-        // `01:00 - 01:00`; End Time is the hour's actual end.
-        let later = zone.local(start + 3600);
-        let end = zone.local(zone.next_hour_start(start));
-        HourClock {
-            interval: format!("{} - {}", s.format("%H:%M"), later.format("%H:%M")),
-            date: s.format("%d-%b").to_string(),
-            start: s.format("%d/%m/%Y, %H:%M:%S").to_string(),
-            end: end.format("%d/%m/%Y, %H:%M:%S").to_string(),
-        }
-    }
-}
-
-/// Formats rows into one reused text buffer, so a row costs no allocation.
-#[derive(Default)]
-struct RowFormatter {
-    text: String,
-    spans: Vec<(usize, usize)>,
-}
-
-impl RowFormatter {
-    fn write(
-        &mut self,
-        clock: &HourClock,
-        r: &ActivityRow,
-        extended: bool,
-        sink: &mut dyn RowSink,
-    ) -> Result<()> {
-        let b = &r.buckets;
-        // Durations in cell order: the 17 of every report, then the 5 of `--extended`.
-        let durations = [
-            b.available(),
-            b.productive(),
-            b.non_productive(),
-            b.login,
-            b.logoff,
-            b.idle,
-            aht(b.talk + b.hold + b.wrap_up, r.answered_calls),
-            b.lunch,
-            b.tea,
-            b.bio,
-            b.short,
-            b.other,
-            b.meeting,
-            b.training,
-            b.chat,
-            b.tickets,
-            b.outbound,
-            b.talk,
-            b.hold,
-            b.wrap_up,
-            b.dnd,
-            b.unaccounted,
-        ];
-        let n_durations = if extended { 22 } else { 17 };
-
-        self.text.clear();
-        self.spans.clear();
-        for &d in &durations[..n_durations] {
-            let from = self.text.len();
-            push_duration(&mut self.text, d);
-            self.spans.push((from, self.text.len()));
-        }
-        let from = self.text.len();
-        push_rate(&mut self.text, r.answered_calls, r.total_calls);
-        let rate = (from, self.text.len());
-
-        let t = |span: (usize, usize)| Cell::Text(&self.text[span.0..span.1]);
-        let d = |i: usize| t(self.spans[i]);
-        let mut cells: Vec<Cell<'_>> = Vec::with_capacity(35);
-        cells.extend([
-            Cell::Text(&clock.interval),
-            Cell::Text(&clock.date),
-            Cell::Text(&clock.start),
-            Cell::Text(&clock.end),
-            Cell::Text(&r.agent_ext),
-            Cell::Text(&r.agent_name),
-        ]);
-        cells.extend((0..6).map(d));
-        cells.extend([
-            Cell::Int(r.total_calls),
-            Cell::Int(r.answered_calls),
-            Cell::Int(r.failed_calls),
-            d(6),
-            t(rate),
-        ]);
-        cells.extend((7..17).map(d));
-        if extended {
-            cells.extend((17..22).map(d));
-            cells.extend([
-                Cell::Int(r.idle_count),
-                Cell::Int(r.notavail_count),
-                Cell::Int(r.complete as i64),
-            ]);
-        }
-        sink.row(&cells)
-    }
-}
-
 /// Average handling time in seconds: handled seconds per answered call, floored; 0 when
 /// nothing was answered.
 pub fn aht(handled_secs: i64, answered: i64) -> i64 {
@@ -245,44 +433,10 @@ pub fn aht(handled_secs: i64, answered: i64) -> i64 {
     }
 }
 
-/// `HH:MM:SS`; hours keep counting past 24 (totals over many hours).
-pub fn push_duration(out: &mut String, secs: i64) {
-    if secs < 0 {
-        out.push('-');
-    }
-    let s = secs.unsigned_abs();
-    let hours = s / 3600;
-    if hours < 100 {
-        push_two(out, hours);
-    } else {
-        out.push_str(itoa::Buffer::new().format(hours));
-    }
-    out.push(':');
-    push_two(out, s / 60 % 60);
-    out.push(':');
-    push_two(out, s % 60);
-}
-
-/// Two decimal digits of `n < 100`; by hand because `write!` costs more than the rest of a
-/// row's formatting together.
-fn push_two(out: &mut String, n: u64) {
-    out.push(char::from(b'0' + (n / 10) as u8));
-    out.push(char::from(b'0' + (n % 10) as u8));
-}
-
 /// `answered × 100 / total` rounded half-up to two decimals, in integer arithmetic, with
 /// `%`; `0.00%` when there were no calls.
 pub fn push_rate(out: &mut String, answered: i64, total: i64) {
-    let hundredths = if total > 0 {
-        let (num, den) = (answered.max(0) as i128 * 10_000, total as i128);
-        let (q, r) = (num / den, num % den);
-        if 2 * r >= den { q + 1 } else { q }
-    } else {
-        0
-    };
-    out.push_str(itoa::Buffer::new().format(hundredths / 100));
-    out.push('.');
-    push_two(out, (hundredths % 100) as u64);
+    push_hundredths(out, ratio_hundredths(answered, total));
     out.push('%');
 }
 
@@ -357,8 +511,8 @@ mod tests {
     fn clock(zone: &str, local: &str) -> Vec<String> {
         let z = Zone::parse(zone).unwrap();
         let t = crate::hours::parse_instant(z, local, "t").unwrap();
-        let c = HourClock::new(z, t);
-        vec![c.interval, c.date, c.start, c.end]
+        let c = RowClock::hour(z, t);
+        vec![c.interval, c.date_text, c.start.text, c.end.text]
     }
 
     #[test]
@@ -387,21 +541,21 @@ mod tests {
     fn kolkata_hours_start_at_half_past_utc() {
         // 2025-08-20T08:30:00Z is 14:00 in Kolkata.
         let z = Zone::parse("Asia/Kolkata").unwrap();
-        let c = HourClock::new(z, 1_755_678_600);
+        let c = RowClock::hour(z, 1_755_678_600);
         assert_eq!(c.interval, "14:00 - 15:00");
-        assert_eq!(c.start, "20/08/2025, 14:00:00");
+        assert_eq!(c.start.text, "20/08/2025, 14:00:00");
     }
 
     #[test]
     fn london_fall_back_repeats_one_oclock() {
         let z = Zone::parse("Europe/London").unwrap();
         // 2025-10-26: 00:00 UTC is 01:00 BST, 01:00 UTC is 01:00 GMT.
-        let first = HourClock::new(z, 1_761_436_800);
-        let second = HourClock::new(z, 1_761_440_400);
+        let first = RowClock::hour(z, 1_761_436_800);
+        let second = RowClock::hour(z, 1_761_440_400);
         assert_eq!(first.interval, "01:00 - 01:00");
         assert_eq!(second.interval, "01:00 - 02:00");
-        assert_eq!(first.end, "26/10/2025, 01:00:00");
-        assert_eq!(second.start, "26/10/2025, 01:00:00");
+        assert_eq!(first.end.text, "26/10/2025, 01:00:00");
+        assert_eq!(second.start.text, "26/10/2025, 01:00:00");
     }
 
     #[test]

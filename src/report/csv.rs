@@ -1,24 +1,30 @@
-//! CSV encoding of reports: RFC 4180 quoting (by the csv crate), UTF-8, `\n` line ends.
+//! CSV encoding of reports: RFC 4180 quoting (by the csv crate), UTF-8, `\n` line ends;
+//! `--delimiter` changes the separator and `--bom` writes a UTF-8 byte-order mark first
+//! so that Excel reads the file right in any locale. Text cells follow the formula rule.
 
 use std::io::Write;
 
 use crate::error::{Error, Result};
 
-use super::{Cell, RowSink, write_err};
+use super::cell::{Cell, Column, ReportMeta, RowKind, push_text};
+use super::{RowSink, write_err};
 
 /// Writes a header and rows as CSV records.
 pub struct CsvSink<'a> {
     w: csv::Writer<&'a mut dyn Write>,
-    int: itoa::Buffer,
+    bom: bool,
+    text: String,
 }
 
 impl<'a> CsvSink<'a> {
-    pub fn new(out: &'a mut dyn Write) -> CsvSink<'a> {
+    pub fn new(out: &'a mut dyn Write, delimiter: u8, bom: bool) -> CsvSink<'a> {
         CsvSink {
             w: csv::WriterBuilder::new()
+                .delimiter(delimiter)
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(out),
-            int: itoa::Buffer::new(),
+            bom,
+            text: String::new(),
         }
     }
 }
@@ -34,17 +40,27 @@ fn csv_err(e: csv::Error) -> Error {
 }
 
 impl RowSink for CsvSink<'_> {
-    fn header(&mut self, columns: &[&str]) -> Result<()> {
-        self.w.write_record(columns).map_err(csv_err)
+    fn header(&mut self, _meta: &ReportMeta, columns: &[Column]) -> Result<()> {
+        if self.bom {
+            // The csv writer buffers; the mark goes through it so that it comes first.
+            self.w
+                .write_field("\u{feff}".to_string() + columns.first().map_or("", |c| c.header))
+                .map_err(csv_err)?;
+            for c in columns.iter().skip(1) {
+                self.w.write_field(c.header).map_err(csv_err)?;
+            }
+            return self.w.write_record(None::<&[u8]>).map_err(csv_err);
+        }
+        self.w
+            .write_record(columns.iter().map(|c| c.header))
+            .map_err(csv_err)
     }
 
-    fn row(&mut self, cells: &[Cell<'_>]) -> Result<()> {
+    fn row(&mut self, _kind: RowKind, cells: &[Cell<'_>]) -> Result<()> {
         for cell in cells {
-            match *cell {
-                Cell::Text(s) => self.w.write_field(s),
-                Cell::Int(n) => self.w.write_field(self.int.format(n)),
-            }
-            .map_err(csv_err)?;
+            self.text.clear();
+            push_text(&mut self.text, cell);
+            self.w.write_field(&self.text).map_err(csv_err)?;
         }
         self.w.write_record(None::<&[u8]>).map_err(csv_err)
     }
@@ -58,21 +74,58 @@ impl RowSink for CsvSink<'_> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn quotes_only_where_needed_with_newline_ends() {
+    fn meta() -> ReportMeta {
+        ReportMeta {
+            title: "Agents",
+            range: String::new(),
+            zone: "UTC".into(),
+            by: "hour",
+            start_date: chrono::NaiveDate::from_ymd_opt(2025, 9, 7).unwrap(),
+        }
+    }
+
+    fn render(delimiter: u8, bom: bool, rows: &[&[Cell<'_>]]) -> String {
         let mut out = Vec::new();
         {
-            let mut s = CsvSink::new(&mut out);
-            s.header(&["Ext", "Name", "Calls"]).unwrap();
-            s.row(&[Cell::Text("3012"), Cell::Text("Doe, \"Jo\""), Cell::Int(7)])
-                .unwrap();
-            s.row(&[Cell::Text("3032"), Cell::Text("Zoë"), Cell::Int(-1)])
-                .unwrap();
+            let mut s = CsvSink::new(&mut out, delimiter, bom);
+            let cols = [
+                super::super::cell::col("Ext", "ext"),
+                super::super::cell::col("Name", "name"),
+                super::super::cell::col("Calls", "calls"),
+            ];
+            s.header(&meta(), &cols).unwrap();
+            for r in rows {
+                s.row(RowKind::Detail, r).unwrap();
+            }
             s.finish().unwrap();
         }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn quotes_only_where_needed_with_newline_ends() {
+        let text = render(
+            b',',
+            false,
+            &[
+                &[Cell::Text("3012"), Cell::Text("Doe, \"Jo\""), Cell::Int(7)],
+                &[Cell::Text("3032"), Cell::Text("Zoë"), Cell::Int(-1)],
+            ],
+        );
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            text,
             "Ext,Name,Calls\n3012,\"Doe, \"\"Jo\"\"\",7\n3032,Zoë,-1\n"
         );
+    }
+
+    #[test]
+    fn bom_delimiter_and_formula_rule() {
+        let text = render(
+            b';',
+            true,
+            &[&[Cell::Text("=1+1"), Cell::Text("a;b"), Cell::Duration(-5)]],
+        );
+        assert_eq!(text, "\u{feff}Ext;Name;Calls\n'=1+1;\"a;b\";-00:00:05\n");
+        assert!(text.as_bytes().starts_with(&[0xEF, 0xBB, 0xBF]));
     }
 }

@@ -1,20 +1,23 @@
-//! JSON encoding of reports: one array of objects keyed by the report's headers, written as
-//! rows arrive (`[` first, `]` last), so memory does not grow with the range. Counts are
-//! numbers, everything else the same text as the CSV.
+//! JSON encoding of reports, the machine form of SPEC §10: one array of objects with
+//! snake_case keys, written as rows arrive (`[` first, `]` last), so memory does not grow
+//! with the range. Durations are integer seconds, ratios numbers (`66.67`), instants RFC 3339
+//! with their offset, dates `YYYY-MM-DD`, `complete` a boolean, unknown values `null`; text
+//! is raw (the formula rule is for spreadsheets).
 
 use std::io::{BufWriter, Write};
 
 use crate::error::Result;
 
-use super::{Cell, RowSink, write_err};
+use super::cell::{Cell, Column, ReportMeta, RowKind, push_hundredths};
+use super::{RowSink, write_err};
 
 /// Writes rows as a streamed JSON array.
 pub struct JsonSink<'a> {
     w: BufWriter<&'a mut dyn Write>,
-    /// The headers, already encoded as JSON strings.
+    /// The keys, already encoded as JSON strings.
     keys: Vec<String>,
     rows: u64,
-    int: itoa::Buffer,
+    text: String,
 }
 
 impl<'a> JsonSink<'a> {
@@ -23,21 +26,25 @@ impl<'a> JsonSink<'a> {
             w: BufWriter::with_capacity(64 * 1024, out),
             keys: Vec::new(),
             rows: 0,
-            int: itoa::Buffer::new(),
+            text: String::new(),
         }
     }
 }
 
+fn json_str(w: &mut dyn Write, s: &str) -> Result<()> {
+    serde_json::to_writer(w, s).map_err(|e| write_err(std::io::Error::other(e.to_string())))
+}
+
 impl RowSink for JsonSink<'_> {
-    fn header(&mut self, columns: &[&str]) -> Result<()> {
+    fn header(&mut self, _meta: &ReportMeta, columns: &[Column]) -> Result<()> {
         self.keys = columns
             .iter()
-            .map(|c| serde_json::to_string(c).expect("a string always encodes"))
+            .map(|c| serde_json::to_string(c.key).expect("a string always encodes"))
             .collect();
         self.w.write_all(b"[").map_err(write_err)
     }
 
-    fn row(&mut self, cells: &[Cell<'_>]) -> Result<()> {
+    fn row(&mut self, _kind: RowKind, cells: &[Cell<'_>]) -> Result<()> {
         let w = &mut self.w;
         w.write_all(if self.rows == 0 { b"\n{" } else { b",\n{" })
             .map_err(write_err)?;
@@ -47,13 +54,19 @@ impl RowSink for JsonSink<'_> {
             }
             w.write_all(key.as_bytes()).map_err(write_err)?;
             w.write_all(b":").map_err(write_err)?;
+            self.text.clear();
             match *cell {
-                Cell::Text(s) => serde_json::to_writer(&mut *w, s)
-                    .map_err(|e| write_err(std::io::Error::other(e.to_string())))?,
-                Cell::Int(n) => w
-                    .write_all(self.int.format(n).as_bytes())
-                    .map_err(write_err)?,
+                Cell::Text(s) => json_str(w, s)?,
+                Cell::Int(n) | Cell::Duration(n) => {
+                    self.text.push_str(itoa::Buffer::new().format(n));
+                }
+                Cell::Percent(h) => push_hundredths(&mut self.text, h),
+                Cell::Date(d, _) => json_str(w, &d.format("%Y-%m-%d").to_string())?,
+                Cell::Clock(c) => json_str(w, &c.at.to_rfc3339())?,
+                Cell::Flag(b) => self.text.push_str(if b { "true" } else { "false" }),
+                Cell::Empty => self.text.push_str("null"),
             }
+            w.write_all(self.text.as_bytes()).map_err(write_err)?;
         }
         self.rows += 1;
         w.write_all(b"}").map_err(write_err)
@@ -68,35 +81,79 @@ impl RowSink for JsonSink<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::cell::{Clock, col};
     use super::*;
 
-    fn render(rows: &[&[Cell<'_>]]) -> String {
-        let mut out = Vec::new();
-        {
-            let mut s = JsonSink::new(&mut out);
-            s.header(&["Ext", "Name \"x\"", "Total Calls"]).unwrap();
-            for r in rows {
-                s.row(r).unwrap();
-            }
-            s.finish().unwrap();
-        }
-        String::from_utf8(out).unwrap()
+    fn cols_empty() -> Vec<Column> {
+        Vec::new()
     }
 
     #[test]
-    fn an_array_of_objects_keyed_by_header() {
-        let text = render(&[
-            &[Cell::Text("3012"), Cell::Text("Doe\n\"Jo\""), Cell::Int(7)],
-            &[Cell::Text("3032"), Cell::Text("Zoë"), Cell::Int(0)],
-        ]);
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    fn an_array_of_typed_objects_with_snake_case_keys() {
+        let zone = crate::hours::Zone::parse("Asia/Dubai").unwrap();
+        let clock = Clock::new(zone, 1_757_253_600);
+        let date = chrono::NaiveDate::from_ymd_opt(2025, 9, 7).unwrap();
+        let mut out = Vec::new();
+        {
+            let mut s = JsonSink::new(&mut out);
+            let meta = ReportMeta {
+                title: "Agents",
+                range: String::new(),
+                zone: "Asia/Dubai".into(),
+                by: "hour",
+                start_date: date,
+            };
+            let cols = [
+                col("Name", "name"),
+                col("Start Time", "start"),
+                col("Date", "date"),
+                col("AHT", "aht_secs"),
+                col("Answer Rate (%)", "answer_rate_pct"),
+                col("Complete", "complete"),
+                col("Wait", "wait_secs"),
+            ];
+            s.header(&meta, &cols).unwrap();
+            s.row(
+                RowKind::Detail,
+                &[
+                    Cell::Text("=Doe\n\"Jo\""),
+                    Cell::Clock(&clock),
+                    Cell::Date(date, "07-Sep"),
+                    Cell::Duration(75),
+                    Cell::Percent(6667),
+                    Cell::Flag(false),
+                    Cell::Empty,
+                ],
+            )
+            .unwrap();
+            s.finish().unwrap();
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             v,
-            serde_json::json!([
-                {"Ext": "3012", "Name \"x\"": "Doe\n\"Jo\"", "Total Calls": 7},
-                {"Ext": "3032", "Name \"x\"": "Zoë", "Total Calls": 0},
-            ])
+            serde_json::json!([{
+                "name": "=Doe\n\"Jo\"",
+                "start": "2025-09-07T18:00:00+04:00",
+                "date": "2025-09-07",
+                "aht_secs": 75,
+                "answer_rate_pct": 66.67,
+                "complete": false,
+                "wait_secs": null,
+            }])
         );
-        assert_eq!(render(&[]), "[]\n");
+        let mut empty = Vec::new();
+        {
+            let mut s = JsonSink::new(&mut empty);
+            let meta = ReportMeta {
+                title: "Agents",
+                range: String::new(),
+                zone: "UTC".into(),
+                by: "day",
+                start_date: date,
+            };
+            s.header(&meta, &cols_empty()).unwrap();
+            s.finish().unwrap();
+        }
+        assert_eq!(empty, b"[]\n");
     }
 }

@@ -1,9 +1,9 @@
-//! Reports (SPEC §7.4): turns the user's strings into a validated [`ReportRequest`], and
-//! renders the matching `agent_activity` rows through one entry point, [`write_report`],
-//! used unchanged by `apr report` and by the HTTP server (§7.5), so both produce the same
-//! bytes. Each report kind owns its columns (`agents`, `queues`); `csv` and `json` own the
-//! encodings.
-//! Rendering is streamed: only one local hour's rows are held at a time.
+//! Reports (SPEC §7.4, §10): turns the user's strings into a validated [`ReportRequest`],
+//! and renders it through one entry point, [`write_report`], used unchanged by `apr report`
+//! and by the HTTP server (§7.5, §11), so both produce the same bytes. Each report kind owns
+//! its columns and sums (`agents`, `queues`, `calls`); `period` knows days, weeks and months;
+//! each format is one [`RowSink`] (`csv`, `json`, `xlsx`, `html`).
+//! Rendering is streamed: only one period's sums (one per agent or queue) are held at a time.
 
 use std::io::Write;
 
@@ -14,26 +14,54 @@ use crate::hours::Zone;
 use crate::store::{ActivityFilter, Store};
 
 pub mod agents;
+pub mod calls;
+pub mod cell;
+pub mod chart;
 pub mod csv;
+pub mod html;
 pub mod json;
+pub mod period;
 pub mod queues;
+pub mod xlsx;
+
+pub use cell::{Cell, Column, Figures, ReportMeta, RowKind};
+pub use period::By;
+
+use crate::source::queue_log::derive::Outcome;
 
 /// The encodings a report can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
     Csv,
     Json,
+    Xlsx,
+    Html,
 }
 
 impl ReportFormat {
+    pub const ALL: [ReportFormat; 4] = [
+        ReportFormat::Csv,
+        ReportFormat::Json,
+        ReportFormat::Xlsx,
+        ReportFormat::Html,
+    ];
+
     pub fn parse(s: &str, arg: &str) -> Result<ReportFormat> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "csv" => Ok(ReportFormat::Csv),
-            "json" => Ok(ReportFormat::Json),
-            _ => Err(Error::usage(format!(
-                "{arg} '{s}' is not a report format; expected csv or json"
-            ))),
-        }
+        let t = s.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|f| f.extension() == t)
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{arg} '{s}' is not a report format; expected csv, json, xlsx or html"
+                ))
+            })
+    }
+
+    /// The format a file name's extension names (`--output report.xlsx`), if any.
+    pub fn from_path(path: &std::path::Path) -> Option<ReportFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Self::ALL.into_iter().find(|f| f.extension() == ext)
     }
 
     /// File name extension, also used in the server's `Content-Disposition`.
@@ -41,6 +69,8 @@ impl ReportFormat {
         match self {
             ReportFormat::Csv => "csv",
             ReportFormat::Json => "json",
+            ReportFormat::Xlsx => "xlsx",
+            ReportFormat::Html => "html",
         }
     }
 
@@ -49,6 +79,10 @@ impl ReportFormat {
         match self {
             ReportFormat::Csv => "text/csv; charset=utf-8",
             ReportFormat::Json => "application/json",
+            ReportFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+            ReportFormat::Html => "text/html; charset=utf-8",
         }
     }
 }
@@ -60,6 +94,8 @@ pub enum ReportKind {
     Agents,
     /// Per queue and hour service metrics from queue_log (SPEC §6).
     Queues,
+    /// One row per queue stint (SPEC §10).
+    Calls,
 }
 
 impl ReportKind {
@@ -67,8 +103,9 @@ impl ReportKind {
         match s.trim().to_ascii_lowercase().as_str() {
             "agents" => Ok(ReportKind::Agents),
             "queues" => Ok(ReportKind::Queues),
+            "calls" => Ok(ReportKind::Calls),
             _ => Err(Error::usage(format!(
-                "{arg} '{s}' is not a report kind; expected agents or queues"
+                "{arg} '{s}' is not a report kind; expected agents, queues or calls"
             ))),
         }
     }
@@ -95,6 +132,12 @@ impl ArgNames {
             (ArgNames::Cli, Kind) => "--kind",
             (ArgNames::Cli, Ext) => "--ext",
             (ArgNames::Cli, Extended) => "--extended",
+            (ArgNames::Cli, By) => "--by",
+            (ArgNames::Cli, Totals) => "--totals",
+            (ArgNames::Cli, Bom) => "--bom",
+            (ArgNames::Cli, Delimiter) => "--delimiter",
+            (ArgNames::Cli, Queue) => "--queue",
+            (ArgNames::Cli, Outcome) => "--outcome",
             (ArgNames::Http, StartDate) => "startDate",
             (ArgNames::Http, EndDate) => "endDate",
             (ArgNames::Http, StartTime) => "startTime",
@@ -103,6 +146,12 @@ impl ArgNames {
             (ArgNames::Http, Kind) => "kind",
             (ArgNames::Http, Ext) => "ext",
             (ArgNames::Http, Extended) => "extended",
+            (ArgNames::Http, By) => "by",
+            (ArgNames::Http, Totals) => "totals",
+            (ArgNames::Http, Bom) => "bom",
+            (ArgNames::Http, Delimiter) => "delimiter",
+            (ArgNames::Http, Queue) => "queue",
+            (ArgNames::Http, Outcome) => "outcome",
         }
     }
 }
@@ -117,6 +166,12 @@ enum Field {
     Kind,
     Ext,
     Extended,
+    By,
+    Totals,
+    Bom,
+    Delimiter,
+    Queue,
+    Outcome,
 }
 
 /// The report arguments as the user typed them (flags or query parameters).
@@ -130,6 +185,12 @@ pub struct RawReportArgs {
     pub kind: Option<String>,
     pub ext: Option<String>,
     pub extended: bool,
+    pub by: Option<String>,
+    pub totals: bool,
+    pub bom: bool,
+    pub delimiter: Option<String>,
+    pub queue: Option<String>,
+    pub outcome: Option<String>,
 }
 
 /// Most extensions one `--ext` list may name; far above any real filter, it bounds the
@@ -147,6 +208,16 @@ pub struct ReportRequest {
     pub kind: ReportKind,
     pub exts: Vec<String>,
     pub extended: bool,
+    pub by: By,
+    pub totals: bool,
+    /// CSV: a UTF-8 byte-order mark first.
+    pub bom: bool,
+    /// CSV: the field separator.
+    pub delimiter: u8,
+    /// Queue report and call list: only these queues (`--queue`).
+    pub queue_names: Vec<String>,
+    /// Call list: only these outcomes (`--outcome`).
+    pub outcomes: Vec<Outcome>,
     /// Settings of the queue report (defaults unless the command line sets them).
     pub queues: queues::QueueOptions,
 }
@@ -221,6 +292,62 @@ impl ReportRequest {
                 arg(Field::Kind)
             )));
         }
+        let by = match raw.by.as_deref() {
+            Some(s) => By::parse(s, arg(Field::By))?,
+            None => By::Hour,
+        };
+        let only = |field: Field, what: &str| {
+            Err(Error::usage(format!(
+                "{} applies to {what} only; expected it without {} {}",
+                arg(field),
+                arg(Field::Kind),
+                match kind {
+                    ReportKind::Agents => "agents",
+                    ReportKind::Queues => "queues",
+                    ReportKind::Calls => "calls",
+                }
+            )))
+        };
+        if kind == ReportKind::Calls {
+            if raw.extended {
+                return only(Field::Extended, "the agent report");
+            }
+            if by != By::Hour {
+                return only(Field::By, "the agent and queue reports");
+            }
+            if raw.totals {
+                return only(Field::Totals, "the agent and queue reports");
+            }
+        }
+        let queue_names = match raw.queue.as_deref() {
+            Some(_) if kind == ReportKind::Agents => {
+                return only(Field::Queue, "the queue report and the call list");
+            }
+            Some(s) => parse_names(s, arg(Field::Queue))?,
+            None => Vec::new(),
+        };
+        let outcomes = match raw.outcome.as_deref() {
+            Some(_) if kind != ReportKind::Calls => {
+                return only(Field::Outcome, "the call list");
+            }
+            Some(s) => parse_outcomes(s, arg(Field::Outcome))?,
+            None => Vec::new(),
+        };
+        if format != ReportFormat::Csv && (raw.bom || raw.delimiter.is_some()) {
+            let which = if raw.bom {
+                arg(Field::Bom)
+            } else {
+                arg(Field::Delimiter)
+            };
+            return Err(Error::usage(format!(
+                "{which} applies to CSV only; expected it with {} csv",
+                arg(Field::Format)
+            )));
+        }
+        let delimiter = match raw.delimiter.as_deref() {
+            Some(s) => parse_delimiter(s, arg(Field::Delimiter))?,
+            None => b',',
+        };
         Ok(ReportRequest {
             start,
             end,
@@ -228,8 +355,34 @@ impl ReportRequest {
             kind,
             exts,
             extended: raw.extended,
+            by,
+            totals: raw.totals,
+            bom: raw.bom,
+            delimiter,
+            queue_names,
+            outcomes,
             queues: queues::QueueOptions::default(),
         })
+    }
+
+    /// The range as instants in `zone` (a skipped local time resolves to the gap's end).
+    pub fn instants(&self, zone: Zone) -> (i64, i64) {
+        (zone.instant_of(self.start), zone.instant_of(self.end))
+    }
+
+    /// What the report is, for the formats that show it.
+    pub fn meta(&self, title: &'static str, zone: Zone) -> ReportMeta {
+        ReportMeta {
+            title,
+            range: format!(
+                "{} to {}",
+                self.start.format("%Y-%m-%d %H:%M"),
+                self.end.format("%Y-%m-%d %H:%M")
+            ),
+            zone: zone.name().to_string(),
+            by: self.by.as_str(),
+            start_date: self.start.date(),
+        }
     }
 
     /// The rows of `[start, end)`: local hour starts are whole local hours, so an hour's
@@ -315,6 +468,58 @@ fn parse_exts(s: &str, arg: &str) -> Result<Vec<String>> {
     Ok(exts)
 }
 
+/// Queue names: comma-separated, non-empty, without control characters.
+fn parse_names(s: &str, arg: &str) -> Result<Vec<String>> {
+    let mut names: Vec<String> = Vec::new();
+    for part in s.split(',') {
+        let n = part.trim();
+        if n.is_empty() || n.len() > 128 || n.chars().any(char::is_control) {
+            return Err(Error::usage(format!(
+                "{arg} '{s}' is not a list of queue names; expected comma-separated names, e.g. sales,support"
+            )));
+        }
+        if !names.iter().any(|x| x == n) {
+            names.push(n.to_string());
+        }
+    }
+    if names.len() > MAX_EXTS {
+        return Err(Error::usage(format!(
+            "{arg} names {} queues; expected at most {MAX_EXTS}",
+            names.len()
+        )));
+    }
+    Ok(names)
+}
+
+fn parse_outcomes(s: &str, arg: &str) -> Result<Vec<Outcome>> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        match Outcome::parse(&part.trim().to_ascii_uppercase()) {
+            Some(o) if !out.contains(&o) => out.push(o),
+            Some(_) => {}
+            None => {
+                return Err(Error::usage(format!(
+                    "{arg} '{s}' is not a list of outcomes; expected comma-separated ANSWERED, ABANDON, TIMEOUT, EXITWITHKEY, EXITEMPTY, WITHDRAW, TRANSFER or INCOMPLETE"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One separator byte: `;`, `,`, `|`, or a tab (`\t` or `tab`).
+fn parse_delimiter(s: &str, arg: &str) -> Result<u8> {
+    match s {
+        "," => Ok(b','),
+        ";" => Ok(b';'),
+        "|" => Ok(b'|'),
+        "\t" | "\\t" | "tab" => Ok(b'\t'),
+        _ => Err(Error::usage(format!(
+            "{arg} '{s}' is not a separator; expected ',', ';', '|' or tab"
+        ))),
+    }
+}
+
 /// `YYYY-MM-DD HH:00` of the first whole local hour at or after `t`.
 fn hour_ceil_label(t: NaiveDateTime) -> String {
     let floor = t.with_minute(0).and_then(|x| x.with_second(0)).unwrap_or(t);
@@ -332,17 +537,13 @@ pub struct ReportSummary {
     pub rows: u64,
 }
 
-/// One cell of a report row: text, or a count that JSON writes as a number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cell<'a> {
-    Text(&'a str),
-    Int(i64),
-}
-
-/// An encoding of a report: a header, then rows of cells in header order.
+/// A format of a report: a header, then rows of typed cells in header order.
 pub trait RowSink {
-    fn header(&mut self, columns: &[&str]) -> Result<()>;
-    fn row(&mut self, cells: &[Cell<'_>]) -> Result<()>;
+    fn header(&mut self, meta: &ReportMeta, columns: &[Column]) -> Result<()>;
+    fn row(&mut self, kind: RowKind, cells: &[Cell<'_>]) -> Result<()>;
+    /// The figures of the detail row about to be written; formats that only write cells
+    /// ignore them.
+    fn observe(&mut self, _figures: &Figures<'_>) {}
     fn finish(&mut self) -> Result<()>;
 }
 
@@ -355,15 +556,30 @@ pub fn write_report(
     out: &mut dyn Write,
 ) -> Result<ReportSummary> {
     let mut sink: Box<dyn RowSink + '_> = match req.format {
-        ReportFormat::Csv => Box::new(csv::CsvSink::new(out)),
+        ReportFormat::Csv => Box::new(csv::CsvSink::new(out, req.delimiter, req.bom)),
         ReportFormat::Json => Box::new(json::JsonSink::new(out)),
+        ReportFormat::Xlsx => Box::new(xlsx::XlsxSink::new(out)),
+        ReportFormat::Html => Box::new(html::HtmlSink::new(out)),
     };
-    let summary = match req.kind {
-        ReportKind::Agents => agents::render(store, zone, req, sink.as_mut())?,
-        ReportKind::Queues => queues::render(store, zone, req, sink.as_mut())?,
-    };
+    let summary = render(store, zone, req, sink.as_mut())?;
     sink.finish()?;
     Ok(summary)
+}
+
+/// Streams the rows of the report `req` asks for into `sink` (header and rows; the caller
+/// finishes the sink). [`write_report`] picks the sink from the request's format; the web
+/// page passes the HTML sink that writes the part of a page below its form.
+pub fn render(
+    store: &mut dyn Store,
+    zone: Zone,
+    req: &ReportRequest,
+    sink: &mut dyn RowSink,
+) -> Result<ReportSummary> {
+    match req.kind {
+        ReportKind::Agents => agents::render(store, zone, req, sink),
+        ReportKind::Queues => queues::render(store, zone, req, sink),
+        ReportKind::Calls => calls::render(store, zone, req, sink),
+    }
 }
 
 /// Maps a write failure of the output to an error naming it.
@@ -489,11 +705,11 @@ mod tests {
     #[test]
     fn format_kind_and_ext_are_validated() {
         let mut a = raw("2025-09-07");
-        a.format = Some("xlsx".into());
-        assert!(err(&a, ArgNames::Http).starts_with("format 'xlsx'"));
+        a.format = Some("pdf".into());
+        assert!(err(&a, ArgNames::Http).starts_with("format 'pdf'"));
         let mut a = raw("2025-09-07");
-        a.kind = Some("calls".into());
-        assert!(err(&a, ArgNames::Cli).starts_with("--kind 'calls'"));
+        a.kind = Some("people".into());
+        assert!(err(&a, ArgNames::Cli).starts_with("--kind 'people'"));
         let mut a = raw("2025-09-07");
         a.ext = Some("3012,x'; DROP TABLE agent_activity;--".into());
         assert!(err(&a, ArgNames::Cli).starts_with("--ext"));

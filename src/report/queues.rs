@@ -9,29 +9,42 @@ use crate::hours::Zone;
 use crate::model::queue::{Outcome, Stint};
 use crate::store::Store;
 
-use super::agents::{HourClock, push_duration, push_rate};
-use super::{Cell, ReportRequest, ReportSummary, RowSink};
+use std::collections::BTreeMap;
 
-/// The columns of the queue report, in order.
-pub const COLUMNS: [&str; 18] = [
-    "Interval",
-    "Date",
-    "Queue",
-    "Offered",
-    "Answered",
-    "Abandoned",
-    "Short Abandons",
-    "Timeouts",
-    "Exit Key",
-    "Exit Empty",
-    "Transferred",
-    "Incomplete",
-    "Service Level (%)",
-    "ASA",
-    "Avg Abandon Wait",
-    "Max Wait",
-    "Avg Talk",
-    "Abandon Rate (%)",
+use super::agents::RowClock;
+#[cfg(test)]
+use super::agents::push_rate;
+use super::cell::{Cell, Column, Figures, RowKind, col, ratio_hundredths};
+use super::period::By;
+use super::{ReportFormat, ReportRequest, ReportSummary, RowSink};
+
+/// The columns of the queue report, in order; JSON adds [`MACHINE_COLUMNS`].
+pub const COLUMNS: [Column; 18] = [
+    col("Interval", "interval"),
+    col("Date", "date"),
+    col("Queue", "queue"),
+    col("Offered", "offered"),
+    col("Answered", "answered"),
+    col("Abandoned", "abandoned"),
+    col("Short Abandons", "short_abandons"),
+    col("Timeouts", "timeouts"),
+    col("Exit Key", "exit_key"),
+    col("Exit Empty", "exit_empty"),
+    col("Transferred", "transferred"),
+    col("Incomplete", "incomplete"),
+    col("Service Level (%)", "service_level_pct"),
+    col("ASA", "asa_secs"),
+    col("Avg Abandon Wait", "avg_abandon_wait_secs"),
+    col("Max Wait", "max_wait_secs"),
+    col("Avg Talk", "avg_talk_secs"),
+    col("Abandon Rate (%)", "abandon_rate_pct"),
+];
+
+/// The period's bounds and whether the range cut it, in the machine form only.
+pub const MACHINE_COLUMNS: [Column; 3] = [
+    col("Start Time", "start"),
+    col("End Time", "end"),
+    col("Complete", "complete"),
 ];
 
 /// The denominator of the service level (`--sl-basis`).
@@ -94,6 +107,11 @@ impl Mean {
         }
     }
 
+    fn merge(&mut self, o: &Mean) {
+        self.sum += o.sum;
+        self.n += o.n;
+    }
+
     fn floor(&self) -> i64 {
         if self.n > 0 { self.sum / self.n } else { 0 }
     }
@@ -153,6 +171,38 @@ impl QueueHour {
         }
     }
 
+    /// Adds another hour's (or queue's) figures: counts and numerators add up, so every
+    /// mean and rate of the sum is recomputed from them, never averaged.
+    pub fn merge(&mut self, o: &QueueHour) {
+        self.offered += o.offered;
+        self.answered += o.answered;
+        self.abandoned += o.abandoned;
+        self.short_abandons += o.short_abandons;
+        self.timeouts += o.timeouts;
+        self.exit_key += o.exit_key;
+        self.exit_empty += o.exit_empty;
+        self.transferred += o.transferred;
+        self.incomplete += o.incomplete;
+        self.within_sl += o.within_sl;
+        self.asa.merge(&o.asa);
+        self.abandon_wait.merge(&o.abandon_wait);
+        self.talk.merge(&o.talk);
+        self.max_wait = self.max_wait.max(o.max_wait);
+    }
+
+    /// Service level in hundredths of a percent.
+    pub fn service_level(&self, basis: SlBasis) -> i64 {
+        ratio_hundredths(self.within_sl, self.sl_denominator(basis))
+    }
+
+    /// Abandon rate (short abandons left out of both sides) in hundredths of a percent.
+    pub fn abandon_rate(&self) -> i64 {
+        ratio_hundredths(
+            self.abandoned - self.short_abandons,
+            self.offered - self.short_abandons,
+        )
+    }
+
     /// The service level's denominator under `basis`.
     pub fn sl_denominator(&self, basis: SlBasis) -> i64 {
         match basis {
@@ -176,102 +226,156 @@ impl QueueHour {
     }
 }
 
-/// Streams the queue report of `req` from `store` into `sink`.
+/// Streams the queue report of `req` from `store` into `sink`: stints arrive ordered by
+/// hour and queue; one period's queues are summed at a time.
 pub fn render(
     store: &mut dyn Store,
     zone: Zone,
     req: &ReportRequest,
     sink: &mut dyn RowSink,
 ) -> Result<ReportSummary> {
-    sink.header(&COLUMNS)?;
+    let machine = req.format == ReportFormat::Json;
+    let mut columns: Vec<Column> = COLUMNS.to_vec();
+    if machine {
+        columns.extend(MACHINE_COLUMNS);
+    }
+    sink.header(&req.meta("Queues", zone), &columns)?;
     let filter = req.filter();
+    let range = req.instants(zone);
     let backend = store.backend();
     let queue_store = store.queue_store().ok_or_else(|| {
         Error::config(format!(
             "the {backend} backend has no queue_log tables; the queue report needs SQLite or MySQL"
         ))
     })?;
-    let opts = req.queues;
-    let mut summary = ReportSummary::default();
-    let mut group: Option<(i64, String, QueueHour)> = None;
-    let mut text = String::new();
+    let mut w = QueueRows {
+        by: req.by,
+        zone,
+        range,
+        opts: req.queues,
+        machine,
+        totals: req.totals,
+        sink,
+        key: None,
+        known: (0, 0),
+        queues: BTreeMap::new(),
+        grand: QueueHour::default(),
+        rows: 0,
+    };
     queue_store.scan_queue_calls(&filter.from_local, &filter.to_local, &mut |s| {
-        match &mut group {
-            Some((hour, queue, acc)) if *hour == s.enter_hour && *queue == s.queue => {
-                acc.add(&s, &opts);
+        if !req.queue_names.is_empty() && !req.queue_names.contains(&s.queue) {
+            return Ok(());
+        }
+        w.add(s)
+    })?;
+    w.flush()?;
+    if req.totals && w.grand.offered > 0 {
+        let clock = RowClock::range(zone, range);
+        let grand = std::mem::take(&mut w.grand);
+        w.write(&clock, "TOTAL", &grand, RowKind::Total)?;
+    }
+    Ok(ReportSummary { rows: w.rows })
+}
+
+/// The period in progress and its queues' figures.
+struct QueueRows<'s> {
+    by: By,
+    zone: Zone,
+    range: (i64, i64),
+    opts: QueueOptions,
+    machine: bool,
+    totals: bool,
+    sink: &'s mut dyn RowSink,
+    key: Option<i64>,
+    known: (i64, i64),
+    queues: BTreeMap<String, QueueHour>,
+    grand: QueueHour,
+    rows: u64,
+}
+
+impl QueueRows<'_> {
+    fn add(&mut self, s: Stint) -> Result<()> {
+        let h = s.enter_hour;
+        if !(self.known.0 <= h && h < self.known.1) {
+            let key = self.by.key(self.zone, h);
+            if self.key != Some(key) {
+                self.flush()?;
+                self.key = Some(key);
+                self.known = (h, h + 1);
+            } else {
+                self.known = (self.known.0.min(h), self.known.1.max(h + 1));
             }
-            _ => {
-                if let Some((hour, queue, acc)) = group.take() {
-                    write_row(zone, hour, &queue, &acc, &opts, &mut text, sink)?;
-                    summary.rows += 1;
-                }
-                let mut acc = QueueHour::default();
-                acc.add(&s, &opts);
-                group = Some((s.enter_hour, s.queue, acc));
+        }
+        match self.queues.get_mut(&s.queue) {
+            Some(q) => q.add(&s, &self.opts),
+            None => {
+                let mut q = QueueHour::default();
+                q.add(&s, &self.opts);
+                self.queues.insert(s.queue, q);
             }
         }
         Ok(())
-    })?;
-    if let Some((hour, queue, acc)) = group.take() {
-        write_row(zone, hour, &queue, &acc, &opts, &mut text, sink)?;
-        summary.rows += 1;
     }
-    Ok(summary)
-}
 
-fn write_row(
-    zone: Zone,
-    hour: i64,
-    queue: &str,
-    q: &QueueHour,
-    opts: &QueueOptions,
-    text: &mut String,
-    sink: &mut dyn RowSink,
-) -> Result<()> {
-    let clock = HourClock::new(zone, hour);
-    // Formatted cells go into one buffer; spans index it.
-    text.clear();
-    let mut spans = [(0usize, 0usize); 7];
-    let mut put = |i: usize, text: &mut String, f: &dyn Fn(&mut String)| {
-        let start = text.len();
-        f(text);
-        spans[i] = (start, text.len());
-    };
-    put(0, text, &|t| {
-        push_rate(t, q.within_sl, q.sl_denominator(opts.sl_basis))
-    });
-    put(1, text, &|t| push_duration(t, q.asa()));
-    put(2, text, &|t| push_duration(t, q.avg_abandon_wait()));
-    put(3, text, &|t| push_duration(t, q.max_wait));
-    put(4, text, &|t| push_duration(t, q.avg_talk()));
-    put(5, text, &|t| {
-        push_rate(
-            t,
-            q.abandoned - q.short_abandons,
-            q.offered - q.short_abandons,
-        )
-    });
-    let s = |i: usize| Cell::Text(&text[spans[i].0..spans[i].1]);
-    sink.row(&[
-        Cell::Text(&clock.interval),
-        Cell::Text(&clock.date),
-        Cell::Text(queue),
-        Cell::Int(q.offered),
-        Cell::Int(q.answered),
-        Cell::Int(q.abandoned),
-        Cell::Int(q.short_abandons),
-        Cell::Int(q.timeouts),
-        Cell::Int(q.exit_key),
-        Cell::Int(q.exit_empty),
-        Cell::Int(q.transferred),
-        Cell::Int(q.incomplete),
-        s(0),
-        s(1),
-        s(2),
-        s(3),
-        s(4),
-        s(5),
-    ])
+    fn flush(&mut self) -> Result<()> {
+        let Some(key) = self.key.take() else {
+            return Ok(());
+        };
+        let clock = RowClock::of(self.by, self.zone, key, self.range);
+        let queues = std::mem::take(&mut self.queues);
+        let mut total = QueueHour::default();
+        for (queue, q) in &queues {
+            self.write(&clock, queue, q, RowKind::Detail)?;
+            total.merge(q);
+        }
+        self.rows += queues.len() as u64;
+        if self.totals {
+            self.write(&clock, "TOTAL", &total, RowKind::Total)?;
+        }
+        self.grand.merge(&total);
+        self.known = (0, 0);
+        Ok(())
+    }
+
+    fn write(&mut self, clock: &RowClock, queue: &str, q: &QueueHour, kind: RowKind) -> Result<()> {
+        if kind == RowKind::Detail {
+            self.sink.observe(&Figures::Queue {
+                period: &clock.interval,
+                queue,
+                figures: q,
+                basis: self.opts.sl_basis,
+            });
+        }
+        let cells = [
+            Cell::Text(&clock.interval),
+            Cell::Date(clock.date, &clock.date_text),
+            Cell::Text(queue),
+            Cell::Int(q.offered),
+            Cell::Int(q.answered),
+            Cell::Int(q.abandoned),
+            Cell::Int(q.short_abandons),
+            Cell::Int(q.timeouts),
+            Cell::Int(q.exit_key),
+            Cell::Int(q.exit_empty),
+            Cell::Int(q.transferred),
+            Cell::Int(q.incomplete),
+            Cell::Percent(q.service_level(self.opts.sl_basis)),
+            Cell::Duration(q.asa()),
+            Cell::Duration(q.avg_abandon_wait()),
+            Cell::Duration(q.max_wait),
+            Cell::Duration(q.avg_talk()),
+            Cell::Percent(q.abandon_rate()),
+            Cell::Clock(&clock.start),
+            Cell::Clock(&clock.end),
+            Cell::Flag(!clock.cut),
+        ];
+        let n = if self.machine {
+            cells.len()
+        } else {
+            COLUMNS.len()
+        };
+        self.sink.row(kind, &cells[..n])
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,10 @@ use tower::ServiceExt;
 
 use crate::error::{Error, Result};
 
+pub mod access_log;
 pub mod limit;
+pub mod page;
+pub mod pool;
 pub mod routes;
 mod slots;
 

@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -18,10 +19,11 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use super::pool::StorePool;
 use crate::config::{ZoneChoice, ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::report::{ArgNames, RawReportArgs, ReportRequest, write_report};
-use crate::store::{self, DatabaseUrl, Store, keys};
+use crate::store::{DatabaseUrl, Store, keys};
 
 /// What every request needs: where the database is, the zone asked for, the token.
 #[derive(Debug, Clone)]
@@ -29,6 +31,8 @@ pub struct AppState {
     pub database: DatabaseUrl,
     pub zone_choice: ZoneChoice,
     pub token: Option<String>,
+    /// Accept the token as `?token=` too (`--token-in-query`, for browsers).
+    pub token_in_query: bool,
 }
 
 /// Origins allowed to read responses from a browser; empty: no CORS headers at all.
@@ -74,17 +78,22 @@ impl CorsOrigins {
 }
 
 /// The query parameters of `/api/report`, in the order error messages list them.
-const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, ext, extended";
+const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter";
 
 /// Builds the router every server form uses.
 pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
+    // Read-only connections reused across requests (issue 13.5).
+    let pool = Arc::new(StorePool::new(state.database.clone()));
     let state = Arc::new(state);
     let app = Router::new()
+        .route("/", get(super::page::page))
         .route("/api/report", get(report))
         .route("/health", get(health))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(pool))
         .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(middleware::from_fn(super::access_log::log))
         .with_state(state);
     // CORS sits outside the token check: a browser's preflight carries no credentials.
     let allow = match cors {
@@ -101,14 +110,14 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
     )
 }
 
-fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
+pub(crate) fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": msg.into() }))).into_response()
 }
 
 async fn not_found() -> Response {
     json_error(
         StatusCode::NOT_FOUND,
-        "not found; expected GET /api/report or GET /health",
+        "not found; expected GET /, GET /api/report or GET /health",
     )
 }
 
@@ -131,6 +140,15 @@ async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) -> R
     if presented.is_some_and(|p| same_secret(p, token.as_bytes())) {
         return next.run(req).await;
     }
+    if state.token_in_query {
+        let mut req = req;
+        if let Some(given) = take_query_token(&mut req)
+            && same_secret(given.as_bytes(), token.as_bytes())
+        {
+            req.extensions_mut().insert(QueryToken(given));
+            return next.run(req).await;
+        }
+    }
     let mut resp = json_error(
         StatusCode::UNAUTHORIZED,
         "missing or wrong bearer token; send Authorization: Bearer <APR_SERVE_TOKEN>",
@@ -152,6 +170,37 @@ fn bearer_credentials(value: &[u8]) -> Option<&[u8]> {
     (!creds.is_empty()).then_some(creds)
 }
 
+/// The token a browser sent as `?token=` (with `--token-in-query`), for the page to carry
+/// in its form and links.
+#[derive(Debug, Clone)]
+pub struct QueryToken(pub String);
+
+/// Removes `token` from the request's query (so the handlers never see it) and returns it.
+fn take_query_token(req: &mut Request) -> Option<String> {
+    let query = req.uri().query()?;
+    let mut token = None;
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if k == "token" && token.is_none() {
+            token = Some(v.into_owned());
+        } else {
+            rest.append_pair(&k, &v);
+        }
+    }
+    let token = token?;
+    let rest = rest.finish();
+    let path = req.uri().path();
+    let pq = if rest.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{rest}")
+    };
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = pq.parse().ok();
+    *req.uri_mut() = axum::http::Uri::from_parts(parts).ok()?;
+    Some(token)
+}
+
 /// Compares without stopping at the first difference, so timing does not reveal how much
 /// of a guess was right.
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
@@ -159,12 +208,17 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Maps the query pairs onto the report arguments, refusing unknown and repeated names.
-fn raw_args(pairs: Vec<(String, String)>) -> Result<RawReportArgs, String> {
+pub(crate) fn raw_args(pairs: Vec<(String, String)>) -> Result<RawReportArgs, String> {
     let mut raw = RawReportArgs::default();
     let mut seen: Vec<String> = Vec::new();
     for (k, v) in pairs {
         if seen.contains(&k) {
             return Err(format!("{k} is given twice; expected it once"));
+        }
+        // A plain HTML form sends its empty fields too: empty is not given.
+        if v.is_empty() && !matches!(k.as_str(), "extended" | "totals" | "bom") {
+            seen.push(k);
+            continue;
         }
         let slot = match k.as_str() {
             "startDate" => &mut raw.start_date,
@@ -174,16 +228,25 @@ fn raw_args(pairs: Vec<(String, String)>) -> Result<RawReportArgs, String> {
             "format" => &mut raw.format,
             "kind" => &mut raw.kind,
             "ext" => &mut raw.ext,
-            "extended" => {
-                raw.extended = match v.as_str() {
-                    "" | "1" | "true" => true,
-                    "0" | "false" => false,
+            "by" => &mut raw.by,
+            "queue" => &mut raw.queue,
+            "outcome" => &mut raw.outcome,
+            "delimiter" => &mut raw.delimiter,
+            "extended" | "totals" | "bom" => {
+                let on = match v.as_str() {
+                    "" | "1" | "true" | "on" => true,
+                    "0" | "false" | "off" => false,
                     _ => {
                         return Err(format!(
-                            "extended '{v}' is not a flag; expected true, false, 1 or 0"
+                            "{k} '{v}' is not a flag; expected true, false, 1 or 0"
                         ));
                     }
                 };
+                match k.as_str() {
+                    "extended" => raw.extended = on,
+                    "totals" => raw.totals = on,
+                    _ => raw.bom = on,
+                }
                 seen.push(k);
                 continue;
             }
@@ -199,20 +262,10 @@ fn raw_args(pairs: Vec<(String, String)>) -> Result<RawReportArgs, String> {
     Ok(raw)
 }
 
-/// Opens the database read-only for one request: serving never creates or writes anything
-/// (SPEC §9). Any failure to open it (gone, locked, a missing directory) is the database
-/// being unavailable, as `/health` reports it.
-fn open_store(db: &DatabaseUrl) -> crate::Result<Box<dyn Store>> {
-    store::open_read_only(db).map_err(|e| match e {
-        Error::Database(_) => e,
-        other => Error::db(other),
-    })
-}
-
 /// The HTTP status for a failure before the report's first byte: 503 while the database
 /// is unavailable, 500 for the server's own configuration (a zone that does not match the
 /// database's).
-fn status_of(e: &Error) -> StatusCode {
+pub(crate) fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -257,6 +310,7 @@ impl Write for ChannelWriter {
 
 async fn report(
     State(state): State<Arc<AppState>>,
+    Extension(pool): Extension<Arc<StorePool>>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
     let pairs = match query {
@@ -275,13 +329,43 @@ async fn report(
         Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
     };
 
+    let req_bg = req.clone();
+    let body = match stream_blocking(state, pool, move |store, zone, out| {
+        write_report(store, zone, &req_bg, out).map(|_| ())
+    })
+    .await
+    {
+        Ok(body) => body,
+        Err(e) => return json_error(status_of(&e), e.to_string()),
+    };
+    let disposition = format!("attachment; filename=\"{}\"", req.file_name());
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, req.format.content_type())
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .body(body)
+        .unwrap_or_else(|_| json_error(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+}
+
+/// Opens the database on the blocking pool and runs `job` there, its output streamed as
+/// the response body. Resolves once the database is open: an error opening it (or
+/// resolving the zone) comes back before any byte, so the caller can answer 503.
+pub(crate) async fn stream_blocking<F>(
+    state: Arc<AppState>,
+    pool: Arc<StorePool>,
+    job: F,
+) -> crate::Result<Body>
+where
+    F: FnOnce(&mut dyn Store, crate::hours::Zone, &mut dyn Write) -> crate::Result<()>
+        + Send
+        + 'static,
+{
     let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(4);
     let (ready_tx, ready_rx) = oneshot::channel::<crate::Result<()>>();
-    let req_bg = req.clone();
     // The report code is blocking (the store streams rows synchronously); it runs on the
     // blocking pool with its own connection.
     tokio::task::spawn_blocking(move || {
-        let opened = open_store(&state.database).and_then(|mut s| {
+        let opened = pool.take().and_then(|mut s| {
             let zone = resolve_zone(s.as_mut(), &state.zone_choice, ZoneUse::Read)?;
             Ok((s, zone))
         });
@@ -297,28 +381,34 @@ async fn report(
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
         };
-        if let Err(e) = write_report(store.as_mut(), zone, &req_bg, &mut out) {
-            tracing::warn!("report failed after its first byte: {e}");
-            // An error item makes hyper abort the chunked body, so the client sees a
-            // broken transfer rather than a report that silently ends early.
-            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        match job(store.as_mut(), zone, &mut out).and_then(|()| {
+            out.flush()
+                .map_err(|e| Error::io("cannot write the report", e))
+        }) {
+            // Only a connection that just served a whole report goes back to the pool.
+            Ok(()) => pool.give_back(store),
+            Err(e) => {
+                tracing::warn!("report failed after its first byte: {e}");
+                // An error item makes hyper abort the chunked body, so the client sees a
+                // broken transfer rather than a report that silently ends early.
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
         }
     });
     match ready_rx.await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return json_error(status_of(&e), e.to_string()),
-        Err(_) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "the report failed"),
+        Ok(Err(e)) => return Err(e),
+        Err(_) => {
+            return Err(Error::io(
+                "the report failed",
+                std::io::Error::other("the report task ended early"),
+            ));
+        }
     }
-    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }));
-    let disposition = format!("attachment; filename=\"{}\"", req.file_name());
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, req.format.content_type())
-        .header(header::CONTENT_DISPOSITION, disposition)
-        .body(body)
-        .unwrap_or_else(|_| json_error(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+    Ok(Body::from_stream(futures_util::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
+    )))
 }
 
 /// `last_collect` as stored by `collect`; epoch seconds are shown as RFC 3339 UTC.
@@ -337,12 +427,17 @@ fn last_collect(store: &mut dyn Store) -> crate::Result<Option<String>> {
 /// long before the connection's own read timeout (issue 15.4).
 pub const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
-async fn health(State(state): State<Arc<AppState>>) -> Response {
+async fn health(
+    State(state): State<Arc<AppState>>,
+    Extension(pool): Extension<Arc<StorePool>>,
+) -> Response {
     let shown = state.database.shown();
     let check = tokio::task::spawn_blocking(move || {
-        let mut s = open_store(&state.database)?;
+        let mut s = pool.take()?;
         s.ping()?;
-        last_collect(s.as_mut())
+        let last = last_collect(s.as_mut())?;
+        pool.give_back(s);
+        Ok(last)
     });
     // On the deadline the check is left to end on its own connection timeouts.
     let checked = match tokio::time::timeout(HEALTH_DEADLINE, check).await {

@@ -15,20 +15,11 @@ use super::sql::{Backend, Dialect, RowRead, placeholders};
 use super::table::Cell;
 use crate::error::{Error, Result, one_line};
 
-/// Rows per multi-row statement at most: large enough to amortize round trips and statement
-/// preparation (a queue_log chunk of 50,000 lines is ~13 statements), small enough to stay
-/// below the default 16 MiB packet (rows of queue_log and agent_events are ~100-300 bytes).
-/// Fewer rows when the columns would pass the 65,535-placeholder limit.
-const ROWS_PER_STATEMENT: usize = 4096;
-
-/// A statement is sent once its values reach this size (wide rows such as an hour's event
-/// details), far below the default 16 MiB `max_allowed_packet`.
-const STATEMENT_BYTES: usize = 4 << 20;
-
-/// Rows per statement for a table of `cols` columns.
-fn rows_per_statement(cols: usize) -> usize {
-    (u16::MAX as usize / cols.max(1)).clamp(1, ROWS_PER_STATEMENT)
-}
+/// Rows per multi-row statement: large enough to amortize round trips, small enough to stay
+/// far below the 65,535-placeholder limit (33 columns × 500) and the default packet size.
+const ROWS_PER_STATEMENT: usize = 500;
+const _: () =
+    assert!(ROWS_PER_STATEMENT * super::table::AGENT_ACTIVITY.columns.len() <= u16::MAX as usize);
 
 /// How long a writer waits for a lock another session holds before reporting it busy.
 const LOCK_WAIT_SECS: i64 = 5;
@@ -366,8 +357,7 @@ impl Backend for MysqlBackend {
         rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
         affected: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        let per_stmt = rows_per_statement(cols);
-        let mut values: Vec<Value> = Vec::with_capacity(per_stmt * cols);
+        let mut values: Vec<Value> = Vec::with_capacity(ROWS_PER_STATEMENT * cols);
         let mut n = 0;
         let mut flush = |b: &mut MysqlBackend, values: &mut Vec<Value>, n: usize| {
             let sql = format!("{head} VALUES {} {tail}", row_placeholders(n, cols));
@@ -377,21 +367,12 @@ impl Backend for MysqlBackend {
             affected(b.conn.affected_rows());
             Ok::<(), Error>(())
         };
-        let mut bytes = 0;
         for row in rows {
-            bytes += row
-                .iter()
-                .map(|c| match c {
-                    Cell::Text(t) => t.len() + 3,
-                    _ => 9,
-                })
-                .sum::<usize>();
             values.extend(row.iter().map(bind));
             n += 1;
-            if n == per_stmt || bytes >= STATEMENT_BYTES {
+            if n == ROWS_PER_STATEMENT {
                 flush(self, &mut values, n)?;
                 n = 0;
-                bytes = 0;
             }
         }
         if n > 0 {

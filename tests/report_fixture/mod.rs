@@ -164,3 +164,4 @@ pub fn create(dir: &Path) -> PathBuf {
     fill(&mut SqliteStore::open(&path).unwrap());
     path
 }
+pub mod periods;

@@ -1,0 +1,441 @@
+//! HTML encoding of reports (SPEC §10): one self-contained file (inline CSS and SVG, no
+//! script, font or image from anywhere) with a summary, the charts of [`super::chart`] and
+//! the table; readable on a phone (the table scrolls sideways, the charts scale) and
+//! printable (the header repeats on every page). Markup comes from maud templates, which
+//! escape every value.
+//!
+//! The summary and charts come before the table but need the whole report, so the table's
+//! rows go to an anonymous temporary file as they stream by and are copied after the
+//! charts: one pass over the store, memory bounded by the chart data (one point per period,
+//! one bar per agent).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Seek, Write};
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use crate::error::{Error, Result};
+
+use super::agents::AgentSums;
+use super::cell::{
+    Cell, Column, Figures, ReportMeta, RowKind, push_duration, push_hundredths, push_text,
+};
+use super::chart::{self, Bar, Series};
+use super::queues::{QueueHour, SlBasis};
+use super::{RowSink, write_err};
+
+/// The page's style: also used by the web page of `apr serve`.
+pub const CSS: &str = "\
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1d1d1f;margin:0 auto;max-width:1280px;padding:12px}\
+h1{font-size:1.35em;margin:.4em 0}h2{font-size:1.1em;margin:1em 0 .4em}\
+.summary{display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5em,1fr));gap:6px;margin:0}\
+.summary div{border:1px solid #d8d8dc;border-radius:6px;padding:4px 8px}\
+.summary dt{font-size:.8em;color:#555}.summary dd{margin:0;font-weight:600}\
+figure{margin:12px 0}figure svg{display:block;width:100%;height:auto}\
+.table{overflow-x:auto;-webkit-overflow-scrolling:touch}\
+table{border-collapse:collapse;font-size:12px;white-space:nowrap}\
+th,td{border:1px solid #d8d8dc;padding:3px 6px;text-align:left}\
+th{background:#eef0f3;position:sticky;top:0}td.n{text-align:right;font-variant-numeric:tabular-nums}\
+tr.total td{font-weight:700;background:#f5f6f8}\
+form{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:end;margin:8px 0;padding:8px;border:1px solid #d8d8dc;border-radius:6px}\
+form label{display:flex;flex-direction:column;font-size:.85em}form input,form select{font:inherit;padding:4px}\
+nav a{margin-right:1em}\
+@media (max-width:640px){figure{overflow-x:auto}figure svg{width:640px;max-width:none}}\
+@media print{body{max-width:none;padding:0}.table{overflow:visible}thead{display:table-header-group}\
+tr,figure{break-inside:avoid}form,nav{display:none}th{position:static}}";
+
+/// Whether the sink writes a whole document or the part of the web page below its form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HtmlShape {
+    Document,
+    Fragment,
+}
+
+/// The figures the summary and charts are made of.
+#[derive(Default)]
+struct ChartData {
+    /// Periods in report order, and the calls (offered, answered, abandoned) of each.
+    periods: Vec<String>,
+    calls: Vec<[i64; 3]>,
+    /// Queue reports: every queue's figures of each period summed (service level).
+    queue_periods: Vec<QueueHour>,
+    /// Agent reports: per extension, its name and state sums.
+    agents: BTreeMap<String, (String, AgentSums)>,
+    agent_total: AgentSums,
+    queues: std::collections::BTreeSet<String>,
+    queue_total: QueueHour,
+    basis: SlBasis,
+    /// Call lists: calls, answered, abandoned.
+    call_counts: [i64; 3],
+}
+
+impl ChartData {
+    fn period(&mut self, label: &str) -> usize {
+        if self.periods.last().map(String::as_str) != Some(label) {
+            self.periods.push(label.to_string());
+            self.calls.push([0; 3]);
+            self.queue_periods.push(QueueHour::default());
+        }
+        self.periods.len() - 1
+    }
+}
+
+/// Writes a report as HTML.
+pub struct HtmlSink<'a> {
+    out: &'a mut dyn Write,
+    shape: HtmlShape,
+    meta: Option<ReportMeta>,
+    columns: Vec<Column>,
+    table: Option<BufWriter<File>>,
+    data: ChartData,
+    rows: u64,
+    text: String,
+}
+
+impl<'a> HtmlSink<'a> {
+    pub fn new(out: &'a mut dyn Write) -> HtmlSink<'a> {
+        Self::with_shape(out, HtmlShape::Document)
+    }
+
+    pub fn with_shape(out: &'a mut dyn Write, shape: HtmlShape) -> HtmlSink<'a> {
+        HtmlSink {
+            out,
+            shape,
+            meta: None,
+            columns: Vec::new(),
+            table: None,
+            data: ChartData::default(),
+            rows: 0,
+            text: String::new(),
+        }
+    }
+}
+
+fn numeric(cell: &Cell<'_>) -> bool {
+    matches!(
+        cell,
+        Cell::Int(_) | Cell::Duration(_) | Cell::Percent(_) | Cell::Flag(_)
+    )
+}
+
+fn dur(secs: i64) -> String {
+    let mut s = String::new();
+    push_duration(&mut s, secs);
+    s
+}
+
+fn pct(hundredths: i64) -> String {
+    let mut s = String::new();
+    push_hundredths(&mut s, hundredths);
+    s.push('%');
+    s
+}
+
+impl RowSink for HtmlSink<'_> {
+    fn header(&mut self, meta: &ReportMeta, columns: &[Column]) -> Result<()> {
+        self.meta = Some(meta.clone());
+        self.columns = columns.to_vec();
+        let file = tempfile::tempfile()
+            .map_err(|e| Error::io("cannot create a temporary file for the HTML table", e))?;
+        self.table = Some(BufWriter::with_capacity(64 * 1024, file));
+        Ok(())
+    }
+
+    fn observe(&mut self, f: &Figures<'_>) {
+        let d = &mut self.data;
+        match *f {
+            Figures::Agent { period, ext, sums } => {
+                let i = d.period(period);
+                d.calls[i][0] += sums.total_calls;
+                d.calls[i][1] += sums.answered_calls;
+                d.agent_total.add_sums(sums);
+                let entry = d.agents.entry(ext.to_string()).or_default();
+                entry.0.clone_from(&sums.name);
+                entry.1.add_sums(sums);
+            }
+            Figures::Queue {
+                period,
+                queue,
+                figures,
+                basis,
+            } => {
+                let i = d.period(period);
+                d.calls[i][0] += figures.offered;
+                d.calls[i][1] += figures.answered;
+                d.calls[i][2] += figures.abandoned;
+                d.queue_periods[i].merge(figures);
+                d.queue_total.merge(figures);
+                d.basis = basis;
+                if !d.queues.contains(queue) {
+                    d.queues.insert(queue.to_string());
+                }
+            }
+            Figures::Call { outcome } => {
+                use crate::source::queue_log::derive::Outcome;
+                d.call_counts[0] += 1;
+                match outcome {
+                    Some(Outcome::Answered | Outcome::Transfer) => d.call_counts[1] += 1,
+                    Some(Outcome::Abandon) => d.call_counts[2] += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn row(&mut self, kind: RowKind, cells: &[Cell<'_>]) -> Result<()> {
+        let shown: Vec<(String, bool)> = cells
+            .iter()
+            .map(|cell| {
+                self.text.clear();
+                push_text(&mut self.text, cell);
+                (self.text.clone(), numeric(cell))
+            })
+            .collect();
+        let markup: Markup = html! {
+            tr class=[(kind == RowKind::Total).then_some("total")] {
+                @for (text, num) in &shown {
+                    td class=[num.then_some("n")] { (text) }
+                }
+            }
+        };
+        let table = self
+            .table
+            .as_mut()
+            .ok_or_else(|| write_err(std::io::Error::other("row before header")))?;
+        table
+            .write_all(markup.into_string().as_bytes())
+            .map_err(write_err)?;
+        table.write_all(b"\n").map_err(write_err)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        let meta = self
+            .meta
+            .clone()
+            .ok_or_else(|| write_err(std::io::Error::other("no header")))?;
+        let before = html! {
+            section.report {
+                h1 { (meta.title) " report" }
+                dl.summary {
+                    @for (name, value) in summary(&meta, &self.data) {
+                        div { dt { (name) } dd { (value) } }
+                    }
+                }
+                @for svg in charts(&meta, &self.data)? {
+                    figure { (PreEscaped(svg)) }
+                }
+                h2 { "Table" }
+                (PreEscaped("<div class=\"table\"><table>"))
+                thead { tr { @for c in &self.columns { th scope="col" { (c.header) } } } }
+                (PreEscaped("<tbody>\n"))
+            }
+        };
+        // The section above is balanced by maud; its closing tags go after the rows.
+        let before = before.into_string();
+        let (open, close) = before
+            .rsplit_once("</section>")
+            .map(|(o, _)| (o.to_string(), "</section>"))
+            .unwrap_or((before.clone(), ""));
+        if self.shape == HtmlShape::Document {
+            let head = html! {
+                (DOCTYPE)
+                (PreEscaped("<html lang=\"en\">"))
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (meta.title) " report " (meta.range) }
+                    style { (PreEscaped(CSS)) }
+                }
+                (PreEscaped("<body>"))
+            };
+            self.out
+                .write_all(head.into_string().as_bytes())
+                .map_err(write_err)?;
+        }
+        self.out.write_all(open.as_bytes()).map_err(write_err)?;
+        if let Some(table) = self.table.take() {
+            let mut file = table.into_inner().map_err(|e| write_err(e.into_error()))?;
+            file.rewind().map_err(write_err)?;
+            std::io::copy(&mut file, &mut self.out).map_err(write_err)?;
+        }
+        self.out
+            .write_all(b"</tbody></table></div>")
+            .map_err(write_err)?;
+        self.out.write_all(close.as_bytes()).map_err(write_err)?;
+        if self.shape == HtmlShape::Document {
+            self.out.write_all(b"</body></html>\n").map_err(write_err)?;
+        }
+        self.out.flush().map_err(write_err)
+    }
+}
+
+/// The summary's figures, named.
+fn summary(meta: &ReportMeta, d: &ChartData) -> Vec<(&'static str, String)> {
+    let mut out = vec![
+        ("Range", meta.range.clone()),
+        ("Time zone", meta.zone.clone()),
+    ];
+    match meta.title {
+        "Agents" => {
+            let t = &d.agent_total;
+            out.extend([
+                ("Period", meta.by.to_string()),
+                ("Agents", d.agents.len().to_string()),
+                ("Calls", t.total_calls.to_string()),
+                ("Answered", t.answered_calls.to_string()),
+                (
+                    "Answer rate",
+                    pct(super::cell::ratio_hundredths(
+                        t.answered_calls,
+                        t.total_calls,
+                    )),
+                ),
+                (
+                    "AHT",
+                    dur(super::agents::aht(t.handled(), t.answered_calls)),
+                ),
+                ("Occupancy", pct(t.occupancy())),
+            ]);
+        }
+        "Queues" => {
+            let q = &d.queue_total;
+            out.extend([
+                ("Period", meta.by.to_string()),
+                ("Queues", d.queues.len().to_string()),
+                ("Offered", q.offered.to_string()),
+                ("Answered", q.answered.to_string()),
+                ("Abandoned", q.abandoned.to_string()),
+                ("Service level", pct(q.service_level(d.basis))),
+                ("ASA", dur(q.asa())),
+            ]);
+        }
+        _ => {
+            let [n, answered, abandoned] = d.call_counts;
+            out.extend([
+                ("Calls", n.to_string()),
+                ("Answered", answered.to_string()),
+                ("Abandoned", abandoned.to_string()),
+                (
+                    "Answer rate",
+                    pct(super::cell::ratio_hundredths(answered, n)),
+                ),
+            ]);
+        }
+    }
+    out
+}
+
+/// The charts of the report, each one `<svg>`.
+fn charts(meta: &ReportMeta, d: &ChartData) -> Result<Vec<String>> {
+    let per = meta.by;
+    let column = |i: usize| -> Vec<f64> { d.calls.iter().map(|c| c[i] as f64).collect() };
+    let mut out = Vec::new();
+    match meta.title {
+        "Agents" => {
+            out.push(chart::lines(
+                &format!("Calls offered and answered per {per}"),
+                &d.periods,
+                &[
+                    Series {
+                        name: "Offered",
+                        color: chart::BLUE,
+                        values: column(0),
+                    },
+                    Series {
+                        name: "Answered",
+                        color: chart::GREEN,
+                        values: column(1),
+                    },
+                ],
+                None,
+            )?);
+            let mut ranked: Vec<(&String, &(String, AgentSums))> = d.agents.iter().collect();
+            let logged = |s: &AgentSums| {
+                s.buckets.available() + s.buckets.productive() + s.buckets.non_productive()
+            };
+            ranked.sort_by(|a, b| {
+                logged(&b.1.1)
+                    .cmp(&logged(&a.1.1))
+                    .then_with(|| super::agents::ext_order(a.0, b.0))
+            });
+            ranked.truncate(chart::MAX_AGENTS);
+            ranked.sort_by(|a, b| super::agents::ext_order(a.0, b.0));
+            let hours = |s: i64| s as f64 / 3600.0;
+            let bars: Vec<Bar> = ranked
+                .iter()
+                .map(|(ext, (name, s))| Bar {
+                    label: format!("{ext} {name}"),
+                    values: vec![
+                        hours(s.buckets.available()),
+                        hours(s.buckets.productive()),
+                        hours(s.buckets.non_productive()),
+                        hours(s.buckets.logoff),
+                    ],
+                })
+                .collect();
+            let title = if d.agents.len() > chart::MAX_AGENTS {
+                format!(
+                    "State time per agent ({} of {} agents, most logged time)",
+                    chart::MAX_AGENTS,
+                    d.agents.len()
+                )
+            } else {
+                "State time per agent".to_string()
+            };
+            out.push(chart::stacked_bars(
+                &title,
+                "hours",
+                &bars,
+                &[
+                    ("Available", chart::GREEN),
+                    ("Productive", chart::BLUE),
+                    ("Non-productive", chart::ORANGE),
+                    ("Logoff", chart::GREY),
+                ],
+            )?);
+        }
+        "Queues" => {
+            out.push(chart::lines(
+                &format!("Calls offered, answered and abandoned per {per}"),
+                &d.periods,
+                &[
+                    Series {
+                        name: "Offered",
+                        color: chart::BLUE,
+                        values: column(0),
+                    },
+                    Series {
+                        name: "Answered",
+                        color: chart::GREEN,
+                        values: column(1),
+                    },
+                    Series {
+                        name: "Abandoned",
+                        color: chart::RED,
+                        values: column(2),
+                    },
+                ],
+                None,
+            )?);
+            out.push(chart::lines(
+                &format!("Service level per {per} (%)"),
+                &d.periods,
+                &[Series {
+                    name: "Service level",
+                    color: chart::GREEN,
+                    values: d
+                        .queue_periods
+                        .iter()
+                        .map(|q| q.service_level(d.basis) as f64 / 100.0)
+                        .collect(),
+                }],
+                Some(100.0),
+            )?);
+        }
+        _ => {}
+    }
+    Ok(out)
+}

@@ -1,0 +1,190 @@
+//! XLSX encoding of reports (SPEC §10) with rust_xlsxwriter: one sheet, durations as Excel
+//! durations (`[h]:mm:ss`, fractions of a day, so Excel sums them), counts as numbers,
+//! dates and instants as Excel dates, ratios as percentages; a bold frozen header, an
+//! autofilter over the whole table, column widths fitted to the longest cell, bold total
+//! rows. The sheet is written in constant-memory mode (each row goes to a temporary file
+//! as it comes), and the finished workbook is zipped into an anonymous temporary file and
+//! copied to the output, so memory does not grow with the range.
+
+use std::io::{Seek, Write};
+
+use chrono::{Datelike, Timelike};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
+
+use crate::error::{Error, Result};
+
+use super::cell::{Cell, Column, ReportMeta, RowKind, formula_safe};
+use super::{RowSink, write_err};
+
+/// Widest a fitted column gets, in characters.
+const MAX_WIDTH: usize = 60;
+
+/// The formats of one row style (plain or bold).
+struct Formats {
+    text: Format,
+    int: Format,
+    duration: Format,
+    percent: Format,
+    date: Format,
+    clock: Format,
+}
+
+impl Formats {
+    fn new(bold: bool) -> Formats {
+        let base = if bold {
+            Format::new().set_bold()
+        } else {
+            Format::new()
+        };
+        Formats {
+            text: base.clone(),
+            int: base.clone().set_num_format("0"),
+            duration: base.clone().set_num_format("[h]:mm:ss"),
+            percent: base.clone().set_num_format("0.00%"),
+            date: base.clone().set_num_format("yyyy-mm-dd"),
+            clock: base.set_num_format("dd/mm/yyyy hh:mm:ss"),
+        }
+    }
+}
+
+/// Writes a report as a one-sheet workbook.
+pub struct XlsxSink<'a> {
+    out: &'a mut dyn Write,
+    book: Workbook,
+    plain: Formats,
+    bold: Formats,
+    header: Format,
+    /// Next row to write (0 is the header).
+    row: u32,
+    columns: u16,
+    /// Longest text of each column so far, in characters.
+    widths: Vec<usize>,
+}
+
+fn xlsx_err(e: XlsxError) -> Error {
+    write_err(std::io::Error::other(e.to_string()))
+}
+
+impl<'a> XlsxSink<'a> {
+    pub fn new(out: &'a mut dyn Write) -> XlsxSink<'a> {
+        XlsxSink {
+            out,
+            book: Workbook::new(),
+            plain: Formats::new(false),
+            bold: Formats::new(true),
+            header: Format::new().set_bold(),
+            row: 0,
+            columns: 0,
+            widths: Vec::new(),
+        }
+    }
+}
+
+/// Text width of a cell as Excel shows it, for fitting the column.
+fn shown_width(cell: &Cell<'_>) -> usize {
+    match *cell {
+        Cell::Text(s) => formula_safe(s).chars().count(),
+        Cell::Int(n) => itoa::Buffer::new().format(n).len(),
+        Cell::Duration(s) => 6 + itoa::Buffer::new().format((s / 3600).max(10)).len(),
+        Cell::Percent(_) => 7,
+        Cell::Date(..) => 10,
+        Cell::Clock(_) => 19,
+        Cell::Flag(_) => 1,
+        Cell::Empty => 0,
+    }
+}
+
+impl RowSink for XlsxSink<'_> {
+    fn header(&mut self, meta: &ReportMeta, columns: &[Column]) -> Result<()> {
+        let sheet = self
+            .book
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_err)?;
+        sheet.set_name(meta.title).map_err(xlsx_err)?;
+        for (c, column) in columns.iter().enumerate() {
+            sheet
+                .write_string_with_format(0, c as u16, column.header, &self.header)
+                .map_err(xlsx_err)?;
+        }
+        sheet.set_freeze_panes(1, 0).map_err(xlsx_err)?;
+        let d = meta.start_date;
+        let created = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
+            .map_err(xlsx_err)?;
+        self.book
+            .set_properties(&DocProperties::new().set_creation_datetime(&created));
+        self.widths = columns
+            .iter()
+            .map(|c| c.header.chars().count() + 3)
+            .collect();
+        self.columns = columns.len() as u16;
+        self.row = 1;
+        Ok(())
+    }
+
+    fn row(&mut self, kind: RowKind, cells: &[Cell<'_>]) -> Result<()> {
+        let f = match kind {
+            RowKind::Detail => &self.plain,
+            RowKind::Total => &self.bold,
+        };
+        let sheet = self.book.worksheet_from_index(0).map_err(xlsx_err)?;
+        let r = self.row;
+        for (c, cell) in cells.iter().enumerate() {
+            let col = c as u16;
+            let sheet = &mut *sheet;
+            match *cell {
+                Cell::Text(s) => sheet.write_string_with_format(r, col, formula_safe(s), &f.text),
+                Cell::Int(n) => sheet.write_number_with_format(r, col, n as f64, &f.int),
+                Cell::Duration(s) => {
+                    sheet.write_number_with_format(r, col, s as f64 / 86_400.0, &f.duration)
+                }
+                Cell::Percent(h) => {
+                    sheet.write_number_with_format(r, col, h as f64 / 10_000.0, &f.percent)
+                }
+                Cell::Date(d, _) => {
+                    let dt =
+                        ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
+                            .map_err(xlsx_err)?;
+                    sheet.write_datetime_with_format(r, col, &dt, &f.date)
+                }
+                Cell::Clock(clock) => {
+                    let t = clock.at.naive_local();
+                    let dt =
+                        ExcelDateTime::from_ymd(t.year() as u16, t.month() as u8, t.day() as u8)
+                            .and_then(|d| d.and_hms(t.hour() as u16, t.minute() as u8, t.second()))
+                            .map_err(xlsx_err)?;
+                    sheet.write_datetime_with_format(r, col, &dt, &f.clock)
+                }
+                Cell::Flag(b) => {
+                    sheet.write_number_with_format(r, col, f64::from(u8::from(b)), &f.int)
+                }
+                Cell::Empty => Ok(&mut *sheet),
+            }
+            .map_err(xlsx_err)?;
+            if let Some(w) = self.widths.get_mut(c) {
+                *w = (*w).max(shown_width(cell) + 2);
+            }
+        }
+        self.row += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        let sheet = self.book.worksheet_from_index(0).map_err(xlsx_err)?;
+        if self.columns > 0 {
+            sheet
+                .autofilter(0, 0, self.row - 1, self.columns - 1)
+                .map_err(xlsx_err)?;
+        }
+        for (c, w) in self.widths.iter().enumerate() {
+            sheet
+                .set_column_width(c as u16, (*w).min(MAX_WIDTH) as f64)
+                .map_err(xlsx_err)?;
+        }
+        let mut tmp = tempfile::tempfile()
+            .map_err(|e| Error::io("cannot create a temporary file for the workbook", e))?;
+        self.book.save_to_writer(&mut tmp).map_err(xlsx_err)?;
+        tmp.rewind().map_err(write_err)?;
+        std::io::copy(&mut tmp, &mut self.out).map_err(write_err)?;
+        self.out.flush().map_err(write_err)
+    }
+}
