@@ -53,7 +53,15 @@ fn the_report_is_mailed_as_an_attachment_to_every_recipient() {
     let (_dir, db) = fixture();
     let server = SmtpServer::start();
     let url = server.url(&format!("reports%40example.com:{PASSWORD}@"));
-    for (format, content_type) in [("csv", "text/csv"), ("json", "application/json")] {
+    for (format, content_type) in [
+        ("csv", "text/csv"),
+        ("json", "application/json"),
+        (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        ("html", "text/html"),
+    ] {
         let args = ["--start-date", "2025-09-07", "--format", format];
         let a = report(&db)
             .env("APR_SMTP_URL", &url)
@@ -100,15 +108,21 @@ fn the_report_is_mailed_as_an_attachment_to_every_recipient() {
             content_type
         );
         assert_eq!(att.contents(), written(&db, &args, format).as_slice());
-        assert!(
-            msg.body_text(0)
-                .unwrap()
-                .contains("is attached as report_2025-09-07"),
-            "{:?}",
-            msg.body_text(0)
-        );
+        if format == "html" {
+            // The HTML report is the message's body as well as its attachment.
+            let body = msg.body_html(0).unwrap();
+            assert!(body.contains("<table") && body.contains("<svg"), "{body}");
+        } else {
+            assert!(
+                msg.body_text(0)
+                    .unwrap()
+                    .contains("is attached as report_2025-09-07"),
+                "{:?}",
+                msg.body_text(0)
+            );
+        }
     }
-    assert_eq!(server.received().len(), 2, "one message per run");
+    assert_eq!(server.received().len(), 4, "one message per run");
 }
 
 #[test]
