@@ -28,6 +28,9 @@ pub enum Error {
     /// The upstream platform failed after retries, or answered with an error (exit 1).
     #[error("{0}")]
     Upstream(String),
+    /// The mail server refused a message or could not be reached (exit 1).
+    #[error("{0}")]
+    Mail(String),
     /// A file or socket operation failed (exit 1).
     #[error("{context}: {source}")]
     Io {
@@ -43,7 +46,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Config(_) | Error::Input(_) => 2,
             Error::Locked(_) => 75,
-            Error::Database(_) | Error::Upstream(_) | Error::Io { .. } => 1,
+            Error::Database(_) | Error::Upstream(_) | Error::Mail(_) | Error::Io { .. } => 1,
         }
     }
 

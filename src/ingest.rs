@@ -120,9 +120,14 @@ pub fn ingest(
     }
     if summary.events_outside > 0 {
         tracing::warn!(
-            "{}: {} events outside the windows asked for were left out",
+            "{}: {} outside the windows asked for {} left out",
             source.describe(),
-            summary.events_outside
+            crate::plural::counts(summary.events_outside, "event"),
+            if summary.events_outside == 1 {
+                "was"
+            } else {
+                "were"
+            }
         );
     }
     Ok(summary)

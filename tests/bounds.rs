@@ -58,7 +58,7 @@ fn far_away_times_stay_out(url: &str, rows: &dyn Fn(&str) -> Vec<String>) {
 
     let out = run(url, dir.path(), &["parse-queue-log", file]);
     assert!(
-        out.starts_with("9 lines read, 4 loaded, 5 rejected, 1 calls,"),
+        out.starts_with("9 lines read, 4 loaded, 5 rejected, 1 call,"),
         "{out}"
     );
     let reasons = rows("SELECT line_no, reason FROM queue_log_rejects ORDER BY line_no");
@@ -217,7 +217,7 @@ fn overlong_values_are_rejected_or_cut_alike_on_both_backends() {
             &["parse-queue-log", file.to_str().unwrap()],
         );
         assert!(
-            out.starts_with("7 lines read, 4 loaded, 3 rejected, 1 calls,"),
+            out.starts_with("7 lines read, 4 loaded, 3 rejected, 1 call,"),
             "{out}"
         );
         [

@@ -258,6 +258,26 @@ async fn the_token_guards_every_route() {
     assert!(server.wait().0.success());
 }
 
+#[tokio::test]
+async fn listen_resolves_host_names_and_the_scheme_is_case_insensitive() {
+    let (_dir, db) = fixture();
+    let token = [("APR_SERVE_TOKEN", "s3cret-token")];
+    let server = Server::start(&db, &["serve-once", "--listen", "localhost:0"], &token);
+    assert!(
+        server.addr.starts_with("127.0.0.1:") || server.addr.starts_with("[::1]:"),
+        "{}",
+        server.addr
+    );
+    let resp = client()
+        .get(server.url("/health"))
+        .header("Authorization", "bearer s3cret-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(server.wait().0.success());
+}
+
 #[test]
 fn a_public_address_needs_a_token_or_allow_public() {
     let (_dir, db) = fixture();

@@ -163,6 +163,9 @@ pub fn aggregate(
             from.map(|f| (f, to.unwrap_or(data_until)))
         }
     };
+    if let Some((from, _)) = range {
+        crate::prune::check_not_pruned(store, zone, from, opts.max_carry)?;
+    }
     if let Some((from, to)) = range
         && to.saturating_sub(from) > MAX_RANGE_SECS
     {

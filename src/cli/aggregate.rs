@@ -8,6 +8,7 @@ use crate::aggregate::categories::StateMap;
 use crate::aggregate::{AggregateOptions, AggregateSummary, DEFAULT_MAX_CARRY, Scope, aggregate};
 use crate::config::{ZoneUse, resolve_zone};
 use crate::hours::{Zone, parse_instant};
+use crate::plural::counts;
 use crate::store::Store;
 
 #[derive(Debug, ClapArgs)]
@@ -68,13 +69,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let summary = run_scope(store.as_mut(), zone, scope, max_carry, &state_map)?;
     tracing::info!(
-        "aggregated {} hours: {} rows for {} agents in {:.2}s",
-        summary.hours,
-        summary.rows,
-        summary.agents,
+        "aggregated {}: {} for {} in {:.2}s",
+        counts(summary.hours, "hour"),
+        counts(summary.rows, "row"),
+        counts(summary.agents, "agent"),
         started.elapsed().as_secs_f64()
     );
-    note_other_reasons(&summary);
+    note_other_reasons(global, &summary);
     Ok(())
 }
 
@@ -105,7 +106,7 @@ pub fn after_load(
 }
 
 /// Lists, once, the not-available reasons that fell into Other, so ops can map them.
-pub fn note_other_reasons(summary: &AggregateSummary) {
+pub fn note_other_reasons(global: &GlobalArgs, summary: &AggregateSummary) {
     if summary.other_reasons.is_empty() {
         return;
     }
@@ -114,8 +115,8 @@ pub fn note_other_reasons(summary: &AggregateSummary) {
         .iter()
         .map(|(reason, n)| format!("'{reason}' ({n})"))
         .collect();
-    eprintln!(
-        "note: not-available reasons counted as Other NPT: {}; map them with APR_STATE_MAP (see examples/state-map.toml)",
+    global.note(format_args!(
+        "not-available reasons counted as Other NPT: {}; map them with APR_STATE_MAP (see examples/state-map.toml)",
         list.join(", ")
-    );
+    ));
 }

@@ -18,6 +18,7 @@ use crate::hours::{Zone, parse_instant};
 use crate::ingest::ingest;
 use crate::model::Silent;
 use crate::model::state::{COLLECT_EVENTS_UNTIL, COLLECT_LAST_RUN};
+use crate::plural::{count, counts};
 use crate::source::Source;
 use crate::source::platform::{PlatformConfig, PlatformSource};
 use crate::source::replay::ReplayDir;
@@ -80,7 +81,7 @@ pub fn plan(
         (None, None) => (
             to - FIRST_RUN_SECS,
             Some(
-                "note: no earlier collect recorded in this database: fetching the last hour only; \
+                "no earlier collect recorded in this database: fetching the last hour only; \
                  run 'apr init-load' to backfill more"
                     .to_string(),
             ),
@@ -145,7 +146,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         }
     };
     let now = source.now()?;
-    plan(zone, watermark, now, overlap, since, until)?;
+    if let Some(n) = plan(zone, watermark, now, overlap, since, until)?.notice {
+        global.note(n);
+    }
 
     let mut store = global.open_for_write()?;
     write_lock(store.as_mut())?;
@@ -170,17 +173,23 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )?;
     if global.verbose >= 1 {
-        aggregate::note_other_reasons(&agg);
+        aggregate::note_other_reasons(global, &agg);
         let http = requests
-            .map(|c| format!(", {} requests ({} retries)", c.requests, c.retries))
+            .map(|c| {
+                format!(
+                    ", {} ({})",
+                    counts(c.requests, "request"),
+                    count(c.retries, "retry", "retries")
+                )
+            })
             .unwrap_or_default();
         eprintln!(
-            "collect: {} events ({} new) and {} stats rows from {described}{http}; {} agent-hours aggregated over {} hours; {:.2}s",
-            loaded.events_seen,
+            "collect: {} ({} new) and {} from {described}{http}; {} aggregated over {}; {:.2}s",
+            counts(loaded.events_seen, "event"),
             loaded.events_new,
-            loaded.stats_rows,
-            agg.rows,
-            agg.hours,
+            counts(loaded.stats_rows, "stats row"),
+            counts(agg.rows, "agent-hour"),
+            counts(agg.hours, "hour"),
             started.elapsed().as_secs_f64()
         );
     }
@@ -212,7 +221,7 @@ impl Request {
 }
 
 /// Under the write lock: plans the window from the stored watermark and the run's clock
-/// `now`, prints the first-run notice, then fetches and loads it (tests run it with the
+/// `now` (the caller printed the first-run notice), then fetches and loads it (tests run it with the
 /// clock at an hour's first second).
 pub fn fetch_new(
     store: &mut dyn Store,
@@ -232,9 +241,6 @@ pub fn fetch_new(
         request.since,
         request.until,
     )?;
-    if let Some(n) = &plan.notice {
-        eprintln!("{n}");
-    }
     tracing::debug!(
         "collect: fetching {} .. {} ({})",
         plan.from,

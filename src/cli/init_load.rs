@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::hours::Zone;
 use crate::ingest::ingest;
 use crate::model::TableSummary;
+use crate::plural::counts;
 use crate::source::Source;
 use crate::source::platform::{PlatformConfig, PlatformSource};
 use crate::source::replay::ReplayDir;
@@ -93,7 +94,8 @@ pub fn prompt_text(
     source: &str,
 ) -> String {
     let mut out = format!(
-        "init-load replaces the data of {shown} with the last {hours} hours from {source}.\n"
+        "init-load replaces the data of {shown} with the last {} from {source}.\n",
+        counts(u64::from(hours), "hour")
     );
     if tables.iter().all(|t| t.rows == 0) {
         out.push_str("The database holds no data yet.\n");
@@ -110,7 +112,7 @@ pub fn prompt_text(
             ),
             None => String::new(),
         };
-        out.push_str(&format!("  {}: {} rows{span}\n", t.table, t.rows));
+        out.push_str(&format!("  {}: {}{span}\n", t.table, counts(t.rows, "row")));
     }
     out.push_str(&format!(
         "What will not come back: hours older than the last {hours} (the platform is asked for \
@@ -153,10 +155,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     };
 
     let shown = global.database_url.shown();
-    eprint!(
-        "{}",
-        prompt_text(&shown, &tables, zone, args.hours, &source.describe())
-    );
+    // What the prompt asks about; with --yes and --quiet (cron) nobody reads it.
+    if !(args.yes && global.quiet) {
+        eprint!(
+            "{}",
+            prompt_text(&shown, &tables, zone, args.hours, &source.describe())
+        );
+    }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::usage(
@@ -164,19 +169,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             )
             .into());
         }
-        // The terminal's own line editing (cooked mode) reads the answer, so Ctrl-D (end of
-        // input) is an empty answer and aborts; a line editor in raw mode would take it
-        // for a character and keep waiting.
-        eprint!("Type YES to continue: ");
-        let mut answer = String::new();
-        if std::io::stdin().read_line(&mut answer).is_err() {
-            answer.clear();
-        }
-        if answer.is_empty() {
-            eprintln!();
-        }
-        if answer.trim() != "YES" {
-            eprintln!("aborted: nothing was changed");
+        if !super::confirm_yes() {
+            global.note("aborted: nothing was changed");
             return Ok(());
         }
     }
@@ -186,7 +180,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     write_lock(store.as_mut())?;
     let zone = resolve_zone(store.as_mut(), &choice, ZoneUse::Replace)?;
     let staging = Staging::new(&global.database_url);
-    let (loaded, agg) = stage(&staging.0, source, zone, args.hours, &state_map);
+    let bar = global.bar("{prefix} [{bar:30}] {pos}/{len} hours {msg}", "loading");
+    let (loaded, agg) = stage(&staging.0, source, zone, args.hours, &state_map, &bar);
     // Keep a fresh token even when the backfill failed, so the next run reuses it.
     if let Some(token) = platform.as_mut().and_then(PlatformSource::take_new_token) {
         store.set_token(&token)?;
@@ -194,17 +189,17 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let (loaded, agg) = (loaded?, agg?);
     store.replace_with(&staging.0)?;
     drop(staging);
-    aggregate::note_other_reasons(&agg);
-    println!(
-        "loaded {} events ({} new) and {} hourly stats rows; {} agents over {} hours ({} rows) in {:.1}s",
-        loaded.events_seen,
+    aggregate::note_other_reasons(global, &agg);
+    global.summary(format_args!(
+        "loaded {} ({} new) and {}; {} over {} ({}) in {:.1}s",
+        counts(loaded.events_seen, "event"),
         loaded.events_new,
-        loaded.stats_rows,
-        agg.agents,
-        agg.hours_with_rows,
-        agg.rows,
+        counts(loaded.stats_rows, "hourly stats row"),
+        counts(agg.agents, "agent"),
+        counts(agg.hours_with_rows, "hour"),
+        counts(agg.rows, "row"),
         started.elapsed().as_secs_f64()
-    );
+    ));
     Ok(())
 }
 
@@ -220,6 +215,7 @@ fn stage(
     zone: Zone,
     hours: u32,
     state_map: &StateMap,
+    bar: &Bar,
 ) -> Staged {
     let mut staging = match SqliteStore::open(path) {
         Ok(s) => s,
@@ -231,8 +227,7 @@ fn stage(
         Err(e) => return (Err(e), Ok(Default::default())),
     };
     let from = now - i64::from(hours) * 3600;
-    let bar = Bar::new("{prefix} [{bar:30}] {pos}/{len} hours {msg}", "loading");
-    let loaded = ingest(&mut staging, source, zone, from, now, &bar);
+    let loaded = ingest(&mut staging, source, zone, from, now, bar);
     bar.0.finish_and_clear();
     if loaded.is_err() {
         return (loaded, Ok(Default::default()));

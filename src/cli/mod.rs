@@ -3,23 +3,37 @@
 //! `anyhow::Result`; [`main`] turns a failure into one `error:` line and the exit code of
 //! SPEC §2 (the library's [`crate::Error::exit_code`], 1 for anything else).
 
+use std::fmt::Display;
+use std::io::IsTerminal;
+
 use clap::{Args, Parser, Subcommand};
 
 pub mod aggregate;
 pub mod collect;
+pub mod help;
 pub mod init_load;
 pub mod parse_queue_log;
+pub mod prune;
+pub mod shell;
+pub mod status;
 
 use crate::config::{Settings, ZoneChoice};
 use crate::store::{self, DatabaseUrl, Store};
 
 pub mod report;
+pub mod report_mail;
 pub mod serve;
 pub mod serve_once;
 
 /// Contact-center agent performance reports: collect, aggregate, report.
 #[derive(Debug, Parser)]
-#[command(name = "apr", version, about, propagate_version = true)]
+#[command(
+    name = "apr",
+    version,
+    about,
+    propagate_version = true,
+    after_help = help::TOP
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -47,6 +61,9 @@ pub struct GlobalArgs {
     /// More detail on stderr (-v: a summary line, -vv: debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Print errors only: no summary lines, notes or progress (for cron)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
     /// The `APR_*` settings, read once from the environment (and `.env`) after parsing.
     #[arg(skip)]
     pub settings: Settings,
@@ -101,6 +118,31 @@ impl GlobalArgs {
     pub fn zone_choice(&self) -> ZoneChoice {
         ZoneChoice::new(self.timezone.clone(), &self.settings)
     }
+
+    /// A notice on stderr, `note: MESSAGE`, unless `--quiet`. The one word every notice
+    /// starts with.
+    pub fn note(&self, message: impl Display) {
+        if !self.quiet {
+            eprintln!("note: {message}");
+        }
+    }
+
+    /// A command's closing summary line on stdout, unless `--quiet`.
+    pub fn summary(&self, line: impl Display) {
+        if !self.quiet {
+            println!("{line}");
+        }
+    }
+
+    /// A progress bar on stderr (see [`Bar::new`]), drawn nowhere with `--quiet`.
+    pub fn bar(&self, template: &str, prefix: &'static str) -> Bar {
+        let bar = Bar::new(template, prefix);
+        if self.quiet {
+            bar.0
+                .set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        bar
+    }
 }
 
 /// Draws a [`crate::model::Reporter`]'s progress as an indicatif bar on stderr (hidden when
@@ -137,19 +179,38 @@ impl crate::model::Reporter for Bar {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fetch new events and stats from the platform, load and aggregate them (for cron)
+    #[command(after_help = help::COLLECT)]
     Collect(collect::Args),
     /// Wipe and backfill the last N hours (asks for YES)
+    #[command(after_help = help::INIT_LOAD)]
     InitLoad(init_load::Args),
     /// Rebuild the hourly agent summary
+    #[command(after_help = help::AGGREGATE)]
     Aggregate(aggregate::Args),
     /// Load Asterisk queue_log files (incremental; `-` for stdin)
+    #[command(after_help = help::PARSE_QUEUE_LOG)]
     ParseQueueLog(parse_queue_log::Args),
     /// Render the agent, queue or call report (CSV, JSON, XLSX or HTML) for a local range
+    #[command(after_help = help::REPORT)]
     Report(Box<report::Args>),
     /// Answer exactly one HTTP request (GET /api/report, /health), then exit
+    #[command(after_help = help::SERVE_ONCE)]
     ServeOnce(serve_once::Args),
     /// Serve the report over HTTP until SIGINT/SIGTERM
+    #[command(after_help = help::SERVE)]
     Serve(serve::Args),
+    /// Show where apr stands: watermarks, queue_log cursors, tables (read-only)
+    #[command(after_help = help::STATUS)]
+    Status(status::Args),
+    /// Delete raw data before a date, keeping the hourly summaries (asks for YES)
+    #[command(after_help = help::PRUNE)]
+    Prune(prune::Args),
+    /// Print a shell completion script (bash, zsh, fish or powershell) to stdout
+    #[command(after_help = help::COMPLETIONS)]
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff) to stdout
+    #[command(after_help = help::MAN)]
+    Man(shell::ManArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -165,7 +226,7 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    init_tracing(cli.global.verbose);
+    init_tracing(&cli.global);
     // Every setting is read here, once; the library reads no environment.
     cli.global.settings = Settings::from_vars(std::env::vars());
     // MySQL timeouts from the settings, unless the URL sets them (its own word wins).
@@ -185,6 +246,10 @@ pub fn main() -> i32 {
         Command::Report(args) => report::run(global, *args),
         Command::ServeOnce(args) => serve_once::run(global, args),
         Command::Serve(args) => serve::run(global, args),
+        Command::Status(args) => status::run(global, args),
+        Command::Prune(args) => prune::run(global, args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
     };
     match result {
         Ok(()) => 0,
@@ -229,6 +294,22 @@ pub fn write_lock(store: &mut dyn Store) -> crate::Result<()> {
     }
 }
 
+/// Asks `Type YES to continue:` on stderr and reads the answer from the terminal; true only
+/// for `YES`. The terminal's own line editing (cooked mode) reads it, so Ctrl-D (end of
+/// input) is an empty answer and aborts; a line editor in raw mode would take it for a
+/// character and keep waiting.
+pub fn confirm_yes() -> bool {
+    eprint!("Type YES to continue: ");
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        answer.clear();
+    }
+    if answer.is_empty() {
+        eprintln!();
+    }
+    answer.trim() == "YES"
+}
+
 /// The window of instants a source may claim in this run (issue 15.2): from 2000 to a day
 /// after the later of the machine's clock and the newest data already stored.
 pub fn time_bounds(store: Option<&mut dyn Store>) -> crate::Result<crate::bounds::TimeBounds> {
@@ -258,17 +339,22 @@ fn load_dotenv() -> Result<(), String> {
     }
 }
 
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+fn init_tracing(global: &GlobalArgs) {
+    let default = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("APR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("apr={default},warn")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_target(false)
         .without_time()
         .try_init();
@@ -291,5 +377,33 @@ impl clap::builder::TypedValueParser for SpanParser {
         crate::hours::parse_span(&value.to_string_lossy(), self.0).map_err(|e| {
             clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n"))
         })
+    }
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set to anything but the empty
+/// string (no-color.org), so log files and cron mail carry no escape codes.
+fn colour(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))));
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None));
+        assert!(!colour(false, Some(OsStr::new("1"))));
+    }
+
+    #[test]
+    fn quiet_and_verbose_exclude_each_other() {
+        assert!(Cli::try_parse_from(["apr", "-q", "-v", "aggregate"]).is_err());
+        let cli = Cli::try_parse_from(["apr", "aggregate", "--quiet"]).unwrap();
+        assert!(cli.global.quiet);
     }
 }

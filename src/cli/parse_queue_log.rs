@@ -6,11 +6,12 @@ use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
 
-use super::{Bar, GlobalArgs, aggregate, time_bounds, write_lock};
+use super::{GlobalArgs, aggregate, time_bounds, write_lock};
 use crate::aggregate::categories::StateMap;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::Zone;
+use crate::plural::counts;
 use crate::source::queue_log::derive::AgentMap;
 use crate::source::queue_log::load::{
     DEFAULT_CHUNK_LINES, LoadOptions, LoadSummary, Progress, dry_run, load_files,
@@ -75,7 +76,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let state_map = StateMap::from_settings(&global.settings)?;
     global.zone_choice().parse()?;
     let url = &global.database_url;
-    let bar = Bar::new(
+    let bar = global.bar(
         "{prefix} [{bar:30}] {bytes}/{total_bytes} {msg}",
         "queue_log",
     );
@@ -85,7 +86,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             bar.set_length(total);
             bar.set_position(p.bytes);
         }
-        bar.set_message(format!("{} lines", p.lines));
+        bar.set_message(counts(p.lines, "line"));
     };
     let opts = |zone, bounds| LoadOptions {
         zone,
@@ -126,7 +127,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         bar.finish_and_clear();
         let base: &mut dyn Store = store.as_mut();
         let agg = aggregate::after_load(base, zone, &state_map)?;
-        aggregate::note_other_reasons(&agg);
+        aggregate::note_other_reasons(global, &agg);
         summary
     };
     bar.finish_and_clear();
@@ -137,10 +138,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         eprintln!("warning: {warning}");
     }
     if !summary.unmapped_names.is_empty() {
-        eprintln!(
-            "note: agent names seen only on call lines: {}; map them to extensions in an agents file, see examples/queue-agents.toml",
+        global.note(format_args!(
+            "agent names seen only on call lines: {}; map them to extensions in an agents file, see examples/queue-agents.toml",
             summary.unmapped_names.join(", ")
-        );
+        ));
     }
     let mut extra = String::new();
     if summary.repaired > 0 {
@@ -150,22 +151,25 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         ));
     }
     if summary.empty > 0 {
-        extra.push_str(&format!(", {} empty lines skipped", summary.empty));
+        extra.push_str(&format!(
+            ", {} skipped",
+            counts(summary.empty, "empty line")
+        ));
     }
-    println!(
-        "{}{} lines read, {} loaded, {} rejected, {} calls, {} agent events{extra} in {:.1}s{}",
+    global.summary(format_args!(
+        "{}{} read, {} loaded, {} rejected, {}, {}{extra} in {:.1}s{}",
         if args.dry_run { "dry run: " } else { "" },
-        summary.lines_read,
+        counts(summary.lines_read, "line"),
         summary.loaded,
         summary.rejected,
-        summary.calls,
-        summary.events,
+        counts(summary.calls, "call"),
+        counts(summary.events, "agent event"),
         started.elapsed().as_secs_f64(),
         if summary.rejected > 0 && !args.dry_run {
             " (rejected lines are in queue_log_rejects)"
         } else {
             ""
         }
-    );
+    ));
     Ok(())
 }

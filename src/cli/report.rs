@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::Args as ClapArgs;
 
 use crate::cli::GlobalArgs;
+use crate::cli::report_mail::MailArgs;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::report::queues::{QueueOptions, SlBasis};
@@ -77,6 +78,8 @@ pub struct Args {
     /// Write to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub mail: MailArgs,
 }
 
 impl Args {
@@ -168,9 +171,16 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         sl_secs: i64::from(args.sl_secs),
         sl_basis: SlBasis::parse(&args.sl_basis, "--sl-basis")?,
     };
+    let delivery = args.mail.delivery(&global.settings)?;
     let dir = args.output.as_deref().map(output_dir).transpose()?;
     let mut store = global.open_read_only()?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
+    if let Some(delivery) = delivery {
+        // Mailed instead of printed: the attachment is exactly the bytes the renderer writes.
+        let mut bytes = Vec::new();
+        let summary = write_report(store.as_mut(), zone, &req, &mut bytes)?;
+        return Ok(delivery.send(global, &req, zone, bytes, summary.rows)?);
+    }
     let summary = match (&args.output, dir) {
         (Some(path), Some(dir)) => write_to_file(path, &dir, |file| {
             write_report(store.as_mut(), zone, &req, file)
@@ -185,12 +195,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         }
     };
     if summary.rows == 0 {
-        eprintln!(
-            "notice: no data for {} to {} ({}); the report has the header only",
+        global.note(format_args!(
+            "no data for {} to {} ({}); the report has the header only",
             req.start.format("%Y-%m-%d %H:%M:%S"),
             req.end.format("%Y-%m-%d %H:%M:%S"),
             zone.name()
-        );
+        ));
     } else {
         tracing::info!(rows = summary.rows, "report written");
     }

@@ -1,7 +1,7 @@
 //! `apr serve` (SPEC §7.5): the report over HTTP until SIGINT/SIGTERM. Also holds the
 //! options `serve-once` shares.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use clap::Args as ClapArgs;
@@ -38,12 +38,7 @@ pub struct ServerArgs {
 impl ServerArgs {
     /// Validates the options and reads the token (a secret: environment or `.env` only).
     pub fn config(&self, global: &GlobalArgs) -> crate::Result<ServerConfig> {
-        let listen: SocketAddr = self.listen.trim().parse().map_err(|_| {
-            Error::usage(format!(
-                "--listen '{}' is not an address; expected IP:PORT, e.g. 127.0.0.1:6699",
-                self.listen
-            ))
-        })?;
+        let listen = resolve_listen(&self.listen)?;
         if self.header_timeout == 0 {
             return Err(Error::usage(
                 "--header-timeout 0 is not allowed; expected a number of seconds above 0",
@@ -74,6 +69,35 @@ impl ServerArgs {
     }
 }
 
+/// `--listen` as a socket address: `IP:PORT`, `[IPv6]:PORT`, or `HOST:PORT` with the host
+/// name resolved (`localhost:6699`). Of a name's addresses, an IPv4 one is preferred (what
+/// `localhost` means to most clients); the loopback check of the server applies to it.
+fn resolve_listen(listen: &str) -> crate::Result<SocketAddr> {
+    let listen = listen.trim();
+    let bad = |why: &str| {
+        Error::usage(format!(
+            "--listen '{listen}' {why}; expected IP:PORT or HOST:PORT, e.g. 127.0.0.1:6699 or localhost:6699"
+        ))
+    };
+    if let Ok(addr) = listen.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    match listen.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+        _ => return Err(bad("is not an address")),
+    }
+    let addrs: Vec<SocketAddr> = listen
+        .to_socket_addrs()
+        .map_err(|_| bad("names a host that does not resolve"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| bad("names a host with no address"))
+}
+
 /// Runs a future on a small runtime of its own; the blocking report work has its own pool.
 pub(crate) fn block_on<F: std::future::Future<Output = crate::Result<()>>>(
     f: F,
@@ -97,4 +121,34 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     // A database that does not exist is an error at start (exit 2), not a 503 per request.
     global.open_read_only()?;
     Ok(block_on(crate::serve::run(cfg))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_takes_addresses_and_host_names() {
+        assert_eq!(
+            resolve_listen("127.0.0.1:6699").unwrap(),
+            "127.0.0.1:6699".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(
+            resolve_listen("[::1]:0").unwrap(),
+            "[::1]:0".parse::<SocketAddr>().unwrap()
+        );
+        let local = resolve_listen("localhost:6699").unwrap();
+        assert!(local.ip().is_loopback() && local.port() == 6699, "{local}");
+        for bad in [
+            "localhost",
+            "6699",
+            ":6699",
+            "localhost:port",
+            "localhost:70000",
+        ] {
+            let e = resolve_listen(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains(&format!("--listen '{bad}'")), "{e}");
+        }
+    }
 }

@@ -136,7 +136,7 @@ async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) -> R
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+        .and_then(|v| bearer_credentials(v.as_bytes()));
     if presented.is_some_and(|p| same_secret(p, token.as_bytes())) {
         return next.run(req).await;
     }
@@ -156,6 +156,18 @@ async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) -> R
     resp.headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     resp
+}
+
+/// The credentials of an `Authorization: Bearer ...` value. The scheme is matched without
+/// regard to case (RFC 9110 §11.1: `bearer`, `BEARER` are the same scheme), followed by one
+/// or more spaces.
+fn bearer_credentials(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(6)?;
+    if !scheme.eq_ignore_ascii_case(b"Bearer") || !rest.starts_with(b" ") {
+        return None;
+    }
+    let creds = rest.trim_ascii();
+    (!creds.is_empty()).then_some(creds)
 }
 
 /// The token a browser sent as `?token=` (with `--token-in-query`), for the page to carry
@@ -482,6 +494,16 @@ mod tests {
         assert!(e.starts_with("ext is given twice"), "{e}");
         let e = raw_args(pairs(&[("extended", "yes")])).unwrap_err();
         assert!(e.starts_with("extended 'yes'"), "{e}");
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for v in ["Bearer tok", "bearer tok", "BEARER tok", "bEaReR   tok "] {
+            assert_eq!(bearer_credentials(v.as_bytes()), Some(&b"tok"[..]), "{v}");
+        }
+        for v in ["Basic tok", "Bearertok", "Bearer ", "Bear", "tok", ""] {
+            assert_eq!(bearer_credentials(v.as_bytes()), None, "{v}");
+        }
     }
 
     #[test]

@@ -728,6 +728,10 @@ impl<B: Backend + 'static> Store for Db<B> {
         self.b.try_lock(name)
     }
 
+    fn sql(&mut self) -> &mut dyn Backend {
+        &mut self.b
+    }
+
     fn queue_store(&mut self) -> Option<&mut dyn QueueStore> {
         Some(self)
     }

@@ -17,6 +17,7 @@ use crate::model::{ActivityRow, TableSummary};
 
 pub mod contract;
 pub mod db;
+pub mod maintenance;
 pub mod mysql;
 pub mod queue;
 pub mod sql;
@@ -218,6 +219,10 @@ pub trait Store: Send {
     /// Takes the named exclusive lock for as long as this store lives (SQLite: a lock on a
     /// file beside the database; MySQL: `GET_LOCK`). `Ok(false)` when another process holds it.
     fn try_lock(&mut self, name: &str) -> Result<bool>;
+
+    /// The connection underneath, for the operating commands (`status`, `prune`) that run
+    /// their own portable statements through [`maintenance::Conn`].
+    fn sql(&mut self) -> &mut dyn sql::Backend;
 
     /// The queue_log tables of this database (the queue report).
     fn queue_store(&mut self) -> Option<&mut dyn queue::QueueStore> {

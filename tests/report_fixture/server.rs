@@ -19,8 +19,8 @@ impl Server {
         Server::start_url(&format!("sqlite://{}", db.display()), args, env)
     }
 
-    /// Starts `apr ARGS --listen 127.0.0.1:0` with `APR_DATABASE_URL=url` and reads the
-    /// bound address it prints first.
+    /// Starts `apr ARGS --listen 127.0.0.1:0` (unless ARGS has a `--listen`) with
+    /// `APR_DATABASE_URL=url` and reads the bound address it prints first.
     pub fn start_url(url: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(APR);
         cmd.env_remove("APR_TIMEZONE")
@@ -28,9 +28,12 @@ impl Server {
             .env_remove("APR_CORS_ORIGINS")
             .env("APR_DATABASE_URL", url)
             .args(args)
-            .args(["--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // ARGS may name their own address (`--listen localhost:0`).
+        if !args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }

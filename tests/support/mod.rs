@@ -7,3 +7,4 @@ pub mod fake_platform;
 pub mod hostile;
 pub mod mysql;
 pub mod rows;
+pub mod smtp;

@@ -303,8 +303,8 @@ impl Client {
     ) -> Result<()> {
         if *retry >= policy.max_retries {
             return Err(Error::Upstream(format!(
-                "upstream {method} {path} failed after {} tries: {}",
-                *retry + 1,
+                "upstream {method} {path} failed after {}: {}",
+                crate::plural::count(u64::from(*retry) + 1, "try", "tries"),
                 failure.what
             )));
         }

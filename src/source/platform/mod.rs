@@ -195,8 +195,9 @@ impl PlatformSource {
             let mut got = self.client.get(EVENTS_PATH, &query, parse_events)?;
             if got.skipped > 0 {
                 tracing::warn!(
-                    "{} events from {start} lacked an extension, timestamp or type and were skipped",
-                    got.skipped
+                    "{} from {start} lacked an extension, timestamp or type and {} skipped",
+                    crate::plural::counts(got.skipped as u64, "event"),
+                    if got.skipped == 1 { "was" } else { "were" }
                 );
             }
             let count = got.events.len();
@@ -215,8 +216,9 @@ impl PlatformSource {
             if next <= start {
                 if full {
                     return Err(Error::Upstream(format!(
-                        "upstream pagination stalled at {start}: a full page of {count} events ends at next_start_key {key}, \
-                         which does not advance; raise APR_API_PAGE_SIZE above the events of one second"
+                        "upstream pagination stalled at {start}: a full page of {} ends at next_start_key {key}, \
+                         which does not advance; raise APR_API_PAGE_SIZE above the events of one second",
+                        crate::plural::counts(count as u64, "event")
                     )));
                 }
                 // A short page whose key repeats the start: nothing further remains.

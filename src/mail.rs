@@ -1,0 +1,333 @@
+//! Mailing a rendered report (SPEC §12): one message to the recipients through an SMTP
+//! server (lettre), with the report's bytes attached unchanged (base64, so not even line
+//! ends are touched) and, for an HTML report, the same page as the message body.
+//!
+//! Transport security follows the URL: `smtps://` is TLS from the first byte, `smtp://` to
+//! any host but a loopback one must upgrade with STARTTLS (lettre refuses to send anything,
+//! credentials included, when the server does not offer it), and only `smtp://` to loopback
+//! (a local relay, the tests' server) may stay plain. The password never appears in a
+//! message or a `Debug` dump.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{Message, SmtpTransport, Transport};
+
+use crate::error::{Error, Result};
+
+/// How long one SMTP command may take before the delivery fails.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// `smtps://`: TLS from the start (port 465 by default).
+    Tls,
+    /// `smtp://` to a non-loopback host: STARTTLS required (port 587 by default).
+    StartTls,
+    /// `smtp://` to a loopback host: no encryption (port 25 by default).
+    Plain,
+}
+
+/// An SMTP server from `APR_SMTP_URL`: `smtps://user:pass@host:465` or `smtp://host:587`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpUrl {
+    pub security: Security,
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    password: Option<String>,
+}
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl SmtpUrl {
+    /// Parses the URL; `name` is what to call it in errors (`APR_SMTP_URL`).
+    pub fn parse(s: &str, name: &str) -> Result<SmtpUrl> {
+        let expected = "expected smtps://user:password@host:465 or smtp://user:password@host:587";
+        let url = url::Url::parse(s.trim()).map_err(|_| {
+            Error::config(format!(
+                "{name} '{}' is not a URL; {expected}",
+                crate::store::redact_url(s.trim())
+            ))
+        })?;
+        let host = match url.host() {
+            Some(url::Host::Domain(d)) => d.to_string(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            None => {
+                return Err(Error::config(format!("{name} has no host; {expected}")));
+            }
+        };
+        let security = match url.scheme() {
+            "smtps" => Security::Tls,
+            "smtp" if is_loopback(&host) => Security::Plain,
+            "smtp" => Security::StartTls,
+            other => {
+                return Err(Error::config(format!(
+                    "{name} scheme '{other}' is not smtp or smtps; {expected}"
+                )));
+            }
+        };
+        if url.path().len() > 1 || url.query().is_some() {
+            return Err(Error::config(format!(
+                "{name} has a path or query, which apr does not use; {expected}"
+            )));
+        }
+        let decode = |s: &str| {
+            percent_decode(s).ok_or_else(|| {
+                Error::config(format!(
+                    "{name}: the user or password is not valid percent-encoded UTF-8; {expected}"
+                ))
+            })
+        };
+        let username = (!url.username().is_empty())
+            .then(|| decode(url.username()))
+            .transpose()?;
+        let password = url.password().map(decode).transpose()?;
+        if password.is_some() && username.is_none() {
+            return Err(Error::config(format!(
+                "{name} has a password but no user; {expected}"
+            )));
+        }
+        let port = url.port().unwrap_or(match security {
+            Security::Tls => 465,
+            Security::StartTls => 587,
+            Security::Plain => 25,
+        });
+        Ok(SmtpUrl {
+            security,
+            host,
+            port,
+            username,
+            password,
+        })
+    }
+
+    /// The URL for messages: scheme, user, host and port, never the password.
+    pub fn redacted(&self) -> String {
+        let scheme = match self.security {
+            Security::Tls => "smtps",
+            Security::StartTls | Security::Plain => "smtp",
+        };
+        let user = match (&self.username, &self.password) {
+            (Some(u), Some(_)) => format!("{u}:***@"),
+            (Some(u), None) => format!("{u}@"),
+            _ => String::new(),
+        };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("{scheme}://{user}{host}:{}", self.port)
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `%XX` sequences decoded; `None` when the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
+/// Mail addresses from a comma-separated list (`--mail-to a@x,b@y`).
+pub fn parse_addresses(s: &str, arg: &str) -> Result<Vec<Mailbox>> {
+    let list: Vec<&str> = s
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .collect();
+    if list.is_empty() {
+        return Err(Error::usage(format!(
+            "{arg} is empty; expected addresses such as ops@example.com,lead@example.com"
+        )));
+    }
+    list.into_iter()
+        .map(|a| {
+            a.parse::<Mailbox>().map_err(|_| {
+                Error::usage(format!(
+                    "{arg}: '{a}' is not a mail address; expected addresses such as ops@example.com"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// A report ready to mail.
+#[derive(Debug, Clone)]
+pub struct ReportMail {
+    pub from: Mailbox,
+    pub to: Vec<Mailbox>,
+    pub subject: String,
+    /// A line or two for the text body (ignored when the report is HTML: the page is the body).
+    pub text: String,
+    pub file_name: String,
+    /// `Content-Type` of the report (`text/csv; charset=utf-8`, `text/html; charset=utf-8`, ...).
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl ReportMail {
+    fn is_html(&self) -> bool {
+        self.content_type
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("text/html")
+    }
+
+    /// The MIME message: a body (the HTML report itself, else `text`) and the report attached.
+    pub fn message(&self) -> Result<Message> {
+        let content_type = ContentType::parse(&self.content_type).map_err(|_| {
+            Error::usage(format!(
+                "the report's content type '{}' is not a MIME type",
+                self.content_type
+            ))
+        })?;
+        // Base64 keeps the attachment's bytes exact (a text encoding would rewrite line ends).
+        let attached = Attachment::new(self.file_name.clone()).body(
+            Body::new_with_encoding(self.bytes.clone(), ContentTransferEncoding::Base64)
+                .map_err(|_| Error::usage("the report cannot be encoded for mail"))?,
+            content_type,
+        );
+        let body = if self.is_html() {
+            SinglePart::html(String::from_utf8_lossy(&self.bytes).into_owned())
+        } else {
+            SinglePart::plain(self.text.clone())
+        };
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(self.subject.clone())
+            .date_now();
+        for to in &self.to {
+            builder = builder.to(to.clone());
+        }
+        builder
+            .multipart(MultiPart::mixed().singlepart(body).singlepart(attached))
+            .map_err(|e| Error::usage(format!("the mail cannot be built: {e}")))
+    }
+}
+
+/// Sends `mail` through `server`. A refusal or an unreachable server is one line naming the
+/// server (without password) and what it answered.
+pub fn send(server: &SmtpUrl, mail: &ReportMail) -> Result<()> {
+    let message = mail.message()?;
+    let tls = |host: &str| {
+        TlsParameters::new(host.to_string())
+            .map_err(|e| Error::Mail(format!("cannot set up TLS for {}: {e}", server.redacted())))
+    };
+    let mut builder = SmtpTransport::builder_dangerous(server.host.as_str())
+        .port(server.port)
+        .timeout(Some(SMTP_TIMEOUT))
+        .tls(match server.security {
+            Security::Tls => Tls::Wrapper(tls(&server.host)?),
+            Security::StartTls => Tls::Required(tls(&server.host)?),
+            Security::Plain => Tls::None,
+        });
+    if let Some(user) = &server.username {
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            server.password.clone().unwrap_or_default(),
+        ));
+    }
+    let recipients: Vec<String> = mail.to.iter().map(|m| m.email.to_string()).collect();
+    builder.build().send(&message).map_err(|e| {
+        Error::Mail(crate::error::one_line(&format!(
+            "mailing the report to {} through {} failed: {e}",
+            recipients.join(", "),
+            server.redacted()
+        )))
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls_pick_their_security_and_port() {
+        let u = SmtpUrl::parse("smtps://bot%40x.com:p%40ss@mail.example.com", "U").unwrap();
+        assert_eq!(u.security, Security::Tls);
+        assert_eq!((u.host.as_str(), u.port), ("mail.example.com", 465));
+        assert_eq!(u.username.as_deref(), Some("bot@x.com"));
+        assert_eq!(u.password.as_deref(), Some("p@ss"));
+        let u = SmtpUrl::parse("smtp://mail.example.com", "U").unwrap();
+        assert_eq!((u.security, u.port), (Security::StartTls, 587));
+        for local in [
+            "smtp://127.0.0.1:2525",
+            "smtp://localhost",
+            "smtp://[::1]:25",
+        ] {
+            assert_eq!(
+                SmtpUrl::parse(local, "U").unwrap().security,
+                Security::Plain,
+                "{local}"
+            );
+        }
+        // A remote plain-text URL is upgraded, never sent in clear.
+        assert_eq!(
+            SmtpUrl::parse("smtp://10.0.0.5:25", "U").unwrap().security,
+            Security::StartTls
+        );
+    }
+
+    #[test]
+    fn bad_smtp_urls_are_named_without_the_password() {
+        for bad in [
+            "mail.example.com",
+            "http://u:hunter2@mail.example.com",
+            "smtps://u:hunter2@mail.example.com/x",
+            "smtps://:hunter2@mail.example.com",
+        ] {
+            let e = SmtpUrl::parse(bad, "APR_SMTP_URL").unwrap_err();
+            let msg = e.to_string();
+            assert_eq!(e.exit_code(), 2, "{msg}");
+            assert!(msg.starts_with("APR_SMTP_URL"), "{msg}");
+            assert!(!msg.contains("hunter2"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn the_password_never_shows() {
+        let u = SmtpUrl::parse("smtps://bot:hunter2@mail.example.com:2465", "U").unwrap();
+        assert_eq!(u.redacted(), "smtps://bot:***@mail.example.com:2465");
+        assert!(!format!("{u:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn addresses_are_checked() {
+        let a = parse_addresses(" a@x.example , b@y.example,", "--mail-to").unwrap();
+        assert_eq!(a.len(), 2);
+        let e = parse_addresses("a@x.example,not-an-address", "--mail-to").unwrap_err();
+        assert!(e.to_string().contains("'not-an-address'"), "{e}");
+        assert_eq!(
+            parse_addresses(" , ", "--mail-to").unwrap_err().exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b%2").as_deref(), Some("a b%2"));
+        assert_eq!(percent_decode("%ff"), None);
+    }
+}
