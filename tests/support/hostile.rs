@@ -108,6 +108,7 @@ pub fn report_router(missing_db: std::path::PathBuf) -> axum::Router {
                 env: None,
             },
             token: None,
+            token_in_query: false,
         },
         &apr::serve::CorsOrigins::None,
     )
