@@ -386,13 +386,16 @@ fn a_full_file_system_fails_cleanly_and_the_next_run_converges() {
             .parse::<u64>()
             .unwrap()
     };
-    std::fs::write(&filler, vec![0u8; (free() - 8192) as usize]).unwrap();
+    // Read before the disk fills: opening a WAL database sizes its shared-memory file, which
+    // a full file system refuses.
     let before = canonical_dump(&Db::Sqlite(db.clone()));
+    std::fs::write(&filler, vec![0u8; (free() - 8192) as usize]).unwrap();
     let e = outcome(&mut parse(&db, QUEUE_LOG)).expect_err("a full disk fails the run");
     assert!(
         e.contains(&db.display().to_string()),
         "names the database: {e}"
     );
+    std::fs::remove_file(&filler).unwrap();
     assert_same_dump(
         &canonical_dump(&Db::Sqlite(db.clone())),
         &before,
@@ -402,7 +405,6 @@ fn a_full_file_system_fails_cleanly_and_the_next_run_converges() {
         support::rows::sqlite_rows(&db, "PRAGMA integrity_check"),
         ["ok"]
     );
-    std::fs::remove_file(&filler).unwrap();
     ok(&mut parse(&db, QUEUE_LOG));
     let got: Vec<_> = canonical_dump(&Db::Sqlite(db.clone()))
         .into_iter()

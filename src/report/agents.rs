@@ -14,7 +14,7 @@ use crate::store::Store;
 
 pub use super::cell::push_duration;
 use super::cell::{Cell, Clock, Column, Figures, RowKind, col, push_hundredths, ratio_hundredths};
-use super::period::{self, By};
+use super::period::{self, By, PeriodTracker};
 use super::{ReportFormat, ReportRequest, ReportSummary, RowSink};
 
 /// The columns of every agent report, in order.
@@ -231,10 +231,8 @@ struct Periods<'s> {
     shown: Vec<usize>,
     totals: bool,
     sink: &'s mut dyn RowSink,
-    /// The period in progress: its key and the local hour starts it was seen to cover.
-    key: Option<i64>,
-    /// `[start, end)` of hour starts known to map to `key` (saves a zone lookup per row).
-    known: (i64, i64),
+    /// The period in progress.
+    period: PeriodTracker,
     agents: Vec<(String, AgentSums)>,
     index: HashMap<String, usize>,
     grand: AgentSums,
@@ -244,15 +242,9 @@ struct Periods<'s> {
 impl Periods<'_> {
     fn add(&mut self, row: ActivityRow) -> Result<()> {
         let h = row.report_hour;
-        if !(self.known.0 <= h && h < self.known.1) {
-            let key = self.by.key(self.zone, h);
-            if self.key != Some(key) {
-                self.flush()?;
-                self.key = Some(key);
-                self.known = (h, h + 1);
-            } else {
-                self.known = (self.known.0.min(h), self.known.1.max(h + 1));
-            }
+        if let Some(key) = self.period.next_period(self.by, self.zone, h) {
+            self.flush()?;
+            self.period.enter(key, h);
         }
         match self.index.get(&row.agent_ext) {
             Some(&i) => self.agents[i].1.add_row(&row),
@@ -268,7 +260,7 @@ impl Periods<'_> {
 
     /// Writes the period in progress: its agents by extension, then its total.
     fn flush(&mut self) -> Result<()> {
-        let Some(key) = self.key.take() else {
+        let Some(key) = self.period.take() else {
             return Ok(());
         };
         let clock = RowClock::of(self.by, self.zone, key, self.range);
@@ -292,7 +284,6 @@ impl Periods<'_> {
         self.grand.add_sums(&total);
         self.agents.clear();
         self.index.clear();
-        self.known = (0, 0);
         Ok(())
     }
 }
@@ -316,8 +307,7 @@ pub fn render(
         shown,
         totals: req.totals,
         sink,
-        key: None,
-        known: (0, 0),
+        period: PeriodTracker::default(),
         agents: Vec::new(),
         index: HashMap::new(),
         grand: AgentSums::default(),

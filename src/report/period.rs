@@ -10,6 +10,46 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 use crate::error::{Error, Result};
 use crate::hours::Zone;
 
+/// Which period the streamed hours are in. Rows come ordered by hour, and a period is a run
+/// of consecutive hours, so an hour between two hours already seen in the current period is
+/// in it too: most rows then cost no zone lookup.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PeriodTracker {
+    key: Option<i64>,
+    /// `[start, end)` of hour starts known to map to `key`.
+    known: (i64, i64),
+}
+
+impl PeriodTracker {
+    /// The key of the period that `hour_start` begins, or `None` while it lies in the current
+    /// one. On `Some`, the caller writes the current period out, then calls [`Self::enter`].
+    pub fn next_period(&mut self, by: By, zone: Zone, hour_start: i64) -> Option<i64> {
+        let h = hour_start;
+        if self.known.0 <= h && h < self.known.1 {
+            return None;
+        }
+        let key = by.key(zone, h);
+        if self.key == Some(key) {
+            self.known = (self.known.0.min(h), self.known.1.max(h + 1));
+            None
+        } else {
+            Some(key)
+        }
+    }
+
+    /// Starts the period `key` at `hour_start`.
+    pub fn enter(&mut self, key: i64, hour_start: i64) {
+        self.key = Some(key);
+        self.known = (hour_start, hour_start + 1);
+    }
+
+    /// Ends the period in progress and returns its key (`None` when there was none).
+    pub fn take(&mut self) -> Option<i64> {
+        self.known = (0, 0);
+        self.key.take()
+    }
+}
+
 /// The length of a report row (`--by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum By {
@@ -162,6 +202,39 @@ mod tests {
         let first = at(z, "2025-10-26 01:00");
         assert_eq!(By::Day.key(z, first), By::Day.key(z, first + 3600));
         assert_ne!(By::Hour.key(z, first), By::Hour.key(z, first + 3600));
+    }
+
+    #[test]
+    fn the_tracker_starts_a_period_only_where_the_key_changes() {
+        let z = Zone::parse("Europe/London").unwrap();
+        let mut t = PeriodTracker::default();
+        // The fall-back day's 25 hours, then the next day's first hour.
+        let first = at(z, "2025-10-26 00:00");
+        let key = t
+            .next_period(By::Day, z, first)
+            .expect("the first hour starts a period");
+        t.enter(key, first);
+        for h in 1..25 {
+            assert_eq!(
+                t.next_period(By::Day, z, first + h * 3600),
+                None,
+                "hour {h}"
+            );
+        }
+        // A gap in the rows (no hour 3) and a row between known hours stay in the day.
+        assert_eq!(t.next_period(By::Day, z, first + 3 * 3600), None);
+        let next = t
+            .next_period(By::Day, z, first + 25 * 3600)
+            .expect("a new day");
+        assert_ne!(next, key);
+        assert_eq!(t.take(), Some(key));
+        assert_eq!(t.take(), None);
+        // By hour, every hour is its own period.
+        let mut t = PeriodTracker::default();
+        let k = t.next_period(By::Hour, z, first).unwrap();
+        t.enter(k, first);
+        assert_eq!(t.next_period(By::Hour, z, first), None);
+        assert!(t.next_period(By::Hour, z, first + 3600).is_some());
     }
 
     #[test]

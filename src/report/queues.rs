@@ -15,7 +15,7 @@ use super::agents::RowClock;
 #[cfg(test)]
 use super::agents::push_rate;
 use super::cell::{Cell, Column, Figures, RowKind, col, ratio_hundredths};
-use super::period::By;
+use super::period::{By, PeriodTracker};
 use super::{ReportFormat, ReportRequest, ReportSummary, RowSink};
 
 /// The columns of the queue report, in order; JSON adds [`MACHINE_COLUMNS`].
@@ -256,8 +256,7 @@ pub fn render(
         machine,
         totals: req.totals,
         sink,
-        key: None,
-        known: (0, 0),
+        period: PeriodTracker::default(),
         queues: BTreeMap::new(),
         grand: QueueHour::default(),
         rows: 0,
@@ -286,8 +285,7 @@ struct QueueRows<'s> {
     machine: bool,
     totals: bool,
     sink: &'s mut dyn RowSink,
-    key: Option<i64>,
-    known: (i64, i64),
+    period: PeriodTracker,
     queues: BTreeMap<String, QueueHour>,
     grand: QueueHour,
     rows: u64,
@@ -296,15 +294,9 @@ struct QueueRows<'s> {
 impl QueueRows<'_> {
     fn add(&mut self, s: Stint) -> Result<()> {
         let h = s.enter_hour;
-        if !(self.known.0 <= h && h < self.known.1) {
-            let key = self.by.key(self.zone, h);
-            if self.key != Some(key) {
-                self.flush()?;
-                self.key = Some(key);
-                self.known = (h, h + 1);
-            } else {
-                self.known = (self.known.0.min(h), self.known.1.max(h + 1));
-            }
+        if let Some(key) = self.period.next_period(self.by, self.zone, h) {
+            self.flush()?;
+            self.period.enter(key, h);
         }
         match self.queues.get_mut(&s.queue) {
             Some(q) => q.add(&s, &self.opts),
@@ -318,7 +310,7 @@ impl QueueRows<'_> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        let Some(key) = self.key.take() else {
+        let Some(key) = self.period.take() else {
             return Ok(());
         };
         let clock = RowClock::of(self.by, self.zone, key, self.range);
@@ -333,7 +325,6 @@ impl QueueRows<'_> {
             self.write(&clock, "TOTAL", &total, RowKind::Total)?;
         }
         self.grand.merge(&total);
-        self.known = (0, 0);
         Ok(())
     }
 
