@@ -1,4 +1,6 @@
-//! XLSX encoding of reports (SPEC §10) with rust_xlsxwriter: one sheet, durations as Excel
+//! XLSX encoding of reports (SPEC §10) with rust_xlsxwriter: one sheet (continued on
+//! `Agents (2)`, `Agents (3)`, ... past Excel's 1,048,576 rows, which a month of a
+//! 2,000-agent center exceeds), durations as Excel
 //! durations (`[h]:mm:ss`, fractions of a day, so Excel sums them), counts as numbers,
 //! dates and instants as Excel dates, ratios as percentages; a bold frozen header, an
 //! autofilter over the whole table, column widths fitted to the longest cell, bold total
@@ -18,6 +20,9 @@ use super::{RowSink, write_err};
 
 /// Widest a fitted column gets, in characters.
 const MAX_WIDTH: usize = 60;
+
+/// Rows one Excel sheet holds, its header included.
+const SHEET_ROWS: u32 = 1_048_576;
 
 /// The formats of one row style (plain or bold).
 struct Formats {
@@ -54,7 +59,14 @@ pub struct XlsxSink<'a> {
     plain: Formats,
     bold: Formats,
     header: Format,
-    /// Next row to write (0 is the header).
+    /// The sheet's name and column headers, repeated on each continuation sheet.
+    title: &'static str,
+    headers: Vec<&'static str>,
+    /// Sheets started so far; rows go to the last one.
+    sheets: usize,
+    /// Rows a sheet holds ([`SHEET_ROWS`]; smaller in tests).
+    sheet_rows: u32,
+    /// Next row to write on the current sheet (0 is the header).
     row: u32,
     columns: u16,
     /// Longest text of each column so far, in characters.
@@ -73,10 +85,58 @@ impl<'a> XlsxSink<'a> {
             plain: Formats::new(false),
             bold: Formats::new(true),
             header: Format::new().set_bold(),
+            title: "",
+            headers: Vec::new(),
+            sheets: 0,
+            sheet_rows: SHEET_ROWS,
             row: 0,
             columns: 0,
             widths: Vec::new(),
         }
+    }
+}
+
+impl XlsxSink<'_> {
+    /// Adds a sheet with the header row, frozen; the first is named after the report, the
+    /// next ones `NAME (2)`, `NAME (3)`, ...
+    fn start_sheet(&mut self) -> Result<()> {
+        let name = match self.sheets {
+            0 => self.title.to_string(),
+            n => format!("{} ({})", self.title, n + 1),
+        };
+        let sheet = self
+            .book
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_err)?;
+        sheet.set_name(name).map_err(xlsx_err)?;
+        for (c, header) in self.headers.iter().enumerate() {
+            sheet
+                .write_string_with_format(0, c as u16, *header, &self.header)
+                .map_err(xlsx_err)?;
+        }
+        sheet.set_freeze_panes(1, 0).map_err(xlsx_err)?;
+        self.sheets += 1;
+        self.row = 1;
+        Ok(())
+    }
+
+    /// Puts the autofilter over the current sheet's rows and fits its columns.
+    fn close_sheet(&mut self) -> Result<()> {
+        let sheet = self
+            .book
+            .worksheet_from_index(self.sheets - 1)
+            .map_err(xlsx_err)?;
+        if self.columns > 0 {
+            sheet
+                .autofilter(0, 0, self.row - 1, self.columns - 1)
+                .map_err(xlsx_err)?;
+        }
+        for (c, w) in self.widths.iter().enumerate() {
+            sheet
+                .set_column_width(c as u16, (*w).min(MAX_WIDTH) as f64)
+                .map_err(xlsx_err)?;
+        }
+        Ok(())
     }
 }
 
@@ -96,17 +156,8 @@ fn shown_width(cell: &Cell<'_>) -> usize {
 
 impl RowSink for XlsxSink<'_> {
     fn header(&mut self, meta: &ReportMeta, columns: &[Column]) -> Result<()> {
-        let sheet = self
-            .book
-            .add_worksheet_with_constant_memory()
-            .map_err(xlsx_err)?;
-        sheet.set_name(meta.title).map_err(xlsx_err)?;
-        for (c, column) in columns.iter().enumerate() {
-            sheet
-                .write_string_with_format(0, c as u16, column.header, &self.header)
-                .map_err(xlsx_err)?;
-        }
-        sheet.set_freeze_panes(1, 0).map_err(xlsx_err)?;
+        self.title = meta.title;
+        self.headers = columns.iter().map(|c| c.header).collect();
         let d = meta.start_date;
         let created = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
             .map_err(xlsx_err)?;
@@ -117,16 +168,22 @@ impl RowSink for XlsxSink<'_> {
             .map(|c| c.header.chars().count() + 3)
             .collect();
         self.columns = columns.len() as u16;
-        self.row = 1;
-        Ok(())
+        self.start_sheet()
     }
 
     fn row(&mut self, kind: RowKind, cells: &[Cell<'_>]) -> Result<()> {
+        if self.row == self.sheet_rows {
+            self.close_sheet()?;
+            self.start_sheet()?;
+        }
         let f = match kind {
             RowKind::Detail => &self.plain,
             RowKind::Total => &self.bold,
         };
-        let sheet = self.book.worksheet_from_index(0).map_err(xlsx_err)?;
+        let sheet = self
+            .book
+            .worksheet_from_index(self.sheets - 1)
+            .map_err(xlsx_err)?;
         let r = self.row;
         for (c, cell) in cells.iter().enumerate() {
             let col = c as u16;
@@ -169,16 +226,8 @@ impl RowSink for XlsxSink<'_> {
     }
 
     fn finish(&mut self) -> Result<()> {
-        let sheet = self.book.worksheet_from_index(0).map_err(xlsx_err)?;
-        if self.columns > 0 {
-            sheet
-                .autofilter(0, 0, self.row - 1, self.columns - 1)
-                .map_err(xlsx_err)?;
-        }
-        for (c, w) in self.widths.iter().enumerate() {
-            sheet
-                .set_column_width(c as u16, (*w).min(MAX_WIDTH) as f64)
-                .map_err(xlsx_err)?;
+        if self.sheets > 0 {
+            self.close_sheet()?;
         }
         let mut tmp = tempfile::tempfile()
             .map_err(|e| Error::io("cannot create a temporary file for the workbook", e))?;
@@ -186,5 +235,53 @@ impl RowSink for XlsxSink<'_> {
         tmp.rewind().map_err(write_err)?;
         std::io::copy(&mut tmp, &mut self.out).map_err(write_err)?;
         self.out.flush().map_err(write_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use calamine::{Data, Reader, Xlsx};
+
+    use super::*;
+    use crate::report::cell::col;
+
+    #[test]
+    fn rows_past_a_sheet_continue_on_the_next_with_the_header() {
+        let mut out = Vec::new();
+        {
+            let mut sink = XlsxSink::new(&mut out);
+            sink.sheet_rows = 3;
+            let meta = ReportMeta {
+                title: "Agents",
+                range: String::new(),
+                zone: "UTC".into(),
+                by: "hour",
+                start_date: chrono::NaiveDate::from_ymd_opt(2025, 9, 7).unwrap(),
+            };
+            sink.header(&meta, &[col("Ext", "ext"), col("Calls", "calls")])
+                .unwrap();
+            for n in 0..5 {
+                let ext = format!("{}", 3000 + n);
+                sink.row(RowKind::Detail, &[Cell::Text(&ext), Cell::Int(n)])
+                    .unwrap();
+            }
+            sink.finish().unwrap();
+        }
+        let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(out)).unwrap();
+        assert_eq!(book.sheet_names(), ["Agents", "Agents (2)", "Agents (3)"]);
+        let mut seen = Vec::new();
+        for name in book.sheet_names() {
+            let range = book.worksheet_range(&name).unwrap();
+            let rows: Vec<_> = range.rows().collect();
+            assert_eq!(rows[0][0], Data::String("Ext".into()), "{name}");
+            assert!(rows.len() <= 3, "{name}");
+            for r in &rows[1..] {
+                seen.push((r[0].to_string(), r[1].to_string()));
+            }
+        }
+        let want: Vec<_> = (0..5)
+            .map(|n| (format!("{}", 3000 + n), n.to_string()))
+            .collect();
+        assert_eq!(seen, want);
     }
 }
