@@ -111,7 +111,27 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
 }
 
 pub(crate) fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, axum::Json(json!({ "error": msg.into() }))).into_response()
+    let msg = client_safe(&msg.into());
+    (status, axum::Json(json!({ "error": msg }))).into_response()
+}
+
+/// Longest error text sent back, in characters: a message may quote the client's own bytes.
+const ERROR_CHARS: usize = 300;
+
+/// An error message fit to send back: one line, control characters shown as `?`, at most
+/// [`ERROR_CHARS`] characters, since it may repeat what the client sent (`%0A`, `%00`, a
+/// 16 KiB value) and whoever logs or prints the `error` must not get extra lines from it.
+pub(crate) fn client_safe(msg: &str) -> String {
+    let folded = crate::error::one_line(msg);
+    let mut out: String = folded
+        .chars()
+        .take(ERROR_CHARS)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if folded.chars().nth(ERROR_CHARS).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 async fn not_found() -> Response {
@@ -475,6 +495,19 @@ mod tests {
         p.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn errors_sent_back_are_one_short_line_without_control_characters() {
+        let long = "x".repeat(20_000);
+        let e = raw_args(pairs(&[(&format!("a\nb\0c{long}"), "1")])).unwrap_err();
+        let safe = client_safe(&e);
+        assert!(safe.starts_with("unknown parameter 'a b?c"), "{safe}");
+        assert!(!safe.chars().any(char::is_control), "{safe}");
+        assert_eq!(safe.chars().count(), ERROR_CHARS + 1);
+        assert!(safe.ends_with('…'));
+        let short = "--by 'year' is not a period";
+        assert_eq!(client_safe(short), short);
     }
 
     #[test]
