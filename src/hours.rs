@@ -159,6 +159,23 @@ impl Zone {
     }
 }
 
+/// A local date given as exactly `YYYY-MM-DD` (chrono alone would take a short year or a
+/// sign); `arg` names the flag or parameter in the error.
+pub fn parse_date(s: &str, arg: &str) -> Result<NaiveDate> {
+    let t = s.trim();
+    // chrono accepts a year without four digits and signs; the form is exactly YYYY-MM-DD.
+    let shaped = t.len() == 10
+        && t.bytes()
+            .enumerate()
+            .all(|(i, b)| matches!(i, 4 | 7) == (b == b'-') && (b == b'-' || b.is_ascii_digit()));
+    match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        Ok(d) if shaped => Ok(d),
+        _ => Err(Error::usage(format!(
+            "{arg} '{s}' is not a date; expected YYYY-MM-DD, e.g. 2025-09-07"
+        ))),
+    }
+}
+
 /// Parses an instant given on the command line (`--from`, `--since`, ...): epoch seconds,
 /// RFC 3339, or a local `YYYY-MM-DD[ HH:MM[:SS]]` in `zone`. `flag` names the argument in
 /// the error.

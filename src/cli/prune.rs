@@ -8,7 +8,7 @@ use clap::Args as ClapArgs;
 use super::{GlobalArgs, write_lock};
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
-use crate::hours::parse_instant;
+use crate::hours::{parse_date, parse_instant};
 use crate::plural::counts;
 use crate::prune::{PrunePlan, preview, prune};
 use crate::store::maintenance::Conn;
@@ -23,20 +23,9 @@ pub struct Args {
     pub yes: bool,
 }
 
-/// `YYYY-MM-DD` exactly (a time of day is not a date).
-fn is_date(s: &str) -> bool {
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() && s.len() == 10
-}
-
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
+    parse_date(&args.before, "--before")?;
     let date = args.before.trim();
-    if !is_date(date) {
-        return Err(Error::usage(format!(
-            "--before '{}' is not a date; expected YYYY-MM-DD",
-            args.before
-        ))
-        .into());
-    }
     if !args.yes && !std::io::stdin().is_terminal() {
         return Err(Error::usage(
             "prune deletes raw data and needs confirmation: run it in a terminal and type YES, or pass --yes",

@@ -7,10 +7,10 @@
 
 use std::io::Write;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use chrono::{Duration, NaiveDateTime, NaiveTime, Timelike};
 
 use crate::error::{Error, Result};
-use crate::hours::Zone;
+use crate::hours::{Zone, parse_date};
 use crate::store::{ActivityFilter, Store};
 
 pub mod agents;
@@ -404,21 +404,6 @@ impl ReportRequest {
             self.end.format("%Y-%m-%d"),
             self.format.extension()
         )
-    }
-}
-
-fn parse_date(s: &str, arg: &str) -> Result<NaiveDate> {
-    let t = s.trim();
-    // chrono accepts a year without four digits and signs; the form is exactly YYYY-MM-DD.
-    let shaped = t.len() == 10
-        && t.bytes()
-            .enumerate()
-            .all(|(i, b)| matches!(i, 4 | 7) == (b == b'-') && (b == b'-' || b.is_ascii_digit()));
-    match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        Ok(d) if shaped => Ok(d),
-        _ => Err(Error::usage(format!(
-            "{arg} '{s}' is not a date; expected YYYY-MM-DD, e.g. 2025-09-07"
-        ))),
     }
 }
 
