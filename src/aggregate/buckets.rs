@@ -392,6 +392,19 @@ mod tests {
         assert_eq!((rows[1].buckets.talk, rows[1].buckets.idle), (600, 3000));
     }
 
+    /// Not-available reasons of every kind the timeline treats differently: a session
+    /// (Login), a reset (Logoff), breaks, DND and an unmapped reason.
+    fn arb_reason() -> impl Strategy<Value = Category> + Clone {
+        prop_oneof![
+            Just(Category::Login),
+            Just(Category::Logoff),
+            Just(Category::Lunch),
+            Just(Category::Meeting),
+            Just(Category::Dnd),
+            Just(Category::Other)
+        ]
+    }
+
     fn arb_event(base: i64) -> impl Strategy<Value = TimedEvent> {
         let kinds = prop_oneof![
             Just(Idle),
@@ -402,14 +415,7 @@ mod tests {
             Just(Reg),
             Just(Unknown)
         ];
-        let cats = prop_oneof![
-            Just(Category::Login),
-            Just(Category::Logoff),
-            Just(Category::Lunch),
-            Just(Category::Meeting),
-            Just(Category::Dnd),
-            Just(Category::Other)
-        ];
+        let cats = arb_reason();
         (0..6 * H, kinds, any::<bool>(), cats).prop_map(move |(dt, kind, enabled, category)| {
             TimedEvent {
                 ts: base + dt,
@@ -498,14 +504,7 @@ mod tests {
             Just(Hold),
             Just(NotAvail)
         ];
-        let reason = prop_oneof![
-            Just(Category::Login),
-            Just(Category::Logoff),
-            Just(Category::Lunch),
-            Just(Category::Meeting),
-            Just(Category::Dnd),
-            Just(Category::Other)
-        ];
+        let reason = arb_reason();
         (state.clone(), state, reason, any::<bool>(), 0..3usize).prop_filter_map(
             "a change of state is between two types",
             |(old, new, category, unregister, noise)| {
