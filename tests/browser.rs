@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use report_fixture::server::{APR, Server};
+use report_fixture::server::{APR, Server, apr_report};
 use serde_json::{Value, json};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -113,18 +113,6 @@ fn example_db(dir: &Path) -> PathBuf {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     db
-}
-
-fn apr_report(db: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(APR)
-        .env_remove("APR_TIMEZONE")
-        .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
-        .arg("report")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    out.stdout
 }
 
 /// The text of every table cell, row by row, as the browser shows it.

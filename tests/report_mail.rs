@@ -6,19 +6,13 @@
 mod report_fixture;
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mail_parser::{MessageParser, MimeHeaders};
 use support::rows::apr;
 use support::smtp::SmtpServer;
 
 const PASSWORD: &str = "hunter2-secret";
-
-fn fixture() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = report_fixture::create(dir.path());
-    (dir, db)
-}
 
 fn report(db: &Path) -> assert_cmd::Command {
     let mut cmd = apr();
@@ -50,7 +44,7 @@ fn texts(a: &assert_cmd::assert::Assert) -> String {
 
 #[test]
 fn the_report_is_mailed_as_an_attachment_to_every_recipient() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = SmtpServer::start();
     let url = server.url(&format!("reports%40example.com:{PASSWORD}@"));
     for (format, content_type) in [
@@ -127,7 +121,7 @@ fn the_report_is_mailed_as_an_attachment_to_every_recipient() {
 
 #[test]
 fn the_default_subject_names_the_kind_and_range_and_quiet_prints_nothing() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = SmtpServer::start();
     report(&db)
         .env("APR_SMTP_URL", server.url(""))
@@ -150,7 +144,7 @@ fn the_default_subject_names_the_kind_and_range_and_quiet_prints_nothing() {
 
 #[test]
 fn a_refusing_server_is_one_line_and_exit_1_without_the_password() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = SmtpServer::with_refusal(true);
     let a = report(&db)
         .env("APR_SMTP_URL", server.url(&format!("bot:{PASSWORD}@")))

@@ -5,39 +5,14 @@
 
 mod report_fixture;
 
-use report_fixture::server::{APR, Server};
+use report_fixture::server::{APR, Server, apr_report, client};
 
 use std::io::Read;
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-
-fn client() -> reqwest::Client {
-    // Never through a proxy from the environment: only 127.0.0.1 is ever called.
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-fn fixture() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = report_fixture::create(dir.path());
-    (dir, db)
-}
-
-/// What `apr report ARGS` prints.
-fn apr_report(db: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(APR)
-        .env_remove("APR_TIMEZONE")
-        .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
-        .arg("report")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    out.stdout
-}
 
 async fn json_of(resp: reqwest::Response) -> Value {
     assert_eq!(
@@ -49,7 +24,7 @@ async fn json_of(resp: reqwest::Response) -> Value {
 
 #[tokio::test]
 async fn serve_once_returns_the_bytes_of_apr_report_and_exits() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let cases: [(&str, &[&str], &str); 3] = [
         (
             "startDate=2025-09-07",
@@ -123,7 +98,7 @@ async fn serve_once_returns_the_bytes_of_apr_report_and_exits() {
 
 #[tokio::test]
 async fn bad_parameters_are_400_naming_the_parameter() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     for (query, needle) in [
         ("", "startDate is required"),
         ("startDate=2025-13-01", "startDate '2025-13-01'"),
@@ -161,7 +136,7 @@ async fn bad_parameters_are_400_naming_the_parameter() {
 
 #[tokio::test]
 async fn health_reports_the_database_and_the_last_collect() {
-    let (dir, db) = fixture();
+    let (dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve-once"], &[]);
     let resp = client().get(server.url("/health")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
@@ -205,7 +180,7 @@ async fn health_reports_the_database_and_the_last_collect() {
 
 #[tokio::test]
 async fn unknown_routes_are_404_and_other_methods_405() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve-once"], &[]);
     let resp = client()
         .get(server.url("/api/nothing"))
@@ -229,7 +204,7 @@ async fn unknown_routes_are_404_and_other_methods_405() {
 
 #[tokio::test]
 async fn the_token_guards_every_route() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let token = [("APR_SERVE_TOKEN", "s3cret-token")];
     for auth in [None, Some("Bearer wrong"), Some("s3cret-token")] {
         let server = Server::start(&db, &["serve-once"], &token);
@@ -260,7 +235,7 @@ async fn the_token_guards_every_route() {
 
 #[tokio::test]
 async fn listen_resolves_host_names_and_the_scheme_is_case_insensitive() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let token = [("APR_SERVE_TOKEN", "s3cret-token")];
     let server = Server::start(&db, &["serve-once", "--listen", "localhost:0"], &token);
     assert!(
@@ -280,7 +255,7 @@ async fn listen_resolves_host_names_and_the_scheme_is_case_insensitive() {
 
 #[test]
 fn a_public_address_needs_a_token_or_allow_public() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     // Refused before anything is bound.
     let out = Command::new(APR)
         .env_remove("APR_SERVE_TOKEN")
@@ -307,7 +282,7 @@ fn a_public_address_needs_a_token_or_allow_public() {
 
 #[test]
 fn a_malformed_request_gets_400_from_the_http_stack() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve-once"], &[]);
     let resp = server.raw(b"THIS IS NOT HTTP\r\n\r\n");
     assert!(resp.starts_with("HTTP/1.1 400"), "{resp:?}");
@@ -316,7 +291,7 @@ fn a_malformed_request_gets_400_from_the_http_stack() {
 
 #[test]
 fn an_oversized_header_gets_431() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve-once"], &[]);
     let mut req = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ".to_vec();
     req.extend(std::iter::repeat_n(b'a', 20_000));
@@ -328,7 +303,7 @@ fn an_oversized_header_gets_431() {
 
 #[tokio::test]
 async fn a_silent_client_is_dropped_and_the_next_request_answered() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve-once", "--header-timeout", "1"], &[]);
     let mut silent = TcpStream::connect(&server.addr).unwrap();
     // The server closes the connection without an answer once the header timeout passes.
@@ -343,7 +318,7 @@ async fn a_silent_client_is_dropped_and_the_next_request_answered() {
 
 #[test]
 fn serve_once_timeout_exits_1_without_a_request() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve-once", "--timeout", "1"], &[]);
     let (status, err) = server.wait();
     assert_eq!(status.code(), Some(1));
@@ -352,7 +327,7 @@ fn serve_once_timeout_exits_1_without_a_request() {
 
 #[tokio::test]
 async fn cors_allows_only_listed_origins_and_preflight_needs_no_token() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let env = [
         ("APR_CORS_ORIGINS", "http://127.0.0.1:3000"),
         ("APR_SERVE_TOKEN", "tok"),
@@ -396,7 +371,7 @@ async fn cors_allows_only_listed_origins_and_preflight_needs_no_token() {
 
 #[tokio::test]
 async fn serve_answers_concurrent_requests_and_stops_on_sigterm() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve"], &[]);
     let expected = apr_report(&db, &["--start-date", "2025-09-07"]);
     let c = client();

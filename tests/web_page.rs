@@ -6,34 +6,9 @@
 
 mod report_fixture;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use report_fixture::server::{APR, Server};
+use report_fixture::server::{Server, apr_report, client};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-fn fixture() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = report_fixture::create(dir.path());
-    (dir, db)
-}
-
-fn apr_report(db: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(APR)
-        .env_remove("APR_TIMEZONE")
-        .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
-        .arg("report")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    out.stdout
-}
 
 /// The texts of the `td` cells of each table row.
 fn table_rows(html: &str) -> Vec<Vec<String>> {
@@ -79,7 +54,7 @@ fn csv_rows(csv: &[u8]) -> Vec<Vec<String>> {
 
 #[tokio::test]
 async fn the_page_shows_the_form_then_the_report_and_its_downloads() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve"], &[]);
     let c = client();
     let resp = c.get(server.url("/")).send().await.unwrap();
@@ -155,7 +130,7 @@ async fn the_page_shows_the_form_then_the_report_and_its_downloads() {
 
 #[tokio::test]
 async fn every_format_has_its_type_name_and_the_bytes_of_apr_report() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve"], &[]);
     for (format, ctype) in [
         ("csv", "text/csv; charset=utf-8"),
@@ -212,7 +187,7 @@ async fn every_format_has_its_type_name_and_the_bytes_of_apr_report() {
 
 #[tokio::test]
 async fn no_form_value_is_echoed_unescaped() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve"], &[]);
     let evil = "<script>alert(1)</script>";
     let fields = [
@@ -260,7 +235,7 @@ async fn no_form_value_is_echoed_unescaped() {
 
 #[tokio::test]
 async fn the_token_guards_the_page_and_travels_in_the_query_only_when_enabled() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let token = [("APR_SERVE_TOKEN", "s3cret-t0ken")];
     let server = Server::start(&db, &["serve"], &token);
     let c = client();
@@ -332,7 +307,7 @@ async fn the_token_guards_the_page_and_travels_in_the_query_only_when_enabled() 
 
 #[tokio::test]
 async fn cors_rules_apply_to_the_page() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(
         &db,
         &["serve"],
@@ -359,7 +334,7 @@ async fn cors_rules_apply_to_the_page() {
 
 #[tokio::test]
 async fn a_database_that_is_down_shows_the_form_with_503() {
-    let (_dir, db) = fixture();
+    let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve"], &[]);
     // The database goes away while serving.
     std::fs::remove_file(&db).unwrap();

@@ -158,6 +158,14 @@ pub fn fill(store: &mut dyn Store) {
         .unwrap();
 }
 
+/// A temporary directory holding the fixture database (kept while the directory lives), and
+/// the database's path.
+pub fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = create(dir.path());
+    (dir, db)
+}
+
 /// Creates `dir/apr.db` holding the fixture; returns its path.
 pub fn create(dir: &Path) -> PathBuf {
     let path = dir.join("apr.db");

@@ -82,3 +82,22 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// What `apr report ARGS` prints for the SQLite database at `db`, in the zone it records.
+pub fn apr_report(db: &std::path::Path, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new(APR)
+        .env_remove("APR_TIMEZONE")
+        .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .arg("report")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    out.stdout
+}
+
+/// An HTTP client that never goes through a proxy from the environment: only 127.0.0.1 is
+/// ever called.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
