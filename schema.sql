@@ -5,6 +5,9 @@
 -- collation, so that both backends see the same unique keys. utf8mb4_bin still ignores
 -- trailing spaces ('a' = 'a '), so the MySQL backend swaps it on open for the server's NO PAD
 -- binary collation (MariaDB utf8mb4_nopad_bin, MySQL 8 utf8mb4_0900_bin) when there is one.
+-- SQLite alone reads `/*sqlite WITHOUT ROWID*/` after a table as WITHOUT ROWID (its backend
+-- swaps the comment in): a table keyed by its primary key alone, one B-tree instead of a
+-- rowid table plus a key index; InnoDB tables are stored that way already.
 -- Secondary indexes are declared as UNIQUE constraints that end in the primary key, the one
 -- form of index both dialects accept inside CREATE TABLE ... IF NOT EXISTS.
 -- Applied on every start; statements are separated by ';' at the end of a line.
@@ -131,9 +134,9 @@ CREATE TABLE IF NOT EXISTS api_token (
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
 
 -- queue_log (SPEC §6). Raw lines under Asterisk's realtime column names; `time` is epoch
--- seconds and (time, line_hash) makes re-reading a line a no-op.
+-- seconds and the key (time, line_hash) makes re-reading a line a no-op. The key is the
+-- table itself (no surrogate id: nothing reads one), so a line costs one B-tree insert.
 CREATE TABLE IF NOT EXISTS queue_log (
-  id INTEGER /*!40101 UNSIGNED */ PRIMARY KEY /*!40101 AUTO_INCREMENT */,
   time BIGINT NOT NULL,
   line_hash BIGINT NOT NULL,
   callid VARCHAR(128) NOT NULL,
@@ -146,8 +149,8 @@ CREATE TABLE IF NOT EXISTS queue_log (
   data4 TEXT NOT NULL,
   data5 TEXT NOT NULL,
   loaded_at BIGINT NOT NULL,
-  CONSTRAINT queue_log_line UNIQUE (time, line_hash)
-) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+  PRIMARY KEY (time, line_hash)
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */ /*sqlite WITHOUT ROWID*/;
 
 -- One row per call and queue stint, derived from queue_log; outcome as in SPEC §6.
 -- Null wait/talk/end/position: unknown.
@@ -168,7 +171,7 @@ CREATE TABLE IF NOT EXISTS queue_calls (
   end_time BIGINT NULL,
   PRIMARY KEY (callid, queuename, enter_time),
   CONSTRAINT queue_calls_hour UNIQUE (enter_hour_local, queuename, callid, enter_time)
-) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */ /*sqlite WITHOUT ROWID*/;
 
 -- queue_log lines that could not be parsed, with where they were and why.
 CREATE TABLE IF NOT EXISTS queue_log_rejects (

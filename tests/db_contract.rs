@@ -217,7 +217,8 @@ fn newer_schema_is_refused(env: &Env) {
         let a = env.apr(&args, &[]).code(2);
         let err = stderr(&a);
         assert!(
-            err.contains("schema version 99") && err.contains("this apr's 2"),
+            err.contains("schema version 99")
+                && err.contains(&format!("this apr's {}", apr::store::SCHEMA_VERSION)),
             "{err}"
         );
     }
@@ -254,7 +255,10 @@ fn version_1_is_upgraded(env: &Env) {
     env.apr(&["aggregate"], &[]).success();
     assert_eq!(
         env.rows("SELECT meta_key, meta_value FROM apr_meta WHERE meta_key IN ('owner', 'schema_version') ORDER BY meta_key"),
-        env.rows("SELECT 'owner', 'apr' UNION ALL SELECT 'schema_version', '2'")
+        env.rows(&format!(
+            "SELECT 'owner', 'apr' UNION ALL SELECT 'schema_version', '{}'",
+            apr::store::SCHEMA_VERSION
+        ))
     );
     assert_eq!(
         env.rows("SELECT state_value FROM etl_state WHERE state_key = 'data_until.api'"),
@@ -791,4 +795,115 @@ fn mysql_errors_hide_the_password_and_name_the_database() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Version 2 → 3: queue_log keyed by (time, line_hash) without a surrogate id.
+
+/// What schema version 2 made of the two queue_log tables, with their rows kept.
+fn queue_tables_as_version_2(env: &Env) {
+    let log_cols = "time, line_hash, callid, queuename, agent, event, data1, data2, data3, data4, data5, loaded_at";
+    if env.url.starts_with("mysql://") {
+        env.exec(
+            "ALTER TABLE queue_log DROP PRIMARY KEY, \
+             ADD COLUMN id INTEGER UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY FIRST, \
+             ADD CONSTRAINT queue_log_line UNIQUE (time, line_hash)",
+        );
+    } else {
+        env.exec(&format!(
+            "BEGIN;
+             CREATE TABLE v2 (id INTEGER PRIMARY KEY, time BIGINT NOT NULL, line_hash BIGINT NOT NULL,
+               callid VARCHAR(128) NOT NULL, queuename VARCHAR(128) NOT NULL, agent VARCHAR(255) NOT NULL,
+               event VARCHAR(64) NOT NULL, data1 TEXT NOT NULL, data2 TEXT NOT NULL, data3 TEXT NOT NULL,
+               data4 TEXT NOT NULL, data5 TEXT NOT NULL, loaded_at BIGINT NOT NULL,
+               CONSTRAINT queue_log_line UNIQUE (time, line_hash));
+             INSERT INTO v2 ({log_cols}) SELECT {log_cols} FROM queue_log;
+             DROP TABLE queue_log;
+             ALTER TABLE v2 RENAME TO queue_log;
+             CREATE TABLE v2 AS SELECT * FROM queue_calls;
+             DROP TABLE queue_calls;
+             CREATE TABLE queue_calls (callid VARCHAR(128) NOT NULL, queuename VARCHAR(128) NOT NULL,
+               enter_time BIGINT NOT NULL, enter_hour BIGINT NOT NULL, enter_hour_local VARCHAR(16) NOT NULL,
+               caller_number VARCHAR(128) NOT NULL, caller_name VARCHAR(255) NOT NULL,
+               entry_position BIGINT NULL, outcome VARCHAR(16) NOT NULL, agent VARCHAR(64) NOT NULL,
+               wait_secs BIGINT NULL, talk_secs BIGINT NULL, ring_attempts BIGINT NOT NULL, end_time BIGINT NULL,
+               PRIMARY KEY (callid, queuename, enter_time),
+               CONSTRAINT queue_calls_hour UNIQUE (enter_hour_local, queuename, callid, enter_time));
+             INSERT INTO queue_calls SELECT * FROM v2;
+             DROP TABLE v2;
+             COMMIT;"
+        ));
+    }
+    env.exec("UPDATE apr_meta SET meta_value = '2' WHERE meta_key = 'schema_version'");
+}
+
+fn version_2_queue_log_is_upgraded(env: &Env) {
+    let lines = [
+        "1757203200|NONE|q1|PJSIP/1001|ADDMEMBER|",
+        "1757203800|1757203800.1|q1|NONE|ENTERQUEUE||9715000001|1",
+        "1757203818|1757203800.1|q1|PJSIP/1001|CONNECT|18|1757203800.11|3",
+        "1757203913|1757203800.1|q1|PJSIP/1001|COMPLETECALLER|18|95|1",
+        "1757204000|1757204000.2|q1|NONE|ENTERQUEUE||9715000002|1",
+        "1757204012|1757204000.2|q1|NONE|ABANDON|1|1|12",
+    ];
+    let file = env.dir.path().join("queue_log");
+    let write = |n: usize| std::fs::write(&file, lines[..n].join("\n") + "\n").unwrap();
+    let path = file.to_str().unwrap();
+    let log = "SELECT time, line_hash, callid, queuename, agent, event, data1, data2, data3, data4, data5 FROM queue_log ORDER BY time, line_hash";
+    let calls = "SELECT * FROM queue_calls ORDER BY callid, queuename, enter_time";
+    write(lines.len());
+    env.apr(&["parse-queue-log", path], &[]).success();
+    let (all_log, all_calls) = (env.rows(log), env.rows(calls));
+    assert_eq!(all_log.len(), lines.len());
+
+    // The same file loaded in two runs, the first on schema version 2.
+    for t in [
+        "queue_log",
+        "queue_calls",
+        "queue_log_state",
+        "agent_events",
+        "etl_state",
+    ] {
+        env.exec(&format!("DELETE FROM {t}"));
+    }
+    write(4);
+    env.apr(&["parse-queue-log", path], &[]).success();
+    queue_tables_as_version_2(env);
+    let id_columns = if env.url.starts_with("mysql://") {
+        "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'queue_log' AND column_name = 'id'"
+    } else {
+        "SELECT COUNT(*) FROM pragma_table_info('queue_log') WHERE name = 'id'"
+    };
+    assert_eq!(env.rows(id_columns), ["1"]);
+    write(lines.len());
+    env.apr(&["parse-queue-log", path], &[]).success();
+    assert_eq!(env.rows(id_columns), ["0"]);
+    assert_eq!(
+        env.rows("SELECT meta_value FROM apr_meta WHERE meta_key = 'schema_version'"),
+        [apr::store::SCHEMA_VERSION.to_string()]
+    );
+    if !env.url.starts_with("mysql://") {
+        assert_eq!(
+            env.rows("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('queue_log', 'queue_calls') AND sql LIKE '%WITHOUT ROWID%'"),
+            ["2"]
+        );
+    }
+    assert_eq!(env.rows(log), all_log);
+    assert_eq!(env.rows(calls), all_calls);
+    // Re-reading changes nothing on the upgraded tables.
+    env.exec("DELETE FROM etl_state WHERE state_key LIKE 'queue_log%'");
+    env.apr(&["parse-queue-log", path], &[]).success();
+    assert_eq!(env.rows(log), all_log);
+}
+
+#[test]
+fn sqlite_version_2_queue_log_is_upgraded_in_place() {
+    version_2_queue_log_is_upgraded(&Env::sqlite());
+}
+
+#[test]
+fn mysql_version_2_queue_log_is_upgraded_in_place() {
+    if let Some((_s, env)) = mysql_env() {
+        version_2_queue_log_is_upgraded(&env);
+    }
 }

@@ -164,3 +164,109 @@ fn many_calls_waiting_at_once_fit_the_carried_state() {
         .unwrap();
     assert_eq!(abandoned, Some(3000));
 }
+
+/// The example file cut at line ends into `n` parts.
+fn example_parts(n: usize) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(EXAMPLE).unwrap();
+    let mut parts = Vec::new();
+    let mut done = 0;
+    for i in 1..=n {
+        let end = if i == n {
+            bytes.len()
+        } else {
+            let cut = bytes.len() * i / n;
+            cut + bytes[cut..].iter().position(|b| *b == b'\n').unwrap() + 1
+        };
+        parts.push(bytes[done..end].to_vec());
+        done = end;
+    }
+    parts
+}
+
+fn append(path: &Path, bytes: &[u8]) {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
+    std::io::Write::write_all(&mut f, bytes).unwrap();
+}
+
+fn load_file(db_url: &str, file: &Path) -> String {
+    let out = apr(db_url)
+        .args(["parse-queue-log", "--agents", AGENTS, "--chunk-lines", "50"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn rotation_between_runs_gives_the_database_of_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("q.db");
+    let sqlite_url = format!("sqlite://{}", sqlite.display());
+    load(&sqlite_url, &[]);
+    let Some(scratch) = ScratchMysql::new() else {
+        return;
+    };
+    let log = dir.path().join("queue_log");
+    let p = example_parts(3);
+    append(&log, &p[0]);
+    load_file(scratch.url(), &log);
+    // More lines, then logrotate (queue_log → queue_log.1, a new queue_log): the next run
+    // finishes the rotated file first, then reads the new one, which then grows.
+    append(&log, &p[1]);
+    std::fs::rename(&log, dir.path().join("queue_log.1")).unwrap();
+    let cut = p[2][..p[2].len() / 2]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    std::fs::write(&log, &p[2][..cut]).unwrap();
+    load_file(scratch.url(), &log);
+    append(&log, &p[2][cut..]);
+    load_file(scratch.url(), &log);
+    assert_eq!(mysql_stints(scratch.url()), sqlite_stints(&sqlite));
+    assert_eq!(reports(scratch.url()), reports(&sqlite_url));
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(scratch.url()).unwrap()).unwrap();
+    let raw: Option<u64> = conn.query_first("SELECT COUNT(*) FROM queue_log").unwrap();
+    assert_eq!(raw, Some(631));
+}
+
+#[test]
+fn empty_lines_are_skipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("q.db");
+    let sqlite_url = format!("sqlite://{}", sqlite.display());
+    load(&sqlite_url, &[]);
+    let Some(scratch) = ScratchMysql::new() else {
+        return;
+    };
+    // The example with an empty line after every line, and a run of 10,000 empty lines
+    // (with a carriage return in some) in the middle.
+    let bytes = std::fs::read(EXAMPLE).unwrap();
+    let mut spaced = Vec::new();
+    for (i, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+        spaced.extend_from_slice(line);
+        spaced.push(b'\n');
+        if i == 300 {
+            for k in 0..10_000 {
+                spaced.extend_from_slice(if k % 7 == 0 { b"\r\n" } else { b"\n" });
+            }
+        }
+    }
+    let log = dir.path().join("queue_log");
+    std::fs::write(&log, &spaced).unwrap();
+    let summary = load_file(scratch.url(), &log);
+    assert!(
+        summary.starts_with("633 lines read, 631 loaded, 2 rejected, 188 calls,"),
+        "{summary}"
+    );
+    assert_eq!(mysql_stints(scratch.url()), sqlite_stints(&sqlite));
+    assert_eq!(reports(scratch.url()), reports(&sqlite_url));
+}

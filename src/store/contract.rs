@@ -193,6 +193,32 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
                     )?;
                 }
             }
+            // 2 → 3: `queue_log` keyed by (time, line_hash) alone, without the surrogate id
+            // nothing read; on SQLite it and `queue_calls` become WITHOUT ROWID tables (one
+            // B-tree each instead of a rowid table plus a key index). Each table is checked
+            // first, so a step cut short (MySQL commits DDL by itself) is finished by the next.
+            2 => match b.dialect() {
+                Dialect::Sqlite => {
+                    for t in [&table::QUEUE_LOG, &table::QUEUE_CALLS] {
+                        rebuild_sqlite_keyed(b, t)?;
+                    }
+                }
+                Dialect::Mysql => {
+                    let has_id = query_int(
+                        b,
+                        "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() \
+                         AND table_name = 'queue_log' AND column_name = 'id'",
+                        &[],
+                    )?;
+                    if has_id.unwrap_or(0) > 0 {
+                        b.exec(
+                            "ALTER TABLE queue_log DROP COLUMN id, DROP INDEX queue_log_line, \
+                             ADD PRIMARY KEY (time, line_hash)",
+                            &[],
+                        )?;
+                    }
+                }
+            },
             _ => {
                 return Err(Error::db(format!(
                     "database {}: apr schema version {from} is not one apr ever wrote; restore it from a backup",
@@ -202,4 +228,32 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
         }
         put_meta(b, "schema_version", &(from + 1).to_string())
     })
+}
+
+/// Rebuilds SQLite table `t` in the shape `schema.sql` gives it now (WITHOUT ROWID), keeping
+/// its rows, unless it has that shape already.
+fn rebuild_sqlite_keyed<B: Backend + ?Sized>(b: &mut B, t: &table::Table) -> Result<()> {
+    let done = query_int(
+        b,
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ? \
+         AND sql LIKE '%WITHOUT ROWID%'",
+        &[Cell::Text(t.name)],
+    )?;
+    if done.unwrap_or(0) > 0 {
+        return Ok(());
+    }
+    let head = format!("CREATE TABLE IF NOT EXISTS {} (", t.name);
+    let create = schema_statements()
+        .find(|s| s.contains(&head))
+        .expect("schema.sql creates every table");
+    let old = format!("{}__v2", t.name);
+    b.exec(&format!("ALTER TABLE {} RENAME TO {old}", t.name), &[])?;
+    b.apply_schema_statement(&create)?;
+    let cols = t.column_list();
+    b.exec(
+        &format!("INSERT INTO {} ({cols}) SELECT {cols} FROM {old}", t.name),
+        &[],
+    )?;
+    b.exec(&format!("DROP TABLE {old}"), &[])?;
+    Ok(())
 }

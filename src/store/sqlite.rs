@@ -337,7 +337,8 @@ impl Backend for SqliteBackend {
     }
 
     fn apply_schema_statement(&mut self, stmt: &str) -> Result<()> {
-        self.conn.execute_batch(stmt).map_err(|e| self.err(e))
+        let stmt = stmt.replace(super::SQLITE_WITHOUT_ROWID, "WITHOUT ROWID");
+        self.conn.execute_batch(&stmt).map_err(|e| self.err(e))
     }
 }
 

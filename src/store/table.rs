@@ -543,7 +543,7 @@ pub const QUEUE_LOG: Table = Table {
         text("data5", TEXT_CHARS),
         int("loaded_at"),
     ],
-    has_id: true,
+    has_id: false,
     key: &["time", "line_hash"],
     time_column: Some("time"),
 };
