@@ -115,6 +115,18 @@ fn a_well_formed_query_passes_validation_and_a_bad_one_is_400() {
     );
     assert_eq!(check_report_query(&rt, &app, b"startDate=2025-02-30"), 400);
     assert_eq!(check_report_query(&rt, &app, b"../../etc/passwd"), 400);
+    // Found by the report_query fuzz target: a parameter named like a debug dump is the
+    // client's own text quoted back, not a leak (sent percent-encoded, as `Error%20{`).
+    assert_eq!(check_report_query(&rt, &app, b"Error {  = "), 400);
+    assert_eq!(check_report_query(&rt, &app, b"%45rror+{=1"), 400);
+}
+
+#[test]
+fn queries_are_decoded_as_the_server_decodes_them() {
+    assert_eq!(
+        support::hostile::form_decoded("a+b%20c%7B%zz%4"),
+        "a b c{%zz%4"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

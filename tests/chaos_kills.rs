@@ -12,10 +12,10 @@ mod support;
 use std::process::Command;
 
 use support::chaos::{
-    Backend, bytes_written_by, kill_at, kill_count, kill_when, schedule, try_kill_when, written,
+    Backend, bytes_written_by, kill_at, kill_count, kill_fresh_at, kill_when, schedule, written,
 };
 use support::fake_platform::*;
-use support::rows::{Db, assert_same_dump, canonical_dump};
+use support::rows::{Db, Poller, assert_same_dump, canonical_dump};
 
 const REPLAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/replay");
 const QUEUE_LOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
@@ -116,15 +116,20 @@ fn platform() -> FakePlatform {
 
 /// `collect --since FROM --until FROM+hours` from `fake`, 20 events a page.
 fn collect_cmd(db: &Db, fake: &FakePlatform, hours: i64) -> Command {
+    collect_span_cmd(db, fake, FROM, FROM + hours * HOUR)
+}
+
+/// `collect --since SINCE --until UNTIL` from `fake`, 20 events a page.
+fn collect_span_cmd(db: &Db, fake: &FakePlatform, since: i64, until: i64) -> Command {
     let mut cmd = apr(
         db,
         "Asia/Kolkata",
         &[
             "collect",
             "--since",
-            &FROM.to_string(),
+            &since.to_string(),
             "--until",
-            &(FROM + hours * HOUR).to_string(),
+            &until.to_string(),
         ],
     );
     cmd.env("APR_API_BASE", &fake.base)
@@ -210,29 +215,20 @@ fn parse_kills(mut backend: Backend, seed: u64) {
         .count("SELECT COUNT(*) FROM queue_log")
         .unwrap() as u64;
     for point in schedule(seed, kill_count(), 1, lines * 4 / 5) {
-        // Always a fresh database: on a loaded one the cursor is at the end already. A
-        // point the run outran (it can commit many chunks between two polls) is halved and
-        // tried again on another fresh database, at most 4 times.
-        let (mut db, mut at) = (backend.fresh(), point);
-        let mut landed = false;
-        for _ in 0..4 {
-            let mut poll = db.poller();
-            let what = format!("parse-queue-log killed after {at} of {lines} lines (seed {seed})");
-            if try_kill_when(&mut parse_cmd(&db), &what, |_| {
+        // Always a fresh database: on a loaded one the cursor is at the end already.
+        let what = |at| format!("parse-queue-log killed after {at} of {lines} lines (seed {seed})");
+        let (db, at) = kill_fresh_at(
+            || backend.fresh(),
+            parse_cmd,
+            what,
+            point,
+            |poll, at| {
                 poll.count("SELECT COUNT(*) FROM queue_log")
                     .is_some_and(|n| n as u64 >= at)
-            })
-            .is_ok()
-            {
-                landed = true;
-                break;
-            }
-            (db, at) = (backend.fresh(), at / 2);
-        }
-        let what = format!("parse-queue-log killed after {at} of {lines} lines (seed {seed})");
-        assert!(landed, "{what}: four runs ended before their kill point");
+            },
+        );
         run(&mut parse_cmd(&db));
-        assert_same_dump(&canonical_dump(&db), &want, &what);
+        assert_same_dump(&canonical_dump(&db), &want, &what(at));
     }
 }
 
@@ -290,5 +286,132 @@ fn sqlite_aggregate_rebuild_killed_then_rerun_equals_an_uninterrupted_run() {
 fn mysql_aggregate_rebuild_killed_then_rerun_equals_an_uninterrupted_run() {
     if let Some(b) = Backend::mysql() {
         rebuild_kills(b, 1308);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// prune (ten days of 10 agents and the example queue_log, pruned one hour of one table
+// per transaction: about 500 of them; progress = hours of data gone)
+
+/// `prune --before 2025-09-08` (Asia/Kolkata): every queue_log line and drill-down goes,
+/// and the agent events before FROM (the carry day before the boundary stays).
+fn prune_cmd(db: &Db) -> Command {
+    apr(
+        db,
+        "Asia/Kolkata",
+        &["prune", "--yes", "--before", "2025-09-08"],
+    )
+}
+
+/// 2025-09-08 00:00 in Asia/Kolkata.
+const PRUNE_BEFORE: i64 = FROM + 24 * HOUR;
+
+/// Rows the prune of [`prune_cmd`] still has to delete or empty: agent events, queue_log
+/// lines, drill-downs.
+fn left_to_prune(db: &Db) -> [i64; 3] {
+    let mut poll = db.poller();
+    [
+        format!("SELECT COUNT(*) FROM agent_events WHERE ts_epoch < {FROM}"),
+        format!("SELECT COUNT(*) FROM queue_log WHERE time < {PRUNE_BEFORE}"),
+        format!(
+            "SELECT COUNT(*) FROM agent_activity WHERE report_hour < {PRUNE_BEFORE} \
+             AND event_details <> '[]'"
+        ),
+    ]
+    .map(|sql| poll.count(&sql).expect("apr's tables"))
+}
+
+/// Per table prune goes through, the first time it still has to prune (the start of its
+/// next window), or the table's limit when it is done: an indexed lookup each.
+fn prune_fronts(poll: &mut Poller) -> Option<[i64; 3]> {
+    Some([
+        poll.count(&format!(
+            "SELECT COALESCE(MIN(ts_epoch), {FROM}) FROM agent_events WHERE ts_epoch < {FROM}"
+        ))?,
+        poll.count(&format!(
+            "SELECT COALESCE(MIN(time), {PRUNE_BEFORE}) FROM queue_log WHERE time < {PRUNE_BEFORE}"
+        ))?,
+        poll.count(&format!(
+            "SELECT COALESCE(MIN(report_hour), {PRUNE_BEFORE}) FROM agent_activity \
+             WHERE report_hour < {PRUNE_BEFORE} AND event_details <> '[]'"
+        ))?,
+    ])
+}
+
+/// Hours of data prune has gone through since `start` (the fronts of the loaded database):
+/// about its transactions so far, as each covers one hour of one table.
+fn hours_pruned(start: &[i64; 3], now: &[i64; 3]) -> u64 {
+    start
+        .iter()
+        .zip(now)
+        .map(|(a, b)| ((b - a) / HOUR) as u64)
+        .sum()
+}
+
+fn prune_kills(mut backend: Backend, seed: u64) {
+    let fake = FakePlatform::start(generate(10, FROM - 10 * 24 * HOUR, FROM + 24 * HOUR));
+    fake.set_align_offset(Some(19_800));
+    let loaded = backend.fresh();
+    run(
+        collect_span_cmd(&loaded, &fake, FROM - 10 * 24 * HOUR, PRUNE_BEFORE)
+            .env("APR_API_PAGE_SIZE", "2000"),
+    );
+    run(&mut apr(
+        &loaded,
+        "Asia/Kolkata",
+        &["parse-queue-log", "--agents", AGENTS, QUEUE_LOG],
+    ));
+    let all = left_to_prune(&loaded);
+    assert!(
+        all.iter().all(|&n| n > 0),
+        "something of each to prune: {all:?}"
+    );
+    let start = prune_fronts(&mut loaded.poller()).unwrap();
+    let hours = hours_pruned(&start, &[FROM, PRUNE_BEFORE, PRUNE_BEFORE]);
+    assert!(
+        hours > 400,
+        "prune needs many transactions to kill between: {hours}"
+    );
+
+    let uninterrupted = backend.copy(&loaded);
+    run(&mut prune_cmd(&uninterrupted));
+    let want = canonical_dump(&uninterrupted);
+    assert_eq!(left_to_prune(&uninterrupted), [0; 3]);
+    for point in schedule(seed, kill_count(), 1, hours - 1) {
+        // Each try on its own copy of the loaded database: a try the run outran pruned it.
+        let what = |at| format!("prune killed after {at} of {hours} hours (seed {seed})");
+        let (db, at) = kill_fresh_at(
+            || backend.copy(&loaded),
+            prune_cmd,
+            what,
+            point,
+            |poll, at| prune_fronts(poll).is_some_and(|now| hours_pruned(&start, &now) >= at),
+        );
+        let what = what(at);
+        // Killed having started: the boundary is recorded and rows are gone.
+        assert_eq!(
+            db.rows("SELECT state_value FROM etl_state WHERE state_key = 'prune.before'"),
+            [PRUNE_BEFORE.to_string()],
+            "{what}"
+        );
+        let left = left_to_prune(&db);
+        assert!(
+            left.iter().sum::<i64>() < all.iter().sum(),
+            "{what}: nothing was pruned ({left:?} of {all:?} left)"
+        );
+        run(&mut prune_cmd(&db));
+        assert_same_dump(&canonical_dump(&db), &want, &what);
+    }
+}
+
+#[test]
+fn sqlite_prune_killed_then_rerun_equals_an_uninterrupted_run() {
+    prune_kills(Backend::sqlite(), 1309);
+}
+
+#[test]
+fn mysql_prune_killed_then_rerun_equals_an_uninterrupted_run() {
+    if let Some(b) = Backend::mysql() {
+        prune_kills(b, 1310);
     }
 }

@@ -5,6 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
+// Shared with the normal suite; each target uses its own part of it.
+#[allow(dead_code)]
 #[path = "../../tests/support/hostile.rs"]
 mod hostile;
 

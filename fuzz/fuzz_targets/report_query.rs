@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 
+// Shared with the normal suite; each target uses its own part of it.
+#[allow(dead_code)]
 #[path = "../../tests/support/hostile.rs"]
 mod hostile;
 

@@ -24,6 +24,7 @@ use super::cell::{
 use super::chart::{self, Bar, Series};
 use super::queues::{QueueHour, SlBasis};
 use super::{RowSink, write_err};
+use plotters::style::RGBColor;
 
 /// The page's style: also used by the web page of `apr serve`.
 pub const CSS: &str = "\
@@ -50,6 +51,22 @@ tr,figure{break-inside:avoid}form,nav{display:none}th{position:static}}";
 pub enum HtmlShape {
     Document,
     Fragment,
+}
+
+/// A whole HTML document up to and including `<body>`: the page `title`, and the report's
+/// style sheet followed by `extra_css`.
+pub fn document_start(title: &str, extra_css: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        (PreEscaped("<html lang=\"en\">"))
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            style { (PreEscaped(CSS)) (PreEscaped(extra_css)) }
+        }
+        (PreEscaped("<body>"))
+    }
 }
 
 /// The figures the summary and charts are made of.
@@ -240,17 +257,7 @@ impl RowSink for HtmlSink<'_> {
             .map(|(o, _)| (o.to_string(), "</section>"))
             .unwrap_or((before.clone(), ""));
         if self.shape == HtmlShape::Document {
-            let head = html! {
-                (DOCTYPE)
-                (PreEscaped("<html lang=\"en\">"))
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (meta.title) " report " (meta.range) }
-                    style { (PreEscaped(CSS)) }
-                }
-                (PreEscaped("<body>"))
-            };
+            let head = document_start(&format!("{} report {}", meta.title, meta.range), "");
             self.out
                 .write_all(head.into_string().as_bytes())
                 .map_err(write_err)?;
@@ -328,29 +335,35 @@ fn summary(meta: &ReportMeta, d: &ChartData) -> Vec<(&'static str, String)> {
     out
 }
 
+/// The lines of the calls chart, in the order of [`ChartData::calls`]' columns.
+const CALL_LINES: [(&str, RGBColor); 3] = [
+    ("Offered", chart::BLUE),
+    ("Answered", chart::GREEN),
+    ("Abandoned", chart::RED),
+];
+
 /// The charts of the report, each one `<svg>`.
 fn charts(meta: &ReportMeta, d: &ChartData) -> Result<Vec<String>> {
     let per = meta.by;
-    let column = |i: usize| -> Vec<f64> { d.calls.iter().map(|c| c[i] as f64).collect() };
+    // A line per column of `d.calls`, named and colored by `lines`.
+    let calls = |title: String, lines: &[(&str, RGBColor)]| {
+        let series: Vec<Series> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, &(name, color))| Series {
+                name,
+                color,
+                values: d.calls.iter().map(|c| c[i] as f64).collect(),
+            })
+            .collect();
+        chart::lines(&title, &d.periods, &series, None)
+    };
     let mut out = Vec::new();
     match meta.title {
         "Agents" => {
-            out.push(chart::lines(
-                &format!("Calls offered and answered per {per}"),
-                &d.periods,
-                &[
-                    Series {
-                        name: "Offered",
-                        color: chart::BLUE,
-                        values: column(0),
-                    },
-                    Series {
-                        name: "Answered",
-                        color: chart::GREEN,
-                        values: column(1),
-                    },
-                ],
-                None,
+            out.push(calls(
+                format!("Calls offered and answered per {per}"),
+                &CALL_LINES[..2],
             )?);
             let mut ranked: Vec<(&String, &(String, AgentSums))> = d.agents.iter().collect();
             let logged = |s: &AgentSums| {
@@ -398,27 +411,9 @@ fn charts(meta: &ReportMeta, d: &ChartData) -> Result<Vec<String>> {
             )?);
         }
         "Queues" => {
-            out.push(chart::lines(
-                &format!("Calls offered, answered and abandoned per {per}"),
-                &d.periods,
-                &[
-                    Series {
-                        name: "Offered",
-                        color: chart::BLUE,
-                        values: column(0),
-                    },
-                    Series {
-                        name: "Answered",
-                        color: chart::GREEN,
-                        values: column(1),
-                    },
-                    Series {
-                        name: "Abandoned",
-                        color: chart::RED,
-                        values: column(2),
-                    },
-                ],
-                None,
+            out.push(calls(
+                format!("Calls offered, answered and abandoned per {per}"),
+                &CALL_LINES,
             )?);
             out.push(chart::lines(
                 &format!("Service level per {per} (%)"),

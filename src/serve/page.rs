@@ -7,14 +7,15 @@
 use std::sync::Arc;
 
 use axum::Extension;
+use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use axum::response::Response;
+use maud::{Markup, html};
 
 use crate::error::Error;
-use crate::report::html::{CSS, HtmlShape, HtmlSink};
+use crate::report::html::{HtmlShape, HtmlSink, document_start};
 use crate::report::{ArgNames, ReportRequest, RowSink};
 
 use super::routes::{AppState, QueryToken, raw_args, status_of, stream_blocking};
@@ -71,15 +72,7 @@ fn select(name: &str, current: &str, options: &[(&str, &str)]) -> Markup {
 /// The page up to the report: head, form, message, download links.
 fn page_start(v: &Values<'_>, error: Option<&str>, downloads: bool) -> String {
     let markup = html! {
-        (DOCTYPE)
-        (PreEscaped("<html lang=\"en\">"))
-        head {
-            meta charset="utf-8";
-            meta name="viewport" content="width=device-width, initial-scale=1";
-            title { "apr reports" }
-            style { (PreEscaped(CSS)) ".error{color:#a40000;font-weight:600}" }
-        }
-        (PreEscaped("<body>"))
+        (document_start("apr reports", ".error{color:#a40000;font-weight:600}"))
         header {
             h1 { "Agent performance reports" }
             form method="get" action="/" {
@@ -120,8 +113,10 @@ fn page_start(v: &Values<'_>, error: Option<&str>, downloads: bool) -> String {
 
 const PAGE_END: &str = "</body></html>\n";
 
-fn html_response(status: StatusCode, body: String) -> Response {
-    let mut resp = (status, body).into_response();
+/// An HTML page: the whole of it, or the stream of a report.
+fn html_response(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut resp = Response::new(body.into());
+    *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
@@ -187,14 +182,7 @@ pub async fn page(
     })
     .await;
     match body {
-        Ok(body) => {
-            let mut resp = Response::new(body);
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            );
-            resp
-        }
+        Ok(body) => html_response(StatusCode::OK, body),
         Err(e) => form_only(&v, status_of(&e), Some(&e.to_string())),
     }
 }
@@ -202,12 +190,7 @@ pub async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::serve::routes::tests::pairs;
 
     #[test]
     fn form_echoes_values_escaped_and_links_carry_them() {

@@ -10,7 +10,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::rows::Db;
+use super::rows::{Db, Poller};
 
 /// Whether the heavy variants run (`APR_TEST_HEAVY=1`).
 pub fn heavy() -> bool {
@@ -132,6 +132,30 @@ pub fn kill_at(
     panic!("{what}: four runs ended before their kill point");
 }
 
+/// Kills `cmd(db)` on a database `fresh()` makes, once `progress(poller of db, point)`
+/// holds: for runs whose progress shows in the database and that cannot be repeated on the
+/// same one (a second run finds the work done). A point the run outran (it can commit much
+/// between two polls) is halved and tried again on another fresh database, at most 4 times;
+/// the test fails if no kill lands. Returns the killed database and the point.
+pub fn kill_fresh_at(
+    mut fresh: impl FnMut() -> Db,
+    cmd: impl Fn(&Db) -> Command,
+    what: impl Fn(u64) -> String,
+    point: u64,
+    mut progress: impl FnMut(&mut Poller, u64) -> bool,
+) -> (Db, u64) {
+    let mut at = point;
+    for _ in 0..4 {
+        let db = fresh();
+        let mut poll = db.poller();
+        if try_kill_when(&mut cmd(&db), &what(at), |_| progress(&mut poll, at)).is_ok() {
+            return (db, at);
+        }
+        at /= 2;
+    }
+    panic!("{}: four runs ended before their kill point", what(at));
+}
+
 /// Where fresh databases come from: files in a temporary directory, or scratch databases
 /// on the test MariaDB (kept until the test ends).
 pub enum Backend {
@@ -147,6 +171,39 @@ impl Backend {
     /// `None` unless the MySQL suites run.
     pub fn mysql() -> Option<Backend> {
         super::mysql::enabled().then(|| Backend::Mysql(Vec::new()))
+    }
+
+    /// A new database holding what `db` (of this backend) holds, table by table: for a
+    /// test that needs the same loaded database again and again, loaded once.
+    pub fn copy(&mut self, db: &Db) -> Db {
+        let copy = self.fresh();
+        match (db, &copy) {
+            (Db::Sqlite(from), Db::Sqlite(to)) => {
+                // apr closes its database checkpointed; a WAL left over would be part of it.
+                for suffix in ["", "-wal"] {
+                    let from = format!("{}{suffix}", from.display());
+                    if std::path::Path::new(&from).exists() {
+                        std::fs::copy(&from, format!("{}{suffix}", to.display())).unwrap();
+                    }
+                }
+            }
+            (Db::Mysql(from), Db::Mysql(to)) => {
+                use mysql::prelude::Queryable;
+                let source = mysql::Opts::from_url(from).unwrap();
+                let source = source.get_db_name().unwrap().to_string();
+                let mut conn = mysql::Conn::new(mysql::Opts::from_url(to).unwrap()).unwrap();
+                for table in db.tables() {
+                    conn.query_drop(format!("CREATE TABLE `{table}` LIKE `{source}`.`{table}`"))
+                        .unwrap();
+                    conn.query_drop(format!(
+                        "INSERT INTO `{table}` SELECT * FROM `{source}`.`{table}`"
+                    ))
+                    .unwrap();
+                }
+            }
+            _ => unreachable!("a copy stays on its backend"),
+        }
+        copy
     }
 
     pub fn fresh(&mut self) -> Db {
