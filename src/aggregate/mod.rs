@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
 use crate::model::state::{self, DATA_UNTIL_KEYS};
-use crate::model::{ActivityRow, EventSource};
+use crate::model::{ActivityRow, EventSource, HourCalls, StoredEvent};
 use crate::store::Store;
 use buckets::{TimedEvent, agent_hours};
 use categories::{Category, StateMap};
@@ -194,30 +194,59 @@ pub fn aggregate(
     let mut agents_seen = std::collections::HashSet::new();
     let mut hours_seen = std::collections::HashSet::new();
     let batches: Vec<&[HourBucket]> = hours.chunks(HOURS_PER_BATCH).collect();
-    let mut window = Window::default();
-    for (i, batch) in batches.iter().enumerate() {
-        let rows = aggregate_batch(
-            store,
-            &mut window,
-            zone,
-            opts,
-            batch,
-            until,
-            &names,
-            &mut summary,
-        )?;
-        summary.hours += batch.len() as u64;
-        summary.rows += rows.len() as u64;
-        agents_seen.extend(rows.iter().map(|r| r.agent_ext.clone()));
-        hours_seen.extend(rows.iter().map(|r| r.report_hour));
-        let last = i + 1 == batches.len();
-        store.replace_activity(
-            batch[0].start,
-            batch[batch.len() - 1].end,
-            &rows,
-            if last { &clear } else { &[] },
-        )?;
-    }
+    let reads = plan_reads(&batches, opts.max_carry);
+    // The next batch is read on a second connection while this one writes the last
+    // (reading and writing each take about half of a rebuild on MariaDB); where the
+    // database allows no second connection, each batch is read in turn.
+    let reader = store.reader()?;
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<BatchInput>>(1);
+        let ahead = reader.map(|mut reader| {
+            let reads = &reads;
+            scope.spawn(move || {
+                for read in reads {
+                    let input = read_batch(reader.as_mut(), read);
+                    let failed = input.is_err();
+                    // A closed channel: the writer stopped (on an error of its own).
+                    if tx.send(input).is_err() || failed {
+                        break;
+                    }
+                }
+            })
+        });
+        let mut window = Window::default();
+        for (i, (batch, read)) in batches.iter().zip(&reads).enumerate() {
+            let input = match &ahead {
+                Some(_) => rx
+                    .recv()
+                    .expect("the reader sends one input per batch or an error")?,
+                None => read_batch(store, read)?,
+            };
+            let rows = aggregate_batch(
+                &mut window,
+                zone,
+                opts,
+                batch,
+                read,
+                input,
+                until,
+                &names,
+                &mut summary,
+            )?;
+            summary.hours += batch.len() as u64;
+            summary.rows += rows.len() as u64;
+            agents_seen.extend(rows.iter().map(|r| r.agent_ext.clone()));
+            hours_seen.extend(rows.iter().map(|r| r.report_hour));
+            let last = i + 1 == batches.len();
+            store.replace_activity(
+                batch[0].start,
+                batch[batch.len() - 1].end,
+                &rows,
+                if last { &clear } else { &[] },
+            )?;
+        }
+        Ok(())
+    })?;
     summary.agents = agents_seen.len() as u64;
     summary.hours_with_rows = hours_seen.len() as u64;
     Ok(summary)
@@ -284,8 +313,6 @@ struct Window {
     /// Category per interned reason, computed once.
     categories: HashMap<u32, Category>,
     agents: HashMap<String, AgentEvents>,
-    /// Events with `ts < read_until` have been read.
-    read_until: Option<i64>,
 }
 
 impl Window {
@@ -313,37 +340,79 @@ struct Detail<'a> {
     state: &'a str,
 }
 
+/// What one batch reads: events with `after < ts < end`, and the calls of `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BatchRead {
+    after: i64,
+    start: i64,
+    end: i64,
+    /// The events kept from the batch before do not reach back to this batch's carry
+    /// window: the window starts anew from `after`.
+    fresh: bool,
+}
+
+/// The reads of every batch, in order. The carry window a batch needs from before its start
+/// (§5.1) is kept from the batch before, so a batch reads only what the window does not hold
+/// yet; known up front, so that a reader can run ahead of the aggregation.
+fn plan_reads(batches: &[&[HourBucket]], max_carry: i64) -> Vec<BatchRead> {
+    let mut read_until: Option<i64> = None;
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let start = batch[0].start;
+        let end = batch[batch.len() - 1].end;
+        let carry_from = start - max_carry;
+        // `scan_events` excludes both ends.
+        let (after, fresh) = match read_until {
+            Some(read) if read > carry_from => (read - 1, false),
+            _ => (carry_from, true),
+        };
+        out.push(BatchRead {
+            after,
+            start,
+            end,
+            fresh,
+        });
+        read_until = Some(end);
+    }
+    out
+}
+
+/// What a batch reads from the store.
+struct BatchInput {
+    events: Vec<StoredEvent>,
+    calls: Vec<HourCalls>,
+}
+
+fn read_batch(store: &mut dyn Store, read: &BatchRead) -> Result<BatchInput> {
+    let mut events = Vec::new();
+    store.scan_events(read.after, read.end, &mut |e| events.push(e))?;
+    let calls = store.hour_calls(read.start, read.end)?;
+    Ok(BatchInput { events, calls })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn aggregate_batch(
-    store: &mut dyn Store,
     window: &mut Window,
     zone: Zone,
     opts: &AggregateOptions,
     batch: &[HourBucket],
+    read: &BatchRead,
+    input: BatchInput,
     until: DataUntil,
     names: &HashMap<String, String>,
     summary: &mut AggregateSummary,
 ) -> Result<Vec<ActivityRow>> {
-    let start = batch[0].start;
-    let end = batch[batch.len() - 1].end;
-    let carry_from = start - opts.max_carry;
-    window.keep_after(carry_from);
-    // Read only what the window does not hold yet: `scan_events` excludes both ends.
-    let after = match window.read_until {
-        Some(read) if read > carry_from => read - 1,
-        _ => {
-            window.agents.clear();
-            carry_from
-        }
-    };
-    window.read_until = Some(end);
+    window.keep_after(read.start - opts.max_carry);
+    if read.fresh {
+        window.agents.clear();
+    }
     let Window {
         strings,
         categories,
         agents,
         ..
     } = window;
-    store.scan_events(after, end, &mut |e| {
+    for e in input.events {
         let kind = e.kind;
         let event_id = strings.intern(e.event);
         let state_id = strings.intern(e.state);
@@ -363,10 +432,10 @@ fn aggregate_batch(
             category,
         });
         agent.labels.push((event_id, state_id, e.source));
-    })?;
+    }
 
     let mut calls: HashMap<(String, i64), (i64, i64)> = HashMap::new();
-    for c in store.hour_calls(start, end)? {
+    for c in input.calls {
         if c.total_calls > 0 {
             agents
                 .entry(c.ext.clone())
@@ -739,5 +808,68 @@ mod tests {
         let (_d, mut store) = setup();
         let s = aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap();
         assert_eq!(s, AggregateSummary::default());
+    }
+
+    #[test]
+    fn batches_read_their_carry_once_and_start_anew_only_past_it() {
+        let hours = Zone::UTC.hours(0, 24 * H);
+        let batches: Vec<&[HourBucket]> = hours.chunks(HOURS_PER_BATCH).collect();
+        let reads = plan_reads(&batches, DEFAULT_MAX_CARRY);
+        assert_eq!(reads.len(), 4);
+        assert_eq!(
+            reads[0],
+            BatchRead {
+                after: -DEFAULT_MAX_CARRY,
+                start: 0,
+                end: 6 * H,
+                fresh: true
+            }
+        );
+        // Each later batch reads from where the one before stopped (both ends excluded).
+        for (before, read) in reads.iter().zip(&reads[1..]) {
+            assert_eq!(
+                (read.after, read.start, read.fresh),
+                (before.end - 1, before.end, false)
+            );
+            assert_eq!(read.end, read.start + 6 * H);
+        }
+        // No carry: each batch starts anew at its own start.
+        let reads = plan_reads(&batches, 0);
+        assert!(reads.iter().all(|r| r.fresh && r.after == r.start));
+    }
+
+    /// A scratch file (init-load's staging) allows no second connection, so its batches are
+    /// read in turn instead of ahead on another thread: both give the same rows.
+    #[test]
+    fn reading_ahead_and_in_turn_give_the_same_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut shared = SqliteStore::open(&dir.path().join("shared.db")).unwrap();
+        let mut scratch = SqliteStore::open_scratch(&dir.path().join("scratch.db")).unwrap();
+        assert!(shared.reader().unwrap().is_some());
+        assert!(scratch.reader().unwrap().is_none());
+        let mut events = Vec::new();
+        for i in 0..200i64 {
+            let ext = format!("{}", 7 + i % 5);
+            let (event, state) = match i % 4 {
+                0 => ("agent_login", ""),
+                1 => ("agent_idle", "available"),
+                2 => ("agent_not_avail_state", "lunch"),
+                _ => ("agent_on_call", "talking"),
+            };
+            events.push(ev(&ext, i * 1_013, event, true, state));
+        }
+        for store in [&mut shared, &mut scratch] {
+            store
+                .load(&LoadBatch {
+                    events: &events,
+                    data_until: Some(60 * H),
+                    ..Default::default()
+                })
+                .unwrap();
+            aggregate(store, Zone::UTC, &opts(Scope::All)).unwrap();
+        }
+        let ahead = rows(&mut shared);
+        assert!(ahead.len() > 100, "{} rows", ahead.len());
+        assert_eq!(ahead, rows(&mut scratch));
     }
 }

@@ -217,7 +217,7 @@ fn stage(
     state_map: &StateMap,
     bar: &Bar,
 ) -> Staged {
-    let mut staging = match SqliteStore::open(path) {
+    let mut staging = match SqliteStore::open_scratch(path) {
         Ok(s) => s,
         Err(e) => return (Err(e), Ok(Default::default())),
     };

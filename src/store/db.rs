@@ -653,6 +653,13 @@ impl<B: Backend + 'static> Store for Db<B> {
             })
     }
 
+    fn reader(&self) -> Result<Option<Box<dyn Store + Send>>> {
+        Ok(self
+            .b
+            .connect_reader()?
+            .map(|b| Box::new(Db::new(b)) as Box<dyn Store + Send>))
+    }
+
     fn hour_calls(&mut self, from: i64, to: i64) -> Result<Vec<HourCalls>> {
         let sql = format!(
             "SELECT {} FROM users_calls WHERE hour_start >= ? AND hour_start < ?",

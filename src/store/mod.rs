@@ -198,6 +198,10 @@ pub trait Store: Send {
     ) -> Result<()>;
     /// `users_calls` rows with `from <= hour_start < to`.
     fn hour_calls(&mut self, from: i64, to: i64) -> Result<Vec<HourCalls>>;
+    /// A second, read-only connection to the same database, so that reading can run on
+    /// another thread beside this connection's writes (aggregation reads the next batch
+    /// while it writes the last); `None` where the database cannot have one.
+    fn reader(&self) -> Result<Option<Box<dyn Store + Send>>>;
     /// Canonical agent names: latest stats name, else latest event name.
     fn agent_names(&mut self) -> Result<HashMap<String, String>>;
     /// Replaces every `agent_activity` row with `from <= report_hour < to` by `rows`, and

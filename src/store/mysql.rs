@@ -149,6 +149,8 @@ pub struct MysqlBackend {
     /// The NO PAD binary collation to use instead of [`SCHEMA_COLLATION`], if the server has one.
     nopad: Option<String>,
     timeouts: Timeouts,
+    /// How this connection was made, for [`Backend::connect_reader`].
+    opts: Opts,
 }
 
 fn bind(cell: &Cell<'_>) -> Value {
@@ -277,7 +279,9 @@ impl MysqlBackend {
                 "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
                 "SET NAMES utf8mb4",
             ]);
-        let conn = Conn::new(opts).map_err(|e| connect_error(&shown, &database, &timeouts, e))?;
+        let opts = Opts::from(opts);
+        let conn =
+            Conn::new(opts.clone()).map_err(|e| connect_error(&shown, &database, &timeouts, e))?;
         let mut b = MysqlBackend {
             conn,
             shown,
@@ -285,6 +289,7 @@ impl MysqlBackend {
             locks: Vec::new(),
             nopad: None,
             timeouts,
+            opts,
         };
         b.nopad = b
             .conn
@@ -462,6 +467,24 @@ impl Backend for MysqlBackend {
             None => stmt.to_string(),
         };
         self.conn.query_drop(&stmt).map_err(|e| self.err(e))
+    }
+
+    fn connect_reader(&self) -> Result<Option<MysqlBackend>> {
+        let conn = Conn::new(self.opts.clone())
+            .map_err(|e| connect_error(&self.shown, &self.database, &self.timeouts, e))?;
+        let mut b = MysqlBackend {
+            conn,
+            shown: self.shown.clone(),
+            database: self.database.clone(),
+            locks: Vec::new(),
+            nopad: self.nopad.clone(),
+            timeouts: self.timeouts,
+            opts: self.opts.clone(),
+        };
+        b.conn
+            .query_drop("SET SESSION TRANSACTION READ ONLY")
+            .map_err(|e| b.err(e))?;
+        Ok(Some(b))
     }
 }
 

@@ -113,6 +113,12 @@ pub trait Backend: Send {
     fn try_lock(&mut self, name: &str) -> Result<bool>;
     /// Runs one statement of `schema.sql` (the backend may adapt it, e.g. MySQL's collation).
     fn apply_schema_statement(&mut self, stmt: &str) -> Result<()>;
+    /// A second, read-only connection to the same database, for a reader that runs beside
+    /// this connection's writes; `None` where the database cannot have one (a scratch file
+    /// this connection holds exclusively).
+    fn connect_reader(&self) -> Result<Option<Self>>
+    where
+        Self: Sized;
 }
 
 /// `?, ?, ...` for `n` parameters.

@@ -28,6 +28,9 @@ pub struct SqliteBackend {
     shown: String,
     /// Lock files held (see [`Backend::try_lock`]); released when the store is dropped.
     locks: Vec<std::fs::File>,
+    /// Whether other connections may read the file while this one writes (WAL; not a
+    /// scratch file, see [`SqliteStore::open_scratch`]).
+    shared: bool,
 }
 
 /// Cells bind borrowed: no copy of the text per row.
@@ -103,6 +106,7 @@ impl SqliteBackend {
             path: path.to_path_buf(),
             shown,
             locks: Vec::new(),
+            shared: true,
         })
     }
 
@@ -129,6 +133,38 @@ fn immutable_uri(path: &Path) -> String {
 impl Db<SqliteBackend> {
     /// Opens or creates the file for writing, under the contract of SPEC §9, in WAL mode.
     pub fn open(path: &Path) -> Result<SqliteStore> {
+        Self::open_with(
+            path,
+            &[
+                ("journal_mode", "WAL"),
+                ("synchronous", "NORMAL"),
+                ("temp_store", "MEMORY"),
+            ],
+        )
+    }
+
+    /// Creates a scratch file that only this connection uses and that is thrown away
+    /// unless it completes: `init-load`'s staging. Nothing in it needs to survive a crash or
+    /// a failed statement: any error ends the run, the file is deleted (a killed run's file
+    /// by the next run), and the operator's database is only touched by the swap. So it has
+    /// no journal and no `fsync`s: each page is written once, where the WAL writes it to the
+    /// log and again at the checkpoint (measured in `BENCHMARKS.md`: the staged load costs
+    /// less CPU than a direct one). Other connections cannot read it while it is written
+    /// (a rollback-journal file would block its writer), so it offers no second reader.
+    pub fn open_scratch(path: &Path) -> Result<SqliteStore> {
+        let mut store = Self::open_with(
+            path,
+            &[
+                ("journal_mode", "OFF"),
+                ("synchronous", "OFF"),
+                ("temp_store", "MEMORY"),
+            ],
+        )?;
+        store.b.shared = false;
+        Ok(store)
+    }
+
+    fn open_with(path: &Path, pragmas: &[(&str, &str)]) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.exists()
         {
@@ -145,11 +181,7 @@ impl Db<SqliteBackend> {
         )?;
         // The contract first: a database that is not apr's is not even switched to WAL.
         super::contract::prepare_for_write(&mut b)?;
-        for (pragma, value) in [
-            ("journal_mode", "WAL"),
-            ("synchronous", "NORMAL"),
-            ("temp_store", "MEMORY"),
-        ] {
+        for &(pragma, value) in pragmas {
             b.conn
                 .pragma_update(None, pragma, value)
                 .map_err(|e| b.err(e))?;
@@ -339,6 +371,20 @@ impl Backend for SqliteBackend {
     fn apply_schema_statement(&mut self, stmt: &str) -> Result<()> {
         let stmt = stmt.replace(super::SQLITE_WITHOUT_ROWID, "WITHOUT ROWID");
         self.conn.execute_batch(&stmt).map_err(|e| self.err(e))
+    }
+
+    fn connect_reader(&self) -> Result<Option<SqliteBackend>> {
+        if !self.shared {
+            return Ok(None);
+        }
+        let b = SqliteBackend::connect(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        b.conn
+            .pragma_update(None, "query_only", "ON")
+            .map_err(|e| b.err(e))?;
+        Ok(Some(b))
     }
 }
 
