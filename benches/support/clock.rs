@@ -1,0 +1,37 @@
+//! Wall and CPU time since a start, for the benches. CPU time (this process, user + system,
+//! from `/proc/self/stat`) is what figures compare on a shared machine, where wall time
+//! follows the other processes' load.
+
+use std::time::Instant;
+
+pub struct Clock {
+    pub wall: Instant,
+    pub cpu: f64,
+}
+
+/// This process's CPU seconds so far (0 where `/proc` is not mounted).
+pub fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // Fields 14 and 15 (utime, stime) in clock ticks of 1/100 s; `after` starts at field 3.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+impl Clock {
+    pub fn start() -> Clock {
+        Clock {
+            wall: Instant::now(),
+            cpu: cpu_secs(),
+        }
+    }
+
+    /// (wall seconds, CPU seconds) since the start.
+    #[allow(dead_code)]
+    pub fn elapsed(&self) -> (f64, f64) {
+        (self.wall.elapsed().as_secs_f64(), cpu_secs() - self.cpu)
+    }
+}
