@@ -907,3 +907,221 @@ fn mysql_version_2_queue_log_is_upgraded_in_place() {
         version_2_queue_log_is_upgraded(&env);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// collect decides its whole plan before any write: every refusal leaves the database as it
+// was (the SQLite file byte for byte; on MariaDB the canonical dump and every column) and
+// no lock or staging file, including on an older schema that a run would upgrade.
+
+/// What a refused run must not change.
+#[derive(Debug, PartialEq, Eq)]
+struct Untouched {
+    files: Vec<String>,
+    sqlite_bytes: Option<Vec<u8>>,
+    dump: Vec<(String, Vec<String>)>,
+    columns: Vec<String>,
+}
+
+fn untouched(env: &Env) -> Untouched {
+    let mysql = env.url.starts_with("mysql://");
+    let db = if mysql {
+        support::rows::Db::Mysql(env.url.clone())
+    } else {
+        support::rows::Db::Sqlite(env.db())
+    };
+    // SQLite's -shm index and an empty -wal hold no data; a read-only connection (the
+    // validating look at the database) may leave them, as any reader may.
+    let dir = env.dir.path();
+    let files = env
+        .files()
+        .into_iter()
+        .filter(|f| {
+            !(f.ends_with("-shm")
+                || f.ends_with("-wal") && std::fs::metadata(dir.join(f)).unwrap().len() == 0)
+        })
+        .collect();
+    Untouched {
+        files,
+        sqlite_bytes: (!mysql).then(|| std::fs::read(env.db()).unwrap()),
+        dump: support::rows::canonical_dump(&db),
+        columns: if mysql {
+            env.rows(
+                "SELECT CONCAT_WS(' ', TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, COLUMN_KEY) \
+                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+                 ORDER BY TABLE_NAME, ORDINAL_POSITION",
+            )
+        } else {
+            env.rows("SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master ORDER BY name")
+        },
+    }
+}
+
+/// Names what changed, without printing whole databases.
+fn assert_untouched(got: &Untouched, want: &Untouched, what: &str) {
+    assert_eq!(got.files, want.files, "{what}: files left behind");
+    assert!(
+        got.sqlite_bytes == want.sqlite_bytes,
+        "{what}: the SQLite file changed"
+    );
+    assert_eq!(got.columns, want.columns, "{what}: the schema changed");
+    support::rows::assert_same_dump(&got.dump, &want.dump, what);
+}
+
+/// A loaded database at schema `version` (1, 2 or the current one), with a watermark an
+/// hour old and no lock file (as a database copied from elsewhere, or whose lock file an
+/// operator removed).
+fn database_at_version(env: &Env, version: u32) {
+    env.init_load("2").success();
+    let now = chrono::Utc::now().timestamp();
+    env.exec("DELETE FROM etl_state WHERE state_key = 'collect.events_until'");
+    env.exec(&format!(
+        "INSERT INTO etl_state (state_key, state_value, updated_at) VALUES ('collect.events_until', '{}', 0)",
+        now - HOUR
+    ));
+    if version <= 2 {
+        queue_tables_as_version_2(env);
+    }
+    if version == 1 {
+        env.exec("DELETE FROM apr_meta WHERE meta_key = 'owner'");
+        env.exec("UPDATE apr_meta SET meta_value = '1' WHERE meta_key = 'schema_version'");
+        env.exec(
+            "UPDATE etl_state SET state_key = 'data_until' WHERE state_key = 'data_until.api'",
+        );
+    }
+    let lock = env.dir.path().join("apr.db.write.lock");
+    if lock.exists() {
+        std::fs::remove_file(lock).unwrap();
+    }
+}
+
+fn collect_refusals_write_nothing(make_env: &dyn Fn() -> Option<(Option<ScratchMysql>, Env)>) {
+    let now = chrono::Utc::now().timestamp();
+    let old = (now - 8 * 24 * HOUR).to_string();
+    let late = (now - 2 * HOUR).to_string();
+    let early = (now - 3 * HOUR).to_string();
+    type Refusal<'a> = (
+        &'a str,
+        Vec<&'a str>,
+        Vec<(&'a str, &'a str)>,
+        Option<&'a str>,
+        &'a str,
+    );
+    let refusals: Vec<Refusal> = vec![
+        // (what, args, env, watermark to store first, what stderr says)
+        (
+            "gap",
+            vec!["collect"],
+            vec![],
+            Some(old.as_str()),
+            "--since",
+        ),
+        (
+            "zone",
+            vec!["collect"],
+            vec![("APR_TIMEZONE", "Europe/Paris")],
+            None,
+            "Europe/Paris",
+        ),
+        (
+            "order",
+            vec!["collect", "--since", &late, "--until", &early],
+            vec![],
+            None,
+            "--since",
+        ),
+        (
+            "flag",
+            vec!["collect", "--overlap", "soon"],
+            vec![],
+            None,
+            "--overlap",
+        ),
+        (
+            "future",
+            vec!["collect", "--until", "2999-01-01"],
+            vec![],
+            None,
+            "--until",
+        ),
+    ];
+    for version in [1, 2, apr::store::SCHEMA_VERSION] {
+        for (what, args, vars, watermark, says) in &refusals {
+            let Some((_scratch, env)) = make_env() else {
+                return;
+            };
+            database_at_version(&env, version);
+            if let Some(w) = watermark {
+                env.exec(&format!(
+                    "UPDATE etl_state SET state_value = '{w}' WHERE state_key = 'collect.events_until'"
+                ));
+            }
+            let before = untouched(&env);
+            let a = env.apr(args, vars).code(2);
+            let err = stderr(&a);
+            assert!(err.contains(says), "v{version} {what}: {err}");
+            assert_eq!(err.lines().count(), 1, "v{version} {what}: {err}");
+            assert_untouched(&untouched(&env), &before, &format!("v{version} {what}"));
+        }
+    }
+}
+
+#[test]
+fn sqlite_collect_refusals_leave_every_schema_version_untouched() {
+    collect_refusals_write_nothing(&|| Some((None, Env::sqlite())));
+}
+
+#[test]
+fn mysql_collect_refusals_leave_every_schema_version_untouched() {
+    collect_refusals_write_nothing(&|| mysql_env().map(|(s, e)| (Some(s), e)));
+}
+
+/// A collect that finds another writer holding the lock exits 75 before upgrading an older
+/// schema: the upgrade is the lock holder's to make.
+fn a_locked_collect_upgrades_nothing(env: &Env, hold: &dyn Fn() -> Box<dyn std::any::Any>) {
+    for version in [1, 2] {
+        database_at_version(env, version);
+        let _held = hold();
+        let before = untouched(env);
+        let a = env.apr(&["collect"], &[]).code(75);
+        assert!(
+            stderr(&a).contains("another apr collect is running"),
+            "{}",
+            stderr(&a)
+        );
+        assert_untouched(&untouched(env), &before, &format!("v{version} locked"));
+        drop(_held);
+        // Once the lock is free, the same run upgrades and loads.
+        env.apr(&["collect"], &[]).success();
+        assert_eq!(
+            env.rows("SELECT meta_value FROM apr_meta WHERE meta_key = 'schema_version'"),
+            [apr::store::SCHEMA_VERSION.to_string()]
+        );
+    }
+}
+
+#[test]
+fn sqlite_a_locked_collect_upgrades_nothing() {
+    let env = Env::sqlite();
+    let lock = env.dir.path().join("apr.db.write.lock");
+    a_locked_collect_upgrades_nothing(&env, &|| {
+        let f = std::fs::File::create(&lock).unwrap();
+        f.try_lock().unwrap();
+        Box::new(f)
+    });
+}
+
+#[test]
+fn mysql_a_locked_collect_upgrades_nothing() {
+    let Some((scratch, env)) = mysql_env() else {
+        return;
+    };
+    let name = format!("apr.{}.write", scratch.name());
+    let url = env.url.clone();
+    a_locked_collect_upgrades_nothing(&env, &|| {
+        use mysql::prelude::Queryable;
+        let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
+        let got: Option<i64> = conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).unwrap();
+        assert_eq!(got, Some(1), "the test could not take {name}");
+        Box::new(conn)
+    });
+}

@@ -129,6 +129,12 @@ fn immutable_uri(path: &Path) -> String {
 impl Db<SqliteBackend> {
     /// Opens or creates the file for writing, under the contract of SPEC §9, in WAL mode.
     pub fn open(path: &Path) -> Result<SqliteStore> {
+        Self::open_checked(path, &mut |_, _| Ok(()))
+    }
+
+    /// [`Self::open`], running `before` ([`super::BeforeWrite`]) before the schema is
+    /// created or upgraded and before the file is switched to WAL.
+    pub fn open_checked(path: &Path, before: &mut super::BeforeWrite<'_>) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.exists()
         {
@@ -137,14 +143,18 @@ impl Db<SqliteBackend> {
                 dir.display()
             )));
         }
-        let mut b = SqliteBackend::connect(
+        let mut db = Db::new(SqliteBackend::connect(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        // The contract first: a database that is not apr's is not even switched to WAL.
-        super::contract::prepare_for_write(&mut b)?;
+        )?);
+        // The contract first: a database that is not apr's is not even switched to WAL, and
+        // the command's own refusals come before anything is written.
+        let holds = super::contract::holds_apr(&mut db.b)?;
+        before(&mut db, holds)?;
+        super::contract::prepare_for_write(&mut db.b)?;
+        let b = &mut db.b;
         for (pragma, value) in [
             ("journal_mode", "WAL"),
             ("synchronous", "NORMAL"),
@@ -154,7 +164,7 @@ impl Db<SqliteBackend> {
                 .pragma_update(None, pragma, value)
                 .map_err(|e| b.err(e))?;
         }
-        Ok(Db::new(b))
+        Ok(db)
     }
 
     /// Opens an existing file read-only: never creates the file, a table or a row, and
