@@ -1125,3 +1125,103 @@ fn mysql_a_locked_collect_upgrades_nothing() {
         Box::new(conn)
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// A reader who cannot write the directory reads the file as immutable (no shared index can
+// be made); a writer that starts meanwhile must not get it to serve torn or stale pages.
+
+fn get(addr: &str, path: &str) -> (String, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    stream.read_to_string(&mut resp).unwrap();
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+#[test]
+fn an_immutable_reader_never_serves_pages_of_a_file_a_writer_changed() {
+    let env = Env::sqlite();
+    env.init_load("3").success();
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // No writer has the database open: no -wal or -shm, so nobody's reads are immutable.
+    for f in ["apr.db-wal", "apr.db-shm"] {
+        let _ = std::fs::remove_file(env.dir.path().join(f));
+    }
+    for f in env.files() {
+        std::fs::set_permissions(
+            env.dir.path().join(f),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+    }
+    let mut serve = as_nobody(&env, &["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _serve = Kill(&mut serve);
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_string();
+    let path = format!("/api/report?startDate={day}");
+    let (status, before) = get(&addr, &path);
+    assert!(status.contains("200"), "{status}");
+    assert!(before.contains("Agent 0"), "{before}");
+    assert!(
+        !env.dir.path().join("apr.db-shm").exists(),
+        "the reader made no shared index: its reads are immutable"
+    );
+
+    // A writer starts, renames an agent and stays open with the change in its -wal.
+    let writer = rusqlite::Connection::open(env.db()).unwrap();
+    writer
+        .execute_batch(
+            "PRAGMA wal_autocheckpoint = 0;
+             UPDATE agent_activity SET agent_name = 'Renamed Zero' WHERE agent_name = 'Agent 0';",
+        )
+        .unwrap();
+    for round in 0..2 {
+        // The same pooled connection is asked again: it must notice the change, and the
+        // answer is the new data or an error, never the old pages.
+        let (status, body) = get(&addr, &path);
+        if status.contains("200") {
+            assert!(
+                body.contains("Renamed Zero"),
+                "round {round}: stale data: {body}"
+            );
+        } else {
+            assert!(status.contains("503"), "round {round}: {status} {body}");
+            assert!(
+                body.contains("run again") || body.contains("unavailable"),
+                "{body}"
+            );
+        }
+    }
+    drop(writer);
+    // The writer is gone: a fresh immutable read sees its change.
+    let (status, body) = get(&addr, &path);
+    assert!(status.contains("200"), "{status} {body}");
+    assert!(
+        body.contains("Renamed Zero") && !body.contains("Agent 0"),
+        "{body}"
+    );
+}
