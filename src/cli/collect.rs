@@ -155,14 +155,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     // older schema is still unchanged; only then is the schema created or upgraded.
     let mut decided = None;
     let mut store = global.open_for_write_checked(&mut |store, holds| {
-        let decide = |store: &mut dyn Store| -> crate::Result<(Zone, Plan)> {
+        let decide = |store: &mut dyn Store| -> crate::Result<Plan> {
             let (zone, watermark) = if holds {
                 let zone = resolve_zone(store, &choice, ZoneUse::Write)?;
                 (zone, store.instant(COLLECT_EVENTS_UNTIL)?)
             } else {
                 (zone, None)
             };
-            Ok((zone, plan(zone, watermark, now, overlap, since, until)?))
+            plan(zone, watermark, now, overlap, since, until)
         };
         // Refused before the lock, so a refusal leaves no lock file behind either; then
         // again under the lock, where another run may have moved the watermark meanwhile.
@@ -171,7 +171,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         decided = Some(decide(store)?);
         Ok(())
     })?;
-    let Some((_, plan)) = decided else {
+    let Some(plan) = decided else {
         unreachable!("open_for_write_checked runs its check before returning a store");
     };
     // Records the zone on a new database; a recorded one was checked above.
