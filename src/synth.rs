@@ -3,7 +3,7 @@
 //! quirk, holds, wrap-ups, breaks with reasons, logins and logoffs) and hourly call stats
 //! consistent with it. Same seed, same data; no I/O.
 
-use crate::model::{AgentEvent, CallStats};
+use crate::model::{AgentEvent, CallStats, EventType};
 
 /// A small xorshift generator: reproducible without a dependency.
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ pub fn day_of_events(
             all.push(AgentEvent {
                 ext: ext.clone(),
                 ts: t,
-                event: event.to_string(),
+                event: EventType::parse(event),
                 enabled,
                 state: state.to_string(),
                 user_id: format!("u{a}"),
@@ -118,7 +118,7 @@ pub fn hourly_stats(
     let mut rng = Rng::new(seed);
     let mut counts: std::collections::BTreeMap<(i64, &str), i64> = Default::default();
     for e in events {
-        if e.event == "agent_on_call" && e.enabled {
+        if e.event == EventType::OnCall && e.enabled {
             let h = start + (e.ts - start).div_euclid(3600) * 3600;
             *counts.entry((h, e.ext.as_str())).or_default() += 1;
         }
@@ -172,7 +172,7 @@ mod tests {
             .sum();
         let calls = events
             .iter()
-            .filter(|e| e.event == "agent_on_call" && e.enabled)
+            .filter(|e| e.event == EventType::OnCall && e.enabled)
             .count();
         assert_eq!(answered as usize, calls);
         assert!(

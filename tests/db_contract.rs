@@ -907,3 +907,321 @@ fn mysql_version_2_queue_log_is_upgraded_in_place() {
         version_2_queue_log_is_upgraded(&env);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// collect decides its whole plan before any write: every refusal leaves the database as it
+// was (the SQLite file byte for byte; on MariaDB the canonical dump and every column) and
+// no lock or staging file, including on an older schema that a run would upgrade.
+
+/// What a refused run must not change.
+#[derive(Debug, PartialEq, Eq)]
+struct Untouched {
+    files: Vec<String>,
+    sqlite_bytes: Option<Vec<u8>>,
+    dump: Vec<(String, Vec<String>)>,
+    columns: Vec<String>,
+}
+
+fn untouched(env: &Env) -> Untouched {
+    let mysql = env.url.starts_with("mysql://");
+    let db = if mysql {
+        support::rows::Db::Mysql(env.url.clone())
+    } else {
+        support::rows::Db::Sqlite(env.db())
+    };
+    // SQLite's -shm index and an empty -wal hold no data; a read-only connection (the
+    // validating look at the database) may leave them, as any reader may.
+    let dir = env.dir.path();
+    let files = env
+        .files()
+        .into_iter()
+        .filter(|f| {
+            !(f.ends_with("-shm")
+                || f.ends_with("-wal") && std::fs::metadata(dir.join(f)).unwrap().len() == 0)
+        })
+        .collect();
+    Untouched {
+        files,
+        sqlite_bytes: (!mysql).then(|| std::fs::read(env.db()).unwrap()),
+        dump: support::rows::canonical_dump(&db),
+        columns: if mysql {
+            env.rows(
+                "SELECT CONCAT_WS(' ', TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, COLUMN_KEY) \
+                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+                 ORDER BY TABLE_NAME, ORDINAL_POSITION",
+            )
+        } else {
+            env.rows("SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master ORDER BY name")
+        },
+    }
+}
+
+/// Names what changed, without printing whole databases.
+fn assert_untouched(got: &Untouched, want: &Untouched, what: &str) {
+    assert_eq!(got.files, want.files, "{what}: files left behind");
+    assert!(
+        got.sqlite_bytes == want.sqlite_bytes,
+        "{what}: the SQLite file changed"
+    );
+    assert_eq!(got.columns, want.columns, "{what}: the schema changed");
+    support::rows::assert_same_dump(&got.dump, &want.dump, what);
+}
+
+/// A loaded database at schema `version` (1, 2 or the current one), with a watermark an
+/// hour old and no lock file (as a database copied from elsewhere, or whose lock file an
+/// operator removed).
+fn database_at_version(env: &Env, version: u32) {
+    env.init_load("2").success();
+    let now = chrono::Utc::now().timestamp();
+    env.exec("DELETE FROM etl_state WHERE state_key = 'collect.events_until'");
+    env.exec(&format!(
+        "INSERT INTO etl_state (state_key, state_value, updated_at) VALUES ('collect.events_until', '{}', 0)",
+        now - HOUR
+    ));
+    if version <= 2 {
+        queue_tables_as_version_2(env);
+    }
+    if version == 1 {
+        env.exec("DELETE FROM apr_meta WHERE meta_key = 'owner'");
+        env.exec("UPDATE apr_meta SET meta_value = '1' WHERE meta_key = 'schema_version'");
+        env.exec(
+            "UPDATE etl_state SET state_key = 'data_until' WHERE state_key = 'data_until.api'",
+        );
+    }
+    let lock = env.dir.path().join("apr.db.write.lock");
+    if lock.exists() {
+        std::fs::remove_file(lock).unwrap();
+    }
+}
+
+fn collect_refusals_write_nothing(make_env: &dyn Fn() -> Option<(Option<ScratchMysql>, Env)>) {
+    let now = chrono::Utc::now().timestamp();
+    let old = (now - 8 * 24 * HOUR).to_string();
+    let late = (now - 2 * HOUR).to_string();
+    let early = (now - 3 * HOUR).to_string();
+    type Refusal<'a> = (
+        &'a str,
+        Vec<&'a str>,
+        Vec<(&'a str, &'a str)>,
+        Option<&'a str>,
+        &'a str,
+    );
+    let refusals: Vec<Refusal> = vec![
+        // (what, args, env, watermark to store first, what stderr says)
+        (
+            "gap",
+            vec!["collect"],
+            vec![],
+            Some(old.as_str()),
+            "--since",
+        ),
+        (
+            "zone",
+            vec!["collect"],
+            vec![("APR_TIMEZONE", "Europe/Paris")],
+            None,
+            "Europe/Paris",
+        ),
+        (
+            "order",
+            vec!["collect", "--since", &late, "--until", &early],
+            vec![],
+            None,
+            "--since",
+        ),
+        (
+            "flag",
+            vec!["collect", "--overlap", "soon"],
+            vec![],
+            None,
+            "--overlap",
+        ),
+        (
+            "future",
+            vec!["collect", "--until", "2999-01-01"],
+            vec![],
+            None,
+            "--until",
+        ),
+    ];
+    for version in [1, 2, apr::store::SCHEMA_VERSION] {
+        for (what, args, vars, watermark, says) in &refusals {
+            let Some((_scratch, env)) = make_env() else {
+                return;
+            };
+            database_at_version(&env, version);
+            if let Some(w) = watermark {
+                env.exec(&format!(
+                    "UPDATE etl_state SET state_value = '{w}' WHERE state_key = 'collect.events_until'"
+                ));
+            }
+            let before = untouched(&env);
+            let a = env.apr(args, vars).code(2);
+            let err = stderr(&a);
+            assert!(err.contains(says), "v{version} {what}: {err}");
+            assert_eq!(err.lines().count(), 1, "v{version} {what}: {err}");
+            assert_untouched(&untouched(&env), &before, &format!("v{version} {what}"));
+        }
+    }
+}
+
+#[test]
+fn sqlite_collect_refusals_leave_every_schema_version_untouched() {
+    collect_refusals_write_nothing(&|| Some((None, Env::sqlite())));
+}
+
+#[test]
+fn mysql_collect_refusals_leave_every_schema_version_untouched() {
+    collect_refusals_write_nothing(&|| mysql_env().map(|(s, e)| (Some(s), e)));
+}
+
+/// A collect that finds another writer holding the lock exits 75 before upgrading an older
+/// schema: the upgrade is the lock holder's to make.
+fn a_locked_collect_upgrades_nothing(env: &Env, hold: &dyn Fn() -> Box<dyn std::any::Any>) {
+    for version in [1, 2] {
+        database_at_version(env, version);
+        let _held = hold();
+        let before = untouched(env);
+        let a = env.apr(&["collect"], &[]).code(75);
+        assert!(
+            stderr(&a).contains("another apr collect is running"),
+            "{}",
+            stderr(&a)
+        );
+        assert_untouched(&untouched(env), &before, &format!("v{version} locked"));
+        drop(_held);
+        // Once the lock is free, the same run upgrades and loads.
+        env.apr(&["collect"], &[]).success();
+        assert_eq!(
+            env.rows("SELECT meta_value FROM apr_meta WHERE meta_key = 'schema_version'"),
+            [apr::store::SCHEMA_VERSION.to_string()]
+        );
+    }
+}
+
+#[test]
+fn sqlite_a_locked_collect_upgrades_nothing() {
+    let env = Env::sqlite();
+    let lock = env.dir.path().join("apr.db.write.lock");
+    a_locked_collect_upgrades_nothing(&env, &|| {
+        let f = std::fs::File::create(&lock).unwrap();
+        f.try_lock().unwrap();
+        Box::new(f)
+    });
+}
+
+#[test]
+fn mysql_a_locked_collect_upgrades_nothing() {
+    let Some((scratch, env)) = mysql_env() else {
+        return;
+    };
+    let name = format!("apr.{}.write", scratch.name());
+    let url = env.url.clone();
+    a_locked_collect_upgrades_nothing(&env, &|| {
+        use mysql::prelude::Queryable;
+        let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
+        let got: Option<i64> = conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).unwrap();
+        assert_eq!(got, Some(1), "the test could not take {name}");
+        Box::new(conn)
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// A reader who cannot write the directory reads the file as immutable (no shared index can
+// be made); a writer that starts meanwhile must not get it to serve torn or stale pages.
+
+fn get(addr: &str, path: &str) -> (String, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    stream.read_to_string(&mut resp).unwrap();
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+#[test]
+fn an_immutable_reader_never_serves_pages_of_a_file_a_writer_changed() {
+    let env = Env::sqlite();
+    env.init_load("3").success();
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // No writer has the database open: no -wal or -shm, so nobody's reads are immutable.
+    for f in ["apr.db-wal", "apr.db-shm"] {
+        let _ = std::fs::remove_file(env.dir.path().join(f));
+    }
+    for f in env.files() {
+        std::fs::set_permissions(
+            env.dir.path().join(f),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+    }
+    let mut serve = as_nobody(&env, &["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _serve = Kill(&mut serve);
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_string();
+    let path = format!("/api/report?startDate={day}");
+    let (status, before) = get(&addr, &path);
+    assert!(status.contains("200"), "{status}");
+    assert!(before.contains("Agent 0"), "{before}");
+    assert!(
+        !env.dir.path().join("apr.db-shm").exists(),
+        "the reader made no shared index: its reads are immutable"
+    );
+
+    // A writer starts, renames an agent and stays open with the change in its -wal.
+    let writer = rusqlite::Connection::open(env.db()).unwrap();
+    writer
+        .execute_batch(
+            "PRAGMA wal_autocheckpoint = 0;
+             UPDATE agent_activity SET agent_name = 'Renamed Zero' WHERE agent_name = 'Agent 0';",
+        )
+        .unwrap();
+    for round in 0..2 {
+        // The same pooled connection is asked again: it must notice the change, and the
+        // answer is the new data or an error, never the old pages.
+        let (status, body) = get(&addr, &path);
+        if status.contains("200") {
+            assert!(
+                body.contains("Renamed Zero"),
+                "round {round}: stale data: {body}"
+            );
+        } else {
+            assert!(status.contains("503"), "round {round}: {status} {body}");
+            assert!(
+                body.contains("run again") || body.contains("unavailable"),
+                "{body}"
+            );
+        }
+    }
+    drop(writer);
+    // The writer is gone: a fresh immutable read sees its change.
+    let (status, body) = get(&addr, &path);
+    assert!(status.contains("200"), "{status} {body}");
+    assert!(
+        body.contains("Renamed Zero") && !body.contains("Agent 0"),
+        "{body}"
+    );
+}

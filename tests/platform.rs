@@ -424,3 +424,60 @@ fn an_unreachable_platform_fails_after_the_retry_budget() {
     );
     assert_eq!(e.exit_code(), 1);
 }
+
+/// An event type apr does not know, with odd casing, inner whitespace and non-ASCII text.
+const ODD_TYPE: &str = "Agent_PARKED  on\thold · réunion";
+
+/// Loads the fake platform's timeline plus one event of [`ODD_TYPE`] into `url` and returns
+/// the stored `event` text of that event, as hex so that no byte can hide.
+fn stored_odd_type(url: &str, rows: impl Fn(&str) -> Vec<String>) -> Vec<String> {
+    let mut events = generate(2, FROM - 600, TO + 600);
+    events.push(FakeEvent {
+        ext: "3999".into(),
+        ts: FROM + 60,
+        event: ODD_TYPE,
+        enabled: true,
+        state: "none",
+        username: "Odd Agent".into(),
+        user_id: "u-3999".into(),
+    });
+    let fake = FakePlatform::start(events);
+    fake.set_align_offset(Some(KOLKATA));
+    let db = apr::store::DatabaseUrl::parse(url).unwrap();
+    let mut store = apr::store::open(&db).unwrap();
+    let mut src = PlatformSource::new(config(&fake), None).unwrap();
+    ingest(
+        store.as_mut(),
+        &mut src,
+        zone(),
+        FROM,
+        TO,
+        &apr::model::Silent,
+    )
+    .unwrap();
+    drop(store);
+    rows("SELECT hex(event) FROM agent_events WHERE ext = '3999'")
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02X}")).collect()
+}
+
+#[test]
+fn an_unknown_event_type_is_stored_with_its_exact_text_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd.db");
+    let url = format!("sqlite://{}", path.display());
+    let got = stored_odd_type(&url, |sql| sqlite_rows(&path, sql));
+    assert_eq!(got, [hex(ODD_TYPE)]);
+}
+
+#[test]
+fn an_unknown_event_type_is_stored_with_its_exact_text_on_mariadb() {
+    let Some(scratch) = support::mysql::ScratchMysql::new() else {
+        return;
+    };
+    let url = scratch.url().to_string();
+    let got = stored_odd_type(&url, |sql| support::rows::mysql_rows(&url, sql));
+    assert_eq!(got, [hex(ODD_TYPE)]);
+}

@@ -91,7 +91,7 @@ fn ev(ext: &str, ts: i64, event: &str, enabled: bool, state: &str, name: &str) -
     AgentEvent {
         ext: ext.to_string(),
         ts,
-        event: event.to_string(),
+        event: event.into(),
         enabled,
         state: state.to_string(),
         user_id: format!("u{ext}"),
@@ -174,7 +174,7 @@ fn keys_by_id(store: &mut dyn Store) -> Vec<(String, i64, String, bool, String)>
     let mut rows = all_events(store);
     rows.sort_by_key(|e| e.id);
     rows.into_iter()
-        .map(|e| (e.ext, e.ts, e.event, e.enabled, e.state))
+        .map(|e| (e.ext, e.ts, e.event.to_string(), e.enabled, e.state))
         .collect()
 }
 
@@ -182,7 +182,7 @@ fn key_of(e: &AgentEvent) -> (String, i64, String, bool, String) {
     (
         e.ext.clone(),
         e.ts,
-        e.event.clone(),
+        e.event.to_string(),
         e.enabled,
         e.state.clone(),
     )

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
 use crate::model::state::{self, DATA_UNTIL_KEYS};
-use crate::model::{ActivityRow, EventSource, HourCalls, StoredEvent};
+use crate::model::{ActivityRow, EventSource, EventType, HourCalls, StoredEvent};
 use crate::store::Store;
 use buckets::{TimedEvent, agent_hours};
 use categories::{Category, StateMap};
@@ -293,6 +293,17 @@ impl Strings {
         self.index.insert(s, i);
         i
     }
+
+    /// An event type's text, interned; a known type's text is copied only the first time.
+    fn intern_type(&mut self, event: EventType) -> u32 {
+        match event {
+            EventType::Unknown(text) => self.intern(text),
+            known => match self.index.get(known.as_str()) {
+                Some(&i) => i,
+                None => self.intern(known.as_str().to_string()),
+            },
+        }
+    }
 }
 
 /// One agent's events in a batch: the timeline input, and the strings for drill-down.
@@ -413,8 +424,8 @@ fn aggregate_batch(
         ..
     } = window;
     for e in input.events {
-        let kind = e.kind;
-        let event_id = strings.intern(e.event);
+        let kind = e.event.kind();
+        let event_id = strings.intern_type(e.event);
         let state_id = strings.intern(e.state);
         let category = if kind == EventKind::NotAvail {
             *categories

@@ -224,7 +224,10 @@ mod tests {
         after.apply(Unknown, true, NONE);
         after.apply(Unknown, false, NONE);
         assert_eq!(before, after);
-        assert_eq!(EventKind::parse("agent_parked"), Unknown);
+        assert_eq!(
+            crate::model::EventType::parse("agent_parked").kind(),
+            Unknown
+        );
     }
 
     #[test]

@@ -150,11 +150,40 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         global.note(n);
     }
 
-    let mut store = global.open_for_write()?;
-    write_lock(store.as_mut())?;
+    // The whole plan is decided before anything is written (SPEC §9): after connecting, the
+    // recorded zone and the watermark are read again and every refusal is made while an
+    // older schema is still unchanged; only then is the schema created or upgraded.
+    let mut decided = None;
+    let mut store = global.open_for_write_checked(&mut |store, holds| {
+        let decide = |store: &mut dyn Store| -> crate::Result<Plan> {
+            let (zone, watermark) = if holds {
+                let zone = resolve_zone(store, &choice, ZoneUse::Write)?;
+                (zone, store.instant(COLLECT_EVENTS_UNTIL)?)
+            } else {
+                (zone, None)
+            };
+            plan(zone, watermark, now, overlap, since, until)
+        };
+        // Refused before the lock, so a refusal leaves no lock file behind either; then
+        // again under the lock, where another run may have moved the watermark meanwhile.
+        decide(store)?;
+        write_lock(store)?;
+        decided = Some(decide(store)?);
+        Ok(())
+    })?;
+    let Some(plan) = decided else {
+        unreachable!("open_for_write_checked runs its check before returning a store");
+    };
+    // Records the zone on a new database; a recorded one was checked above.
     let zone = resolve_zone(store.as_mut(), &choice, ZoneUse::Write)?;
     let described = source.describe();
-    let result = fetch_new(store.as_mut(), source, zone, now, &request);
+    tracing::debug!(
+        "collect: fetching {} .. {} ({})",
+        plan.from,
+        plan.to,
+        zone.name()
+    );
+    let result = ingest(store.as_mut(), source, zone, plan.from, plan.to, &Silent);
     // Keep a fresh token even when the fetch failed, so the next run reuses it.
     let requests = match platform.as_mut() {
         Some(p) => {

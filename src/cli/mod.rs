@@ -102,6 +102,15 @@ impl GlobalArgs {
         store::open(&self.database_url)
     }
 
+    /// [`Self::open_for_write`], running `before` after connecting and before apr's schema
+    /// is created or upgraded ([`store::BeforeWrite`]).
+    pub fn open_for_write_checked(
+        &self,
+        before: &mut store::BeforeWrite<'_>,
+    ) -> crate::Result<Box<dyn Store>> {
+        store::open_checked(&self.database_url, before)
+    }
+
     /// Opens the configured database read-only; a missing one is an error (exit 2).
     pub fn open_read_only(&self) -> crate::Result<Box<dyn Store>> {
         store::open_read_only(&self.database_url)

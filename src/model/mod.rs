@@ -37,7 +37,8 @@ impl EventSource {
     }
 }
 
-/// The event types the timeline understands (SPEC §3.2, §5.1).
+/// What the timeline does with an event type (SPEC §3.2, §5.1): [`EventType`] without the
+/// text of unknown types, small and `Copy` for the per-event aggregation state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
     Idle,
@@ -51,17 +52,111 @@ pub enum EventKind {
     Unknown,
 }
 
-impl EventKind {
-    pub fn parse(event: &str) -> EventKind {
-        match event {
-            "agent_idle" => EventKind::Idle,
-            "agent_on_call" => EventKind::OnCall,
-            "agent_wrap_up" => EventKind::WrapUp,
-            "agent_hold" => EventKind::Hold,
-            "agent_not_avail_state" => EventKind::NotAvail,
-            "agent_reg" => EventKind::Reg,
-            _ => EventKind::Unknown,
+/// An event's type as the platform names it, parsed once where events enter (platform JSON,
+/// replay files, queue_log derivation, stored rows). Unknown types keep their text byte for
+/// byte, so [`EventType::as_str`] writes back exactly what came in: the store's natural key
+/// and the drill-down show the upstream text.
+///
+/// Build it with [`EventType::parse`]: `Unknown` never holds a known type's text. Equality
+/// and hashing go by the text, so even a hand-built `Unknown("agent_idle")` is the same key
+/// as `Idle`.
+#[derive(Debug, Clone, Eq)]
+pub enum EventType {
+    Idle,
+    OnCall,
+    WrapUp,
+    Hold,
+    NotAvail,
+    Reg,
+    Unknown(String),
+}
+
+impl EventType {
+    /// Every known type, for tests and documentation.
+    pub const KNOWN: [EventType; 6] = [
+        EventType::Idle,
+        EventType::OnCall,
+        EventType::WrapUp,
+        EventType::Hold,
+        EventType::NotAvail,
+        EventType::Reg,
+    ];
+
+    /// The type named by `text`, compared exactly (no trimming or case folding: the platform
+    /// parser trims once, and anything else is an unknown type kept as it came).
+    pub fn parse(text: &str) -> EventType {
+        EventType::known(text).unwrap_or_else(|| EventType::Unknown(text.to_string()))
+    }
+
+    fn known(text: &str) -> Option<EventType> {
+        Some(match text {
+            "agent_idle" => EventType::Idle,
+            "agent_on_call" => EventType::OnCall,
+            "agent_wrap_up" => EventType::WrapUp,
+            "agent_hold" => EventType::Hold,
+            "agent_not_avail_state" => EventType::NotAvail,
+            "agent_reg" => EventType::Reg,
+            _ => return None,
+        })
+    }
+
+    /// The text as the platform names it (and as stored).
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventType::Idle => "agent_idle",
+            EventType::OnCall => "agent_on_call",
+            EventType::WrapUp => "agent_wrap_up",
+            EventType::Hold => "agent_hold",
+            EventType::NotAvail => "agent_not_avail_state",
+            EventType::Reg => "agent_reg",
+            EventType::Unknown(text) => text,
         }
+    }
+
+    /// What the timeline does with it.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            EventType::Idle => EventKind::Idle,
+            EventType::OnCall => EventKind::OnCall,
+            EventType::WrapUp => EventKind::WrapUp,
+            EventType::Hold => EventKind::Hold,
+            EventType::NotAvail => EventKind::NotAvail,
+            EventType::Reg => EventKind::Reg,
+            // A hand-built `Unknown` with a known text still acts as that type.
+            EventType::Unknown(text) => {
+                EventType::known(text).map_or(EventKind::Unknown, |k| k.kind())
+            }
+        }
+    }
+}
+
+impl PartialEq for EventType {
+    fn eq(&self, other: &EventType) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl std::hash::Hash for EventType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for EventType {
+    fn from(text: &str) -> EventType {
+        EventType::parse(text)
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -70,20 +165,13 @@ impl EventKind {
 pub struct AgentEvent {
     pub ext: String,
     pub ts: i64,
-    /// Upstream event type, e.g. `agent_idle`; unknown types are kept as they came.
-    pub event: String,
+    /// Upstream event type, e.g. `agent_idle`; unknown types keep their text.
+    pub event: EventType,
     pub enabled: bool,
     /// The reason for `agent_not_avail_state` (`lunch`, `Login`, ...), else `none`/`available`.
     pub state: String,
     pub user_id: String,
     pub username: String,
-}
-
-impl AgentEvent {
-    /// The typed kind of `event` (unknown types keep their text in `event`).
-    pub fn kind(&self) -> EventKind {
-        EventKind::parse(&self.event)
-    }
 }
 
 /// Call statistics of one extension for one aligned local hour (SPEC §3.3). Every count is
@@ -204,10 +292,8 @@ pub struct StoredEvent {
     pub id: i64,
     pub ext: String,
     pub ts: i64,
-    /// The typed kind of `event`, decoded once when the row is read.
-    pub kind: EventKind,
-    /// The event type as stored (unknown types keep their text).
-    pub event: String,
+    /// The event type, parsed once when the row is read (unknown types keep their text).
+    pub event: EventType,
     pub enabled: bool,
     pub state: String,
     pub source: EventSource,
@@ -310,3 +396,75 @@ pub trait Reporter {
 pub struct Silent;
 
 impl Reporter for Silent {}
+
+#[cfg(test)]
+mod tests {
+    use super::{EventKind, EventType};
+
+    #[test]
+    fn every_known_type_round_trips_through_its_text() {
+        let mut texts = Vec::new();
+        for t in EventType::KNOWN {
+            let text = t.as_str().to_string();
+            let back = EventType::parse(&text);
+            assert!(
+                !matches!(back, EventType::Unknown(_)),
+                "{text} parsed as unknown"
+            );
+            assert_eq!(back, t);
+            assert_eq!(back.as_str(), text);
+            assert_eq!(back.to_string(), text);
+            assert_ne!(back.kind(), EventKind::Unknown, "{text}");
+            texts.push(text);
+        }
+        texts.sort();
+        texts.dedup();
+        assert_eq!(
+            texts.len(),
+            EventType::KNOWN.len(),
+            "two known types share a text"
+        );
+        assert_eq!(EventType::parse("agent_idle").kind(), EventKind::Idle);
+        assert_eq!(
+            EventType::parse("agent_not_avail_state").kind(),
+            EventKind::NotAvail
+        );
+    }
+
+    #[test]
+    fn an_unknown_type_keeps_its_text_byte_for_byte() {
+        for text in [
+            "agent_parked",
+            "Agent_Idle",
+            "AGENT_IDLE",
+            " agent_idle",
+            "agent_idle ",
+            "agent_idle\t",
+            "agent__idle",
+            "agent idle",
+            "agent_on_call\u{200b}",
+            "réunion",
+            "",
+        ] {
+            let t = EventType::parse(text);
+            assert_eq!(t, EventType::Unknown(text.to_string()), "{text:?}");
+            assert_eq!(t.as_str().as_bytes(), text.as_bytes(), "{text:?}");
+            assert_eq!(t.kind(), EventKind::Unknown, "{text:?}");
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                serde_json::to_string(text).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn equality_and_hashing_go_by_the_text() {
+        use std::collections::HashSet;
+        let hand_built = EventType::Unknown("agent_hold".into());
+        assert_eq!(hand_built, EventType::Hold);
+        assert_eq!(hand_built.kind(), EventKind::Hold);
+        let set: HashSet<EventType> = [EventType::Hold, hand_built].into_iter().collect();
+        assert_eq!(set.len(), 1);
+        assert_ne!(EventType::parse("agent_Hold"), EventType::Hold);
+    }
+}

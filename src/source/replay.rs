@@ -245,6 +245,7 @@ impl Source for ReplayDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::EventType;
 
     fn write(dir: &Path, rel: &str, body: &str) {
         let p = dir.join(rel);
@@ -291,7 +292,7 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(got, ["agent_idle", "agent_hold"]);
+        assert_eq!(got, [EventType::Idle, EventType::Hold]);
         let mut n = 0;
         r.events(15, 100, &mut |p| {
             n += p.len();

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::model::{AgentEvent, CallStats};
+use crate::model::{AgentEvent, CallStats, EventType};
 use crate::names::sanitize;
 
 /// One decoded events response.
@@ -73,7 +73,7 @@ fn event_from(obj: &Map<String, Value>) -> Option<AgentEvent> {
     Some(AgentEvent {
         ext,
         ts,
-        event,
+        event: EventType::parse(&event),
         enabled: obj.get("enabled").map(truthy).unwrap_or(false),
         state: sanitize(&obj.get("state").and_then(text).unwrap_or_default()),
         user_id: obj.get("user_id").and_then(text).unwrap_or_default(),

@@ -94,7 +94,7 @@ fn record_zone<B: Backend + ?Sized>(b: &mut B, zone: &Option<(String, bool)>) ->
 type EventKey<'a> = (&'a str, i64, &'a str, bool, &'a str);
 
 fn event_key(e: &AgentEvent) -> EventKey<'_> {
-    (&e.ext, e.ts, &e.event, e.enabled, &e.state)
+    (&e.ext, e.ts, e.event.as_str(), e.enabled, &e.state)
 }
 
 /// The batch's events that are neither earlier in the batch nor already stored, in listed

@@ -105,9 +105,21 @@ pub fn redact_url(url: &str) -> String {
 /// too), upgrades an older one, and refuses a database that is not apr's (SPEC §9). Call it
 /// only after the command's arguments, files and settings are validated.
 pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Store>> {
+    open_checked(url, &mut |_, _| Ok(()))
+}
+
+/// What a writing command decides after connecting and before apr's schema is created or
+/// upgraded: it gets the store and whether it holds apr's schema (of this version or an
+/// older one; only then may it read apr's tables). It takes its lock and makes every
+/// refusal there, so that a refused run leaves the database as it found it.
+pub type BeforeWrite<'a> = dyn FnMut(&mut dyn Store, bool) -> Result<()> + 'a;
+
+/// [`open`], with `before` run under the contract checks but before the first write to the
+/// schema. A missing SQLite file is created (empty) before `before` runs.
+pub fn open_checked(url: &DatabaseUrl, before: &mut BeforeWrite<'_>) -> Result<Box<dyn Store>> {
     Ok(match url {
-        DatabaseUrl::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path)?),
-        DatabaseUrl::Mysql(url) => Box::new(mysql::MysqlStore::open(url)?),
+        DatabaseUrl::Sqlite(path) => Box::new(sqlite::SqliteStore::open_checked(path, before)?),
+        DatabaseUrl::Mysql(url) => Box::new(mysql::MysqlStore::open_checked(url, before)?),
     })
 }
 

@@ -314,9 +314,17 @@ impl Db<MysqlBackend> {
     /// Connects for writing, under the contract of SPEC §9 (creating or upgrading apr's
     /// schema, refusing a database that is not apr's).
     pub fn open(url: &str) -> Result<MysqlStore> {
-        let mut b = MysqlBackend::connect(url)?;
-        super::contract::prepare_for_write(&mut b)?;
-        Ok(Db::new(b))
+        Self::open_checked(url, &mut |_, _| Ok(()))
+    }
+
+    /// [`Self::open`], running `before` ([`super::BeforeWrite`]) before the schema is
+    /// created or upgraded.
+    pub fn open_checked(url: &str, before: &mut super::BeforeWrite<'_>) -> Result<MysqlStore> {
+        let mut db = Db::new(MysqlBackend::connect(url)?);
+        let holds = super::contract::holds_apr(&mut db.b)?;
+        before(&mut db, holds)?;
+        super::contract::prepare_for_write(&mut db.b)?;
+        Ok(db)
     }
 
     /// Connects for reading only: apr's schema must be there; nothing is created.

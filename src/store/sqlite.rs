@@ -31,6 +31,52 @@ pub struct SqliteBackend {
     /// Whether other connections may read the file while this one writes (WAL; not a
     /// scratch file, see [`SqliteStore::open_scratch`]).
     shared: bool,
+    /// Set when the file is read as immutable: what it looked like then. SQLite trusts such
+    /// a file never to change, so every read checks that it did not (see [`FileState`]).
+    immutable: Option<FileState>,
+}
+
+/// What a reader without a shared index (`immutable=1`) can see of writers: the file's
+/// size and modification time, and whether a `-wal` or `-shm` file exists (a writer that
+/// opens the database creates both). A difference means a writer ran or runs: pages read
+/// from then on may mix two versions, so the read fails instead (issue 8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileState {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    wal: Option<u64>,
+    shm: bool,
+}
+
+impl FileState {
+    fn of(path: &Path) -> std::io::Result<FileState> {
+        let meta = std::fs::metadata(path)?;
+        let beside = |suffix: &str| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            std::fs::metadata(PathBuf::from(p)).ok()
+        };
+        Ok(FileState {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            wal: beside("-wal").map(|m| m.len()),
+            shm: beside("-shm").is_some(),
+        })
+    }
+}
+
+/// Fails when an immutable read's file is no longer as it was opened.
+fn check_unchanged(path: &Path, shown: &str, opened: &Option<FileState>) -> Result<()> {
+    let Some(opened) = opened else {
+        return Ok(());
+    };
+    if FileState::of(path).ok().as_ref() == Some(opened) {
+        return Ok(());
+    }
+    Err(Error::db(format!(
+        "database {shown} changed while it was read without SQLite's shared index (its \
+         directory is read-only to this user); the read was abandoned: run again"
+    )))
 }
 
 /// Cells bind borrowed: no copy of the text per row.
@@ -107,11 +153,38 @@ impl SqliteBackend {
             shown,
             locks: Vec::new(),
             shared: true,
+            immutable: None,
         })
     }
 
     fn err(&self, e: rusqlite::Error) -> Error {
         sqlite_error(&self.shown, e)
+    }
+
+    /// Reads `path` as an immutable file, remembering what it looked like: every read
+    /// fails once it changes ([`check_unchanged`]). A non-empty `-wal` is refused at once:
+    /// it holds committed transactions that an immutable read would silently miss.
+    fn connect_immutable(path: &Path) -> Result<SqliteBackend> {
+        let opened = FileState::of(path)
+            .map_err(|e| Error::io(format!("cannot read database {}", path.display()), e))?;
+        if opened.wal.is_some_and(|len| len > 0) {
+            return Err(Error::db(format!(
+                "database sqlite://{} has a write-ahead log (-wal) that this user cannot \
+                 apply, its directory being read-only; run again when the writer has \
+                 finished, or once as a user who may write the directory",
+                path.display()
+            )));
+        }
+        let mut b = SqliteBackend::connect(
+            Path::new(&immutable_uri(path)),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        b.path = path.to_path_buf();
+        b.shown = format!("sqlite://{}", path.display());
+        b.immutable = Some(opened);
+        Ok(b)
     }
 }
 
@@ -133,8 +206,15 @@ fn immutable_uri(path: &Path) -> String {
 impl Db<SqliteBackend> {
     /// Opens or creates the file for writing, under the contract of SPEC §9, in WAL mode.
     pub fn open(path: &Path) -> Result<SqliteStore> {
+        Self::open_checked(path, &mut |_, _| Ok(()))
+    }
+
+    /// [`Self::open`], running `before` ([`super::BeforeWrite`]) before the schema is
+    /// created or upgraded and before the file is switched to WAL.
+    pub fn open_checked(path: &Path, before: &mut super::BeforeWrite<'_>) -> Result<SqliteStore> {
         Self::open_with(
             path,
+            before,
             &[
                 ("journal_mode", "WAL"),
                 ("synchronous", "NORMAL"),
@@ -154,6 +234,7 @@ impl Db<SqliteBackend> {
     pub fn open_scratch(path: &Path) -> Result<SqliteStore> {
         let mut store = Self::open_with(
             path,
+            &mut |_, _| Ok(()),
             &[
                 ("journal_mode", "OFF"),
                 ("synchronous", "OFF"),
@@ -164,7 +245,11 @@ impl Db<SqliteBackend> {
         Ok(store)
     }
 
-    fn open_with(path: &Path, pragmas: &[(&str, &str)]) -> Result<SqliteStore> {
+    fn open_with(
+        path: &Path,
+        before: &mut super::BeforeWrite<'_>,
+        pragmas: &[(&str, &str)],
+    ) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.exists()
         {
@@ -173,20 +258,24 @@ impl Db<SqliteBackend> {
                 dir.display()
             )));
         }
-        let mut b = SqliteBackend::connect(
+        let mut db = Db::new(SqliteBackend::connect(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        // The contract first: a database that is not apr's is not even switched to WAL.
-        super::contract::prepare_for_write(&mut b)?;
+        )?);
+        // The contract first: a database that is not apr's is not even switched to WAL, and
+        // the command's own refusals come before anything is written.
+        let holds = super::contract::holds_apr(&mut db.b)?;
+        before(&mut db, holds)?;
+        super::contract::prepare_for_write(&mut db.b)?;
+        let b = &mut db.b;
         for &(pragma, value) in pragmas {
             b.conn
                 .pragma_update(None, pragma, value)
                 .map_err(|e| b.err(e))?;
         }
-        Ok(Db::new(b))
+        Ok(db)
     }
 
     /// Opens an existing file read-only: never creates the file, a table or a row, and
@@ -224,14 +313,9 @@ impl Db<SqliteBackend> {
             // A WAL database without its -shm file, in a directory this user cannot write:
             // SQLite cannot make the shared index. No writer has the database open (the last
             // one to close removes that file), so read it as an immutable file. While a
-            // writer runs, its -shm exists and the read-only open above uses it.
-            b = SqliteBackend::connect(
-                Path::new(&immutable_uri(path)),
-                OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                    | OpenFlags::SQLITE_OPEN_URI,
-            )?;
-            b.shown = format!("sqlite://{}", path.display());
+            // writer runs, its -shm exists and the read-only open above uses it. A writer
+            // that starts later is seen by the check of every read (`FileState`).
+            b = SqliteBackend::connect_immutable(path)?;
         }
         b.conn
             .pragma_update(None, "query_only", "ON")
@@ -314,6 +398,11 @@ impl Backend for SqliteBackend {
         each: &mut dyn FnMut(&mut dyn RowRead) -> Result<()>,
     ) -> Result<()> {
         let shown = self.shown.clone();
+        // An immutable read is checked before, during (every CHECK_EVERY rows, so that a
+        // streamed report stops soon) and after: a caller never gets a success built from
+        // pages of a file that changed underneath.
+        const CHECK_EVERY: usize = 4096;
+        check_unchanged(&self.path, &shown, &self.immutable)?;
         let mut stmt = self
             .conn
             .prepare_cached(sql)
@@ -321,10 +410,15 @@ impl Backend for SqliteBackend {
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params.iter()))
             .map_err(|e| sqlite_error(&shown, e))?;
+        let mut n = 0usize;
         while let Some(row) = rows.next().map_err(|e| sqlite_error(&shown, e))? {
+            n += 1;
+            if n.is_multiple_of(CHECK_EVERY) {
+                check_unchanged(&self.path, &shown, &self.immutable)?;
+            }
             each(&mut SqliteRow(row))?;
         }
-        Ok(())
+        check_unchanged(&self.path, &shown, &self.immutable)
     }
 
     fn begin(&mut self) -> Result<()> {
@@ -392,7 +486,68 @@ impl Backend for SqliteBackend {
 mod tests {
     use super::*;
     use crate::model::ActivityFilter;
+    use crate::store::Store;
     use crate::store::db::activity_query;
+
+    /// A database with one `etl_state` value, closed (no -wal or -shm left), and a reader of
+    /// it opened as immutable, the way a user who cannot write the directory reads it.
+    fn immutable_reader(dir: &Path) -> (PathBuf, SqliteStore) {
+        let path = dir.join("r.db");
+        let mut w = SqliteStore::open(&path).unwrap();
+        w.set_state("k", "1").unwrap();
+        drop(w);
+        let mut r = Db::new(SqliteBackend::connect_immutable(&path).unwrap());
+        assert_eq!(r.state("k").unwrap().as_deref(), Some("1"));
+        (path, r)
+    }
+
+    fn assert_changed(e: Error) {
+        let msg = e.to_string();
+        assert!(
+            msg.contains("changed while it was read") && msg.contains("run again"),
+            "{msg}"
+        );
+        assert_eq!(msg.lines().count(), 1, "{msg}");
+    }
+
+    #[test]
+    fn an_immutable_reader_refuses_to_read_once_a_writer_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut r) = immutable_reader(dir.path());
+        // A writer opens the file (its -wal and -shm appear) and commits.
+        let mut w = SqliteStore::open(&path).unwrap();
+        w.set_state("k", "2").unwrap();
+        assert_changed(r.state("k").unwrap_err());
+        assert_changed(r.ping().unwrap_err());
+        // Still refused once the writer is gone: the file is not the one that was opened.
+        drop(w);
+        assert_changed(r.state("k").unwrap_err());
+        // A new reader sees the new value.
+        let mut again = Db::new(SqliteBackend::connect_immutable(&path).unwrap());
+        assert_eq!(again.state("k").unwrap().as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn an_immutable_reader_sees_a_writer_that_only_opened_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut r) = immutable_reader(dir.path());
+        let w = SqliteStore::open(&path).unwrap();
+        assert_changed(r.state("k").unwrap_err());
+        drop(w);
+    }
+
+    #[test]
+    fn an_immutable_open_refuses_a_write_ahead_log_it_would_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, r) = immutable_reader(dir.path());
+        drop(r);
+        // A writer that committed and is still open: its commit is only in the -wal.
+        let mut w = SqliteStore::open(&path).unwrap();
+        w.set_state("k", "2").unwrap();
+        let e = SqliteBackend::connect_immutable(&path).err().unwrap();
+        assert!(e.to_string().contains("write-ahead log"), "{e}");
+        drop(w);
+    }
 
     /// The report streams: its query walks the `agent_activity_local` key in order and
     /// never sorts the range first (a sort holds every row before the first is returned).

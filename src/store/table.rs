@@ -7,7 +7,7 @@ use super::sql::RowRead;
 use crate::error::Result;
 use crate::model::queue::{Outcome, RawLine, RejectRow, Stint};
 use crate::model::{
-    ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventKind, EventSource, HourCalls,
+    ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource, EventType, HourCalls,
     StoredEvent,
 };
 
@@ -123,7 +123,7 @@ impl Table {
 pub fn event_keys_fit(e: &AgentEvent) -> std::result::Result<(), String> {
     let t = &AGENT_EVENTS;
     t.check_fits("ext", &e.ext)?;
-    t.check_fits("event", &e.event)?;
+    t.check_fits("event", e.event.as_str())?;
     t.check_fits("state", &e.state)
 }
 
@@ -171,7 +171,7 @@ pub fn encode_event<'a>(e: &'a AgentEvent, source: EventSource, now: i64) -> Vec
     vec![
         Cell::Text(&e.ext),
         Cell::Int(e.ts),
-        Cell::Text(&e.event),
+        Cell::Text(e.event.as_str()),
         Cell::Int(e.enabled as i64),
         Cell::Text(&e.state),
         t.fit(5, &e.user_id),
@@ -185,13 +185,11 @@ pub fn encode_event<'a>(e: &'a AgentEvent, source: EventSource, now: i64) -> Vec
 pub const STORED_EVENT_SELECT: &str = "id, ext, ts_epoch, event, enabled, state, source";
 
 pub fn decode_stored_event(r: &mut dyn RowRead) -> Result<StoredEvent> {
-    let event = r.text(3)?;
     Ok(StoredEvent {
         id: r.int(0)?,
         ext: r.text(1)?,
         ts: r.int(2)?,
-        kind: EventKind::parse(&event),
-        event,
+        event: EventType::parse(&r.text(3)?),
         enabled: r.int(4)? != 0,
         state: r.text(5)?,
         source: decode_source(&r.text(6)?),

@@ -23,7 +23,7 @@ use super::parse::{EventKind, QueueLogLine};
 use crate::error::{Error, Result};
 use crate::hours::{HourBucket, Zone};
 pub use crate::model::queue::{Outcome, RingRow, Stint};
-use crate::model::{AgentEvent, CallStats, HourStats};
+use crate::model::{AgentEvent, CallStats, EventType, HourStats};
 
 /// Event names and states of the platform's timeline (SPEC §3.2) that queue_log maps to.
 pub mod timeline {
@@ -174,7 +174,7 @@ impl TimelineEvent {
         AgentEvent {
             ext: self.ext.to_string(),
             ts: self.ts,
-            event: self.event.to_string(),
+            event: EventType::parse(self.event),
             enabled: self.enabled,
             state: self.state.to_string(),
             user_id: String::new(),
