@@ -4,7 +4,8 @@
 //! read of the day's events alone, and the write of the day's rows alone. Then the storage:
 //! bytes per event and per agent-hour of every table and index (SQLite: the `dbstat`
 //! virtual table; MariaDB: `mysql.innodb_index_stats` after `ANALYZE TABLE`), and what the
-//! `event_details` column holds against a compact encoding of the same drill-down.
+//! `event_details` column holds (the compact encoding of schema 4) against the JSON objects
+//! schema 3 stored for the same drill-down.
 //!
 //! Run: `cargo bench --bench aggregate`.
 //! - `APR_BENCH_AGENTS` scales the center down (default 2,000).
@@ -56,26 +57,16 @@ fn mysql_sizes(url: &str) -> Vec<(String, u64)> {
     .expect("index stats")
 }
 
-/// The drill-down of one row in a compact form: the hour's events as
-/// `[[seconds into the hour, event, enabled, state], ...]`.
-fn compact_details(row: &ActivityRow) -> String {
-    let details: Vec<serde_json::Value> =
-        serde_json::from_str(&row.event_details).expect("event_details is JSON");
-    let compact: Vec<serde_json::Value> = details
+/// The drill-down of one row as schema version 3 stored it (JSON objects), for the
+/// before/after of the compact encoding.
+fn version_3_details(row: &ActivityRow) -> String {
+    let events = apr::model::details::decode(row.report_hour, &row.event_details)
+        .expect("event_details is compact");
+    let objects: Vec<serde_json::Value> = events
         .iter()
-        .map(|d| {
-            serde_json::json!([
-                d["ts"].as_i64().unwrap_or(0) - row.report_hour,
-                d["event"]
-                    .as_str()
-                    .unwrap_or("")
-                    .trim_start_matches("agent_"),
-                u8::from(d["enabled"].as_bool().unwrap_or(false)),
-                d["state"]
-            ])
-        })
+        .map(|e| serde_json::json!({"ts": e.ts, "event": e.event, "enabled": e.enabled, "state": e.state}))
         .collect();
-    serde_json::Value::Array(compact).to_string()
+    serde_json::to_string(&objects).expect("JSON")
 }
 
 fn print_sizes(backend: &str, sizes: &[(String, u64)], events: usize, rows: usize) {
@@ -173,14 +164,14 @@ fn run(
     );
 
     print_sizes(backend, &sizes(), events.len(), rows.len());
-    let json: usize = rows.iter().map(|r| r.event_details.len()).sum();
-    let compact: usize = rows.iter().map(|r| compact_details(r).len()).sum();
+    let compact: usize = rows.iter().map(|r| r.event_details.len()).sum();
+    let json: usize = rows.iter().map(|r| version_3_details(r).len()).sum();
     println!(
-        "{backend} event_details text: {:.1} MiB ({:.1} bytes/agent-hour); compact [[offset, type, 0/1, state]]: {:.1} MiB ({:.1} bytes/agent-hour)",
-        json as f64 / 1048576.0,
-        json as f64 / rows.len() as f64,
+        "{backend} event_details text (compact, schema 4): {:.1} MiB ({:.1} bytes/agent-hour); as schema 3's JSON objects: {:.1} MiB ({:.1} bytes/agent-hour)",
         compact as f64 / 1048576.0,
-        compact as f64 / rows.len() as f64
+        compact as f64 / rows.len() as f64,
+        json as f64 / 1048576.0,
+        json as f64 / rows.len() as f64
     );
 }
 
