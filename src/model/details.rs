@@ -41,30 +41,28 @@ pub fn full_type(short: &str) -> String {
 }
 
 /// Encodes the events `(ts, type, enabled, state)` of the hour starting at `hour_start`.
+/// Written straight into one buffer: aggregation encodes every event of the day once.
 pub fn encode<'a>(
     hour_start: i64,
     events: impl IntoIterator<Item = (i64, &'a str, bool, &'a str)>,
 ) -> String {
-    let mut out = String::from("[");
+    use std::io::Write;
+    let mut out: Vec<u8> = Vec::with_capacity(64);
+    out.push(b'[');
     for (i, (ts, event, enabled, state)) in events.into_iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        out.push('[');
-        out.push_str(&(ts - hour_start).to_string());
-        out.push(',');
-        push_json_str(&mut out, &short_type(event));
-        out.push_str(if enabled { ",1," } else { ",0," });
-        push_json_str(&mut out, state);
-        out.push(']');
+        // Writes into a Vec cannot fail.
+        let _ = write!(out, "[{},", ts - hour_start);
+        let _ = serde_json::to_writer(&mut out, short_type(event).as_ref());
+        out.extend_from_slice(if enabled { b",1," } else { b",0," });
+        let _ = serde_json::to_writer(&mut out, state);
+        out.push(b']');
     }
-    out.push(']');
-    out
-}
-
-fn push_json_str(out: &mut String, s: &str) {
-    // Serializing a string cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    out.push(b']');
+    // JSON written from `&str`s is UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Decodes a stored drill-down of the hour starting at `hour_start`; `None` when it is not
