@@ -4,7 +4,11 @@
 //! read of the day's events alone, and the write of the day's rows alone. Then the storage:
 //! bytes per event and per agent-hour of every table and index (SQLite: the `dbstat`
 //! virtual table; MariaDB: `mysql.innodb_index_stats` after `ANALYZE TABLE`), and what the
-//! `event_details` column holds against a compact encoding of the same drill-down.
+//! `event_details` column holds (the compact encoding of schema 4) against the JSON objects
+//! schema 3 stored for the same drill-down.
+//!
+//! Last, the schema 3 → 4 upgrade of the day: the drill-downs put back as schema 3 stored them,
+//! then the store opened again, which rewrites them in the compact form.
 //!
 //! Run: `cargo bench --bench aggregate`.
 //! - `APR_BENCH_AGENTS` scales the center down (default 2,000).
@@ -56,26 +60,57 @@ fn mysql_sizes(url: &str) -> Vec<(String, u64)> {
     .expect("index stats")
 }
 
-/// The drill-down of one row in a compact form: the hour's events as
-/// `[[seconds into the hour, event, enabled, state], ...]`.
-fn compact_details(row: &ActivityRow) -> String {
-    let details: Vec<serde_json::Value> =
-        serde_json::from_str(&row.event_details).expect("event_details is JSON");
-    let compact: Vec<serde_json::Value> = details
+/// The drill-down of one row as schema version 3 stored it (JSON objects), for the
+/// before/after of the compact encoding.
+fn version_3_details(row: &ActivityRow) -> String {
+    let events = apr::model::details::decode(row.report_hour, &row.event_details)
+        .expect("event_details is compact");
+    let objects: Vec<serde_json::Value> = events
         .iter()
-        .map(|d| {
-            serde_json::json!([
-                d["ts"].as_i64().unwrap_or(0) - row.report_hour,
-                d["event"]
-                    .as_str()
-                    .unwrap_or("")
-                    .trim_start_matches("agent_"),
-                u8::from(d["enabled"].as_bool().unwrap_or(false)),
-                d["state"]
-            ])
-        })
+        .map(|e| serde_json::json!({"ts": e.ts, "event": e.event, "enabled": e.enabled, "state": e.state}))
         .collect();
-    serde_json::Value::Array(compact).to_string()
+    serde_json::to_string(&objects).expect("JSON")
+}
+
+/// Writes drill-downs `(agent_ext, report_hour, event_details)` as schema 3 stored them and
+/// marks the schema 3, in one transaction.
+type PutBack<'a> = dyn Fn(&[(String, i64, String)]) + 'a;
+
+/// The 3 → 4 upgrade of the day: every drill-down put back as schema 3 stored it and the
+/// schema marked 3 (by `put_back`, one transaction), then the store opened for writing again,
+/// which rewrites them; the rows must read back as before.
+fn upgrade_from_3(backend: &str, url: &DatabaseUrl, rows: &[ActivityRow], put_back: &PutBack) {
+    let legacy: Vec<(String, i64, String)> = rows
+        .iter()
+        .map(|r| (r.agent_ext.clone(), r.report_hour, version_3_details(r)))
+        .collect();
+    put_back(&legacy);
+    let t = Instant::now();
+    let mut store = apr::store::open(url).expect("open upgrades");
+    println!(
+        "{backend} upgrade 3 -> 4: {} drill-downs rewritten in {:.2}s",
+        rows.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let mut back = Vec::with_capacity(rows.len());
+    store
+        .scan_activity(&all_hours(), &mut |r| {
+            back.push(r);
+            Ok(())
+        })
+        .expect("rows");
+    assert!(
+        back == rows,
+        "the upgrade gives back the rows aggregation wrote"
+    );
+}
+
+fn all_hours() -> ActivityFilter {
+    ActivityFilter {
+        from_local: "0000".into(),
+        to_local: "9999".into(),
+        exts: vec![],
+    }
 }
 
 fn print_sizes(backend: &str, sizes: &[(String, u64)], events: usize, rows: usize) {
@@ -99,10 +134,12 @@ fn print_sizes(backend: &str, sizes: &[(String, u64)], events: usize, rows: usiz
 
 fn run(
     backend: &str,
+    url: &DatabaseUrl,
     store: &mut dyn Store,
     events: &[AgentEvent],
     stats: &[HourStats],
     sizes: &dyn Fn() -> Vec<(String, u64)>,
+    put_back: &PutBack<'_>,
 ) {
     let t = Instant::now();
     for (i, chunk) in events.chunks(20_000).enumerate() {
@@ -151,13 +188,8 @@ fn run(
 
     // The floor, write: the day's rows written again in one transaction, nothing computed.
     let mut rows: Vec<ActivityRow> = Vec::new();
-    let filter = ActivityFilter {
-        from_local: "0000".into(),
-        to_local: "9999".into(),
-        exts: vec![],
-    };
     store
-        .scan_activity(&filter, &mut |r| {
+        .scan_activity(&all_hours(), &mut |r| {
             rows.push(r);
             Ok(())
         })
@@ -173,15 +205,16 @@ fn run(
     );
 
     print_sizes(backend, &sizes(), events.len(), rows.len());
-    let json: usize = rows.iter().map(|r| r.event_details.len()).sum();
-    let compact: usize = rows.iter().map(|r| compact_details(r).len()).sum();
+    let compact: usize = rows.iter().map(|r| r.event_details.len()).sum();
+    let json: usize = rows.iter().map(|r| version_3_details(r).len()).sum();
     println!(
-        "{backend} event_details text: {:.1} MiB ({:.1} bytes/agent-hour); compact [[offset, type, 0/1, state]]: {:.1} MiB ({:.1} bytes/agent-hour)",
-        json as f64 / 1048576.0,
-        json as f64 / rows.len() as f64,
+        "{backend} event_details text (compact, schema 4): {:.1} MiB ({:.1} bytes/agent-hour); as schema 3's JSON objects: {:.1} MiB ({:.1} bytes/agent-hour)",
         compact as f64 / 1048576.0,
-        compact as f64 / rows.len() as f64
+        compact as f64 / rows.len() as f64,
+        json as f64 / 1048576.0,
+        json as f64 / rows.len() as f64
     );
+    upgrade_from_3(backend, url, &rows, put_back);
 }
 
 fn main() {
@@ -203,19 +236,67 @@ fn main() {
         let path = dir.path().join("bench.db");
         let url = DatabaseUrl::Sqlite(path.clone());
         let mut store = apr::store::open(&url).expect("open SQLite");
-        run("sqlite", store.as_mut(), &events, &stats, &|| {
-            sqlite_sizes(&path)
-        });
+        run(
+            "sqlite",
+            &url,
+            store.as_mut(),
+            &events,
+            &stats,
+            &|| sqlite_sizes(&path),
+            &|legacy| {
+                let mut conn = rusqlite::Connection::open(&path).expect("open");
+                let tx = conn.transaction().expect("begin");
+                {
+                    let mut update = tx
+                        .prepare(
+                            "UPDATE agent_activity SET event_details = ? \
+                             WHERE agent_ext = ? AND report_hour = ?",
+                        )
+                        .expect("prepare");
+                    for (ext, hour, details) in legacy {
+                        update.execute((details, ext, hour)).expect("update");
+                    }
+                    tx.execute(
+                        "UPDATE apr_meta SET meta_value = '3' WHERE meta_key = 'schema_version'",
+                        [],
+                    )
+                    .expect("version 3");
+                }
+                tx.commit().expect("commit");
+            },
+        );
     }
     if backends.split(',').any(|b| b.trim() == "mysql") {
         let db = scratch::ScratchMysql::new()
             .expect("the MariaDB bench needs APR_TEST_MYSQL=1 and a running server");
-        let mut store =
-            apr::store::open(&DatabaseUrl::Mysql(db.url().to_string())).expect("open MariaDB");
-        let url = db.url().to_string();
-        run("mariadb", store.as_mut(), &events, &stats, &|| {
-            mysql_sizes(&url)
-        });
+        let url = DatabaseUrl::Mysql(db.url().to_string());
+        let mut store = apr::store::open(&url).expect("open MariaDB");
+        let raw = db.url().to_string();
+        run(
+            "mariadb",
+            &url,
+            store.as_mut(),
+            &events,
+            &stats,
+            &|| mysql_sizes(&raw),
+            &|legacy| {
+                use mysql::prelude::Queryable;
+                let mut conn =
+                    mysql::Conn::new(mysql::Opts::from_url(&raw).expect("url")).expect("connect");
+                let mut tx = conn.start_transaction(Default::default()).expect("begin");
+                tx.exec_batch(
+                    "UPDATE agent_activity SET event_details = ? \
+                     WHERE agent_ext = ? AND report_hour = ?",
+                    legacy.iter().map(|(ext, hour, d)| (d, ext, hour)),
+                )
+                .expect("update");
+                tx.query_drop(
+                    "UPDATE apr_meta SET meta_value = '3' WHERE meta_key = 'schema_version'",
+                )
+                .expect("version 3");
+                tx.commit().expect("commit");
+            },
+        );
         drop(store);
     }
 }

@@ -18,7 +18,8 @@ use crate::store::maintenance::{Conn, PRUNED_BEFORE, Param};
 
 /// Span of data deleted per transaction.
 const WINDOW_SECS: i64 = 3600;
-/// What an emptied drill-down holds (the JSON of no events).
+/// What an emptied drill-down holds: no events, in the compact encoding of
+/// `model::details` as in the schema-3 JSON (the upgrade to 4 leaves it as it is).
 const NO_DETAILS: &str = "[]";
 
 /// What to prune: raw queue_log lines and summary drill-downs before `before`, agent

@@ -7,14 +7,14 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::chaos::{Backend, heavy};
 use support::fake_platform::*;
+use support::mariadb::Mariadb;
 use support::rows::{Db, assert_same_dump, canonical_dump};
 
 /// 2025-09-06 18:30 UTC = 2025-09-07 00:00 in Asia/Kolkata.
@@ -420,64 +420,6 @@ fn a_full_file_system_fails_cleanly_and_the_next_run_converges() {
 // ---------------------------------------------------------------------------------------
 // A second MariaDB server, killed mid-run and restarted (heavy).
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Mariadb {
-    port: u16,
-    child: Child,
-}
-
-impl Mariadb {
-    fn start(datadir: &Path, port: u16) -> Mariadb {
-        let child = Command::new("mariadbd")
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", datadir.display()))
-            .arg(format!("--port={port}"))
-            .arg(format!("--socket={}/mysqld.sock", datadir.display()))
-            .args([
-                "--skip-networking=0",
-                "--bind-address=127.0.0.1",
-                "--user=root",
-            ])
-            .arg(format!("--pid-file={}/mysqld.pid", datadir.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mariadbd");
-        let started = Instant::now();
-        let url = format!("mysql://root@127.0.0.1:{port}/");
-        while mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the second MariaDB did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Mariadb { port, child }
-    }
-
-    fn url(&self, db: &str) -> String {
-        format!("mysql://root@127.0.0.1:{}/{db}", self.port)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Mariadb {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[test]
 fn a_mariadb_server_killed_mid_run_then_restarted_converges() {
     if !heavy() || !support::mysql::enabled() {
@@ -488,29 +430,10 @@ fn a_mariadb_server_killed_mid_run_then_restarted_converges() {
         );
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let datadir = dir.path().join("data");
-    // --no-defaults: the system's my.cnf (user, log paths) is not this server's.
-    let installed = Command::new("mariadb-install-db")
-        .arg("--no-defaults")
-        .arg(format!("--datadir={}", datadir.display()))
-        .args(["--auth-root-authentication-method=normal", "--user=root"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("mariadb-install-db");
-    assert!(installed.success(), "mariadb-install-db failed");
-    let port = free_port();
-    let mut server = Mariadb::start(&datadir, port);
-    {
-        use mysql::prelude::Queryable;
-        let mut c = mysql::Conn::new(mysql::Opts::from_url(&server.url("")).unwrap()).unwrap();
-        for db in ["apr", "apr_ref"] {
-            c.query_drop(format!(
-                "CREATE DATABASE {db} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-            ))
-            .unwrap();
-        }
+    let mut server = Mariadb::install(&[]);
+    let port = server.port();
+    for db in ["apr", "apr_ref"] {
+        server.create_database(db);
     }
     let fake = platform();
     let reference = Db::Mysql(server.url("apr_ref"));
@@ -547,10 +470,7 @@ fn a_mariadb_server_killed_mid_run_then_restarted_converges() {
     );
 
     // Restarted on the same data directory (InnoDB recovers), the next run converges.
-    let _server = {
-        drop(server);
-        Mariadb::start(&datadir, port)
-    };
+    server.restart();
     ok(&mut collect(&db, &fake.base));
     assert_same_dump(&canonical_dump(&db), &want, "after MariaDB came back");
 }

@@ -11,12 +11,10 @@ pub mod timeline;
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
-
 use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
 use crate::model::state::{self, DATA_UNTIL_KEYS};
-use crate::model::{ActivityRow, EventSource, EventType, HourCalls, StoredEvent};
+use crate::model::{ActivityRow, EventSource, EventType, HourCalls, StoredEvent, details};
 use crate::store::Store;
 use buckets::{TimedEvent, agent_hours};
 use categories::{Category, StateMap};
@@ -343,14 +341,6 @@ impl Window {
     }
 }
 
-#[derive(Serialize)]
-struct Detail<'a> {
-    ts: i64,
-    event: &'a str,
-    enabled: bool,
-    state: &'a str,
-}
-
 /// What one batch reads: events with `after < ts < end`, and the calls of `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct BatchRead {
@@ -482,7 +472,7 @@ fn aggregate_batch(
                 .get(&(ext.clone(), h.hour.start))
                 .copied()
                 .unwrap_or((0, 0));
-            let mut details = Vec::with_capacity(h.events.len());
+            let mut events = Vec::with_capacity(h.events.len());
             for i in h.events.clone() {
                 let e = &agent.timeline[i];
                 let (event_id, state_id, _) = agent.labels[i];
@@ -503,12 +493,7 @@ fn aggregate_batch(
                     }
                     _ => {}
                 }
-                details.push(Detail {
-                    ts: e.ts,
-                    event,
-                    enabled: e.enabled,
-                    state,
-                });
+                events.push((e.ts, event, e.enabled, state));
             }
             rows.push(ActivityRow {
                 agent_ext: ext.clone(),
@@ -523,7 +508,7 @@ fn aggregate_batch(
                 failed_calls: (total - answered).max(0),
                 covered_secs: h.covered_secs,
                 complete: h.complete,
-                event_details: serde_json::to_string(&details)?,
+                event_details: details::encode(h.hour.start, events),
             });
         }
     }
@@ -647,9 +632,17 @@ mod tests {
         assert_eq!(got[2].buckets.logoff, 3600);
         assert_eq!((got[3].covered_secs, got[3].complete), (1800, false));
         assert!(got.iter().all(|r| r.buckets.total() == r.covered_secs));
-        let details: serde_json::Value = serde_json::from_str(&seven.event_details).unwrap();
-        assert_eq!(details.as_array().unwrap().len(), 5);
-        assert_eq!(details[1]["event"], "agent_on_call");
+        let details = details::decode(10 * H, &seven.event_details).unwrap();
+        assert_eq!(details.len(), 5);
+        assert_eq!(
+            (details[1].ts, details[1].event.as_str()),
+            (10 * H + 600, "agent_on_call")
+        );
+        assert!(
+            seven
+                .event_details
+                .starts_with(r#"[[60,"idle",1,"available"],"#)
+        );
         // The dirty range is consumed: a second bare run rebuilds nothing.
         let again = aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
         assert_eq!(again.hours, 0);

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+pub mod details;
 pub mod queue;
 pub mod state;
 
@@ -282,7 +283,7 @@ pub struct ActivityRow {
     pub covered_secs: i64,
     /// Whether the hour is over (and so `covered_secs` is the whole hour).
     pub complete: bool,
-    /// JSON array of the hour's events, for drill-down.
+    /// The hour's events for drill-down, in the compact JSON of [`details`].
     pub event_details: String,
 }
 

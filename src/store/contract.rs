@@ -9,7 +9,7 @@ use super::sql::{Backend, Dialect, in_tx, query_int, query_text};
 use super::table::{self, Cell};
 use super::{SCHEMA_VERSION, schema_statements};
 use crate::error::{Error, Result};
-use crate::model::state;
+use crate::model::{details, state};
 
 /// `apr_meta` key and value of the ownership marker.
 pub const OWNER_KEY: &str = "owner";
@@ -219,6 +219,8 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
                     }
                 }
             },
+            // 3 → 4: `event_details` rewritten from JSON objects to the compact encoding.
+            3 => compact_event_details(b)?,
             _ => {
                 return Err(Error::db(format!(
                     "database {}: apr schema version {from} is not one apr ever wrote; restore it from a backup",
@@ -255,5 +257,50 @@ fn rebuild_sqlite_keyed<B: Backend + ?Sized>(b: &mut B, t: &table::Table) -> Res
         &[],
     )?;
     b.exec(&format!("DROP TABLE {old}"), &[])?;
+    Ok(())
+}
+
+/// Hours of `agent_activity` rows the 3 → 4 step reads at a time: memory holds a few hours of
+/// drill-downs (12,000 rows of the reference center), not the table.
+const COMPACT_SPAN_SECS: i64 = 6 * 3600;
+
+/// The schema-3 form of `event_details` (JSON objects); the compact form starts `[[`, an
+/// emptied drill-down is `[]`, so neither is selected again.
+const LEGACY_DETAILS: &str = "event_details LIKE '[{%'";
+
+/// Rewrites every schema-3 `event_details` in the compact encoding of [`details`], a span of
+/// hours at a time, inside the step's transaction. Rows already compact are not selected, so
+/// a step cut short and run again only finishes the job; a value that is neither form is
+/// left as it is (the drill-down is informational, refusing to upgrade over it would not be).
+fn compact_event_details<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
+    let next = format!(
+        "SELECT MIN(report_hour) FROM agent_activity WHERE report_hour >= ? AND {LEGACY_DETAILS}"
+    );
+    let read = format!(
+        "SELECT {} FROM agent_activity WHERE report_hour >= ? AND report_hour < ? AND {LEGACY_DETAILS}",
+        table::AGENT_ACTIVITY.column_list()
+    );
+    let (head, tail) = b.dialect().upsert(&table::AGENT_ACTIVITY);
+    let mut from = i64::MIN;
+    while let Some(start) = query_int(b, &next, &[Cell::Int(from)])? {
+        let end = start.saturating_add(COMPACT_SPAN_SECS);
+        let mut rows = Vec::new();
+        b.query(&read, &[Cell::Int(start), Cell::Int(end)], &mut |r| {
+            let mut row = table::decode_activity(r)?;
+            if let Some(compact) = details::compact_legacy(row.report_hour, &row.event_details) {
+                row.event_details = compact;
+                rows.push(row);
+            }
+            Ok(())
+        })?;
+        b.insert_rows(
+            &head,
+            &tail,
+            table::AGENT_ACTIVITY.columns.len(),
+            &mut rows.iter().map(table::encode_activity),
+            &mut |_| {},
+        )?;
+        from = end;
+    }
     Ok(())
 }

@@ -33,7 +33,7 @@ const NAME_MAX: usize = 255;
 /// The portable schema, applied idempotently on every open for writing.
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// Recorded in `apr_meta` as `schema_version`; [`contract`] upgrades older databases.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The comment in `schema.sql` that SQLite's backend reads as `WITHOUT ROWID` (MySQL skips it).
 pub(crate) const SQLITE_WITHOUT_ROWID: &str = "/*sqlite WITHOUT ROWID*/";

@@ -1,5 +1,6 @@
 //! The MySQL/MariaDB backend (the sync `mysql` crate): binding of cells, multi-row prepared
-//! statements of at most [`ROWS_PER_STATEMENT`] rows, one dedicated connection per store (so
+//! statements sized to the server's `max_allowed_packet` (and at most [`ROWS_PER_STATEMENT`]
+//! rows), one dedicated connection per store (so
 //! that `GET_LOCK` locks live exactly as long as the store), the choice of a NO PAD binary
 //! collation, session settings, and the mapping of driver errors to one-line messages that
 //! name the database and never show the password or the SQL.
@@ -15,11 +16,15 @@ use super::sql::{Backend, Dialect, RowRead, placeholders};
 use super::table::Cell;
 use crate::error::{Error, Result, one_line};
 
-/// Rows per multi-row statement: large enough to amortize round trips, small enough to stay
-/// far below the 65,535-placeholder limit (33 columns × 500) and the default packet size.
-const ROWS_PER_STATEMENT: usize = 500;
-const _: () =
-    assert!(ROWS_PER_STATEMENT * super::table::AGENT_ACTIVITY.columns.len() <= u16::MAX as usize);
+/// Most rows per multi-row statement: enough to amortize round trips. A statement also stays
+/// under the protocol's 65,535 placeholders and under half the server's `max_allowed_packet`
+/// (see [`MysqlBackend::statement_bytes`]), whichever is reached first.
+const ROWS_PER_STATEMENT: usize = 4096;
+const MAX_PLACEHOLDERS: usize = u16::MAX as usize;
+
+/// What a statement's bytes are bounded to when the server does not say (MySQL 5.7's
+/// default `max_allowed_packet` is 4 MiB; half of it).
+const DEFAULT_STATEMENT_BYTES: usize = 2 << 20;
 
 /// How long a writer waits for a lock another session holds before reporting it busy.
 const LOCK_WAIT_SECS: i64 = 5;
@@ -151,6 +156,10 @@ pub struct MysqlBackend {
     timeouts: Timeouts,
     /// How this connection was made, for [`Backend::connect_reader`].
     opts: Opts,
+    /// The most bytes one multi-row statement sends: half the server's `max_allowed_packet`
+    /// (read once per connection), so a statement fits with room for what the estimate of
+    /// [`sent_bytes`] leaves out. A single row larger than this still goes, alone.
+    statement_bytes: usize,
 }
 
 fn bind(cell: &Cell<'_>) -> Value {
@@ -167,6 +176,17 @@ fn params(cells: &[Cell<'_>]) -> Params {
     } else {
         Params::Positional(cells.iter().map(bind).collect())
     }
+}
+
+/// About the bytes a bound value takes in the packet that executes a prepared statement (its
+/// type, length prefix and data), plus its `?, ` in the statement text that prepares it.
+fn sent_bytes(v: &Value) -> usize {
+    let data = match v {
+        Value::Bytes(b) => b.len() + 9,
+        Value::NULL => 0,
+        _ => 8,
+    };
+    data + 2 + 3
 }
 
 /// `(?, ?, ...), (?, ?, ...)` for `rows` rows of `cols` columns.
@@ -290,6 +310,7 @@ impl MysqlBackend {
             nopad: None,
             timeouts,
             opts,
+            statement_bytes: DEFAULT_STATEMENT_BYTES,
         };
         b.nopad = b
             .conn
@@ -299,6 +320,13 @@ impl MysqlBackend {
                  ORDER BY COLLATION_NAME = 'utf8mb4_nopad_bin' DESC LIMIT 1",
             )
             .map_err(|e| b.err(e))?;
+        let packet: Option<u64> = b
+            .conn
+            .query_first("SELECT @@max_allowed_packet")
+            .map_err(|e| b.err(e))?;
+        if let Some(packet) = packet.filter(|p| *p > 0) {
+            b.statement_bytes = usize::try_from(packet / 2).unwrap_or(usize::MAX);
+        }
         Ok(b)
     }
 
@@ -370,8 +398,9 @@ impl Backend for MysqlBackend {
         rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
         affected: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        let mut values: Vec<Value> = Vec::with_capacity(ROWS_PER_STATEMENT * cols);
-        let mut n = 0;
+        let max_rows = (MAX_PLACEHOLDERS / cols.max(1)).clamp(1, ROWS_PER_STATEMENT);
+        let mut values: Vec<Value> = Vec::new();
+        let (mut n, mut bytes) = (0, 0);
         let mut flush = |b: &mut MysqlBackend, values: &mut Vec<Value>, n: usize| {
             let sql = format!("{head} VALUES {} {tail}", row_placeholders(n, cols));
             b.conn
@@ -381,12 +410,15 @@ impl Backend for MysqlBackend {
             Ok::<(), Error>(())
         };
         for row in rows {
-            values.extend(row.iter().map(bind));
-            n += 1;
-            if n == ROWS_PER_STATEMENT {
+            let row: Vec<Value> = row.iter().map(bind).collect();
+            let row_bytes: usize = row.iter().map(sent_bytes).sum();
+            if n > 0 && (n == max_rows || bytes + row_bytes > self.statement_bytes) {
                 flush(self, &mut values, n)?;
-                n = 0;
+                (n, bytes) = (0, 0);
             }
+            values.extend(row);
+            n += 1;
+            bytes += row_bytes;
         }
         if n > 0 {
             flush(self, &mut values, n)?;
@@ -488,6 +520,7 @@ impl Backend for MysqlBackend {
             nopad: self.nopad.clone(),
             timeouts: self.timeouts,
             opts: self.opts.clone(),
+            statement_bytes: self.statement_bytes,
         };
         b.conn
             .query_drop("SET SESSION TRANSACTION READ ONLY")

@@ -5,6 +5,7 @@
 pub mod chaos;
 pub mod fake_platform;
 pub mod hostile;
+pub mod mariadb;
 pub mod mysql;
 pub mod rows;
 pub mod smtp;

@@ -1,0 +1,130 @@
+//! A MariaDB server of a test's own (not the shared one at 127.0.0.1:3306): its own data
+//! directory (initialised by `mariadb-install-db`), port and socket, started with the
+//! options the test needs (a small `max_allowed_packet`), killed and restarted at will, and
+//! killed when dropped. Tests that use it run when `APR_TEST_MYSQL=1`, like the other MySQL
+//! tests.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mysql::prelude::Queryable;
+
+/// `name` from the system directory it is installed in, else from `PATH`.
+fn program(dir: &str, name: &str) -> PathBuf {
+    let installed = Path::new(dir).join(name);
+    if installed.exists() {
+        installed
+    } else {
+        PathBuf::from(name)
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Mariadb {
+    /// Holds the data directory; removed after the server is killed (field order).
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    port: u16,
+    options: Vec<String>,
+}
+
+impl Mariadb {
+    /// Initialises a data directory and starts a server on it with `options` added (e.g.
+    /// `--max-allowed-packet=1M`).
+    pub fn install(options: &[&str]) -> Mariadb {
+        let dir = tempfile::tempdir().unwrap();
+        let datadir = dir.path().join("data");
+        // --no-defaults: the system's my.cnf (user, log paths) is not this server's.
+        let installed = Command::new(program("/usr/bin", "mariadb-install-db"))
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", datadir.display()))
+            .args(["--auth-root-authentication-method=normal", "--user=root"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("mariadb-install-db");
+        assert!(installed.success(), "mariadb-install-db failed");
+        let mut server = Mariadb {
+            child: None,
+            dir,
+            port: free_port(),
+            options: options.iter().map(|o| o.to_string()).collect(),
+        };
+        server.restart();
+        server
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `mysql://root@127.0.0.1:PORT/db`.
+    pub fn url(&self, db: &str) -> String {
+        format!("mysql://root@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Creates database `name` as apr expects it (utf8mb4, binary collation).
+    pub fn create_database(&self, name: &str) {
+        let mut c = mysql::Conn::new(mysql::Opts::from_url(&self.url("")).unwrap()).unwrap();
+        c.query_drop(format!(
+            "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        ))
+        .unwrap();
+    }
+
+    /// Starts the server on its data directory and port (again, after [`Mariadb::kill`]:
+    /// InnoDB recovers), and waits until it accepts connections.
+    pub fn restart(&mut self) {
+        self.kill();
+        let datadir = self.dir.path().join("data");
+        let child = Command::new(program("/usr/sbin", "mariadbd"))
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", datadir.display()))
+            .arg(format!("--port={}", self.port))
+            .arg(format!("--socket={}/mysqld.sock", datadir.display()))
+            .args([
+                "--skip-networking=0",
+                "--bind-address=127.0.0.1",
+                "--user=root",
+            ])
+            .arg(format!("--pid-file={}/mysqld.pid", datadir.display()))
+            .args(&self.options)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd");
+        self.child = Some(child);
+        let started = Instant::now();
+        let url = self.url("");
+        while mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the test's own MariaDB did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Kills the server (SIGKILL) and waits for it to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Mariadb {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
