@@ -2,12 +2,17 @@
 //! measures parsing + derivation in memory, and the full load into SQLite (and into MariaDB
 //! when `APR_BENCH_MYSQL_URL` names an existing, disposable database).
 //!
-//! `cargo bench --bench queue_log` (release build). Prints lines per second per stage.
-//! `APR_BENCH_STAGES` picks stages (comma-separated `parse,derive,sqlite,floor,mysql`;
-//! default all, `mysql` only with its URL), for profiling one; `floor` measures how fast
-//! SQLite accepts the same rows (raw lines, agent events, stints) into tables without any
-//! index or key, in the same transactions: what no schema or code change can beat; `APR_BENCH_KEEP=DIR` writes the
-//! generated file to `DIR/queue_log` to time the real binary on it.
+//! `cargo bench --bench queue_log` (release build). Prints lines per second per stage,
+//! with the CPU seconds of the process (what compares on a shared machine).
+//! `APR_BENCH_STAGES` picks stages (comma-separated `read,parse,derive,sqlite,floor,mysql`;
+//! default all, `mysql` only with its URL), for profiling one. `read`, `parse` and
+//! `derive` are the dry run's layers (read and split lines; + parse fields; + admission and
+//! derivation = the whole `--dry-run`), so their differences say where its time goes.
+//! `floor` measures how fast SQLite accepts the same rows (raw lines, agent events, stints)
+//! into tables without any index or key, in the same transactions: what no schema or code
+//! change can beat. The `mysql` stage also prints the CPU of the local `mariadbd` over the
+//! load (from `/proc`; `APR_BENCH_MYSQLD_PID` names another process). `APR_BENCH_KEEP=DIR`
+//! writes the generated file to `DIR/queue_log` to time the real binary on it.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -96,7 +101,12 @@ struct Clock {
 }
 
 fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    proc_cpu_secs(std::process::id())
+}
+
+/// CPU seconds (user + system) of process `pid` so far.
+fn proc_cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
     let f: Vec<f64> = after
         .split_whitespace()
@@ -104,6 +114,19 @@ fn cpu_secs() -> f64 {
         .collect();
     // Fields 14 and 15 (utime, stime) in clock ticks of 1/100 s; `after` starts at field 3.
     (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+/// The MariaDB server's process, for its CPU over the load: `APR_BENCH_MYSQLD_PID`, else
+/// the first process named `mariadbd` or `mysqld` (local servers only).
+fn server_pid() -> Option<u32> {
+    if let Ok(pid) = std::env::var("APR_BENCH_MYSQLD_PID") {
+        return pid.trim().parse().ok();
+    }
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+        matches!(comm.trim(), "mariadbd" | "mysqld").then_some(pid)
+    })
 }
 
 impl Clock {
@@ -160,8 +183,11 @@ fn main() {
         text.len() as f64 / 1e6
     );
 
+    if stage("read") {
+        read_and_parse(path.to_str().unwrap(), false);
+    }
     if stage("parse") {
-        parse_only(&text);
+        read_and_parse(path.to_str().unwrap(), true);
     }
     if stage("derive") {
         derive_only(path.to_str().unwrap());
@@ -180,25 +206,55 @@ fn main() {
     {
         let url = apr::store::DatabaseUrl::parse(&url).expect("APR_BENCH_MYSQL_URL");
         let mut mysql = apr::store::queue::open(&url).expect("mysql");
+        let server = server_pid();
+        let server_before = server.map(proc_cpu_secs);
         let (lines, secs) = load_into(mysql.as_mut(), path.to_str().unwrap());
         println!("load into MariaDB: {}", rate(lines, &secs));
+        if let (Some(pid), Some(before)) = (server, server_before) {
+            println!(
+                "  mariadbd (pid {pid}) CPU over the load: {:.2}s (the whole server's: other clients count too)",
+                proc_cpu_secs(pid) - before
+            );
+        }
     }
 }
 
-fn parse_only(text: &str) {
+/// The dry run's first layers alone, through the real reader and chunk size: with `parse`
+/// false, reading the file and splitting it into lines; with `parse`, also validating each
+/// chunk as UTF-8 and parsing every line's fields (no derivation). With the `derive` stage
+/// (the whole dry run), they show where its time goes.
+fn read_and_parse(path: &str, parse: bool) {
+    use apr::source::queue_log::reader::{Chunk, SegmentReader, plan};
     let started = Clock::start();
-    let mut parsed = 0u64;
-    for raw in text
-        .as_bytes()
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-    {
-        let line = String::from_utf8_lossy(raw);
-        if apr::source::queue_log::parse_line(&line, Zone::UTC).is_ok() {
-            parsed += 1;
+    let (mut lines, mut parsed) = (0u64, 0u64);
+    let mut chunk = Chunk::default();
+    for seg in plan(path, &mut |_| Ok(None)).expect("plan") {
+        let mut reader = SegmentReader::open(&seg).expect("open");
+        while reader
+            .next_chunk(&mut chunk, DEFAULT_CHUNK_LINES as usize)
+            .expect("read")
+        {
+            lines += chunk.lines.len() as u64;
+            if !parse {
+                continue;
+            }
+            let all = std::str::from_utf8(&chunk.bytes).expect("the bench's file is UTF-8");
+            for l in &chunk.lines {
+                if apr::source::queue_log::parse_line(&all[l.start..l.end], Zone::UTC).is_ok() {
+                    parsed += 1;
+                }
+            }
         }
     }
-    println!("parse only: {}", rate(parsed, &started));
+    if parse {
+        assert_eq!(parsed, lines);
+        println!(
+            "read + split + parse (no derivation): {}",
+            rate(lines, &started)
+        );
+    } else {
+        println!("read + split into lines only: {}", rate(lines, &started));
+    }
 }
 
 /// What `apr parse-queue-log --dry-run` does: read, parse and derive the file, chunk by chunk.

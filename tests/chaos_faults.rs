@@ -474,3 +474,98 @@ fn a_mariadb_server_killed_mid_run_then_restarted_converges() {
     ok(&mut collect(&db, &fake.base));
     assert_same_dump(&canonical_dump(&db), &want, "after MariaDB came back");
 }
+
+/// Raw lines go to MariaDB by `LOAD DATA LOCAL INFILE`; a server that refuses local files
+/// (`--local-infile=0`) gets multi-row inserts instead. Both store the same rows, fields
+/// with tabs, backslashes and line-ending bytes included, and a re-run changes neither.
+#[test]
+fn queue_log_loads_the_same_into_a_server_that_refuses_local_infile() {
+    if !support::mysql::enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("queue_log");
+    // The example holds invalid UTF-8 too (stored lossily); bytes only.
+    let mut text = std::fs::read(QUEUE_LOG).unwrap();
+    // Bytes LOAD DATA's text format must escape, in fields apr stores verbatim.
+    text.extend_from_slice(
+        b"1757300000|NONE|sales|PJSIP/1001|PAUSE|tab\there|back\\slash\\N|cr\rx|\\\n",
+    );
+    text.extend_from_slice(b"1757300001|NONE|sales|PJSIP/1001|UNPAUSE|\\|\\N||\n");
+    std::fs::write(&file, text).unwrap();
+    let file = file.to_str().unwrap();
+
+    let mut scratch = support::mysql::ScratchMysql::new().unwrap();
+    let infile: (String, String) = {
+        use mysql::prelude::Queryable;
+        scratch
+            .admin()
+            .query_first("SHOW GLOBAL VARIABLES LIKE 'local_infile'")
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(infile.1, "ON", "the shared server allows LOAD DATA LOCAL");
+    let bulk = Db::Mysql(scratch.url().to_string());
+
+    let server = Mariadb::install(&["--local-infile=0"]);
+    {
+        use mysql::prelude::Queryable;
+        let mut c = mysql::Conn::new(mysql::Opts::from_url(&server.url("")).unwrap()).unwrap();
+        let refused = c.query_drop("LOAD DATA LOCAL INFILE 'x' INTO TABLE mysql.user");
+        assert!(
+            matches!(&refused, Err(mysql::Error::MySqlError(e)) if [1148, 4166].contains(&e.code)),
+            "the second server refuses local files: {refused:?}"
+        );
+    }
+    server.create_database("apr");
+    let inserts = Db::Mysql(server.url("apr"));
+
+    for db in [&bulk, &inserts] {
+        ok(parse_into(db, file).env("APR_TIMEZONE", "Asia/Dubai"));
+    }
+    let want = canonical_dump(&inserts);
+    let stored = want.iter().find(|(t, _)| t == "queue_log").unwrap();
+    assert!(
+        stored.1.iter().any(|r| r.contains("tab\there")),
+        "the special line is stored: {:?}",
+        stored.1.last()
+    );
+    assert_same_dump(&canonical_dump(&bulk), &want, "LOAD DATA against inserts");
+    // A second run reads nothing new (cursor); forgetting the cursors re-reads every line,
+    // which changes nothing on either path.
+    for db in [&bulk, &inserts] {
+        use mysql::prelude::Queryable;
+        let mut c = mysql::Conn::new(mysql::Opts::from_url(&db.url()).unwrap()).unwrap();
+        c.query_drop("DELETE FROM etl_state WHERE state_key LIKE 'queue_log.cursor:%'")
+            .unwrap();
+        ok(parse_into(db, file).env("APR_TIMEZONE", "Asia/Dubai"));
+    }
+    let after = canonical_dump(&inserts);
+    let without_cursors = |d: &[(String, Vec<String>)]| -> Vec<(String, Vec<String>)> {
+        d.iter()
+            .filter(|(t, _)| t != "etl_state")
+            .cloned()
+            .collect()
+    };
+    assert_same_dump(
+        &without_cursors(&after),
+        &without_cursors(&want),
+        "re-read, inserts",
+    );
+    assert_same_dump(
+        &without_cursors(&canonical_dump(&bulk)),
+        &without_cursors(&want),
+        "re-read, LOAD DATA",
+    );
+}
+
+fn parse_into(db: &Db, file: &str) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("apr"));
+    cmd.env_clear().env("APR_DATABASE_URL", db.url()).args([
+        "parse-queue-log",
+        "--agents",
+        AGENTS,
+        file,
+    ]);
+    cmd
+}

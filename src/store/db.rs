@@ -200,10 +200,13 @@ fn merge_names<B: Backend + ?Sized>(b: &mut B, batch: &LoadBatch<'_>) -> Result<
 
 /// The body of [`Store::load`] inside the caller's transaction, so that other writes (a
 /// queue_log chunk) commit together with it.
+/// `bulk_events` sends the new events by the backend's bulk path (the queue_log chunk's
+/// hundreds of thousands of events); an API window keeps the multi-row inserts.
 fn load_in<B: Backend + ?Sized>(
     b: &mut B,
     batch: &LoadBatch<'_>,
     zone: &Option<(String, bool)>,
+    bulk_events: bool,
 ) -> Result<LoadOutcome> {
     // Sources reject over-long keys with a reason; this keeps a miss from failing on MySQL
     // only: both backends refuse the batch alike, naming the column.
@@ -231,15 +234,20 @@ fn load_in<B: Backend + ?Sized>(
     };
     // The ignoring insert stays as a guard against a concurrent load of the same events; its
     // affected rows are exactly the events stored by this call.
-    let insert = b.dialect().insert_ignore(&table::AGENT_EVENTS);
     let mut new = 0;
-    b.insert_rows(
-        &insert,
-        "",
-        table::AGENT_EVENTS.columns.len(),
-        &mut fresh.iter().map(|e| table::encode_event(e, source, now)),
-        &mut |n| new += n,
-    )?;
+    let mut rows = fresh.iter().map(|e| table::encode_event(e, source, now));
+    if bulk_events {
+        b.insert_new_rows(&table::AGENT_EVENTS, &mut rows, &mut |n| new += n)?;
+    } else {
+        let insert = b.dialect().insert_ignore(&table::AGENT_EVENTS);
+        b.insert_rows(
+            &insert,
+            "",
+            table::AGENT_EVENTS.columns.len(),
+            &mut rows,
+            &mut |n| new += n,
+        )?;
+    }
     outcome.events_new = new;
 
     let (head, tail) = b.dialect().upsert(&table::USERS_CALLS);
@@ -342,10 +350,8 @@ fn insert_raw_lines<B: Backend + ?Sized>(
     lines: &[RawLine<'_>],
     now: i64,
 ) -> Result<(Vec<bool>, u64)> {
-    let insert = b.dialect().insert_ignore(&table::QUEUE_LOG);
-    let cols = table::QUEUE_LOG.columns.len();
     // Read the stored keys of the chunk's span first (one range scan of the key, which
-    // leads with time), so that only new lines are inserted, in multi-row statements.
+    // leads with time), so that only new lines are inserted, by the backend's bulk path.
     let mut stored: HashSet<(i64, i64)> = HashSet::new();
     if let (Some(lo), Some(hi)) = (
         lines.iter().map(|l| l.time).min(),
@@ -365,10 +371,8 @@ fn insert_raw_lines<B: Backend + ?Sized>(
         .map(|l| stored.insert((l.time, l.hash as i64)))
         .collect();
     let mut count = 0;
-    b.insert_rows(
-        &insert,
-        "",
-        cols,
+    b.insert_new_rows(
+        &table::QUEUE_LOG,
         &mut lines
             .iter()
             .zip(&new)
@@ -592,7 +596,7 @@ impl<B: Backend + 'static> Store for Db<B> {
 
     fn load(&mut self, batch: &LoadBatch<'_>) -> Result<LoadOutcome> {
         let zone = self.zone.clone();
-        in_tx(&mut self.b, |b| load_in(b, batch, &zone))
+        in_tx(&mut self.b, |b| load_in(b, batch, &zone, false))
     }
 
     fn table_summaries(&mut self) -> Result<Vec<TableSummary>> {
@@ -797,6 +801,7 @@ impl<B: Backend + 'static> QueueStore for Db<B> {
                     data_until: writes.data_until,
                 },
                 &zone,
+                true,
             )?;
             for (k, v) in &writes.state {
                 kv_put(b, &table::ETL_STATE, k, v)?;

@@ -99,6 +99,19 @@ pub trait Backend: Send {
         rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
         affected: &mut dyn FnMut(u64),
     ) -> Result<()>;
+    /// Inserts rows of `table` that the caller found missing, skipping any that a
+    /// concurrent writer stored meanwhile (the ignoring insert), by the backend's bulk path
+    /// when it has a cheaper one than [`Backend::insert_rows`]; `affected` gets the count of
+    /// rows inserted.
+    fn insert_new_rows<'c>(
+        &mut self,
+        table: &Table,
+        rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
+        affected: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        let head = self.dialect().insert_ignore(table);
+        self.insert_rows(&head, "", table.columns.len(), rows, affected)
+    }
     /// Streams the rows of a query.
     fn query(
         &mut self,
