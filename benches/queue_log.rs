@@ -14,8 +14,12 @@
 //! load (from `/proc`; `APR_BENCH_MYSQLD_PID` names another process). `APR_BENCH_KEEP=DIR`
 //! writes the generated file to `DIR/queue_log` to time the real binary on it.
 
+#[path = "support/clock.rs"]
+mod clock;
+
 use std::fmt::Write as _;
-use std::time::Instant;
+
+use clock::{Clock, cpu_secs, proc_cpu_secs};
 
 use apr::hours::Zone;
 use apr::source::queue_log::derive::AgentMap;
@@ -92,30 +96,6 @@ fn generate() -> String {
     out
 }
 
-/// Wall and CPU time since a start. CPU time (this process, user + system, from
-/// `/proc/self/stat`) is what the figures compare on a shared machine, where wall time
-/// follows the other processes' load.
-struct Clock {
-    wall: Instant,
-    cpu: f64,
-}
-
-fn cpu_secs() -> f64 {
-    proc_cpu_secs(std::process::id())
-}
-
-/// CPU seconds (user + system) of process `pid` so far.
-fn proc_cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
-    let f: Vec<f64> = after
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    // Fields 14 and 15 (utime, stime) in clock ticks of 1/100 s; `after` starts at field 3.
-    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
-}
-
 /// The MariaDB server's process, for its CPU over the load: `APR_BENCH_MYSQLD_PID`, else
 /// the first process named `mariadbd` or `mysqld` (local servers only).
 fn server_pid() -> Option<u32> {
@@ -127,15 +107,6 @@ fn server_pid() -> Option<u32> {
         let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
         matches!(comm.trim(), "mariadbd" | "mysqld").then_some(pid)
     })
-}
-
-impl Clock {
-    fn start() -> Clock {
-        Clock {
-            wall: Instant::now(),
-            cpu: cpu_secs(),
-        }
-    }
 }
 
 fn rate(lines: u64, clock: &Clock) -> String {

@@ -11,7 +11,12 @@ pub struct Clock {
 
 /// This process's CPU seconds so far (0 where `/proc` is not mounted).
 pub fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    proc_cpu_secs(std::process::id())
+}
+
+/// CPU seconds (user + system) of process `pid` so far, from `/proc/PID/stat`.
+pub fn proc_cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
     let f: Vec<f64> = after
         .split_whitespace()
