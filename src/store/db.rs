@@ -287,27 +287,23 @@ fn load_in<B: Backend + ?Sized>(
 }
 
 /// Makes the `agent_activity` rows with `from <= report_hour < to` exactly `rows`, inside the
-/// caller's transaction. The stored rows of the range are read first: a row stored as it is
-/// computed is left alone (a rebuild mostly recomputes rows that did not change, and an
-/// upsert of each cost MariaDB about as much again as the whole aggregation), a changed or
-/// new one is upserted in place (no delete-then-insert, which costs every index twice), and
-/// only rows that no longer qualify are deleted, by key. An empty range gets plain inserts.
+/// caller's transaction. Rows already stored are overwritten in place (one upsert, no
+/// delete-then-insert of every row: a rebuild mostly rewrites rows that did not change, and
+/// removing and re-adding them costs every index twice); only rows that no longer qualify
+/// are deleted, by key. An empty range gets plain inserts.
 fn write_activity<B: Backend + ?Sized>(
     b: &mut B,
     from: i64,
     to: i64,
     rows: &[ActivityRow],
 ) -> Result<()> {
-    let mut stored: HashMap<(String, i64), ActivityRow> = HashMap::new();
+    let mut stored: HashSet<(String, i64)> = HashSet::new();
     b.query(
-        &format!(
-            "SELECT {} FROM agent_activity WHERE report_hour >= ? AND report_hour < ?",
-            table::AGENT_ACTIVITY.column_list()
-        ),
+        "SELECT agent_ext, report_hour FROM agent_activity \
+         WHERE report_hour >= ? AND report_hour < ?",
         &[Cell::Int(from), Cell::Int(to)],
         &mut |r| {
-            let row = table::decode_activity(r)?;
-            stored.insert((row.agent_ext.clone(), row.report_hour), row);
+            stored.insert((r.text(0)?, r.int(1)?));
             Ok(())
         },
     )?;
@@ -320,34 +316,30 @@ fn write_activity<B: Backend + ?Sized>(
             String::new(),
         )
     } else {
+        for r in rows {
+            // Borrowed lookups would need a second key type; the clone is per stored row.
+            stored.remove(&(r.agent_ext.clone(), r.report_hour));
+        }
+        let stale: Vec<&(String, i64)> = stored.iter().collect();
+        for chunk in stale.chunks(IN_LIST_MAX) {
+            let one = "(agent_ext = ? AND report_hour = ?)";
+            let sql = format!(
+                "DELETE FROM agent_activity WHERE {}",
+                vec![one; chunk.len()].join(" OR ")
+            );
+            let args: Vec<Cell<'_>> = chunk
+                .iter()
+                .flat_map(|(ext, hour)| [Cell::Text(ext), Cell::Int(*hour)])
+                .collect();
+            b.exec(&sql, &args)?;
+        }
         b.dialect().upsert(&table::AGENT_ACTIVITY)
     };
-    let mut changed = Vec::with_capacity(rows.len());
-    for r in rows {
-        // Borrowed lookups would need a second key type; the clone is per row.
-        match stored.remove(&(r.agent_ext.clone(), r.report_hour)) {
-            Some(old) if old == *r => {}
-            _ => changed.push(r),
-        }
-    }
-    let stale: Vec<&(String, i64)> = stored.keys().collect();
-    for chunk in stale.chunks(IN_LIST_MAX) {
-        let one = "(agent_ext = ? AND report_hour = ?)";
-        let sql = format!(
-            "DELETE FROM agent_activity WHERE {}",
-            vec![one; chunk.len()].join(" OR ")
-        );
-        let args: Vec<Cell<'_>> = chunk
-            .iter()
-            .flat_map(|(ext, hour)| [Cell::Text(ext), Cell::Int(*hour)])
-            .collect();
-        b.exec(&sql, &args)?;
-    }
     b.insert_rows(
         &head,
         &tail,
         table::AGENT_ACTIVITY.columns.len(),
-        &mut changed.into_iter().map(table::encode_activity),
+        &mut rows.iter().map(table::encode_activity),
         &mut |_| {},
     )
 }
