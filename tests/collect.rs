@@ -466,13 +466,19 @@ fn a_tick_at_a_full_hour_never_asks_an_empty_window() {
             .set_state("collect.events_until", &at(now - 1200))
             .unwrap();
         let mut source = platform(&env.fake, 50);
-        let request = apr::cli::collect::Request {
-            overlap: 900,
-            since: None,
-            until: None,
-            bounds: apr::bounds::TimeBounds::new(now, None),
-        };
-        let got = apr::cli::collect::fetch_new(&mut store, &mut source, zone, now, &request);
+        // What `collect` runs under its lock: the plan from the watermark, then the load.
+        let watermark = store
+            .instant(apr::model::state::COLLECT_EVENTS_UNTIL)
+            .unwrap();
+        let plan = apr::cli::collect::plan(zone, watermark, now, 900, None, None).unwrap();
+        let got = apr::ingest::ingest(
+            &mut store,
+            &mut source,
+            zone,
+            plan.from,
+            plan.to,
+            &apr::model::Silent,
+        );
         let seen = env.fake.seen();
         let empty: Vec<_> = seen
             .iter()

@@ -249,36 +249,6 @@ impl Request {
     }
 }
 
-/// Under the write lock: plans the window from the stored watermark and the run's clock
-/// `now` (the caller printed the first-run notice), then fetches and loads it (tests run it with the
-/// clock at an hour's first second).
-pub fn fetch_new(
-    store: &mut dyn Store,
-    source: &mut dyn Source,
-    zone: Zone,
-    now: i64,
-    request: &Request,
-) -> crate::Result<crate::ingest::IngestSummary> {
-    request.check()?;
-    // The watermark again, under the lock: another run may have moved it meanwhile.
-    let watermark = store.instant(COLLECT_EVENTS_UNTIL)?;
-    let plan = plan(
-        zone,
-        watermark,
-        now,
-        request.overlap,
-        request.since,
-        request.until,
-    )?;
-    tracing::debug!(
-        "collect: fetching {} .. {} ({})",
-        plan.from,
-        plan.to,
-        zone.name()
-    );
-    ingest(store, source, zone, plan.from, plan.to, &Silent)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
