@@ -1085,20 +1085,42 @@ fn mysql_collect_refusals_leave_every_schema_version_untouched() {
     collect_refusals_write_nothing(&|| mysql_env().map(|(s, e)| (Some(s), e)));
 }
 
-/// A collect that finds another writer holding the lock exits 75 before upgrading an older
-/// schema: the upgrade is the lock holder's to make.
-fn a_locked_collect_upgrades_nothing(env: &Env, hold: &dyn Fn() -> Box<dyn std::any::Any>) {
+/// Every writing command that finds another writer holding the lock exits 75 before it
+/// creates or upgrades anything: an older schema is the lock holder's to upgrade.
+fn a_locked_writer_upgrades_nothing(env: &Env, hold: &dyn Fn() -> Box<dyn std::any::Any>) {
+    // The queue_log file lives outside the database's directory, whose files are compared.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let queue_log = elsewhere.path().join("queue_log");
+    std::fs::write(
+        &queue_log,
+        "1757260800|1757260800.1|q1|NONE|ENTERQUEUE||100|1\n",
+    )
+    .unwrap();
+    let queue_log = queue_log.to_str().unwrap();
+    let writers: [&[&str]; 5] = [
+        &["collect"],
+        &["aggregate", "--rebuild"],
+        &["init-load", "--yes", "--hours", "2"],
+        &["prune", "--before", "2020-01-01", "--yes"],
+        &["parse-queue-log", queue_log],
+    ];
     for version in [1, 2] {
         database_at_version(env, version);
         let _held = hold();
-        let before = untouched(env);
-        let a = env.apr(&["collect"], &[]).code(75);
-        assert!(
-            stderr(&a).contains("another apr collect is running"),
-            "{}",
-            stderr(&a)
-        );
-        assert_untouched(&untouched(env), &before, &format!("v{version} locked"));
+        for args in writers {
+            let before = untouched(env);
+            let a = env.apr(args, &[]).code(75);
+            assert!(
+                stderr(&a).contains("another apr collect is running"),
+                "{args:?}: {}",
+                stderr(&a)
+            );
+            assert_untouched(
+                &untouched(env),
+                &before,
+                &format!("v{version} locked, {args:?}"),
+            );
+        }
         drop(_held);
         // Once the lock is free, the same run upgrades and loads.
         env.apr(&["collect"], &[]).success();
@@ -1110,10 +1132,10 @@ fn a_locked_collect_upgrades_nothing(env: &Env, hold: &dyn Fn() -> Box<dyn std::
 }
 
 #[test]
-fn sqlite_a_locked_collect_upgrades_nothing() {
+fn sqlite_a_locked_writer_upgrades_nothing() {
     let env = Env::sqlite();
     let lock = env.dir.path().join("apr.db.write.lock");
-    a_locked_collect_upgrades_nothing(&env, &|| {
+    a_locked_writer_upgrades_nothing(&env, &|| {
         let f = std::fs::File::create(&lock).unwrap();
         f.try_lock().unwrap();
         Box::new(f)
@@ -1121,13 +1143,13 @@ fn sqlite_a_locked_collect_upgrades_nothing() {
 }
 
 #[test]
-fn mysql_a_locked_collect_upgrades_nothing() {
+fn mysql_a_locked_writer_upgrades_nothing() {
     let Some((scratch, env)) = mysql_env() else {
         return;
     };
     let name = format!("apr.{}.write", scratch.name());
     let url = env.url.clone();
-    a_locked_collect_upgrades_nothing(&env, &|| {
+    a_locked_writer_upgrades_nothing(&env, &|| {
         use mysql::prelude::Queryable;
         let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
         let got: Option<i64> = conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).unwrap();

@@ -3,7 +3,7 @@
 
 use clap::Args as ClapArgs;
 
-use super::{GlobalArgs, SpanParser, write_lock};
+use super::{GlobalArgs, SpanParser};
 use crate::aggregate::categories::StateMap;
 use crate::aggregate::{AggregateOptions, AggregateSummary, DEFAULT_MAX_CARRY, Scope, aggregate};
 use crate::config::{ZoneUse, resolve_zone};
@@ -31,8 +31,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let max_carry = args.max_carry;
     let state_map = StateMap::from_settings(&global.settings)?;
     global.zone_choice().parse()?;
-    let mut store = global.open_for_write()?;
-    write_lock(store.as_mut())?;
+    let mut store = global.open_locked()?;
     let usage = if args.rebuild {
         ZoneUse::Replace
     } else {

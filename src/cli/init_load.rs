@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use clap::Args as ClapArgs;
 
-use super::{Bar, GlobalArgs, aggregate, write_lock};
+use super::{Bar, GlobalArgs, aggregate};
 use crate::aggregate::categories::StateMap;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
@@ -176,8 +176,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
-    let mut store = global.open_for_write()?;
-    write_lock(store.as_mut())?;
+    let mut store = global.open_locked()?;
     let zone = resolve_zone(store.as_mut(), &choice, ZoneUse::Replace)?;
     let staging = Staging::new(&global.database_url);
     let bar = global.bar("{prefix} [{bar:30}] {pos}/{len} hours {msg}", "loading");

@@ -97,18 +97,21 @@ impl clap::builder::TypedValueParser for DatabaseUrlParser {
 
 impl GlobalArgs {
     /// Opens the configured database for writing (creating apr's schema where there is
-    /// none). Only after the command's validation: see SPEC §9.
-    pub fn open_for_write(&self) -> crate::Result<Box<dyn Store>> {
-        store::open(&self.database_url)
-    }
-
-    /// [`Self::open_for_write`], running `before` after connecting and before apr's schema
-    /// is created or upgraded ([`store::BeforeWrite`]).
+    /// none, upgrading an older one), running `before` after connecting and before apr's
+    /// schema is created or upgraded ([`store::BeforeWrite`]). Only after the command's
+    /// validation: see SPEC §9.
     pub fn open_for_write_checked(
         &self,
         before: &mut store::BeforeWrite<'_>,
     ) -> crate::Result<Box<dyn Store>> {
         store::open_checked(&self.database_url, before)
+    }
+
+    /// Opens the configured database for writing under the write lock, taken before apr's
+    /// schema is created or upgraded: a run that finds another writer exits 75 and leaves an
+    /// older schema for the lock holder to upgrade (SPEC §9).
+    pub fn open_locked(&self) -> crate::Result<Box<dyn Store>> {
+        self.open_for_write_checked(&mut |store, _| write_lock(store))
     }
 
     /// Opens the configured database read-only; a missing one is an error (exit 2).

@@ -113,8 +113,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             &mut on_progress,
         )?
     } else {
-        let mut store = queue::open(url)?;
-        write_lock(store.as_mut())?;
+        // The lock before the schema is created or upgraded (SPEC §9; see `open_locked`).
+        let mut store = queue::open_checked(url, &mut |store, _| write_lock(store))?;
         let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Write)?;
         let bounds = time_bounds(Some(store.as_mut()))?;
         let summary = load_files(

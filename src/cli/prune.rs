@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use clap::Args as ClapArgs;
 
-use super::{GlobalArgs, write_lock};
+use super::GlobalArgs;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::{parse_date, parse_instant};
@@ -35,8 +35,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     // An existing apr database only: prune never creates one (the read-only open says
     // why not, exit 2).
     drop(global.open_read_only()?);
-    let mut store = global.open_for_write()?;
-    write_lock(store.as_mut())?;
+    let mut store = global.open_locked()?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
     let before = parse_instant(zone, date, "--before")?;
     let dirty_from = store.instant(crate::model::state::DIRTY_FROM)?;

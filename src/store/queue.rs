@@ -39,9 +39,19 @@ pub trait QueueStore: Store {
 
 /// Opens the database for queue_log loading (see [`super::open`]).
 pub fn open(url: &DatabaseUrl) -> Result<Box<dyn QueueStore>> {
+    open_checked(url, &mut |_, _| Ok(()))
+}
+
+/// [`open`], with `before` run as [`super::open_checked`] runs it.
+pub fn open_checked(
+    url: &DatabaseUrl,
+    before: &mut super::BeforeWrite<'_>,
+) -> Result<Box<dyn QueueStore>> {
     Ok(match url {
-        DatabaseUrl::Sqlite(path) => Box::new(super::sqlite::SqliteStore::open(path)?),
-        DatabaseUrl::Mysql(url) => Box::new(super::mysql::MysqlStore::open(url)?),
+        DatabaseUrl::Sqlite(path) => {
+            Box::new(super::sqlite::SqliteStore::open_checked(path, before)?)
+        }
+        DatabaseUrl::Mysql(url) => Box::new(super::mysql::MysqlStore::open_checked(url, before)?),
     })
 }
 
