@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 mod support;
+use support::files::{append, parts_at_line_ends};
 use support::rows::sqlite_rows;
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
@@ -503,29 +504,7 @@ async fn serve_once_gives_the_queue_report_bytes() {
 
 /// The example cut at line boundaries into `n` nearly equal parts.
 fn example_parts(n: usize) -> Vec<Vec<u8>> {
-    let bytes = example_bytes();
-    let mut parts = Vec::new();
-    let mut done = 0;
-    for i in 1..=n {
-        let end = if i == n {
-            bytes.len()
-        } else {
-            let cut = bytes.len() * i / n;
-            cut + bytes[cut..].iter().position(|b| *b == b'\n').unwrap() + 1
-        };
-        parts.push(bytes[done..end].to_vec());
-        done = end;
-    }
-    parts
-}
-
-fn append(path: &Path, bytes: &[u8]) {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .unwrap();
-    f.write_all(bytes).unwrap();
+    parts_at_line_ends(&example_bytes(), n)
 }
 
 fn gzip(path: &Path) {

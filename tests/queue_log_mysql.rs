@@ -8,6 +8,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use mysql::prelude::Queryable;
+use support::files::{append, parts_at_line_ends};
 use support::mysql::ScratchMysql;
 use support::rows::{mysql_rows, sqlite_rows};
 
@@ -22,10 +23,15 @@ fn apr(db_url: &str) -> Command {
 }
 
 fn load(db_url: &str, extra: &[&str]) -> String {
+    parse(db_url, extra, EXAMPLE)
+}
+
+/// `apr parse-queue-log --agents AGENTS EXTRA FILE`, which must succeed; its stdout.
+fn parse(db_url: &str, extra: &[&str], file: &str) -> String {
     let out = apr(db_url)
         .args(["parse-queue-log", "--agents", AGENTS])
         .args(extra)
-        .arg(EXAMPLE)
+        .arg(file)
         .output()
         .unwrap();
     assert!(
@@ -167,43 +173,11 @@ fn many_calls_waiting_at_once_fit_the_carried_state() {
 
 /// The example file cut at line ends into `n` parts.
 fn example_parts(n: usize) -> Vec<Vec<u8>> {
-    let bytes = std::fs::read(EXAMPLE).unwrap();
-    let mut parts = Vec::new();
-    let mut done = 0;
-    for i in 1..=n {
-        let end = if i == n {
-            bytes.len()
-        } else {
-            let cut = bytes.len() * i / n;
-            cut + bytes[cut..].iter().position(|b| *b == b'\n').unwrap() + 1
-        };
-        parts.push(bytes[done..end].to_vec());
-        done = end;
-    }
-    parts
-}
-
-fn append(path: &Path, bytes: &[u8]) {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .unwrap();
-    std::io::Write::write_all(&mut f, bytes).unwrap();
+    parts_at_line_ends(&std::fs::read(EXAMPLE).unwrap(), n)
 }
 
 fn load_file(db_url: &str, file: &Path) -> String {
-    let out = apr(db_url)
-        .args(["parse-queue-log", "--agents", AGENTS, "--chunk-lines", "50"])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    parse(db_url, &["--chunk-lines", "50"], file.to_str().unwrap())
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 pub mod chaos;
 pub mod fake_platform;
+pub mod files;
 pub mod hostile;
 pub mod mariadb;
 pub mod mysql;
