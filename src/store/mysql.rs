@@ -12,7 +12,7 @@ use mysql::{Conn, Opts, OptsBuilder, Params, Value};
 
 use super::db::Db;
 use super::redact_url;
-use super::sql::{Backend, Dialect, RowRead, placeholders};
+use super::sql::{Backend, Dialect, RowRead, insert_ignoring, placeholders};
 use super::table::{Cell, Table};
 use crate::error::{Error, Result, one_line};
 
@@ -483,10 +483,8 @@ impl Backend for MysqlBackend {
         rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
         affected: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        let head = Dialect::Mysql.insert_ignore(table);
-        let cols = table.columns.len();
         if !self.local_infile {
-            return self.insert_rows(&head, "", cols, rows, affected);
+            return insert_ignoring(self, table, rows, affected);
         }
         let rows: Vec<Vec<Cell<'c>>> = rows.collect();
         if rows.is_empty() {
@@ -517,7 +515,7 @@ impl Backend for MysqlBackend {
             }
             Err(mysql::Error::MySqlError(m)) if LOCAL_INFILE_REFUSED.contains(&m.code) => {
                 self.local_infile = false;
-                self.insert_rows(&head, "", cols, &mut rows.into_iter(), affected)
+                insert_ignoring(self, table, &mut rows.into_iter(), affected)
             }
             Err(e) => Err(self.err(e)),
         }

@@ -109,8 +109,7 @@ pub trait Backend: Send {
         rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
         affected: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        let head = self.dialect().insert_ignore(table);
-        self.insert_rows(&head, "", table.columns.len(), rows, affected)
+        insert_ignoring(self, table, rows, affected)
     }
     /// Streams the rows of a query.
     fn query(
@@ -132,6 +131,17 @@ pub trait Backend: Send {
     fn connect_reader(&self) -> Result<Option<Self>>
     where
         Self: Sized;
+}
+
+/// The portable [`Backend::insert_new_rows`]: multi-row ignoring inserts.
+pub fn insert_ignoring<'c, B: Backend + ?Sized>(
+    b: &mut B,
+    table: &Table,
+    rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
+    affected: &mut dyn FnMut(u64),
+) -> Result<()> {
+    let head = b.dialect().insert_ignore(table);
+    b.insert_rows(&head, "", table.columns.len(), rows, affected)
 }
 
 /// `?, ?, ...` for `n` parameters.
