@@ -1,13 +1,15 @@
--- apr schema, version 1.
+-- apr schema. Its version is SCHEMA_VERSION in src/store/mod.rs; older databases are upgraded
+-- step by step (src/store/contract.rs).
 -- Written once in the subset that SQLite and MySQL/MariaDB both accept. The only dialect
 -- bits are MySQL executable comments (/*! ... */), which MySQL runs and SQLite skips as
 -- comments: AUTO_INCREMENT on surrogate keys and a binary (case- and accent-exact)
 -- collation, so that both backends see the same unique keys. utf8mb4_bin still ignores
 -- trailing spaces ('a' = 'a '), so the MySQL backend swaps it on open for the server's NO PAD
 -- binary collation (MariaDB utf8mb4_nopad_bin, MySQL 8 utf8mb4_0900_bin) when there is one.
--- SQLite alone reads `/*sqlite WITHOUT ROWID*/` after a table as WITHOUT ROWID (its backend
--- swaps the comment in): a table keyed by its primary key alone, one B-tree instead of a
--- rowid table plus a key index; InnoDB tables are stored that way already.
+-- SQLite alone reads what a `/*sqlite ...*/` comment holds (its backend swaps the comment's
+-- text in; MySQL skips it). `/*sqlite WITHOUT ROWID*/` after a table makes it a table keyed
+-- by its primary key alone, one B-tree instead of a rowid table plus a key index; InnoDB
+-- tables are stored that way already.
 -- Secondary indexes are declared as UNIQUE constraints that end in the primary key, the one
 -- form of index both dialects accept inside CREATE TABLE ... IF NOT EXISTS.
 -- Applied on every start; statements are separated by ';' at the end of a line.
@@ -20,8 +22,13 @@ CREATE TABLE IF NOT EXISTS apr_meta (
 -- Raw timeline. id is the load order; the natural key makes a repeated load a no-op. The
 -- key starts with ts_epoch because events arrive in time order: new keys append to the
 -- index instead of touching one page per agent (4-5x faster bulk loads).
+-- Aggregation reads a range of hours in (ts_epoch, id) order. InnoDB stores the rows in
+-- that order (primary key (ts_epoch, id); AUTO_INCREMENT needs the key on id), so the read
+-- is one scan of the rows, where a secondary (ts_epoch, id) index cost a lookup per event
+-- and MariaDB chose a full scan and a sort instead (schema 5). SQLite keeps id as its rowid
+-- and (ts_epoch, id) as an index: its reads already meet their target.
 CREATE TABLE IF NOT EXISTS agent_events (
-  id INTEGER /*!40101 UNSIGNED */ PRIMARY KEY /*!40101 AUTO_INCREMENT */,
+  id INTEGER /*!40101 UNSIGNED NOT NULL AUTO_INCREMENT */ /*sqlite PRIMARY KEY*/,
   ext VARCHAR(64) NOT NULL,
   ts_epoch BIGINT NOT NULL,
   event VARCHAR(64) NOT NULL,
@@ -31,8 +38,9 @@ CREATE TABLE IF NOT EXISTS agent_events (
   username VARCHAR(255) NOT NULL,
   source VARCHAR(16) NOT NULL,
   loaded_at BIGINT NOT NULL,
-  CONSTRAINT agent_events_natural UNIQUE (ts_epoch, ext, event, enabled, state),
-  CONSTRAINT agent_events_ts UNIQUE (ts_epoch, id)
+  /*!40101 PRIMARY KEY (ts_epoch, id), CONSTRAINT agent_events_id UNIQUE (id), */
+  /*sqlite CONSTRAINT agent_events_ts UNIQUE (ts_epoch, id), */
+  CONSTRAINT agent_events_natural UNIQUE (ts_epoch, ext, event, enabled, state)
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
 
 
@@ -78,6 +86,10 @@ CREATE TABLE IF NOT EXISTS agents (
 
 -- Hourly summary, one row per agent and local hour (SPEC §5).
 -- event_details is MEDIUMTEXT because MySQL's TEXT stops at 64 KiB (SQLite reads both as TEXT).
+-- Aggregation writes and re-reads a range of hours at a time, and reports read ranges of
+-- hours: InnoDB stores the rows in (report_hour, agent_ext) order, so a batch's rows go to
+-- the end of the table and are read back in one scan, with one secondary index (schema 5).
+-- SQLite keeps its rowid table keyed by (agent_ext, report_hour) with both hour indexes.
 CREATE TABLE IF NOT EXISTS agent_activity (
   agent_ext VARCHAR(64) NOT NULL,
   report_hour BIGINT NOT NULL,
@@ -112,8 +124,8 @@ CREATE TABLE IF NOT EXISTS agent_activity (
   covered_secs BIGINT NOT NULL,
   complete SMALLINT NOT NULL,
   event_details MEDIUMTEXT NOT NULL,
-  PRIMARY KEY (agent_ext, report_hour),
-  CONSTRAINT agent_activity_hour UNIQUE (report_hour, agent_ext),
+  /*!40101 PRIMARY KEY (report_hour, agent_ext), */
+  /*sqlite PRIMARY KEY (agent_ext, report_hour), CONSTRAINT agent_activity_hour UNIQUE (report_hour, agent_ext), */
   CONSTRAINT agent_activity_local UNIQUE (report_hour_local, report_hour, agent_ext)
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
 

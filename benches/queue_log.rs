@@ -19,7 +19,7 @@ mod clock;
 
 use std::fmt::Write as _;
 
-use clock::{Clock, cpu_secs, proc_cpu_secs};
+use clock::{Clock, cpu_secs, proc_cpu_secs, server_pid};
 
 use apr::hours::Zone;
 use apr::source::queue_log::derive::AgentMap;
@@ -94,19 +94,6 @@ fn generate() -> String {
         }
     }
     out
-}
-
-/// The MariaDB server's process, for its CPU over the load: `APR_BENCH_MYSQLD_PID`, else
-/// the first process named `mariadbd` or `mysqld` (local servers only).
-fn server_pid() -> Option<u32> {
-    if let Ok(pid) = std::env::var("APR_BENCH_MYSQLD_PID") {
-        return pid.trim().parse().ok();
-    }
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-        let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
-        matches!(comm.trim(), "mariadbd" | "mysqld").then_some(pid)
-    })
 }
 
 fn rate(lines: u64, clock: &Clock) -> String {

@@ -988,6 +988,9 @@ fn database_at_version(env: &Env, version: u32) {
         "INSERT INTO etl_state (state_key, state_value, updated_at) VALUES ('collect.events_until', '{}', 0)",
         now - HOUR
     ));
+    if version <= 4 {
+        tables_as_version_4(env);
+    }
     if version <= 2 {
         queue_tables_as_version_2(env);
     }
@@ -1373,5 +1376,102 @@ fn sqlite_version_3_event_details_are_compacted_in_place() {
 fn mysql_version_3_event_details_are_compacted_in_place() {
     if let Some((_s, env)) = mysql_env() {
         version_3_event_details_are_compacted(&env);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Version 4 → 5: MySQL's `agent_events` and `agent_activity` stored in time order.
+
+/// What schema version 4 made of `agent_events` and `agent_activity`, rows kept (SQLite's
+/// tables are the same in both versions).
+fn tables_as_version_4(env: &Env) {
+    if env.url.starts_with("mysql://") {
+        for alter in support::mysql::BACK_TO_SCHEMA_4 {
+            env.exec(alter);
+        }
+    }
+}
+
+fn version_4_tables_are_keyed_by_time(env: &Env) {
+    let mysql = env.url.starts_with("mysql://");
+    env.init_load("30").success();
+    let events = "SELECT * FROM agent_events ORDER BY id";
+    let activity = "SELECT * FROM agent_activity ORDER BY agent_ext, report_hour";
+    let (want_events, want_activity) = (env.rows(events), env.rows(activity));
+    assert!(want_events.len() > 100, "{} events", want_events.len());
+    let keys = if mysql {
+        "SELECT CONCAT(table_name, ' ', index_name, ' ', GROUP_CONCAT(column_name ORDER BY seq_in_index)) \
+         FROM information_schema.statistics WHERE table_schema = DATABASE() \
+         AND table_name IN ('agent_events', 'agent_activity') GROUP BY table_name, index_name"
+    } else {
+        "SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master \
+         WHERE tbl_name IN ('agent_events', 'agent_activity') ORDER BY name"
+    };
+    let next_id = "SELECT AUTO_INCREMENT FROM information_schema.tables \
+                   WHERE table_schema = DATABASE() AND table_name = 'agent_events'";
+    // Sorted here: information_schema compares names without case.
+    let keys_now = || {
+        let mut k = env.rows(keys);
+        k.sort();
+        k
+    };
+    let current = keys_now();
+    if mysql {
+        assert_eq!(
+            current,
+            [
+                "agent_activity PRIMARY report_hour,agent_ext",
+                "agent_activity agent_activity_local report_hour_local,report_hour,agent_ext",
+                "agent_events PRIMARY ts_epoch,id",
+                "agent_events agent_events_id id",
+                "agent_events agent_events_natural ts_epoch,ext,event,enabled,state",
+            ]
+        );
+    }
+    let ids = mysql.then(|| env.rows(next_id));
+    tables_as_version_4(env);
+    env.exec("UPDATE apr_meta SET meta_value = '4' WHERE meta_key = 'schema_version'");
+    if mysql {
+        assert_eq!(
+            keys_now(),
+            [
+                "agent_activity PRIMARY agent_ext,report_hour",
+                "agent_activity agent_activity_hour report_hour,agent_ext",
+                "agent_activity agent_activity_local report_hour_local,report_hour,agent_ext",
+                "agent_events PRIMARY id",
+                "agent_events agent_events_natural ts_epoch,ext,event,enabled,state",
+                "agent_events agent_events_ts ts_epoch,id",
+            ]
+        );
+    }
+
+    // Any writing command upgrades; the rebuild reads the events in their new order.
+    env.apr(&["aggregate", "--rebuild"], &[]).success();
+    assert_eq!(
+        env.rows("SELECT meta_value FROM apr_meta WHERE meta_key = 'schema_version'"),
+        [apr::store::SCHEMA_VERSION.to_string()]
+    );
+    assert_eq!(keys_now(), current);
+    assert_eq!(env.rows(events), want_events);
+    assert_eq!(env.rows(activity), want_activity);
+    if mysql {
+        // New events go on taking ids after the old ones.
+        assert_eq!(mysql.then(|| env.rows(next_id)), ids);
+    }
+    // A second run finds the step done and changes nothing.
+    env.apr(&["aggregate", "--rebuild"], &[]).success();
+    assert_eq!(keys_now(), current);
+    assert_eq!(env.rows(activity), want_activity);
+}
+
+#[test]
+fn sqlite_version_4_tables_are_upgraded_in_place() {
+    version_4_tables_are_keyed_by_time(&Env::sqlite());
+}
+
+#[test]
+fn mysql_version_4_tables_are_keyed_by_time_in_place() {
+    if let Some((_s, env)) = mysql_env() {
+        version_4_tables_are_keyed_by_time(&env);
     }
 }

@@ -33,10 +33,28 @@ const NAME_MAX: usize = 255;
 /// The portable schema, applied idempotently on every open for writing.
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// Recorded in `apr_meta` as `schema_version`; [`contract`] upgrades older databases.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
-/// The comment in `schema.sql` that SQLite's backend reads as `WITHOUT ROWID` (MySQL skips it).
-pub(crate) const SQLITE_WITHOUT_ROWID: &str = "/*sqlite WITHOUT ROWID*/";
+/// Where a `schema.sql` comment that only SQLite reads starts (MySQL skips the comment).
+const SQLITE_ONLY: &str = "/*sqlite ";
+
+/// A `schema.sql` statement as SQLite runs it: each `/*sqlite TEXT*/` comment replaced by
+/// its TEXT.
+pub(crate) fn sqlite_statement(stmt: &str) -> String {
+    let mut out = String::with_capacity(stmt.len());
+    let mut rest = stmt;
+    while let Some(at) = rest.find(SQLITE_ONLY) {
+        out.push_str(&rest[..at]);
+        let body = &rest[at + SQLITE_ONLY.len()..];
+        let end = body
+            .find("*/")
+            .expect("every /*sqlite comment in schema.sql is closed");
+        out.push_str(body[..end].trim());
+        rest = &body[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// `etl_state` keys by name (the typed forms are in [`crate::model::state`]).
 pub mod keys {
@@ -414,6 +432,26 @@ mod tests {
                 .iter()
                 .all(|s| s.trim_start().starts_with("CREATE TABLE IF NOT EXISTS"))
         );
+    }
+
+    #[test]
+    fn sqlite_reads_its_own_comments_and_mysql_keeps_them_comments() {
+        assert_eq!(
+            sqlite_statement(
+                "id INTEGER /*!40101 UNSIGNED */ /*sqlite PRIMARY KEY*/,\n) /*sqlite WITHOUT ROWID*/;"
+            ),
+            "id INTEGER /*!40101 UNSIGNED */ PRIMARY KEY,\n) WITHOUT ROWID;"
+        );
+        assert_eq!(sqlite_statement("no comment"), "no comment");
+        let events = schema_statements()
+            .find(|s| s.contains("TABLE IF NOT EXISTS agent_events"))
+            .unwrap();
+        let sqlite = sqlite_statement(&events);
+        assert!(
+            sqlite.contains("id INTEGER /*!40101 UNSIGNED NOT NULL AUTO_INCREMENT */ PRIMARY KEY,")
+        );
+        assert!(sqlite.contains("CONSTRAINT agent_events_ts UNIQUE (ts_epoch, id),"));
+        assert!(!sqlite.contains("/*sqlite"));
     }
 
     #[test]

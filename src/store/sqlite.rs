@@ -463,7 +463,7 @@ impl Backend for SqliteBackend {
     }
 
     fn apply_schema_statement(&mut self, stmt: &str) -> Result<()> {
-        let stmt = stmt.replace(super::SQLITE_WITHOUT_ROWID, "WITHOUT ROWID");
+        let stmt = super::sqlite_statement(stmt);
         self.conn.execute_batch(&stmt).map_err(|e| self.err(e))
     }
 

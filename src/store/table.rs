@@ -717,6 +717,7 @@ mod tests {
                     && !l.starts_with("--")
                     && !l.starts_with("CONSTRAINT")
                     && !l.starts_with("PRIMARY KEY")
+                    && !l.starts_with("/*")
             })
             .map(|l| {
                 let mut parts = l.split_whitespace();

@@ -13,6 +13,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts};
 
+/// What schema version 4 made of `agent_events` and `agent_activity` on MySQL (keyed by id
+/// and by (agent_ext, report_hour), each with a secondary time index), from version 5's
+/// tables with their rows: an older database for the 4 → 5 step to upgrade.
+pub const BACK_TO_SCHEMA_4: [&str; 2] = [
+    "ALTER TABLE agent_events DROP PRIMARY KEY, ADD PRIMARY KEY (id), \
+     ADD CONSTRAINT agent_events_ts UNIQUE (ts_epoch, id), DROP INDEX agent_events_id",
+    "ALTER TABLE agent_activity DROP PRIMARY KEY, ADD PRIMARY KEY (agent_ext, report_hour), \
+     ADD CONSTRAINT agent_activity_hour UNIQUE (report_hour, agent_ext)",
+];
+
 /// The server tests talk to when `APR_TEST_MYSQL_URL` is unset.
 pub const DEFAULT_SERVER_URL: &str = "mysql://root@127.0.0.1:3306/";
 
