@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::queue::QueueStore;
-use super::sql::{Backend, Dialect, in_tx, placeholders, query_int, query_text};
+use super::sql::{Backend, Dialect, RowRead, in_tx, placeholders, query_int, query_text};
 use super::table::{self, Cell, NameSeen, Table};
 use super::{Store, batch_names, load_state_writes, merge_name, now_epoch};
 use crate::error::{Error, Result};
@@ -287,59 +287,75 @@ fn load_in<B: Backend + ?Sized>(
 }
 
 /// Makes the `agent_activity` rows with `from <= report_hour < to` exactly `rows`, inside the
-/// caller's transaction. Rows already stored are overwritten in place (one upsert, no
-/// delete-then-insert of every row: a rebuild mostly rewrites rows that did not change, and
-/// removing and re-adding them costs every index twice); only rows that no longer qualify
-/// are deleted, by key. An empty range gets plain inserts.
+/// caller's transaction. The range's stored rows are read first: a row whose every column
+/// already holds what would be written is left alone (a rebuild mostly recomputes rows that
+/// did not change, and reading them costs the server a fraction of rewriting them), a
+/// changed one is overwritten in place (one upsert, no delete-then-insert), and a stored row
+/// that no longer qualifies is deleted by key. An empty range gets plain inserts.
 fn write_activity<B: Backend + ?Sized>(
     b: &mut B,
     from: i64,
     to: i64,
     rows: &[ActivityRow],
 ) -> Result<()> {
-    let mut stored: HashSet<(String, i64)> = HashSet::new();
+    let t = &table::AGENT_ACTIVITY;
+    let is_int = t.int_columns();
+    let mut stored: HashMap<(String, i64), Vec<Owned>> = HashMap::new();
     b.query(
-        "SELECT agent_ext, report_hour FROM agent_activity \
-         WHERE report_hour >= ? AND report_hour < ?",
+        &format!(
+            "SELECT {} FROM agent_activity WHERE report_hour >= ? AND report_hour < ?",
+            t.column_list()
+        ),
         &[Cell::Int(from), Cell::Int(to)],
         &mut |r| {
-            stored.insert((r.text(0)?, r.int(1)?));
+            let row = read_owned(r, &is_int)?;
+            let key = match (&row[0], &row[1]) {
+                (Owned::Text(ext), Owned::Int(Some(hour))) => (ext.clone(), *hour),
+                _ => return Err(Error::db("an agent_activity row without its key")),
+            };
+            stored.insert(key, row);
             Ok(())
         },
     )?;
     let (head, tail) = if stored.is_empty() {
         (
-            format!(
-                "INSERT INTO agent_activity ({})",
-                table::AGENT_ACTIVITY.column_list()
-            ),
+            format!("INSERT INTO agent_activity ({})", t.column_list()),
             String::new(),
         )
     } else {
-        for r in rows {
-            // Borrowed lookups would need a second key type; the clone is per stored row.
-            stored.remove(&(r.agent_ext.clone(), r.report_hour));
-        }
-        let stale: Vec<&(String, i64)> = stored.iter().collect();
-        for chunk in stale.chunks(IN_LIST_MAX) {
-            let one = "(agent_ext = ? AND report_hour = ?)";
-            let sql = format!(
-                "DELETE FROM agent_activity WHERE {}",
-                vec![one; chunk.len()].join(" OR ")
-            );
-            let args: Vec<Cell<'_>> = chunk
-                .iter()
-                .flat_map(|(ext, hour)| [Cell::Text(ext), Cell::Int(*hour)])
-                .collect();
-            b.exec(&sql, &args)?;
-        }
-        b.dialect().upsert(&table::AGENT_ACTIVITY)
+        b.dialect().upsert(t)
     };
+    let mut changed: Vec<Vec<Cell<'_>>> = Vec::new();
+    for r in rows {
+        let cells = table::encode_activity(r);
+        // Borrowed lookups would need a second key type; the clone is per written row.
+        let same = stored
+            .remove(&(r.agent_ext.clone(), r.report_hour))
+            .is_some_and(|old| {
+                old.len() == cells.len() && old.iter().zip(&cells).all(|(o, c)| o.is(c))
+            });
+        if !same {
+            changed.push(cells);
+        }
+    }
+    let stale: Vec<&(String, i64)> = stored.keys().collect();
+    for chunk in stale.chunks(IN_LIST_MAX) {
+        let one = "(agent_ext = ? AND report_hour = ?)";
+        let sql = format!(
+            "DELETE FROM agent_activity WHERE {}",
+            vec![one; chunk.len()].join(" OR ")
+        );
+        let args: Vec<Cell<'_>> = chunk
+            .iter()
+            .flat_map(|(ext, hour)| [Cell::Text(ext), Cell::Int(*hour)])
+            .collect();
+        b.exec(&sql, &args)?;
+    }
     b.insert_rows(
         &head,
         &tail,
-        table::AGENT_ACTIVITY.columns.len(),
-        &mut rows.iter().map(table::encode_activity),
+        t.columns.len(),
+        &mut changed.into_iter(),
         &mut |_| {},
     )
 }
@@ -450,6 +466,31 @@ impl Owned {
             Owned::Text(s) => Cell::Text(s),
         }
     }
+
+    /// Whether this stored cell holds exactly what `cell` would write.
+    fn is(&self, cell: &Cell<'_>) -> bool {
+        match (self, cell) {
+            (Owned::Int(Some(a)), Cell::Int(b)) => a == b,
+            (Owned::Int(None), Cell::Null) => true,
+            (Owned::Text(a), Cell::Text(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// A row read as owned cells; `is_int` says which columns are integers.
+fn read_owned(r: &mut dyn RowRead, is_int: &[bool]) -> Result<Vec<Owned>> {
+    is_int
+        .iter()
+        .enumerate()
+        .map(|(i, int)| {
+            Ok(if *int {
+                Owned::Int(r.opt_int(i)?)
+            } else {
+                Owned::Text(r.text(i)?)
+            })
+        })
+        .collect()
 }
 
 impl<B: Backend> Db<B> {
@@ -515,14 +556,9 @@ fn copy_rows<F: Backend, T: Backend>(from: &mut F, to: &mut T, t: &Table) -> Res
     const SLICE: usize = 5_000;
     let cols = t.all_columns();
     let n = t.columns.len() + usize::from(t.has_id);
-    let is_int: Vec<bool> = (0..n)
-        .map(|i| {
-            if t.has_id && i == 0 {
-                true
-            } else {
-                t.columns[i - usize::from(t.has_id)].width.is_none()
-            }
-        })
+    // The surrogate id, where there is one, is an integer.
+    let is_int: Vec<bool> = std::iter::repeat_n(true, usize::from(t.has_id))
+        .chain(t.int_columns())
         .collect();
     let head = format!("INSERT INTO {}{SHADOW} ({cols})", t.name);
     let mut rows: Vec<Vec<Owned>> = Vec::with_capacity(SLICE);
@@ -540,15 +576,7 @@ fn copy_rows<F: Backend, T: Backend>(from: &mut F, to: &mut T, t: &Table) -> Res
     // The two databases are two connections: rows stream from one into the other a slice
     // at a time, so memory stays flat whatever the backfill's size.
     from.query(&format!("SELECT {cols} FROM {}", t.name), &[], &mut |r| {
-        let mut row = Vec::with_capacity(n);
-        for (i, int) in is_int.iter().enumerate() {
-            row.push(if *int {
-                Owned::Int(r.opt_int(i)?)
-            } else {
-                Owned::Text(r.text(i)?)
-            });
-        }
-        rows.push(row);
+        rows.push(read_owned(r, &is_int)?);
         if rows.len() == SLICE {
             flush(to, &mut rows)?;
         }

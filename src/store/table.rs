@@ -71,6 +71,11 @@ impl Table {
         names.join(", ")
     }
 
+    /// Whether each column (without the surrogate `id`) holds integers.
+    pub fn int_columns(&self) -> Vec<bool> {
+        self.columns.iter().map(|c| c.width.is_none()).collect()
+    }
+
     /// Every column including the surrogate `id`, for copying whole rows.
     pub fn all_columns(&self) -> String {
         if self.has_id {
