@@ -313,7 +313,7 @@ fn main() {
     if backends.split(',').any(|b| b.trim() == "mysql") {
         let db = scratch::ScratchMysql::new()
             .expect("the MariaDB bench needs APR_TEST_MYSQL=1 and a running server");
-        let url = DatabaseUrl::Mysql(db.url().to_string());
+        let url = DatabaseUrl::parse(db.url(), "APR_DATABASE_URL").unwrap();
         let mut store = apr::store::open(&url).expect("open MariaDB");
         let raw = db.url().to_string();
         run(

@@ -120,8 +120,9 @@ fn main() {
     if backends.split(',').any(|b| b.trim() == "mysql") {
         match scratch::ScratchMysql::new() {
             Some(db) => {
-                let mut store = apr::store::open(&DatabaseUrl::Mysql(db.url().to_string()))
-                    .expect("open MariaDB");
+                let mut store =
+                    apr::store::open(&DatabaseUrl::parse(db.url(), "APR_DATABASE_URL").unwrap())
+                        .expect("open MariaDB");
                 run("mariadb", store.as_mut(), &events);
                 drop(store);
             }

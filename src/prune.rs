@@ -14,7 +14,8 @@ use crate::aggregate::DEFAULT_MAX_CARRY;
 use crate::error::{Error, Result};
 use crate::hours::Zone;
 use crate::store::Store;
-use crate::store::maintenance::{Conn, PRUNED_BEFORE, Param};
+use crate::store::maintenance::{Conn, PRUNED_BEFORE};
+use crate::store::value::Cell;
 
 /// Span of data deleted per transaction.
 const WINDOW_SECS: i64 = 3600;
@@ -111,7 +112,7 @@ impl Target {
                     "SELECT COUNT(*) FROM {} WHERE {} < ?{extra}",
                     self.table, self.column
                 ),
-                &[Param::Int(limit)],
+                &[Cell::Int(limit)],
             )?
             .unwrap_or(0) as u64)
     }
@@ -157,7 +158,7 @@ pub fn prune(
         let old = c
             .int(
                 "SELECT state_value FROM etl_state WHERE state_key = ?",
-                &[Param::Text(PRUNED_BEFORE)],
+                &[Cell::text(PRUNED_BEFORE)],
             )?
             .unwrap_or(i64::MIN);
         c.set_state(PRUNED_BEFORE, &plan.before.max(old).to_string())
@@ -171,7 +172,7 @@ pub fn prune(
             c = t.column,
             tb = t.table
         );
-        let mut start = conn.int(&min_sql, &[Param::Int(i64::MIN), Param::Int(limit)])?;
+        let mut start = conn.int(&min_sql, &[Cell::Int(i64::MIN), Cell::Int(limit)])?;
         while let Some(from) = start {
             let to = from.saturating_add(WINDOW_SECS).min(limit);
             let (n, bytes) = conn.transaction(|c| window(c, &t, from, to))?;
@@ -180,7 +181,7 @@ pub fn prune(
             freed.batches += 1;
             on_batch(t.table, rows);
             // Next stretch that holds data (skips empty hours in one indexed lookup).
-            start = conn.int(&min_sql, &[Param::Int(to), Param::Int(limit)])?;
+            start = conn.int(&min_sql, &[Cell::Int(to), Cell::Int(limit)])?;
         }
         freed.rows.push((t.label(), rows));
     }
@@ -189,7 +190,7 @@ pub fn prune(
 
 /// Deletes (or empties the drill-down of) the rows of `[from, to)`; returns rows and bytes.
 fn window(c: &mut Conn<'_>, t: &Target, from: i64, to: i64) -> Result<(u64, u64)> {
-    let range = [Param::Int(from), Param::Int(to)];
+    let range = [Cell::Int(from), Cell::Int(to)];
     if t.delete {
         let n = c.exec(
             &format!(

@@ -13,7 +13,8 @@ use crate::error::Result;
 use crate::hours::Zone;
 use crate::plural::counts;
 use crate::source::queue_log::reader::{GAP_KEY_PREFIX, Gap};
-use crate::store::maintenance::{Conn, PRUNED_BEFORE, Param};
+use crate::store::maintenance::{Conn, PRUNED_BEFORE};
+use crate::store::value::Cell;
 
 /// How far back `status` looks for reasons that fell into Other.
 pub const OTHER_REASONS_WINDOW: i64 = 7 * 86_400;
@@ -191,7 +192,7 @@ pub fn gather(conn: &mut Conn<'_>, zone: Zone, state_map: &StateMap, now: i64) -
         "SELECT state, COUNT(*), MAX(ts_epoch) FROM agent_events \
          WHERE ts_epoch >= ? AND event = 'agent_not_avail_state' AND enabled = 1 \
          GROUP BY state",
-        &[Param::Int(now - OTHER_REASONS_WINDOW)],
+        &[Cell::Int(now - OTHER_REASONS_WINDOW)],
         &mut |r| {
             let reason = r.text(0)?;
             if state_map.classify(&reason) == Category::Other {

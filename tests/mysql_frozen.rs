@@ -146,7 +146,8 @@ async fn health_answers_503_within_its_deadline_when_the_database_freezes() {
     let Some(scratch) = support::mysql::ScratchMysql::new() else {
         return;
     };
-    apr::store::open(&apr::store::DatabaseUrl::Mysql(scratch.url().to_string())).unwrap();
+    apr::store::open(&apr::store::DatabaseUrl::parse(scratch.url(), "APR_DATABASE_URL").unwrap())
+        .unwrap();
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))

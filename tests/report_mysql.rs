@@ -7,6 +7,7 @@ mod support;
 use std::process::Command;
 
 use apr::store::mysql::MysqlStore;
+use apr::store::mysql::url::MysqlUrl;
 use report_fixture::server::{APR, Server};
 use support::mysql::ScratchMysql;
 
@@ -29,7 +30,9 @@ async fn mariadb_reports_the_same_bytes_as_sqlite() {
     let Some(scratch) = ScratchMysql::new() else {
         return;
     };
-    report_fixture::fill(&mut MysqlStore::open(scratch.url()).unwrap());
+    report_fixture::fill(
+        &mut MysqlStore::open(&MysqlUrl::parse(scratch.url(), "APR_DATABASE_URL")).unwrap(),
+    );
 
     let args = [
         "--start-date",
@@ -68,7 +71,10 @@ fn mariadb_period_rows_are_the_sums_of_their_hours() {
         let Some(scratch) = ScratchMysql::new() else {
             return;
         };
-        report_fixture::periods::fill(&mut MysqlStore::open(scratch.url()).unwrap(), scenario);
+        report_fixture::periods::fill(
+            &mut MysqlStore::open(&MysqlUrl::parse(scratch.url(), "APR_DATABASE_URL")).unwrap(),
+            scenario,
+        );
         for by in ["day", "week", "month"] {
             report_fixture::periods::check_periods(scratch.url(), scenario, by);
         }

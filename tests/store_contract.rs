@@ -31,7 +31,7 @@ impl Db {
     fn url(&self) -> DatabaseUrl {
         match self {
             Db::Sqlite(dir) => DatabaseUrl::Sqlite(dir.path().join("apr.db")),
-            Db::Mysql(db) => DatabaseUrl::Mysql(db.url().to_string()),
+            Db::Mysql(db) => DatabaseUrl::parse(db.url(), "APR_DATABASE_URL").unwrap(),
         }
     }
 
@@ -760,8 +760,8 @@ fn replacing_with_an_empty_staging_database_empties_the_tables_and_keeps_meta_an
 
 /// One raw queue_log line, one reject and one stint, through the queue store.
 fn load_queue_line(store: &mut dyn Store) {
+    use apr::model::queue::{ChunkWrites, RawLine, RejectRow};
     use apr::model::queue::{Outcome, Stint};
-    use apr::store::queue::{ChunkWrites, RawLine, RejectRow};
     let line = RawLine {
         time: 100,
         hash: 7,
@@ -1027,7 +1027,7 @@ fn mysql_open_names_a_missing_database_and_says_to_create_it() {
     };
     let missing = format!("{}_missing", server.name());
     let url = server.url().replace(server.name(), &missing);
-    let err = apr::store::open(&DatabaseUrl::Mysql(url))
+    let err = apr::store::open(&DatabaseUrl::parse(&url, "APR_DATABASE_URL").unwrap())
         .err()
         .expect("must fail");
     let msg = err.to_string();
@@ -1051,7 +1051,7 @@ fn mysql_open_errors_redact_the_password() {
         None => &scratch[host_start..],
     };
     let url = format!("mysql://apr_no_such_user:s3cr3t-pw@{host}");
-    let msg = apr::store::open(&DatabaseUrl::Mysql(url))
+    let msg = apr::store::open(&DatabaseUrl::parse(&url, "APR_DATABASE_URL").unwrap())
         .err()
         .expect("must fail")
         .to_string();
@@ -1095,9 +1095,9 @@ fn scratch_databases_are_dropped_even_when_the_test_panics() {
 
 #[test]
 fn mysql_open_requires_a_database_name() {
-    let msg = apr::store::open(&DatabaseUrl::Mysql(
-        "mysql://root:pw@127.0.0.1:3306/".into(),
-    ))
+    let msg = apr::store::open(
+        &DatabaseUrl::parse("mysql://root:pw@127.0.0.1:3306/", "APR_DATABASE_URL").unwrap(),
+    )
     .err()
     .expect("must fail")
     .to_string();
@@ -1192,7 +1192,8 @@ fn mysql_a_lost_connection_is_one_line_naming_the_database() {
     let Some(mut scratch) = ScratchMysql::new() else {
         return;
     };
-    let mut store = apr::store::open(&DatabaseUrl::Mysql(scratch.url().to_string())).unwrap();
+    let mut store =
+        apr::store::open(&DatabaseUrl::parse(scratch.url(), "APR_DATABASE_URL").unwrap()).unwrap();
     let name = scratch.name().to_string();
     let ids: Vec<u64> = ::mysql::prelude::Queryable::exec(
         scratch.admin(),

@@ -53,7 +53,8 @@ impl Staging {
                 PathBuf::from(s)
             }
             DatabaseUrl::Mysql(u) => {
-                let name: String = crate::store::redact_url(u)
+                let name: String = u
+                    .shown()
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                     .collect();

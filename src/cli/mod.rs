@@ -18,6 +18,7 @@ pub mod shell;
 pub mod status;
 
 use crate::config::{Settings, ZoneChoice};
+use crate::store::mysql::url::Wait;
 use crate::store::{self, DatabaseUrl, Store};
 
 pub mod report;
@@ -89,7 +90,7 @@ impl clap::builder::TypedValueParser for DatabaseUrlParser {
                 "APR_DATABASE_URL is not valid UTF-8\n",
             )
         })?;
-        DatabaseUrl::parse(text).map_err(|e| {
+        DatabaseUrl::parse(text, "APR_DATABASE_URL").map_err(|e| {
             clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n"))
         })
     }
@@ -243,10 +244,12 @@ pub fn main() -> i32 {
     cli.global.settings = Settings::from_vars(std::env::vars());
     // MySQL timeouts from the settings, unless the URL sets them (its own word wins).
     if let DatabaseUrl::Mysql(url) = &mut cli.global.database_url {
-        for (param, setting) in store::mysql::TIMEOUT_PARAMS {
-            if let Some(v) = cli.global.settings.get(setting) {
-                *url = store::mysql::with_param(url, param, v);
-            }
+        for (wait, setting) in [
+            (Wait::Connect, "APR_MYSQL_CONNECT_TIMEOUT_SECS"),
+            (Wait::Read, "APR_MYSQL_READ_TIMEOUT_SECS"),
+            (Wait::Write, "APR_MYSQL_WRITE_TIMEOUT_SECS"),
+        ] {
+            url.setting(wait, setting, cli.global.settings.get(setting));
         }
     }
     let global = &cli.global;

@@ -16,7 +16,7 @@ use crate::source::queue_log::derive::AgentMap;
 use crate::source::queue_log::load::{
     DEFAULT_CHUNK_LINES, LoadOptions, LoadSummary, Progress, dry_run, load_files,
 };
-use crate::store::{Store, queue};
+use crate::store::{self, QueueStore, Store};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -97,16 +97,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let summary: LoadSummary = if args.dry_run {
         // A dry run never creates anything; it reads cursors only from a database that
         // exists and holds apr's tables, opened read-only.
-        let mut store = queue::peek(url)?;
+        let mut store = store::peek_queue(url)?;
         let zone = match store.as_mut() {
             Some(s) => resolve_zone(s.as_mut(), &global.zone_choice(), ZoneUse::Read)?,
             None => zone_without_store(global)?,
         };
         let bounds = time_bounds(store.as_mut().map(|s| s.as_mut() as &mut dyn Store))?;
         dry_run(
-            store
-                .as_mut()
-                .map(|s| s.as_mut() as &mut dyn queue::QueueStore),
+            store.as_mut().map(|s| s.as_mut() as &mut dyn QueueStore),
             &args.files,
             &agents,
             opts(zone, bounds),
@@ -114,7 +112,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         )?
     } else {
         // The lock before the schema is created or upgraded (SPEC §9; see `open_locked`).
-        let mut store = queue::open_checked(url, &mut |store, _| write_lock(store))?;
+        let mut store = store::open_queue_checked(url, &mut |store, _| write_lock(store))?;
         let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Write)?;
         let bounds = time_bounds(Some(store.as_mut()))?;
         let summary = load_files(

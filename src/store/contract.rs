@@ -5,9 +5,11 @@
 
 use std::collections::BTreeSet;
 
+use super::kv::kv_put;
+use super::schema::{SCHEMA_VERSION, schema_statements};
 use super::sql::{Backend, Dialect, in_tx, query_int, query_text};
-use super::table::{self, Cell};
-use super::{SCHEMA_VERSION, schema_statements};
+use super::table;
+use super::value::Cell;
 use crate::error::{Error, Result};
 use crate::model::{details, state};
 
@@ -38,12 +40,12 @@ fn meta<B: Backend + ?Sized>(b: &mut B, key: &str) -> Result<Option<String>> {
     query_text(
         b,
         "SELECT meta_value FROM apr_meta WHERE meta_key = ?",
-        &[Cell::Text(key)],
+        &[Cell::text(key)],
     )
 }
 
 fn put_meta<B: Backend + ?Sized>(b: &mut B, key: &str, value: &str) -> Result<()> {
-    super::db::kv_put(b, &table::APR_META, key, value)
+    kv_put(b, &table::APR_META, key, value)
 }
 
 /// Reads what the database holds, refusing one that holds apr's table names without apr's
@@ -174,22 +176,22 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
                 let old = query_text(
                     b,
                     "SELECT state_value FROM etl_state WHERE state_key = ?",
-                    &[Cell::Text(state::LEGACY_DATA_UNTIL)],
+                    &[Cell::text(state::LEGACY_DATA_UNTIL)],
                 )?;
                 if let Some(old) = old.filter(|v| !v.trim().is_empty()) {
                     for (source, key) in state::DATA_UNTIL_KEYS {
                         let has = query_int(
                             b,
                             "SELECT COUNT(*) FROM agent_events WHERE source = ?",
-                            &[Cell::Text(source.as_str())],
+                            &[Cell::text(source.as_str())],
                         )?;
                         if has.unwrap_or(0) > 0 {
-                            super::db::kv_put(b, &table::ETL_STATE, key.name(), &old)?;
+                            kv_put(b, &table::ETL_STATE, key.name(), &old)?;
                         }
                     }
                     b.exec(
                         "DELETE FROM etl_state WHERE state_key = ?",
-                        &[Cell::Text(state::LEGACY_DATA_UNTIL)],
+                        &[Cell::text(state::LEGACY_DATA_UNTIL)],
                     )?;
                 }
             }
@@ -247,7 +249,7 @@ fn rebuild_sqlite_keyed<B: Backend + ?Sized>(b: &mut B, t: &table::Table) -> Res
         b,
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ? \
          AND sql LIKE '%WITHOUT ROWID%'",
-        &[Cell::Text(t.name)],
+        &[Cell::text(t.name)],
     )?;
     if done.unwrap_or(0) > 0 {
         return Ok(());
@@ -295,7 +297,7 @@ fn key_mysql_tables_by_time<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
             b,
             "SELECT column_name FROM information_schema.statistics WHERE table_schema = DATABASE() \
              AND table_name = ? AND index_name = 'PRIMARY' AND seq_in_index = 1",
-            &[Cell::Text(table)],
+            &[Cell::text(table)],
         )?;
         if now.as_deref() != Some(first) {
             b.exec(alter, &[])?;

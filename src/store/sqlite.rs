@@ -8,10 +8,13 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+use super::contract;
 use super::db::Db;
-use super::sql::{Backend, Dialect, RowRead, placeholders};
-use super::table::Cell;
-use crate::error::{Error, Result};
+use super::schema::sqlite_statement;
+use super::sql::{Backend, Dialect, placeholders};
+use super::traits::BeforeWrite;
+use super::value::{Cell, RowRead};
+use crate::error::{Error, Result, one_line};
 
 /// Rows per multi-row `INSERT` (fewer when the columns would pass SQLite's variable limit).
 const ROWS_PER_STATEMENT: usize = 256;
@@ -92,16 +95,16 @@ impl rusqlite::ToSql for Cell<'_> {
 
 /// One-line message for an SQLite failure on `shown`: what happened and what to do, never
 /// the SQL text.
-pub(crate) fn sqlite_error(shown: &str, e: rusqlite::Error) -> Error {
+fn sqlite_error(shown: &str, e: rusqlite::Error) -> Error {
     let code = e.sqlite_error_code();
     let detail = match &e {
         rusqlite::Error::SqliteFailure(f, Some(msg)) => {
             // SQLite's own message, minus any statement text it may quote.
-            crate::error::one_line(msg.split(" in \"").next().unwrap_or(msg))
+            one_line(msg.split(" in \"").next().unwrap_or(msg))
                 + &format!(" (code {})", f.extended_code)
         }
-        rusqlite::Error::SqlInputError { msg, .. } => crate::error::one_line(msg),
-        other => crate::error::one_line(&other.to_string()),
+        rusqlite::Error::SqlInputError { msg, .. } => one_line(msg),
+        other => one_line(&other.to_string()),
     };
     match code {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::db(format!(
@@ -128,15 +131,25 @@ pub(crate) fn sqlite_error(shown: &str, e: rusqlite::Error) -> Error {
 
 struct SqliteRow<'r, 's>(&'r rusqlite::Row<'s>);
 
+impl SqliteRow<'_, '_> {
+    fn get<T: rusqlite::types::FromSql>(&self, i: usize) -> Result<T> {
+        // A row does not know its file: a value of an unexpected type is reported with
+        // the label these reads have always had.
+        self.0
+            .get(i)
+            .map_err(|e| sqlite_error("the SQLite database", e))
+    }
+}
+
 impl RowRead for SqliteRow<'_, '_> {
     fn int(&mut self, i: usize) -> Result<i64> {
-        Ok(self.0.get(i)?)
+        self.get(i)
     }
     fn opt_int(&mut self, i: usize) -> Result<Option<i64>> {
-        Ok(self.0.get(i)?)
+        self.get(i)
     }
     fn text(&mut self, i: usize) -> Result<String> {
-        Ok(self.0.get(i)?)
+        self.get(i)
     }
 }
 
@@ -209,9 +222,9 @@ impl Db<SqliteBackend> {
         Self::open_checked(path, &mut |_, _| Ok(()))
     }
 
-    /// [`Self::open`], running `before` ([`super::BeforeWrite`]) before the schema is
+    /// [`Self::open`], running `before` ([`BeforeWrite`]) before the schema is
     /// created or upgraded and before the file is switched to WAL.
-    pub fn open_checked(path: &Path, before: &mut super::BeforeWrite<'_>) -> Result<SqliteStore> {
+    pub fn open_checked(path: &Path, before: &mut BeforeWrite<'_>) -> Result<SqliteStore> {
         Self::open_with(
             path,
             before,
@@ -247,7 +260,7 @@ impl Db<SqliteBackend> {
 
     fn open_with(
         path: &Path,
-        before: &mut super::BeforeWrite<'_>,
+        before: &mut BeforeWrite<'_>,
         pragmas: &[(&str, &str)],
     ) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
@@ -266,9 +279,9 @@ impl Db<SqliteBackend> {
         )?);
         // The contract first: a database that is not apr's is not even switched to WAL, and
         // the command's own refusals come before anything is written.
-        let holds = super::contract::holds_apr(&mut db.b)?;
+        let holds = contract::holds_apr(&mut db.b)?;
         before(&mut db, holds)?;
-        super::contract::prepare_for_write(&mut db.b)?;
+        contract::prepare_for_write(&mut db.b)?;
         let b = &mut db.b;
         for &(pragma, value) in pragmas {
             b.conn
@@ -289,7 +302,7 @@ impl Db<SqliteBackend> {
             )));
         }
         let shown = format!("sqlite://{}", path.display());
-        Self::open_existing(path)?.ok_or_else(|| super::contract::no_data(&shown))
+        Self::open_existing(path)?.ok_or_else(|| contract::no_data(&shown))
     }
 
     /// The file read-only when it exists and holds apr's tables, else `None`.
@@ -320,7 +333,7 @@ impl Db<SqliteBackend> {
         b.conn
             .pragma_update(None, "query_only", "ON")
             .map_err(|e| b.err(e))?;
-        Ok(super::contract::holds_apr(&mut b)?.then(|| Db::new(b)))
+        Ok(contract::holds_apr(&mut b)?.then(|| Db::new(b)))
     }
 }
 
@@ -463,7 +476,7 @@ impl Backend for SqliteBackend {
     }
 
     fn apply_schema_statement(&mut self, stmt: &str) -> Result<()> {
-        let stmt = super::sqlite_statement(stmt);
+        let stmt = sqlite_statement(stmt);
         self.conn.execute_batch(&stmt).map_err(|e| self.err(e))
     }
 
@@ -479,6 +492,10 @@ impl Backend for SqliteBackend {
             .pragma_update(None, "query_only", "ON")
             .map_err(|e| b.err(e))?;
         Ok(Some(b))
+    }
+
+    fn staging_reader(&self, _staging: &Path) -> Result<Option<Box<dyn Backend>>> {
+        Ok(None)
     }
 }
 

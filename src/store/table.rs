@@ -3,27 +3,13 @@
 //! lists, placeholder counts and decoders are all derived from these, so they cannot drift
 //! apart; a test checks every descriptor against `schema.sql`.
 
-use super::sql::RowRead;
+use super::value::{Cell, RowRead};
 use crate::error::Result;
 use crate::model::queue::{Outcome, RawLine, RejectRow, Stint};
 use crate::model::{
     ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource, EventType, HourCalls,
     StoredEvent,
 };
-
-/// One SQL parameter, backend-neutral; text binds borrowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cell<'a> {
-    Int(i64),
-    Null,
-    Text(&'a str),
-}
-
-impl<'a> Cell<'a> {
-    pub fn opt(v: Option<i64>) -> Cell<'a> {
-        v.map_or(Cell::Null, Cell::Int)
-    }
-}
 
 /// A column and, for text columns, its width in characters (`VARCHAR(n)`; `TEXT` columns
 /// have the width MySQL allows them).
@@ -91,7 +77,7 @@ impl Table {
 
     /// Text cell of column `i`, cut to the column's width.
     fn fit<'a>(&self, i: usize, s: &'a str) -> Cell<'a> {
-        Cell::Text(clip(s, self.width(i)))
+        Cell::text(clip(s, self.width(i)))
     }
 
     /// The column named `name` (descriptors are static: a wrong name is a bug).
@@ -174,14 +160,14 @@ pub const AGENT_EVENTS: Table = Table {
 pub fn encode_event<'a>(e: &'a AgentEvent, source: EventSource, now: i64) -> Vec<Cell<'a>> {
     let t = &AGENT_EVENTS;
     vec![
-        Cell::Text(&e.ext),
+        Cell::text(&e.ext),
         Cell::Int(e.ts),
-        Cell::Text(e.event.as_str()),
+        Cell::text(e.event.as_str()),
         Cell::Int(e.enabled as i64),
-        Cell::Text(&e.state),
+        Cell::text(&e.state),
         t.fit(5, &e.user_id),
         t.fit(6, &e.username),
-        Cell::Text(source.as_str()),
+        Cell::text(source.as_str()),
         Cell::Int(now),
     ]
 }
@@ -247,10 +233,10 @@ pub fn encode_stats<'a>(
 ) -> Vec<Cell<'a>> {
     let t = &USERS_CALLS;
     vec![
-        Cell::Text(&r.ext),
+        Cell::text(&r.ext),
         Cell::Int(hour_start),
         t.fit(2, &r.name),
-        Cell::Text(&r.tags),
+        Cell::text(&r.tags),
         Cell::Int(r.total_calls),
         Cell::Int(r.answered_calls),
         Cell::Int(r.talked_time),
@@ -268,8 +254,8 @@ pub fn encode_stats<'a>(
         Cell::Int(r.on_call_time),
         Cell::Int(r.on_call_time_avg),
         Cell::Int(r.not_available_time),
-        Cell::Text(&r.not_available_detailed_report),
-        Cell::Text(source.as_str()),
+        Cell::text(&r.not_available_detailed_report),
+        Cell::text(source.as_str()),
         Cell::Int(now),
     ]
 }
@@ -337,7 +323,7 @@ impl NameSeen {
 pub fn encode_name<'a>(ext: &'a str, n: &'a NameSeen) -> Vec<Cell<'a>> {
     let t = &AGENTS;
     vec![
-        Cell::Text(ext),
+        Cell::text(ext),
         t.fit(1, &n.stats),
         Cell::Int(n.stats_at),
         t.fit(3, &n.event),
@@ -403,9 +389,9 @@ pub fn encode_activity(r: &ActivityRow) -> Vec<Cell<'_>> {
     let b = &r.buckets;
     let t = &AGENT_ACTIVITY;
     let mut cells = vec![
-        Cell::Text(&r.agent_ext),
+        Cell::text(&r.agent_ext),
         Cell::Int(r.report_hour),
-        Cell::Text(&r.report_hour_local),
+        Cell::text(&r.report_hour_local),
         t.fit(3, &r.agent_name),
     ];
     cells.extend(
@@ -441,7 +427,7 @@ pub fn encode_activity(r: &ActivityRow) -> Vec<Cell<'_>> {
         ]
         .map(Cell::Int),
     );
-    cells.push(Cell::Text(&r.event_details));
+    cells.push(Cell::text(&r.event_details));
     cells
 }
 
@@ -516,8 +502,8 @@ pub const API_TOKEN: Table = Table {
 pub fn encode_token(t: &CachedToken) -> Vec<Cell<'_>> {
     vec![
         Cell::Int(1),
-        Cell::Text(&t.access_token),
-        Cell::Text(&t.refresh_token),
+        Cell::text(&t.access_token),
+        Cell::text(&t.refresh_token),
         Cell::Int(t.expires_at),
     ]
 }
@@ -599,11 +585,11 @@ pub fn encode_stint(s: &Stint) -> Vec<Cell<'_>> {
         t.fit(1, &s.queue),
         Cell::Int(s.enter_time),
         Cell::Int(s.enter_hour),
-        Cell::Text(&s.enter_hour_local),
+        Cell::text(&s.enter_hour_local),
         t.fit(5, &s.caller_number),
         t.fit(6, &s.caller_name),
         Cell::opt(s.entry_position),
-        Cell::Text(s.outcome.unwrap_or(Outcome::Incomplete).as_str()),
+        Cell::text(s.outcome.unwrap_or(Outcome::Incomplete).as_str()),
         t.fit(9, &s.agent),
         Cell::opt(s.wait_secs),
         Cell::opt(s.talk_secs),
@@ -708,7 +694,7 @@ mod tests {
 
     /// `(column, VARCHAR width or None)` of `table` in `schema.sql`, in order.
     fn schema_columns(table: &str) -> Vec<(String, Option<usize>, String)> {
-        let sql = super::super::SCHEMA_SQL;
+        let sql = crate::store::schema::SCHEMA_SQL;
         let head = format!("CREATE TABLE IF NOT EXISTS {table} (");
         let start = sql
             .find(&head)
@@ -771,7 +757,7 @@ mod tests {
         };
         let cells = encode_event(&e, EventSource::Api, 0);
         assert_eq!(cells.len(), AGENT_EVENTS.columns.len());
-        assert_eq!(cells[6], Cell::Text(&e.username[..255]));
+        assert_eq!(cells[6], Cell::text(&e.username[..255]));
         let s = CallStats::default();
         assert_eq!(
             encode_stats(&s, 0, EventSource::Api, 0).len(),

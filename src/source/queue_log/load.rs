@@ -15,7 +15,8 @@ use super::reader::{
 use crate::bounds::TimeBounds;
 use crate::error::{Error, Result};
 use crate::hours::{HourBucket, Zone};
-use crate::store::queue::{ChunkWrites, QueueStore, RawLine, RejectRow};
+use crate::model::queue::{ChunkWrites, RawLine, RejectRow};
+use crate::store::QueueStore;
 use crate::store::table;
 
 /// `queue_log_state` key of the [`DeriverState`] (open stints, agents' memberships and pauses).
