@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::kv::kv_put;
+use super::rows;
 use super::schema::{SCHEMA_VERSION, schema_statements};
 use super::sql::{Backend, Dialect, in_tx, query_int, query_text};
 use super::table;
@@ -332,7 +333,7 @@ fn compact_event_details<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
         let end = start.saturating_add(COMPACT_SPAN_SECS);
         let mut rows = Vec::new();
         b.query(&read, &[Cell::Int(start), Cell::Int(end)], &mut |r| {
-            let mut row = table::decode_activity(r)?;
+            let mut row = rows::decode_activity(r)?;
             if let Some(compact) = details::compact_legacy(row.report_hour, &row.event_details) {
                 row.event_details = compact;
                 rows.push(row);
@@ -343,7 +344,7 @@ fn compact_event_details<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
             &head,
             &tail,
             table::AGENT_ACTIVITY.columns.len(),
-            &mut rows.iter().map(table::encode_activity),
+            &mut rows.iter().map(rows::encode_activity),
             &mut |_| {},
         )?;
         from = end;

@@ -5,20 +5,23 @@
 //! runs. Every write method is one transaction; loads are idempotent (the natural key of
 //! `agent_events`, replace-per-hour for `users_calls`).
 //!
-//! The files stand on floors; each imports only from the floors below it (and within its
-//! own folder, a parent only from its children), so no import goes back up:
+//! The files stand on floors; each imports only from the floors below it, and in a folder
+//! the parent only from its children, so no import goes back up (`cargo modules
+//! dependencies --lib --acyclic` checks the whole crate):
 //!
 //! | floor | files | what they hold |
 //! |---|---|---|
 //! | 0 | [`value`], `schema` | the one value type and row reader; `schema.sql` |
-//! | 1 | [`table`] | one descriptor, encoder and decoder per table |
-//! | 2 | [`sql`] | the SQL dialects and the backend trait |
+//! | 1 | [`table`] | one descriptor per table |
+//! | 2 | [`rows`], [`sql`] | each table's encoder and decoder; the dialects and the backend trait |
 //! | 3 | `kv`, `traits` | key-value reads and writes; the [`Store`] and [`QueueStore`] traits |
 //! | 4 | [`contract`], [`maintenance`] | SPEC §9 before anything runs; the operating commands' statements |
 //! | 5 | [`db`] (`load`, `activity`, `queue`, `swap`) | every workflow, once, over any backend |
 //! | 6 | [`sqlite`] | the SQLite backend |
 //! | 7 | [`mysql`] (`url`, `error`) | the MySQL backend (it reads init-load's SQLite staging file) |
 //! | 8 | `url`, this file | [`DatabaseUrl`]; opening a store |
+//!
+//! The store imports only [`crate::model`] and [`crate::error`] from outside it.
 
 use crate::error::Result;
 pub use crate::model::{
@@ -30,6 +33,7 @@ pub mod db;
 mod kv;
 pub mod maintenance;
 pub mod mysql;
+pub mod rows;
 mod schema;
 pub mod sql;
 pub mod sqlite;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::model::{ActivityFilter, ActivityRow};
+use crate::store::rows;
 use crate::store::sql::{Backend, IN_LIST_MAX, placeholders};
 use crate::store::table;
 use crate::store::value::{Cell, read_cells};
@@ -50,7 +51,7 @@ pub(super) fn write_activity<B: Backend + ?Sized>(
     };
     let mut changed: Vec<Vec<Cell<'_>>> = Vec::new();
     for r in rows {
-        let cells = table::encode_activity(r);
+        let cells = rows::encode_activity(r);
         // Borrowed lookups would need a second key type; the clone is per written row.
         let same = stored
             .remove(&(r.agent_ext.clone(), r.report_hour))

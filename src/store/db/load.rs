@@ -8,8 +8,9 @@ use crate::error::{Error, Result};
 use crate::model::state::{self, InstantKey};
 use crate::model::{AgentEvent, LoadBatch, LoadOutcome};
 use crate::store::kv::{instant_for_update, kv_put, now_epoch, record_zone};
+use crate::store::rows::{self, NameSeen};
 use crate::store::sql::{Backend, IN_LIST_MAX, placeholders};
-use crate::store::table::{self, NameSeen, clip};
+use crate::store::table::{self, clip};
 use crate::store::value::Cell;
 
 /// Width in characters of the free-text name columns (`VARCHAR(255)` in `schema.sql`).
@@ -88,7 +89,7 @@ pub(super) fn read_names<B: Backend + ?Sized>(
     }
     let mut out = HashMap::new();
     b.query(&sql, &args, &mut |r| {
-        let (ext, seen) = table::decode_name(r)?;
+        let (ext, seen) = rows::decode_name(r)?;
         out.insert(ext, seen);
         Ok(())
     })?;
@@ -118,7 +119,7 @@ fn merge_names<B: Backend + ?Sized>(b: &mut B, batch: &LoadBatch<'_>) -> Result<
         &head,
         &tail,
         table::AGENTS.columns.len(),
-        &mut changed.iter().map(|(ext, n)| table::encode_name(ext, n)),
+        &mut changed.iter().map(|(ext, n)| rows::encode_name(ext, n)),
         &mut |_| {},
     )
 }
@@ -160,7 +161,7 @@ pub(super) fn load_in<B: Backend + ?Sized>(
     // The ignoring insert stays as a guard against a concurrent load of the same events; its
     // affected rows are exactly the events stored by this call.
     let mut new = 0;
-    let mut rows = fresh.iter().map(|e| table::encode_event(e, source, now));
+    let mut rows = fresh.iter().map(|e| rows::encode_event(e, source, now));
     if bulk_events {
         b.insert_new_rows(&table::AGENT_EVENTS, &mut rows, &mut |n| new += n)?;
     } else {
@@ -189,7 +190,7 @@ pub(super) fn load_in<B: Backend + ?Sized>(
             &mut hour
                 .records
                 .iter()
-                .map(|r| table::encode_stats(r, hour.hour_start, source, now)),
+                .map(|r| rows::encode_stats(r, hour.hour_start, source, now)),
             &mut |_| {},
         )?;
         outcome.stats_rows += hour.records.len() as u64;

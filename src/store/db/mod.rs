@@ -12,6 +12,7 @@ use crate::model::{
     TableSummary,
 };
 use crate::store::kv::{kv_get, kv_put, record_zone};
+use crate::store::rows;
 use crate::store::sql::{Backend, Dialect, in_tx, placeholders, query_int};
 use crate::store::table;
 use crate::store::traits::{QueueStore, Store};
@@ -131,11 +132,11 @@ impl<B: Backend + 'static> Store for Db<B> {
     ) -> Result<()> {
         let sql = format!(
             "SELECT {} FROM agent_events WHERE ts_epoch > ? AND ts_epoch < ? ORDER BY ts_epoch, id",
-            table::STORED_EVENT_SELECT
+            rows::STORED_EVENT_SELECT
         );
         self.b
             .query(&sql, &[Cell::Int(after), Cell::Int(before)], &mut |r| {
-                each(table::decode_stored_event(r)?);
+                each(rows::decode_stored_event(r)?);
                 Ok(())
             })
     }
@@ -150,12 +151,12 @@ impl<B: Backend + 'static> Store for Db<B> {
     fn hour_calls(&mut self, from: i64, to: i64) -> Result<Vec<HourCalls>> {
         let sql = format!(
             "SELECT {} FROM users_calls WHERE hour_start >= ? AND hour_start < ?",
-            table::HOUR_CALLS_SELECT
+            rows::HOUR_CALLS_SELECT
         );
         let mut out = Vec::new();
         self.b
             .query(&sql, &[Cell::Int(from), Cell::Int(to)], &mut |r| {
-                out.push(table::decode_hour_calls(r)?);
+                out.push(rows::decode_hour_calls(r)?);
                 Ok(())
             })?;
         Ok(out)
@@ -192,7 +193,7 @@ impl<B: Backend + 'static> Store for Db<B> {
     ) -> Result<()> {
         let (sql, cells) = activity_query(filter);
         self.b
-            .query(&sql, &cells, &mut |r| each(table::decode_activity(r)?))
+            .query(&sql, &cells, &mut |r| each(rows::decode_activity(r)?))
     }
 
     fn token(&mut self) -> Result<Option<CachedToken>> {
@@ -202,7 +203,7 @@ impl<B: Backend + 'static> Store for Db<B> {
         );
         let mut out = None;
         self.b.query(&sql, &[], &mut |r| {
-            out = Some(table::decode_token(r)?);
+            out = Some(rows::decode_token(r)?);
             Ok(())
         })?;
         Ok(out)
@@ -210,7 +211,7 @@ impl<B: Backend + 'static> Store for Db<B> {
 
     fn set_token(&mut self, token: &CachedToken) -> Result<()> {
         let (head, tail) = self.dialect().upsert(&table::API_TOKEN);
-        let cells = table::encode_token(token);
+        let cells = rows::encode_token(token);
         self.b.exec(
             &format!("{head} VALUES ({}) {tail}", placeholders(cells.len())),
             &cells,

@@ -11,6 +11,7 @@ use crate::model::queue::{
 };
 use crate::model::{EventSource, LoadBatch};
 use crate::store::kv::{kv_put, now_epoch};
+use crate::store::rows;
 use crate::store::sql::{Backend, in_tx};
 use crate::store::table;
 use crate::store::value::Cell;
@@ -48,7 +49,7 @@ fn insert_raw_lines<B: Backend + ?Sized>(
             .iter()
             .zip(&new)
             .filter(|(_, n)| **n)
-            .map(|(l, _)| table::encode_raw_line(l, now)),
+            .map(|(l, _)| rows::encode_raw_line(l, now)),
         &mut |n| count += n,
     )?;
     Ok((new, count))
@@ -93,7 +94,7 @@ pub(super) fn load_chunk<B: Backend + ?Sized>(
             &insert,
             "",
             table::QUEUE_LOG_REJECTS.columns.len(),
-            &mut rejects.iter().map(|r| table::encode_reject(r, now)),
+            &mut rejects.iter().map(|r| rows::encode_reject(r, now)),
             &mut |n| rejects_new += n,
         )?;
         outcome.rejects_new = rejects_new;
@@ -106,7 +107,7 @@ pub(super) fn load_chunk<B: Backend + ?Sized>(
             &head,
             &tail,
             table::QUEUE_CALLS.columns.len(),
-            &mut writes.stints.iter().map(table::encode_stint),
+            &mut writes.stints.iter().map(rows::encode_stint),
             &mut |_| {},
         )?;
         outcome.stints_written = writes.stints.len() as u64;
@@ -153,6 +154,6 @@ pub(super) fn scan_stints<B: Backend + ?Sized>(
     b.query(
         &sql,
         &[Cell::text(from_local), Cell::text(to_local)],
-        &mut |r| each(table::decode_stint(r)?),
+        &mut |r| each(rows::decode_stint(r)?),
     )
 }
