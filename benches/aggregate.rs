@@ -29,8 +29,9 @@ use std::time::Instant;
 use apr::aggregate::categories::StateMap;
 use apr::aggregate::{AggregateOptions, DEFAULT_MAX_CARRY, Scope, aggregate};
 use apr::hours::Zone;
+use apr::model::LoadBatch;
 use apr::model::{ActivityFilter, ActivityRow, AgentEvent, HourStats};
-use apr::store::{DatabaseUrl, LoadBatch, Store};
+use apr::store::{DatabaseUrl, Store};
 
 /// 2025-08-20 00:00 UTC.
 const START: i64 = 1_755_648_000;

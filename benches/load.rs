@@ -17,8 +17,9 @@ mod scratch;
 use std::collections::HashSet;
 use std::time::Instant;
 
+use apr::model::LoadBatch;
 use apr::model::{AgentEvent, EventSource};
-use apr::store::{DatabaseUrl, LoadBatch, Store, keys};
+use apr::store::{DatabaseUrl, Store, keys};
 
 const EVENTS_PER_AGENT: usize = 500;
 const BATCH: usize = 2000;

@@ -5,8 +5,9 @@
 
 mod support;
 
+use apr::model::LoadBatch;
 use apr::model::{ActivityFilter, ActivityRow, Buckets};
-use apr::store::{DatabaseUrl, LoadBatch};
+use apr::store::DatabaseUrl;
 use support::mariadb::Mariadb;
 use support::rows::mysql_rows;
 

@@ -6,10 +6,11 @@ mod support;
 
 use std::collections::HashMap;
 
-use apr::model::{ActivityRow, AgentEvent, Buckets, CallStats, EventSource, HourStats};
-use apr::store::{
-    ActivityFilter, CachedToken, DatabaseUrl, HourCalls, LoadBatch, Store, StoredEvent, keys,
+use apr::model::{
+    ActivityFilter, ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource,
+    HourCalls, HourStats, LoadBatch, StoredEvent,
 };
+use apr::store::{DatabaseUrl, Store, keys};
 use support::mysql::ScratchMysql;
 
 /// A database a case runs against; stores opened from it share its data.

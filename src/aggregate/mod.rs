@@ -518,8 +518,8 @@ fn aggregate_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LoadBatch;
     use crate::model::{AgentEvent, CallStats, HourStats};
-    use crate::store::LoadBatch;
     use crate::store::sqlite::SqliteStore;
 
     const H: i64 = 3600;
@@ -546,7 +546,7 @@ mod tests {
 
     fn rows(store: &mut SqliteStore) -> Vec<ActivityRow> {
         let mut out = Vec::new();
-        let filter = crate::store::ActivityFilter {
+        let filter = crate::model::ActivityFilter {
             from_local: "0000".into(),
             to_local: "9999".into(),
             exts: vec![],

@@ -11,7 +11,8 @@ use chrono::{Duration, NaiveDateTime, NaiveTime, Timelike};
 
 use crate::error::{Error, Result};
 use crate::hours::{Zone, parse_date};
-use crate::store::{ActivityFilter, Store};
+use crate::model::ActivityFilter;
+use crate::store::Store;
 
 pub mod agents;
 pub mod calls;

@@ -24,9 +24,6 @@
 //! The store imports only [`crate::model`] and [`crate::error`] from outside it.
 
 use crate::error::Result;
-pub use crate::model::{
-    ActivityFilter, CachedToken, HourCalls, LoadBatch, LoadOutcome, StoredEvent,
-};
 
 pub mod contract;
 pub mod db;
