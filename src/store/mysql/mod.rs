@@ -1,9 +1,9 @@
-//! The MySQL/MariaDB backend (the sync `mysql` crate): binding of cells, multi-row prepared
-//! statements sized to the server's `max_allowed_packet` (and at most [`ROWS_PER_STATEMENT`]
-//! rows), one dedicated connection per store (so
-//! that `GET_LOCK` locks live exactly as long as the store), the choice of a NO PAD binary
-//! collation and session settings. The URL and its waits are in [`url`], the mapping of
-//! driver errors in `error`.
+//! The MySQL/MariaDB backend (the sync `mysql` crate): multi-row prepared statements sized
+//! to the server's `max_allowed_packet` (and at most [`ROWS_PER_STATEMENT`] rows), one
+//! dedicated connection per store (so that `GET_LOCK` locks live exactly as long as the
+//! store), the choice of a NO PAD binary collation and session settings. The URL and its
+//! waits are in [`url`], the mapping of driver errors in `error`, how cells travel in
+//! `wire`, lock names in `lock`.
 
 use std::path::Path;
 
@@ -12,7 +12,7 @@ use mysql::{Conn, Opts, OptsBuilder, Params, Value};
 
 use super::contract;
 use super::db::Db;
-use super::sql::{Backend, Dialect, insert_ignoring, placeholders};
+use super::sql::{Backend, Dialect, insert_ignoring};
 use super::sqlite::SqliteStore;
 use super::table::Table;
 use super::traits::BeforeWrite;
@@ -20,10 +20,14 @@ use super::value::{Cell, RowRead};
 use crate::error::{Error, Result, one_line};
 
 mod error;
+mod lock;
 pub mod url;
+mod wire;
 
 use error::{connect_error, mysql_error, timed_out};
+use lock::lock_name;
 use url::{MysqlUrl, Timeouts};
+use wire::{LOCAL_INFILE_REFUSED, bind, params, row_placeholders, sent_bytes, write_tsv_row};
 
 /// Most rows per multi-row statement: enough to amortize round trips. A statement also stays
 /// under the protocol's 65,535 placeholders and under half the server's `max_allowed_packet`
@@ -37,9 +41,6 @@ const DEFAULT_STATEMENT_BYTES: usize = 2 << 20;
 
 /// How long a writer waits for a lock another session holds before reporting it busy.
 const LOCK_WAIT_SECS: i64 = 5;
-
-/// `GET_LOCK` names are limited to 64 characters.
-const LOCK_NAME_MAX: usize = 64;
 
 /// The collation `schema.sql` names. It is PAD SPACE ('a' = 'a '), unlike SQLite's byte
 /// comparison, so on open it is swapped for a NO PAD binary collation when the server has one.
@@ -69,81 +70,6 @@ pub struct MysqlBackend {
     statement_bytes: usize,
     /// Whether `LOAD DATA LOCAL INFILE` may be tried; false once the server refused it.
     local_infile: bool,
-}
-
-fn bind(cell: &Cell<'_>) -> Value {
-    match cell {
-        Cell::Int(n) => Value::Int(*n),
-        Cell::Null => Value::NULL,
-        Cell::Text(s) => Value::Bytes(s.as_bytes().to_vec()),
-    }
-}
-
-fn params(cells: &[Cell<'_>]) -> Params {
-    if cells.is_empty() {
-        Params::Empty
-    } else {
-        Params::Positional(cells.iter().map(bind).collect())
-    }
-}
-
-/// About the bytes a bound value takes in the packet that executes a prepared statement (its
-/// type, length prefix and data), plus its `?, ` in the statement text that prepares it.
-fn sent_bytes(v: &Value) -> usize {
-    let data = match v {
-        Value::Bytes(b) => b.len() + 9,
-        Value::NULL => 0,
-        _ => 8,
-    };
-    data + 2 + 3
-}
-
-/// `(?, ?, ...), (?, ?, ...)` for `rows` rows of `cols` columns.
-fn row_placeholders(rows: usize, cols: usize) -> String {
-    let one = format!("({})", placeholders(cols));
-    vec![one; rows].join(", ")
-}
-
-/// Server errors that refuse `LOAD DATA LOCAL INFILE` itself: MySQL 5's and older
-/// MariaDB's "command not allowed" (1148), MariaDB 10.5+'s "local infile capability
-/// disabled" (4166), MySQL 8's local data disabled on the client (3948) or the server
-/// (3950).
-const LOCAL_INFILE_REFUSED: [u16; 4] = [1148, 4166, 3948, 3950];
-
-/// Appends one row in `LOAD DATA`'s default text format: tab-separated fields, `\N` for
-/// NULL, backslash escapes for the bytes that would end a field or line.
-fn write_tsv_row(out: &mut Vec<u8>, row: &[Cell<'_>]) {
-    use std::io::Write as _;
-    for (i, cell) in row.iter().enumerate() {
-        if i > 0 {
-            out.push(b'\t');
-        }
-        match cell {
-            Cell::Int(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Cell::Null => out.extend_from_slice(b"\\N"),
-            Cell::Text(s) => {
-                let bytes = s.as_bytes();
-                let mut from = 0;
-                for (at, b) in bytes.iter().enumerate() {
-                    let escaped: &[u8] = match b {
-                        b'\\' => b"\\\\",
-                        b'\t' => b"\\t",
-                        b'\n' => b"\\n",
-                        b'\r' => b"\\r",
-                        0 => b"\\0",
-                        _ => continue,
-                    };
-                    out.extend_from_slice(&bytes[from..at]);
-                    out.extend_from_slice(escaped);
-                    from = at + 1;
-                }
-                out.extend_from_slice(&bytes[from..]);
-            }
-        }
-    }
-    out.push(b'\n');
 }
 
 struct MysqlRow(mysql::Row);
@@ -500,66 +426,5 @@ impl Drop for MysqlBackend {
         for lock in std::mem::take(&mut self.locks) {
             let _ = self.conn.exec_drop("DO RELEASE_LOCK(?)", (&lock,));
         }
-    }
-}
-
-/// The `GET_LOCK` name for `name` in `database`: scoped to the database (the server's lock
-/// namespace is shared by all databases), at most [`LOCK_NAME_MAX`] characters.
-fn lock_name(database: &str, name: &str) -> String {
-    let full = format!("apr.{database}.{name}");
-    if full.chars().count() <= LOCK_NAME_MAX {
-        return full;
-    }
-    // Too long: keep a readable prefix and make it unique with a stable hash of the whole.
-    let hash = format!("{:016x}", fnv1a(full.as_bytes()));
-    let prefix: String = full.chars().take(LOCK_NAME_MAX - hash.len() - 1).collect();
-    format!("{prefix}~{hash}")
-}
-
-/// FNV-1a, 64 bit: stable across Rust versions, unlike `DefaultHasher`, so two builds of apr
-/// agree on lock names.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lock_names_are_scoped_and_capped_at_64_characters() {
-        assert_eq!(lock_name("apr", "collect"), "apr.apr.collect");
-        let long_a = lock_name("a_rather_long_database_name_for_reports", &"x".repeat(80));
-        let long_b = lock_name("a_rather_long_database_name_for_reports", &"y".repeat(80));
-        assert_eq!(long_a.chars().count(), LOCK_NAME_MAX);
-        assert_ne!(long_a, long_b);
-        assert_eq!(
-            long_a,
-            lock_name("a_rather_long_database_name_for_reports", &"x".repeat(80))
-        );
-        let wide = lock_name("db", &"é".repeat(100));
-        assert_eq!(wide.chars().count(), LOCK_NAME_MAX);
-    }
-
-    #[test]
-    fn load_data_rows_escape_what_ends_a_field_or_line() {
-        let mut out = Vec::new();
-        write_tsv_row(
-            &mut out,
-            &[
-                Cell::Int(-7),
-                Cell::Null,
-                Cell::text(""),
-                Cell::text("a\tb\nc\\d\re\0f|é"),
-            ],
-        );
-        assert_eq!(out, "-7\t\\N\t\ta\\tb\\nc\\\\d\\re\\0f|é\n".as_bytes());
-    }
-
-    #[test]
-    fn multi_row_placeholders() {
-        assert_eq!(row_placeholders(2, 3), "(?, ?, ?), (?, ?, ?)");
     }
 }
