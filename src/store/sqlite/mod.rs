@@ -1,12 +1,12 @@
 //! The SQLite backend (rusqlite, bundled): binding of cells, cached prepared multi-row
-//! statements (up to [`ROWS_PER_STATEMENT`] rows each), WAL journal, file
-//! locks beside the database, and the mapping of SQLite errors to one-line messages that
-//! name the file and what to do.
+//! statements (up to [`ROWS_PER_STATEMENT`] rows each), WAL journal and file locks beside
+//! the database. The mapping of SQLite errors is in `error`, reading a database without
+//! its shared index in `immutable`.
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, OpenFlags};
 
 use super::contract;
 use super::db::Db;
@@ -14,7 +14,13 @@ use super::schema::sqlite_statement;
 use super::sql::{Backend, Dialect, placeholders};
 use super::traits::BeforeWrite;
 use super::value::{Cell, RowRead};
-use crate::error::{Error, Result, one_line};
+use crate::error::{Error, Result};
+
+mod error;
+mod immutable;
+
+use error::sqlite_error;
+use immutable::{FileState, check_unchanged, immutable_uri};
 
 /// Rows per multi-row `INSERT` (fewer when the columns would pass SQLite's variable limit).
 const ROWS_PER_STATEMENT: usize = 256;
@@ -39,49 +45,6 @@ pub struct SqliteBackend {
     immutable: Option<FileState>,
 }
 
-/// What a reader without a shared index (`immutable=1`) can see of writers: the file's
-/// size and modification time, and whether a `-wal` or `-shm` file exists (a writer that
-/// opens the database creates both). A difference means a writer ran or runs: pages read
-/// from then on may mix two versions, so the read fails instead (issue 8).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct FileState {
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-    wal: Option<u64>,
-    shm: bool,
-}
-
-impl FileState {
-    fn of(path: &Path) -> std::io::Result<FileState> {
-        let meta = std::fs::metadata(path)?;
-        let beside = |suffix: &str| {
-            let mut p = path.as_os_str().to_owned();
-            p.push(suffix);
-            std::fs::metadata(PathBuf::from(p)).ok()
-        };
-        Ok(FileState {
-            len: meta.len(),
-            modified: meta.modified().ok(),
-            wal: beside("-wal").map(|m| m.len()),
-            shm: beside("-shm").is_some(),
-        })
-    }
-}
-
-/// Fails when an immutable read's file is no longer as it was opened.
-fn check_unchanged(path: &Path, shown: &str, opened: &Option<FileState>) -> Result<()> {
-    let Some(opened) = opened else {
-        return Ok(());
-    };
-    if FileState::of(path).ok().as_ref() == Some(opened) {
-        return Ok(());
-    }
-    Err(Error::db(format!(
-        "database {shown} changed while it was read without SQLite's shared index (its \
-         directory is read-only to this user); the read was abandoned: run again"
-    )))
-}
-
 /// Cells bind borrowed: no copy of the text per row.
 impl rusqlite::ToSql for Cell<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -90,42 +53,6 @@ impl rusqlite::ToSql for Cell<'_> {
             Cell::Null => ToSqlOutput::Owned(Value::Null),
             Cell::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
         })
-    }
-}
-
-/// One-line message for an SQLite failure on `shown`: what happened and what to do, never
-/// the SQL text.
-fn sqlite_error(shown: &str, e: rusqlite::Error) -> Error {
-    let code = e.sqlite_error_code();
-    let detail = match &e {
-        rusqlite::Error::SqliteFailure(f, Some(msg)) => {
-            // SQLite's own message, minus any statement text it may quote.
-            one_line(msg.split(" in \"").next().unwrap_or(msg))
-                + &format!(" (code {})", f.extended_code)
-        }
-        rusqlite::Error::SqlInputError { msg, .. } => one_line(msg),
-        other => one_line(&other.to_string()),
-    };
-    match code {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::db(format!(
-            "database {shown} is busy (another process is writing to it); try again when it finishes"
-        )),
-        Some(ErrorCode::ReadOnly) => Error::db(format!(
-            "database {shown} cannot be written ({detail}); check the permissions of the file and its directory"
-        )),
-        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => Error::config(format!(
-            "database {shown} cannot be opened ({detail}); check the path and its permissions"
-        )),
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => Error::config(format!(
-            "database {shown} is not an SQLite database or is damaged; point APR_DATABASE_URL at apr's database"
-        )),
-        Some(ErrorCode::DiskFull) => Error::db(format!(
-            "the disk holding database {shown} is full; free space and run again (nothing was committed)"
-        )),
-        Some(ErrorCode::SystemIoFailure) => Error::db(format!(
-            "I/O error on database {shown} ({detail}); check the disk, then run again"
-        )),
-        _ => Error::db(format!("SQLite error on database {shown}: {detail}")),
     }
 }
 
@@ -180,7 +107,7 @@ impl SqliteBackend {
     fn connect_immutable(path: &Path) -> Result<SqliteBackend> {
         let opened = FileState::of(path)
             .map_err(|e| Error::io(format!("cannot read database {}", path.display()), e))?;
-        if opened.wal.is_some_and(|len| len > 0) {
+        if opened.wal_holds_commits() {
             return Err(Error::db(format!(
                 "database sqlite://{} has a write-ahead log (-wal) that this user cannot \
                  apply, its directory being read-only; run again when the writer has \
@@ -199,21 +126,6 @@ impl SqliteBackend {
         b.immutable = Some(opened);
         Ok(b)
     }
-}
-
-/// `file:PATH?immutable=1`, with the characters a URI gives meaning to escaped.
-fn immutable_uri(path: &Path) -> String {
-    let mut uri = String::from("file:");
-    for c in path.to_string_lossy().chars() {
-        match c {
-            '%' => uri.push_str("%25"),
-            '?' => uri.push_str("%3f"),
-            '#' => uri.push_str("%23"),
-            c => uri.push(c),
-        }
-    }
-    uri.push_str("?immutable=1");
-    uri
 }
 
 impl Db<SqliteBackend> {
