@@ -150,10 +150,10 @@ fn stdout(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stdout).into_owned()
 }
 
-fn mysql_env() -> Option<(ScratchMysql, Env)> {
-    let scratch = ScratchMysql::new()?;
+fn mysql_env() -> (ScratchMysql, Env) {
+    let scratch = ScratchMysql::new();
     let env = Env::with(tempfile::tempdir().unwrap(), scratch.url().to_string());
-    Some((scratch, env))
+    (scratch, env)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -197,10 +197,10 @@ fn sqlite_foreign_tables_are_refused() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_foreign_tables_are_refused() {
-    if let Some((_s, env)) = mysql_env() {
-        foreign_tables_are_refused(&env);
-    }
+    let (_s, env) = mysql_env();
+    foreign_tables_are_refused(&env);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -231,10 +231,10 @@ fn sqlite_newer_schema_is_refused_naming_both_versions() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_newer_schema_is_refused_naming_both_versions() {
-    if let Some((_s, env)) = mysql_env() {
-        newer_schema_is_refused(&env);
-    }
+    let (_s, env) = mysql_env();
+    newer_schema_is_refused(&env);
 }
 
 /// The local day (the tests' zone, Asia/Kolkata) that an init-load of the last hours
@@ -287,10 +287,10 @@ fn sqlite_version_1_is_upgraded_in_place() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_1_is_upgraded_in_place() {
-    if let Some((_s, env)) = mysql_env() {
-        version_1_is_upgraded(&env);
-    }
+    let (_s, env) = mysql_env();
+    version_1_is_upgraded(&env);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -323,10 +323,9 @@ fn read_only_commands_never_create_a_database() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_read_only_commands_create_no_table() {
-    let Some((_s, env)) = mysql_env() else {
-        return;
-    };
+    let (_s, env) = mysql_env();
     let a = env
         .apr(&["report", "--start-date", "2025-09-07"], &[])
         .code(2);
@@ -438,10 +437,9 @@ fn report_and_serve_once_work_for_a_user_who_cannot_write_the_database() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_report_works_for_a_user_who_may_only_select() {
-    let Some((scratch, env)) = mysql_env() else {
-        return;
-    };
+    let (scratch, env) = mysql_env();
     env.init_load("3").success();
     let day = loaded_day();
     let expected = stdout(&env.apr(&["report", "--start-date", &day], &[]).success());
@@ -683,12 +681,12 @@ fn sqlite_init_load_is_all_or_nothing() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_init_load_is_all_or_nothing() {
-    if let Some((_s, env)) = mysql_env() {
-        let mut rng = fastrand::Rng::with_seed(13);
-        let points: Vec<usize> = (0..2).map(|_| rng.usize(1..60)).collect();
-        init_load_is_all_or_nothing(&env, &points);
-    }
+    let (_s, env) = mysql_env();
+    let mut rng = fastrand::Rng::with_seed(13);
+    let points: Vec<usize> = (0..2).map(|_| rng.usize(1..60)).collect();
+    init_load_is_all_or_nothing(&env, &points);
 }
 
 #[test]
@@ -786,10 +784,9 @@ fn a_damaged_database_is_one_line_naming_it_without_sql() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_errors_hide_the_password_and_name_the_database() {
-    let Some((scratch, env)) = mysql_env() else {
-        return;
-    };
+    let (scratch, env) = mysql_env();
     let bad = scratch
         .url()
         .replacen("mysql://root@", "mysql://root:hunter2@", 1);
@@ -912,10 +909,10 @@ fn sqlite_version_2_queue_log_is_upgraded_in_place() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_2_queue_log_is_upgraded_in_place() {
-    if let Some((_s, env)) = mysql_env() {
-        version_2_queue_log_is_upgraded(&env);
-    }
+    let (_s, env) = mysql_env();
+    version_2_queue_log_is_upgraded(&env);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1007,7 +1004,7 @@ fn database_at_version(env: &Env, version: u32) {
     }
 }
 
-fn collect_refusals_write_nothing(make_env: &dyn Fn() -> Option<(Option<ScratchMysql>, Env)>) {
+fn collect_refusals_write_nothing(make_env: &dyn Fn() -> (Option<ScratchMysql>, Env)) {
     let now = chrono::Utc::now().timestamp();
     let old = (now - 8 * 24 * HOUR).to_string();
     let late = (now - 2 * HOUR).to_string();
@@ -1059,9 +1056,7 @@ fn collect_refusals_write_nothing(make_env: &dyn Fn() -> Option<(Option<ScratchM
     ];
     for version in [1, 2, apr::store::SCHEMA_VERSION] {
         for (what, args, vars, watermark, says) in &refusals {
-            let Some((_scratch, env)) = make_env() else {
-                return;
-            };
+            let (_scratch, env) = make_env();
             database_at_version(&env, version);
             if let Some(w) = watermark {
                 env.exec(&format!(
@@ -1080,12 +1075,16 @@ fn collect_refusals_write_nothing(make_env: &dyn Fn() -> Option<(Option<ScratchM
 
 #[test]
 fn sqlite_collect_refusals_leave_every_schema_version_untouched() {
-    collect_refusals_write_nothing(&|| Some((None, Env::sqlite())));
+    collect_refusals_write_nothing(&|| (None, Env::sqlite()));
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_collect_refusals_leave_every_schema_version_untouched() {
-    collect_refusals_write_nothing(&|| mysql_env().map(|(s, e)| (Some(s), e)));
+    collect_refusals_write_nothing(&|| {
+        let (scratch, env) = mysql_env();
+        (Some(scratch), env)
+    });
 }
 
 /// Every writing command that finds another writer holding the lock exits 75 before it
@@ -1146,10 +1145,9 @@ fn sqlite_a_locked_writer_upgrades_nothing() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_a_locked_writer_upgrades_nothing() {
-    let Some((scratch, env)) = mysql_env() else {
-        return;
-    };
+    let (scratch, env) = mysql_env();
     let name = format!("apr.{}.write", scratch.name());
     let url = env.url.clone();
     a_locked_writer_upgrades_nothing(&env, &|| {
@@ -1373,10 +1371,10 @@ fn sqlite_version_3_event_details_are_compacted_in_place() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_3_event_details_are_compacted_in_place() {
-    if let Some((_s, env)) = mysql_env() {
-        version_3_event_details_are_compacted(&env);
-    }
+    let (_s, env) = mysql_env();
+    version_3_event_details_are_compacted(&env);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1470,10 +1468,10 @@ fn sqlite_version_4_tables_are_upgraded_in_place() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_4_tables_are_keyed_by_time_in_place() {
-    if let Some((_s, env)) = mysql_env() {
-        version_4_tables_are_keyed_by_time(&env);
-    }
+    let (_s, env) = mysql_env();
+    version_4_tables_are_keyed_by_time(&env);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1539,8 +1537,8 @@ fn sqlite_a_rebuild_writes_only_the_rows_that_changed() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_a_rebuild_writes_only_the_rows_that_changed() {
-    if let Some((_s, env)) = mysql_env() {
-        a_rebuild_writes_only_what_changed(&env);
-    }
+    let (_s, env) = mysql_env();
+    a_rebuild_writes_only_what_changed(&env);
 }

@@ -1,8 +1,8 @@
 //! A MariaDB server of a test's own (not the shared one at 127.0.0.1:3306): its own data
 //! directory (initialised by `mariadb-install-db`), port and socket, started with the
 //! options the test needs (a small `max_allowed_packet`), killed and restarted at will, and
-//! killed when dropped. Tests that use it run when `APR_TEST_MYSQL=1`, like the other MySQL
-//! tests.
+//! killed when dropped. Tests that use it are `#[ignore]`d like the other MySQL tests (they
+//! need MariaDB's programs installed) and run with `--include-ignored`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
