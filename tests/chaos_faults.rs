@@ -9,7 +9,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -264,6 +264,17 @@ fn mysql_malformed_fields_in_valid_json() {
 // ---------------------------------------------------------------------------------------
 // The platform killed mid-run.
 
+/// Waits until `child` waits for the request `fake` holds; panics with `ended` if it exits
+/// first.
+fn wait_for_hold(fake: &FakePlatform, child: &mut Child, ended: &str) {
+    let started = Instant::now();
+    while !fake.holding() {
+        assert!(child.try_wait().unwrap().is_none(), "{ended}");
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn platform_killed_on(mut backend: Backend) {
     let reference = backend.fresh();
     {
@@ -274,20 +285,14 @@ fn platform_killed_on(mut backend: Backend) {
     let db = backend.fresh();
     let fake = platform();
     let base = fake.base.clone();
+    // The sixth page is never answered: the platform dies while collect waits for it.
+    fake.hold(&[Endpoint::Events], 6);
     let mut child = collect(&db, &base)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while fake.count(Endpoint::Events) < 5 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "collect ended before the platform died"
-        );
-        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for_hold(&fake, &mut child, "collect ended before the platform died");
     drop(fake);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -429,21 +434,16 @@ fn a_mariadb_server_killed_mid_run_then_restarted_converges() {
 
     let db = Db::Mysql(server.url("apr"));
     fake.clear_seen();
+    // The fifth page waits until the server is dead: collect is provably mid-run then.
+    fake.hold(&[Endpoint::Events], 5);
     let mut child = collect(&db, &fake.base)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while fake.count(Endpoint::Events) < 4 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "collect ended before the server died"
-        );
-        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for_hold(&fake, &mut child, "collect ended before the server died");
     server.kill();
+    fake.release();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");

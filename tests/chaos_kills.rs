@@ -166,9 +166,16 @@ fn collect_kills(mut backend: Backend, seed: u64) {
         };
         let what = format!("collect killed after {point} of {total} requests (seed {seed})");
         fake.clear_seen();
-        kill_when(&mut collect_cmd(&db, &fake, 6), &what, |_| {
-            data_requests(&fake) >= point
-        });
+        // The next request waits unanswered, so the run is provably mid-window when the
+        // signal lands.
+        fake.hold(&[Endpoint::Events, Endpoint::Stats], point as usize + 1);
+        kill_when(&mut collect_cmd(&db, &fake, 6), &what, |_| fake.holding());
+        assert_eq!(
+            data_requests(&fake),
+            point,
+            "{what}: answered before the kill"
+        );
+        fake.release();
         run(&mut collect_cmd(&db, &fake, 6));
         assert_same_dump(&canonical_dump(&db), &want, &what);
         converged = db;

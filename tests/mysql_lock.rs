@@ -8,6 +8,7 @@
 mod support;
 
 use std::fmt::Write as _;
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -95,7 +96,12 @@ fn the_next_writer_takes_over_right_after_a_kill() {
         std::thread::sleep(Duration::from_millis(20));
     }
     writer.kill().unwrap();
-    writer.wait().unwrap();
+    let killed = writer.wait().unwrap();
+    assert_eq!(
+        killed.signal(),
+        Some(9),
+        "the kill landed mid-load: {killed:?}"
+    );
     let (code, err) = run_to_end(&url, &["parse-queue-log", "--chunk-lines", "100", file]);
     assert_eq!(code, Some(0), "the run right after the kill: {err}");
     let lines: Option<i64> = scratch
