@@ -237,11 +237,16 @@ fn mysql_newer_schema_is_refused_naming_both_versions() {
     newer_schema_is_refused(&env);
 }
 
-/// The local day (the tests' zone, Asia/Kolkata) that an init-load of the last hours
-/// surely filled: the day of half an hour ago, not the UTC date (from 18:30 UTC the two
+/// The local day (the tests' zone, Asia/Kolkata) that the init-load of the last hours
+/// filled: the day of the middle of the hours it loaded, read from the database (not the
+/// clock, which moves on between two reports, and not the UTC date: from 18:30 UTC the two
 /// differ, and a report of the UTC date would find no rows).
-fn loaded_day() -> String {
-    (chrono::Utc::now() - chrono::Duration::minutes(30))
+fn loaded_day(env: &Env) -> String {
+    let hour = |sql: &str| -> i64 { env.rows(sql)[0].parse().unwrap() };
+    let first = hour("SELECT MIN(report_hour) FROM agent_activity");
+    let last = hour("SELECT MAX(report_hour) FROM agent_activity");
+    chrono::DateTime::from_timestamp((first + last) / 2, 0)
+        .unwrap()
         .with_timezone(&chrono_tz::Asia::Kolkata)
         .format("%Y-%m-%d")
         .to_string()
@@ -249,10 +254,8 @@ fn loaded_day() -> String {
 
 fn version_1_is_upgraded(env: &Env) {
     env.init_load("3").success();
-    let report = |env: &Env| {
-        let day = loaded_day();
-        stdout(&env.apr(&["report", "--start-date", &day], &[]).success())
-    };
+    let day = loaded_day(env);
+    let report = |env: &Env| stdout(&env.apr(&["report", "--start-date", &day], &[]).success());
     let before = report(env);
     let until = env.rows("SELECT state_value FROM etl_state WHERE state_key = 'data_until.api'");
     assert_eq!(until.len(), 1);
@@ -392,7 +395,7 @@ fn serve_once_report(mut cmd: std::process::Command, path: &str) -> (String, Str
 fn report_and_serve_once_work_for_a_user_who_cannot_write_the_database() {
     let env = Env::sqlite();
     env.init_load("3").success();
-    let day = loaded_day();
+    let day = loaded_day(&env);
     let expected = stdout(&env.apr(&["report", "--start-date", &day], &[]).success());
     // Root owns the directory and the files; nobody may read them, not write them.
     std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -441,7 +444,7 @@ fn report_and_serve_once_work_for_a_user_who_cannot_write_the_database() {
 fn mysql_report_works_for_a_user_who_may_only_select() {
     let (scratch, env) = mysql_env();
     env.init_load("3").success();
-    let day = loaded_day();
+    let day = loaded_day(&env);
     let expected = stdout(&env.apr(&["report", "--start-date", &day], &[]).success());
     let user = format!("ro_{}", std::process::id());
     let admin = |sql: &str| env.exec(sql);
@@ -585,10 +588,12 @@ fn staging(env: &Env) -> PathBuf {
     env.dir.path().join("apr.db.init-load-staging")
 }
 
-/// Starts `init-load` over many small pages and kills it with `signal` once the fake has
-/// served `pages` event pages; asserts the kill landed mid-run.
+/// Starts `init-load` over many small pages and sends it `signal` once the fake has served
+/// `pages` event pages, while it waits for the next one (held until the signal is sent);
+/// asserts the signal landed mid-run.
 fn kill_mid_run(env: &Env, pages: usize, signal: i32) {
     env.fake.clear_seen();
+    env.fake.hold(&[Endpoint::Events], pages + 1);
     let mut cmd = env.command();
     cmd.env("APR_API_PAGE_SIZE", "5")
         .args(["init-load", "--yes", "--hours", "24"])
@@ -596,7 +601,7 @@ fn kill_mid_run(env: &Env, pages: usize, signal: i32) {
         .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let started = Instant::now();
-    while env.fake.count(Endpoint::Events) < pages {
+    while !env.fake.holding() {
         assert!(
             child.try_wait().unwrap().is_none(),
             "init-load ended before {pages} pages"
@@ -604,6 +609,7 @@ fn kill_mid_run(env: &Env, pages: usize, signal: i32) {
         assert!(started.elapsed() < Duration::from_secs(60), "no progress");
         std::thread::sleep(Duration::from_millis(2));
     }
+    assert_eq!(env.fake.count(Endpoint::Events), pages);
     assert!(
         child.try_wait().unwrap().is_none(),
         "still running at the kill"
@@ -613,6 +619,8 @@ fn kill_mid_run(env: &Env, pages: usize, signal: i32) {
         .status()
         .unwrap();
     assert!(killed.success());
+    // An interrupted run stops at its next check, after the page it waits for.
+    env.fake.release();
     let status = child.wait().unwrap();
     if signal == 9 {
         assert_eq!(status.signal(), Some(9), "killed, not finished: {status:?}");
@@ -1180,7 +1188,7 @@ fn get(addr: &str, path: &str) -> (String, String) {
 fn an_immutable_reader_never_serves_pages_of_a_file_a_writer_changed() {
     let env = Env::sqlite();
     env.init_load("3").success();
-    let day = loaded_day();
+    let day = loaded_day(&env);
     std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     // No writer has the database open: no -wal or -shm, so nobody's reads are immutable.
     for f in ["apr.db-wal", "apr.db-shm"] {
