@@ -477,6 +477,8 @@ fn a_run_that_fails_validation_creates_no_file_and_records_nothing() {
     let bad_map = env.dir.path().join("map.toml");
     std::fs::write(&bad_map, "this is [not toml").unwrap();
     let bad_map = bad_map.to_str().unwrap().to_string();
+    let refused = support::refused::RefusedPort::new();
+    let unreachable = format!("http://127.0.0.1:{}", refused.port());
     type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
     let cases: Vec<Case> = vec![
         (
@@ -503,7 +505,7 @@ fn a_run_that_fails_validation_creates_no_file_and_records_nothing() {
         (vec!["collect"], vec![("APR_API_PASSWORD", "wrong")], ""),
         (
             vec!["collect"],
-            vec![("APR_API_BASE", "http://127.0.0.1:9")],
+            vec![("APR_API_BASE", unreachable.as_str())],
             "",
         ),
         (
@@ -638,9 +640,11 @@ fn init_load_is_all_or_nothing(env: &Env, kill_points: &[usize]) {
     assert!(!before[0].is_empty() && !before[2].is_empty());
     let bad_map = env.dir.path().join("map.toml");
     std::fs::write(&bad_map, "this is [not toml").unwrap();
+    let refused = support::refused::RefusedPort::new();
+    let unreachable = format!("http://127.0.0.1:{}", refused.port());
     let failures: Vec<Vec<(&str, &str)>> = vec![
         vec![("APR_API_PASSWORD", "wrong")],
-        vec![("APR_API_BASE", "http://127.0.0.1:9")],
+        vec![("APR_API_BASE", unreachable.as_str())],
         vec![("APR_STATE_MAP", bad_map.to_str().unwrap())],
     ];
     for vars in failures {
