@@ -28,8 +28,8 @@ pub const DEFAULT_SERVER_URL: &str = "mysql://root@127.0.0.1:3306/";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Whether the benches' MariaDB part runs (`APR_TEST_MYSQL=1`); the tests are `#[ignore]`d
-/// instead, and do not read it.
+/// Whether `benches/load.rs` loads MariaDB too (`APR_TEST_MYSQL=1`); the tests are
+/// `#[ignore]`d instead, and do not read it.
 pub fn enabled() -> bool {
     std::env::var("APR_TEST_MYSQL").is_ok_and(|v| v.trim() == "1")
 }
