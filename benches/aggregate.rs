@@ -279,7 +279,7 @@ fn main() {
     if backends.split(',').any(|b| b.trim() == "sqlite") {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("bench.db");
-        let url = DatabaseUrl::Sqlite(path.clone());
+        let url = DatabaseUrl::sqlite(path.clone());
         let mut store = apr::store::open(&url).expect("open SQLite");
         run(
             "sqlite",

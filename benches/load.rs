@@ -114,7 +114,7 @@ fn main() {
 
     if backends.split(',').any(|b| b.trim() == "sqlite") {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = DatabaseUrl::Sqlite(dir.path().join("bench.db"));
+        let url = DatabaseUrl::sqlite(dir.path().join("bench.db"));
         let mut store = apr::store::open(&url).expect("open SQLite");
         run("sqlite", store.as_mut(), &events);
     }

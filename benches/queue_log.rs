@@ -151,7 +151,7 @@ fn main() {
         derive_only(path.to_str().unwrap());
     }
     if stage("sqlite") {
-        let url = apr::store::DatabaseUrl::Sqlite(dir.path().join("bench.db"));
+        let url = apr::store::DatabaseUrl::sqlite(dir.path().join("bench.db"));
         let mut sqlite = apr::store::open_queue(&url).expect("sqlite");
         let (lines, secs) = load_into(sqlite.as_mut(), path.to_str().unwrap());
         println!("load into SQLite: {}", rate(lines, &secs));

@@ -30,7 +30,7 @@ impl Db {
 
     fn url(&self) -> DatabaseUrl {
         match self {
-            Db::Sqlite(dir) => DatabaseUrl::Sqlite(dir.path().join("apr.db")),
+            Db::Sqlite(dir) => DatabaseUrl::sqlite(dir.path().join("apr.db")),
             Db::Mysql(db) => DatabaseUrl::parse(db.url(), "APR_DATABASE_URL").unwrap(),
         }
     }

@@ -48,7 +48,7 @@ impl Staging {
     fn new(url: &DatabaseUrl) -> Staging {
         let path = match url {
             DatabaseUrl::Sqlite(p) => {
-                let mut s = p.clone().into_os_string();
+                let mut s = p.path.clone().into_os_string();
                 s.push(".init-load-staging");
                 PathBuf::from(s)
             }

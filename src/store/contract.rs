@@ -61,12 +61,12 @@ fn inspect<B: Backend + ?Sized>(b: &mut B) -> Result<Found> {
     if ours.is_empty() {
         return Ok(Found::Nothing);
     }
-    let shown = b.shown().to_string();
+    let (shown, named) = (b.shown().to_string(), b.named());
     let foreign = |name: &str| {
         Error::config(format!(
             "database {shown} already holds a table named '{name}' that apr did not create \
              (no apr_meta ownership marker); apr never alters, wipes or adds tables there: \
-             point APR_DATABASE_URL at a database of its own"
+             point {named} at a database of its own"
         ))
     };
     if !present.contains("apr_meta") {

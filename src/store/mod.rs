@@ -17,7 +17,7 @@
 //! | 3 | `kv`, `traits` | key-value reads and writes; the [`Store`] and [`QueueStore`] traits |
 //! | 4 | [`contract`], [`maintenance`] | SPEC §9 before anything runs; the operating commands' statements |
 //! | 5 | [`db`] (`load`, `activity`, `queue`, `swap`) | every workflow, once, over any backend |
-//! | 6 | [`sqlite`] | the SQLite backend |
+//! | 6 | [`sqlite`] (`file`, `error`, `immutable`) | the SQLite backend |
 //! | 7 | [`mysql`] (`url`, `error`) | the MySQL backend (it reads init-load's SQLite staging file) |
 //! | 8 | `url`, this file | [`DatabaseUrl`]; opening a store |
 //!

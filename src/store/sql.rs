@@ -91,6 +91,9 @@ pub trait Backend: Send {
     fn dialect(&self) -> Dialect;
     /// The database as shown to people: a path, or a URL without its password.
     fn shown(&self) -> &str;
+    /// What the database was given as (the caller's setting), named in messages that tell
+    /// where to point instead.
+    fn named(&self) -> &'static str;
     /// Runs one statement; returns the affected rows.
     fn exec(&mut self, sql: &str, params: &[Cell<'_>]) -> Result<u64>;
     /// Runs `{head} VALUES (..), (..) {tail}` for every row, in as few statements as the

@@ -1,14 +1,13 @@
 //! Where a database lives: an SQLite file or a MySQL/MariaDB URL with its waits.
 
-use std::path::PathBuf;
-
 use super::mysql::url::MysqlUrl;
+use super::sqlite::file::SqliteFile;
 use crate::error::{Error, Result, redact_url};
 
 /// Where a database lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
-    Sqlite(PathBuf),
+    Sqlite(SqliteFile),
     Mysql(MysqlUrl),
 }
 
@@ -23,7 +22,10 @@ impl DatabaseUrl {
                     "{named} 'sqlite://' has no path; expected sqlite://PATH"
                 )));
             }
-            return Ok(DatabaseUrl::Sqlite(path.into()));
+            return Ok(DatabaseUrl::Sqlite(SqliteFile {
+                path: path.into(),
+                named,
+            }));
         }
         if s.starts_with("mysql://") || s.starts_with("mariadb://") {
             return Ok(DatabaseUrl::Mysql(MysqlUrl::parse(
@@ -37,13 +39,21 @@ impl DatabaseUrl {
                 redact_url(s)
             )));
         }
-        Ok(DatabaseUrl::Sqlite(s.into()))
+        Ok(DatabaseUrl::Sqlite(SqliteFile {
+            path: s.into(),
+            named,
+        }))
+    }
+
+    /// An SQLite file given by its path alone.
+    pub fn sqlite(path: impl AsRef<std::path::Path>) -> DatabaseUrl {
+        DatabaseUrl::Sqlite(SqliteFile::from(path.as_ref()))
     }
 
     /// The database as shown to people: the SQLite URL, or the MySQL URL without password.
     pub fn shown(&self) -> String {
         match self {
-            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Sqlite(f) => f.shown(),
             DatabaseUrl::Mysql(u) => u.shown(),
         }
     }
@@ -55,13 +65,19 @@ mod tests {
 
     #[test]
     fn database_urls() {
+        let file = |path: &str| {
+            DatabaseUrl::Sqlite(SqliteFile {
+                path: path.into(),
+                named: "URL",
+            })
+        };
         assert_eq!(
             DatabaseUrl::parse("sqlite://apr.db", "URL").unwrap(),
-            DatabaseUrl::Sqlite("apr.db".into())
+            file("apr.db")
         );
         assert_eq!(
             DatabaseUrl::parse("/var/lib/apr.db", "URL").unwrap(),
-            DatabaseUrl::Sqlite("/var/lib/apr.db".into())
+            file("/var/lib/apr.db")
         );
         let mysql =
             DatabaseUrl::parse("mariadb://root:pw@127.0.0.1:3306/apr?read_timeout=3", "URL")

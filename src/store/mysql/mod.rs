@@ -14,6 +14,7 @@ use super::contract;
 use super::db::Db;
 use super::sql::{Backend, Dialect, insert_ignoring};
 use super::sqlite::SqliteStore;
+use super::sqlite::file::SqliteFile;
 use super::table::Table;
 use super::traits::BeforeWrite;
 use super::value::{Cell, RowRead};
@@ -206,6 +207,10 @@ impl Backend for MysqlBackend {
 
     fn shown(&self) -> &str {
         &self.shown
+    }
+
+    fn named(&self) -> &'static str {
+        self.named
     }
 
     fn exec(&mut self, sql: &str, cells: &[Cell<'_>]) -> Result<u64> {
@@ -415,7 +420,11 @@ impl Backend for MysqlBackend {
     }
 
     fn staging_reader(&self, staging: &Path) -> Result<Option<Box<dyn Backend>>> {
-        Ok(Some(Box::new(SqliteStore::open_read_only(staging)?.b)))
+        let file = SqliteFile {
+            path: staging.to_path_buf(),
+            named: self.named,
+        };
+        Ok(Some(Box::new(SqliteStore::open_read_only(file)?.b)))
     }
 }
 

@@ -4,9 +4,9 @@ use rusqlite::ErrorCode;
 
 use crate::error::{Error, one_line};
 
-/// One-line message for an SQLite failure on `shown`: what happened and what to do, never
+/// One-line message for an SQLite failure on `shown`, given as `named`: what happened and what to do, never
 /// the SQL text.
-pub(super) fn sqlite_error(shown: &str, e: rusqlite::Error) -> Error {
+pub(super) fn sqlite_error(shown: &str, named: &str, e: rusqlite::Error) -> Error {
     let code = e.sqlite_error_code();
     let detail = match &e {
         rusqlite::Error::SqliteFailure(f, Some(msg)) => {
@@ -28,7 +28,7 @@ pub(super) fn sqlite_error(shown: &str, e: rusqlite::Error) -> Error {
             "database {shown} cannot be opened ({detail}); check the path and its permissions"
         )),
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => Error::config(format!(
-            "database {shown} is not an SQLite database or is damaged; point APR_DATABASE_URL at apr's database"
+            "database {shown} is not an SQLite database or is damaged; point {named} at apr's database"
         )),
         Some(ErrorCode::DiskFull) => Error::db(format!(
             "the disk holding database {shown} is full; free space and run again (nothing was committed)"

@@ -17,9 +17,11 @@ use super::value::{Cell, RowRead};
 use crate::error::{Error, Result};
 
 mod error;
+pub mod file;
 mod immutable;
 
 use error::sqlite_error;
+use file::SqliteFile;
 use immutable::{FileState, check_unchanged, immutable_uri};
 
 /// Rows per multi-row `INSERT` (fewer when the columns would pass SQLite's variable limit).
@@ -35,6 +37,8 @@ pub struct SqliteBackend {
     pub(crate) conn: Connection,
     path: PathBuf,
     shown: String,
+    /// What the file was given as, named in messages that tell where to point instead.
+    named: &'static str,
     /// Lock files held (see [`Backend::try_lock`]); released when the store is dropped.
     locks: Vec<std::fs::File>,
     /// Whether other connections may read the file while this one writes (WAL; not a
@@ -56,15 +60,16 @@ impl rusqlite::ToSql for Cell<'_> {
     }
 }
 
-struct SqliteRow<'r, 's>(&'r rusqlite::Row<'s>);
+/// A result row, and what its database was given as.
+struct SqliteRow<'r, 's>(&'r rusqlite::Row<'s>, &'static str);
 
 impl SqliteRow<'_, '_> {
     fn get<T: rusqlite::types::FromSql>(&self, i: usize) -> Result<T> {
-        // A row does not know its file: a value of an unexpected type is reported with
-        // the label these reads have always had.
+        // A row knows what its file was given as but not the file: a value of an
+        // unexpected type is reported as "the SQLite database", as it always was.
         self.0
             .get(i)
-            .map_err(|e| sqlite_error("the SQLite database", e))
+            .map_err(|e| sqlite_error("the SQLite database", self.1, e))
     }
 }
 
@@ -81,16 +86,18 @@ impl RowRead for SqliteRow<'_, '_> {
 }
 
 impl SqliteBackend {
-    fn connect(path: &Path, flags: OpenFlags) -> Result<SqliteBackend> {
+    fn connect(path: &Path, named: &'static str, flags: OpenFlags) -> Result<SqliteBackend> {
         let shown = format!("sqlite://{}", path.display());
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| sqlite_error(&shown, e))?;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| sqlite_error(&shown, named, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(|e| sqlite_error(&shown, e))?;
+            .map_err(|e| sqlite_error(&shown, named, e))?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(SqliteBackend {
             conn,
             path: path.to_path_buf(),
             shown,
+            named,
             locks: Vec::new(),
             shared: true,
             immutable: None,
@@ -98,13 +105,13 @@ impl SqliteBackend {
     }
 
     fn err(&self, e: rusqlite::Error) -> Error {
-        sqlite_error(&self.shown, e)
+        sqlite_error(&self.shown, self.named, e)
     }
 
     /// Reads `path` as an immutable file, remembering what it looked like: every read
     /// fails once it changes ([`check_unchanged`]). A non-empty `-wal` is refused at once:
     /// it holds committed transactions that an immutable read would silently miss.
-    fn connect_immutable(path: &Path) -> Result<SqliteBackend> {
+    fn connect_immutable(path: &Path, named: &'static str) -> Result<SqliteBackend> {
         let opened = FileState::of(path)
             .map_err(|e| Error::io(format!("cannot read database {}", path.display()), e))?;
         if opened.wal_holds_commits() {
@@ -117,6 +124,7 @@ impl SqliteBackend {
         }
         let mut b = SqliteBackend::connect(
             Path::new(&immutable_uri(path)),
+            named,
             OpenFlags::SQLITE_OPEN_READ_ONLY
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
                 | OpenFlags::SQLITE_OPEN_URI,
@@ -130,15 +138,18 @@ impl SqliteBackend {
 
 impl Db<SqliteBackend> {
     /// Opens or creates the file for writing, under the contract of SPEC §9, in WAL mode.
-    pub fn open(path: &Path) -> Result<SqliteStore> {
-        Self::open_checked(path, &mut |_, _| Ok(()))
+    pub fn open(file: impl Into<SqliteFile>) -> Result<SqliteStore> {
+        Self::open_checked(file, &mut |_, _| Ok(()))
     }
 
     /// [`Self::open`], running `before` ([`BeforeWrite`]) before the schema is
     /// created or upgraded and before the file is switched to WAL.
-    pub fn open_checked(path: &Path, before: &mut BeforeWrite<'_>) -> Result<SqliteStore> {
+    pub fn open_checked(
+        file: impl Into<SqliteFile>,
+        before: &mut BeforeWrite<'_>,
+    ) -> Result<SqliteStore> {
         Self::open_with(
-            path,
+            &file.into(),
             before,
             &[
                 ("journal_mode", "WAL"),
@@ -156,9 +167,9 @@ impl Db<SqliteBackend> {
     /// log and again at the checkpoint (measured in `BENCHMARKS.md`: the staged load costs
     /// less CPU than a direct one). Other connections cannot read it while it is written
     /// (a rollback-journal file would block its writer), so it offers no second reader.
-    pub fn open_scratch(path: &Path) -> Result<SqliteStore> {
+    pub fn open_scratch(file: impl Into<SqliteFile>) -> Result<SqliteStore> {
         let mut store = Self::open_with(
-            path,
+            &file.into(),
             &mut |_, _| Ok(()),
             &[
                 ("journal_mode", "OFF"),
@@ -171,20 +182,22 @@ impl Db<SqliteBackend> {
     }
 
     fn open_with(
-        path: &Path,
+        file: &SqliteFile,
         before: &mut BeforeWrite<'_>,
         pragmas: &[(&str, &str)],
     ) -> Result<SqliteStore> {
+        let (path, named) = (file.path.as_path(), file.named);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.exists()
         {
             return Err(Error::config(format!(
-                "database directory '{}' does not exist; create it or point APR_DATABASE_URL elsewhere",
+                "database directory '{}' does not exist; create it or point {named} elsewhere",
                 dir.display()
             )));
         }
         let mut db = Db::new(SqliteBackend::connect(
             path,
+            named,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -206,24 +219,28 @@ impl Db<SqliteBackend> {
     /// Opens an existing file read-only: never creates the file, a table or a row, and
     /// needs no write access to the file or its directory. A missing file, or one without
     /// apr's tables, is a configuration error (exit 2).
-    pub fn open_read_only(path: &Path) -> Result<SqliteStore> {
-        if !path.exists() {
+    pub fn open_read_only(file: impl Into<SqliteFile>) -> Result<SqliteStore> {
+        let file = file.into();
+        if !file.path.exists() {
             return Err(Error::config(format!(
-                "database sqlite://{} does not exist; load data first with apr init-load or apr collect",
-                path.display()
+                "database {} does not exist; load data first with apr init-load or apr collect",
+                file.shown()
             )));
         }
-        let shown = format!("sqlite://{}", path.display());
-        Self::open_existing(path)?.ok_or_else(|| contract::no_data(&shown))
+        let shown = file.shown();
+        Self::open_existing(file)?.ok_or_else(|| contract::no_data(&shown))
     }
 
     /// The file read-only when it exists and holds apr's tables, else `None`.
-    pub fn open_existing(path: &Path) -> Result<Option<SqliteStore>> {
+    pub fn open_existing(file: impl Into<SqliteFile>) -> Result<Option<SqliteStore>> {
+        let file = file.into();
+        let (path, named) = (file.path.as_path(), file.named);
         if !path.exists() {
             return Ok(None);
         }
         let mut b = SqliteBackend::connect(
             path,
+            named,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         let probe = b
@@ -240,7 +257,7 @@ impl Db<SqliteBackend> {
             // one to close removes that file), so read it as an immutable file. While a
             // writer runs, its -shm exists and the read-only open above uses it. A writer
             // that starts later is seen by the check of every read (`FileState`).
-            b = SqliteBackend::connect_immutable(path)?;
+            b = SqliteBackend::connect_immutable(path, named)?;
         }
         b.conn
             .pragma_update(None, "query_only", "ON")
@@ -256,6 +273,10 @@ impl Backend for SqliteBackend {
 
     fn shown(&self) -> &str {
         &self.shown
+    }
+
+    fn named(&self) -> &'static str {
+        self.named
     }
 
     fn exec(&mut self, sql: &str, params: &[Cell<'_>]) -> Result<u64> {
@@ -322,7 +343,7 @@ impl Backend for SqliteBackend {
         params: &[Cell<'_>],
         each: &mut dyn FnMut(&mut dyn RowRead) -> Result<()>,
     ) -> Result<()> {
-        let shown = self.shown.clone();
+        let (shown, named) = (self.shown.clone(), self.named);
         // An immutable read is checked before, during (every CHECK_EVERY rows, so that a
         // streamed report stops soon) and after: a caller never gets a success built from
         // pages of a file that changed underneath.
@@ -331,17 +352,17 @@ impl Backend for SqliteBackend {
         let mut stmt = self
             .conn
             .prepare_cached(sql)
-            .map_err(|e| sqlite_error(&shown, e))?;
+            .map_err(|e| sqlite_error(&shown, named, e))?;
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params.iter()))
-            .map_err(|e| sqlite_error(&shown, e))?;
+            .map_err(|e| sqlite_error(&shown, named, e))?;
         let mut n = 0usize;
-        while let Some(row) = rows.next().map_err(|e| sqlite_error(&shown, e))? {
+        while let Some(row) = rows.next().map_err(|e| sqlite_error(&shown, named, e))? {
             n += 1;
             if n.is_multiple_of(CHECK_EVERY) {
                 check_unchanged(&self.path, &shown, &self.immutable)?;
             }
-            each(&mut SqliteRow(row))?;
+            each(&mut SqliteRow(row, named))?;
         }
         check_unchanged(&self.path, &shown, &self.immutable)
     }
@@ -398,6 +419,7 @@ impl Backend for SqliteBackend {
         }
         let b = SqliteBackend::connect(
             &self.path,
+            self.named,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         b.conn
@@ -425,7 +447,7 @@ mod tests {
         let mut w = SqliteStore::open(&path).unwrap();
         w.set_state("k", "1").unwrap();
         drop(w);
-        let mut r = Db::new(SqliteBackend::connect_immutable(&path).unwrap());
+        let mut r = Db::new(SqliteBackend::connect_immutable(&path, "URL").unwrap());
         assert_eq!(r.state("k").unwrap().as_deref(), Some("1"));
         (path, r)
     }
@@ -452,7 +474,7 @@ mod tests {
         drop(w);
         assert_changed(r.state("k").unwrap_err());
         // A new reader sees the new value.
-        let mut again = Db::new(SqliteBackend::connect_immutable(&path).unwrap());
+        let mut again = Db::new(SqliteBackend::connect_immutable(&path, "URL").unwrap());
         assert_eq!(again.state("k").unwrap().as_deref(), Some("2"));
     }
 
@@ -473,7 +495,9 @@ mod tests {
         // A writer that committed and is still open: its commit is only in the -wal.
         let mut w = SqliteStore::open(&path).unwrap();
         w.set_state("k", "2").unwrap();
-        let e = SqliteBackend::connect_immutable(&path).err().unwrap();
+        let e = SqliteBackend::connect_immutable(&path, "URL")
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("write-ahead log"), "{e}");
         drop(w);
     }
@@ -508,5 +532,44 @@ mod tests {
                 "{plan:?}"
             );
         }
+    }
+
+    #[test]
+    fn messages_name_what_the_file_was_given_as() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = |path: PathBuf| SqliteFile {
+            path,
+            named: "DB_SETTING",
+        };
+        let missing_dir = dir.path().join("no").join("x.db");
+        let e = SqliteStore::open(named(missing_dir.clone())).err().unwrap();
+        assert!(
+            e.to_string()
+                .ends_with("create it or point DB_SETTING elsewhere"),
+            "{e}"
+        );
+        let e = SqliteStore::open(&missing_dir).err().unwrap();
+        assert!(
+            e.to_string().ends_with("point the database path elsewhere"),
+            "{e}"
+        );
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
+        let e = SqliteStore::open(named(junk)).err().unwrap();
+        assert!(
+            e.to_string().contains("point DB_SETTING at apr's database"),
+            "{e}"
+        );
+        let foreign = dir.path().join("foreign.db");
+        rusqlite::Connection::open(&foreign)
+            .unwrap()
+            .execute_batch("CREATE TABLE agents (x)")
+            .unwrap();
+        let e = SqliteStore::open_read_only(named(foreign)).err().unwrap();
+        assert!(
+            e.to_string()
+                .ends_with("point DB_SETTING at a database of its own"),
+            "{e}"
+        );
     }
 }
