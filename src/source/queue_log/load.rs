@@ -9,17 +9,15 @@ use std::collections::BTreeSet;
 use super::derive::{AgentMap, DeriveConfig, Derived, Deriver, DeriverState, hour_stats};
 use super::parse::{EventKind, QueueLogLine, parse_line};
 use super::reader::{
-    Chunk, Cursor, MAX_LINE_BYTES, OVERLONG_HEAD_BYTES, Segment, SegmentReader, line_hash, plan,
+    Chunk, MAX_LINE_BYTES, OVERLONG_HEAD_BYTES, Segment, SegmentReader, line_hash, plan,
     rotation_order,
 };
 use crate::bounds::TimeBounds;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
+use crate::model::state::{Cursor, QUEUE_LOG_CURSORS, QUEUE_LOG_DERIVE_STATE, QUEUE_LOG_GAPS};
 use crate::store::queue::{ChunkWrites, QueueStore, RawLine, RejectRow};
 use crate::store::table;
-
-/// `queue_log_state` key of the [`DeriverState`] (open stints, agents' memberships and pauses).
-pub const DERIVER_STATE_KEY: &str = "queue_log.derive_state";
 
 /// Lines per transaction. A chunk holds about 1 KB per line while it is loaded; larger
 /// chunks write shared index pages fewer times (200 k lines load about a third faster than
@@ -71,22 +69,10 @@ pub struct Progress {
     pub total_bytes: Option<u64>,
 }
 
-fn parse_cursor(key: &str, v: &str) -> Result<Cursor> {
-    serde_json::from_str(v).map_err(|e| {
-        Error::db(format!(
-            "etl_state '{key}' is not a queue_log cursor ({e}); delete that row to re-read the file"
-        ))
-    })
-}
-
 fn load_state(store: &mut dyn QueueStore) -> Result<DeriverState> {
-    match store.queue_state(DERIVER_STATE_KEY)? {
+    match store.queue_state(QUEUE_LOG_DERIVE_STATE.name())? {
         None => Ok(DeriverState::default()),
-        Some(v) => serde_json::from_str(&v).map_err(|e| {
-            Error::db(format!(
-                "queue_log_state '{DERIVER_STATE_KEY}' is not readable ({e}); delete that row to start the derivation afresh"
-            ))
-        }),
+        Some(v) => QUEUE_LOG_DERIVE_STATE.decode(&v),
     }
 }
 
@@ -292,7 +278,10 @@ pub fn load_files(
     let mut gap: Option<(String, String)> = None;
     for arg in rotation_order(files) {
         let segments = plan(&arg, &mut |k| {
-            store.state(k)?.map(|v| parse_cursor(k, &v)).transpose()
+            store
+                .state(k)?
+                .map(|v| QUEUE_LOG_CURSORS.decode(k, &v))
+                .transpose()
         })?;
         for seg in segments {
             if let Some(n) = &seg.note {
@@ -300,10 +289,7 @@ pub fn load_files(
             }
             if let Some(g) = &seg.gap {
                 summary.warnings.push(g.warning());
-                gap = Some((
-                    g.state_key(),
-                    serde_json::to_string(g).map_err(|e| Error::db(e.to_string()))?,
-                ));
+                gap = Some((g.state_key(), QUEUE_LOG_GAPS.encode(g)?));
             }
             load_segment(
                 store,
@@ -360,17 +346,14 @@ fn load_segment(
                 let mut w =
                     derive_chunk(deriver, &parsed.lines, new, agents, opts.zone, &mut calls);
                 w.queue_state.push((
-                    DERIVER_STATE_KEY.to_string(),
-                    serde_json::to_string(&deriver.state())
-                        .map_err(|e| Error::db(e.to_string()))?,
+                    QUEUE_LOG_DERIVE_STATE.name().to_string(),
+                    QUEUE_LOG_DERIVE_STATE.encode(&deriver.state())?,
                 ));
                 // A gap found while planning is recorded with the first chunk after it.
                 w.state.extend(gap.take());
                 if let Some(key) = &seg.cursor_key {
-                    w.state.push((
-                        key.clone(),
-                        serde_json::to_string(&cursor).map_err(|e| Error::db(e.to_string()))?,
-                    ));
+                    w.state
+                        .push((key.clone(), QUEUE_LOG_CURSORS.encode(&cursor)?));
                 }
                 Ok(w)
             },
@@ -420,7 +403,10 @@ pub fn dry_run(
     let mut chunk = Chunk::default();
     for arg in rotation_order(files) {
         let segments = plan(&arg, &mut |k| match store.as_deref_mut() {
-            Some(s) => s.state(k)?.map(|v| parse_cursor(k, &v)).transpose(),
+            Some(s) => s
+                .state(k)?
+                .map(|v| QUEUE_LOG_CURSORS.decode(k, &v))
+                .transpose(),
             None => Ok(None),
         })?;
         for seg in segments {

@@ -16,30 +16,14 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-
-/// `etl_state` key prefix of the per-file cursors.
-pub const CURSOR_KEY_PREFIX: &str = "queue_log.cursor:";
+use crate::model::state::{Cursor, Gap, QUEUE_LOG_CURSORS};
 
 /// Hash of a line's bytes (without its line end); stable across builds and platforms,
 /// because it is stored (dedupe key of `queue_log`, cursor's first line).
 pub fn line_hash(line: &[u8]) -> u64 {
     twox_hash::XxHash3_64::oneshot(line)
-}
-
-/// Where reading a file stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cursor {
-    pub dev: u64,
-    pub ino: u64,
-    /// Bytes consumed (of the decompressed stream for `.gz`): the end of the last complete line.
-    pub offset: u64,
-    /// Lines consumed.
-    pub line_no: u64,
-    /// Hash of the first line, to tell a truncated-and-rewritten file from a grown one.
-    pub first_hash: u64,
 }
 
 /// One stretch of input to read, in order.
@@ -189,7 +173,7 @@ pub fn plan(
         )));
     }
     let abs = std::fs::canonicalize(&path).map_err(|e| open_err(&path, e))?;
-    let key = format!("{CURSOR_KEY_PREFIX}{}", abs.display());
+    let key = QUEUE_LOG_CURSORS.key(&abs.display().to_string());
     let (dev, ino) = identity(&meta);
     let gz = is_gz(&path);
     let first = first_line_hash(&path)?.unwrap_or(0);
@@ -331,48 +315,6 @@ pub fn plan(
     // committed after it.
     segments[0].gap = lost;
     Ok(segments)
-}
-
-/// A stretch of a queue_log that could not be read: the cursor's file was not found among
-/// the rotated files. Recorded in `etl_state` (key [`Gap::state_key`]) with the first
-/// chunk committed after it, so that `apr status` can count gaps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Gap {
-    /// The live file (as given, made absolute).
-    pub file: String,
-    /// The last line read of the lost file, and its byte offset.
-    pub line_no: u64,
-    pub offset: u64,
-    pub first_hash: u64,
-    /// The rotated files looked at.
-    pub searched: Vec<String>,
-}
-
-/// `etl_state` key prefix of recorded gaps.
-pub const GAP_KEY_PREFIX: &str = "queue_log.gap:";
-
-impl Gap {
-    /// Stable for the same lost cursor, so that detecting it again (after a kill) records it once.
-    pub fn state_key(&self) -> String {
-        format!(
-            "{GAP_KEY_PREFIX}{}:{:016x}:{}",
-            self.file, self.first_hash, self.offset
-        )
-    }
-
-    /// The warning printed for it.
-    pub fn warning(&self) -> String {
-        format!(
-            "'{}' was rotated and the file read up to its line {} is not among its rotated files ({}); lines written to it after that line are missing from the database",
-            self.file,
-            self.line_no,
-            if self.searched.is_empty() {
-                "none found".to_string()
-            } else {
-                self.searched.join(", ")
-            }
-        )
-    }
 }
 
 /// A rotated file beside a queue_log.
