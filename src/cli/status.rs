@@ -1,6 +1,8 @@
 //! `apr status [--format text|json] [--max-age SPAN]` (SPEC §12): where apr stands, read
 //! only. With `--max-age` it is a monitoring check: one line, exit 1 when the last
-//! successful collect or queue_log load is older than the span.
+//! successful collect or queue_log load is older than the span. What is shown is gathered
+//! by [`crate::ops::status`]; rendering it (text, JSON) and the freshness check are here,
+//! and pure.
 
 use std::io::Write;
 
@@ -51,10 +53,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let status = gather(&mut conn, zone, &state_map, now)?;
     if let Some((secs, text)) = max_age {
         return match check_fresh(&status, secs, text) {
-            Ok(line) if json => print(&format!(
-                "{}\n",
-                serde_json::json!({"status": "ok", "message": line})
-            )),
+            Ok(line) if json => print(&format!("{}\n", json!({"status": "ok", "message": line}))),
             Ok(line) => {
                 global.summary(line);
                 Ok(())
