@@ -5,12 +5,12 @@
 //! again, and where the database allows a second connection the next batch is read on it
 //! while this one writes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use super::buckets::{TimedEvent, agent_hours};
-use super::categories::Category;
+use super::categories::{Category, StateMap};
 use super::timeline::EventKind;
-use super::{AggregateOptions, AggregateSummary, DataUntil, Sources};
+use super::until::{DataUntil, Sources};
 use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
 use crate::model::{ActivityRow, EventSource, EventType, HourCalls, StoredEvent, details};
@@ -21,22 +21,37 @@ use crate::store::Store;
 /// of rows (a day of the reference center's rows with their drill-down is ~70 MB).
 pub(super) const HOURS_PER_BATCH: usize = 6;
 
-/// Rebuilds `hours` (non-empty, in order) batch by batch, counting into `summary`; the last
-/// batch's transaction also writes `clear` to `etl_state`.
+/// What every batch of one aggregation shares.
+pub(super) struct Batches<'a> {
+    pub zone: Zone,
+    pub max_carry: i64,
+    pub state_map: &'a StateMap,
+    pub until: DataUntil,
+}
+
+/// What a rebuild noticed beside its rows, by how many times it happened.
+#[derive(Debug, Default)]
+pub(super) struct Noted {
+    /// Not-available reasons that fell into Other (their starts).
+    pub other_reasons: BTreeMap<String, u64>,
+    /// Events that do not change the timeline (`agent_reg` start, unknown types), by type.
+    pub ignored_events: BTreeMap<String, u64>,
+}
+
+/// Rebuilds `hours` (non-empty, in order) batch by batch; `on_batch` hears each batch's
+/// hours and rows once written. The last batch's transaction also writes `clear` to
+/// `etl_state`.
 pub(super) fn rebuild(
     store: &mut dyn Store,
-    zone: Zone,
-    opts: &AggregateOptions,
+    shared: &Batches<'_>,
     hours: &[HourBucket],
-    until: DataUntil,
     clear: &[(String, String)],
-    summary: &mut AggregateSummary,
-) -> Result<()> {
+    on_batch: &mut dyn FnMut(&[HourBucket], &[ActivityRow]),
+) -> Result<Noted> {
     let names = store.agent_names()?;
-    let mut agents_seen = HashSet::new();
-    let mut hours_seen = HashSet::new();
+    let mut noted = Noted::default();
     let batches: Vec<&[HourBucket]> = hours.chunks(HOURS_PER_BATCH).collect();
-    let reads = plan_reads(&batches, opts.max_carry);
+    let reads = plan_reads(&batches, shared.max_carry);
     // The next batch is read on a second connection while this one writes the last
     // (reading and writing each take about half of a rebuild on MariaDB); where the
     // database allows no second connection, each batch is read in turn.
@@ -64,21 +79,8 @@ pub(super) fn rebuild(
                     .expect("the reader sends one input per batch or an error")?,
                 None => read_batch(store, read)?,
             };
-            let rows = aggregate_batch(
-                &mut window,
-                zone,
-                opts,
-                batch,
-                read,
-                input,
-                until,
-                &names,
-                summary,
-            )?;
-            summary.hours += batch.len() as u64;
-            summary.rows += rows.len() as u64;
-            agents_seen.extend(rows.iter().map(|r| r.agent_ext.clone()));
-            hours_seen.extend(rows.iter().map(|r| r.report_hour));
+            let rows =
+                aggregate_batch(&mut window, shared, batch, read, input, &names, &mut noted)?;
             let last = i + 1 == batches.len();
             store.replace_activity(
                 batch[0].start,
@@ -86,12 +88,11 @@ pub(super) fn rebuild(
                 &rows,
                 if last { clear } else { &[] },
             )?;
+            on_batch(batch, &rows);
         }
         Ok(())
     })?;
-    summary.agents = agents_seen.len() as u64;
-    summary.hours_with_rows = hours_seen.len() as u64;
-    Ok(())
+    Ok(noted)
 }
 
 /// Interned event type and state strings, so a day of events stays compact in memory.
@@ -211,19 +212,23 @@ fn read_batch(store: &mut dyn Store, read: &BatchRead) -> Result<BatchInput> {
     Ok(BatchInput { events, calls })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The rows of one batch's hours, from the events kept in `window` and the batch's input.
 fn aggregate_batch(
     window: &mut Window,
-    zone: Zone,
-    opts: &AggregateOptions,
+    shared: &Batches<'_>,
     batch: &[HourBucket],
     read: &BatchRead,
     input: BatchInput,
-    until: DataUntil,
     names: &HashMap<String, String>,
-    summary: &mut AggregateSummary,
+    noted: &mut Noted,
 ) -> Result<Vec<ActivityRow>> {
-    window.keep_after(read.start - opts.max_carry);
+    let Batches {
+        zone,
+        max_carry,
+        state_map,
+        until,
+    } = *shared;
+    window.keep_after(read.start - max_carry);
     if read.fresh {
         window.agents.clear();
     }
@@ -240,7 +245,7 @@ fn aggregate_batch(
         let category = if kind == EventKind::NotAvail {
             *categories
                 .entry(state_id)
-                .or_insert_with(|| opts.state_map.classify(&strings.values[state_id as usize]))
+                .or_insert_with(|| state_map.classify(&strings.values[state_id as usize]))
         } else {
             Category::Other
         };
@@ -281,13 +286,7 @@ fn aggregate_batch(
         let Some(data_until) = until.of(agent.sources) else {
             continue;
         };
-        for h in agent_hours(
-            &agent.timeline,
-            batch,
-            data_until,
-            opts.max_carry,
-            &has_calls,
-        ) {
+        for h in agent_hours(&agent.timeline, batch, data_until, max_carry, &has_calls) {
             let (total, answered) = calls
                 .get(&(ext.clone(), h.hour.start))
                 .copied()
@@ -300,13 +299,13 @@ fn aggregate_batch(
                 let state = strings.values[state_id as usize].as_str();
                 match e.kind {
                     EventKind::NotAvail if e.enabled && e.category == Category::Other => {
-                        *summary.other_reasons.entry(state.to_string()).or_default() += 1;
+                        *noted.other_reasons.entry(state.to_string()).or_default() += 1;
                     }
                     EventKind::Unknown => {
-                        *summary.ignored_events.entry(event.to_string()).or_default() += 1;
+                        *noted.ignored_events.entry(event.to_string()).or_default() += 1;
                     }
                     EventKind::Reg if e.enabled => {
-                        *summary
+                        *noted
                             .ignored_events
                             .entry(format!("{event} (enabled)"))
                             .or_default() += 1;

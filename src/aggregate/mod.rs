@@ -1,6 +1,6 @@
 //! Aggregation (SPEC §5): the stored timeline and call counts → one `agent_activity` row per
 //! agent and local hour. [`aggregate`] decides which hours a run rebuilds (the scope, the
-//! prune boundary, the longest range) and hands them to the batch engine ([`batch`]), which
+//! prune boundary, the longest range) and hands them to the batch engine (`batch.rs`), which
 //! reads events once, in `(ts, id)` order, a batch of hours at a time, and writes each batch
 //! in one transaction that replaces the batch's rows, so re-running changes nothing.
 
@@ -8,15 +8,19 @@ mod batch;
 pub mod buckets;
 pub mod categories;
 pub mod timeline;
+mod until;
 
 use std::collections::BTreeMap;
 
+use std::collections::HashSet;
+
 use crate::error::{Error, Result};
 use crate::hours::Zone;
-use crate::model::EventSource;
-use crate::model::state::{self, DATA_UNTIL_KEYS, PRUNED_BEFORE};
+use crate::model::state::{self, PRUNED_BEFORE};
 use crate::store::Store;
+use batch::Batches;
 use categories::StateMap;
+use until::DataUntil;
 
 /// Default `--max-carry`: how far back the state carried into an hour is looked for.
 pub const DEFAULT_MAX_CARRY: i64 = 24 * 3600;
@@ -64,65 +68,6 @@ pub struct AggregateSummary {
     pub other_reasons: BTreeMap<String, u64>,
     /// Events that do not change the timeline (`agent_reg` start, unknown types), by type.
     pub ignored_events: BTreeMap<String, u64>,
-}
-
-/// Each source's "data until" (SPEC §9): an agent's hour in progress is covered up to the
-/// data until of the sources its data comes from, never another source's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DataUntil {
-    api: Option<i64>,
-    queue_log: Option<i64>,
-}
-
-impl DataUntil {
-    pub fn read(store: &mut dyn Store) -> Result<DataUntil> {
-        let mut out = DataUntil::default();
-        for (source, key) in DATA_UNTIL_KEYS {
-            *out.slot(source) = store.instant(key)?;
-        }
-        Ok(out)
-    }
-
-    fn slot(&mut self, source: EventSource) -> &mut Option<i64> {
-        match source {
-            EventSource::Api => &mut self.api,
-            EventSource::QueueLog => &mut self.queue_log,
-        }
-    }
-
-    /// The newest instant any source speaks for.
-    pub fn newest(self) -> Option<i64> {
-        self.api.max(self.queue_log)
-    }
-
-    /// The data until of an agent whose data comes from `sources` (the newest of theirs);
-    /// the newest of all when none of its sources has one.
-    pub fn of(self, sources: Sources) -> Option<i64> {
-        let mut until = None;
-        if sources.api {
-            until = until.max(self.api);
-        }
-        if sources.queue_log {
-            until = until.max(self.queue_log);
-        }
-        until.or(self.newest())
-    }
-}
-
-/// Which sources an agent's data in a batch comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Sources {
-    pub api: bool,
-    pub queue_log: bool,
-}
-
-impl Sources {
-    fn add(&mut self, source: EventSource) {
-        match source {
-            EventSource::Api => self.api = true,
-            EventSource::QueueLog => self.queue_log = true,
-        }
-    }
 }
 
 /// Rebuilds the hours named by `opts.scope` in `zone`.
@@ -181,7 +126,24 @@ pub fn aggregate(
         return Ok(summary);
     }
     summary.range = Some((hours[0].start, hours[hours.len() - 1].end));
-    batch::rebuild(store, zone, opts, &hours, until, &clear, &mut summary)?;
+    let batches = Batches {
+        zone,
+        max_carry: opts.max_carry,
+        state_map: &opts.state_map,
+        until,
+    };
+    let mut agents_seen = HashSet::new();
+    let mut hours_seen = HashSet::new();
+    let noted = batch::rebuild(store, &batches, &hours, &clear, &mut |batch, rows| {
+        summary.hours += batch.len() as u64;
+        summary.rows += rows.len() as u64;
+        agents_seen.extend(rows.iter().map(|r| r.agent_ext.clone()));
+        hours_seen.extend(rows.iter().map(|r| r.report_hour));
+    })?;
+    summary.agents = agents_seen.len() as u64;
+    summary.hours_with_rows = hours_seen.len() as u64;
+    summary.other_reasons = noted.other_reasons;
+    summary.ignored_events = noted.ignored_events;
     Ok(summary)
 }
 

@@ -131,7 +131,7 @@ pub const QUEUE_LOG_CURSORS: KeyFamily<Cursor> = KeyFamily {
     value: PhantomData,
 };
 
-/// The stretches of queue_log lost to rotation, after the prefix [`Gap::suffix`].
+/// The stretches of queue_log lost to rotation, keyed by [`Gap::state_key`].
 pub const QUEUE_LOG_GAPS: KeyFamily<Gap> = KeyFamily {
     prefix: "queue_log.gap:",
     what: "a queue_log gap record",
