@@ -266,4 +266,21 @@ mod tests {
         assert!(e.to_string().contains("apr aggregate first"), "{e}");
         assert!(PrunePlan::new(before, NOW, Some(before), Zone::UTC).is_ok());
     }
+
+    #[test]
+    fn the_boundary_only_moves_forward_and_a_corrupt_one_names_its_key() {
+        use crate::store::Store;
+        use crate::store::sqlite::SqliteStore;
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("p.db")).unwrap();
+        let plan = PrunePlan::new(NOW - 5 * DAY, NOW, None, Zone::UTC).unwrap();
+        let earlier = PrunePlan::new(NOW - 9 * DAY, NOW, None, Zone::UTC).unwrap();
+        prune(&mut Conn::new(store.sql()), &plan, &mut |_, _| {}).unwrap();
+        prune(&mut Conn::new(store.sql()), &earlier, &mut |_, _| {}).unwrap();
+        assert_eq!(store.instant(PRUNED_BEFORE).unwrap(), Some(plan.before));
+        store.set_state(PRUNED_BEFORE.name(), "last week").unwrap();
+        let e = prune(&mut Conn::new(store.sql()), &plan, &mut |_, _| {}).unwrap_err();
+        assert!(e.to_string().contains("'prune.before'"), "{e}");
+    }
 }
