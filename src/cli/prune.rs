@@ -9,8 +9,7 @@ use super::GlobalArgs;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::{parse_date, parse_instant};
-use crate::model::state::DIRTY_FROM;
-use crate::ops::prune::{PrunePlan, check_before, preview, prune};
+use crate::ops::prune::{check_before, plan, preview, prune};
 use crate::plural::counts;
 use crate::store::maintenance::Conn;
 
@@ -48,8 +47,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let mut store = global.open_locked()?;
     let zone = resolve_zone(store.as_mut(), &choice, ZoneUse::Read)?;
     let before = parse_instant(zone, date, "--before")?;
-    let dirty_from = store.instant(DIRTY_FROM)?;
-    let plan = PrunePlan::new(before, chrono::Utc::now().timestamp(), dirty_from, zone)?;
+    let plan = plan(store.as_mut(), before, chrono::Utc::now().timestamp(), zone)?;
     let mut conn = Conn::new(store.sql());
     let listing: Vec<String> = preview(&mut conn, &plan)?
         .iter()

@@ -13,7 +13,8 @@
 use crate::aggregate::DEFAULT_MAX_CARRY;
 use crate::error::{Error, Result};
 use crate::hours::Zone;
-use crate::model::state::{InstantKey, PRUNED_BEFORE};
+use crate::model::state::{DIRTY_FROM, InstantKey, PRUNED_BEFORE};
+use crate::store::Store;
 use crate::store::maintenance::{Conn, Param};
 use crate::store::table::{AGENT_ACTIVITY, AGENT_EVENTS, QUEUE_LOG, QUEUE_LOG_REJECTS, Table};
 
@@ -50,6 +51,12 @@ impl PrunePlan {
             events_before: before - DEFAULT_MAX_CARRY,
         })
     }
+}
+
+/// The plan for `before` in the database behind `store`, checked against what waits there
+/// for aggregation.
+pub fn plan(store: &mut dyn Store, before: i64, now: i64, zone: Zone) -> Result<PrunePlan> {
+    PrunePlan::new(before, now, store.instant(DIRTY_FROM)?, zone)
 }
 
 /// Refuses a boundary in the future: what `--before` may name, known before any database
@@ -269,7 +276,6 @@ mod tests {
 
     #[test]
     fn the_boundary_only_moves_forward_and_a_corrupt_one_names_its_key() {
-        use crate::store::Store;
         use crate::store::sqlite::SqliteStore;
 
         let dir = tempfile::tempdir().unwrap();
