@@ -8,7 +8,8 @@ use clap::Args as ClapArgs;
 
 use crate::cli::GlobalArgs;
 use crate::error::Error;
-use crate::serve::{AppState, CorsOrigins, ServerConfig};
+use crate::serve::ServerConfig;
+use crate::serve::state::{AppState, CorsOrigins};
 
 /// Options of both server commands.
 #[derive(Debug, Clone, ClapArgs)]

@@ -125,8 +125,8 @@ pub fn form_decoded(q: &str) -> String {
 
 /// The router of `apr serve` over a database path that does not exist.
 pub fn report_router(missing_db: std::path::PathBuf) -> axum::Router {
-    apr::serve::routes::router(
-        apr::serve::AppState {
+    apr::serve::router(
+        apr::serve::state::AppState {
             database: apr::store::DatabaseUrl::Sqlite(missing_db),
             zone_choice: apr::config::ZoneChoice {
                 flag: Some("Asia/Kolkata".into()),
@@ -135,6 +135,6 @@ pub fn report_router(missing_db: std::path::PathBuf) -> axum::Router {
             token: None,
             token_in_query: false,
         },
-        &apr::serve::CorsOrigins::None,
+        &apr::serve::state::CorsOrigins::None,
     )
 }
