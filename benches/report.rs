@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use apr::hours::Zone;
 use apr::model::{ActivityRow, Buckets, HourFigures};
-use apr::report::request::{ArgNames, RawReportArgs, ReportRequest};
+use apr::report::args::{ArgNames, RawReportArgs};
+use apr::report::request::ReportRequest;
 use apr::report::write_report;
 use apr::store::Store;
 use apr::store::sqlite::SqliteStore;

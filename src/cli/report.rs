@@ -12,8 +12,9 @@ use crate::cli::GlobalArgs;
 use crate::cli::report_mail::MailArgs;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
+use crate::report::args::{ArgNames, RawReportArgs};
 use crate::report::queue_figures::{QueueOptions, SlBasis};
-use crate::report::request::{ArgNames, RawReportArgs, ReportFormat, ReportRequest};
+use crate::report::request::{ReportFormat, ReportRequest};
 use crate::report::sink::ReportSummary;
 use crate::report::write_report;
 

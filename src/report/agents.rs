@@ -4,13 +4,16 @@
 //! one period are summed per agent (at most one accumulator per agent is held), then
 //! written ordered by extension with every ratio recomputed from the sums.
 
+use std::cmp::Ordering;
+
 use crate::error::Result;
 use crate::hours::Zone;
 use crate::store::Store;
 
 use super::agent_figures::{AgentSums, ext_order};
 use super::cell::{Cell, Column, RowKind, col};
-use super::period::{Grouper, Period, RowClock};
+use super::grouped::{Grouper, PeriodRows};
+use super::period::RowClock;
 use super::request::{ReportFormat, ReportRequest};
 use super::sink::{Figures, ReportSummary, RowSink};
 
@@ -85,71 +88,35 @@ pub fn render(
     let all: Vec<Column> = COLUMNS.iter().chain(&EXTENDED_COLUMNS).copied().collect();
     let columns: Vec<Column> = shown.iter().map(|&i| all[i]).collect();
     sink.header(&req.meta("Agents", zone), &columns)?;
-    let range = req.instants(zone);
-    let mut rows = AgentRows {
-        shown,
-        totals: req.totals,
-        sink,
-        grand: AgentSums::default(),
-        rows: 0,
-    };
-    let mut periods = Grouper::<AgentSums>::new(req.by, zone, range);
+    let rows = AgentRows { shown, sink };
+    let mut g = Grouper::new(req.by, zone, req.instants(zone), req.totals, rows);
     store.scan_activity(&req.filter(), &mut |mut row| {
-        if let Some(ended) = periods.enter(row.report_hour) {
-            rows.write_period(ended)?;
-        }
         let ext = std::mem::take(&mut row.agent_ext);
-        periods.member(ext).add_row(&row);
+        g.sums(row.report_hour, ext)?.add_row(&row);
         Ok(())
     })?;
-    if let Some(last) = periods.finish() {
-        rows.write_period(last)?;
-    }
-    if req.totals && rows.grand.hours > 0 {
-        let clock = RowClock::range(zone, range);
-        write_row(
-            &clock,
-            "TOTAL",
-            &rows.grand,
-            RowKind::Total,
-            &rows.shown,
-            rows.sink,
-        )?;
-    }
-    Ok(ReportSummary { rows: rows.rows })
+    Ok(ReportSummary { rows: g.finish()? })
 }
 
-/// Where the agent report's periods go, and its grand total.
+/// Where the agent report's rows go: agents by extension, with the columns `shown`.
 struct AgentRows<'s> {
     shown: Vec<usize>,
-    totals: bool,
     sink: &'s mut dyn RowSink,
-    grand: AgentSums,
-    rows: u64,
 }
 
-impl AgentRows<'_> {
-    /// Writes a period: its agents by extension, then its total.
-    fn write_period(&mut self, mut p: Period<AgentSums>) -> Result<()> {
-        p.members.sort_by(|a, b| ext_order(&a.0, &b.0));
-        let mut total = AgentSums::default();
-        for (ext, sums) in &p.members {
-            write_row(&p.clock, ext, sums, RowKind::Detail, &self.shown, self.sink)?;
-            total.add_sums(sums);
-        }
-        self.rows += p.members.len() as u64;
-        if self.totals {
-            write_row(
-                &p.clock,
-                "TOTAL",
-                &total,
-                RowKind::Total,
-                &self.shown,
-                self.sink,
-            )?;
-        }
-        self.grand.add_sums(&total);
-        Ok(())
+impl PeriodRows for AgentRows<'_> {
+    type Sums = AgentSums;
+
+    fn order(a: &str, b: &str) -> Ordering {
+        ext_order(a, b)
+    }
+
+    fn merge(total: &mut AgentSums, sums: &AgentSums) {
+        total.add_sums(sums);
+    }
+
+    fn write(&mut self, clock: &RowClock, ext: &str, s: &AgentSums, kind: RowKind) -> Result<()> {
+        write_row(clock, ext, s, kind, &self.shown, self.sink)
     }
 }
 

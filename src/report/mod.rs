@@ -1,7 +1,8 @@
 //! Reports (SPEC §7.4, §10), rendered through one entry point, [`write_report`], used
 //! unchanged by `apr report` and by the HTTP server (§7.5, §11), so both produce the same
 //! bytes. The floors, each importing only those below it:
-//! - `request`: the user's strings validated into a [`request::ReportRequest`];
+//! - `request`: the user's strings (`args`: as typed, named per origin, parsed value by
+//!   value) validated into a [`request::ReportRequest`];
 //! - the kinds (`agents`, `queues`, `calls`): each owns its columns and streams its rows;
 //! - the formats (`csv`, `json`, `xlsx`, `html` with `chart`): each one [`sink::RowSink`];
 //! - `sink` (the sink trait and the figures behind a row), `agent_figures`, `queue_figures`
@@ -18,10 +19,12 @@ use crate::store::Store;
 
 pub mod agent_figures;
 pub mod agents;
+pub mod args;
 pub mod calls;
 pub mod cell;
 pub mod chart;
 pub mod csv;
+pub mod grouped;
 pub mod html;
 pub mod json;
 pub mod period;

@@ -1,13 +1,10 @@
 //! Report periods (SPEC §10 `--by`): which local period an hour belongs to, the period's
-//! label and its bounds cut to the requested range, the clock columns of a row, and the
-//! grouper that sums streamed hours per period and member (agent or queue). Pure: no I/O,
-//! no store.
+//! label and its bounds cut to the requested range, and the clock columns of a row. Pure:
+//! no I/O, no store.
 //!
 //! A day is a local calendar date (23 or 25 hours on DST days), a week an ISO week starting
 //! on Monday, a month a calendar month. Hours are keyed by their own start instant, so a
 //! repeated fall-back hour stays two rows in the hourly report.
-
-use std::collections::HashMap;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 
@@ -221,73 +218,6 @@ impl RowClock {
             end: Clock::new(zone, range.1),
             cut: false,
         }
-    }
-}
-
-/// Groups rows that stream in hour order into periods: the accumulators of the period in
-/// progress, one per member (agent or queue) in the order first seen, handed over whole
-/// when the period ends. At most one period's accumulators are held.
-#[derive(Debug)]
-pub struct Grouper<A> {
-    by: By,
-    zone: Zone,
-    range: (i64, i64),
-    tracker: PeriodTracker,
-    members: Vec<(String, A)>,
-    index: HashMap<String, usize>,
-}
-
-/// A period that ended: its clock columns and its members' accumulators.
-#[derive(Debug)]
-pub struct Period<A> {
-    pub clock: RowClock,
-    pub members: Vec<(String, A)>,
-}
-
-impl<A: Default> Grouper<A> {
-    /// Periods of `by` in `zone`, cut to the range `[range.0, range.1)` (instants).
-    pub fn new(by: By, zone: Zone, range: (i64, i64)) -> Grouper<A> {
-        Grouper {
-            by,
-            zone,
-            range,
-            tracker: PeriodTracker::default(),
-            members: Vec::new(),
-            index: HashMap::new(),
-        }
-    }
-
-    /// Moves to the period holding the hour that starts at `hour_start`; returns the period
-    /// that this ends, if any, for the caller to write before adding the hour.
-    pub fn enter(&mut self, hour_start: i64) -> Option<Period<A>> {
-        let key = self.tracker.next_period(self.by, self.zone, hour_start)?;
-        let ended = self.finish();
-        self.tracker.enter(key, hour_start);
-        ended
-    }
-
-    /// The accumulator of `member` in the period in progress, made on its first row.
-    pub fn member(&mut self, member: String) -> &mut A {
-        let i = match self.index.get(&member) {
-            Some(&i) => i,
-            None => {
-                let i = self.members.len();
-                self.index.insert(member.clone(), i);
-                self.members.push((member, A::default()));
-                i
-            }
-        };
-        &mut self.members[i].1
-    }
-
-    /// Ends the period in progress and returns it (`None` when there was none).
-    pub fn finish(&mut self) -> Option<Period<A>> {
-        let key = self.tracker.take()?;
-        self.index.clear();
-        Some(Period {
-            clock: RowClock::of(self.by, self.zone, key, self.range),
-            members: std::mem::take(&mut self.members),
-        })
     }
 }
 

@@ -4,12 +4,15 @@
 //! percentages use the half-up two-decimal rule of the agent report. Rows arrive from the
 //! store ordered by hour and queue, so one (hour, queue) group is held at a time.
 
+use std::cmp::Ordering;
+
 use crate::error::{Error, Result};
 use crate::hours::Zone;
 use crate::store::Store;
 
 use super::cell::{Cell, Column, RowKind, col};
-use super::period::{Grouper, Period, RowClock};
+use super::grouped::{Grouper, PeriodRows};
+use super::period::RowClock;
 use super::queue_figures::{QueueHour, QueueOptions};
 use super::request::{ReportFormat, ReportRequest};
 use super::sink::{Figures, ReportSummary, RowSink};
@@ -65,62 +68,40 @@ pub fn render(
             "the {backend} backend has no queue_log tables; the queue report needs SQLite or MySQL"
         ))
     })?;
-    let mut w = QueueRows {
-        opts: req.queues,
+    let opts = req.queues;
+    let rows = QueueRows {
+        opts,
         machine,
-        totals: req.totals,
         sink,
-        grand: QueueHour::default(),
-        rows: 0,
     };
-    let mut periods = Grouper::<QueueHour>::new(req.by, zone, range);
+    let mut g = Grouper::new(req.by, zone, range, req.totals, rows);
     queue_store.scan_queue_calls(&filter.from_local, &filter.to_local, &mut |mut s| {
         if !req.queue_names.is_empty() && !req.queue_names.contains(&s.queue) {
             return Ok(());
         }
-        if let Some(ended) = periods.enter(s.enter_hour) {
-            w.write_period(ended)?;
-        }
         let queue = std::mem::take(&mut s.queue);
-        periods.member(queue).add(&s, &w.opts);
+        g.sums(s.enter_hour, queue)?.add(&s, &opts);
         Ok(())
     })?;
-    if let Some(last) = periods.finish() {
-        w.write_period(last)?;
-    }
-    if req.totals && w.grand.offered > 0 {
-        let clock = RowClock::range(zone, range);
-        let grand = std::mem::take(&mut w.grand);
-        w.write(&clock, "TOTAL", &grand, RowKind::Total)?;
-    }
-    Ok(ReportSummary { rows: w.rows })
+    Ok(ReportSummary { rows: g.finish()? })
 }
 
-/// Where the queue report's periods go, and its grand total.
+/// Where the queue report's rows go: queues by name, in the human or the machine columns.
 struct QueueRows<'s> {
     opts: QueueOptions,
     machine: bool,
-    totals: bool,
     sink: &'s mut dyn RowSink,
-    grand: QueueHour,
-    rows: u64,
 }
 
-impl QueueRows<'_> {
-    /// Writes a period: its queues by name, then its total.
-    fn write_period(&mut self, mut p: Period<QueueHour>) -> Result<()> {
-        p.members.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut total = QueueHour::default();
-        for (queue, q) in &p.members {
-            self.write(&p.clock, queue, q, RowKind::Detail)?;
-            total.merge(q);
-        }
-        self.rows += p.members.len() as u64;
-        if self.totals {
-            self.write(&p.clock, "TOTAL", &total, RowKind::Total)?;
-        }
-        self.grand.merge(&total);
-        Ok(())
+impl PeriodRows for QueueRows<'_> {
+    type Sums = QueueHour;
+
+    fn order(a: &str, b: &str) -> Ordering {
+        a.cmp(b)
+    }
+
+    fn merge(total: &mut QueueHour, q: &QueueHour) {
+        total.merge(q);
     }
 
     fn write(&mut self, clock: &RowClock, queue: &str, q: &QueueHour, kind: RowKind) -> Result<()> {

@@ -14,7 +14,8 @@ use super::http::{json_error, status_of, stream_blocking};
 use super::pool::StorePool;
 use super::state::AppState;
 use crate::error::Error;
-use crate::report::request::{ArgNames, RawReportArgs, ReportRequest};
+use crate::report::args::{ArgNames, RawReportArgs};
+use crate::report::request::ReportRequest;
 use crate::report::write_report;
 use crate::store::{Store, keys};
 

@@ -156,7 +156,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::request::RawReportArgs;
+    use crate::report::args::RawReportArgs;
 
     #[test]
     fn errors_sent_back_are_one_short_line_without_control_characters() {

@@ -15,8 +15,9 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use crate::error::Error;
+use crate::report::args::{ArgNames, RawReportArgs};
 use crate::report::html::{HtmlShape, HtmlSink, document_start};
-use crate::report::request::{ArgNames, RawReportArgs, ReportRequest};
+use crate::report::request::ReportRequest;
 use crate::report::sink::RowSink;
 
 use super::auth::QueryToken;
