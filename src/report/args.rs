@@ -153,9 +153,9 @@ impl RawReportArgs {
     }
 }
 
-/// Most extensions one `--ext` list may name; far above any real filter, it bounds the
-/// statement a request can make the database prepare.
-pub(super) const MAX_EXTS: usize = 500;
+/// Most items one `--ext` or `--queue` list may name; far above any real filter, it bounds
+/// the statement a request can make the database prepare.
+pub(super) const MAX_LISTED: usize = 500;
 /// Longest extension accepted in `--ext`.
 const MAX_EXT_LEN: usize = 64;
 
@@ -179,53 +179,61 @@ pub(super) fn opt_time(s: Option<&str>, arg: &str) -> Result<Option<NaiveTime>> 
     }
 }
 
+/// Extensions: comma-separated letters, digits, `-`, `_`, `.` and `@`.
 pub(super) fn parse_exts(s: &str, arg: &str) -> Result<Vec<String>> {
-    let mut exts: Vec<String> = Vec::new();
-    for part in s.split(',') {
-        let e = part.trim();
-        let valid = !e.is_empty()
+    let valid = |e: &str| {
+        !e.is_empty()
             && e.len() <= MAX_EXT_LEN
             && e.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'));
-        if !valid {
-            return Err(Error::usage(format!(
-                "{arg} '{s}' is not a list of extensions; expected comma-separated extensions of letters, digits, '-', '_', '.', '@', e.g. 3012,3032"
-            )));
-        }
-        if !exts.iter().any(|x| x == e) {
-            exts.push(e.to_string());
-        }
-    }
-    if exts.len() > MAX_EXTS {
-        return Err(Error::usage(format!(
-            "{arg} names {} extensions; expected at most {MAX_EXTS}",
-            exts.len()
-        )));
-    }
-    Ok(exts)
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+    };
+    parse_list(
+        s,
+        arg,
+        valid,
+        "a list of extensions; expected comma-separated extensions of letters, digits, '-', '_', '.', '@', e.g. 3012,3032",
+        "extensions",
+    )
 }
 
 /// Queue names: comma-separated, non-empty, without control characters.
 pub(super) fn parse_names(s: &str, arg: &str) -> Result<Vec<String>> {
-    let mut names: Vec<String> = Vec::new();
+    let valid = |n: &str| !n.is_empty() && n.len() <= 128 && !n.chars().any(char::is_control);
+    parse_list(
+        s,
+        arg,
+        valid,
+        "a list of queue names; expected comma-separated names, e.g. sales,support",
+        "queues",
+    )
+}
+
+/// A comma-separated list of distinct items, each trimmed and `valid`, at most
+/// [`MAX_LISTED`]. `shape` says what the list was expected to be, `plural` what it names.
+fn parse_list(
+    s: &str,
+    arg: &str,
+    valid: impl Fn(&str) -> bool,
+    shape: &str,
+    plural: &str,
+) -> Result<Vec<String>> {
+    let mut items: Vec<String> = Vec::new();
     for part in s.split(',') {
-        let n = part.trim();
-        if n.is_empty() || n.len() > 128 || n.chars().any(char::is_control) {
-            return Err(Error::usage(format!(
-                "{arg} '{s}' is not a list of queue names; expected comma-separated names, e.g. sales,support"
-            )));
+        let item = part.trim();
+        if !valid(item) {
+            return Err(Error::usage(format!("{arg} '{s}' is not {shape}")));
         }
-        if !names.iter().any(|x| x == n) {
-            names.push(n.to_string());
+        if !items.iter().any(|x| x == item) {
+            items.push(item.to_string());
         }
     }
-    if names.len() > MAX_EXTS {
+    if items.len() > MAX_LISTED {
         return Err(Error::usage(format!(
-            "{arg} names {} queues; expected at most {MAX_EXTS}",
-            names.len()
+            "{arg} names {} {plural}; expected at most {MAX_LISTED}",
+            items.len()
         )));
     }
-    Ok(names)
+    Ok(items)
 }
 
 pub(super) fn parse_outcomes(s: &str, arg: &str) -> Result<Vec<Outcome>> {
@@ -284,5 +292,21 @@ mod tests {
         assert!(e.starts_with("ext is given twice"), "{e}");
         let e = RawReportArgs::from_query(pairs(&[("extended", "yes")])).unwrap_err();
         assert!(e.starts_with("extended 'yes'"), "{e}");
+    }
+
+    #[test]
+    fn queue_lists_are_trimmed_deduplicated_and_bounded() {
+        let q = parse_names(" sales, support,sales", "--queue").unwrap();
+        assert_eq!(q, ["sales", "support"]);
+        let e = parse_names("sales,,x", "queue").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "queue 'sales,,x' is not a list of queue names; expected comma-separated names, e.g. sales,support"
+        );
+        let many: Vec<String> = (0..=MAX_LISTED).map(|i| format!("q{i}")).collect();
+        let e = parse_names(&many.join(","), "--queue")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "--queue names 501 queues; expected at most 500");
     }
 }

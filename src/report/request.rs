@@ -321,7 +321,7 @@ fn hour_ceil_label(t: NaiveDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::args::MAX_EXTS;
+    use crate::report::args::MAX_LISTED;
 
     fn raw(start: &str) -> RawReportArgs {
         RawReportArgs {
@@ -452,7 +452,7 @@ mod tests {
         let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
         assert_eq!(r.exts, vec!["3012", "3032"]);
         assert_eq!(r.format, ReportFormat::Json);
-        let many: Vec<String> = (0..=MAX_EXTS).map(|i| i.to_string()).collect();
+        let many: Vec<String> = (0..=MAX_LISTED).map(|i| i.to_string()).collect();
         a.ext = Some(many.join(","));
         assert!(err(&a, ArgNames::Cli).contains("at most"));
     }

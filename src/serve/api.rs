@@ -19,6 +19,7 @@ use crate::report::request::ReportRequest;
 use crate::report::write_report;
 use crate::store::{Store, keys};
 
+/// Any other path: 404 naming the routes there are.
 pub async fn not_found() -> Response {
     json_error(
         StatusCode::NOT_FOUND,
@@ -26,6 +27,7 @@ pub async fn not_found() -> Response {
     )
 }
 
+/// A known path asked with another method than GET: 405.
 pub async fn method_not_allowed() -> Response {
     json_error(
         StatusCode::METHOD_NOT_ALLOWED,

@@ -66,7 +66,8 @@ pub struct ServerConfig {
     pub state: AppState,
 }
 
-/// Builds the router every server form uses.
+/// Builds the router every server form uses: `/` (the page), `/api/report`, `/health`, JSON
+/// 404/405, the optional bearer token and the CORS allow-list.
 pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
     // Read-only connections reused across requests (issue 13.5).
     let pool = Arc::new(StorePool::new(state.database.clone()));
