@@ -64,6 +64,7 @@ impl ServerArgs {
                 database: global.database_url.clone(),
                 zone_choice: global.zone_choice(),
                 token,
+                token_name: "APR_SERVE_TOKEN",
                 token_in_query: self.token_in_query,
             },
         })

@@ -35,7 +35,10 @@ pub async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     }
     let mut resp = json_error(
         StatusCode::UNAUTHORIZED,
-        "missing or wrong bearer token; send Authorization: Bearer <APR_SERVE_TOKEN>",
+        format!(
+            "missing or wrong bearer token; send Authorization: Bearer <{}>",
+            state.token_name
+        ),
     );
     resp.headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -110,5 +113,31 @@ mod tests {
         assert!(same_secret(b"abc", b"abc"));
         assert!(!same_secret(b"abd", b"abc"));
         assert!(!same_secret(b"ab", b"abc"));
+    }
+
+    #[tokio::test]
+    async fn a_request_without_the_token_is_told_what_the_token_is_called() {
+        use tower::ServiceExt;
+        let state = Arc::new(AppState {
+            database: crate::store::DatabaseUrl::Sqlite("unused.db".into()),
+            zone_choice: crate::config::ZoneChoice::default(),
+            token: Some("tok".into()),
+            token_name: "APR_SERVE_TOKEN",
+            token_in_query: false,
+        });
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(|| async { "in" }))
+            .layer(axum::middleware::from_fn_with_state(state, auth));
+        let resp = app
+            .oneshot(Request::new(axum::body::Body::empty()))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(resp.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+        assert_eq!(
+            body,
+            r#"{"error":"missing or wrong bearer token; send Authorization: Bearer <APR_SERVE_TOKEN>"}"#
+        );
     }
 }

@@ -103,8 +103,8 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
 pub async fn bind(cfg: &ServerConfig) -> Result<TcpListener> {
     if !cfg.listen.ip().is_loopback() && cfg.state.token.is_none() && !cfg.allow_public {
         return Err(Error::config(format!(
-            "--listen {} is not a loopback address and APR_SERVE_TOKEN is not set; set a token, or pass --allow-public to serve it unauthenticated",
-            cfg.listen
+            "--listen {} is not a loopback address and {} is not set; set a token, or pass --allow-public to serve it unauthenticated",
+            cfg.listen, cfg.state.token_name
         )));
     }
     let listener = TcpListener::bind(cfg.listen)

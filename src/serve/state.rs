@@ -13,6 +13,9 @@ pub struct AppState {
     pub database: DatabaseUrl,
     pub zone_choice: ZoneChoice,
     pub token: Option<String>,
+    /// What the token is called where it is set (`APR_SERVE_TOKEN`), for the messages that
+    /// ask for it: the library names no environment variable.
+    pub token_name: &'static str,
     /// Accept the token as `?token=` too (`--token-in-query`, for browsers).
     pub token_in_query: bool,
 }

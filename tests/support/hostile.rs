@@ -133,6 +133,7 @@ pub fn report_router(missing_db: std::path::PathBuf) -> axum::Router {
                 env: None,
             },
             token: None,
+            token_name: "APR_SERVE_TOKEN",
             token_in_query: false,
         },
         &apr::serve::state::CorsOrigins::None,
