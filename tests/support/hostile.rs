@@ -125,16 +125,17 @@ pub fn form_decoded(q: &str) -> String {
 
 /// The router of `apr serve` over a database path that does not exist.
 pub fn report_router(missing_db: std::path::PathBuf) -> axum::Router {
-    apr::serve::routes::router(
-        apr::serve::AppState {
+    apr::serve::router(
+        apr::serve::state::AppState {
             database: apr::store::DatabaseUrl::Sqlite(missing_db),
             zone_choice: apr::config::ZoneChoice {
                 flag: Some("Asia/Kolkata".into()),
                 env: None,
             },
             token: None,
+            token_name: "APR_SERVE_TOKEN",
             token_in_query: false,
         },
-        &apr::serve::CorsOrigins::None,
+        &apr::serve::state::CorsOrigins::None,
     )
 }
