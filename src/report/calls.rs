@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::hours::Zone;
-use crate::source::queue_log::derive::Stint;
+use crate::model::queue::Stint;
 use crate::store::Store;
 
 use super::cell::{Cell, Clock, Column, Figures, RowKind, col};

@@ -81,7 +81,7 @@ pub enum Figures<'a> {
         basis: super::queues::SlBasis,
     },
     Call {
-        outcome: Option<crate::source::queue_log::derive::Outcome>,
+        outcome: Option<crate::model::queue::Outcome>,
     },
 }
 

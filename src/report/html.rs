@@ -189,7 +189,7 @@ impl RowSink for HtmlSink<'_> {
                 }
             }
             Figures::Call { outcome } => {
-                use crate::source::queue_log::derive::Outcome;
+                use crate::model::queue::Outcome;
                 d.call_counts[0] += 1;
                 match outcome {
                     Some(Outcome::Answered | Outcome::Transfer) => d.call_counts[1] += 1,

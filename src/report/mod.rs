@@ -27,7 +27,7 @@ pub mod xlsx;
 pub use cell::{Cell, Column, Figures, ReportMeta, RowKind};
 pub use period::By;
 
-use crate::source::queue_log::derive::Outcome;
+use crate::model::queue::Outcome;
 
 /// The encodings a report can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
