@@ -20,8 +20,9 @@ pub const GAP_KEY_PREFIX: &str = "queue_log.gap:";
 /// `queue_log_state` key of the [`DeriverState`] (open stints, agents' memberships and pauses).
 pub const DERIVER_STATE_KEY: &str = "queue_log.derive_state";
 
-/// Where reading a file stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where reading a file stopped; the default is the start of an input without identity
+/// (stdin).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     pub dev: u64,
     pub ino: u64,

@@ -2,6 +2,7 @@
 //! loads each chunk in one transaction with the derivation of its new lines, the advanced
 //! cursor and the derivation state. A killed run leaves the database as of its last
 //! committed chunk, and the next run continues from there, so the result is the same.
+//! A dry run (`--dry-run`) reads, parses and derives the same way, and writes nothing.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
