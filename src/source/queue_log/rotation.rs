@@ -145,31 +145,11 @@ pub fn plan(
     if c.offset == 0 {
         return Ok(vec![mk(fresh, None)]);
     }
-    // Rotated (or truncated): the cursor's file is looked for among the rotated files, by
-    // identity first, then by its first line (compressing gives it a new inode, and a new
-    // file may reuse the old inode). It is finished from the cursor, then every newer
-    // rotated file is read whole, then the live file.
+    // Rotated (or truncated): the cursor's file is looked for among the rotated files. It
+    // is finished from the cursor, then every newer rotated file is read whole, then the
+    // live file.
     let siblings = rotated_siblings(&abs)?;
-    let mut found = None;
-    for (i, sib) in siblings.iter().enumerate() {
-        if !sib.gz
-            && (sib.dev, sib.ino) == (c.dev, c.ino)
-            && sib.len >= c.offset
-            && first_line_hash(&sib.path)? == Some(c.first_hash)
-        {
-            found = Some(i);
-            break;
-        }
-    }
-    if found.is_none() && c.first_hash != 0 {
-        for (i, sib) in siblings.iter().enumerate() {
-            let long_enough = sib.gz || sib.len >= c.offset;
-            if long_enough && first_line_hash(&sib.path)? == Some(c.first_hash) {
-                found = Some(i);
-                break;
-            }
-        }
-    }
+    let found = cursor_file(&siblings, &c)?;
     let sibling_segment = |sib: &Sibling, start: Option<Cursor>| -> Result<Segment> {
         let start = match start {
             Some(c) => Cursor {
@@ -244,6 +224,30 @@ pub fn plan(
     // committed after it.
     segments[0].gap = lost;
     Ok(segments)
+}
+
+/// Which of the rotated files is the one the cursor `c` was taken on: by identity first,
+/// then by its first line (compressing gives it a new inode, and a new file may reuse the
+/// old inode). A candidate is never shorter than the cursor's offset.
+fn cursor_file(siblings: &[Sibling], c: &Cursor) -> Result<Option<usize>> {
+    for (i, sib) in siblings.iter().enumerate() {
+        if !sib.gz
+            && (sib.dev, sib.ino) == (c.dev, c.ino)
+            && sib.len >= c.offset
+            && first_line_hash(&sib.path)? == Some(c.first_hash)
+        {
+            return Ok(Some(i));
+        }
+    }
+    if c.first_hash != 0 {
+        for (i, sib) in siblings.iter().enumerate() {
+            let long_enough = sib.gz || sib.len >= c.offset;
+            if long_enough && first_line_hash(&sib.path)? == Some(c.first_hash) {
+                return Ok(Some(i));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// A rotated file beside a queue_log.
