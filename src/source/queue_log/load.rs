@@ -4,23 +4,22 @@
 //! committed chunk, and the next run continues from there, so the result is the same.
 //! A dry run (`--dry-run`) reads, parses and derives the same way, and writes nothing.
 
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 
+use super::admit::{Parsed, parse_chunk, texts};
 use super::agent_map::AgentMap;
 use super::checkpoint::{
     Cursor, DERIVER_STATE_KEY, Gap, decode_deriver_state, encode_deriver_state,
 };
 use super::derive::{DeriveConfig, Derived, Deriver, DeriverState, TimelineEvent, hour_stats};
-use super::parse::{EventKind, QueueLogLine, line_hash, parse_line};
-use super::reader::{Chunk, MAX_LINE_BYTES, OVERLONG_HEAD_BYTES, Segment, SegmentReader};
+use super::parse::{EventKind, QueueLogLine};
+use super::reader::{Chunk, Segment, SegmentReader};
 use super::rotation::{plan, rotation_order};
 use crate::bounds::TimeBounds;
 use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
-use crate::model::queue::{ChunkWrites, RawLine, RejectRow};
+use crate::model::queue::ChunkWrites;
 use crate::store::queue::QueueStore;
-use crate::store::table;
 
 /// Lines per transaction. A chunk holds about 1 KB per line while it is loaded; larger
 /// chunks write shared index pages fewer times (200 k lines load about a third faster than
@@ -70,117 +69,6 @@ pub struct Progress {
     pub lines: u64,
     pub bytes: u64,
     pub total_bytes: Option<u64>,
-}
-
-/// One chunk's lines, parsed: text (lossy UTF-8) first, then fields borrowing from it.
-struct Parsed<'a> {
-    lines: Vec<QueueLogLine<'a>>,
-    raws: Vec<RawLine<'a>>,
-    rejects: Vec<RejectRow<'a>>,
-}
-
-/// The chunk's lines as text: borrowed from the chunk when it is valid UTF-8 as a whole (one
-/// validation of the whole buffer, the common case), else line by line, lossily.
-fn texts(chunk: &Chunk) -> Vec<Cow<'_, str>> {
-    if let Ok(all) = std::str::from_utf8(&chunk.bytes) {
-        // Line spans end at line ends ('\n' is ASCII), so they are char boundaries; a cut
-        // over-long line may end mid-character and is checked on its own.
-        return chunk
-            .lines
-            .iter()
-            .map(|l| match all.get(l.start..l.end) {
-                Some(t) => Cow::Borrowed(t),
-                None => String::from_utf8_lossy(&chunk.bytes[l.start..l.end]),
-            })
-            .collect();
-    }
-    (0..chunk.lines.len())
-        .map(|i| String::from_utf8_lossy(chunk.line(i)))
-        .collect()
-}
-
-/// Parses a chunk's lines; with `raws`, also the rows of `queue_log` (a dry run stores
-/// nothing and skips them).
-fn parse_chunk<'a>(
-    chunk: &Chunk,
-    texts: &'a [Cow<'a, str>],
-    file: &'a str,
-    zone: Zone,
-    bounds: TimeBounds,
-    raws: bool,
-    agents: &AgentMap,
-) -> Parsed<'a> {
-    let mut p = Parsed {
-        lines: Vec::with_capacity(texts.len()),
-        raws: Vec::with_capacity(if raws { texts.len() } else { 0 }),
-        rejects: Vec::new(),
-    };
-    for (i, text) in texts.iter().enumerate() {
-        let at = chunk.lines[i];
-        let hash = || line_hash(chunk.line(i));
-        if let Some(len) = at.overlong {
-            p.rejects.push(RejectRow {
-                file,
-                line_no: at.line_no,
-                hash: hash(),
-                reason: format!(
-                    "line of {len} bytes is longer than the {} MiB limit; its first {OVERLONG_HEAD_BYTES} bytes are kept",
-                    MAX_LINE_BYTES >> 20
-                ),
-                line: text,
-            });
-            continue;
-        }
-        let parsed = parse_line(text, zone).map_err(|e| e.to_string());
-        let admitted = parsed.and_then(|l| {
-            bounds.check(l.time).map_err(|e| e.to_string())?;
-            keys_fit(&l, agents)?;
-            Ok(l)
-        });
-        match admitted {
-            Ok(l) => {
-                if raws {
-                    p.raws.push(RawLine {
-                        time: l.time,
-                        hash: hash(),
-                        callid: l.callid,
-                        queuename: l.queuename,
-                        agent: l.agent,
-                        event: l.event,
-                        data: l.data,
-                    });
-                }
-                p.lines.push(l);
-            }
-            Err(reason) => p.rejects.push(RejectRow {
-                file,
-                line_no: at.line_no,
-                hash: hash(),
-                reason,
-                line: text,
-            }),
-        }
-    }
-    p
-}
-
-/// The values a line gives to key columns fit them on every backend (issue 15.3): its call
-/// id and queue (`queue_calls`), the extension of its agent and a pause reason
-/// (`agent_events`). A longer one is a rejected line with that reason, never a chunk that
-/// fails on MySQL alone.
-fn keys_fit(l: &QueueLogLine<'_>, agents: &AgentMap) -> std::result::Result<(), String> {
-    table::QUEUE_CALLS.check_fits("callid", l.callid)?;
-    table::QUEUE_CALLS.check_fits("queuename", l.queuename)?;
-    if let Some(ext) = agents.ext_of(l.agent) {
-        table::AGENT_EVENTS.check_fits("ext", ext)?;
-    }
-    if matches!(
-        EventKind::of(l.event),
-        EventKind::Pause | EventKind::PauseAll
-    ) {
-        table::AGENT_EVENTS.check_fits("state", &crate::names::sanitize(l.data[0]))?;
-    }
-    Ok(())
 }
 
 /// What the new lines of a chunk derive to.

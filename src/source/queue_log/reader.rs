@@ -56,7 +56,7 @@ pub(super) fn open_err(path: &Path, e: std::io::Error) -> Error {
 }
 
 /// Checks, before anything is opened for writing, that every input file can be read.
-pub fn check_readable(files: &[String]) -> crate::Result<()> {
+pub fn check_readable(files: &[String]) -> Result<()> {
     for f in files.iter().filter(|f| f.as_str() != "-") {
         let path = Path::new(f);
         match File::open(path).and_then(|file| file.metadata()) {
