@@ -79,6 +79,15 @@ impl Gap {
         )
     }
 
+    /// The gap stored under `key`; an error naming the key when it is not one.
+    pub fn decode(key: &str, stored: &str) -> Result<Gap> {
+        serde_json::from_str(stored).map_err(|e| {
+            Error::db(format!(
+                "etl_state '{key}' is not a queue_log gap ({e}); delete that row to forget the gap"
+            ))
+        })
+    }
+
     /// The text stored for it.
     pub fn encode(&self) -> Result<String> {
         serde_json::to_string(self).map_err(|e| Error::db(e.to_string()))
@@ -138,7 +147,7 @@ mod tests {
     }
 
     #[test]
-    fn a_gap_keys_by_its_lost_cursor() {
+    fn a_gap_keys_by_its_lost_cursor_and_round_trips() {
         let gap = Gap {
             file: "/log/queue_log".into(),
             line_no: 7,
@@ -151,6 +160,10 @@ mod tests {
             "queue_log.gap:/log/queue_log:0000000000000abc:120"
         );
         assert!(gap.warning().contains("(none found)"), "{}", gap.warning());
+        let key = gap.state_key();
+        assert_eq!(Gap::decode(&key, &gap.encode().unwrap()).unwrap(), gap);
+        let e = Gap::decode(&key, "not json").unwrap_err();
+        assert!(e.to_string().contains(&key), "{e}");
     }
 
     #[test]
