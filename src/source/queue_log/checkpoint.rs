@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::derive::DeriverState;
@@ -42,16 +43,16 @@ impl Cursor {
 
     /// The cursor stored under `key`; an error naming the key when it is not one.
     pub fn decode(key: &str, stored: &str) -> Result<Cursor> {
-        serde_json::from_str(stored).map_err(|e| {
-            Error::db(format!(
+        decode(stored, |e| {
+            format!(
                 "etl_state '{key}' is not a queue_log cursor ({e}); delete that row to re-read the file"
-            ))
+            )
         })
     }
 
     /// The text stored for it.
     pub fn encode(&self) -> Result<String> {
-        serde_json::to_string(self).map_err(|e| Error::db(e.to_string()))
+        encode(self)
     }
 }
 
@@ -81,16 +82,16 @@ impl Gap {
 
     /// The gap stored under `key`; an error naming the key when it is not one.
     pub fn decode(key: &str, stored: &str) -> Result<Gap> {
-        serde_json::from_str(stored).map_err(|e| {
-            Error::db(format!(
+        decode(stored, |e| {
+            format!(
                 "etl_state '{key}' is not a queue_log gap ({e}); delete that row to forget the gap"
-            ))
+            )
         })
     }
 
     /// The text stored for it.
     pub fn encode(&self) -> Result<String> {
-        serde_json::to_string(self).map_err(|e| Error::db(e.to_string()))
+        encode(self)
     }
 
     /// The warning printed for it.
@@ -113,17 +114,30 @@ impl Gap {
 pub fn decode_deriver_state(stored: Option<&str>) -> Result<DeriverState> {
     match stored {
         None => Ok(DeriverState::default()),
-        Some(v) => serde_json::from_str(v).map_err(|e| {
-            Error::db(format!(
+        Some(v) => decode(v, |e| {
+            format!(
                 "queue_log_state '{DERIVER_STATE_KEY}' is not readable ({e}); delete that row to start the derivation afresh"
-            ))
+            )
         }),
     }
 }
 
 /// The text stored under [`DERIVER_STATE_KEY`] for `state`.
 pub fn encode_deriver_state(state: &DeriverState) -> Result<String> {
-    serde_json::to_string(state).map_err(|e| Error::db(e.to_string()))
+    encode(state)
+}
+
+/// `stored` as JSON of `T`; `refusal` words the error from serde's reason, naming the key.
+fn decode<T: DeserializeOwned>(
+    stored: &str,
+    refusal: impl FnOnce(serde_json::Error) -> String,
+) -> Result<T> {
+    serde_json::from_str(stored).map_err(|e| Error::db(refusal(e)))
+}
+
+/// The JSON stored for `value`.
+fn encode<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::db(e.to_string()))
 }
 
 #[cfg(test)]
