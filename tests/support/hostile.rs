@@ -4,7 +4,7 @@
 //! answers holds together.
 
 use apr::hours::Zone;
-use apr::source::queue_log::{LineError, parse_line};
+use apr::source::queue_log::parse::{LineError, parse_line};
 
 /// One queue_log line of any bytes, read as the loader reads it (lossy UTF-8): either a
 /// parsed line whose fields put back together give the line again, or a one-line reason.
