@@ -13,7 +13,9 @@ use super::timeline::EventKind;
 use super::until::{DataUntil, Sources};
 use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
-use crate::model::{ActivityRow, EventSource, EventType, HourCalls, StoredEvent, details};
+use crate::model::{
+    ActivityRow, EventSource, EventType, HourCalls, HourFigures, StoredEvent, details,
+};
 use crate::store::Store;
 
 /// Hours per write transaction. The carry window is kept between batches, so a smaller batch
@@ -319,13 +321,15 @@ fn aggregate_batch(
                 report_hour: h.hour.start,
                 report_hour_local: zone.hour_label(h.hour.start),
                 agent_name: name.clone(),
-                buckets: h.buckets,
-                idle_count: h.idle_count,
-                notavail_count: h.notavail_count,
-                total_calls: total,
-                answered_calls: answered,
-                failed_calls: (total - answered).max(0),
-                covered_secs: h.covered_secs,
+                figures: HourFigures {
+                    buckets: h.buckets,
+                    idle_count: h.idle_count,
+                    notavail_count: h.notavail_count,
+                    total_calls: total,
+                    answered_calls: answered,
+                    failed_calls: (total - answered).max(0),
+                    covered_secs: h.covered_secs,
+                },
                 complete: h.complete,
                 event_details: details::encode(h.hour.start, events),
             });

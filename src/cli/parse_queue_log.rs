@@ -12,7 +12,7 @@ use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::Zone;
 use crate::plural::counts;
-use crate::source::queue_log::derive::AgentMap;
+use crate::source::queue_log::agent_map::AgentMap;
 use crate::source::queue_log::load::{
     DEFAULT_CHUNK_LINES, LoadOptions, LoadSummary, Progress, dry_run, load_files,
 };

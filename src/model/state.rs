@@ -2,7 +2,7 @@
 //! of its value. A stored value that does not decode is an error naming the key — never a
 //! silent "first run", offset 0 or disarmed guard.
 
-use std::marker::PhantomData;
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -111,98 +111,14 @@ impl TimestampKey {
     }
 }
 
-/// A family of `etl_state` keys: a fixed prefix followed by what the entry is about, each
-/// holding the JSON of a `T`.
-#[derive(Debug)]
-pub struct KeyFamily<T> {
-    prefix: &'static str,
-    /// What a value is, for the error: "a queue_log cursor".
-    what: &'static str,
-    /// What to do about a corrupt value.
-    remedy: &'static str,
-    value: PhantomData<fn() -> T>,
-}
+/// `etl_state` key prefix of the per-file queue_log cursors (the file's absolute path follows).
+const CURSOR_KEY_PREFIX: &str = "queue_log.cursor:";
+/// `etl_state` key prefix of the recorded queue_log gaps.
+const GAP_KEY_PREFIX: &str = "queue_log.gap:";
 
-/// The per-file queue_log cursors, after the prefix the file's absolute path.
-pub const QUEUE_LOG_CURSORS: KeyFamily<Cursor> = KeyFamily {
-    prefix: "queue_log.cursor:",
-    what: "a queue_log cursor",
-    remedy: "delete that row to re-read the file",
-    value: PhantomData,
-};
-
-/// The stretches of queue_log lost to rotation, keyed by [`Gap::state_key`].
-pub const QUEUE_LOG_GAPS: KeyFamily<Gap> = KeyFamily {
-    prefix: "queue_log.gap:",
-    what: "a queue_log gap record",
-    remedy: "delete that row (it only informs apr status)",
-    value: PhantomData,
-};
-
-impl<T: Serialize + DeserializeOwned> KeyFamily<T> {
-    /// The key of the entry about `about`.
-    pub fn key(&self, about: &str) -> String {
-        format!("{}{about}", self.prefix)
-    }
-
-    /// What `key` is about, when it belongs to this family.
-    pub fn about<'k>(&self, key: &'k str) -> Option<&'k str> {
-        key.strip_prefix(self.prefix)
-    }
-
-    /// The stored value of `key`; a corrupt one is an error naming the key.
-    pub fn decode(&self, key: &str, stored: &str) -> Result<T> {
-        serde_json::from_str(stored).map_err(|e| {
-            Error::db(format!(
-                "etl_state '{key}' is not {} ({e}); {}",
-                self.what, self.remedy
-            ))
-        })
-    }
-
-    /// The text stored for `value`.
-    pub fn encode(&self, value: &T) -> Result<String> {
-        serde_json::to_string(value).map_err(|e| Error::db(e.to_string()))
-    }
-}
-
-/// A key of `queue_log_state` whose value is JSON, of a type its one user (the queue_log
-/// derivation) owns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueueStateKey {
-    name: &'static str,
-    remedy: &'static str,
-}
-
-/// The queue_log derivation's state between chunks (open calls, agents' sessions).
-pub const QUEUE_LOG_DERIVE_STATE: QueueStateKey = QueueStateKey {
-    name: "queue_log.derive_state",
-    remedy: "delete that row to start the derivation afresh",
-};
-
-impl QueueStateKey {
-    pub const fn name(self) -> &'static str {
-        self.name
-    }
-
-    /// The stored value; a corrupt one is an error naming the key.
-    pub fn decode<T: DeserializeOwned>(self, stored: &str) -> Result<T> {
-        serde_json::from_str(stored).map_err(|e| {
-            Error::db(format!(
-                "queue_log_state '{}' is not readable ({e}); {}",
-                self.name, self.remedy
-            ))
-        })
-    }
-
-    /// The text stored for `value`.
-    pub fn encode<T: Serialize>(self, value: &T) -> Result<String> {
-        serde_json::to_string(value).map_err(|e| Error::db(e.to_string()))
-    }
-}
-
-/// Where reading a queue_log file stopped (the value of a [`QUEUE_LOG_CURSORS`] key).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where reading a queue_log file stopped; the default is the start of an input without
+/// identity (stdin). Stored as JSON under [`Cursor::key`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     pub dev: u64,
     pub ino: u64,
@@ -214,9 +130,35 @@ pub struct Cursor {
     pub first_hash: u64,
 }
 
+impl Cursor {
+    /// The `etl_state` key of the cursor of the file at `abs` (an absolute path).
+    pub fn key(abs: &Path) -> String {
+        format!("{CURSOR_KEY_PREFIX}{}", abs.display())
+    }
+
+    /// The file whose cursor `key` holds, when it is a cursor's key.
+    pub fn path_of(key: &str) -> Option<&str> {
+        key.strip_prefix(CURSOR_KEY_PREFIX)
+    }
+
+    /// The cursor stored under `key`; an error naming the key when it is not one.
+    pub fn decode(key: &str, stored: &str) -> Result<Cursor> {
+        decode(stored, |e| {
+            format!(
+                "etl_state '{key}' is not a queue_log cursor ({e}); delete that row to re-read the file"
+            )
+        })
+    }
+
+    /// The text stored for it.
+    pub fn encode(&self) -> Result<String> {
+        encode(self)
+    }
+}
+
 /// A stretch of a queue_log that could not be read: the cursor's file was not found among
-/// the rotated files. Recorded under [`Gap::state_key`] with the first chunk committed after
-/// it, so that `apr status` can count gaps.
+/// the rotated files. Recorded in `etl_state` (key [`Gap::state_key`]) with the first chunk
+/// committed after it, so that `apr status` can count gaps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gap {
     /// The live file (as given, made absolute).
@@ -233,10 +175,29 @@ impl Gap {
     /// Stable for the same lost cursor, so that detecting it again (after a kill) records it
     /// once.
     pub fn state_key(&self) -> String {
-        QUEUE_LOG_GAPS.key(&format!(
-            "{}:{:016x}:{}",
+        format!(
+            "{GAP_KEY_PREFIX}{}:{:016x}:{}",
             self.file, self.first_hash, self.offset
-        ))
+        )
+    }
+
+    /// Whether `key` is a gap's key.
+    pub fn is_key(key: &str) -> bool {
+        key.starts_with(GAP_KEY_PREFIX)
+    }
+
+    /// The gap stored under `key`; an error naming the key when it is not one.
+    pub fn decode(key: &str, stored: &str) -> Result<Gap> {
+        decode(stored, |e| {
+            format!(
+                "etl_state '{key}' is not a queue_log gap ({e}); delete that row to forget the gap"
+            )
+        })
+    }
+
+    /// The text stored for it.
+    pub fn encode(&self) -> Result<String> {
+        encode(self)
     }
 
     /// The warning printed for it.
@@ -252,6 +213,53 @@ impl Gap {
             }
         )
     }
+}
+
+/// A key of `queue_log_state` whose value is JSON of a type its one user (the queue_log
+/// derivation) owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueStateKey(&'static str);
+
+/// The queue_log derivation's carry-over between chunks (open stints, agents' memberships
+/// and pauses).
+pub const QUEUE_LOG_DERIVE_STATE: QueueStateKey = QueueStateKey("queue_log.derive_state");
+
+impl QueueStateKey {
+    pub const fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// The stored value: the empty (default) state when nothing is stored, an error naming
+    /// the key when the stored text does not decode.
+    pub fn decode<T: DeserializeOwned + Default>(self, stored: Option<&str>) -> Result<T> {
+        match stored {
+            None => Ok(T::default()),
+            Some(v) => decode(v, |e| {
+                format!(
+                    "queue_log_state '{}' is not readable ({e}); delete that row to start the derivation afresh",
+                    self.0
+                )
+            }),
+        }
+    }
+
+    /// The text stored for `value`.
+    pub fn encode<T: Serialize>(self, value: &T) -> Result<String> {
+        encode(value)
+    }
+}
+
+/// `stored` as JSON of `T`; `refusal` words the error from serde's reason, naming the key.
+fn decode<T: DeserializeOwned>(
+    stored: &str,
+    refusal: impl FnOnce(serde_json::Error) -> String,
+) -> Result<T> {
+    serde_json::from_str(stored).map_err(|e| Error::db(refusal(e)))
+}
+
+/// The JSON stored for `value`.
+fn encode<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::db(e.to_string()))
 }
 
 #[cfg(test)]
@@ -292,62 +300,55 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_a_corrupt_one_names_its_key() {
-        let key = QUEUE_LOG_CURSORS.key("/var/log/asterisk/queue_log");
-        assert_eq!(key, "queue_log.cursor:/var/log/asterisk/queue_log");
-        assert_eq!(
-            QUEUE_LOG_CURSORS.about(&key),
-            Some("/var/log/asterisk/queue_log")
-        );
-        assert_eq!(QUEUE_LOG_GAPS.about(&key), None);
         let c = Cursor {
             dev: 1,
             ino: 2,
-            offset: 300,
+            offset: 30,
             line_no: 4,
             first_hash: 5,
         };
-        let stored = QUEUE_LOG_CURSORS.encode(&c).unwrap();
-        assert_eq!(QUEUE_LOG_CURSORS.decode(&key, &stored).unwrap(), c);
-        let e = QUEUE_LOG_CURSORS
-            .decode(&key, "{\"offset\":\"x\"}")
-            .unwrap_err();
+        let key = Cursor::key(Path::new("/var/log/asterisk/queue_log"));
+        assert_eq!(key, "queue_log.cursor:/var/log/asterisk/queue_log");
+        assert_eq!(Cursor::path_of(&key), Some("/var/log/asterisk/queue_log"));
+        assert!(!Gap::is_key(&key));
+        assert_eq!(Cursor::decode(&key, &c.encode().unwrap()).unwrap(), c);
+        let e = Cursor::decode(&key, "{\"offset\":\"x\"}").unwrap_err();
         assert!(
-            e.to_string().starts_with(
-                "etl_state 'queue_log.cursor:/var/log/asterisk/queue_log' is not a queue_log cursor"
-            ),
+            e.to_string()
+                .starts_with(&format!("etl_state '{key}' is not a queue_log cursor")),
             "{e}"
         );
     }
 
     #[test]
-    fn gap_keys_are_stable_and_a_corrupt_gap_names_its_key() {
-        let g = Gap {
-            file: "/q".into(),
+    fn a_gap_keys_by_its_lost_cursor_and_round_trips() {
+        let gap = Gap {
+            file: "/log/queue_log".into(),
             line_no: 7,
-            offset: 70,
-            first_hash: 0xab,
-            searched: vec![],
+            offset: 120,
+            first_hash: 0xabc,
+            searched: Vec::new(),
         };
-        assert_eq!(g.state_key(), "queue_log.gap:/q:00000000000000ab:70");
-        assert!(QUEUE_LOG_GAPS.about(&g.state_key()).is_some());
-        let stored = QUEUE_LOG_GAPS.encode(&g).unwrap();
-        assert_eq!(QUEUE_LOG_GAPS.decode(&g.state_key(), &stored).unwrap(), g);
-        let e = QUEUE_LOG_GAPS.decode(&g.state_key(), "[").unwrap_err();
-        assert!(e.to_string().contains(&g.state_key()), "{e}");
+        let key = gap.state_key();
+        assert_eq!(key, "queue_log.gap:/log/queue_log:0000000000000abc:120");
+        assert!(Gap::is_key(&key) && Cursor::path_of(&key).is_none());
+        assert!(gap.warning().contains("(none found)"), "{}", gap.warning());
+        assert_eq!(Gap::decode(&key, &gap.encode().unwrap()).unwrap(), gap);
+        let e = Gap::decode(&key, "not json").unwrap_err();
+        assert!(e.to_string().contains(&key), "{e}");
     }
 
     #[test]
-    fn the_derivation_state_names_its_table_and_key() {
-        let e = QUEUE_LOG_DERIVE_STATE.decode::<Vec<u64>>("{").unwrap_err();
+    fn the_derivation_state_is_empty_when_absent_and_a_corrupt_one_names_its_key() {
+        let key = QUEUE_LOG_DERIVE_STATE;
+        assert_eq!(key.decode::<Vec<u64>>(None).unwrap(), Vec::<u64>::new());
+        let stored = key.encode(&vec![1u64, 2]).unwrap();
+        assert_eq!(key.decode::<Vec<u64>>(Some(&stored)).unwrap(), [1, 2]);
+        let e = key.decode::<Vec<u64>>(Some("[")).unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("queue_log_state 'queue_log.derive_state' is not readable"),
             "{e}"
-        );
-        let stored = QUEUE_LOG_DERIVE_STATE.encode(&vec![1u64, 2]).unwrap();
-        assert_eq!(
-            QUEUE_LOG_DERIVE_STATE.decode::<Vec<u64>>(&stored).unwrap(),
-            [1, 2]
         );
     }
 }

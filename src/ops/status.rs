@@ -11,8 +11,8 @@ use crate::aggregate::categories::{Category, StateMap};
 use crate::error::Result;
 use crate::hours::Zone;
 use crate::model::state::{
-    COLLECT_EVENTS_UNTIL, COLLECT_LAST_RUN, Cursor, DATA_UNTIL_KEYS, DIRTY_FROM, DIRTY_TO,
-    InstantKey, LEGACY_DATA_UNTIL, PRUNED_BEFORE, QUEUE_LOG_CURSORS, QUEUE_LOG_GAPS,
+    COLLECT_EVENTS_UNTIL, COLLECT_LAST_RUN, Cursor, DATA_UNTIL_KEYS, DIRTY_FROM, DIRTY_TO, Gap,
+    InstantKey, LEGACY_DATA_UNTIL, PRUNED_BEFORE,
 };
 use crate::store::maintenance::{Conn, Param};
 use crate::store::table::{
@@ -146,14 +146,10 @@ pub fn gather(conn: &mut Conn<'_>, zone: Zone, state_map: &StateMap, now: i64) -
     let mut files = Vec::new();
     let mut gaps = Vec::new();
     for (key, (value, at)) in &state {
-        if let Some(path) = QUEUE_LOG_CURSORS.about(key) {
-            files.push(file_status(
-                path,
-                &QUEUE_LOG_CURSORS.decode(key, value)?,
-                *at,
-            ));
-        } else if QUEUE_LOG_GAPS.about(key).is_some() {
-            let gap = QUEUE_LOG_GAPS.decode(key, value)?;
+        if let Some(path) = Cursor::path_of(key) {
+            files.push(file_status(path, &Cursor::decode(key, value)?, *at));
+        } else if Gap::is_key(key) {
+            let gap = Gap::decode(key, value)?;
             gaps.push(GapStatus {
                 file: gap.file,
                 after_line: gap.line_no,
