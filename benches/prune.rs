@@ -12,7 +12,7 @@ use apr::aggregate::categories::StateMap;
 use apr::aggregate::{AggregateOptions, DEFAULT_MAX_CARRY, Scope, aggregate};
 use apr::hours::Zone;
 use apr::model::HourStats;
-use apr::prune::{PrunePlan, prune};
+use apr::ops::prune::{PrunePlan, prune};
 use apr::store::maintenance::Conn;
 use apr::store::sqlite::SqliteStore;
 use apr::store::{LoadBatch, Store};

@@ -126,7 +126,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         )?;
         bar.finish_and_clear();
         let base: &mut dyn Store = store.as_mut();
-        let agg = aggregate::after_load(base, zone, &state_map)?;
+        let agg = crate::ops::aggregate::after_load(base, zone, &state_map)?;
         aggregate::note_other_reasons(global, &agg);
         summary
     };

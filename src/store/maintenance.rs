@@ -7,10 +7,6 @@ use super::sql::{Backend, Dialect, RowRead};
 use super::table::Cell;
 use crate::error::Result;
 
-/// `etl_state` key: the local midnight before which raw data was pruned. Hours before it
-/// are never aggregated again (their events are gone).
-pub const PRUNED_BEFORE: &str = "prune.before";
-
 /// A statement parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Param<'a> {

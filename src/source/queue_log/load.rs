@@ -8,9 +8,6 @@ use std::collections::BTreeSet;
 
 use super::admit::{Parsed, parse_chunk, texts};
 use super::agent_map::AgentMap;
-use super::checkpoint::{
-    Cursor, DERIVER_STATE_KEY, Gap, decode_deriver_state, encode_deriver_state,
-};
 use super::derive::{DeriveConfig, Derived, Deriver, DeriverState, TimelineEvent, hour_stats};
 use super::parse::{EventKind, QueueLogLine};
 use super::reader::{Chunk, Segment, SegmentReader};
@@ -19,6 +16,7 @@ use crate::bounds::TimeBounds;
 use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
 use crate::model::queue::ChunkWrites;
+use crate::model::state::{Cursor, Gap, QUEUE_LOG_DERIVE_STATE};
 use crate::store::queue::QueueStore;
 
 /// Lines per transaction. A chunk holds about 1 KB per line while it is loaded; larger
@@ -153,7 +151,7 @@ fn stored_cursor(store: &mut dyn QueueStore, key: &str) -> Result<Option<Cursor>
 
 /// The derivation's carry-over stored in `store` (empty on a first run).
 fn stored_deriver_state(store: &mut dyn QueueStore) -> Result<DeriverState> {
-    decode_deriver_state(store.queue_state(DERIVER_STATE_KEY)?.as_deref())
+    QUEUE_LOG_DERIVE_STATE.decode(store.queue_state(QUEUE_LOG_DERIVE_STATE.name())?.as_deref())
 }
 
 /// Counts of one chunk beyond the lines it read.
@@ -225,8 +223,8 @@ impl ChunkSink for Load<'_, '_> {
             &mut |new| {
                 let mut w = derive_chunk(deriver, &parsed.lines, new, agents, zone, &mut calls);
                 w.queue_state.push((
-                    DERIVER_STATE_KEY.to_string(),
-                    encode_deriver_state(&deriver.state())?,
+                    QUEUE_LOG_DERIVE_STATE.name().to_string(),
+                    QUEUE_LOG_DERIVE_STATE.encode(&deriver.state())?,
                 ));
                 w.state.extend(gap.take());
                 if let Some(key) = &seg.cursor_key {

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-use super::checkpoint::{Cursor, Gap};
 use crate::error::{Error, Result};
+use crate::model::state::{Cursor, Gap};
 
 /// One stretch of input to read, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-use super::checkpoint::{Cursor, Gap};
 use super::parse::line_hash;
 use super::reader::{Segment, is_gz, open_err, read_error};
 use crate::error::{Error, Result};
+use crate::model::state::{Cursor, Gap};
 
 /// Base name and rotation number: `queue_log.2.gz` → (`queue_log`, 2), `queue_log` → 0.
 fn rotation(p: &str) -> (&str, u32) {
