@@ -62,7 +62,7 @@ fn main() {
         &apr::model::Silent,
     )
     .unwrap();
-    apr::cli::aggregate::after_load(&mut store, zone, &Default::default()).unwrap();
+    apr::ops::aggregate::after_load(&mut store, zone, &Default::default()).unwrap();
     let token = src.take_new_token();
     println!("collect tick: {AGENTS} agents, {in_tick} events per 10 minutes, overlap 15m, SQLite");
 
@@ -85,7 +85,7 @@ fn main() {
             &apr::model::Silent,
         )
         .unwrap();
-        let agg = apr::cli::aggregate::after_load(&mut store, zone, &Default::default()).unwrap();
+        let agg = apr::ops::aggregate::after_load(&mut store, zone, &Default::default()).unwrap();
         let took = started.elapsed();
         println!(
             "  tick {}: {} events fetched ({} new), {} stats rows, {} agent-hours aggregated: {:.3} s",

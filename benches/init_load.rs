@@ -54,7 +54,7 @@ fn backfill(store: &mut SqliteStore, base: &str, zone: Zone) -> u64 {
         &apr::model::Silent,
     )
     .unwrap();
-    apr::cli::aggregate::after_load(store, zone, &Default::default()).unwrap();
+    apr::ops::aggregate::after_load(store, zone, &Default::default()).unwrap();
     loaded.events_new
 }
 

@@ -15,12 +15,11 @@ pub mod ingest;
 pub mod mail;
 pub mod model;
 pub mod names;
+pub mod ops;
 pub mod plural;
-pub mod prune;
 pub mod report;
 pub mod serve;
 pub mod source;
-pub mod status;
 pub mod store;
 pub mod synth;
 

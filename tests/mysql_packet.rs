@@ -5,8 +5,7 @@
 
 mod support;
 
-use apr::model::LoadBatch;
-use apr::model::{ActivityFilter, ActivityRow, Buckets};
+use apr::model::{ActivityFilter, ActivityRow, Buckets, HourFigures, LoadBatch};
 use apr::store::DatabaseUrl;
 use support::mariadb::Mariadb;
 use support::rows::mysql_rows;
@@ -20,16 +19,18 @@ fn row(ext: usize, hour: i64, details: String) -> ActivityRow {
         report_hour: hour,
         report_hour_local: apr::hours::Zone::UTC.hour_label(hour),
         agent_name: format!("Agent {ext}"),
-        buckets: Buckets {
-            idle: 3600,
-            ..Default::default()
+        figures: HourFigures {
+            buckets: Buckets {
+                idle: 3600,
+                ..Default::default()
+            },
+            idle_count: 1,
+            notavail_count: 0,
+            total_calls: 0,
+            answered_calls: 0,
+            failed_calls: 0,
+            covered_secs: 3600,
         },
-        idle_count: 1,
-        notavail_count: 0,
-        total_calls: 0,
-        answered_calls: 0,
-        failed_calls: 0,
-        covered_secs: 3600,
         complete: true,
         event_details: details,
     }

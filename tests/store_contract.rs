@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use apr::model::{
     ActivityFilter, ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource,
-    HourCalls, HourStats, LoadBatch, StoredEvent,
+    HourCalls, HourFigures, HourStats, LoadBatch, StoredEvent,
 };
 use apr::store::{DatabaseUrl, Store, keys};
 use support::mysql::ScratchMysql;
@@ -142,20 +142,22 @@ fn activity(ext: &str, report_hour: i64, local: &str, idle_secs: i64) -> Activit
         report_hour,
         report_hour_local: local.to_string(),
         agent_name: format!("Agent {ext}"),
-        buckets: Buckets {
-            idle: idle_secs,
-            talk: 60,
-            lunch: 120,
-            meeting: 30,
-            unaccounted: 3600 - idle_secs - 210,
-            ..Default::default()
+        figures: HourFigures {
+            buckets: Buckets {
+                idle: idle_secs,
+                talk: 60,
+                lunch: 120,
+                meeting: 30,
+                unaccounted: 3600 - idle_secs - 210,
+                ..Default::default()
+            },
+            idle_count: 2,
+            notavail_count: 1,
+            total_calls: 3,
+            answered_calls: 2,
+            failed_calls: 1,
+            covered_secs: 3600,
         },
-        idle_count: 2,
-        notavail_count: 1,
-        total_calls: 3,
-        answered_calls: 2,
-        failed_calls: 1,
-        covered_secs: 3600,
         complete: true,
         event_details: format!(r#"[{{"ext":"{ext}"}}]"#),
     }
@@ -676,7 +678,7 @@ fn replace_activity_replaces_the_range_and_scan_filters_and_orders(db: &Db) {
     // Re-aggregating hour 1 with only 3001 left: the others disappear from that hour only.
     let mut redo = activity("3001", h1, l1, 25);
     redo.complete = false;
-    redo.covered_secs = 1800;
+    redo.figures.covered_secs = 1800;
     store
         .replace_activity(h1, h1 + 3600, std::slice::from_ref(&redo), &[])
         .unwrap();
@@ -1148,10 +1150,10 @@ fn each_source_keeps_its_own_data_until(db: &Db) {
                 exts: vec![],
             },
             &mut |r| {
-                assert_eq!(r.buckets.total(), r.covered_secs);
+                assert_eq!(r.figures.buckets.total(), r.figures.covered_secs);
                 covered.insert(
                     (r.agent_ext.clone(), r.report_hour),
-                    (r.covered_secs, r.complete),
+                    (r.figures.covered_secs, r.complete),
                 );
                 Ok(())
             },

@@ -1,29 +1,26 @@
 //! Aggregation (SPEC §5): the stored timeline and call counts → one `agent_activity` row per
-//! agent and local hour. Events are read once, in `(ts, id)` order, a batch of hours at a
-//! time, and grouped per agent in memory; the carry window a batch needs from before its
-//! start (§5.1, `--max-carry`) is kept from the batch before rather than read again. Each
-//! batch of hours is written in one transaction that replaces the batch's rows, so
-//! re-running changes nothing.
+//! agent and local hour. [`aggregate`] decides which hours a run rebuilds (the scope, the
+//! prune boundary, the longest range) and hands them to the batch engine (`batch.rs`), which
+//! reads events once, in `(ts, id)` order, a batch of hours at a time, and writes each batch
+//! in one transaction that replaces the batch's rows, so re-running changes nothing.
 
+mod batch;
 pub mod buckets;
 pub mod categories;
 pub mod timeline;
+mod until;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use crate::error::Result;
-use crate::hours::{HourBucket, Zone};
-use crate::model::state::{self, DATA_UNTIL_KEYS};
-use crate::model::{ActivityRow, EventSource, EventType, HourCalls, StoredEvent, details};
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
+use crate::hours::Zone;
+use crate::model::state::{self, PRUNED_BEFORE};
 use crate::store::Store;
-use buckets::{TimedEvent, agent_hours};
-use categories::{Category, StateMap};
-use timeline::EventKind;
-
-/// Hours per write transaction. The carry window is kept between batches, so a smaller batch
-/// reads nothing twice; six hours bound memory to the carry window's events plus six hours
-/// of rows (a day of the reference center's rows with their drill-down is ~70 MB).
-const HOURS_PER_BATCH: usize = 6;
+use batch::Batches;
+use categories::StateMap;
+use until::DataUntil;
 
 /// Default `--max-carry`: how far back the state carried into an hour is looked for.
 pub const DEFAULT_MAX_CARRY: i64 = 24 * 3600;
@@ -73,65 +70,6 @@ pub struct AggregateSummary {
     pub ignored_events: BTreeMap<String, u64>,
 }
 
-/// Each source's "data until" (SPEC §9): an agent's hour in progress is covered up to the
-/// data until of the sources its data comes from, never another source's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DataUntil {
-    api: Option<i64>,
-    queue_log: Option<i64>,
-}
-
-impl DataUntil {
-    pub fn read(store: &mut dyn Store) -> Result<DataUntil> {
-        let mut out = DataUntil::default();
-        for (source, key) in DATA_UNTIL_KEYS {
-            *out.slot(source) = store.instant(key)?;
-        }
-        Ok(out)
-    }
-
-    fn slot(&mut self, source: EventSource) -> &mut Option<i64> {
-        match source {
-            EventSource::Api => &mut self.api,
-            EventSource::QueueLog => &mut self.queue_log,
-        }
-    }
-
-    /// The newest instant any source speaks for.
-    pub fn newest(self) -> Option<i64> {
-        self.api.max(self.queue_log)
-    }
-
-    /// The data until of an agent whose data comes from `sources` (the newest of theirs);
-    /// the newest of all when none of its sources has one.
-    pub fn of(self, sources: Sources) -> Option<i64> {
-        let mut until = None;
-        if sources.api {
-            until = until.max(self.api);
-        }
-        if sources.queue_log {
-            until = until.max(self.queue_log);
-        }
-        until.or(self.newest())
-    }
-}
-
-/// Which sources an agent's data in a batch comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Sources {
-    pub api: bool,
-    pub queue_log: bool,
-}
-
-impl Sources {
-    fn add(&mut self, source: EventSource) {
-        match source {
-            EventSource::Api => self.api = true,
-            EventSource::QueueLog => self.queue_log = true,
-        }
-    }
-}
-
 /// Rebuilds the hours named by `opts.scope` in `zone`.
 pub fn aggregate(
     store: &mut dyn Store,
@@ -162,7 +100,7 @@ pub fn aggregate(
         }
     };
     if let Some((from, _)) = range {
-        crate::prune::check_not_pruned(store, zone, from, opts.max_carry)?;
+        check_not_pruned(store, zone, from, opts.max_carry)?;
     }
     if let Some((from, to)) = range
         && to.saturating_sub(from) > MAX_RANGE_SECS
@@ -188,70 +126,63 @@ pub fn aggregate(
         return Ok(summary);
     }
     summary.range = Some((hours[0].start, hours[hours.len() - 1].end));
-    let names = store.agent_names()?;
-    let mut agents_seen = std::collections::HashSet::new();
-    let mut hours_seen = std::collections::HashSet::new();
-    let batches: Vec<&[HourBucket]> = hours.chunks(HOURS_PER_BATCH).collect();
-    let reads = plan_reads(&batches, opts.max_carry);
-    // The next batch is read on a second connection while this one writes the last
-    // (reading and writing each take about half of a rebuild on MariaDB); where the
-    // database allows no second connection, each batch is read in turn.
-    let reader = store.reader()?;
-    std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<BatchInput>>(1);
-        let ahead = reader.map(|mut reader| {
-            let reads = &reads;
-            scope.spawn(move || {
-                for read in reads {
-                    let input = read_batch(reader.as_mut(), read);
-                    let failed = input.is_err();
-                    // A closed channel: the writer stopped (on an error of its own).
-                    if tx.send(input).is_err() || failed {
-                        break;
-                    }
-                }
-            })
-        });
-        let mut window = Window::default();
-        for (i, (batch, read)) in batches.iter().zip(&reads).enumerate() {
-            let input = match &ahead {
-                Some(_) => rx
-                    .recv()
-                    .expect("the reader sends one input per batch or an error")?,
-                None => read_batch(store, read)?,
-            };
-            let rows = aggregate_batch(
-                &mut window,
-                zone,
-                opts,
-                batch,
-                read,
-                input,
-                until,
-                &names,
-                &mut summary,
-            )?;
-            summary.hours += batch.len() as u64;
-            summary.rows += rows.len() as u64;
-            agents_seen.extend(rows.iter().map(|r| r.agent_ext.clone()));
-            hours_seen.extend(rows.iter().map(|r| r.report_hour));
-            let last = i + 1 == batches.len();
-            store.replace_activity(
-                batch[0].start,
-                batch[batch.len() - 1].end,
-                &rows,
-                if last { &clear } else { &[] },
-            )?;
-        }
-        Ok(())
+    let batches = Batches {
+        zone,
+        max_carry: opts.max_carry,
+        state_map: &opts.state_map,
+        until,
+    };
+    let mut agents_seen = HashSet::new();
+    let mut hours_seen = HashSet::new();
+    let noted = batch::rebuild(store, &batches, &hours, &clear, &mut |batch, rows| {
+        summary.hours += batch.len() as u64;
+        summary.rows += rows.len() as u64;
+        agents_seen.extend(rows.iter().map(|r| r.agent_ext.clone()));
+        hours_seen.extend(rows.iter().map(|r| r.report_hour));
     })?;
     summary.agents = agents_seen.len() as u64;
     summary.hours_with_rows = hours_seen.len() as u64;
+    summary.other_reasons = noted.other_reasons;
+    summary.ignored_events = noted.ignored_events;
     Ok(summary)
 }
 
+/// Refuses to aggregate hours whose events were pruned (`apr prune` records the boundary
+/// in [`PRUNED_BEFORE`] and keeps [`DEFAULT_MAX_CARRY`] of events before it): `from` is the
+/// first hour to rebuild, `max_carry` how far before it events are read. A corrupt boundary
+/// is an error naming its key, never a disarmed guard.
+pub fn check_not_pruned(
+    store: &mut dyn Store,
+    zone: Zone,
+    from: i64,
+    max_carry: i64,
+) -> Result<()> {
+    let Some(before) = store.instant(PRUNED_BEFORE)? else {
+        return Ok(());
+    };
+    let kept_from = before - DEFAULT_MAX_CARRY;
+    if from >= before && from - max_carry >= kept_from {
+        return Ok(());
+    }
+    let at = |t: i64| zone.local(t).format("%Y-%m-%d %H:%M").to_string();
+    Err(Error::usage(format!(
+        "raw data before {} ({}) was pruned (apr prune): hours from {} cannot be aggregated again \
+         from missing events; aggregate from {} on (--from '{}'){}",
+        at(before),
+        zone.name(),
+        at(from),
+        at(before),
+        at(before),
+        if from >= before {
+            format!(" with --max-carry at most {}h", (from - kept_from) / 3600)
+        } else {
+            String::new()
+        }
+    )))
+}
+
 /// The one-line refusal of a range longer than [`MAX_RANGE_SECS`].
-fn too_long(scope: Scope, from: i64, to: i64) -> crate::Error {
+fn too_long(scope: Scope, from: i64, to: i64) -> Error {
     let day = |t: i64| {
         chrono::DateTime::from_timestamp(t, 0)
             .map(|d| d.format("%Y-%m-%d").to_string())
@@ -265,261 +196,19 @@ fn too_long(scope: Scope, from: i64, to: i64) -> crate::Error {
     );
     match scope {
         Scope::Between { .. } => {
-            crate::Error::usage(format!("{span}; expected a shorter --from/--to range"))
+            Error::usage(format!("{span}; expected a shorter --from/--to range"))
         }
-        _ => crate::Error::input(format!(
+        _ => Error::input(format!(
             "{span}: the stored data holds a far-away timestamp (loaded before apr bounded them); \
              delete that row, or rebuild in pieces with 'apr aggregate --from T --to T'"
         )),
     }
 }
 
-/// Interned event type and state strings, so a day of events stays compact in memory.
-#[derive(Default)]
-struct Strings {
-    index: HashMap<String, u32>,
-    values: Vec<String>,
-}
-
-impl Strings {
-    fn intern(&mut self, s: String) -> u32 {
-        if let Some(&i) = self.index.get(&s) {
-            return i;
-        }
-        let i = self.values.len() as u32;
-        self.values.push(s.clone());
-        self.index.insert(s, i);
-        i
-    }
-
-    /// An event type's text, interned; a known type's text is copied only the first time.
-    fn intern_type(&mut self, event: EventType) -> u32 {
-        match event {
-            EventType::Unknown(text) => self.intern(text),
-            known => match self.index.get(known.as_str()) {
-                Some(&i) => i,
-                None => self.intern(known.as_str().to_string()),
-            },
-        }
-    }
-}
-
-/// One agent's events in a batch: the timeline input, and the strings for drill-down.
-#[derive(Default)]
-struct AgentEvents {
-    timeline: Vec<TimedEvent>,
-    /// (event type, state) string ids and the source, parallel to `timeline`.
-    labels: Vec<(u32, u32, EventSource)>,
-    /// The sources of the agent's events and calls.
-    sources: Sources,
-}
-
-/// The events read so far, per agent, from the start of the current batch's carry window:
-/// what the next batch needs from before its start stays here instead of being read again.
-#[derive(Default)]
-struct Window {
-    strings: Strings,
-    /// Category per interned reason, computed once.
-    categories: HashMap<u32, Category>,
-    agents: HashMap<String, AgentEvents>,
-}
-
-impl Window {
-    /// Drops the events at or before `after` (outside the next batch's carry window) and the
-    /// agents left without events; the sources are those of the events kept.
-    fn keep_after(&mut self, after: i64) {
-        self.agents.retain(|_, agent| {
-            let cut = agent.timeline.partition_point(|e| e.ts <= after);
-            agent.timeline.drain(..cut);
-            agent.labels.drain(..cut);
-            agent.sources = Sources::default();
-            for (_, _, source) in &agent.labels {
-                agent.sources.add(*source);
-            }
-            !agent.timeline.is_empty()
-        });
-    }
-}
-
-/// What one batch reads: events with `after < ts < end`, and the calls of `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct BatchRead {
-    after: i64,
-    start: i64,
-    end: i64,
-    /// The events kept from the batch before do not reach back to this batch's carry
-    /// window: the window starts anew from `after`.
-    fresh: bool,
-}
-
-/// The reads of every batch, in order. The carry window a batch needs from before its start
-/// (§5.1) is kept from the batch before, so a batch reads only what the window does not hold
-/// yet; known up front, so that a reader can run ahead of the aggregation.
-fn plan_reads(batches: &[&[HourBucket]], max_carry: i64) -> Vec<BatchRead> {
-    let mut read_until: Option<i64> = None;
-    let mut out = Vec::with_capacity(batches.len());
-    for batch in batches {
-        let start = batch[0].start;
-        let end = batch[batch.len() - 1].end;
-        let carry_from = start - max_carry;
-        // `scan_events` excludes both ends.
-        let (after, fresh) = match read_until {
-            Some(read) if read > carry_from => (read - 1, false),
-            _ => (carry_from, true),
-        };
-        out.push(BatchRead {
-            after,
-            start,
-            end,
-            fresh,
-        });
-        read_until = Some(end);
-    }
-    out
-}
-
-/// What a batch reads from the store.
-struct BatchInput {
-    events: Vec<StoredEvent>,
-    calls: Vec<HourCalls>,
-}
-
-fn read_batch(store: &mut dyn Store, read: &BatchRead) -> Result<BatchInput> {
-    let mut events = Vec::new();
-    store.scan_events(read.after, read.end, &mut |e| events.push(e))?;
-    let calls = store.hour_calls(read.start, read.end)?;
-    Ok(BatchInput { events, calls })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn aggregate_batch(
-    window: &mut Window,
-    zone: Zone,
-    opts: &AggregateOptions,
-    batch: &[HourBucket],
-    read: &BatchRead,
-    input: BatchInput,
-    until: DataUntil,
-    names: &HashMap<String, String>,
-    summary: &mut AggregateSummary,
-) -> Result<Vec<ActivityRow>> {
-    window.keep_after(read.start - opts.max_carry);
-    if read.fresh {
-        window.agents.clear();
-    }
-    let Window {
-        strings,
-        categories,
-        agents,
-        ..
-    } = window;
-    for e in input.events {
-        let kind = e.event.kind();
-        let event_id = strings.intern_type(e.event);
-        let state_id = strings.intern(e.state);
-        let category = if kind == EventKind::NotAvail {
-            *categories
-                .entry(state_id)
-                .or_insert_with(|| opts.state_map.classify(&strings.values[state_id as usize]))
-        } else {
-            Category::Other
-        };
-        let agent = agents.entry(e.ext).or_default();
-        agent.sources.add(e.source);
-        agent.timeline.push(TimedEvent {
-            ts: e.ts,
-            kind,
-            enabled: e.enabled,
-            category,
-        });
-        agent.labels.push((event_id, state_id, e.source));
-    }
-
-    let mut calls: HashMap<(String, i64), (i64, i64)> = HashMap::new();
-    for c in input.calls {
-        if c.total_calls > 0 {
-            agents
-                .entry(c.ext.clone())
-                .or_default()
-                .sources
-                .add(c.source);
-        }
-        calls.insert((c.ext, c.hour_start), (c.total_calls, c.answered_calls));
-    }
-
-    let mut exts: Vec<&String> = agents.keys().collect();
-    exts.sort();
-    let mut rows = Vec::new();
-    for ext in exts {
-        let agent = &agents[ext];
-        let has_calls = |hour: i64| {
-            calls
-                .get(&(ext.clone(), hour))
-                .is_some_and(|(total, _)| *total > 0)
-        };
-        let name = names.get(ext).cloned().unwrap_or_else(|| "Unknown".into());
-        let Some(data_until) = until.of(agent.sources) else {
-            continue;
-        };
-        for h in agent_hours(
-            &agent.timeline,
-            batch,
-            data_until,
-            opts.max_carry,
-            &has_calls,
-        ) {
-            let (total, answered) = calls
-                .get(&(ext.clone(), h.hour.start))
-                .copied()
-                .unwrap_or((0, 0));
-            let mut events = Vec::with_capacity(h.events.len());
-            for i in h.events.clone() {
-                let e = &agent.timeline[i];
-                let (event_id, state_id, _) = agent.labels[i];
-                let event = strings.values[event_id as usize].as_str();
-                let state = strings.values[state_id as usize].as_str();
-                match e.kind {
-                    EventKind::NotAvail if e.enabled && e.category == Category::Other => {
-                        *summary.other_reasons.entry(state.to_string()).or_default() += 1;
-                    }
-                    EventKind::Unknown => {
-                        *summary.ignored_events.entry(event.to_string()).or_default() += 1;
-                    }
-                    EventKind::Reg if e.enabled => {
-                        *summary
-                            .ignored_events
-                            .entry(format!("{event} (enabled)"))
-                            .or_default() += 1;
-                    }
-                    _ => {}
-                }
-                events.push((e.ts, event, e.enabled, state));
-            }
-            rows.push(ActivityRow {
-                agent_ext: ext.clone(),
-                report_hour: h.hour.start,
-                report_hour_local: zone.hour_label(h.hour.start),
-                agent_name: name.clone(),
-                buckets: h.buckets,
-                idle_count: h.idle_count,
-                notavail_count: h.notavail_count,
-                total_calls: total,
-                answered_calls: answered,
-                failed_calls: (total - answered).max(0),
-                covered_secs: h.covered_secs,
-                complete: h.complete,
-                event_details: details::encode(h.hour.start, events),
-            });
-        }
-    }
-    Ok(rows)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::LoadBatch;
-    use crate::model::{AgentEvent, CallStats, HourStats};
+    use crate::model::{ActivityRow, AgentEvent, CallStats, HourStats, LoadBatch, details};
     use crate::store::sqlite::SqliteStore;
 
     const H: i64 = 3600;
@@ -623,15 +312,28 @@ mod tests {
         let seven = &got[0];
         assert_eq!(seven.agent_name, "Seven");
         assert_eq!(
-            (seven.total_calls, seven.answered_calls, seven.failed_calls),
+            (
+                seven.figures.total_calls,
+                seven.figures.answered_calls,
+                seven.figures.failed_calls
+            ),
             (3, 1, 2)
         );
-        assert_eq!((seven.buckets.talk, seven.buckets.logoff), (300, 60));
+        assert_eq!(
+            (seven.figures.buckets.talk, seven.figures.buckets.logoff),
+            (300, 60)
+        );
         assert_eq!(got[1].agent_name, "Agent 8");
         assert_eq!(got[2].agent_name, "Unknown");
-        assert_eq!(got[2].buckets.logoff, 3600);
-        assert_eq!((got[3].covered_secs, got[3].complete), (1800, false));
-        assert!(got.iter().all(|r| r.buckets.total() == r.covered_secs));
+        assert_eq!(got[2].figures.buckets.logoff, 3600);
+        assert_eq!(
+            (got[3].figures.covered_secs, got[3].complete),
+            (1800, false)
+        );
+        assert!(
+            got.iter()
+                .all(|r| r.figures.buckets.total() == r.figures.covered_secs)
+        );
         let details = details::decode(10 * H, &seven.event_details).unwrap();
         assert_eq!(details.len(), 5);
         assert_eq!(
@@ -687,7 +389,11 @@ mod tests {
             })
             .unwrap();
         aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
-        assert!(rows(&mut store).iter().all(|r| r.buckets.idle == 3600));
+        assert!(
+            rows(&mut store)
+                .iter()
+                .all(|r| r.figures.buckets.idle == 3600)
+        );
         // A late lunch at 10:30 changes hour 10 and the carry of hours 11 and 12.
         let late = [ev(
             "7",
@@ -703,7 +409,10 @@ mod tests {
             })
             .unwrap();
         aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
-        let lunches: Vec<i64> = rows(&mut store).iter().map(|r| r.buckets.lunch).collect();
+        let lunches: Vec<i64> = rows(&mut store)
+            .iter()
+            .map(|r| r.figures.buckets.lunch)
+            .collect();
         assert_eq!(lunches, [1800, 3600, 3600]);
     }
 
@@ -735,7 +444,10 @@ mod tests {
             })
             .unwrap();
         let whole = aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap();
-        assert!(whole.hours > HOURS_PER_BATCH as u64 * 4, "several batches");
+        assert!(
+            whole.hours > batch::HOURS_PER_BATCH as u64 * 4,
+            "several batches"
+        );
         let kept = rows(&mut store);
         // Each day alone: a fresh window that reads its carry from the store.
         for d in 0..3 {
@@ -753,10 +465,13 @@ mod tests {
         let lunch: i64 = kept
             .iter()
             .filter(|r| r.agent_ext == "7")
-            .map(|r| r.buckets.lunch)
+            .map(|r| r.figures.buckets.lunch)
             .sum();
         assert_eq!(lunch, 1800 + 2 * 3600);
-        assert!(kept.iter().all(|r| r.buckets.total() == r.covered_secs));
+        assert!(
+            kept.iter()
+                .all(|r| r.figures.buckets.total() == r.figures.covered_secs)
+        );
     }
 
     #[test]
@@ -808,38 +523,34 @@ mod tests {
     }
 
     #[test]
+    fn the_prune_boundary_guards_aggregation_and_a_corrupt_one_names_its_key() {
+        let (_d, mut store) = setup();
+        let events = [ev("7", 10 * H + 60, "agent_idle", true, "available")];
+        store
+            .load(&LoadBatch {
+                events: &events,
+                data_until: Some(12 * H),
+                ..Default::default()
+            })
+            .unwrap();
+        store
+            .set_state(PRUNED_BEFORE.name(), &(11 * H).to_string())
+            .unwrap();
+        let e = aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{e}");
+        assert!(e.to_string().contains("was pruned (apr prune)"), "{e}");
+        // Once, a boundary that did not parse disarmed the guard.
+        store.set_state(PRUNED_BEFORE.name(), "yesterday").unwrap();
+        let e = aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap_err();
+        assert!(e.to_string().contains("'prune.before'"), "{e}");
+        assert!(rows(&mut store).is_empty());
+    }
+
+    #[test]
     fn nothing_loaded_means_nothing_to_do() {
         let (_d, mut store) = setup();
         let s = aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap();
         assert_eq!(s, AggregateSummary::default());
-    }
-
-    #[test]
-    fn batches_read_their_carry_once_and_start_anew_only_past_it() {
-        let hours = Zone::UTC.hours(0, 24 * H);
-        let batches: Vec<&[HourBucket]> = hours.chunks(HOURS_PER_BATCH).collect();
-        let reads = plan_reads(&batches, DEFAULT_MAX_CARRY);
-        assert_eq!(reads.len(), 4);
-        assert_eq!(
-            reads[0],
-            BatchRead {
-                after: -DEFAULT_MAX_CARRY,
-                start: 0,
-                end: 6 * H,
-                fresh: true
-            }
-        );
-        // Each later batch reads from where the one before stopped (both ends excluded).
-        for (before, read) in reads.iter().zip(&reads[1..]) {
-            assert_eq!(
-                (read.after, read.start, read.fresh),
-                (before.end - 1, before.end, false)
-            );
-            assert_eq!(read.end, read.start + 6 * H);
-        }
-        // No carry: each batch starts anew at its own start.
-        let reads = plan_reads(&batches, 0);
-        assert!(reads.iter().all(|r| r.fresh && r.after == r.start));
     }
 
     /// A scratch file (init-load's staging) allows no second connection, so its batches are

@@ -5,11 +5,11 @@ use clap::Args as ClapArgs;
 
 use super::{GlobalArgs, SpanParser};
 use crate::aggregate::categories::StateMap;
-use crate::aggregate::{AggregateOptions, AggregateSummary, DEFAULT_MAX_CARRY, Scope, aggregate};
+use crate::aggregate::{AggregateSummary, Scope};
 use crate::config::{ZoneUse, resolve_zone};
 use crate::hours::{Zone, parse_instant};
+use crate::ops;
 use crate::plural::counts;
-use crate::store::Store;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -28,45 +28,30 @@ pub struct Args {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
-    let max_carry = args.max_carry;
     let state_map = StateMap::from_settings(&global.settings)?;
-    global.zone_choice().parse()?;
-    let mut store = global.open_locked()?;
+    let choice = global.zone_choice();
+    choice.parse()?;
     let usage = if args.rebuild {
         ZoneUse::Replace
     } else {
         ZoneUse::Write
     };
-    let zone = resolve_zone(store.as_mut(), &global.zone_choice(), usage)?;
-    let scope = if args.rebuild {
-        Scope::All
-    } else if args.from.is_some() || args.to.is_some() {
-        let from = args
-            .from
-            .as_deref()
-            .map(|s| parse_instant(zone, s, "--from"))
-            .transpose()?;
-        let to = args
-            .to
-            .as_deref()
-            .map(|s| parse_instant(zone, s, "--to"))
-            .transpose()?;
-        if let (Some(f), Some(t)) = (from, to)
-            && t <= f
-        {
-            return Err(crate::Error::usage(format!(
-                "--to '{}' is not after --from '{}'; expected a later instant",
-                args.to.unwrap_or_default(),
-                args.from.unwrap_or_default()
-            ))
-            .into());
-        }
-        Scope::Between { from, to }
-    } else {
-        Scope::Dirty
+    // Every argument is checked before the database is opened for writing (SPEC §9): the
+    // instants are read in the zone of the database as it stands, peeked read-only.
+    let mut peek = global.peek()?;
+    let zone = match peek.as_mut() {
+        Some(s) => resolve_zone(s.as_mut(), &choice, usage)?,
+        None => choice.parse()?.unwrap_or_else(Zone::system),
     };
+    drop(peek);
+    scope(&args, zone)?;
+    let mut store = global.open_locked()?;
+    // Under the lock the zone is settled (and recorded on first use); the instants are
+    // read in it, in case another run recorded one since the peek.
+    let zone = resolve_zone(store.as_mut(), &choice, usage)?;
+    let scope = scope(&args, zone)?;
     let started = std::time::Instant::now();
-    let summary = run_scope(store.as_mut(), zone, scope, max_carry, &state_map)?;
+    let summary = ops::aggregate::run(store.as_mut(), zone, scope, args.max_carry, &state_map)?;
     tracing::info!(
         "aggregated {}: {} for {} in {:.2}s",
         counts(summary.hours, "hour"),
@@ -78,30 +63,34 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Aggregates `scope` with the configured state map (`APR_STATE_MAP`).
-pub fn run_scope(
-    store: &mut dyn Store,
-    zone: Zone,
-    scope: Scope,
-    max_carry: i64,
-    state_map: &StateMap,
-) -> crate::Result<AggregateSummary> {
-    let opts = AggregateOptions {
-        scope,
-        max_carry,
-        state_map: state_map.clone(),
-    };
-    aggregate(store, zone, &opts)
-}
-
-/// Aggregates what a load just touched, with the default carry (used by the loading
-/// commands after they commit).
-pub fn after_load(
-    store: &mut dyn Store,
-    zone: Zone,
-    state_map: &StateMap,
-) -> crate::Result<AggregateSummary> {
-    run_scope(store, zone, Scope::Dirty, DEFAULT_MAX_CARRY, state_map)
+/// The hours the arguments name, with `--from`/`--to` read in `zone`.
+fn scope(args: &Args, zone: Zone) -> crate::Result<Scope> {
+    if args.rebuild {
+        return Ok(Scope::All);
+    }
+    if args.from.is_none() && args.to.is_none() {
+        return Ok(Scope::Dirty);
+    }
+    let from = args
+        .from
+        .as_deref()
+        .map(|s| parse_instant(zone, s, "--from"))
+        .transpose()?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|s| parse_instant(zone, s, "--to"))
+        .transpose()?;
+    if let (Some(f), Some(t)) = (from, to)
+        && t <= f
+    {
+        return Err(crate::Error::usage(format!(
+            "--to '{}' is not after --from '{}'; expected a later instant",
+            args.to.as_deref().unwrap_or_default(),
+            args.from.as_deref().unwrap_or_default()
+        )));
+    }
+    Ok(Scope::Between { from, to })
 }
 
 /// Lists, once, the not-available reasons that fell into Other, so ops can map them.

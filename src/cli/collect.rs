@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::hours::{Zone, parse_instant};
 use crate::ingest::ingest;
 use crate::model::Silent;
-use crate::model::state::{COLLECT_EVENTS_UNTIL, COLLECT_LAST_RUN};
+use crate::model::state::{COLLECT_EVENTS_UNTIL, COLLECT_LAST_RUN, TimestampKey};
 use crate::plural::{count, counts};
 use crate::source::Source;
 use crate::source::platform::{PlatformConfig, PlatformSource};
@@ -196,10 +196,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     };
     let loaded = result?;
 
-    let agg = aggregate::after_load(store.as_mut(), zone, &state_map)?;
+    let agg = crate::ops::aggregate::after_load(store.as_mut(), zone, &state_map)?;
     store.set_state(
-        COLLECT_LAST_RUN,
-        &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        COLLECT_LAST_RUN.name(),
+        &TimestampKey::encode(chrono::Utc::now()),
     )?;
     if global.verbose >= 1 {
         aggregate::note_other_reasons(global, &agg);

@@ -232,6 +232,6 @@ fn stage(
     if loaded.is_err() {
         return (loaded, Ok(Default::default()));
     }
-    let agg = aggregate::after_load(&mut staging, zone, state_map);
+    let agg = crate::ops::aggregate::after_load(&mut staging, zone, state_map);
     (loaded, agg)
 }

@@ -12,7 +12,7 @@ use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::Zone;
 use crate::plural::counts;
-use crate::source::queue_log::derive::AgentMap;
+use crate::source::queue_log::agent_map::AgentMap;
 use crate::source::queue_log::load::{
     DEFAULT_CHUNK_LINES, LoadOptions, LoadSummary, Progress, dry_run, load_files,
 };
@@ -124,7 +124,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         )?;
         bar.finish_and_clear();
         let base: &mut dyn Store = store.as_mut();
-        let agg = aggregate::after_load(base, zone, &state_map)?;
+        let agg = crate::ops::aggregate::after_load(base, zone, &state_map)?;
         aggregate::note_other_reasons(global, &agg);
         summary
     };

@@ -9,8 +9,8 @@ use super::GlobalArgs;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
 use crate::hours::{parse_date, parse_instant};
+use crate::ops::prune::{check_before, plan, preview, prune};
 use crate::plural::counts;
-use crate::prune::{PrunePlan, preview, prune};
 use crate::store::maintenance::Conn;
 
 #[derive(Debug, ClapArgs)]
@@ -33,13 +33,21 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         .into());
     }
     // An existing apr database only: prune never creates one (the read-only open says
-    // why not, exit 2).
-    drop(global.open_read_only()?);
+    // why not, exit 2). The date is checked in its zone before the database is opened for
+    // writing.
+    let choice = global.zone_choice();
+    let mut peek = global.open_read_only()?;
+    let zone = resolve_zone(peek.as_mut(), &choice, ZoneUse::Read)?;
+    check_before(
+        parse_instant(zone, date, "--before")?,
+        chrono::Utc::now().timestamp(),
+        zone,
+    )?;
+    drop(peek);
     let mut store = global.open_locked()?;
-    let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
+    let zone = resolve_zone(store.as_mut(), &choice, ZoneUse::Read)?;
     let before = parse_instant(zone, date, "--before")?;
-    let dirty_from = store.instant(crate::model::state::DIRTY_FROM)?;
-    let plan = PrunePlan::new(before, chrono::Utc::now().timestamp(), dirty_from, zone)?;
+    let plan = plan(store.as_mut(), before, chrono::Utc::now().timestamp(), zone)?;
     let mut conn = Conn::new(store.sql());
     let listing: Vec<String> = preview(&mut conn, &plan)?
         .iter()

@@ -12,10 +12,11 @@ use crate::cli::GlobalArgs;
 use crate::cli::report_mail::MailArgs;
 use crate::config::{ZoneUse, resolve_zone};
 use crate::error::Error;
-use crate::report::queues::{QueueOptions, SlBasis};
-use crate::report::{
-    ArgNames, RawReportArgs, ReportFormat, ReportRequest, ReportSummary, write_report,
-};
+use crate::report::args::{ArgNames, RawReportArgs};
+use crate::report::queue_figures::{QueueOptions, SlBasis};
+use crate::report::request::{ReportFormat, ReportRequest};
+use crate::report::sink::ReportSummary;
+use crate::report::write_report;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

@@ -8,7 +8,8 @@ use clap::Args as ClapArgs;
 
 use crate::cli::GlobalArgs;
 use crate::error::Error;
-use crate::serve::{AppState, CorsOrigins, ServerConfig};
+use crate::serve::ServerConfig;
+use crate::serve::state::{AppState, CorsOrigins};
 
 /// Options of both server commands.
 #[derive(Debug, Clone, ClapArgs)]
@@ -63,6 +64,7 @@ impl ServerArgs {
                 database: global.database_url.clone(),
                 zone_choice: global.zone_choice(),
                 token,
+                token_name: "APR_SERVE_TOKEN",
                 token_in_query: self.token_in_query,
             },
         })

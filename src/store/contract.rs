@@ -177,7 +177,7 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
                 let old = query_text(
                     b,
                     "SELECT state_value FROM etl_state WHERE state_key = ?",
-                    &[Cell::text(state::LEGACY_DATA_UNTIL)],
+                    &[Cell::text(state::LEGACY_DATA_UNTIL.name())],
                 )?;
                 if let Some(old) = old.filter(|v| !v.trim().is_empty()) {
                     for (source, key) in state::DATA_UNTIL_KEYS {
@@ -192,7 +192,7 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
                     }
                     b.exec(
                         "DELETE FROM etl_state WHERE state_key = ?",
-                        &[Cell::text(state::LEGACY_DATA_UNTIL)],
+                        &[Cell::text(state::LEGACY_DATA_UNTIL.name())],
                     )?;
                 }
             }

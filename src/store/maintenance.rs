@@ -9,10 +9,6 @@ use super::table;
 use super::value::{Cell, RowRead};
 use crate::error::Result;
 
-/// `etl_state` key: the local midnight before which raw data was pruned. Hours before it
-/// are never aggregated again (their events are gone).
-pub const PRUNED_BEFORE: &str = "prune.before";
-
 /// A store's connection, borrowed for the operating commands' statements.
 pub struct Conn<'s> {
     b: &'s mut dyn Backend,

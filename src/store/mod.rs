@@ -52,7 +52,7 @@ pub mod keys {
     pub const DIRTY_FROM: &str = state::DIRTY_FROM.name();
     pub const DIRTY_TO: &str = state::DIRTY_TO.name();
     pub const COLLECT_EVENTS_UNTIL: &str = state::COLLECT_EVENTS_UNTIL.name();
-    pub const COLLECT_LAST_RUN: &str = state::COLLECT_LAST_RUN;
+    pub const COLLECT_LAST_RUN: &str = state::COLLECT_LAST_RUN.name();
     pub const API_DATA_UNTIL: &str = state::API_DATA_UNTIL.name();
     pub const QUEUE_LOG_DATA_UNTIL: &str = state::QUEUE_LOG_DATA_UNTIL.name();
 }

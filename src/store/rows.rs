@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::model::queue::{Outcome, RawLine, RejectRow, Stint};
 use crate::model::{
     ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource, EventType, HourCalls,
-    StoredEvent,
+    HourFigures, StoredEvent,
 };
 
 pub fn encode_event<'a>(e: &'a AgentEvent, source: EventSource, now: i64) -> Vec<Cell<'a>> {
@@ -152,7 +152,8 @@ pub fn decode_name(r: &mut dyn RowRead) -> Result<(String, NameSeen)> {
 }
 
 pub fn encode_activity(r: &ActivityRow) -> Vec<Cell<'_>> {
-    let b = &r.buckets;
+    let f = &r.figures;
+    let b = &f.buckets;
     let t = &AGENT_ACTIVITY;
     let mut cells = vec![
         Cell::text(&r.agent_ext),
@@ -183,12 +184,12 @@ pub fn encode_activity(r: &ActivityRow) -> Vec<Cell<'_>> {
             b.logoff,
             b.dnd,
             b.unaccounted,
-            r.idle_count,
-            r.notavail_count,
-            r.total_calls,
-            r.answered_calls,
-            r.failed_calls,
-            r.covered_secs,
+            f.idle_count,
+            f.notavail_count,
+            f.total_calls,
+            f.answered_calls,
+            f.failed_calls,
+            f.covered_secs,
             r.complete as i64,
         ]
         .map(Cell::Int),
@@ -228,13 +229,15 @@ pub fn decode_activity(r: &mut dyn RowRead) -> Result<ActivityRow> {
         report_hour: r.int(1)?,
         report_hour_local: r.text(2)?,
         agent_name: r.text(3)?,
-        buckets,
-        idle_count: n[21],
-        notavail_count: n[22],
-        total_calls: n[23],
-        answered_calls: n[24],
-        failed_calls: n[25],
-        covered_secs: n[26],
+        figures: HourFigures {
+            buckets,
+            idle_count: n[21],
+            notavail_count: n[22],
+            total_calls: n[23],
+            answered_calls: n[24],
+            failed_calls: n[25],
+            covered_secs: n[26],
+        },
         complete: n[27] != 0,
         event_details: r.text(32)?,
     })
@@ -356,13 +359,7 @@ mod tests {
             report_hour: 0,
             report_hour_local: String::new(),
             agent_name: String::new(),
-            buckets: Buckets::default(),
-            idle_count: 0,
-            notavail_count: 0,
-            total_calls: 0,
-            answered_calls: 0,
-            failed_calls: 0,
-            covered_secs: 0,
+            figures: HourFigures::default(),
             complete: false,
             event_details: String::new(),
         };

@@ -5,16 +5,18 @@
 //! transaction, so a kill leaves a consistent, partly pruned database and a re-run
 //! finishes the job.
 //!
-//! The boundary is recorded (`prune.before`) before anything is deleted; aggregation then
-//! refuses hours before it ([`check_not_pruned`]). Agent events of the last
+//! The boundary is recorded ([`PRUNED_BEFORE`]) before anything is deleted; aggregation
+//! then refuses hours before it ([`check_not_pruned`](crate::aggregate::check_not_pruned)). Agent events of the last
 //! [`DEFAULT_MAX_CARRY`] before the boundary are kept, because the hours from the boundary
 //! on carry agents' states in from them.
 
 use crate::aggregate::DEFAULT_MAX_CARRY;
 use crate::error::{Error, Result};
 use crate::hours::Zone;
+use crate::model::state::{DIRTY_FROM, InstantKey, PRUNED_BEFORE};
 use crate::store::Store;
-use crate::store::maintenance::{Conn, PRUNED_BEFORE};
+use crate::store::maintenance::Conn;
+use crate::store::table::{AGENT_ACTIVITY, AGENT_EVENTS, QUEUE_LOG, QUEUE_LOG_REJECTS, Table};
 use crate::store::value::Cell;
 
 /// Span of data deleted per transaction.
@@ -33,21 +35,15 @@ pub struct PrunePlan {
 
 impl PrunePlan {
     /// The plan for the local midnight `before` (the start of `--before DATE`), checked
-    /// against now and against what still waits for aggregation.
+    /// against now ([`check_before`]) and against what still waits for aggregation.
     pub fn new(before: i64, now: i64, dirty_from: Option<i64>, zone: Zone) -> Result<PrunePlan> {
-        let day = |t: i64| zone.local(t).format("%Y-%m-%d %H:%M").to_string();
-        if before > now {
-            return Err(Error::usage(format!(
-                "--before {} is in the future; expected a past date",
-                day(before)
-            )));
-        }
+        check_before(before, now, zone)?;
         if let Some(dirty) = dirty_from
             && dirty < before
         {
             return Err(Error::usage(format!(
                 "hours from {} ({}) wait for aggregation and their events would be pruned; run apr aggregate first",
-                day(dirty),
+                minute(zone, dirty),
                 zone.name()
             )));
         }
@@ -58,41 +54,68 @@ impl PrunePlan {
     }
 }
 
-/// One kind of data prune removes.
+/// The plan for `before` in the database behind `store`, checked against what waits there
+/// for aggregation.
+pub fn plan(store: &mut dyn Store, before: i64, now: i64, zone: Zone) -> Result<PrunePlan> {
+    PrunePlan::new(before, now, store.instant(DIRTY_FROM)?, zone)
+}
+
+/// Refuses a boundary in the future: what `--before` may name, known before any database
+/// is opened for writing.
+pub fn check_before(before: i64, now: i64, zone: Zone) -> Result<()> {
+    if before > now {
+        return Err(Error::usage(format!(
+            "--before {} is in the future; expected a past date",
+            minute(zone, before)
+        )));
+    }
+    Ok(())
+}
+
+fn minute(zone: Zone, t: i64) -> String {
+    zone.local(t).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// One kind of data prune removes: rows of a table dated by its time column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Target {
-    table: &'static str,
-    column: &'static str,
+    table: &'static Table,
     /// Rows are deleted; else their `event_details` are emptied.
     delete: bool,
 }
 
 const TARGETS: [Target; 4] = [
     Target {
-        table: "agent_events",
-        column: "ts_epoch",
+        table: &AGENT_EVENTS,
         delete: true,
     },
     Target {
-        table: "queue_log",
-        column: "time",
+        table: &QUEUE_LOG,
         delete: true,
     },
     Target {
-        table: "queue_log_rejects",
-        column: "loaded_at",
+        table: &QUEUE_LOG_REJECTS,
         delete: true,
     },
     Target {
-        table: "agent_activity",
-        column: "report_hour",
+        table: &AGENT_ACTIVITY,
         delete: false,
     },
 ];
 
 impl Target {
+    fn name(&self) -> &'static str {
+        self.table.name
+    }
+
+    fn column(&self) -> &'static str {
+        self.table
+            .time_column
+            .expect("every table prune touches is dated by a time column")
+    }
+
     fn limit(&self, plan: &PrunePlan) -> i64 {
-        if self.table == "agent_events" {
+        if self.table == &AGENT_EVENTS {
             plan.events_before
         } else {
             plan.before
@@ -110,7 +133,8 @@ impl Target {
             .int(
                 &format!(
                     "SELECT COUNT(*) FROM {} WHERE {} < ?{extra}",
-                    self.table, self.column
+                    self.name(),
+                    self.column()
                 ),
                 &[Cell::Int(limit)],
             )?
@@ -119,9 +143,9 @@ impl Target {
 
     fn label(&self) -> String {
         if self.delete {
-            format!("{} rows", self.table)
+            format!("{} rows", self.name())
         } else {
-            format!("{} event_details", self.table)
+            format!("{} event_details", self.name())
         }
     }
 }
@@ -155,13 +179,20 @@ pub fn prune(
     // First, in its own transaction: from here on aggregation refuses the pruned hours,
     // whatever happens to the deletes.
     conn.transaction(|c| {
-        let old = c
-            .int(
-                "SELECT state_value FROM etl_state WHERE state_key = ?",
-                &[Cell::text(PRUNED_BEFORE)],
-            )?
-            .unwrap_or(i64::MIN);
-        c.set_state(PRUNED_BEFORE, &plan.before.max(old).to_string())
+        let mut stored = None;
+        c.query(
+            "SELECT state_value FROM etl_state WHERE state_key = ?",
+            &[Cell::text(PRUNED_BEFORE.name())],
+            &mut |r| {
+                stored = Some(r.text(0)?);
+                Ok(())
+            },
+        )?;
+        let old = PRUNED_BEFORE.decode(stored.as_deref())?.unwrap_or(i64::MIN);
+        c.set_state(
+            PRUNED_BEFORE.name(),
+            &InstantKey::encode(plan.before.max(old)),
+        )
     })?;
     let mut freed = Freed::default();
     for t in TARGETS {
@@ -169,8 +200,8 @@ pub fn prune(
         let mut rows = 0u64;
         let min_sql = format!(
             "SELECT MIN({c}) FROM {tb} WHERE {c} >= ? AND {c} < ?",
-            c = t.column,
-            tb = t.table
+            c = t.column(),
+            tb = t.name()
         );
         let mut start = conn.int(&min_sql, &[Cell::Int(i64::MIN), Cell::Int(limit)])?;
         while let Some(from) = start {
@@ -179,7 +210,7 @@ pub fn prune(
             rows += n;
             freed.details_bytes += bytes;
             freed.batches += 1;
-            on_batch(t.table, rows);
+            on_batch(t.name(), rows);
             // Next stretch that holds data (skips empty hours in one indexed lookup).
             start = conn.int(&min_sql, &[Cell::Int(to), Cell::Int(limit)])?;
         }
@@ -195,8 +226,8 @@ fn window(c: &mut Conn<'_>, t: &Target, from: i64, to: i64) -> Result<(u64, u64)
         let n = c.exec(
             &format!(
                 "DELETE FROM {} WHERE {col} >= ? AND {col} < ?",
-                t.table,
-                col = t.column
+                t.name(),
+                col = t.column()
             ),
             &range,
         )?;
@@ -207,8 +238,8 @@ fn window(c: &mut Conn<'_>, t: &Target, from: i64, to: i64) -> Result<(u64, u64)
             &format!(
                 "SELECT SUM(OCTET_LENGTH(event_details)) FROM {} \
                  WHERE {col} >= ? AND {col} < ? AND event_details <> '{NO_DETAILS}'",
-                t.table,
-                col = t.column
+                t.name(),
+                col = t.column()
             ),
             &range,
         )?
@@ -217,47 +248,12 @@ fn window(c: &mut Conn<'_>, t: &Target, from: i64, to: i64) -> Result<(u64, u64)
         &format!(
             "UPDATE {} SET event_details = '{NO_DETAILS}' \
              WHERE {col} >= ? AND {col} < ? AND event_details <> '{NO_DETAILS}'",
-            t.table,
-            col = t.column
+            t.name(),
+            col = t.column()
         ),
         &range,
     )?;
     Ok((n, bytes.max(0) as u64))
-}
-
-/// Refuses to aggregate hours whose events were pruned: `from` is the first hour to
-/// rebuild, `max_carry` how far before it events are read.
-pub fn check_not_pruned(
-    store: &mut dyn Store,
-    zone: Zone,
-    from: i64,
-    max_carry: i64,
-) -> Result<()> {
-    let Some(before) = store
-        .state(PRUNED_BEFORE)?
-        .and_then(|v| v.trim().parse::<i64>().ok())
-    else {
-        return Ok(());
-    };
-    let kept_from = before - DEFAULT_MAX_CARRY;
-    if from >= before && from - max_carry >= kept_from {
-        return Ok(());
-    }
-    let at = |t: i64| zone.local(t).format("%Y-%m-%d %H:%M").to_string();
-    Err(Error::usage(format!(
-        "raw data before {} ({}) was pruned (apr prune): hours from {} cannot be aggregated again \
-         from missing events; aggregate from {} on (--from '{}'){}",
-        at(before),
-        zone.name(),
-        at(from),
-        at(before),
-        at(before),
-        if from >= before {
-            format!(" with --max-carry at most {}h", (from - kept_from) / 3600)
-        } else {
-            String::new()
-        }
-    )))
 }
 
 #[cfg(test)]
@@ -277,5 +273,21 @@ mod tests {
         let e = PrunePlan::new(before, NOW, Some(before - 3600), Zone::UTC).unwrap_err();
         assert!(e.to_string().contains("apr aggregate first"), "{e}");
         assert!(PrunePlan::new(before, NOW, Some(before), Zone::UTC).is_ok());
+    }
+
+    #[test]
+    fn the_boundary_only_moves_forward_and_a_corrupt_one_names_its_key() {
+        use crate::store::sqlite::SqliteStore;
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("p.db")).unwrap();
+        let plan = PrunePlan::new(NOW - 5 * DAY, NOW, None, Zone::UTC).unwrap();
+        let earlier = PrunePlan::new(NOW - 9 * DAY, NOW, None, Zone::UTC).unwrap();
+        prune(&mut Conn::new(store.sql()), &plan, &mut |_, _| {}).unwrap();
+        prune(&mut Conn::new(store.sql()), &earlier, &mut |_, _| {}).unwrap();
+        assert_eq!(store.instant(PRUNED_BEFORE).unwrap(), Some(plan.before));
+        store.set_state(PRUNED_BEFORE.name(), "last week").unwrap();
+        let e = prune(&mut Conn::new(store.sql()), &plan, &mut |_, _| {}).unwrap_err();
+        assert!(e.to_string().contains("'prune.before'"), "{e}");
     }
 }
