@@ -17,7 +17,7 @@ use std::time::Duration;
 use clock::Clock;
 
 use apr::hours::Zone;
-use apr::ingest::ingest;
+use apr::ops::ingest::ingest;
 use apr::source::platform::{PlatformConfig, PlatformSource, RetryPolicy};
 use apr::store::Store;
 use apr::store::sqlite::SqliteStore;

@@ -470,8 +470,8 @@ fn a_tick_at_a_full_hour_never_asks_an_empty_window() {
         let watermark = store
             .instant(apr::model::state::COLLECT_EVENTS_UNTIL)
             .unwrap();
-        let plan = apr::cli::collect::plan(zone, watermark, now, 900, None, None).unwrap();
-        let got = apr::ingest::ingest(
+        let plan = apr::ops::collect::plan(zone, watermark, now, 900, None, None).unwrap();
+        let got = apr::ops::ingest::ingest(
             &mut store,
             &mut source,
             zone,

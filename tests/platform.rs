@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use apr::hours::Zone;
-use apr::ingest::ingest;
+use apr::ops::ingest::ingest;
 use apr::source::Source;
 use apr::source::platform::{PlatformConfig, PlatformSource, RetryPolicy};
 use apr::store::Store;

@@ -6,8 +6,9 @@ use clap::Args as ClapArgs;
 use super::{GlobalArgs, SpanParser};
 use crate::aggregate::categories::StateMap;
 use crate::aggregate::{AggregateOptions, AggregateSummary, DEFAULT_MAX_CARRY, Scope, aggregate};
-use crate::config::{ZoneUse, resolve_zone};
+use crate::config::ZoneUse;
 use crate::hours::{Zone, parse_instant};
+use crate::ops::zone::resolve_zone;
 use crate::plural::counts;
 use crate::store::Store;
 
@@ -29,9 +30,9 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let max_carry = args.max_carry;
-    let state_map = StateMap::from_settings(&global.settings)?;
+    let state_map = global.settings.state_map()?;
     global.zone_choice().parse()?;
-    let mut store = global.open_locked()?;
+    let mut store = crate::ops::open::open_locked(&global.database_url)?;
     let usage = if args.rebuild {
         ZoneUse::Replace
     } else {

@@ -14,11 +14,13 @@ pub mod help;
 pub mod init_load;
 pub mod parse_queue_log;
 pub mod prune;
+pub mod settings;
 pub mod shell;
 pub mod status;
 
-use crate::config::{Settings, ZoneChoice};
+use crate::config::ZoneChoice;
 use crate::store::{self, DatabaseUrl, Store};
+use settings::Settings;
 
 pub mod report;
 pub mod report_mail;
@@ -96,39 +98,14 @@ impl clap::builder::TypedValueParser for DatabaseUrlParser {
 }
 
 impl GlobalArgs {
-    /// Opens the configured database for writing (creating apr's schema where there is
-    /// none, upgrading an older one), running `before` after connecting and before apr's
-    /// schema is created or upgraded ([`store::BeforeWrite`]). Only after the command's
-    /// validation: see SPEC §9.
-    pub fn open_for_write_checked(
-        &self,
-        before: &mut store::BeforeWrite<'_>,
-    ) -> crate::Result<Box<dyn Store>> {
-        store::open_checked(&self.database_url, before)
-    }
-
-    /// Opens the configured database for writing under the write lock, taken before apr's
-    /// schema is created or upgraded: a run that finds another writer exits 75 and leaves an
-    /// older schema for the lock holder to upgrade (SPEC §9).
-    pub fn open_locked(&self) -> crate::Result<Box<dyn Store>> {
-        self.open_for_write_checked(&mut |store, _| write_lock(store))
-    }
-
     /// Opens the configured database read-only; a missing one is an error (exit 2).
     pub fn open_read_only(&self) -> crate::Result<Box<dyn Store>> {
         store::open_read_only(&self.database_url)
     }
 
-    /// The database read-only when it exists and holds apr's data, else `None`: what a
-    /// writing command reads (recorded zone, watermark, cached token) while it validates,
-    /// creating nothing. A database that is not apr's is refused here already.
-    pub fn peek(&self) -> crate::Result<Option<Box<dyn Store>>> {
-        store::peek(&self.database_url)
-    }
-
     /// The zone asked for by `--timezone` or `APR_TIMEZONE`.
     pub fn zone_choice(&self) -> ZoneChoice {
-        ZoneChoice::new(self.timezone.clone(), &self.settings)
+        self.settings.zone_choice(self.timezone.clone())
     }
 
     /// A notice on stderr, `note: MESSAGE`, unless `--quiet`. The one word every notice
@@ -185,6 +162,12 @@ impl crate::model::Reporter for Bar {
     }
     fn advance(&self, steps: u64) {
         self.0.inc(steps);
+    }
+    fn set_position(&self, steps: u64) {
+        self.0.set_position(steps);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
     }
 }
 
@@ -294,18 +277,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Takes the database's write lock, shared by every command that loads or aggregates, so
-/// overlapping cron runs cannot interleave (SPEC §7.2). Held until the store is dropped.
-pub fn write_lock(store: &mut dyn Store) -> crate::Result<()> {
-    if store.try_lock("write")? {
-        Ok(())
-    } else {
-        Err(crate::Error::Locked(
-            "another apr collect is running (or another command writing to this database); try again when it finishes".into(),
-        ))
-    }
-}
-
 /// Asks `Type YES to continue:` on stderr and reads the answer from the terminal; true only
 /// for `YES`. The terminal's own line editing (cooked mode) reads it, so Ctrl-D (end of
 /// input) is an empty answer and aborts; a line editor in raw mode would take it for a
@@ -320,23 +291,6 @@ pub fn confirm_yes() -> bool {
         eprintln!();
     }
     answer.trim() == "YES"
-}
-
-/// The window of instants a source may claim in this run (issue 15.2): from 2000 to a day
-/// after the later of the machine's clock and the newest data already stored.
-pub fn time_bounds(store: Option<&mut dyn Store>) -> crate::Result<crate::bounds::TimeBounds> {
-    let mut newest: Option<i64> = None;
-    if let Some(s) = store {
-        for (_, key) in crate::model::state::DATA_UNTIL_KEYS {
-            if let Some(t) = s.instant(key)? {
-                newest = Some(newest.map_or(t, |n| n.max(t)));
-            }
-        }
-    }
-    Ok(crate::bounds::TimeBounds::new(
-        chrono::Utc::now().timestamp(),
-        newest,
-    ))
 }
 
 /// Loads `.env` from the working directory only (never a parent), if present; variables

@@ -6,9 +6,10 @@ use std::io::IsTerminal;
 use clap::Args as ClapArgs;
 
 use super::GlobalArgs;
-use crate::config::{ZoneUse, resolve_zone};
+use crate::config::ZoneUse;
 use crate::error::Error;
 use crate::hours::{parse_date, parse_instant};
+use crate::ops::zone::resolve_zone;
 use crate::plural::counts;
 use crate::prune::{PrunePlan, preview, prune};
 use crate::store::maintenance::Conn;
@@ -35,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     // An existing apr database only: prune never creates one (the read-only open says
     // why not, exit 2).
     drop(global.open_read_only()?);
-    let mut store = global.open_locked()?;
+    let mut store = crate::ops::open::open_locked(&global.database_url)?;
     let zone = resolve_zone(store.as_mut(), &global.zone_choice(), ZoneUse::Read)?;
     let before = parse_instant(zone, date, "--before")?;
     let dirty_from = store.instant(crate::model::state::DIRTY_FROM)?;

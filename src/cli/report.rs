@@ -10,8 +10,9 @@ use clap::Args as ClapArgs;
 
 use crate::cli::GlobalArgs;
 use crate::cli::report_mail::MailArgs;
-use crate::config::{ZoneUse, resolve_zone};
+use crate::config::ZoneUse;
 use crate::error::Error;
+use crate::ops::zone::resolve_zone;
 use crate::report::queues::{QueueOptions, SlBasis};
 use crate::report::{
     ArgNames, RawReportArgs, ReportFormat, ReportRequest, ReportSummary, write_report,

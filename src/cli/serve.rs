@@ -7,8 +7,9 @@ use std::time::Duration;
 use clap::Args as ClapArgs;
 
 use crate::cli::GlobalArgs;
+use crate::cli::settings::cors_origins;
 use crate::error::Error;
-use crate::serve::{AppState, CorsOrigins, ServerConfig};
+use crate::serve::{AppState, ServerConfig};
 
 /// Options of both server commands.
 #[derive(Debug, Clone, ClapArgs)]
@@ -49,20 +50,16 @@ impl ServerArgs {
                 "--first-byte-timeout 0 is not allowed; expected a number of seconds above 0",
             ));
         }
-        let token = global.settings.get("APR_SERVE_TOKEN").map(String::from);
         Ok(ServerConfig {
             listen,
             allow_public: self.allow_public,
             header_timeout: Duration::from_secs(self.header_timeout),
             first_byte_timeout: Duration::from_secs(self.first_byte_timeout),
-            cors: match &self.cors_origins {
-                Some(s) => CorsOrigins::parse(s)?,
-                None => CorsOrigins::None,
-            },
+            cors: cors_origins(self.cors_origins.as_deref())?,
             state: AppState {
                 database: global.database_url.clone(),
                 zone_choice: global.zone_choice(),
-                token,
+                token: global.settings.serve_token(),
                 token_in_query: self.token_in_query,
             },
         })

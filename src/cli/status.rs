@@ -6,7 +6,6 @@ use std::io::Write;
 
 use clap::Args as ClapArgs;
 
-use crate::aggregate::categories::StateMap;
 use crate::cli::GlobalArgs;
 use crate::error::Error;
 use crate::hours::{Zone, parse_span};
@@ -41,7 +40,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         .as_deref()
         .map(|s| parse_span(s, "--max-age").map(|secs| (secs, s.trim())))
         .transpose()?;
-    let state_map = StateMap::from_settings(&global.settings)?;
+    let state_map = global.settings.state_map()?;
     let zone = global.zone_choice().parse()?.unwrap_or_else(Zone::system);
     let mut store = global.open_read_only()?;
     let mut conn = Conn::new(store.sql());

@@ -1,4 +1,4 @@
-//! The live platform as a [`Source`] (SPEC §3.1–§3.4): configuration from the environment,
+//! The live platform as a [`Source`] (SPEC §3.1–§3.4): a [`PlatformConfig`] the caller built,
 //! events with `next_start_key` pagination (ranges over 31 days split), and stats per
 //! aligned local hour. HTTP, login and retries live in [`client`]; the retry policy in
 //! [`retry`]; JSON decoding is [`crate::source::upstream`]'s, shared with the replay source.
@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::CachedToken;
 use crate::model::{AgentEvent, CallStats};
@@ -58,85 +57,6 @@ impl std::fmt::Debug for PlatformConfig {
             .field("retry", &self.retry)
             .field("ca_cert", &self.ca_cert)
             .finish()
-    }
-}
-
-impl PlatformConfig {
-    /// Reads `APR_API_*`, `APR_TENANT` and `APR_ACCOUNT_ID` from the settings the CLI read
-    /// from the environment and `.env`. A missing required variable is a one-line config
-    /// error naming it.
-    ///
-    /// `APR_API_RETRY_BASE_MS` (not in SPEC §2, default 500) shrinks every backoff wait; the
-    /// test suite uses it so that retries do not sleep for real seconds.
-    pub fn from_settings(settings: &Settings) -> Result<PlatformConfig> {
-        let base = settings
-            .required("APR_API_BASE")?
-            .trim()
-            .trim_end_matches('/')
-            .to_string();
-        match reqwest::Url::parse(&base) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
-            _ => {
-                return Err(Error::config(format!(
-                    "APR_API_BASE '{base}' is not an http(s) URL; expected e.g. https://pbx.example.com:9443"
-                )));
-            }
-        }
-        let username = settings.required("APR_API_USERNAME")?.to_string();
-        let password = settings.required("APR_API_PASSWORD")?.to_string();
-        let tenant = settings.required("APR_TENANT")?.to_string();
-        let account_id = settings.required("APR_ACCOUNT_ID")?.to_string();
-        let page_size: u32 = number_env(
-            settings,
-            "APR_API_PAGE_SIZE",
-            2000,
-            "a positive whole number",
-        )?;
-        if page_size == 0 {
-            return Err(Error::config(
-                "APR_API_PAGE_SIZE '0' is not usable; expected a positive whole number",
-            ));
-        }
-        let timeout: f64 = number_env(settings, "APR_API_TIMEOUT_SECS", 30.0, "seconds, e.g. 30")?;
-        if !(timeout.is_finite() && timeout > 0.0) {
-            return Err(Error::config(format!(
-                "APR_API_TIMEOUT_SECS '{timeout}' is not usable; expected seconds above 0, e.g. 30"
-            )));
-        }
-        let max_retries: u32 =
-            number_env(settings, "APR_API_MAX_RETRIES", 5, "a whole number, e.g. 5")?;
-        let base_ms: u64 = number_env(
-            settings,
-            "APR_API_RETRY_BASE_MS",
-            500,
-            "milliseconds, e.g. 500",
-        )?;
-        let ca_cert = settings.get("APR_API_CA_CERT").map(PathBuf::from);
-        Ok(PlatformConfig {
-            base,
-            username,
-            password,
-            tenant,
-            account_id,
-            page_size,
-            timeout: Duration::from_secs_f64(timeout),
-            retry: RetryPolicy::new(max_retries, Duration::from_millis(base_ms)),
-            ca_cert,
-        })
-    }
-}
-
-fn number_env<T: std::str::FromStr>(
-    settings: &Settings,
-    name: &str,
-    default: T,
-    expected: &str,
-) -> Result<T> {
-    match settings.get(name) {
-        Some(v) => v
-            .parse()
-            .map_err(|_| Error::config(format!("{name} '{v}' is not valid; expected {expected}"))),
-        None => Ok(default),
     }
 }
 

@@ -1,0 +1,12 @@
+//! The use cases: what a command does, in the library, so that the CLI, tests and benches
+//! call the same code. Each takes typed values the CLI validated (no settings, no
+//! environment), reports progress through a [`crate::model::Reporter`] and returns a typed
+//! summary; printing, prompting and exit codes stay in `cli`.
+
+pub mod collect;
+pub mod ingest;
+pub mod init_load;
+pub mod open;
+pub mod parse_queue_log;
+pub mod upstream;
+pub mod zone;
