@@ -182,21 +182,14 @@ pub fn tick(
     let mut decided = None;
     let mut store = store::open_checked(url, &mut |store, holds| {
         let decide = |store: &mut dyn Store| -> Result<Plan> {
-            if holds {
+            let (zone, watermark) = if holds {
                 let zone = resolve_zone(store, choice, ZoneUse::Write)?;
-                Prepared {
-                    zone,
-                    watermark: store.instant(COLLECT_EVENTS_UNTIL)?,
-                    ..prepared.clone()
-                }
-                .plan(now)
+                (zone, store.instant(COLLECT_EVENTS_UNTIL)?)
             } else {
-                Prepared {
-                    watermark: None,
-                    ..prepared.clone()
-                }
-                .plan(now)
-            }
+                (prepared.zone, None)
+            };
+            let r = &prepared.request;
+            plan(zone, watermark, now, r.overlap, r.since, r.until)
         };
         // Refused before the lock, so a refusal leaves no lock file behind either; then
         // again under the lock, where another run may have moved the watermark meanwhile.
