@@ -1,5 +1,7 @@
-//! The command line: global options shared by every subcommand, and one module per
-//! subcommand, each holding its argument struct and a `run` function. Commands return
+//! The command line: global options shared by every subcommand, the settings
+//! ([`settings`], the only reader of `APR_*` variables), and one module per subcommand, each
+//! holding its argument struct and a `run` function that validates its arguments and
+//! settings, calls [`crate::ops`] and prints the outcome. Commands return
 //! `anyhow::Result`; [`main`] turns a failure into one `error:` line and the exit code of
 //! SPEC §2 (the library's [`crate::Error::exit_code`], 1 for anything else).
 
