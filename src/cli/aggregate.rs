@@ -3,7 +3,7 @@
 
 use clap::Args as ClapArgs;
 
-use super::{GlobalArgs, SpanParser};
+use super::global::{GlobalArgs, SpanParser};
 use crate::aggregate::categories::StateMap;
 use crate::aggregate::{AggregateOptions, AggregateSummary, DEFAULT_MAX_CARRY, Scope, aggregate};
 use crate::config::ZoneUse;

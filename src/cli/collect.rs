@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use clap::Args as ClapArgs;
 
-use super::{GlobalArgs, SpanParser, aggregate};
+use super::aggregate;
+use super::global::{GlobalArgs, SpanParser};
 use crate::ops::collect::{prepare, tick};
 use crate::ops::upstream::Upstream;
 use crate::plural::{count, counts};

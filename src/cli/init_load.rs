@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use clap::Args as ClapArgs;
 
-use super::{GlobalArgs, aggregate};
+use super::aggregate;
+use super::global::{GlobalArgs, confirm_yes};
 use crate::error::Error;
 use crate::hours::Zone;
 use crate::model::TableSummary;
@@ -103,7 +104,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             )
             .into());
         }
-        if !super::confirm_yes() {
+        if !confirm_yes() {
             global.note("aborted: nothing was changed");
             return Ok(());
         }

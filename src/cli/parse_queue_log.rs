@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
 
-use super::{GlobalArgs, aggregate};
+use super::aggregate;
+use super::global::GlobalArgs;
 use crate::ops::parse_queue_log::{Limits, agent_map, dry_run, load_and_aggregate};
 use crate::plural::counts;
 use crate::source::queue_log::load::DEFAULT_CHUNK_LINES;

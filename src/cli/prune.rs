@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use clap::Args as ClapArgs;
 
-use super::GlobalArgs;
+use super::global::{GlobalArgs, confirm_yes};
 use crate::config::ZoneUse;
 use crate::error::Error;
 use crate::hours::{parse_date, parse_instant};
@@ -55,7 +55,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             listing.join("\n  ")
         );
     }
-    if !args.yes && !super::confirm_yes() {
+    if !args.yes && !confirm_yes() {
         global.note("aborted: nothing was changed");
         return Ok(());
     }

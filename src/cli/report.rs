@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args as ClapArgs;
 
-use crate::cli::GlobalArgs;
+use crate::cli::global::GlobalArgs;
 use crate::cli::report_mail::MailArgs;
 use crate::config::ZoneUse;
 use crate::error::Error;

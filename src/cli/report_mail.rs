@@ -5,7 +5,7 @@
 use clap::Args as ClapArgs;
 use lettre::message::Mailbox;
 
-use crate::cli::GlobalArgs;
+use crate::cli::global::GlobalArgs;
 use crate::cli::settings::Settings;
 use crate::error::Error;
 use crate::hours::Zone;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args as ClapArgs;
 
-use crate::cli::GlobalArgs;
+use crate::cli::global::GlobalArgs;
 use crate::cli::settings::cors_origins;
 use crate::error::Error;
 use crate::serve::{AppState, ServerConfig};

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use clap::Args as ClapArgs;
 
-use crate::cli::GlobalArgs;
+use crate::cli::global::GlobalArgs;
 use crate::error::Error;
 use crate::hours::{Zone, parse_span};
 use crate::status::{check_fresh, gather, render_json, render_text};
