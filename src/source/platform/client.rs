@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::header::{ACCEPT, AUTHORIZATION, RETRY_AFTER};
 use serde_json::{Value, json};
 
-use super::PlatformConfig;
+use super::config::PlatformConfig;
 use super::retry::{RetryPolicy, parse_retry_after, retryable_status};
 use crate::error::{Error, Result, one_line};
 use crate::model::CachedToken;

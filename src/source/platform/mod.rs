@@ -3,9 +3,6 @@
 //! aligned local hour. HTTP, login and retries live in [`client`]; the retry policy in
 //! [`retry`]; JSON decoding is [`crate::source::upstream`]'s, shared with the replay source.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use crate::error::{Error, Result};
 use crate::model::CachedToken;
 use crate::model::{AgentEvent, CallStats};
@@ -13,9 +10,11 @@ use crate::source::Source;
 use crate::source::upstream::{parse_events, parse_stats};
 
 pub mod client;
+mod config;
 pub mod retry;
 
 pub use client::{Client, ClientCounters};
+pub use config::PlatformConfig;
 pub use retry::RetryPolicy;
 
 /// Events endpoint (SPEC §3.2).
@@ -24,41 +23,6 @@ pub const EVENTS_PATH: &str = "/api/v2/reports/callcenter/agents/activity/events
 pub const STATS_PATH: &str = "/api/v2/reports/callcenter/agents/stats";
 /// The longest span one events request may cover (SPEC §3.2).
 pub const MAX_SPAN_SECS: i64 = 31 * 86_400;
-
-/// Connection settings for the platform (SPEC §2). `Debug` never shows the password.
-#[derive(Clone)]
-pub struct PlatformConfig {
-    /// Base URL without a trailing slash.
-    pub base: String,
-    pub username: String,
-    pub password: String,
-    /// The login `domain`.
-    pub tenant: String,
-    /// Sent as `x-account-id`.
-    pub account_id: String,
-    pub page_size: u32,
-    /// Per request.
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
-    /// Extra PEM CA for a self-signed platform certificate.
-    pub ca_cert: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for PlatformConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlatformConfig")
-            .field("base", &self.base)
-            .field("username", &self.username)
-            .field("password", &"***")
-            .field("tenant", &self.tenant)
-            .field("account_id", &self.account_id)
-            .field("page_size", &self.page_size)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .field("ca_cert", &self.ca_cert)
-            .finish()
-    }
-}
 
 /// The live platform.
 pub struct PlatformSource {
@@ -200,24 +164,6 @@ impl Source for PlatformSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn debug_hides_the_password() {
-        let cfg = PlatformConfig {
-            base: "http://127.0.0.1:1".into(),
-            username: "u".into(),
-            password: "hunter2".into(),
-            tenant: "t".into(),
-            account_id: "a".into(),
-            page_size: 2000,
-            timeout: Duration::from_secs(30),
-            retry: RetryPolicy::new(5, retry::DEFAULT_BASE),
-            ca_cert: None,
-        };
-        let shown = format!("{cfg:?}");
-        assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("***"));
-    }
 
     #[test]
     fn keys_in_seconds_or_milliseconds() {
