@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 use clock::{Clock, cpu_secs, proc_cpu_secs, server_pid};
 
 use apr::hours::Zone;
-use apr::source::queue_log::derive::AgentMap;
+use apr::source::queue_log::agent_map::AgentMap;
 use apr::source::queue_log::load::{DEFAULT_CHUNK_LINES, LoadOptions, dry_run, load_files};
 use apr::store::queue::QueueStore;
 
@@ -182,7 +182,8 @@ fn main() {
 /// chunk as UTF-8 and parsing every line's fields (no derivation). With the `derive` stage
 /// (the whole dry run), they show where its time goes.
 fn read_and_parse(path: &str, parse: bool) {
-    use apr::source::queue_log::reader::{Chunk, SegmentReader, plan};
+    use apr::source::queue_log::reader::{Chunk, SegmentReader};
+    use apr::source::queue_log::rotation::plan;
     let started = Clock::start();
     let (mut lines, mut parsed) = (0u64, 0u64);
     let mut chunk = Chunk::default();
@@ -198,7 +199,9 @@ fn read_and_parse(path: &str, parse: bool) {
             }
             let all = std::str::from_utf8(&chunk.bytes).expect("the bench's file is UTF-8");
             for l in &chunk.lines {
-                if apr::source::queue_log::parse_line(&all[l.start..l.end], Zone::UTC).is_ok() {
+                if apr::source::queue_log::parse::parse_line(&all[l.start..l.end], Zone::UTC)
+                    .is_ok()
+                {
                     parsed += 1;
                 }
             }
@@ -244,15 +247,14 @@ fn derive_only(path: &str) {
 /// transactions of the default chunk (multi-row statements of 256 rows). Parsing and
 /// derivation happen before the clock starts.
 fn floor(text: &str, db: &std::path::Path) {
-    use apr::source::queue_log::derive::Derived;
-    use apr::source::queue_log::{Deriver, DeriverState};
+    use apr::source::queue_log::derive::{DeriveConfig, Derived, Deriver, DeriverState};
     let zone = Zone::UTC;
-    let lines: Vec<apr::source::queue_log::QueueLogLine<'_>> = text
+    let lines: Vec<apr::source::queue_log::parse::QueueLogLine<'_>> = text
         .lines()
-        .filter_map(|l| apr::source::queue_log::parse_line(l, zone).ok())
+        .filter_map(|l| apr::source::queue_log::parse::parse_line(l, zone).ok())
         .collect();
     let mut deriver = Deriver::new(
-        apr::source::queue_log::DeriveConfig {
+        DeriveConfig {
             zone,
             max_call_secs: 4 * 3600,
         },

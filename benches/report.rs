@@ -13,8 +13,10 @@
 use std::time::Instant;
 
 use apr::hours::Zone;
-use apr::model::{ActivityRow, Buckets};
-use apr::report::{ArgNames, RawReportArgs, ReportRequest, write_report};
+use apr::model::{ActivityRow, Buckets, HourFigures};
+use apr::report::args::{ArgNames, RawReportArgs};
+use apr::report::request::ReportRequest;
+use apr::report::write_report;
 use apr::store::Store;
 use apr::store::sqlite::SqliteStore;
 
@@ -91,13 +93,15 @@ fn main() {
                     report_hour: start,
                     report_hour_local: label.clone(),
                     agent_name: format!("Agent {a}"),
-                    buckets: b,
-                    idle_count: 3,
-                    notavail_count: 2,
-                    total_calls: 7 + k % 5,
-                    answered_calls: 6,
-                    failed_calls: 1 + k % 5,
-                    covered_secs: b.total(),
+                    figures: HourFigures {
+                        buckets: b,
+                        idle_count: 3,
+                        notavail_count: 2,
+                        total_calls: 7 + k % 5,
+                        answered_calls: 6,
+                        failed_calls: 1 + k % 5,
+                        covered_secs: b.total(),
+                    },
                     complete: true,
                     event_details: details.clone(),
                 });

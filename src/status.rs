@@ -12,7 +12,7 @@ use crate::aggregate::categories::{Category, StateMap};
 use crate::error::Result;
 use crate::hours::Zone;
 use crate::plural::counts;
-use crate::source::queue_log::reader::{GAP_KEY_PREFIX, Gap};
+use crate::source::queue_log::checkpoint::{GAP_KEY_PREFIX, Gap};
 use crate::store::maintenance::{Conn, PRUNED_BEFORE, Param};
 
 /// How far back `status` looks for reasons that fell into Other.

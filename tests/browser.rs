@@ -9,7 +9,7 @@
 
 mod report_fixture;
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,7 +21,8 @@ use serde_json::{Value, json};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// A chromedriver process on a free loopback port; killed on drop.
+/// A chromedriver process on a loopback port it picks itself (`--port=0`, then read from
+/// its "started successfully on port N." line); killed on drop.
 struct Driver {
     child: Child,
     url: String,
@@ -33,23 +34,35 @@ impl Driver {
             Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
             "the browser tests need Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver (scripts/test.sh does it)"
         );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        let mut child = Command::new(CHROMEDRIVER)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // Read on a thread, so that a chromedriver that never says it started fails the
+        // test after the deadline instead of hanging it.
+        let stdout = child.stdout.take().unwrap();
+        let (said, heard) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let port = lines.by_ref().map_while(Result::ok).find_map(|line| {
+                line.split_once("started successfully on port ")
+                    .and_then(|(_, rest)| rest.trim_end_matches('.').parse::<u16>().ok())
+            });
+            let _ = said.send(port);
+            // Keep reading: chromedriver must not block on a full pipe.
+            lines.for_each(drop);
+        });
+        let port = match heard.recv_timeout(Duration::from_secs(20)) {
+            Ok(Some(port)) => port,
+            outcome => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("chromedriver did not say which port it listens on: {outcome:?}");
+            }
+        };
         let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
         Driver { child, url }
     }
 

@@ -1,18 +1,19 @@
 //! The fault column of the reliability matrix (issue 13) beyond tests/collect.rs (which
 //! runs every fault kind of the fake platform on SQLite): the same faults on MariaDB, slow
 //! responses, malformed fields in valid JSON, the platform killed mid-run, a full file
-//! system (a small tmpfs, where the test may mount one) and, with `APR_TEST_HEAVY=1`, a
-//! second MariaDB server killed mid-run and restarted. A failing run says so in one line and
-//! leaves the database as it was; the next good run converges to an uninterrupted run's.
+//! system (a small tmpfs, where the test may mount one) and a second MariaDB server killed
+//! mid-run and restarted (the MariaDB tests are ignored unless `--include-ignored`). A
+//! failing run says so in one line and leaves the database as it was; the next good run
+//! converges to an uninterrupted run's.
 
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::chaos::{Backend, heavy};
+use support::chaos::Backend;
 use support::fake_platform::*;
 use support::mariadb::Mariadb;
 use support::rows::{Db, assert_same_dump, canonical_dump};
@@ -139,10 +140,9 @@ fn sqlite_platform_faults_and_slow_responses_load_what_a_clean_run_loads() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_platform_faults_and_slow_responses_load_what_a_clean_run_loads() {
-    if let Some(b) = Backend::mysql() {
-        faults_on(b);
-    }
+    faults_on(Backend::mysql());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -256,14 +256,24 @@ fn sqlite_malformed_fields_in_valid_json() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_malformed_fields_in_valid_json() {
-    if let Some(b) = Backend::mysql() {
-        malformed_on(b);
-    }
+    malformed_on(Backend::mysql());
 }
 
 // ---------------------------------------------------------------------------------------
 // The platform killed mid-run.
+
+/// Waits until `child` waits for the request `fake` holds; panics with `ended` if it exits
+/// first.
+fn wait_for_hold(fake: &FakePlatform, child: &mut Child, ended: &str) {
+    let started = Instant::now();
+    while !fake.holding() {
+        assert!(child.try_wait().unwrap().is_none(), "{ended}");
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
 
 fn platform_killed_on(mut backend: Backend) {
     let reference = backend.fresh();
@@ -275,20 +285,14 @@ fn platform_killed_on(mut backend: Backend) {
     let db = backend.fresh();
     let fake = platform();
     let base = fake.base.clone();
+    // The sixth page is never answered: the platform dies while collect waits for it.
+    fake.hold(&[Endpoint::Events], 6);
     let mut child = collect(&db, &base)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while fake.count(Endpoint::Events) < 5 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "collect ended before the platform died"
-        );
-        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for_hold(&fake, &mut child, "collect ended before the platform died");
     drop(fake);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -306,10 +310,9 @@ fn sqlite_platform_killed_mid_run_then_back() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_platform_killed_mid_run_then_back() {
-    if let Some(b) = Backend::mysql() {
-        platform_killed_on(b);
-    }
+    platform_killed_on(Backend::mysql());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -337,6 +340,7 @@ impl Drop for Mount {
 }
 
 #[test]
+#[ignore = "mounts a 4 MiB tmpfs (needs root): scripts/test.sh runs it"]
 fn a_full_file_system_fails_cleanly_and_the_next_run_converges() {
     let dir = tempfile::tempdir().unwrap();
     let reference = dir.path().join("ref.db");
@@ -347,17 +351,12 @@ fn a_full_file_system_fails_cleanly_and_the_next_run_converges() {
     let mounted = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
         .arg(&mnt)
-        .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: full file system test skipped: cannot mount a tmpfs here (needs root outside a restricted container)"
-        );
-        return;
-    }
+        .expect("run mount");
+    assert!(
+        mounted.success(),
+        "cannot mount a tmpfs here: this test needs root outside a restricted container"
+    );
     let _mount = Mount(mnt.clone());
     let db = mnt.join("apr.db");
     // The schema and the first lines fit; then only a few KiB are left.
@@ -418,18 +417,11 @@ fn a_full_file_system_fails_cleanly_and_the_next_run_converges() {
 }
 
 // ---------------------------------------------------------------------------------------
-// A second MariaDB server, killed mid-run and restarted (heavy).
+// A second MariaDB server, killed mid-run and restarted.
 
 #[test]
+#[ignore = "starts a MariaDB server of its own (mariadb-install-db, mariadbd): scripts/test.sh runs it"]
 fn a_mariadb_server_killed_mid_run_then_restarted_converges() {
-    if !heavy() || !support::mysql::enabled() {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: the second-MariaDB test runs with APR_TEST_HEAVY=1 and APR_TEST_MYSQL=1"
-        );
-        return;
-    }
     let mut server = Mariadb::install(&[]);
     let port = server.port();
     for db in ["apr", "apr_ref"] {
@@ -442,21 +434,16 @@ fn a_mariadb_server_killed_mid_run_then_restarted_converges() {
 
     let db = Db::Mysql(server.url("apr"));
     fake.clear_seen();
+    // The fifth page waits until the server is dead: collect is provably mid-run then.
+    fake.hold(&[Endpoint::Events], 5);
     let mut child = collect(&db, &fake.base)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while fake.count(Endpoint::Events) < 4 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "collect ended before the server died"
-        );
-        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for_hold(&fake, &mut child, "collect ended before the server died");
     server.kill();
+    fake.release();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -479,10 +466,8 @@ fn a_mariadb_server_killed_mid_run_then_restarted_converges() {
 /// (`--local-infile=0`) gets multi-row inserts instead. Both store the same rows, fields
 /// with tabs, backslashes and line-ending bytes included, and a re-run changes neither.
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306) and starts one of its own: scripts/test.sh runs it"]
 fn queue_log_loads_the_same_into_a_server_that_refuses_local_infile() {
-    if !support::mysql::enabled() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("queue_log");
     // The example holds invalid UTF-8 too (stored lossily); bytes only.
@@ -495,7 +480,7 @@ fn queue_log_loads_the_same_into_a_server_that_refuses_local_infile() {
     std::fs::write(&file, text).unwrap();
     let file = file.to_str().unwrap();
 
-    let mut scratch = support::mysql::ScratchMysql::new().unwrap();
+    let mut scratch = support::mysql::ScratchMysql::new();
     let infile: (String, String) = {
         use mysql::prelude::Queryable;
         scratch

@@ -150,10 +150,10 @@ fn stdout(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stdout).into_owned()
 }
 
-fn mysql_env() -> Option<(ScratchMysql, Env)> {
-    let scratch = ScratchMysql::new()?;
+fn mysql_env() -> (ScratchMysql, Env) {
+    let scratch = ScratchMysql::new();
     let env = Env::with(tempfile::tempdir().unwrap(), scratch.url().to_string());
-    Some((scratch, env))
+    (scratch, env)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -197,10 +197,10 @@ fn sqlite_foreign_tables_are_refused() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_foreign_tables_are_refused() {
-    if let Some((_s, env)) = mysql_env() {
-        foreign_tables_are_refused(&env);
-    }
+    let (_s, env) = mysql_env();
+    foreign_tables_are_refused(&env);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -231,17 +231,22 @@ fn sqlite_newer_schema_is_refused_naming_both_versions() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_newer_schema_is_refused_naming_both_versions() {
-    if let Some((_s, env)) = mysql_env() {
-        newer_schema_is_refused(&env);
-    }
+    let (_s, env) = mysql_env();
+    newer_schema_is_refused(&env);
 }
 
-/// The local day (the tests' zone, Asia/Kolkata) that an init-load of the last hours
-/// surely filled: the day of half an hour ago, not the UTC date (from 18:30 UTC the two
+/// The local day (the tests' zone, Asia/Kolkata) that the init-load of the last hours
+/// filled: the day of the middle of the hours it loaded, read from the database (not the
+/// clock, which moves on between two reports, and not the UTC date: from 18:30 UTC the two
 /// differ, and a report of the UTC date would find no rows).
-fn loaded_day() -> String {
-    (chrono::Utc::now() - chrono::Duration::minutes(30))
+fn loaded_day(env: &Env) -> String {
+    let hour = |sql: &str| -> i64 { env.rows(sql)[0].parse().unwrap() };
+    let first = hour("SELECT MIN(report_hour) FROM agent_activity");
+    let last = hour("SELECT MAX(report_hour) FROM agent_activity");
+    chrono::DateTime::from_timestamp((first + last) / 2, 0)
+        .unwrap()
         .with_timezone(&chrono_tz::Asia::Kolkata)
         .format("%Y-%m-%d")
         .to_string()
@@ -249,10 +254,8 @@ fn loaded_day() -> String {
 
 fn version_1_is_upgraded(env: &Env) {
     env.init_load("3").success();
-    let report = |env: &Env| {
-        let day = loaded_day();
-        stdout(&env.apr(&["report", "--start-date", &day], &[]).success())
-    };
+    let day = loaded_day(env);
+    let report = |env: &Env| stdout(&env.apr(&["report", "--start-date", &day], &[]).success());
     let before = report(env);
     let until = env.rows("SELECT state_value FROM etl_state WHERE state_key = 'data_until.api'");
     assert_eq!(until.len(), 1);
@@ -287,10 +290,10 @@ fn sqlite_version_1_is_upgraded_in_place() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_1_is_upgraded_in_place() {
-    if let Some((_s, env)) = mysql_env() {
-        version_1_is_upgraded(&env);
-    }
+    let (_s, env) = mysql_env();
+    version_1_is_upgraded(&env);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -323,10 +326,9 @@ fn read_only_commands_never_create_a_database() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_read_only_commands_create_no_table() {
-    let Some((_s, env)) = mysql_env() else {
-        return;
-    };
+    let (_s, env) = mysql_env();
     let a = env
         .apr(&["report", "--start-date", "2025-09-07"], &[])
         .code(2);
@@ -393,7 +395,7 @@ fn serve_once_report(mut cmd: std::process::Command, path: &str) -> (String, Str
 fn report_and_serve_once_work_for_a_user_who_cannot_write_the_database() {
     let env = Env::sqlite();
     env.init_load("3").success();
-    let day = loaded_day();
+    let day = loaded_day(&env);
     let expected = stdout(&env.apr(&["report", "--start-date", &day], &[]).success());
     // Root owns the directory and the files; nobody may read them, not write them.
     std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -438,12 +440,11 @@ fn report_and_serve_once_work_for_a_user_who_cannot_write_the_database() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_report_works_for_a_user_who_may_only_select() {
-    let Some((scratch, env)) = mysql_env() else {
-        return;
-    };
+    let (scratch, env) = mysql_env();
     env.init_load("3").success();
-    let day = loaded_day();
+    let day = loaded_day(&env);
     let expected = stdout(&env.apr(&["report", "--start-date", &day], &[]).success());
     let user = format!("ro_{}", std::process::id());
     let admin = |sql: &str| env.exec(sql);
@@ -476,6 +477,8 @@ fn a_run_that_fails_validation_creates_no_file_and_records_nothing() {
     let bad_map = env.dir.path().join("map.toml");
     std::fs::write(&bad_map, "this is [not toml").unwrap();
     let bad_map = bad_map.to_str().unwrap().to_string();
+    let refused = support::refused::RefusedPort::new();
+    let unreachable = format!("http://127.0.0.1:{}", refused.port());
     type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
     let cases: Vec<Case> = vec![
         (
@@ -502,7 +505,7 @@ fn a_run_that_fails_validation_creates_no_file_and_records_nothing() {
         (vec!["collect"], vec![("APR_API_PASSWORD", "wrong")], ""),
         (
             vec!["collect"],
-            vec![("APR_API_BASE", "http://127.0.0.1:9")],
+            vec![("APR_API_BASE", unreachable.as_str())],
             "",
         ),
         (
@@ -587,10 +590,12 @@ fn staging(env: &Env) -> PathBuf {
     env.dir.path().join("apr.db.init-load-staging")
 }
 
-/// Starts `init-load` over many small pages and kills it with `signal` once the fake has
-/// served `pages` event pages; asserts the kill landed mid-run.
+/// Starts `init-load` over many small pages and sends it `signal` once the fake has served
+/// `pages` event pages, while it waits for the next one (held until the signal is sent);
+/// asserts the signal landed mid-run.
 fn kill_mid_run(env: &Env, pages: usize, signal: i32) {
     env.fake.clear_seen();
+    env.fake.hold(&[Endpoint::Events], pages + 1);
     let mut cmd = env.command();
     cmd.env("APR_API_PAGE_SIZE", "5")
         .args(["init-load", "--yes", "--hours", "24"])
@@ -598,7 +603,7 @@ fn kill_mid_run(env: &Env, pages: usize, signal: i32) {
         .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let started = Instant::now();
-    while env.fake.count(Endpoint::Events) < pages {
+    while !env.fake.holding() {
         assert!(
             child.try_wait().unwrap().is_none(),
             "init-load ended before {pages} pages"
@@ -606,6 +611,7 @@ fn kill_mid_run(env: &Env, pages: usize, signal: i32) {
         assert!(started.elapsed() < Duration::from_secs(60), "no progress");
         std::thread::sleep(Duration::from_millis(2));
     }
+    assert_eq!(env.fake.count(Endpoint::Events), pages);
     assert!(
         child.try_wait().unwrap().is_none(),
         "still running at the kill"
@@ -615,6 +621,8 @@ fn kill_mid_run(env: &Env, pages: usize, signal: i32) {
         .status()
         .unwrap();
     assert!(killed.success());
+    // An interrupted run stops at its next check, after the page it waits for.
+    env.fake.release();
     let status = child.wait().unwrap();
     if signal == 9 {
         assert_eq!(status.signal(), Some(9), "killed, not finished: {status:?}");
@@ -632,9 +640,11 @@ fn init_load_is_all_or_nothing(env: &Env, kill_points: &[usize]) {
     assert!(!before[0].is_empty() && !before[2].is_empty());
     let bad_map = env.dir.path().join("map.toml");
     std::fs::write(&bad_map, "this is [not toml").unwrap();
+    let refused = support::refused::RefusedPort::new();
+    let unreachable = format!("http://127.0.0.1:{}", refused.port());
     let failures: Vec<Vec<(&str, &str)>> = vec![
         vec![("APR_API_PASSWORD", "wrong")],
-        vec![("APR_API_BASE", "http://127.0.0.1:9")],
+        vec![("APR_API_BASE", unreachable.as_str())],
         vec![("APR_STATE_MAP", bad_map.to_str().unwrap())],
     ];
     for vars in failures {
@@ -683,12 +693,12 @@ fn sqlite_init_load_is_all_or_nothing() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_init_load_is_all_or_nothing() {
-    if let Some((_s, env)) = mysql_env() {
-        let mut rng = fastrand::Rng::with_seed(13);
-        let points: Vec<usize> = (0..2).map(|_| rng.usize(1..60)).collect();
-        init_load_is_all_or_nothing(&env, &points);
-    }
+    let (_s, env) = mysql_env();
+    let mut rng = fastrand::Rng::with_seed(13);
+    let points: Vec<usize> = (0..2).map(|_| rng.usize(1..60)).collect();
+    init_load_is_all_or_nothing(&env, &points);
 }
 
 #[test]
@@ -786,10 +796,9 @@ fn a_damaged_database_is_one_line_naming_it_without_sql() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_errors_hide_the_password_and_name_the_database() {
-    let Some((scratch, env)) = mysql_env() else {
-        return;
-    };
+    let (scratch, env) = mysql_env();
     let bad = scratch
         .url()
         .replacen("mysql://root@", "mysql://root:hunter2@", 1);
@@ -912,10 +921,10 @@ fn sqlite_version_2_queue_log_is_upgraded_in_place() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_2_queue_log_is_upgraded_in_place() {
-    if let Some((_s, env)) = mysql_env() {
-        version_2_queue_log_is_upgraded(&env);
-    }
+    let (_s, env) = mysql_env();
+    version_2_queue_log_is_upgraded(&env);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1007,7 +1016,7 @@ fn database_at_version(env: &Env, version: u32) {
     }
 }
 
-fn collect_refusals_write_nothing(make_env: &dyn Fn() -> Option<(Option<ScratchMysql>, Env)>) {
+fn collect_refusals_write_nothing(make_env: &dyn Fn() -> (Option<ScratchMysql>, Env)) {
     let now = chrono::Utc::now().timestamp();
     let old = (now - 8 * 24 * HOUR).to_string();
     let late = (now - 2 * HOUR).to_string();
@@ -1059,9 +1068,7 @@ fn collect_refusals_write_nothing(make_env: &dyn Fn() -> Option<(Option<ScratchM
     ];
     for version in [1, 2, apr::store::SCHEMA_VERSION] {
         for (what, args, vars, watermark, says) in &refusals {
-            let Some((_scratch, env)) = make_env() else {
-                return;
-            };
+            let (_scratch, env) = make_env();
             database_at_version(&env, version);
             if let Some(w) = watermark {
                 env.exec(&format!(
@@ -1080,12 +1087,16 @@ fn collect_refusals_write_nothing(make_env: &dyn Fn() -> Option<(Option<ScratchM
 
 #[test]
 fn sqlite_collect_refusals_leave_every_schema_version_untouched() {
-    collect_refusals_write_nothing(&|| Some((None, Env::sqlite())));
+    collect_refusals_write_nothing(&|| (None, Env::sqlite()));
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_collect_refusals_leave_every_schema_version_untouched() {
-    collect_refusals_write_nothing(&|| mysql_env().map(|(s, e)| (Some(s), e)));
+    collect_refusals_write_nothing(&|| {
+        let (scratch, env) = mysql_env();
+        (Some(scratch), env)
+    });
 }
 
 /// Every writing command that finds another writer holding the lock exits 75 before it
@@ -1146,10 +1157,9 @@ fn sqlite_a_locked_writer_upgrades_nothing() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_a_locked_writer_upgrades_nothing() {
-    let Some((scratch, env)) = mysql_env() else {
-        return;
-    };
+    let (scratch, env) = mysql_env();
     let name = format!("apr.{}.write", scratch.name());
     let url = env.url.clone();
     a_locked_writer_upgrades_nothing(&env, &|| {
@@ -1182,7 +1192,7 @@ fn get(addr: &str, path: &str) -> (String, String) {
 fn an_immutable_reader_never_serves_pages_of_a_file_a_writer_changed() {
     let env = Env::sqlite();
     env.init_load("3").success();
-    let day = loaded_day();
+    let day = loaded_day(&env);
     std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     // No writer has the database open: no -wal or -shm, so nobody's reads are immutable.
     for f in ["apr.db-wal", "apr.db-shm"] {
@@ -1373,10 +1383,10 @@ fn sqlite_version_3_event_details_are_compacted_in_place() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_3_event_details_are_compacted_in_place() {
-    if let Some((_s, env)) = mysql_env() {
-        version_3_event_details_are_compacted(&env);
-    }
+    let (_s, env) = mysql_env();
+    version_3_event_details_are_compacted(&env);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1470,10 +1480,10 @@ fn sqlite_version_4_tables_are_upgraded_in_place() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_4_tables_are_keyed_by_time_in_place() {
-    if let Some((_s, env)) = mysql_env() {
-        version_4_tables_are_keyed_by_time(&env);
-    }
+    let (_s, env) = mysql_env();
+    version_4_tables_are_keyed_by_time(&env);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1539,8 +1549,8 @@ fn sqlite_a_rebuild_writes_only_the_rows_that_changed() {
 }
 
 #[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_a_rebuild_writes_only_the_rows_that_changed() {
-    if let Some((_s, env)) = mysql_env() {
-        a_rebuild_writes_only_what_changed(&env);
-    }
+    let (_s, env) = mysql_env();
+    a_rebuild_writes_only_what_changed(&env);
 }

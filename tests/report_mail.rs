@@ -166,15 +166,11 @@ fn a_refusing_server_is_one_line_and_exit_1_without_the_password() {
     assert!(server.received().is_empty());
 
     // Nobody listening: exit 1 too.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let refused = support::refused::RefusedPort::new();
     let a = report(&db)
         .env(
             "APR_SMTP_URL",
-            format!("smtp://bot:{PASSWORD}@127.0.0.1:{port}"),
+            format!("smtp://bot:{PASSWORD}@127.0.0.1:{}", refused.port()),
         )
         .args(["--start-date", "2025-09-07", "--mail-to", "ops@example.com"])
         .assert()

@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, HashMap};
 use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
 use crate::model::state::{self, DATA_UNTIL_KEYS};
-use crate::model::{ActivityRow, EventSource, EventType, HourCalls, StoredEvent, details};
+use crate::model::{
+    ActivityRow, EventSource, EventType, HourCalls, HourFigures, StoredEvent, details,
+};
 use crate::store::Store;
 use buckets::{TimedEvent, agent_hours};
 use categories::{Category, StateMap};
@@ -500,13 +502,15 @@ fn aggregate_batch(
                 report_hour: h.hour.start,
                 report_hour_local: zone.hour_label(h.hour.start),
                 agent_name: name.clone(),
-                buckets: h.buckets,
-                idle_count: h.idle_count,
-                notavail_count: h.notavail_count,
-                total_calls: total,
-                answered_calls: answered,
-                failed_calls: (total - answered).max(0),
-                covered_secs: h.covered_secs,
+                figures: HourFigures {
+                    buckets: h.buckets,
+                    idle_count: h.idle_count,
+                    notavail_count: h.notavail_count,
+                    total_calls: total,
+                    answered_calls: answered,
+                    failed_calls: (total - answered).max(0),
+                    covered_secs: h.covered_secs,
+                },
                 complete: h.complete,
                 event_details: details::encode(h.hour.start, events),
             });
@@ -623,15 +627,28 @@ mod tests {
         let seven = &got[0];
         assert_eq!(seven.agent_name, "Seven");
         assert_eq!(
-            (seven.total_calls, seven.answered_calls, seven.failed_calls),
+            (
+                seven.figures.total_calls,
+                seven.figures.answered_calls,
+                seven.figures.failed_calls
+            ),
             (3, 1, 2)
         );
-        assert_eq!((seven.buckets.talk, seven.buckets.logoff), (300, 60));
+        assert_eq!(
+            (seven.figures.buckets.talk, seven.figures.buckets.logoff),
+            (300, 60)
+        );
         assert_eq!(got[1].agent_name, "Agent 8");
         assert_eq!(got[2].agent_name, "Unknown");
-        assert_eq!(got[2].buckets.logoff, 3600);
-        assert_eq!((got[3].covered_secs, got[3].complete), (1800, false));
-        assert!(got.iter().all(|r| r.buckets.total() == r.covered_secs));
+        assert_eq!(got[2].figures.buckets.logoff, 3600);
+        assert_eq!(
+            (got[3].figures.covered_secs, got[3].complete),
+            (1800, false)
+        );
+        assert!(
+            got.iter()
+                .all(|r| r.figures.buckets.total() == r.figures.covered_secs)
+        );
         let details = details::decode(10 * H, &seven.event_details).unwrap();
         assert_eq!(details.len(), 5);
         assert_eq!(
@@ -687,7 +704,11 @@ mod tests {
             })
             .unwrap();
         aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
-        assert!(rows(&mut store).iter().all(|r| r.buckets.idle == 3600));
+        assert!(
+            rows(&mut store)
+                .iter()
+                .all(|r| r.figures.buckets.idle == 3600)
+        );
         // A late lunch at 10:30 changes hour 10 and the carry of hours 11 and 12.
         let late = [ev(
             "7",
@@ -703,7 +724,10 @@ mod tests {
             })
             .unwrap();
         aggregate(&mut store, Zone::UTC, &opts(Scope::Dirty)).unwrap();
-        let lunches: Vec<i64> = rows(&mut store).iter().map(|r| r.buckets.lunch).collect();
+        let lunches: Vec<i64> = rows(&mut store)
+            .iter()
+            .map(|r| r.figures.buckets.lunch)
+            .collect();
         assert_eq!(lunches, [1800, 3600, 3600]);
     }
 
@@ -753,10 +777,13 @@ mod tests {
         let lunch: i64 = kept
             .iter()
             .filter(|r| r.agent_ext == "7")
-            .map(|r| r.buckets.lunch)
+            .map(|r| r.figures.buckets.lunch)
             .sum();
         assert_eq!(lunch, 1800 + 2 * 3600);
-        assert!(kept.iter().all(|r| r.buckets.total() == r.covered_secs));
+        assert!(
+            kept.iter()
+                .all(|r| r.figures.buckets.total() == r.figures.covered_secs)
+        );
     }
 
     #[test]

@@ -13,10 +13,11 @@ use crate::cli::report_mail::MailArgs;
 use crate::config::ZoneUse;
 use crate::error::Error;
 use crate::ops::zone::resolve_zone;
-use crate::report::queues::{QueueOptions, SlBasis};
-use crate::report::{
-    ArgNames, RawReportArgs, ReportFormat, ReportRequest, ReportSummary, write_report,
-};
+use crate::report::args::{ArgNames, RawReportArgs};
+use crate::report::queue_figures::{QueueOptions, SlBasis};
+use crate::report::request::{ReportFormat, ReportRequest};
+use crate::report::sink::ReportSummary;
+use crate::report::write_report;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

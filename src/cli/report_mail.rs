@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::hours::Zone;
 use crate::mail::{ReportMail, SmtpUrl, parse_addresses, send};
 use crate::plural::counts;
-use crate::report::ReportRequest;
+use crate::report::request::ReportRequest;
 
 /// The environment variable naming the SMTP server.
 pub const SMTP_URL_VAR: &str = "APR_SMTP_URL";

@@ -7,9 +7,10 @@ use std::time::Duration;
 use clap::Args as ClapArgs;
 
 use crate::cli::global::GlobalArgs;
-use crate::cli::settings::cors_origins;
+use crate::cli::settings::{SERVE_TOKEN, cors_origins};
 use crate::error::Error;
-use crate::serve::{AppState, ServerConfig};
+use crate::serve::ServerConfig;
+use crate::serve::state::AppState;
 
 /// Options of both server commands.
 #[derive(Debug, Clone, ClapArgs)]
@@ -60,6 +61,7 @@ impl ServerArgs {
                 database: global.database_url.clone(),
                 zone_choice: global.zone_choice(),
                 token: global.settings.serve_token(),
+                token_name: SERVE_TOKEN,
                 token_in_query: self.token_in_query,
             },
         })

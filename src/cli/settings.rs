@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::aggregate::categories::StateMap;
 use crate::config::{NamedValue, ZoneChoice};
 use crate::error::{Error, Result};
-use crate::serve::CorsOrigins;
+use crate::serve::state::CorsOrigins;
 use crate::source::platform::{PlatformConfig, RetryPolicy};
 
 /// The setting naming a state-map file.

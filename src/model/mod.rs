@@ -262,6 +262,85 @@ impl Buckets {
             + self.dnd
             + self.unaccounted
     }
+
+    /// Adds `o`'s seconds bucket by bucket; the destructuring names every bucket, so a new
+    /// one cannot be left out of the sums.
+    pub fn add(&mut self, o: &Buckets) {
+        let Buckets {
+            idle,
+            talk,
+            wrap_up,
+            hold,
+            meeting,
+            training,
+            chat,
+            tickets,
+            outbound,
+            lunch,
+            tea,
+            bio,
+            short,
+            other,
+            login,
+            logoff,
+            dnd,
+            unaccounted,
+        } = *o;
+        self.idle += idle;
+        self.talk += talk;
+        self.wrap_up += wrap_up;
+        self.hold += hold;
+        self.meeting += meeting;
+        self.training += training;
+        self.chat += chat;
+        self.tickets += tickets;
+        self.outbound += outbound;
+        self.lunch += lunch;
+        self.tea += tea;
+        self.bio += bio;
+        self.short += short;
+        self.other += other;
+        self.login += login;
+        self.logoff += logoff;
+        self.dnd += dnd;
+        self.unaccounted += unaccounted;
+    }
+}
+
+/// The figures of one agent-hour that add up: an hour's row stores them, and a report sums
+/// them over a period, over agents, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct HourFigures {
+    pub buckets: Buckets,
+    pub idle_count: i64,
+    pub notavail_count: i64,
+    pub total_calls: i64,
+    pub answered_calls: i64,
+    pub failed_calls: i64,
+    /// Seconds of the hour covered by loaded data: the whole hour once it is past.
+    pub covered_secs: i64,
+}
+
+impl HourFigures {
+    /// Adds `o` figure by figure (destructured, so a new figure cannot be left out).
+    pub fn add(&mut self, o: &HourFigures) {
+        let HourFigures {
+            buckets,
+            idle_count,
+            notavail_count,
+            total_calls,
+            answered_calls,
+            failed_calls,
+            covered_secs,
+        } = *o;
+        self.buckets.add(&buckets);
+        self.idle_count += idle_count;
+        self.notavail_count += notavail_count;
+        self.total_calls += total_calls;
+        self.answered_calls += answered_calls;
+        self.failed_calls += failed_calls;
+        self.covered_secs += covered_secs;
+    }
 }
 
 /// One row of `agent_activity`: an agent's local hour.
@@ -273,15 +352,10 @@ pub struct ActivityRow {
     /// `YYYY-MM-DD HH:00`, local.
     pub report_hour_local: String,
     pub agent_name: String,
-    pub buckets: Buckets,
-    pub idle_count: i64,
-    pub notavail_count: i64,
-    pub total_calls: i64,
-    pub answered_calls: i64,
-    pub failed_calls: i64,
-    /// Seconds of the hour covered by loaded data: the whole hour once it is past.
-    pub covered_secs: i64,
-    /// Whether the hour is over (and so `covered_secs` is the whole hour).
+    /// Flattened, so that the row serializes with the figures beside its other columns.
+    #[serde(flatten)]
+    pub figures: HourFigures,
+    /// Whether the hour is over (and so `figures.covered_secs` is the whole hour).
     pub complete: bool,
     /// The hour's events for drill-down, in the compact JSON of [`details`].
     pub event_details: String,

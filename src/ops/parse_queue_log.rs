@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::hours::Zone;
 use crate::model::Reporter;
 use crate::plural::counts;
-use crate::source::queue_log::derive::AgentMap;
+use crate::source::queue_log::agent_map::AgentMap;
 use crate::source::queue_log::load::{self, LoadOptions, LoadSummary, Progress};
 use crate::store::{DatabaseUrl, Store, queue};
 

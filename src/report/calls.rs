@@ -5,11 +5,12 @@
 
 use crate::error::{Error, Result};
 use crate::hours::Zone;
-use crate::source::queue_log::derive::Stint;
+use crate::model::queue::Stint;
 use crate::store::Store;
 
-use super::cell::{Cell, Clock, Column, Figures, RowKind, col};
-use super::{ReportRequest, ReportSummary, RowSink};
+use super::cell::{Cell, Clock, Column, RowKind, col};
+use super::request::ReportRequest;
+use super::sink::{Figures, ReportSummary, RowSink};
 
 /// The columns of the call list, in order.
 pub const COLUMNS: [Column; 11] = [

@@ -64,27 +64,6 @@ pub enum RowKind {
     Total,
 }
 
-/// The figures behind a detail row, for the formats that summarize and chart the report
-/// (HTML) beside writing its cells.
-#[derive(Debug, Clone, Copy)]
-pub enum Figures<'a> {
-    Agent {
-        /// The row's Interval.
-        period: &'a str,
-        ext: &'a str,
-        sums: &'a super::agents::AgentSums,
-    },
-    Queue {
-        period: &'a str,
-        queue: &'a str,
-        figures: &'a super::queues::QueueHour,
-        basis: super::queues::SlBasis,
-    },
-    Call {
-        outcome: Option<crate::source::queue_log::derive::Outcome>,
-    },
-}
-
 /// What the whole report is, for the formats that show it (HTML's summary, the sheet name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportMeta {
@@ -199,6 +178,17 @@ mod tests {
         assert_eq!(text(Cell::Percent(1250)), "12.50%");
         assert_eq!(text(Cell::Flag(true)), "1");
         assert_eq!(text(Cell::Empty), "");
+    }
+
+    #[test]
+    fn durations_keep_counting_past_a_day() {
+        let dur = |s| text(Cell::Duration(s));
+        assert_eq!(dur(0), "00:00:00");
+        assert_eq!(dur(59), "00:00:59");
+        assert_eq!(dur(3600), "01:00:00");
+        assert_eq!(dur(3599), "00:59:59");
+        assert_eq!(dur(86_400 + 61), "24:01:01");
+        assert_eq!(dur(100 * 3600 + 5), "100:00:05");
     }
 
     #[test]

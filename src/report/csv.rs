@@ -7,7 +7,7 @@ use std::io::Write;
 use crate::error::{Error, Result};
 
 use super::cell::{Cell, Column, ReportMeta, RowKind, push_text};
-use super::{RowSink, write_err};
+use super::sink::{RowSink, write_err};
 
 /// Writes a header and rows as CSV records.
 pub struct CsvSink<'a> {

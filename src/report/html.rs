@@ -17,13 +17,13 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::error::{Error, Result};
 
-use super::agents::AgentSums;
-use super::cell::{
-    Cell, Column, Figures, ReportMeta, RowKind, push_duration, push_hundredths, push_text,
-};
+use crate::model::queue::Outcome;
+
+use super::agent_figures::{AgentSums, ext_order};
+use super::cell::{Cell, Column, ReportMeta, RowKind, push_duration, push_hundredths, push_text};
 use super::chart::{self, Bar, Series};
-use super::queues::{QueueHour, SlBasis};
-use super::{RowSink, write_err};
+use super::queue_figures::{QueueHour, SlBasis};
+use super::sink::{Figures, RowSink, write_err};
 use plotters::style::RGBColor;
 
 /// The page's style: also used by the web page of `apr serve`.
@@ -164,8 +164,8 @@ impl RowSink for HtmlSink<'_> {
         match *f {
             Figures::Agent { period, ext, sums } => {
                 let i = d.period(period);
-                d.calls[i][0] += sums.total_calls;
-                d.calls[i][1] += sums.answered_calls;
+                d.calls[i][0] += sums.figures.total_calls;
+                d.calls[i][1] += sums.figures.answered_calls;
                 d.agent_total.add_sums(sums);
                 let entry = d.agents.entry(ext.to_string()).or_default();
                 entry.0.clone_from(&sums.name);
@@ -189,7 +189,6 @@ impl RowSink for HtmlSink<'_> {
                 }
             }
             Figures::Call { outcome } => {
-                use crate::source::queue_log::derive::Outcome;
                 d.call_counts[0] += 1;
                 match outcome {
                     Some(Outcome::Answered | Outcome::Transfer) => d.call_counts[1] += 1,
@@ -291,19 +290,10 @@ fn summary(meta: &ReportMeta, d: &ChartData) -> Vec<(&'static str, String)> {
             out.extend([
                 ("Period", meta.by.to_string()),
                 ("Agents", d.agents.len().to_string()),
-                ("Calls", t.total_calls.to_string()),
-                ("Answered", t.answered_calls.to_string()),
-                (
-                    "Answer rate",
-                    pct(super::cell::ratio_hundredths(
-                        t.answered_calls,
-                        t.total_calls,
-                    )),
-                ),
-                (
-                    "AHT",
-                    dur(super::agents::aht(t.handled(), t.answered_calls)),
-                ),
+                ("Calls", t.figures.total_calls.to_string()),
+                ("Answered", t.figures.answered_calls.to_string()),
+                ("Answer rate", pct(t.answer_rate())),
+                ("AHT", dur(t.aht())),
                 ("Occupancy", pct(t.occupancy())),
             ]);
         }
@@ -367,25 +357,27 @@ fn charts(meta: &ReportMeta, d: &ChartData) -> Result<Vec<String>> {
             )?);
             let mut ranked: Vec<(&String, &(String, AgentSums))> = d.agents.iter().collect();
             let logged = |s: &AgentSums| {
-                s.buckets.available() + s.buckets.productive() + s.buckets.non_productive()
+                s.figures.buckets.available()
+                    + s.figures.buckets.productive()
+                    + s.figures.buckets.non_productive()
             };
             ranked.sort_by(|a, b| {
                 logged(&b.1.1)
                     .cmp(&logged(&a.1.1))
-                    .then_with(|| super::agents::ext_order(a.0, b.0))
+                    .then_with(|| ext_order(a.0, b.0))
             });
             ranked.truncate(chart::MAX_AGENTS);
-            ranked.sort_by(|a, b| super::agents::ext_order(a.0, b.0));
+            ranked.sort_by(|a, b| ext_order(a.0, b.0));
             let hours = |s: i64| s as f64 / 3600.0;
             let bars: Vec<Bar> = ranked
                 .iter()
                 .map(|(ext, (name, s))| Bar {
                     label: format!("{ext} {name}"),
                     values: vec![
-                        hours(s.buckets.available()),
-                        hours(s.buckets.productive()),
-                        hours(s.buckets.non_productive()),
-                        hours(s.buckets.logoff),
+                        hours(s.figures.buckets.available()),
+                        hours(s.figures.buckets.productive()),
+                        hours(s.figures.buckets.non_productive()),
+                        hours(s.figures.buckets.logoff),
                     ],
                 })
                 .collect();

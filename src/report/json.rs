@@ -9,7 +9,7 @@ use std::io::{BufWriter, Write};
 use crate::error::Result;
 
 use super::cell::{Cell, Column, ReportMeta, RowKind, push_hundredths};
-use super::{RowSink, write_err};
+use super::sink::{RowSink, write_err};
 
 /// Writes rows as a streamed JSON array.
 pub struct JsonSink<'a> {

@@ -1,5 +1,6 @@
 //! Report periods (SPEC §10 `--by`): which local period an hour belongs to, the period's
-//! label and its bounds cut to the requested range. Pure: no I/O, no store.
+//! label and its bounds cut to the requested range, and the clock columns of a row. Pure:
+//! no I/O, no store.
 //!
 //! A day is a local calendar date (23 or 25 hours on DST days), a week an ISO week starting
 //! on Monday, a month a calendar month. Hours are keyed by their own start instant, so a
@@ -9,6 +10,8 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 
 use crate::error::{Error, Result};
 use crate::hours::Zone;
+
+use super::cell::Clock;
 
 /// Which period the streamed hours are in. Rows come ordered by hour, and a period is a run
 /// of consecutive hours, so an hour between two hours already seen in the current period is
@@ -159,6 +162,65 @@ pub fn span(by: By, zone: Zone, key: i64, range_start: i64, range_end: i64) -> P
     }
 }
 
+/// The clock columns of one row: Interval, Date (with its date), Start and End Time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowClock {
+    pub interval: String,
+    pub date: chrono::NaiveDate,
+    pub date_text: String,
+    pub start: Clock,
+    pub end: Clock,
+    /// The range cut the period.
+    pub cut: bool,
+}
+
+impl RowClock {
+    /// The clock of the local hour starting at `start`: the Interval reads the clock one
+    /// hour later, so a repeated fall-back hour shows `01:00 - 01:00`; End Time is the
+    /// hour's actual end.
+    pub fn hour(zone: Zone, start: i64) -> RowClock {
+        let s = zone.local(start);
+        let later = zone.local(start + 3600);
+        RowClock {
+            interval: format!("{} - {}", s.format("%H:%M"), later.format("%H:%M")),
+            date: s.date_naive(),
+            date_text: s.format("%d-%b").to_string(),
+            start: Clock::new(zone, start),
+            end: Clock::new(zone, zone.next_hour_start(start)),
+            cut: false,
+        }
+    }
+
+    /// The clock of a row: an hour, or the period `key` of `by` cut to `range`.
+    pub fn of(by: By, zone: Zone, key: i64, range: (i64, i64)) -> RowClock {
+        if by == By::Hour {
+            return RowClock::hour(zone, key);
+        }
+        let p = span(by, zone, key, range.0, range.1);
+        RowClock {
+            interval: p.label,
+            date: p.first_date,
+            date_text: p.first_date.format("%d-%b").to_string(),
+            start: Clock::new(zone, p.start),
+            end: Clock::new(zone, p.end),
+            cut: p.cut,
+        }
+    }
+
+    /// The grand total's clock: the whole range.
+    pub fn range(zone: Zone, range: (i64, i64)) -> RowClock {
+        let d = zone.local(range.0).date_naive();
+        RowClock {
+            interval: "Total".into(),
+            date: d,
+            date_text: d.format("%d-%b").to_string(),
+            start: Clock::new(zone, range.0),
+            end: Clock::new(zone, range.1),
+            cut: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +320,73 @@ mod tests {
         assert_eq!(s.start, at(z, "2025-08-21 00:00"));
         assert_eq!(s.start % 3600, 1800);
         assert!(!s.cut);
+    }
+
+    fn clock(zone: &str, local: &str) -> Vec<String> {
+        let z = Zone::parse(zone).unwrap();
+        let t = crate::hours::parse_instant(z, local, "t").unwrap();
+        let c = RowClock::hour(z, t);
+        vec![c.interval, c.date_text, c.start.text, c.end.text]
+    }
+
+    #[test]
+    fn clock_columns() {
+        assert_eq!(
+            clock("Asia/Dubai", "2025-09-07 18:00"),
+            [
+                "18:00 - 19:00",
+                "07-Sep",
+                "07/09/2025, 18:00:00",
+                "07/09/2025, 19:00:00"
+            ]
+        );
+        assert_eq!(
+            clock("UTC", "2025-12-31 23:00"),
+            [
+                "23:00 - 00:00",
+                "31-Dec",
+                "31/12/2025, 23:00:00",
+                "01/01/2026, 00:00:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn kolkata_hours_start_at_half_past_utc() {
+        // 2025-08-20T08:30:00Z is 14:00 in Kolkata.
+        let z = Zone::parse("Asia/Kolkata").unwrap();
+        let c = RowClock::hour(z, 1_755_678_600);
+        assert_eq!(c.interval, "14:00 - 15:00");
+        assert_eq!(c.start.text, "20/08/2025, 14:00:00");
+    }
+
+    #[test]
+    fn london_fall_back_repeats_one_oclock() {
+        let z = Zone::parse("Europe/London").unwrap();
+        // 2025-10-26: 00:00 UTC is 01:00 BST, 01:00 UTC is 01:00 GMT.
+        let first = RowClock::hour(z, 1_761_436_800);
+        let second = RowClock::hour(z, 1_761_440_400);
+        assert_eq!(first.interval, "01:00 - 01:00");
+        assert_eq!(second.interval, "01:00 - 02:00");
+        assert_eq!(first.end.text, "26/10/2025, 01:00:00");
+        assert_eq!(second.start.text, "26/10/2025, 01:00:00");
+    }
+
+    #[test]
+    fn london_spring_forward_skips_one_oclock() {
+        // 2025-03-30: 00:00 GMT is followed by 02:00 BST.
+        assert_eq!(
+            clock("Europe/London", "2025-03-30 00:00"),
+            [
+                "00:00 - 02:00",
+                "30-Mar",
+                "30/03/2025, 00:00:00",
+                "30/03/2025, 02:00:00"
+            ]
+        );
+        assert_eq!(
+            clock("Europe/London", "2025-03-30 02:00")[0],
+            "02:00 - 03:00"
+        );
     }
 }

@@ -16,7 +16,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError}
 use crate::error::{Error, Result};
 
 use super::cell::{Cell, Column, ReportMeta, RowKind, formula_safe};
-use super::{RowSink, write_err};
+use super::sink::{RowSink, write_err};
 
 /// Widest a fitted column gets, in characters.
 const MAX_WIDTH: usize = 60;

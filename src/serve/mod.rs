@@ -1,30 +1,42 @@
-//! The HTTP server of SPEC §7.5: binding (loopback unless a token or `--allow-public`),
-//! hyper's HTTP/1 connection handling with limits on request-line/header size and on how
-//! long a client may take to send them, and the two lifetimes: [`run_once`] answers one
-//! request and returns, [`run`] serves until SIGINT/SIGTERM and then drains. The routes
-//! themselves live in [`routes`].
+//! The HTTP server of SPEC §7.5: the [`router`] of every route, binding (loopback unless a
+//! token or `--allow-public`), hyper's HTTP/1 connection handling with limits on
+//! request-line/header size and on how long a client may take to send them, and the two
+//! lifetimes: [`run_once`] answers one request and returns, [`run`] serves until
+//! SIGINT/SIGTERM and then drains.
+//!
+//! The floors, each importing only those below it: this file; the handlers (`api`: the
+//! report download, `/health`, 404/405; `page`: the supervisors' page); the middleware
+//! (`auth`, `access_log`, `limit`); `http` (JSON errors, streaming a report body); and
+//! `state` (the configuration every route shares), `pool`, `slots`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use axum::Router;
+use axum::http::{Method, header};
+use axum::routing::get;
+use axum::{Extension, Router, middleware};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::{Error, Result};
 
 pub mod access_log;
+pub mod api;
+pub mod auth;
+pub mod http;
 pub mod limit;
 pub mod page;
 pub mod pool;
-pub mod routes;
 mod slots;
+pub mod state;
 
-pub use routes::{AppState, CorsOrigins};
+use pool::StorePool;
+use state::{AppState, CorsOrigins};
 
 /// Largest request line plus headers accepted, in bytes (hyper's smallest read buffer is
 /// 8 KiB); a larger head gets 431 or 414 from hyper.
@@ -54,14 +66,45 @@ pub struct ServerConfig {
     pub state: AppState,
 }
 
+/// Builds the router every server form uses: `/` (the page), `/api/report`, `/health`, JSON
+/// 404/405, the optional bearer token and the CORS allow-list.
+pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
+    // Read-only connections reused across requests (issue 13.5).
+    let pool = Arc::new(StorePool::new(state.database.clone()));
+    let state = Arc::new(state);
+    let app = Router::new()
+        .route("/", get(page::page))
+        .route("/api/report", get(api::report))
+        .route("/health", get(api::health))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(Extension(pool))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::auth))
+        .layer(middleware::from_fn(access_log::log))
+        .with_state(state);
+    // CORS sits outside the token check: a browser's preflight carries no credentials.
+    let allow = match cors {
+        CorsOrigins::None => return app,
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => AllowOrigin::list(list.clone()),
+    };
+    app.layer(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET])
+            .allow_headers([header::AUTHORIZATION])
+            .expose_headers([header::CONTENT_DISPOSITION]),
+    )
+}
+
 /// Binds the listening socket, refusing a non-loopback address without a token unless
 /// `allow_public`, and prints `listening on http://ADDR` (the bound address, so port 0
 /// shows the port picked) before anything is accepted.
 pub async fn bind(cfg: &ServerConfig) -> Result<TcpListener> {
     if !cfg.listen.ip().is_loopback() && cfg.state.token.is_none() && !cfg.allow_public {
         return Err(Error::config(format!(
-            "--listen {} is not a loopback address and APR_SERVE_TOKEN is not set; set a token, or pass --allow-public to serve it unauthenticated",
-            cfg.listen
+            "--listen {} is not a loopback address and {} is not set; set a token, or pass --allow-public to serve it unauthenticated",
+            cfg.listen, cfg.state.token_name
         )));
     }
     let listener = TcpListener::bind(cfg.listen)
@@ -114,7 +157,7 @@ fn hyper_answered(e: &hyper::Error) -> bool {
 /// accepted. `timeout`: give up (exit 1) when no request has come by then.
 pub async fn run_once(cfg: ServerConfig, timeout: Option<Duration>) -> Result<()> {
     let listener = bind(&cfg).await?;
-    let app = routes::router(cfg.state.clone(), &cfg.cors);
+    let app = router(cfg.state.clone(), &cfg.cors);
     let builder = conn_builder(cfg.header_timeout, false);
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
     loop {
@@ -159,7 +202,7 @@ pub async fn run_once(cfg: ServerConfig, timeout: Option<Duration>) -> Result<()
 pub async fn run(cfg: ServerConfig) -> Result<()> {
     let listener = bind(&cfg).await?;
     let limiter = limit::Limiter::new(limit::MAX_IN_FLIGHT, limit::QUEUE_WAIT);
-    let app = routes::router(cfg.state.clone(), &cfg.cors)
+    let app = router(cfg.state.clone(), &cfg.cors)
         .layer(axum::middleware::from_fn_with_state(limiter, limit::admit));
     let builder = Arc::new(conn_builder(cfg.header_timeout, true));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();

@@ -15,10 +15,15 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use crate::error::Error;
+use crate::report::args::{ArgNames, RawReportArgs};
 use crate::report::html::{HtmlShape, HtmlSink, document_start};
-use crate::report::{ArgNames, ReportRequest, RowSink};
+use crate::report::request::ReportRequest;
+use crate::report::sink::RowSink;
 
-use super::routes::{AppState, QueryToken, raw_args, status_of, stream_blocking};
+use super::auth::QueryToken;
+use super::http::{status_of, stream_blocking};
+use super::pool::StorePool;
+use super::state::AppState;
 
 /// The flags among the form's fields (checkboxes).
 const FLAGS: [&str; 2] = ["extended", "totals"];
@@ -132,7 +137,7 @@ fn form_only(v: &Values<'_>, status: StatusCode, error: Option<&str>) -> Respons
 /// `GET /`: the form, and below it the report the query asks for.
 pub async fn page(
     State(state): State<Arc<AppState>>,
-    Extension(pool): Extension<Arc<super::pool::StorePool>>,
+    Extension(pool): Extension<Arc<StorePool>>,
     token: Option<Extension<QueryToken>>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
@@ -161,7 +166,7 @@ pub async fn page(
         .filter(|(k, _)| k != "format")
         .cloned()
         .collect();
-    let req = raw_args(report_pairs).and_then(|mut raw| {
+    let req = RawReportArgs::from_query(report_pairs).and_then(|mut raw| {
         raw.format = Some("html".into());
         ReportRequest::parse(&raw, ArgNames::Http).map_err(|e| e.to_string())
     });
@@ -190,18 +195,19 @@ pub async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::routes::tests::pairs;
 
     #[test]
     fn form_echoes_values_escaped_and_links_carry_them() {
-        let p = pairs(&[
+        let p: Vec<(String, String)> = [
             ("startDate", "2025-09-07"),
             ("ext", "<script>alert(1)</script>"),
             ("by", "day"),
             ("totals", "1"),
             ("format", "csv"),
             ("endDate", ""),
-        ]);
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
         let v = Values {
             pairs: &p,
             token: Some("t&k"),

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::model::queue::{Outcome, RawLine, RejectRow, Stint};
 use crate::model::{
     ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource, EventType, HourCalls,
-    StoredEvent,
+    HourFigures, StoredEvent,
 };
 
 /// One SQL parameter, backend-neutral; text binds borrowed.
@@ -400,7 +400,8 @@ pub const AGENT_ACTIVITY: Table = Table {
 };
 
 pub fn encode_activity(r: &ActivityRow) -> Vec<Cell<'_>> {
-    let b = &r.buckets;
+    let f = &r.figures;
+    let b = &f.buckets;
     let t = &AGENT_ACTIVITY;
     let mut cells = vec![
         Cell::Text(&r.agent_ext),
@@ -431,12 +432,12 @@ pub fn encode_activity(r: &ActivityRow) -> Vec<Cell<'_>> {
             b.logoff,
             b.dnd,
             b.unaccounted,
-            r.idle_count,
-            r.notavail_count,
-            r.total_calls,
-            r.answered_calls,
-            r.failed_calls,
-            r.covered_secs,
+            f.idle_count,
+            f.notavail_count,
+            f.total_calls,
+            f.answered_calls,
+            f.failed_calls,
+            f.covered_secs,
             r.complete as i64,
         ]
         .map(Cell::Int),
@@ -476,13 +477,15 @@ pub fn decode_activity(r: &mut dyn RowRead) -> Result<ActivityRow> {
         report_hour: r.int(1)?,
         report_hour_local: r.text(2)?,
         agent_name: r.text(3)?,
-        buckets,
-        idle_count: n[21],
-        notavail_count: n[22],
-        total_calls: n[23],
-        answered_calls: n[24],
-        failed_calls: n[25],
-        covered_secs: n[26],
+        figures: HourFigures {
+            buckets,
+            idle_count: n[21],
+            notavail_count: n[22],
+            total_calls: n[23],
+            answered_calls: n[24],
+            failed_calls: n[25],
+            covered_secs: n[26],
+        },
         complete: n[27] != 0,
         event_details: r.text(32)?,
     })
@@ -782,13 +785,7 @@ mod tests {
             report_hour: 0,
             report_hour_local: String::new(),
             agent_name: String::new(),
-            buckets: Buckets::default(),
-            idle_count: 0,
-            notavail_count: 0,
-            total_calls: 0,
-            answered_calls: 0,
-            failed_calls: 0,
-            covered_secs: 0,
+            figures: HourFigures::default(),
             complete: false,
             event_details: String::new(),
         };

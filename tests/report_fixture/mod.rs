@@ -9,7 +9,7 @@ pub mod server;
 use std::path::{Path, PathBuf};
 
 use apr::hours::Zone;
-use apr::model::{ActivityRow, Buckets};
+use apr::model::{ActivityRow, Buckets, HourFigures};
 use apr::store::Store;
 use apr::store::sqlite::SqliteStore;
 
@@ -30,13 +30,15 @@ pub fn row(
         report_hour: start,
         report_hour_local: zone.hour_label(start),
         agent_name: name.into(),
-        buckets: b,
-        idle_count: 2,
-        notavail_count: 1,
-        total_calls: calls.0,
-        answered_calls: calls.1,
-        failed_calls: (calls.0 - calls.1).max(0),
-        covered_secs: b.total(),
+        figures: HourFigures {
+            buckets: b,
+            idle_count: 2,
+            notavail_count: 1,
+            total_calls: calls.0,
+            answered_calls: calls.1,
+            failed_calls: (calls.0 - calls.1).max(0),
+            covered_secs: b.total(),
+        },
         complete: b.total() == 3600,
         event_details: "[]".into(),
     }

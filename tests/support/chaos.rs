@@ -1,10 +1,10 @@
 //! The reliability matrix's shared machinery (issue 13): the heavy switch, seeded kill
 //! schedules, and a kill that is proven to land mid-run.
 //!
-//! `APR_TEST_HEAVY=1` (set by `scripts/test.sh`) turns on the heavy variants: 20 kills per
-//! command and backend instead of 3, the overlap waves, the second MariaDB server. Without
-//! it the same tests run with a short schedule, so every one of them still runs (and can
-//! fail) in a plain `cargo test`.
+//! `APR_TEST_HEAVY=1` (set by `scripts/test.sh`) turns on the heavy schedules: 20 kills per
+//! command and backend instead of 3, five overlap waves instead of one. Without it the same
+//! tests run with a short schedule, so every one of them still runs (and can fail) in a
+//! plain `cargo test`.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
@@ -168,9 +168,9 @@ impl Backend {
         Backend::Sqlite(tempfile::tempdir().unwrap(), 0)
     }
 
-    /// `None` unless the MySQL suites run.
-    pub fn mysql() -> Option<Backend> {
-        super::mysql::enabled().then(|| Backend::Mysql(Vec::new()))
+    /// Scratch databases on the test MariaDB, made as they are needed.
+    pub fn mysql() -> Backend {
+        Backend::Mysql(Vec::new())
     }
 
     /// A new database holding what `db` (of this backend) holds, table by table: for a
@@ -213,7 +213,7 @@ impl Backend {
                 Db::Sqlite(dir.path().join(format!("db{n}.db")))
             }
             Backend::Mysql(scratch) => {
-                scratch.push(super::mysql::ScratchMysql::new().expect("MySQL suites enabled"));
+                scratch.push(super::mysql::ScratchMysql::new());
                 Db::Mysql(scratch.last().unwrap().url().to_string())
             }
         }

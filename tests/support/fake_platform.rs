@@ -1,8 +1,10 @@
 //! A fake of the contact-center platform API (SPEC §3.1–§3.3) for tests and benchmarks: a
 //! real HTTP server on 127.0.0.1 serving deterministic generated agent events and call
 //! statistics, with login, token expiry, `next_start_key` paging (overlapping at the last
-//! second like the real platform), and a plan of injected faults keyed by the Nth request to
-//! an endpoint. Self-contained so a test crate includes it with one `mod` line.
+//! second like the real platform), a plan of injected faults keyed by the Nth request to
+//! an endpoint, and a hold: one request kept unanswered until the test releases it, so a
+//! test can act (kill the client, kill a server) while the client provably waits mid-run.
+//! Self-contained so a test crate includes it with one `mod` line.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -181,6 +183,19 @@ struct Inner {
     max_page: usize,
     /// Applied to every events page before it is served.
     mangle: Option<Mangle>,
+    /// The request to keep unanswered, if any ([`FakePlatform::hold`]).
+    hold: Option<Hold>,
+}
+
+/// The plan of [`FakePlatform::hold`]: the `nth` request to one of `endpoints`, counted
+/// from when the hold was set, waits for `release` to turn true.
+struct Hold {
+    endpoints: Vec<Endpoint>,
+    nth: usize,
+    arrived: usize,
+    /// Whether the held request has arrived and is waiting.
+    holding: bool,
+    release: tokio::sync::watch::Sender<bool>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -211,6 +226,7 @@ impl FakePlatform {
             align_offset: None,
             max_page: 100_000,
             mangle: None,
+            hold: None,
         }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).unwrap();
@@ -322,6 +338,38 @@ impl FakePlatform {
     pub fn clear_seen(&self) {
         self.with(|s| s.seen.clear());
     }
+
+    /// Keeps the `nth` request (1-based, counted from now, retries included) to any of
+    /// `endpoints` unanswered until [`FakePlatform::release`]; it is not counted in
+    /// [`FakePlatform::seen`] until it is answered. Replaces an earlier hold (releasing it).
+    pub fn hold(&self, endpoints: &[Endpoint], nth: usize) {
+        assert!(nth >= 1, "requests are counted from 1");
+        let (release, _) = tokio::sync::watch::channel(false);
+        let earlier = self.with(|s| {
+            s.hold.replace(Hold {
+                endpoints: endpoints.to_vec(),
+                nth,
+                arrived: 0,
+                holding: false,
+                release,
+            })
+        });
+        if let Some(earlier) = earlier {
+            earlier.release.send_replace(true);
+        }
+    }
+
+    /// Whether the held request has arrived and waits for [`FakePlatform::release`].
+    pub fn holding(&self) -> bool {
+        self.with(|s| s.hold.as_ref().is_some_and(|h| h.holding))
+    }
+
+    /// Answers the held request (now, or as soon as it arrives) and ends the hold.
+    pub fn release(&self) {
+        if let Some(hold) = self.with(|s| s.hold.take()) {
+            hold.release.send_replace(true);
+        }
+    }
 }
 
 impl Drop for FakePlatform {
@@ -333,6 +381,20 @@ impl Drop for FakePlatform {
             let _ = t.join();
         }
     }
+}
+
+/// Counts the request against the hold; when it is the held one, a receiver that turns true
+/// on release.
+fn held(s: &mut Inner, endpoint: Endpoint) -> Option<tokio::sync::watch::Receiver<bool>> {
+    let hold = s.hold.as_mut()?;
+    if !hold.endpoints.contains(&endpoint) {
+        return None;
+    }
+    hold.arrived += 1;
+    (hold.arrived == hold.nth).then(|| {
+        hold.holding = true;
+        hold.release.subscribe()
+    })
 }
 
 /// Counts the request and returns the fault planned for it, if any.
@@ -536,6 +598,12 @@ async fn data_endpoint(
     headers: HeaderMap,
     body: impl FnOnce(&Inner, &HashMap<String, String>, i64, i64) -> Result<String, &'static str>,
 ) -> Response {
+    let gate = held(&mut s.lock().unwrap(), endpoint);
+    if let Some(mut gate) = gate {
+        // An error only when the hold is gone unreleased (the fake is being dropped): the
+        // answer then goes to a client that loses its server anyway.
+        let _ = gate.wait_for(|released| *released).await;
+    }
     let (fault, auth, body) = {
         let mut st = s.lock().unwrap();
         let fault = fault_for(&mut st, endpoint);

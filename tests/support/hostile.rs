@@ -4,7 +4,7 @@
 //! answers holds together.
 
 use apr::hours::Zone;
-use apr::source::queue_log::{LineError, parse_line};
+use apr::source::queue_log::parse::{LineError, parse_line};
 
 /// One queue_log line of any bytes, read as the loader reads it (lossy UTF-8): either a
 /// parsed line whose fields put back together give the line again, or a one-line reason.
@@ -125,16 +125,17 @@ pub fn form_decoded(q: &str) -> String {
 
 /// The router of `apr serve` over a database path that does not exist.
 pub fn report_router(missing_db: std::path::PathBuf) -> axum::Router {
-    apr::serve::routes::router(
-        apr::serve::AppState {
+    apr::serve::router(
+        apr::serve::state::AppState {
             database: apr::store::DatabaseUrl::Sqlite(missing_db),
             zone_choice: apr::config::ZoneChoice {
                 flag: Some("Asia/Kolkata".into()),
                 env: None,
             },
             token: None,
+            token_name: "APR_SERVE_TOKEN",
             token_in_query: false,
         },
-        &apr::serve::CorsOrigins::None,
+        &apr::serve::state::CorsOrigins::None,
     )
 }

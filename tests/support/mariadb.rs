@@ -1,10 +1,14 @@
 //! A MariaDB server of a test's own (not the shared one at 127.0.0.1:3306): its own data
 //! directory (initialised by `mariadb-install-db`), port and socket, started with the
 //! options the test needs (a small `max_allowed_packet`), killed and restarted at will, and
-//! killed when dropped. Tests that use it run when `APR_TEST_MYSQL=1`, like the other MySQL
-//! tests.
+//! killed when dropped.
+//!
+//! The port is one the server binds itself: `mariadbd --port=0` means its default, 3306, so
+//! a port below the kernel's ephemeral range (where no `:0` bind and no outgoing connection
+//! of another test lands) is tried, and another one when the server exits because it could
+//! not bind it. Tests that use it are `#[ignore]`d like the other MySQL tests (they
+//! need MariaDB's programs installed) and run with `--include-ignored`.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,12 +25,14 @@ fn program(dir: &str, name: &str) -> PathBuf {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Ports tried for a server: below Linux's default ephemeral range (32768-60999).
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// How a start ended.
+enum Started {
+    Up(Child),
+    /// The server exited before it answered: most likely its port was taken.
+    Exited(std::process::ExitStatus),
 }
 
 pub struct Mariadb {
@@ -56,11 +62,20 @@ impl Mariadb {
         let mut server = Mariadb {
             child: None,
             dir,
-            port: free_port(),
+            port: 0,
             options: options.iter().map(|o| o.to_string()).collect(),
         };
-        server.restart();
-        server
+        let mut rng = fastrand::Rng::new();
+        let mut tried = Vec::new();
+        while tried.len() < 10 {
+            server.port = rng.u16(PORTS);
+            tried.push(server.port);
+            if let Started::Up(child) = server.start() {
+                server.child = Some(child);
+                return server;
+            }
+        }
+        panic!("the test's own MariaDB did not start on any of the ports {tried:?}");
     }
 
     pub fn port(&self) -> u16 {
@@ -81,12 +96,25 @@ impl Mariadb {
         .unwrap();
     }
 
-    /// Starts the server on its data directory and port (again, after [`Mariadb::kill`]:
-    /// InnoDB recovers), and waits until it accepts connections.
+    /// Starts the server again on its data directory and port (after [`Mariadb::kill`]:
+    /// InnoDB recovers), and waits until it accepts connections. The port stays: URLs of
+    /// the test name it.
     pub fn restart(&mut self) {
         self.kill();
+        match self.start() {
+            Started::Up(child) => self.child = Some(child),
+            Started::Exited(status) => panic!(
+                "the test's own MariaDB did not start again on port {}: {status}",
+                self.port
+            ),
+        }
+    }
+
+    /// Starts `mariadbd` on the data directory and [`Mariadb::port`] and waits until it
+    /// accepts connections or exits.
+    fn start(&self) -> Started {
         let datadir = self.dir.path().join("data");
-        let child = Command::new(program("/usr/sbin", "mariadbd"))
+        let mut child = Command::new(program("/usr/sbin", "mariadbd"))
             .arg("--no-defaults")
             .arg(format!("--datadir={}", datadir.display()))
             .arg(format!("--port={}", self.port))
@@ -102,14 +130,27 @@ impl Mariadb {
             .stderr(Stdio::null())
             .spawn()
             .expect("mariadbd");
-        self.child = Some(child);
+        let ours = datadir.canonicalize().unwrap();
         let started = Instant::now();
         let url = self.url("");
-        while mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the test's own MariaDB did not start"
-            );
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Started::Exited(status);
+            }
+            if let Ok(mut conn) = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()) {
+                let answered: Option<String> = conn.query_first("SELECT @@datadir").unwrap();
+                if answered.is_some_and(|d| Path::new(d.trim_end_matches('/')) == ours) {
+                    return Started::Up(child);
+                }
+                // Another server (another test's) holds the port: this one cannot bind it.
+                let _ = child.kill();
+                return Started::Exited(child.wait().unwrap());
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the test's own MariaDB did not start within 60 s");
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }

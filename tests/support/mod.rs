@@ -8,5 +8,6 @@ pub mod files;
 pub mod hostile;
 pub mod mariadb;
 pub mod mysql;
+pub mod refused;
 pub mod rows;
 pub mod smtp;

@@ -3,10 +3,10 @@
 //! panics. The server is `mysql://root@127.0.0.1:3306/` unless `APR_TEST_MYSQL_URL` names
 //! another (its database part, if any, is ignored).
 //!
-//! The MySQL suites run when `APR_TEST_MYSQL=1` (`scripts/test.sh` and CI set it, and fail
-//! when MariaDB cannot be started); then a test fails (never skips) without a server.
-//! Without the variable, [`ScratchMysql::new`] returns `None`, the test returns early, and
-//! each test binary says so once, in one line on stderr.
+//! Every test that needs the server is `#[ignore]`d with that reason, so a plain `cargo test`
+//! lists it as ignored instead of passing it untested; `scripts/test.sh` (and CI) start
+//! MariaDB and run them with `--include-ignored`. A test that runs without a server fails:
+//! [`ScratchMysql::new`] panics naming the server and how to start it, never skips.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,22 +27,11 @@ pub const BACK_TO_SCHEMA_4: [&str; 2] = [
 pub const DEFAULT_SERVER_URL: &str = "mysql://root@127.0.0.1:3306/";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
-static SKIP_NOTE: std::sync::Once = std::sync::Once::new();
 
-/// Whether the MySQL suites run (`APR_TEST_MYSQL=1`).
+/// Whether `benches/load.rs` loads MariaDB too (`APR_TEST_MYSQL=1`); the tests are
+/// `#[ignore]`d instead, and do not read it.
 pub fn enabled() -> bool {
-    if std::env::var("APR_TEST_MYSQL").is_ok_and(|v| v.trim() == "1") {
-        return true;
-    }
-    SKIP_NOTE.call_once(|| {
-        use std::io::Write;
-        // Straight to the process's stderr: the test harness captures eprintln!.
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: MySQL/MariaDB test suites skipped; set APR_TEST_MYSQL=1 to run them (scripts/test.sh does)"
-        );
-    });
-    false
+    std::env::var("APR_TEST_MYSQL").is_ok_and(|v| v.trim() == "1")
 }
 
 /// A fresh, empty database that is dropped with this value.
@@ -71,14 +60,9 @@ fn with_database(server: &str, db: &str) -> String {
 }
 
 impl ScratchMysql {
-    /// Creates `apr_t_<pid>_<counter>_<nanos>` on the test server; `None` when the MySQL
-    /// suites are not enabled ([`enabled`]). Panics, naming the server and how to start it,
-    /// when it cannot connect.
-    pub fn new() -> Option<ScratchMysql> {
-        enabled().then(ScratchMysql::create)
-    }
-
-    fn create() -> ScratchMysql {
+    /// Creates `apr_t_<pid>_<counter>_<nanos>` on the test server. Panics, naming the server
+    /// and how to start it, when it cannot connect.
+    pub fn new() -> ScratchMysql {
         let server = server_url();
         let admin_url = with_database(&server, "");
         let opts = Opts::from_url(&admin_url)

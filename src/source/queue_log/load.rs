@@ -2,24 +2,24 @@
 //! loads each chunk in one transaction with the derivation of its new lines, the advanced
 //! cursor and the derivation state. A killed run leaves the database as of its last
 //! committed chunk, and the next run continues from there, so the result is the same.
+//! A dry run (`--dry-run`) reads, parses and derives the same way, and writes nothing.
 
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use super::derive::{AgentMap, DeriveConfig, Derived, Deriver, DeriverState, hour_stats};
-use super::parse::{EventKind, QueueLogLine, parse_line};
-use super::reader::{
-    Chunk, Cursor, MAX_LINE_BYTES, OVERLONG_HEAD_BYTES, Segment, SegmentReader, line_hash, plan,
-    rotation_order,
+use super::admit::{Parsed, parse_chunk, texts};
+use super::agent_map::AgentMap;
+use super::checkpoint::{
+    Cursor, DERIVER_STATE_KEY, Gap, decode_deriver_state, encode_deriver_state,
 };
+use super::derive::{DeriveConfig, Derived, Deriver, DeriverState, TimelineEvent, hour_stats};
+use super::parse::{EventKind, QueueLogLine};
+use super::reader::{Chunk, Segment, SegmentReader};
+use super::rotation::{plan, rotation_order};
 use crate::bounds::TimeBounds;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
-use crate::store::queue::{ChunkWrites, QueueStore, RawLine, RejectRow};
-use crate::store::table;
-
-/// `queue_log_state` key of the [`DeriverState`] (open stints, agents' memberships and pauses).
-pub const DERIVER_STATE_KEY: &str = "queue_log.derive_state";
+use crate::model::queue::ChunkWrites;
+use crate::store::queue::QueueStore;
 
 /// Lines per transaction. A chunk holds about 1 KB per line while it is loaded; larger
 /// chunks write shared index pages fewer times (200 k lines load about a third faster than
@@ -69,136 +69,6 @@ pub struct Progress {
     pub lines: u64,
     pub bytes: u64,
     pub total_bytes: Option<u64>,
-}
-
-fn parse_cursor(key: &str, v: &str) -> Result<Cursor> {
-    serde_json::from_str(v).map_err(|e| {
-        Error::db(format!(
-            "etl_state '{key}' is not a queue_log cursor ({e}); delete that row to re-read the file"
-        ))
-    })
-}
-
-fn load_state(store: &mut dyn QueueStore) -> Result<DeriverState> {
-    match store.queue_state(DERIVER_STATE_KEY)? {
-        None => Ok(DeriverState::default()),
-        Some(v) => serde_json::from_str(&v).map_err(|e| {
-            Error::db(format!(
-                "queue_log_state '{DERIVER_STATE_KEY}' is not readable ({e}); delete that row to start the derivation afresh"
-            ))
-        }),
-    }
-}
-
-/// One chunk's lines, parsed: text (lossy UTF-8) first, then fields borrowing from it.
-struct Parsed<'a> {
-    lines: Vec<QueueLogLine<'a>>,
-    raws: Vec<RawLine<'a>>,
-    rejects: Vec<RejectRow<'a>>,
-}
-
-/// The chunk's lines as text: borrowed from the chunk when it is valid UTF-8 as a whole (one
-/// validation of the whole buffer, the common case), else line by line, lossily.
-fn texts(chunk: &Chunk) -> Vec<Cow<'_, str>> {
-    if let Ok(all) = std::str::from_utf8(&chunk.bytes) {
-        // Line spans end at line ends ('\n' is ASCII), so they are char boundaries; a cut
-        // over-long line may end mid-character and is checked on its own.
-        return chunk
-            .lines
-            .iter()
-            .map(|l| match all.get(l.start..l.end) {
-                Some(t) => Cow::Borrowed(t),
-                None => String::from_utf8_lossy(&chunk.bytes[l.start..l.end]),
-            })
-            .collect();
-    }
-    (0..chunk.lines.len())
-        .map(|i| String::from_utf8_lossy(chunk.line(i)))
-        .collect()
-}
-
-/// Parses a chunk's lines; with `raws`, also the rows of `queue_log` (a dry run stores
-/// nothing and skips them).
-fn parse_chunk<'a>(
-    chunk: &Chunk,
-    texts: &'a [Cow<'a, str>],
-    file: &'a str,
-    zone: Zone,
-    bounds: TimeBounds,
-    raws: bool,
-    agents: &AgentMap,
-) -> Parsed<'a> {
-    let mut p = Parsed {
-        lines: Vec::with_capacity(texts.len()),
-        raws: Vec::with_capacity(if raws { texts.len() } else { 0 }),
-        rejects: Vec::new(),
-    };
-    for (i, text) in texts.iter().enumerate() {
-        let at = chunk.lines[i];
-        let hash = || line_hash(chunk.line(i));
-        if let Some(len) = at.overlong {
-            p.rejects.push(RejectRow {
-                file,
-                line_no: at.line_no,
-                hash: hash(),
-                reason: format!(
-                    "line of {len} bytes is longer than the {} MiB limit; its first {OVERLONG_HEAD_BYTES} bytes are kept",
-                    MAX_LINE_BYTES >> 20
-                ),
-                line: text,
-            });
-            continue;
-        }
-        let parsed = parse_line(text, zone).map_err(|e| e.to_string());
-        let admitted = parsed.and_then(|l| {
-            bounds.check(l.time).map_err(|e| e.to_string())?;
-            keys_fit(&l, agents)?;
-            Ok(l)
-        });
-        match admitted {
-            Ok(l) => {
-                if raws {
-                    p.raws.push(RawLine {
-                        time: l.time,
-                        hash: hash(),
-                        callid: l.callid,
-                        queuename: l.queuename,
-                        agent: l.agent,
-                        event: l.event,
-                        data: l.data,
-                    });
-                }
-                p.lines.push(l);
-            }
-            Err(reason) => p.rejects.push(RejectRow {
-                file,
-                line_no: at.line_no,
-                hash: hash(),
-                reason,
-                line: text,
-            }),
-        }
-    }
-    p
-}
-
-/// The values a line gives to key columns fit them on every backend (issue 15.3): its call
-/// id and queue (`queue_calls`), the extension of its agent and a pause reason
-/// (`agent_events`). A longer one is a rejected line with that reason, never a chunk that
-/// fails on MySQL alone.
-fn keys_fit(l: &QueueLogLine<'_>, agents: &AgentMap) -> std::result::Result<(), String> {
-    table::QUEUE_CALLS.check_fits("callid", l.callid)?;
-    table::QUEUE_CALLS.check_fits("queuename", l.queuename)?;
-    if let Some(ext) = agents.ext_of(l.agent) {
-        table::AGENT_EVENTS.check_fits("ext", ext)?;
-    }
-    if matches!(
-        EventKind::of(l.event),
-        EventKind::Pause | EventKind::PauseAll
-    ) {
-        table::AGENT_EVENTS.check_fits("state", &crate::names::sanitize(l.data[0]))?;
-    }
-    Ok(())
 }
 
 /// What the new lines of a chunk derive to.
@@ -263,13 +133,153 @@ fn derive_chunk(
             .out
             .events
             .iter()
-            .map(super::derive::TimelineEvent::to_agent_event)
+            .map(TimelineEvent::to_agent_event)
             .collect(),
         stints: d.out.stints,
         ring_hours: d.ring_hours.into_iter().collect(),
         state: Vec::new(),
         queue_state: Vec::new(),
         data_until: d.data_until,
+    }
+}
+
+/// The cursor stored under `key` in `store`.
+fn stored_cursor(store: &mut dyn QueueStore, key: &str) -> Result<Option<Cursor>> {
+    store
+        .state(key)?
+        .map(|v| Cursor::decode(key, &v))
+        .transpose()
+}
+
+/// The derivation's carry-over stored in `store` (empty on a first run).
+fn stored_deriver_state(store: &mut dyn QueueStore) -> Result<DeriverState> {
+    decode_deriver_state(store.queue_state(DERIVER_STATE_KEY)?.as_deref())
+}
+
+/// Counts of one chunk beyond the lines it read.
+struct ChunkCounts {
+    /// Lines stored that were not stored before (dry run: lines that parsed).
+    loaded: u64,
+    /// Agent events new in `agent_events` (dry run: derived).
+    events: u64,
+    calls: u64,
+}
+
+/// What a run does with the chunks it reads: a load stores them, a dry run only counts.
+trait ChunkSink {
+    /// The stored cursor under `key`.
+    fn cursor(&mut self, key: &str) -> Result<Option<Cursor>>;
+
+    /// Whether the chunk's `queue_log` rows are wanted (a dry run stores nothing).
+    fn keeps_raw_lines(&self) -> bool;
+
+    /// A gap found while planning (after its warning was said).
+    fn gap(&mut self, gap: &Gap) -> Result<()>;
+
+    /// Handles one chunk, read up to `cursor`.
+    fn chunk(
+        &mut self,
+        deriver: &mut Deriver,
+        seg: &Segment,
+        cursor: Cursor,
+        parsed: &Parsed<'_>,
+    ) -> Result<ChunkCounts>;
+}
+
+/// Loads each chunk in one transaction with its derivation, cursor and derivation state.
+struct Load<'s, 'a> {
+    store: &'s mut dyn QueueStore,
+    agents: &'a AgentMap,
+    zone: Zone,
+    /// A gap found while planning, recorded with the first chunk committed after it.
+    gap: Option<(String, String)>,
+}
+
+impl ChunkSink for Load<'_, '_> {
+    fn cursor(&mut self, key: &str) -> Result<Option<Cursor>> {
+        stored_cursor(self.store, key)
+    }
+
+    fn keeps_raw_lines(&self) -> bool {
+        true
+    }
+
+    fn gap(&mut self, gap: &Gap) -> Result<()> {
+        self.gap = Some((gap.state_key(), gap.encode()?));
+        Ok(())
+    }
+
+    fn chunk(
+        &mut self,
+        deriver: &mut Deriver,
+        seg: &Segment,
+        cursor: Cursor,
+        parsed: &Parsed<'_>,
+    ) -> Result<ChunkCounts> {
+        let (agents, zone, gap) = (self.agents, self.zone, &mut self.gap);
+        let mut calls = 0;
+        let mut hour_fn = |hour: HourBucket, rows: &[_]| hour_stats(hour.start, rows, agents);
+        let outcome = self.store.load_queue_chunk(
+            &parsed.raws,
+            &parsed.rejects,
+            &mut |new| {
+                let mut w = derive_chunk(deriver, &parsed.lines, new, agents, zone, &mut calls);
+                w.queue_state.push((
+                    DERIVER_STATE_KEY.to_string(),
+                    encode_deriver_state(&deriver.state())?,
+                ));
+                w.state.extend(gap.take());
+                if let Some(key) = &seg.cursor_key {
+                    w.state.push((key.clone(), cursor.encode()?));
+                }
+                Ok(w)
+            },
+            &mut hour_fn,
+        )?;
+        Ok(ChunkCounts {
+            loaded: outcome.lines_new,
+            events: outcome.load.events_new,
+            calls,
+        })
+    }
+}
+
+/// Parses and derives, writing nothing; cursors come from the database when there is one.
+struct DryRun<'s, 'a> {
+    store: Option<&'s mut dyn QueueStore>,
+    agents: &'a AgentMap,
+    zone: Zone,
+}
+
+impl ChunkSink for DryRun<'_, '_> {
+    fn cursor(&mut self, key: &str) -> Result<Option<Cursor>> {
+        match self.store.as_deref_mut() {
+            Some(s) => stored_cursor(s, key),
+            None => Ok(None),
+        }
+    }
+
+    fn keeps_raw_lines(&self) -> bool {
+        false
+    }
+
+    fn gap(&mut self, _: &Gap) -> Result<()> {
+        Ok(())
+    }
+
+    fn chunk(
+        &mut self,
+        deriver: &mut Deriver,
+        _: &Segment,
+        _: Cursor,
+        parsed: &Parsed<'_>,
+    ) -> Result<ChunkCounts> {
+        let d = derive_lines(deriver, &parsed.lines, None, self.agents, self.zone);
+        Ok(ChunkCounts {
+            loaded: parsed.lines.len() as u64,
+            events: d.out.events.len() as u64,
+            calls: d.calls,
+        })
     }
 }
 
@@ -281,119 +291,14 @@ pub fn load_files(
     opts: LoadOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LoadSummary> {
-    let mut summary = LoadSummary::default();
-    let mut deriver = Deriver::new(
-        DeriveConfig {
-            zone: opts.zone,
-            max_call_secs: opts.max_call_secs,
-        },
-        load_state(store)?,
-    );
-    let mut gap: Option<(String, String)> = None;
-    for arg in rotation_order(files) {
-        let segments = plan(&arg, &mut |k| {
-            store.state(k)?.map(|v| parse_cursor(k, &v)).transpose()
-        })?;
-        for seg in segments {
-            if let Some(n) = &seg.note {
-                summary.notes.push(format!("{}: {n}", seg.display));
-            }
-            if let Some(g) = &seg.gap {
-                summary.warnings.push(g.warning());
-                gap = Some((
-                    g.state_key(),
-                    serde_json::to_string(g).map_err(|e| Error::db(e.to_string()))?,
-                ));
-            }
-            load_segment(
-                store,
-                &seg,
-                &mut deriver,
-                agents,
-                opts,
-                &mut gap,
-                &mut summary,
-                progress,
-            )?;
-        }
-    }
-    summary.unmapped_names = deriver.unmapped_names();
-    Ok(summary)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn load_segment(
-    store: &mut dyn QueueStore,
-    seg: &Segment,
-    deriver: &mut Deriver,
-    agents: &AgentMap,
-    opts: LoadOptions,
-    gap: &mut Option<(String, String)>,
-    summary: &mut LoadSummary,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<()> {
-    let mut reader = SegmentReader::open(seg)?;
-    let mut chunk = Chunk::default();
-    while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
-        let texts = texts(&chunk);
-        let parsed = parse_chunk(
-            &chunk,
-            &texts,
-            &seg.display,
-            opts.zone,
-            opts.bounds,
-            true,
-            agents,
-        );
-        let cursor = Cursor {
-            offset: reader.offset,
-            line_no: reader.line_no,
-            ..seg.start
-        };
-        let mut calls = 0;
-        let mut hour_fn =
-            |hour: crate::hours::HourBucket, rows: &[_]| hour_stats(hour.start, rows, agents);
-        let outcome = store.load_queue_chunk(
-            &parsed.raws,
-            &parsed.rejects,
-            &mut |new| {
-                let mut w =
-                    derive_chunk(deriver, &parsed.lines, new, agents, opts.zone, &mut calls);
-                w.queue_state.push((
-                    DERIVER_STATE_KEY.to_string(),
-                    serde_json::to_string(&deriver.state())
-                        .map_err(|e| Error::db(e.to_string()))?,
-                ));
-                // A gap found while planning is recorded with the first chunk after it.
-                w.state.extend(gap.take());
-                if let Some(key) = &seg.cursor_key {
-                    w.state.push((
-                        key.clone(),
-                        serde_json::to_string(&cursor).map_err(|e| Error::db(e.to_string()))?,
-                    ));
-                }
-                Ok(w)
-            },
-            &mut hour_fn,
-        )?;
-        summary.lines_read += chunk.lines.len() as u64;
-        summary.empty += chunk.empty;
-        summary.repaired += chunk.repaired;
-        summary.loaded += outcome.lines_new;
-        summary.rejected += parsed.rejects.len() as u64;
-        summary.calls += calls;
-        summary.events += outcome.load.events_new;
-        progress(Progress {
-            lines: summary.lines_read,
-            bytes: reader.offset,
-            total_bytes: if reader.compressed {
-                None
-            } else {
-                reader.total_bytes
-            },
-        });
-    }
-    Ok(())
+    let state = stored_deriver_state(store)?;
+    let mut sink = Load {
+        store,
+        agents,
+        zone: opts.zone,
+        gap: None,
+    };
+    read_files(&mut sink, state, files, agents, opts, progress)
 }
 
 /// `--dry-run`: parses and derives everything the cursors (read from `store` when given)
@@ -405,11 +310,29 @@ pub fn dry_run(
     opts: LoadOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LoadSummary> {
-    let mut summary = LoadSummary::default();
     let state = match store.as_deref_mut() {
-        Some(s) => load_state(s)?,
+        Some(s) => stored_deriver_state(s)?,
         None => DeriverState::default(),
     };
+    let mut sink = DryRun {
+        store,
+        agents,
+        zone: opts.zone,
+    };
+    read_files(&mut sink, state, files, agents, opts, progress)
+}
+
+/// The read loop of a load and of a dry run: plans each file from its cursor, reads its
+/// segments chunk by chunk, parses each chunk and hands it to `sink`, counting.
+fn read_files(
+    sink: &mut dyn ChunkSink,
+    state: DeriverState,
+    files: &[String],
+    agents: &AgentMap,
+    opts: LoadOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LoadSummary> {
+    let mut summary = LoadSummary::default();
     let mut deriver = Deriver::new(
         DeriveConfig {
             zone: opts.zone,
@@ -419,16 +342,13 @@ pub fn dry_run(
     );
     let mut chunk = Chunk::default();
     for arg in rotation_order(files) {
-        let segments = plan(&arg, &mut |k| match store.as_deref_mut() {
-            Some(s) => s.state(k)?.map(|v| parse_cursor(k, &v)).transpose(),
-            None => Ok(None),
-        })?;
-        for seg in segments {
+        for seg in plan(&arg, &mut |k| sink.cursor(k))? {
             if let Some(n) = &seg.note {
                 summary.notes.push(format!("{}: {n}", seg.display));
             }
             if let Some(g) = &seg.gap {
                 summary.warnings.push(g.warning());
+                sink.gap(g)?;
             }
             let mut reader = SegmentReader::open(&seg)?;
             while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
@@ -439,17 +359,22 @@ pub fn dry_run(
                     &seg.display,
                     opts.zone,
                     opts.bounds,
-                    false,
+                    sink.keeps_raw_lines(),
                     agents,
                 );
-                let d = derive_lines(&mut deriver, &parsed.lines, None, agents, opts.zone);
-                summary.calls += d.calls;
-                summary.events += d.out.events.len() as u64;
+                let cursor = Cursor {
+                    offset: reader.offset,
+                    line_no: reader.line_no,
+                    ..seg.start
+                };
+                let counts = sink.chunk(&mut deriver, &seg, cursor, &parsed)?;
                 summary.lines_read += chunk.lines.len() as u64;
                 summary.empty += chunk.empty;
                 summary.repaired += chunk.repaired;
-                summary.loaded += parsed.lines.len() as u64;
+                summary.loaded += counts.loaded;
                 summary.rejected += parsed.rejects.len() as u64;
+                summary.calls += counts.calls;
+                summary.events += counts.events;
                 progress(Progress {
                     lines: summary.lines_read,
                     bytes: reader.offset,

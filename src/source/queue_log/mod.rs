@@ -1,12 +1,16 @@
-//! Asterisk `queue_log` ingestion (SPEC §6): [`parse`] turns a line into fields, [`reader`]
-//! reads files incrementally behind a per-file cursor, [`derive`] turns lines into stints
-//! (`queue_calls`), the agent timeline and per agent-hour call counts, and [`load`] runs
-//! the three over files into a store, one transaction per chunk of lines.
+//! Asterisk `queue_log` ingestion (SPEC §6): [`parse`] turns a line into fields,
+//! [`rotation`] plans which files to read from each file's [`checkpoint`] (its cursor),
+//! [`reader`] reads the planned segments in chunks of complete lines, `admit` parses a
+//! chunk and rejects what cannot be stored, [`derive`](mod@derive) turns lines into stints
+//! (`queue_calls`), the agent timeline and per agent-hour call counts (agents named through
+//! the [`agent_map`]), and [`load`] runs them over files into a store, one transaction per
+//! chunk of lines.
 
+mod admit;
+pub mod agent_map;
+pub mod checkpoint;
 pub mod derive;
 pub mod load;
 pub mod parse;
 pub mod reader;
-
-pub use derive::{AgentMap, DeriveConfig, Deriver, DeriverState, Outcome, Stint};
-pub use parse::{EventKind, LineError, QueueLogLine, parse_line};
+pub mod rotation;

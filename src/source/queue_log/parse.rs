@@ -50,6 +50,12 @@ impl<'a> QueueLogLine<'a> {
     }
 }
 
+/// Hash of a line's bytes (without its line end); stable across builds and platforms,
+/// because it is stored (dedupe key of `queue_log`, cursor's first line).
+pub fn line_hash(line: &[u8]) -> u64 {
+    twox_hash::XxHash3_64::oneshot(line)
+}
+
 /// Why a line was rejected (stored in `queue_log_rejects.reason`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineError {

@@ -1,0 +1,459 @@
+//! A report request (SPEC §7.4, §7.5): the user's strings ([`RawReportArgs`]) validated
+//! into a typed [`ReportRequest`] before anything is opened: what to report on, over which
+//! local range, in which format.
+
+use chrono::{Duration, NaiveDateTime, NaiveTime, Timelike};
+
+use crate::error::{Error, Result};
+use crate::hours::{Zone, parse_date};
+use crate::model::ActivityFilter;
+use crate::model::queue::Outcome;
+
+use super::args::{
+    ArgNames, Field, RawReportArgs, opt_time, parse_delimiter, parse_exts, parse_names,
+    parse_outcomes,
+};
+use super::cell::ReportMeta;
+use super::period::By;
+use super::queue_figures::QueueOptions;
+
+/// The encodings a report can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Csv,
+    Json,
+    Xlsx,
+    Html,
+}
+
+impl ReportFormat {
+    pub const ALL: [ReportFormat; 4] = [
+        ReportFormat::Csv,
+        ReportFormat::Json,
+        ReportFormat::Xlsx,
+        ReportFormat::Html,
+    ];
+
+    pub fn parse(s: &str, arg: &str) -> Result<ReportFormat> {
+        let t = s.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|f| f.extension() == t)
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{arg} '{s}' is not a report format; expected csv, json, xlsx or html"
+                ))
+            })
+    }
+
+    /// The format a file name's extension names (`--output report.xlsx`), if any.
+    pub fn from_path(path: &std::path::Path) -> Option<ReportFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Self::ALL.into_iter().find(|f| f.extension() == ext)
+    }
+
+    /// File name extension, also used in the server's `Content-Disposition`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Csv => "csv",
+            ReportFormat::Json => "json",
+            ReportFormat::Xlsx => "xlsx",
+            ReportFormat::Html => "html",
+        }
+    }
+
+    /// HTTP `Content-Type`.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ReportFormat::Csv => "text/csv; charset=utf-8",
+            ReportFormat::Json => "application/json",
+            ReportFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+            ReportFormat::Html => "text/html; charset=utf-8",
+        }
+    }
+}
+
+/// What a report is about. A new kind adds a variant here, its parse name, and an arm in
+/// the report module's `render`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Agents,
+    /// Per queue and hour service metrics from queue_log (SPEC §6).
+    Queues,
+    /// One row per queue stint (SPEC §10).
+    Calls,
+}
+
+impl ReportKind {
+    pub fn parse(s: &str, arg: &str) -> Result<ReportKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "agents" => Ok(ReportKind::Agents),
+            "queues" => Ok(ReportKind::Queues),
+            "calls" => Ok(ReportKind::Calls),
+            _ => Err(Error::usage(format!(
+                "{arg} '{s}' is not a report kind; expected agents, queues or calls"
+            ))),
+        }
+    }
+}
+
+/// A validated report request: local start and end (`end > start`), what and how to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRequest {
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub format: ReportFormat,
+    pub kind: ReportKind,
+    pub exts: Vec<String>,
+    pub extended: bool,
+    pub by: By,
+    pub totals: bool,
+    /// CSV: a UTF-8 byte-order mark first.
+    pub bom: bool,
+    /// CSV: the field separator.
+    pub delimiter: u8,
+    /// Queue report and call list: only these queues (`--queue`).
+    pub queue_names: Vec<String>,
+    /// Call list: only these outcomes (`--outcome`).
+    pub outcomes: Vec<Outcome>,
+    /// Settings of the queue report (defaults unless the command line sets them).
+    pub queues: QueueOptions,
+}
+
+impl ReportRequest {
+    /// Validates the user's strings. Defaults (SPEC §7.4): times 00:00:00, format csv, kind
+    /// agents. With no `--end-date`, the end is the first time after the start at which the
+    /// local clock reads `--end-time`, or, when `--end-time` is not given either, the start
+    /// time one local day later (24 h, or 23/25 h across a DST change). So
+    /// `--start-time 18:00 --end-time 20:00` is two hours, and `--start-time 22:00
+    /// --end-time 06:00` runs through the night into the next day.
+    pub fn parse(raw: &RawReportArgs, names: ArgNames) -> Result<ReportRequest> {
+        let arg = |f: Field| names.name(f);
+        let start_date = match raw.start_date.as_deref() {
+            Some(s) => parse_date(s, arg(Field::StartDate))?,
+            None => {
+                return Err(Error::usage(format!(
+                    "{} is required; expected YYYY-MM-DD",
+                    arg(Field::StartDate)
+                )));
+            }
+        };
+        let start_time = opt_time(raw.start_time.as_deref(), arg(Field::StartTime))?;
+        let end_time = opt_time(raw.end_time.as_deref(), arg(Field::EndTime))?;
+        let start = start_date.and_time(start_time.unwrap_or(NaiveTime::MIN));
+        let end = match (raw.end_date.as_deref(), end_time) {
+            (Some(d), t) => {
+                parse_date(d, arg(Field::EndDate))?.and_time(t.unwrap_or(NaiveTime::MIN))
+            }
+            (None, Some(t)) => {
+                let same_day = start_date.and_time(t);
+                if same_day > start {
+                    same_day
+                } else {
+                    same_day + Duration::days(1)
+                }
+            }
+            (None, None) => start + Duration::days(1),
+        };
+        if end <= start {
+            let which = if raw.end_date.is_some() {
+                arg(Field::EndDate)
+            } else {
+                arg(Field::EndTime)
+            };
+            return Err(Error::usage(format!(
+                "{which}: the end {} is not after the start {}; expected an end later than the start",
+                end.format("%Y-%m-%d %H:%M:%S"),
+                start.format("%Y-%m-%d %H:%M:%S")
+            )));
+        }
+        let format = match raw.format.as_deref() {
+            Some(s) => ReportFormat::parse(s, arg(Field::Format))?,
+            None => ReportFormat::Csv,
+        };
+        let kind = match raw.kind.as_deref() {
+            Some(s) => ReportKind::parse(s, arg(Field::Kind))?,
+            None => ReportKind::Agents,
+        };
+        let exts = match raw.ext.as_deref() {
+            Some(s) => parse_exts(s, arg(Field::Ext))?,
+            None => Vec::new(),
+        };
+        if kind == ReportKind::Queues && (!exts.is_empty() || raw.extended) {
+            let which = if raw.extended {
+                arg(Field::Extended)
+            } else {
+                arg(Field::Ext)
+            };
+            return Err(Error::usage(format!(
+                "{which} applies to the agent report only; expected it without {} queues",
+                arg(Field::Kind)
+            )));
+        }
+        let by = match raw.by.as_deref() {
+            Some(s) => By::parse(s, arg(Field::By))?,
+            None => By::Hour,
+        };
+        let only = |field: Field, what: &str| {
+            Err(Error::usage(format!(
+                "{} applies to {what} only; expected it without {} {}",
+                arg(field),
+                arg(Field::Kind),
+                match kind {
+                    ReportKind::Agents => "agents",
+                    ReportKind::Queues => "queues",
+                    ReportKind::Calls => "calls",
+                }
+            )))
+        };
+        if kind == ReportKind::Calls {
+            if raw.extended {
+                return only(Field::Extended, "the agent report");
+            }
+            if by != By::Hour {
+                return only(Field::By, "the agent and queue reports");
+            }
+            if raw.totals {
+                return only(Field::Totals, "the agent and queue reports");
+            }
+        }
+        let queue_names = match raw.queue.as_deref() {
+            Some(_) if kind == ReportKind::Agents => {
+                return only(Field::Queue, "the queue report and the call list");
+            }
+            Some(s) => parse_names(s, arg(Field::Queue))?,
+            None => Vec::new(),
+        };
+        let outcomes = match raw.outcome.as_deref() {
+            Some(_) if kind != ReportKind::Calls => {
+                return only(Field::Outcome, "the call list");
+            }
+            Some(s) => parse_outcomes(s, arg(Field::Outcome))?,
+            None => Vec::new(),
+        };
+        if format != ReportFormat::Csv && (raw.bom || raw.delimiter.is_some()) {
+            let which = if raw.bom {
+                arg(Field::Bom)
+            } else {
+                arg(Field::Delimiter)
+            };
+            return Err(Error::usage(format!(
+                "{which} applies to CSV only; expected it with {} csv",
+                arg(Field::Format)
+            )));
+        }
+        let delimiter = match raw.delimiter.as_deref() {
+            Some(s) => parse_delimiter(s, arg(Field::Delimiter))?,
+            None => b',',
+        };
+        Ok(ReportRequest {
+            start,
+            end,
+            format,
+            kind,
+            exts,
+            extended: raw.extended,
+            by,
+            totals: raw.totals,
+            bom: raw.bom,
+            delimiter,
+            queue_names,
+            outcomes,
+            queues: QueueOptions::default(),
+        })
+    }
+
+    /// The range as instants in `zone` (a skipped local time resolves to the gap's end).
+    pub fn instants(&self, zone: Zone) -> (i64, i64) {
+        (zone.instant_of(self.start), zone.instant_of(self.end))
+    }
+
+    /// What the report is, for the formats that show it.
+    pub fn meta(&self, title: &'static str, zone: Zone) -> ReportMeta {
+        ReportMeta {
+            title,
+            range: format!(
+                "{} to {}",
+                self.start.format("%Y-%m-%d %H:%M"),
+                self.end.format("%Y-%m-%d %H:%M")
+            ),
+            zone: zone.name().to_string(),
+            by: self.by.as_str(),
+            start_date: self.start.date(),
+        }
+    }
+
+    /// The rows of `[start, end)`: local hour starts are whole local hours, so an hour's
+    /// start lies in the range exactly when its `YYYY-MM-DD HH:00` label lies between the
+    /// bounds rounded up to whole hours.
+    pub fn filter(&self) -> ActivityFilter {
+        ActivityFilter {
+            from_local: hour_ceil_label(self.start),
+            to_local: hour_ceil_label(self.end),
+            exts: self.exts.clone(),
+        }
+    }
+
+    /// `report_START_to_END.EXT`, from the local dates of the range.
+    pub fn file_name(&self) -> String {
+        format!(
+            "report_{}_to_{}.{}",
+            self.start.format("%Y-%m-%d"),
+            self.end.format("%Y-%m-%d"),
+            self.format.extension()
+        )
+    }
+}
+
+/// `YYYY-MM-DD HH:00` of the first whole local hour at or after `t`.
+fn hour_ceil_label(t: NaiveDateTime) -> String {
+    let floor = t.with_minute(0).and_then(|x| x.with_second(0)).unwrap_or(t);
+    let ceil = if floor == t {
+        t
+    } else {
+        floor + Duration::hours(1)
+    };
+    ceil.format("%Y-%m-%d %H:00").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::args::MAX_LISTED;
+
+    fn raw(start: &str) -> RawReportArgs {
+        RawReportArgs {
+            start_date: Some(start.into()),
+            ..Default::default()
+        }
+    }
+
+    fn dt(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    fn err(r: &RawReportArgs, names: ArgNames) -> String {
+        let e = ReportRequest::parse(r, names).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn defaults_cover_one_local_day() {
+        let r = ReportRequest::parse(&raw("2025-09-07"), ArgNames::Cli).unwrap();
+        assert_eq!(r.start, dt("2025-09-07 00:00:00"));
+        assert_eq!(r.end, dt("2025-09-08 00:00:00"));
+        assert_eq!(r.format, ReportFormat::Csv);
+        assert_eq!(r.kind, ReportKind::Agents);
+        let f = r.filter();
+        assert_eq!(
+            (f.from_local.as_str(), f.to_local.as_str()),
+            ("2025-09-07 00:00", "2025-09-08 00:00")
+        );
+        assert_eq!(r.file_name(), "report_2025-09-07_to_2025-09-08.csv");
+    }
+
+    #[test]
+    fn start_time_alone_moves_both_ends() {
+        let mut a = raw("2025-09-07");
+        a.start_time = Some("18:00".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        assert_eq!(r.end, dt("2025-09-08 18:00:00"));
+    }
+
+    #[test]
+    fn end_time_alone_is_the_next_time_the_clock_reads_it() {
+        let mut a = raw("2025-09-07");
+        a.start_time = Some("18:00".into());
+        a.end_time = Some("20:00:00".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        assert_eq!(r.end, dt("2025-09-07 20:00:00"));
+        a.start_time = Some("22:00".into());
+        a.end_time = Some("06:00".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        assert_eq!(r.end, dt("2025-09-08 06:00:00"));
+        a.end_time = Some("22:00".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        assert_eq!(r.end, dt("2025-09-08 22:00:00"));
+    }
+
+    #[test]
+    fn bounds_round_up_to_whole_hours() {
+        let mut a = raw("2025-09-07");
+        a.start_time = Some("18:30".into());
+        a.end_date = Some("2025-09-07".into());
+        a.end_time = Some("23:00:01".into());
+        let f = ReportRequest::parse(&a, ArgNames::Cli).unwrap().filter();
+        assert_eq!(f.from_local, "2025-09-07 19:00");
+        assert_eq!(f.to_local, "2025-09-08 00:00");
+    }
+
+    #[test]
+    fn range_errors_name_the_argument_and_the_form() {
+        let mut a = raw("2025-09-07");
+        a.end_date = Some("2025-09-07".into());
+        let e = err(&a, ArgNames::Cli);
+        assert!(
+            e.starts_with("--end-date") && e.contains("not after"),
+            "{e}"
+        );
+        a.end_date = Some("2025-09-06".into());
+        assert!(err(&a, ArgNames::Http).starts_with("endDate"));
+
+        let e = err(&raw("2025-02-30"), ArgNames::Cli);
+        assert!(
+            e.contains("--start-date '2025-02-30'") && e.contains("YYYY-MM-DD"),
+            "{e}"
+        );
+        assert!(err(&raw("25-9-7"), ArgNames::Http).starts_with("startDate"));
+        assert!(err(&raw("+2025-09-07"), ArgNames::Cli).contains("YYYY-MM-DD"));
+        let e = err(&RawReportArgs::default(), ArgNames::Cli);
+        assert!(e.contains("--start-date is required"), "{e}");
+
+        for bad in [
+            "25:00",
+            "18:60",
+            "18",
+            "6:00",
+            "18:00:60",
+            "18:00:00.5",
+            "ab:cd",
+        ] {
+            let mut a = raw("2025-09-07");
+            a.start_time = Some(bad.into());
+            let e = err(&a, ArgNames::Cli);
+            assert!(
+                e.starts_with("--start-time") && e.contains("HH:MM or HH:MM:SS"),
+                "{bad}: {e}"
+            );
+        }
+        let mut a = raw("2025-09-07");
+        a.end_time = Some("noon".into());
+        assert!(err(&a, ArgNames::Http).starts_with("endTime 'noon'"));
+    }
+
+    #[test]
+    fn format_kind_and_ext_are_validated() {
+        let mut a = raw("2025-09-07");
+        a.format = Some("pdf".into());
+        assert!(err(&a, ArgNames::Http).starts_with("format 'pdf'"));
+        let mut a = raw("2025-09-07");
+        a.kind = Some("people".into());
+        assert!(err(&a, ArgNames::Cli).starts_with("--kind 'people'"));
+        let mut a = raw("2025-09-07");
+        a.ext = Some("3012,x'; DROP TABLE agent_activity;--".into());
+        assert!(err(&a, ArgNames::Cli).starts_with("--ext"));
+        a.ext = Some("3012,,3032".into());
+        assert!(err(&a, ArgNames::Cli).starts_with("--ext"));
+        a.ext = Some(" 3012, 3032,3012 ".into());
+        a.format = Some("JSON".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        assert_eq!(r.exts, vec!["3012", "3032"]);
+        assert_eq!(r.format, ReportFormat::Json);
+        let many: Vec<String> = (0..=MAX_LISTED).map(|i| i.to_string()).collect();
+        a.ext = Some(many.join(","));
+        assert!(err(&a, ArgNames::Cli).contains("at most"));
+    }
+}

@@ -1,0 +1,52 @@
+//! What a report kind writes into: a [`RowSink`] (one per format), the [`Figures`] behind a
+//! detail row for the formats that summarize and chart the report, and what a rendered
+//! report held. Report kinds and formats both sit on this file; neither knows the other.
+
+use crate::error::{Error, Result};
+use crate::model::queue::Outcome;
+
+use super::agent_figures::AgentSums;
+use super::cell::{Cell, Column, ReportMeta, RowKind};
+use super::queue_figures::{QueueHour, SlBasis};
+
+/// The figures behind a detail row, for the formats that summarize and chart the report
+/// (HTML) beside writing its cells.
+#[derive(Debug, Clone, Copy)]
+pub enum Figures<'a> {
+    Agent {
+        /// The row's Interval.
+        period: &'a str,
+        ext: &'a str,
+        sums: &'a AgentSums,
+    },
+    Queue {
+        period: &'a str,
+        queue: &'a str,
+        figures: &'a QueueHour,
+        basis: SlBasis,
+    },
+    Call {
+        outcome: Option<Outcome>,
+    },
+}
+
+/// A format of a report: a header, then rows of typed cells in header order.
+pub trait RowSink {
+    fn header(&mut self, meta: &ReportMeta, columns: &[Column]) -> Result<()>;
+    fn row(&mut self, kind: RowKind, cells: &[Cell<'_>]) -> Result<()>;
+    /// The figures of the detail row about to be written; formats that only write cells
+    /// ignore them.
+    fn observe(&mut self, _figures: &Figures<'_>) {}
+    fn finish(&mut self) -> Result<()>;
+}
+
+/// What a rendered report held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReportSummary {
+    pub rows: u64,
+}
+
+/// Maps a write failure of the output to an error naming it.
+pub(crate) fn write_err(e: std::io::Error) -> Error {
+    Error::io("cannot write the report", e)
+}

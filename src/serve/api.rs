@@ -1,0 +1,133 @@
+//! The JSON API of SPEC §7.5: `/api/report` (the bytes of `apr report`, streamed),
+//! `/health`, and the JSON answers to unknown paths (404) and methods (405).
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::http::{json_error, status_of, stream_blocking};
+use super::pool::StorePool;
+use super::state::AppState;
+use crate::error::Error;
+use crate::report::args::{ArgNames, RawReportArgs};
+use crate::report::request::ReportRequest;
+use crate::report::write_report;
+use crate::store::{Store, keys};
+
+/// Any other path: 404 naming the routes there are.
+pub async fn not_found() -> Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "not found; expected GET /, GET /api/report or GET /health",
+    )
+}
+
+/// A known path asked with another method than GET: 405.
+pub async fn method_not_allowed() -> Response {
+    json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed; expected GET",
+    )
+}
+
+/// `GET /api/report`: the report the query asks for, as a download.
+pub async fn report(
+    State(state): State<Arc<AppState>>,
+    Extension(pool): Extension<Arc<StorePool>>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let pairs = match query {
+        Ok(Query(pairs)) => pairs,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                format!("the query string is not valid: {}", e.body_text()),
+            );
+        }
+    };
+    let req = match RawReportArgs::from_query(pairs)
+        .and_then(|raw| ReportRequest::parse(&raw, ArgNames::Http).map_err(|e| e.to_string()))
+    {
+        Ok(req) => req,
+        Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
+    };
+
+    let req_bg = req.clone();
+    let body = match stream_blocking(state, pool, move |store, zone, out| {
+        write_report(store, zone, &req_bg, out).map(|_| ())
+    })
+    .await
+    {
+        Ok(body) => body,
+        Err(e) => return json_error(status_of(&e), e.to_string()),
+    };
+    let disposition = format!("attachment; filename=\"{}\"", req.file_name());
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, req.format.content_type())
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .body(body)
+        .unwrap_or_else(|_| json_error(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+}
+
+/// `last_collect` as stored by `collect`; epoch seconds are shown as RFC 3339 UTC.
+fn last_collect(store: &mut dyn Store) -> crate::Result<Option<String>> {
+    Ok(store.state(keys::COLLECT_LAST_RUN)?.map(|v| {
+        v.trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or(v)
+    }))
+}
+
+/// How long `/health` waits for the database: a frozen server answers 503 after this,
+/// long before the connection's own read timeout (issue 15.4).
+pub const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `GET /health`: whether the database answers, and when `collect` last ran.
+pub async fn health(
+    State(state): State<Arc<AppState>>,
+    Extension(pool): Extension<Arc<StorePool>>,
+) -> Response {
+    let shown = state.database.shown();
+    let check = tokio::task::spawn_blocking(move || {
+        let mut s = pool.take()?;
+        s.ping()?;
+        let last = last_collect(s.as_mut())?;
+        pool.give_back(s);
+        Ok(last)
+    });
+    // On the deadline the check is left to end on its own connection timeouts.
+    let checked = match tokio::time::timeout(HEALTH_DEADLINE, check).await {
+        Ok(done) => done,
+        Err(_) => Ok(Err(Error::db(format!(
+            "database {shown} did not answer within {} s",
+            HEALTH_DEADLINE.as_secs()
+        )))),
+    };
+    match checked {
+        Ok(Ok(last)) => (
+            StatusCode::OK,
+            axum::Json(json!({"status": "ok", "database": "ok", "last_collect": last})),
+        )
+            .into_response(),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({
+                "status": "error",
+                "database": "unavailable",
+                "last_collect": null,
+                "error": e.to_string(),
+            })),
+        )
+            .into_response(),
+        Err(_) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "the health check failed"),
+    }
+}
