@@ -35,6 +35,7 @@ fn config(base: &str) -> PlatformConfig {
         timeout: Duration::from_secs(30),
         retry: RetryPolicy::new(5, Duration::from_millis(500)),
         ca_cert: None,
+        names: apr::cli::settings::PLATFORM_NAMES,
     }
 }
 

@@ -447,6 +447,7 @@ fn platform(fake: &FakePlatform, page_size: u32) -> apr::source::platform::Platf
         // No retries: a refused request fails the run at once.
         retry: RetryPolicy::new(0, Duration::from_millis(1)),
         ca_cert: None,
+        names: apr::cli::settings::PLATFORM_NAMES,
     };
     PlatformSource::new(cfg, None).unwrap()
 }

@@ -31,6 +31,7 @@ fn config(fake: &FakePlatform) -> PlatformConfig {
         timeout: Duration::from_millis(300),
         retry: RetryPolicy::new(5, Duration::from_micros(100)),
         ca_cert: None,
+        names: apr::cli::settings::PLATFORM_NAMES,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::aggregate::categories::StateMap;
 use crate::config::{NamedValue, ZoneChoice};
 use crate::error::{Error, Result};
 use crate::serve::state::CorsOrigins;
-use crate::source::platform::{PlatformConfig, RetryPolicy};
+use crate::source::platform::{PlatformConfig, RetryPolicy, SettingNames};
 
 /// The setting naming a state-map file.
 pub const STATE_MAP: &str = "APR_STATE_MAP";
@@ -22,6 +22,14 @@ pub const TIMEZONE: &str = "APR_TIMEZONE";
 pub const SERVE_TOKEN: &str = "APR_SERVE_TOKEN";
 /// The setting (and `--cors-origins`'s variable) of the CORS allow-list.
 pub const CORS_ORIGINS: &str = "APR_CORS_ORIGINS";
+/// The settings of the platform connection that its errors may ask to fix.
+pub const PLATFORM_NAMES: SettingNames = SettingNames {
+    username: "APR_API_USERNAME",
+    password: "APR_API_PASSWORD",
+    tenant: "APR_TENANT",
+    page_size: "APR_API_PAGE_SIZE",
+    ca_cert: "APR_API_CA_CERT",
+};
 
 /// The `APR_*` variables, read once by the CLI from the environment and `.env`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,11 +118,12 @@ impl Settings {
                 )));
             }
         }
-        let username = self.required("APR_API_USERNAME")?.to_string();
-        let password = self.required("APR_API_PASSWORD")?.to_string();
-        let tenant = self.required("APR_TENANT")?.to_string();
+        let names = PLATFORM_NAMES;
+        let username = self.required(names.username)?.to_string();
+        let password = self.required(names.password)?.to_string();
+        let tenant = self.required(names.tenant)?.to_string();
         let account_id = self.required("APR_ACCOUNT_ID")?.to_string();
-        let page_size: u32 = self.number("APR_API_PAGE_SIZE", 2000, "a positive whole number")?;
+        let page_size: u32 = self.number(names.page_size, 2000, "a positive whole number")?;
         if page_size == 0 {
             return Err(Error::config(
                 "APR_API_PAGE_SIZE '0' is not usable; expected a positive whole number",
@@ -128,7 +137,7 @@ impl Settings {
         }
         let max_retries: u32 = self.number("APR_API_MAX_RETRIES", 5, "a whole number, e.g. 5")?;
         let base_ms: u64 = self.number("APR_API_RETRY_BASE_MS", 500, "milliseconds, e.g. 500")?;
-        let ca_cert = self.get("APR_API_CA_CERT").map(PathBuf::from);
+        let ca_cert = self.get(names.ca_cert).map(PathBuf::from);
         Ok(PlatformConfig {
             base,
             username,
@@ -139,6 +148,7 @@ impl Settings {
             timeout: Duration::from_secs_f64(timeout),
             retry: RetryPolicy::new(max_retries, Duration::from_millis(base_ms)),
             ca_cert,
+            names,
         })
     }
 }

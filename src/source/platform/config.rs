@@ -24,6 +24,19 @@ pub struct PlatformConfig {
     pub retry: RetryPolicy,
     /// Extra PEM CA for a self-signed platform certificate.
     pub ca_cert: Option<PathBuf>,
+    /// What the settings are called where they are set, for the errors that ask to fix one.
+    pub names: SettingNames,
+}
+
+/// The names of the settings behind a [`PlatformConfig`] (the caller knows them; the library
+/// names no environment variable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingNames {
+    pub username: &'static str,
+    pub password: &'static str,
+    pub tenant: &'static str,
+    pub page_size: &'static str,
+    pub ca_cert: &'static str,
 }
 
 impl std::fmt::Debug for PlatformConfig {
@@ -38,6 +51,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .field("ca_cert", &self.ca_cert)
+            .field("names", &self.names)
             .finish()
     }
 }
@@ -58,6 +72,13 @@ mod tests {
             timeout: Duration::from_secs(30),
             retry: RetryPolicy::new(5, crate::source::platform::retry::DEFAULT_BASE),
             ca_cert: None,
+            names: SettingNames {
+                username: "U",
+                password: "P",
+                tenant: "T",
+                page_size: "S",
+                ca_cert: "C",
+            },
         };
         let shown = format!("{cfg:?}");
         assert!(!shown.contains("hunter2"), "{shown}");

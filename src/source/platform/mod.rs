@@ -14,7 +14,7 @@ mod config;
 pub mod retry;
 
 pub use client::{Client, ClientCounters};
-pub use config::PlatformConfig;
+pub use config::{PlatformConfig, SettingNames};
 pub use retry::RetryPolicy;
 
 /// Events endpoint (SPEC §3.2).
@@ -29,6 +29,8 @@ pub struct PlatformSource {
     client: Client,
     base: String,
     page_size: u32,
+    /// What the page size setting is called, for the error that asks to raise it.
+    page_size_name: &'static str,
 }
 
 impl PlatformSource {
@@ -37,10 +39,12 @@ impl PlatformSource {
     pub fn new(cfg: PlatformConfig, cached: Option<CachedToken>) -> Result<PlatformSource> {
         let base = cfg.base.clone();
         let page_size = cfg.page_size;
+        let page_size_name = cfg.names.page_size;
         Ok(PlatformSource {
             client: Client::new(cfg, cached)?,
             base,
             page_size,
+            page_size_name,
         })
     }
 
@@ -101,8 +105,9 @@ impl PlatformSource {
                 if full {
                     return Err(Error::Upstream(format!(
                         "upstream pagination stalled at {start}: a full page of {} ends at next_start_key {key}, \
-                         which does not advance; raise APR_API_PAGE_SIZE above the events of one second",
-                        crate::plural::counts(count as u64, "event")
+                         which does not advance; raise {} above the events of one second",
+                        crate::plural::counts(count as u64, "event"),
+                        self.page_size_name
                     )));
                 }
                 // A short page whose key repeats the start: nothing further remains.
