@@ -17,7 +17,7 @@ use crate::store::{self, DatabaseUrl, Store};
 use super::ingest::{IngestSummary, ingest};
 use super::open::{time_bounds, write_lock};
 use super::upstream::Upstream;
-use super::zone::resolve_zone;
+use super::zone::{resolve_zone, zone_for};
 
 /// A watermark older than this is not caught up silently: a long outage deserves a look.
 const MAX_GAP_SECS: i64 = 7 * 86_400;
@@ -128,10 +128,11 @@ pub fn prepare(
 ) -> Result<Prepared> {
     choice.parse()?;
     let mut peek = store::peek(url)?;
-    let zone = match peek.as_mut() {
-        Some(s) => resolve_zone(s.as_mut(), choice, ZoneUse::Write)?,
-        None => choice.parse()?.unwrap_or_else(Zone::system),
-    };
+    let zone = zone_for(
+        peek.as_mut().map(|s| s.as_mut() as &mut dyn Store),
+        choice,
+        ZoneUse::Write,
+    )?;
     let since = since
         .map(|s| parse_instant(zone, s, "--since"))
         .transpose()?;

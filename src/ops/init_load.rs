@@ -20,7 +20,7 @@ use crate::store::{self, DatabaseUrl, Store};
 use super::ingest::{IngestSummary, ingest};
 use super::open::{open_locked, time_bounds};
 use super::upstream::Upstream;
-use super::zone::resolve_zone;
+use super::zone::{resolve_zone, zone_for};
 
 /// What the database holds before a backfill, read without creating anything: what the
 /// confirmation shows and what the source is opened with.
@@ -39,18 +39,16 @@ pub struct Preview {
 pub fn preview(url: &DatabaseUrl, choice: &ZoneChoice) -> Result<Preview> {
     choice.parse()?;
     let mut peek = store::peek(url)?;
-    let Some(s) = peek.as_mut() else {
-        return Ok(Preview {
-            zone: choice.parse()?.unwrap_or_else(Zone::system),
-            cached_token: None,
-            tables: Vec::new(),
-            bounds: time_bounds(None)?,
-        });
+    let zone = zone_for(
+        peek.as_mut().map(|s| s.as_mut() as &mut dyn Store),
+        choice,
+        ZoneUse::Replace,
+    )?;
+    let (cached_token, tables) = match peek.as_mut() {
+        Some(s) => (s.token()?, s.table_summaries()?),
+        None => (None, Vec::new()),
     };
-    let zone = resolve_zone(s.as_mut(), choice, ZoneUse::Replace)?;
-    let cached_token = s.token()?;
-    let tables = s.table_summaries()?;
-    let bounds = time_bounds(Some(s.as_mut()))?;
+    let bounds = time_bounds(peek.as_mut().map(|s| s.as_mut() as &mut dyn Store))?;
     Ok(Preview {
         zone,
         cached_token,

@@ -16,7 +16,7 @@ use crate::source::queue_log::load::{self, LoadOptions, LoadSummary, Progress};
 use crate::store::{DatabaseUrl, Store, queue};
 
 use super::open::{time_bounds, write_lock};
-use super::zone::resolve_zone;
+use super::zone::{resolve_zone, zone_for};
 
 /// Reads the agents file at `path` (none: an empty map); `label` is what errors call it
 /// (the flag and the setting that name it).
@@ -86,10 +86,11 @@ pub fn dry_run(
     progress: &dyn Reporter,
 ) -> Result<LoadSummary> {
     let mut store = queue::peek(url)?;
-    let zone = match store.as_mut() {
-        Some(s) => resolve_zone(s.as_mut(), choice, ZoneUse::Read)?,
-        None => choice.parse()?.unwrap_or_else(Zone::system),
-    };
+    let zone = zone_for(
+        store.as_mut().map(|s| s.as_mut() as &mut dyn Store),
+        choice,
+        ZoneUse::Read,
+    )?;
     let bounds = time_bounds(store.as_mut().map(|s| s.as_mut() as &mut dyn Store))?;
     let summary = load::dry_run(
         store

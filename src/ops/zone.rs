@@ -21,6 +21,19 @@ pub fn resolve_zone(store: &mut dyn Store, choice: &ZoneChoice, usage: ZoneUse) 
     Ok(decision.zone)
 }
 
+/// The zone of a command that may find no database yet (`store` is `None`): resolved
+/// against the recorded zone where there is one, else the configured zone or the system's.
+pub fn zone_for(
+    store: Option<&mut dyn Store>,
+    choice: &ZoneChoice,
+    usage: ZoneUse,
+) -> Result<Zone> {
+    match store {
+        Some(s) => resolve_zone(s, choice, usage),
+        None => Ok(choice.parse()?.unwrap_or_else(Zone::system)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +66,18 @@ mod tests {
         s.replace_activity(0, 3600, &[], &[]).unwrap();
         assert_eq!(s.meta("timezone").unwrap().as_deref(), Some("Asia/Kolkata"));
         let z = resolve_zone(&mut s, &choice(None, None), ZoneUse::Read).unwrap();
+        assert_eq!(z.name(), "Asia/Kolkata");
+    }
+
+    #[test]
+    fn without_a_database_the_configured_zone_or_the_system_s() {
+        let z = zone_for(None, &choice(None, Some("Asia/Dubai")), ZoneUse::Write).unwrap();
+        assert_eq!(z.name(), "Asia/Dubai");
+        let z = zone_for(None, &choice(None, None), ZoneUse::Write).unwrap();
+        assert_eq!(z, Zone::system());
+        let (_d, mut s) = store();
+        s.set_meta("timezone", "Asia/Kolkata").unwrap();
+        let z = zone_for(Some(&mut s), &choice(None, None), ZoneUse::Read).unwrap();
         assert_eq!(z.name(), "Asia/Kolkata");
     }
 
