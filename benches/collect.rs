@@ -10,9 +10,9 @@ mod fake_platform;
 
 use std::time::{Duration, Instant};
 
-use apr::cli::collect::plan;
 use apr::hours::Zone;
-use apr::ingest::ingest;
+use apr::ops::collect::plan;
+use apr::ops::ingest::ingest;
 use apr::source::platform::{PlatformConfig, PlatformSource, RetryPolicy};
 use apr::store::sqlite::SqliteStore;
 use apr::store::{Store, keys};
@@ -35,6 +35,7 @@ fn config(base: &str) -> PlatformConfig {
         timeout: Duration::from_secs(30),
         retry: RetryPolicy::new(5, Duration::from_millis(500)),
         ca_cert: None,
+        names: apr::cli::settings::PLATFORM_NAMES,
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use clock::Clock;
 
 use apr::hours::Zone;
-use apr::ingest::ingest;
+use apr::ops::ingest::ingest;
 use apr::source::platform::{PlatformConfig, PlatformSource, RetryPolicy};
 use apr::store::Store;
 use apr::store::sqlite::SqliteStore;
@@ -38,6 +38,7 @@ fn config(base: &str) -> PlatformConfig {
         timeout: Duration::from_secs(30),
         retry: RetryPolicy::new(5, Duration::from_millis(500)),
         ca_cert: None,
+        names: apr::cli::settings::PLATFORM_NAMES,
     }
 }
 

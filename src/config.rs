@@ -1,12 +1,10 @@
-//! Configuration shared by every subcommand (SPEC §2): the settings the CLI reads once from
-//! the environment and `.env`, and the report time zone, recorded in the database by the
-//! first run that commits data so that two zones' hour buckets never mix in one table.
-
-use std::collections::HashMap;
+//! The report time zone a command asks for (SPEC §2), and the rule that decides it against
+//! the zone recorded in the database, so that two zones' hour buckets never mix in one
+//! table. Pure: reading and recording the zone is [`crate::ops::zone::resolve_zone`]'s, and
+//! which setting holds the zone is the CLI's business (it passes the setting's name).
 
 use crate::error::{Error, Result};
 use crate::hours::Zone;
-use crate::store::Store;
 
 /// How a command uses the report zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,195 +18,207 @@ pub enum ZoneUse {
     Replace,
 }
 
+/// A setting's value beside the name errors call it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedValue {
+    pub name: &'static str,
+    pub value: String,
+}
+
 /// The zone the user asked for, and where the request came from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ZoneChoice {
     /// `--timezone`.
     pub flag: Option<String>,
-    /// `APR_TIMEZONE` (environment or `.env`).
-    pub env: Option<String>,
+    /// The zone setting (environment or `.env`), with its name.
+    pub env: Option<NamedValue>,
+}
+
+/// Where a configured zone came from: only the flag may switch a recorded zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Flag,
+    Setting(&'static str),
+}
+
+impl Origin {
+    fn label(self) -> &'static str {
+        match self {
+            Origin::Flag => "--timezone",
+            Origin::Setting(name) => name,
+        }
+    }
 }
 
 impl ZoneChoice {
-    /// The flag's value beside `APR_TIMEZONE` from the settings.
-    pub fn new(flag: Option<String>, settings: &Settings) -> ZoneChoice {
-        ZoneChoice {
-            flag: flag.filter(|s| !s.trim().is_empty()),
-            env: settings.get("APR_TIMEZONE").map(String::from),
-        }
-    }
-
     /// The configured zone (flag, else environment), validated; `None` when neither is set.
     pub fn parse(&self) -> Result<Option<Zone>> {
-        match self.configured() {
-            Some((name, source)) => Zone::parse(name)
-                .map(Some)
-                .map_err(|e| Error::config(format!("{source}: {e}"))),
-            None => Ok(None),
-        }
+        self.configured()
+            .map(|(name, origin)| parse_from(name, origin))
+            .transpose()
     }
 
-    fn configured(&self) -> Option<(&str, &'static str)> {
+    fn configured(&self) -> Option<(&str, Origin)> {
         self.flag
             .as_deref()
-            .map(|z| (z, "--timezone"))
-            .or_else(|| self.env.as_deref().map(|z| (z, "APR_TIMEZONE")))
+            .filter(|z| !z.trim().is_empty())
+            .map(|z| (z, Origin::Flag))
+            .or_else(|| {
+                self.env
+                    .as_ref()
+                    .map(|e| (e.value.as_str(), Origin::Setting(e.name)))
+            })
     }
 }
 
-/// Resolves the report zone against the one recorded in the database.
+fn parse_from(name: &str, origin: Origin) -> Result<Zone> {
+    Zone::parse(name).map_err(|e| Error::config(format!("{}: {e}", origin.label())))
+}
+
+/// What becomes of the recorded zone when the command's first commit lands
+/// ([`crate::store::Store::record_zone`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneRecord {
+    /// Nothing: the recorded zone stands, or the command only reads.
+    Keep,
+    /// No zone is recorded yet: record this one.
+    New,
+    /// Replace the recorded zone (`--timezone` with [`ZoneUse::Replace`]).
+    Replace,
+}
+
+/// The zone a command works in, and what its first commit records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZoneDecision {
+    pub zone: Zone,
+    pub record: ZoneRecord,
+}
+
+/// Decides the report zone against `recorded`, the zone the database holds.
 ///
 /// No zone configured: the recorded one, else the system's. A configured zone that differs
 /// from the recorded one is refused, unless `usage` is [`ZoneUse::Replace`] and the zone was
-/// given with `--timezone`. A writing command's zone is recorded by its first commit
-/// ([`Store::record_zone`]), never here.
-pub fn resolve_zone(store: &mut dyn Store, choice: &ZoneChoice, usage: ZoneUse) -> Result<Zone> {
-    let recorded = store.meta("timezone")?;
+/// given with `--timezone`.
+pub fn decide_zone(
+    recorded: Option<&str>,
+    choice: &ZoneChoice,
+    usage: ZoneUse,
+) -> Result<ZoneDecision> {
     let configured = match choice.configured() {
-        Some((name, source)) => Some((
-            Zone::parse(name).map_err(|e| Error::config(format!("{source}: {e}")))?,
-            source,
-        )),
+        Some((name, origin)) => Some((parse_from(name, origin)?, origin)),
         None => None,
     };
-    let zone = match (&recorded, configured) {
+    let zone = match (recorded, configured) {
         (None, Some((z, _))) => z,
         (None, None) => Zone::system(),
         (Some(r), None) => Zone::parse(r)?,
-        (Some(r), Some((z, _))) if z.name() == r.as_str() => z,
-        (Some(_), Some((z, "--timezone"))) if usage == ZoneUse::Replace => {
-            store.record_zone(z.name(), true);
-            return Ok(z);
+        (Some(r), Some((z, _))) if z.name() == r => z,
+        (Some(_), Some((z, Origin::Flag))) if usage == ZoneUse::Replace => {
+            return Ok(ZoneDecision {
+                zone: z,
+                record: ZoneRecord::Replace,
+            });
         }
-        (Some(r), Some((z, source))) => {
+        (Some(r), Some((z, origin))) => {
             return Err(Error::config(format!(
-                "the database's report time zone is {r} but {source} is {}; hours of two zones must not mix. \
+                "the database's report time zone is {r} but {} is {}; hours of two zones must not mix. \
                  Use {r}, or switch with 'apr aggregate --rebuild --timezone {}'",
+                origin.label(),
                 z.name(),
                 z.name()
             )));
         }
     };
-    if recorded.is_none() && usage != ZoneUse::Read {
-        store.record_zone(zone.name(), false);
-    }
-    Ok(zone)
-}
-
-/// The settings of SPEC §2 (`APR_*` variables), read once by the CLI from the environment
-/// and `.env`; the library reads no environment itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Settings {
-    vars: HashMap<String, String>,
-}
-
-impl Settings {
-    /// Keeps the `APR_*` variables among `vars`.
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Settings {
-        Settings {
-            vars: vars
-                .into_iter()
-                .filter(|(k, _)| k.starts_with("APR_"))
-                .collect(),
-        }
-    }
-
-    /// A setting's trimmed value; unset and empty are the same.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-    }
-
-    /// A required setting, with a one-line error naming it.
-    pub fn required(&self, name: &str) -> Result<&str> {
-        self.get(name).ok_or_else(|| {
-            Error::config(format!(
-                "{name} is not set; set it in .env or the environment (see README, Configuration)"
-            ))
-        })
-    }
+    let record = if recorded.is_none() && usage != ZoneUse::Read {
+        ZoneRecord::New
+    } else {
+        ZoneRecord::Keep
+    };
+    Ok(ZoneDecision { zone, record })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::SqliteStore;
-
-    fn store() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
-        (dir, s)
-    }
 
     fn choice(flag: Option<&str>, env: Option<&str>) -> ZoneChoice {
         ZoneChoice {
             flag: flag.map(String::from),
-            env: env.map(String::from),
+            env: env.map(|v| NamedValue {
+                name: "APR_TIMEZONE",
+                value: v.into(),
+            }),
         }
     }
 
     #[test]
-    fn first_write_records_the_zone_and_later_runs_inherit_it() {
-        let (_d, mut s) = store();
-        let z = resolve_zone(&mut s, &choice(None, Some("Asia/Kolkata")), ZoneUse::Write).unwrap();
-        assert_eq!(z.name(), "Asia/Kolkata");
-        // Recorded by the first commit, not by resolving.
-        assert_eq!(s.meta("timezone").unwrap(), None);
-        s.replace_activity(0, 3600, &[], &[]).unwrap();
-        assert_eq!(s.meta("timezone").unwrap().as_deref(), Some("Asia/Kolkata"));
-        let z = resolve_zone(&mut s, &choice(None, None), ZoneUse::Read).unwrap();
-        assert_eq!(z.name(), "Asia/Kolkata");
+    fn the_first_writer_records_and_readers_never_do() {
+        let env = choice(None, Some("Asia/Kolkata"));
+        let d = decide_zone(None, &env, ZoneUse::Write).unwrap();
+        assert_eq!((d.zone.name(), d.record), ("Asia/Kolkata", ZoneRecord::New));
+        let d = decide_zone(None, &env, ZoneUse::Read).unwrap();
+        assert_eq!(d.record, ZoneRecord::Keep);
+        let d = decide_zone(Some("Asia/Kolkata"), &choice(None, None), ZoneUse::Write).unwrap();
+        assert_eq!(
+            (d.zone.name(), d.record),
+            ("Asia/Kolkata", ZoneRecord::Keep)
+        );
     }
 
     #[test]
-    fn reads_do_not_record() {
-        let (_d, mut s) = store();
-        resolve_zone(&mut s, &choice(Some("Asia/Dubai"), None), ZoneUse::Read).unwrap();
-        assert_eq!(s.meta("timezone").unwrap(), None);
+    fn a_blank_flag_is_no_flag() {
+        let d = decide_zone(None, &choice(Some("  "), Some("Asia/Dubai")), ZoneUse::Read).unwrap();
+        assert_eq!(d.zone.name(), "Asia/Dubai");
     }
 
     #[test]
-    fn a_different_zone_is_refused_naming_both() {
-        let (_d, mut s) = store();
-        s.set_meta("timezone", "Asia/Kolkata").unwrap();
-        let e = resolve_zone(
-            &mut s,
+    fn only_the_flag_replaces_a_recorded_zone() {
+        let e = decide_zone(
+            Some("Asia/Kolkata"),
             &choice(None, Some("Europe/London")),
             ZoneUse::Replace,
         )
         .unwrap_err();
         let msg = e.to_string();
         assert!(
-            msg.contains("Asia/Kolkata") && msg.contains("Europe/London"),
+            msg.contains("Asia/Kolkata") && msg.contains("but APR_TIMEZONE is Europe/London"),
             "{msg}"
         );
         assert_eq!(e.exit_code(), 2);
-        // From the environment even Replace refuses; only an explicit flag switches.
-        let z = resolve_zone(
-            &mut s,
+        let d = decide_zone(
+            Some("Asia/Kolkata"),
             &choice(Some("Europe/London"), None),
             ZoneUse::Replace,
         )
         .unwrap();
-        assert_eq!(z.name(), "Europe/London");
-        s.replace_activity(0, 3600, &[], &[]).unwrap();
         assert_eq!(
-            s.meta("timezone").unwrap().as_deref(),
-            Some("Europe/London")
+            (d.zone.name(), d.record),
+            ("Europe/London", ZoneRecord::Replace)
+        );
+        assert!(
+            decide_zone(
+                Some("Asia/Kolkata"),
+                &choice(Some("Europe/London"), None),
+                ZoneUse::Write
+            )
+            .is_err()
         );
     }
 
     #[test]
-    fn bad_zone_names_its_source() {
-        let (_d, mut s) = store();
-        let e = resolve_zone(&mut s, &choice(None, Some("Nowhere/Land")), ZoneUse::Write)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("APR_TIMEZONE") && e.contains("Nowhere/Land"),
-            "{e}"
-        );
+    fn a_bad_zone_names_the_setting_it_came_from() {
+        let bad = choice(None, Some("Nowhere/Land"));
+        for e in [
+            decide_zone(None, &bad, ZoneUse::Write).unwrap_err(),
+            bad.parse().unwrap_err(),
+        ] {
+            let e = e.to_string();
+            assert!(
+                e.starts_with("APR_TIMEZONE") && e.contains("Nowhere/Land"),
+                "{e}"
+            );
+        }
+        let e = choice(Some("Nowhere/Land"), None).parse().unwrap_err();
+        assert!(e.to_string().starts_with("--timezone:"), "{e}");
     }
 }

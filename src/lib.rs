@@ -3,7 +3,9 @@
 //! Data flows one way: `source` (platform HTTP, replay directory, Asterisk queue_log)
 //! produces normalized records (`model`), `store` loads them idempotently into SQLite or
 //! MySQL, `aggregate` turns the event timeline into hourly buckets, and `report` renders
-//! them. `cli` holds one module per subcommand; the binary is a thin shell around it.
+//! them. `ops` holds what each command does (the use cases), callable without the command
+//! line; `cli` holds one thin module per subcommand (parse, validate, call `ops`, print) and
+//! is the only place that reads settings; the binary is a thin shell around it.
 
 pub mod aggregate;
 pub mod bounds;
@@ -11,7 +13,6 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod hours;
-pub mod ingest;
 pub mod mail;
 pub mod model;
 pub mod names;

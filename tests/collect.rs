@@ -447,6 +447,7 @@ fn platform(fake: &FakePlatform, page_size: u32) -> apr::source::platform::Platf
         // No retries: a refused request fails the run at once.
         retry: RetryPolicy::new(0, Duration::from_millis(1)),
         ca_cert: None,
+        names: apr::cli::settings::PLATFORM_NAMES,
     };
     PlatformSource::new(cfg, None).unwrap()
 }
@@ -470,8 +471,8 @@ fn a_tick_at_a_full_hour_never_asks_an_empty_window() {
         let watermark = store
             .instant(apr::model::state::COLLECT_EVENTS_UNTIL)
             .unwrap();
-        let plan = apr::cli::collect::plan(zone, watermark, now, 900, None, None).unwrap();
-        let got = apr::ingest::ingest(
+        let plan = apr::ops::collect::plan(zone, watermark, now, 900, None, None).unwrap();
+        let got = apr::ops::ingest::ingest(
             &mut store,
             &mut source,
             zone,

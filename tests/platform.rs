@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use apr::hours::Zone;
-use apr::ingest::ingest;
+use apr::ops::ingest::ingest;
 use apr::source::Source;
 use apr::source::platform::{PlatformConfig, PlatformSource, RetryPolicy};
 use apr::store::Store;
@@ -31,6 +31,7 @@ fn config(fake: &FakePlatform) -> PlatformConfig {
         timeout: Duration::from_millis(300),
         retry: RetryPolicy::new(5, Duration::from_micros(100)),
         ca_cert: None,
+        names: apr::cli::settings::PLATFORM_NAMES,
     }
 }
 

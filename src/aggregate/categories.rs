@@ -81,23 +81,16 @@ impl StateMap {
         Ok(StateMap { rules })
     }
 
-    /// Reads the rules from a TOML file.
-    pub fn load(path: &Path) -> Result<StateMap> {
+    /// Reads the rules from a TOML file; `label` is what errors call it (the setting that
+    /// names it).
+    pub fn load(path: &Path, label: &str) -> Result<StateMap> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::config(format!(
-                "APR_STATE_MAP file '{}' cannot be read ({e}); expected a TOML file like examples/state-map.toml",
+                "{label} file '{}' cannot be read ({e}); expected a TOML file like examples/state-map.toml",
                 path.display()
             ))
         })?;
-        StateMap::parse(&text, &format!("APR_STATE_MAP {}", path.display()))
-    }
-
-    /// The rules of the file `APR_STATE_MAP` names, else the built-in ones.
-    pub fn from_settings(settings: &crate::config::Settings) -> Result<StateMap> {
-        match settings.get("APR_STATE_MAP") {
-            Some(p) => StateMap::load(Path::new(p)),
-            None => Ok(StateMap::default()),
-        }
+        StateMap::parse(&text, &format!("{label} {}", path.display()))
     }
 
     /// The category of a not-available reason.

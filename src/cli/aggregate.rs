@@ -3,12 +3,12 @@
 
 use clap::Args as ClapArgs;
 
-use super::{GlobalArgs, SpanParser};
-use crate::aggregate::categories::StateMap;
+use super::global::{GlobalArgs, SpanParser};
 use crate::aggregate::{AggregateSummary, Scope};
-use crate::config::{ZoneUse, resolve_zone};
+use crate::config::ZoneUse;
 use crate::hours::{Zone, parse_instant};
 use crate::ops;
+use crate::ops::zone::{resolve_zone, zone_for};
 use crate::plural::counts;
 
 #[derive(Debug, ClapArgs)]
@@ -28,7 +28,7 @@ pub struct Args {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
-    let state_map = StateMap::from_settings(&global.settings)?;
+    let state_map = global.settings.state_map()?;
     let choice = global.zone_choice();
     choice.parse()?;
     let usage = if args.rebuild {
@@ -38,14 +38,16 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     };
     // Every argument is checked before the database is opened for writing (SPEC §9): the
     // instants are read in the zone of the database as it stands, peeked read-only.
-    let mut peek = global.peek()?;
-    let zone = match peek.as_mut() {
-        Some(s) => resolve_zone(s.as_mut(), &choice, usage)?,
-        None => choice.parse()?.unwrap_or_else(Zone::system),
-    };
+    let mut peek = crate::store::peek(&global.database_url)?;
+    let zone = zone_for(
+        peek.as_mut()
+            .map(|s| s.as_mut() as &mut dyn crate::store::Store),
+        &choice,
+        usage,
+    )?;
     drop(peek);
     scope(&args, zone)?;
-    let mut store = global.open_locked()?;
+    let mut store = ops::open::open_locked(&global.database_url)?;
     // Under the lock the zone is settled (and recorded on first use); the instants are
     // read in it, in case another run recorded one since the peek.
     let zone = resolve_zone(store.as_mut(), &choice, usage)?;

@@ -1,30 +1,33 @@
-//! The command line: global options shared by every subcommand, and one module per
-//! subcommand, each holding its argument struct and a `run` function. Commands return
+//! The command line: the parser and the dispatch to one module per subcommand, each holding
+//! its argument struct and a `run` function that validates its arguments and settings, calls
+//! [`crate::ops`] and prints the outcome. What the commands share is [`global`]; the
+//! settings ([`settings`]) are the only reader of `APR_*` variables. Commands return
 //! `anyhow::Result`; [`main`] turns a failure into one `error:` line and the exit code of
 //! SPEC §2 (the library's [`crate::Error::exit_code`], 1 for anything else).
 
-use std::fmt::Display;
 use std::io::IsTerminal;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 pub mod aggregate;
 pub mod collect;
+pub mod global;
 pub mod help;
 pub mod init_load;
 pub mod parse_queue_log;
 pub mod prune;
-pub mod shell;
-pub mod status;
-
-use crate::config::{Settings, ZoneChoice};
-use crate::store::mysql::url::Wait;
-use crate::store::{self, DatabaseUrl, Store};
-
 pub mod report;
 pub mod report_mail;
 pub mod serve;
 pub mod serve_once;
+pub mod settings;
+pub mod shell;
+pub mod status;
+
+use crate::store::DatabaseUrl;
+use crate::store::mysql::url::Wait;
+use global::GlobalArgs;
+use settings::Settings;
 
 /// Contact-center agent performance reports: collect, aggregate, report.
 #[derive(Debug, Parser)]
@@ -40,153 +43,6 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Options every subcommand takes.
-#[derive(Debug, Clone, Args)]
-pub struct GlobalArgs {
-    /// Database: sqlite://PATH, a file path, or mysql://user:pass@host:port/db
-    #[arg(
-        long,
-        global = true,
-        env = "APR_DATABASE_URL",
-        default_value = "sqlite://apr.db",
-        hide_env_values = true,
-        value_parser = DatabaseUrlParser
-    )]
-    pub database_url: DatabaseUrl,
-    /// IANA time zone whose local hours are the report's hours [env: APR_TIMEZONE; default:
-    /// the zone recorded in the database, else the system's]
-    #[arg(long, global = true, value_name = "ZONE")]
-    pub timezone: Option<String>,
-    /// More detail on stderr (-v: a summary line, -vv: debug)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    /// Print errors only: no summary lines, notes or progress (for cron)
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// The `APR_*` settings, read once from the environment (and `.env`) after parsing.
-    #[arg(skip)]
-    pub settings: Settings,
-}
-
-/// `--database-url` / `APR_DATABASE_URL` as a typed URL (a usage error otherwise). The
-/// error never repeats the value: it may hold a password.
-#[derive(Clone)]
-struct DatabaseUrlParser;
-
-impl clap::builder::TypedValueParser for DatabaseUrlParser {
-    type Value = DatabaseUrl;
-
-    fn parse_ref(
-        &self,
-        _cmd: &clap::Command,
-        _arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<DatabaseUrl, clap::Error> {
-        let text = value.to_str().ok_or_else(|| {
-            clap::Error::raw(
-                clap::error::ErrorKind::InvalidUtf8,
-                "APR_DATABASE_URL is not valid UTF-8\n",
-            )
-        })?;
-        DatabaseUrl::parse(text, "APR_DATABASE_URL").map_err(|e| {
-            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n"))
-        })
-    }
-}
-
-impl GlobalArgs {
-    /// Opens the configured database for writing (creating apr's schema where there is
-    /// none, upgrading an older one), running `before` after connecting and before apr's
-    /// schema is created or upgraded ([`store::BeforeWrite`]). Only after the command's
-    /// validation: see SPEC §9.
-    pub fn open_for_write_checked(
-        &self,
-        before: &mut store::BeforeWrite<'_>,
-    ) -> crate::Result<Box<dyn Store>> {
-        store::open_checked(&self.database_url, before)
-    }
-
-    /// Opens the configured database for writing under the write lock, taken before apr's
-    /// schema is created or upgraded: a run that finds another writer exits 75 and leaves an
-    /// older schema for the lock holder to upgrade (SPEC §9).
-    pub fn open_locked(&self) -> crate::Result<Box<dyn Store>> {
-        self.open_for_write_checked(&mut |store, _| write_lock(store))
-    }
-
-    /// Opens the configured database read-only; a missing one is an error (exit 2).
-    pub fn open_read_only(&self) -> crate::Result<Box<dyn Store>> {
-        store::open_read_only(&self.database_url)
-    }
-
-    /// The database read-only when it exists and holds apr's data, else `None`: what a
-    /// writing command reads (recorded zone, watermark, cached token) while it validates,
-    /// creating nothing. A database that is not apr's is refused here already.
-    pub fn peek(&self) -> crate::Result<Option<Box<dyn Store>>> {
-        store::peek(&self.database_url)
-    }
-
-    /// The zone asked for by `--timezone` or `APR_TIMEZONE`.
-    pub fn zone_choice(&self) -> ZoneChoice {
-        ZoneChoice::new(self.timezone.clone(), &self.settings)
-    }
-
-    /// A notice on stderr, `note: MESSAGE`, unless `--quiet`. The one word every notice
-    /// starts with.
-    pub fn note(&self, message: impl Display) {
-        if !self.quiet {
-            eprintln!("note: {message}");
-        }
-    }
-
-    /// A command's closing summary line on stdout, unless `--quiet`.
-    pub fn summary(&self, line: impl Display) {
-        if !self.quiet {
-            println!("{line}");
-        }
-    }
-
-    /// A progress bar on stderr (see [`Bar::new`]), drawn nowhere with `--quiet`.
-    pub fn bar(&self, template: &str, prefix: &'static str) -> Bar {
-        let bar = Bar::new(template, prefix);
-        if self.quiet {
-            bar.0
-                .set_draw_target(indicatif::ProgressDrawTarget::hidden());
-        }
-        bar
-    }
-}
-
-/// Draws a [`crate::model::Reporter`]'s progress as an indicatif bar on stderr (hidden when
-/// stderr is not a terminal).
-pub struct Bar(pub indicatif::ProgressBar);
-
-impl Bar {
-    /// A bar with `template` (indicatif syntax) and `prefix`.
-    pub fn new(template: &str, prefix: &'static str) -> Bar {
-        let bar =
-            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(template)
-                .expect("static template")
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(prefix);
-        Bar(bar)
-    }
-}
-
-impl crate::model::Reporter for Bar {
-    fn set_total(&self, steps: u64) {
-        self.0.set_length(steps);
-    }
-    fn set_message(&self, message: &str) {
-        self.0.set_message(message.to_string());
-    }
-    fn advance(&self, steps: u64) {
-        self.0.inc(steps);
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,8 +119,8 @@ pub fn main() -> i32 {
         Command::Serve(args) => serve::run(global, args),
         Command::Status(args) => status::run(global, args),
         Command::Prune(args) => prune::run(global, args),
-        Command::Completions(args) => shell::completions(args),
-        Command::Man(args) => shell::man(args),
+        Command::Completions(args) => shell::completions(args, Cli::command()),
+        Command::Man(args) => shell::man(args, Cli::command()),
     };
     match result {
         Ok(()) => 0,
@@ -295,51 +151,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
-}
-
-/// Takes the database's write lock, shared by every command that loads or aggregates, so
-/// overlapping cron runs cannot interleave (SPEC §7.2). Held until the store is dropped.
-pub fn write_lock(store: &mut dyn Store) -> crate::Result<()> {
-    if store.try_lock("write")? {
-        Ok(())
-    } else {
-        Err(crate::Error::Locked(
-            "another apr collect is running (or another command writing to this database); try again when it finishes".into(),
-        ))
-    }
-}
-
-/// Asks `Type YES to continue:` on stderr and reads the answer from the terminal; true only
-/// for `YES`. The terminal's own line editing (cooked mode) reads it, so Ctrl-D (end of
-/// input) is an empty answer and aborts; a line editor in raw mode would take it for a
-/// character and keep waiting.
-pub fn confirm_yes() -> bool {
-    eprint!("Type YES to continue: ");
-    let mut answer = String::new();
-    if std::io::stdin().read_line(&mut answer).is_err() {
-        answer.clear();
-    }
-    if answer.is_empty() {
-        eprintln!();
-    }
-    answer.trim() == "YES"
-}
-
-/// The window of instants a source may claim in this run (issue 15.2): from 2000 to a day
-/// after the later of the machine's clock and the newest data already stored.
-pub fn time_bounds(store: Option<&mut dyn Store>) -> crate::Result<crate::bounds::TimeBounds> {
-    let mut newest: Option<i64> = None;
-    if let Some(s) = store {
-        for (_, key) in crate::model::state::DATA_UNTIL_KEYS {
-            if let Some(t) = s.instant(key)? {
-                newest = Some(newest.map_or(t, |n| n.max(t)));
-            }
-        }
-    }
-    Ok(crate::bounds::TimeBounds::new(
-        chrono::Utc::now().timestamp(),
-        newest,
-    ))
 }
 
 /// Loads `.env` from the working directory only (never a parent), if present; variables
@@ -373,26 +184,6 @@ fn init_tracing(global: &GlobalArgs) {
         .with_target(false)
         .without_time()
         .try_init();
-}
-
-/// A clap value parser for a span flag (`15m`, `24h`): the flag's own one-line error,
-/// without clap's usage block.
-#[derive(Clone, Copy)]
-pub struct SpanParser(pub &'static str);
-
-impl clap::builder::TypedValueParser for SpanParser {
-    type Value = i64;
-
-    fn parse_ref(
-        &self,
-        _cmd: &clap::Command,
-        _arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> std::result::Result<i64, clap::Error> {
-        crate::hours::parse_span(&value.to_string_lossy(), self.0).map_err(|e| {
-            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n"))
-        })
-    }
 }
 
 /// Colour only on a terminal, and never when `NO_COLOR` is set to anything but the empty

@@ -5,11 +5,13 @@ use std::io::IsTerminal;
 
 use clap::Args as ClapArgs;
 
-use super::GlobalArgs;
-use crate::config::{ZoneUse, resolve_zone};
+use super::global::{GlobalArgs, confirm_yes};
+use crate::config::ZoneUse;
 use crate::error::Error;
 use crate::hours::{parse_date, parse_instant};
+use crate::ops::open::open_locked;
 use crate::ops::prune::{check_before, plan, preview, prune};
+use crate::ops::zone::resolve_zone;
 use crate::plural::counts;
 use crate::store::maintenance::Conn;
 
@@ -44,7 +46,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         zone,
     )?;
     drop(peek);
-    let mut store = global.open_locked()?;
+    let mut store = open_locked(&global.database_url)?;
     let zone = resolve_zone(store.as_mut(), &choice, ZoneUse::Read)?;
     let before = parse_instant(zone, date, "--before")?;
     let plan = plan(store.as_mut(), before, chrono::Utc::now().timestamp(), zone)?;
@@ -62,7 +64,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             listing.join("\n  ")
         );
     }
-    if !args.yes && !super::confirm_yes() {
+    if !args.yes && !confirm_yes() {
         global.note("aborted: nothing was changed");
         return Ok(());
     }

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args as ClapArgs;
 
-use crate::cli::GlobalArgs;
+use crate::cli::global::GlobalArgs;
 use crate::cli::report_mail::MailArgs;
-use crate::config::{ZoneUse, resolve_zone};
+use crate::config::ZoneUse;
 use crate::error::Error;
+use crate::ops::zone::resolve_zone;
 use crate::report::args::{ArgNames, RawReportArgs};
 use crate::report::queue_figures::{QueueOptions, SlBasis};
 use crate::report::request::{ReportFormat, ReportRequest};

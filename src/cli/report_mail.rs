@@ -5,8 +5,8 @@
 use clap::Args as ClapArgs;
 use lettre::message::Mailbox;
 
-use crate::cli::GlobalArgs;
-use crate::config::Settings;
+use crate::cli::global::GlobalArgs;
+use crate::cli::settings::Settings;
 use crate::error::Error;
 use crate::hours::Zone;
 use crate::mail::{ReportMail, SmtpUrl, parse_addresses, send};

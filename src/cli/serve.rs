@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use clap::Args as ClapArgs;
 
-use crate::cli::GlobalArgs;
+use crate::cli::global::GlobalArgs;
+use crate::cli::settings::{SERVE_TOKEN, cors_origins};
 use crate::error::Error;
 use crate::serve::ServerConfig;
-use crate::serve::state::{AppState, CorsOrigins};
+use crate::serve::state::AppState;
 
 /// Options of both server commands.
 #[derive(Debug, Clone, ClapArgs)]
@@ -50,21 +51,17 @@ impl ServerArgs {
                 "--first-byte-timeout 0 is not allowed; expected a number of seconds above 0",
             ));
         }
-        let token = global.settings.get("APR_SERVE_TOKEN").map(String::from);
         Ok(ServerConfig {
             listen,
             allow_public: self.allow_public,
             header_timeout: Duration::from_secs(self.header_timeout),
             first_byte_timeout: Duration::from_secs(self.first_byte_timeout),
-            cors: match &self.cors_origins {
-                Some(s) => CorsOrigins::parse(s)?,
-                None => CorsOrigins::None,
-            },
+            cors: cors_origins(self.cors_origins.as_deref())?,
             state: AppState {
                 database: global.database_url.clone(),
                 zone_choice: global.zone_choice(),
-                token,
-                token_name: "APR_SERVE_TOKEN",
+                token: global.settings.serve_token(),
+                token_name: SERVE_TOKEN,
                 token_in_query: self.token_in_query,
             },
         })

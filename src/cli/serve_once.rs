@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Args as ClapArgs;
 
-use crate::cli::GlobalArgs;
+use crate::cli::global::GlobalArgs;
 use crate::cli::serve::{ServerArgs, block_on};
 
 #[derive(Debug, ClapArgs)]

@@ -3,9 +3,8 @@
 
 use std::io::Write;
 
-use clap::{Args as ClapArgs, CommandFactory, ValueEnum};
+use clap::{Args as ClapArgs, ValueEnum};
 
-use crate::cli::Cli;
 use crate::error::Error;
 
 /// The shells SPEC §12 names.
@@ -42,19 +41,20 @@ pub struct ManArgs {
     pub command: Option<String>,
 }
 
-pub fn completions(args: CompletionsArgs) -> anyhow::Result<()> {
+/// Prints the completion script of `root`, the whole command line.
+pub fn completions(args: CompletionsArgs, mut root: clap::Command) -> anyhow::Result<()> {
     let mut out = Vec::new();
     clap_complete::generate(
         clap_complete::Shell::from(args.shell),
-        &mut Cli::command(),
+        &mut root,
         "apr",
         &mut out,
     );
     write_stdout(&out)
 }
 
-pub fn man(args: ManArgs) -> anyhow::Result<()> {
-    let mut root = Cli::command();
+/// Prints the manual page of `root`, the whole command line, or of one of its commands.
+pub fn man(args: ManArgs, mut root: clap::Command) -> anyhow::Result<()> {
     // Building propagates the global options and names each command `apr-NAME`.
     root.build();
     let page = match &args.command {

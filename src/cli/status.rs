@@ -9,8 +9,7 @@ use std::io::Write;
 use clap::Args as ClapArgs;
 use serde_json::{Value as Json, json};
 
-use crate::aggregate::categories::StateMap;
-use crate::cli::GlobalArgs;
+use crate::cli::global::GlobalArgs;
 use crate::error::Error;
 use crate::hours::{Zone, parse_span};
 use crate::ops::status::{Status, gather};
@@ -45,7 +44,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         .as_deref()
         .map(|s| parse_span(s, "--max-age").map(|secs| (secs, s.trim())))
         .transpose()?;
-    let state_map = StateMap::from_settings(&global.settings)?;
+    let state_map = global.settings.state_map()?;
     let zone = global.zone_choice().parse()?.unwrap_or_else(Zone::system);
     let mut store = global.open_read_only()?;
     let mut conn = Conn::new(store.sql());

@@ -464,6 +464,12 @@ pub trait Reporter {
     fn set_message(&self, _message: &str) {}
     /// Steps finished since the last call.
     fn advance(&self, _steps: u64) {}
+    /// How many steps are finished, where a step can be undone (bytes of a file read
+    /// again).
+    fn set_position(&self, _steps: u64) {}
+    /// The steps are done: a display is taken down before what follows writes to the
+    /// terminal.
+    fn finish(&self) {}
 }
 
 /// A [`Reporter`] that shows nothing.

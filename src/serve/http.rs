@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::pool::StorePool;
 use super::state::AppState;
-use crate::config::{ZoneUse, resolve_zone};
+use crate::config::{ZoneUse, decide_zone};
 use crate::error::Error;
 use crate::store::Store;
 
@@ -108,7 +108,8 @@ where
     // blocking pool with its own connection.
     tokio::task::spawn_blocking(move || {
         let opened = pool.take().and_then(|mut s| {
-            let zone = resolve_zone(s.as_mut(), &state.zone_choice, ZoneUse::Read)?;
+            let recorded = s.meta("timezone")?;
+            let zone = decide_zone(recorded.as_deref(), &state.zone_choice, ZoneUse::Read)?.zone;
             Ok((s, zone))
         });
         let (mut store, zone) = match opened {

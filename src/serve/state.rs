@@ -30,9 +30,9 @@ pub enum CorsOrigins {
 }
 
 impl CorsOrigins {
-    /// Parses `APR_CORS_ORIGINS`: `*`, or comma-separated origins such as
-    /// `https://ops.example.com`.
-    pub fn parse(s: &str) -> crate::Result<CorsOrigins> {
+    /// Parses the allow-list: `*`, or comma-separated origins such as
+    /// `https://ops.example.com`; `label` is what errors call it (the setting).
+    pub fn parse(s: &str, label: &str) -> crate::Result<CorsOrigins> {
         let parts: Vec<&str> = s
             .split(',')
             .map(str::trim)
@@ -53,7 +53,7 @@ impl CorsOrigins {
                 Ok(v) if shaped => list.push(v),
                 _ => {
                     return Err(Error::config(format!(
-                        "APR_CORS_ORIGINS entry '{p}' is not an origin; expected '*' or comma-separated origins like https://ops.example.com"
+                        "{label} entry '{p}' is not an origin; expected '*' or comma-separated origins like https://ops.example.com"
                     )));
                 }
             }
@@ -69,15 +69,20 @@ mod tests {
     #[test]
     fn cors_origins_parse() {
         assert!(matches!(
-            CorsOrigins::parse(" ").unwrap(),
+            CorsOrigins::parse(" ", "origins").unwrap(),
             CorsOrigins::None
         ));
-        assert!(matches!(CorsOrigins::parse("*").unwrap(), CorsOrigins::Any));
-        match CorsOrigins::parse("https://a.example, http://127.0.0.1:3000").unwrap() {
+        assert!(matches!(
+            CorsOrigins::parse("*", "origins").unwrap(),
+            CorsOrigins::Any
+        ));
+        match CorsOrigins::parse("https://a.example, http://127.0.0.1:3000", "origins").unwrap() {
             CorsOrigins::List(l) => assert_eq!(l.len(), 2),
             other => panic!("{other:?}"),
         }
-        let e = CorsOrigins::parse("a.example").unwrap_err().to_string();
-        assert!(e.contains("'a.example'"), "{e}");
+        let e = CorsOrigins::parse("a.example", "origins")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("origins entry 'a.example'"), "{e}");
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::header::{ACCEPT, AUTHORIZATION, RETRY_AFTER};
 use serde_json::{Value, json};
 
-use super::PlatformConfig;
+use super::config::PlatformConfig;
 use super::retry::{RetryPolicy, parse_retry_after, retryable_status};
 use crate::error::{Error, Result, one_line};
 use crate::model::CachedToken;
@@ -75,7 +75,8 @@ impl Client {
         if let Some(path) = &cfg.ca_cert {
             let pem = std::fs::read(path).map_err(|e| {
                 Error::config(format!(
-                    "APR_API_CA_CERT {} cannot be read: {e}; expected a PEM CA certificate file",
+                    "{} {} cannot be read: {e}; expected a PEM CA certificate file",
+                    cfg.names.ca_cert,
                     path.display()
                 ))
             })?;
@@ -84,7 +85,8 @@ impl Client {
                 .filter(|c| !c.is_empty())
                 .ok_or_else(|| {
                     Error::config(format!(
-                        "APR_API_CA_CERT {} holds no PEM certificate; expected '-----BEGIN CERTIFICATE-----' blocks",
+                        "{} {} holds no PEM certificate; expected '-----BEGIN CERTIFICATE-----' blocks",
+                        cfg.names.ca_cert,
                         path.display()
                     ))
                 })?;
@@ -248,8 +250,10 @@ impl Client {
                 }) => {
                     if !retryable_status(status.as_u16()) {
                         let e = self.refused("POST", LOGIN_PATH, status, &body);
+                        let n = self.cfg.names;
                         return Err(Error::Upstream(format!(
-                            "{e}; check APR_API_USERNAME, APR_API_PASSWORD and APR_TENANT"
+                            "{e}; check {}, {} and {}",
+                            n.username, n.password, n.tenant
                         )));
                     }
                     Transient {

@@ -1,12 +1,8 @@
-//! The live platform as a [`Source`] (SPEC §3.1–§3.4): configuration from the environment,
+//! The live platform as a [`Source`] (SPEC §3.1–§3.4): a [`PlatformConfig`] the caller built,
 //! events with `next_start_key` pagination (ranges over 31 days split), and stats per
 //! aligned local hour. HTTP, login and retries live in [`client`]; the retry policy in
 //! [`retry`]; JSON decoding is [`crate::source::upstream`]'s, shared with the replay source.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::CachedToken;
 use crate::model::{AgentEvent, CallStats};
@@ -14,9 +10,11 @@ use crate::source::Source;
 use crate::source::upstream::{parse_events, parse_stats};
 
 pub mod client;
+mod config;
 pub mod retry;
 
 pub use client::{Client, ClientCounters};
+pub use config::{PlatformConfig, SettingNames};
 pub use retry::RetryPolicy;
 
 /// Events endpoint (SPEC §3.2).
@@ -26,125 +24,13 @@ pub const STATS_PATH: &str = "/api/v2/reports/callcenter/agents/stats";
 /// The longest span one events request may cover (SPEC §3.2).
 pub const MAX_SPAN_SECS: i64 = 31 * 86_400;
 
-/// Connection settings for the platform (SPEC §2). `Debug` never shows the password.
-#[derive(Clone)]
-pub struct PlatformConfig {
-    /// Base URL without a trailing slash.
-    pub base: String,
-    pub username: String,
-    pub password: String,
-    /// The login `domain`.
-    pub tenant: String,
-    /// Sent as `x-account-id`.
-    pub account_id: String,
-    pub page_size: u32,
-    /// Per request.
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
-    /// Extra PEM CA for a self-signed platform certificate.
-    pub ca_cert: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for PlatformConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlatformConfig")
-            .field("base", &self.base)
-            .field("username", &self.username)
-            .field("password", &"***")
-            .field("tenant", &self.tenant)
-            .field("account_id", &self.account_id)
-            .field("page_size", &self.page_size)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .field("ca_cert", &self.ca_cert)
-            .finish()
-    }
-}
-
-impl PlatformConfig {
-    /// Reads `APR_API_*`, `APR_TENANT` and `APR_ACCOUNT_ID` from the settings the CLI read
-    /// from the environment and `.env`. A missing required variable is a one-line config
-    /// error naming it.
-    ///
-    /// `APR_API_RETRY_BASE_MS` (not in SPEC §2, default 500) shrinks every backoff wait; the
-    /// test suite uses it so that retries do not sleep for real seconds.
-    pub fn from_settings(settings: &Settings) -> Result<PlatformConfig> {
-        let base = settings
-            .required("APR_API_BASE")?
-            .trim()
-            .trim_end_matches('/')
-            .to_string();
-        match reqwest::Url::parse(&base) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
-            _ => {
-                return Err(Error::config(format!(
-                    "APR_API_BASE '{base}' is not an http(s) URL; expected e.g. https://pbx.example.com:9443"
-                )));
-            }
-        }
-        let username = settings.required("APR_API_USERNAME")?.to_string();
-        let password = settings.required("APR_API_PASSWORD")?.to_string();
-        let tenant = settings.required("APR_TENANT")?.to_string();
-        let account_id = settings.required("APR_ACCOUNT_ID")?.to_string();
-        let page_size: u32 = number_env(
-            settings,
-            "APR_API_PAGE_SIZE",
-            2000,
-            "a positive whole number",
-        )?;
-        if page_size == 0 {
-            return Err(Error::config(
-                "APR_API_PAGE_SIZE '0' is not usable; expected a positive whole number",
-            ));
-        }
-        let timeout: f64 = number_env(settings, "APR_API_TIMEOUT_SECS", 30.0, "seconds, e.g. 30")?;
-        if !(timeout.is_finite() && timeout > 0.0) {
-            return Err(Error::config(format!(
-                "APR_API_TIMEOUT_SECS '{timeout}' is not usable; expected seconds above 0, e.g. 30"
-            )));
-        }
-        let max_retries: u32 =
-            number_env(settings, "APR_API_MAX_RETRIES", 5, "a whole number, e.g. 5")?;
-        let base_ms: u64 = number_env(
-            settings,
-            "APR_API_RETRY_BASE_MS",
-            500,
-            "milliseconds, e.g. 500",
-        )?;
-        let ca_cert = settings.get("APR_API_CA_CERT").map(PathBuf::from);
-        Ok(PlatformConfig {
-            base,
-            username,
-            password,
-            tenant,
-            account_id,
-            page_size,
-            timeout: Duration::from_secs_f64(timeout),
-            retry: RetryPolicy::new(max_retries, Duration::from_millis(base_ms)),
-            ca_cert,
-        })
-    }
-}
-
-fn number_env<T: std::str::FromStr>(
-    settings: &Settings,
-    name: &str,
-    default: T,
-    expected: &str,
-) -> Result<T> {
-    match settings.get(name) {
-        Some(v) => v
-            .parse()
-            .map_err(|_| Error::config(format!("{name} '{v}' is not valid; expected {expected}"))),
-        None => Ok(default),
-    }
-}
-
 /// The live platform.
 pub struct PlatformSource {
     client: Client,
     base: String,
     page_size: u32,
+    /// What the page size setting is called, for the error that asks to raise it.
+    page_size_name: &'static str,
 }
 
 impl PlatformSource {
@@ -153,10 +39,12 @@ impl PlatformSource {
     pub fn new(cfg: PlatformConfig, cached: Option<CachedToken>) -> Result<PlatformSource> {
         let base = cfg.base.clone();
         let page_size = cfg.page_size;
+        let page_size_name = cfg.names.page_size;
         Ok(PlatformSource {
             client: Client::new(cfg, cached)?,
             base,
             page_size,
+            page_size_name,
         })
     }
 
@@ -217,8 +105,9 @@ impl PlatformSource {
                 if full {
                     return Err(Error::Upstream(format!(
                         "upstream pagination stalled at {start}: a full page of {} ends at next_start_key {key}, \
-                         which does not advance; raise APR_API_PAGE_SIZE above the events of one second",
-                        crate::plural::counts(count as u64, "event")
+                         which does not advance; raise {} above the events of one second",
+                        crate::plural::counts(count as u64, "event"),
+                        self.page_size_name
                     )));
                 }
                 // A short page whose key repeats the start: nothing further remains.
@@ -280,24 +169,6 @@ impl Source for PlatformSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn debug_hides_the_password() {
-        let cfg = PlatformConfig {
-            base: "http://127.0.0.1:1".into(),
-            username: "u".into(),
-            password: "hunter2".into(),
-            tenant: "t".into(),
-            account_id: "a".into(),
-            page_size: 2000,
-            timeout: Duration::from_secs(30),
-            retry: RetryPolicy::new(5, retry::DEFAULT_BASE),
-            ca_cert: None,
-        };
-        let shown = format!("{cfg:?}");
-        assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("***"));
-    }
 
     #[test]
     fn keys_in_seconds_or_milliseconds() {
