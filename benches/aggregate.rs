@@ -29,8 +29,9 @@ use std::time::Instant;
 use apr::aggregate::categories::StateMap;
 use apr::aggregate::{AggregateOptions, DEFAULT_MAX_CARRY, Scope, aggregate};
 use apr::hours::Zone;
+use apr::model::LoadBatch;
 use apr::model::{ActivityFilter, ActivityRow, AgentEvent, HourStats};
-use apr::store::{DatabaseUrl, LoadBatch, Store};
+use apr::store::{DatabaseUrl, Store};
 
 /// 2025-08-20 00:00 UTC.
 const START: i64 = 1_755_648_000;
@@ -278,7 +279,7 @@ fn main() {
     if backends.split(',').any(|b| b.trim() == "sqlite") {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("bench.db");
-        let url = DatabaseUrl::Sqlite(path.clone());
+        let url = DatabaseUrl::sqlite(path.clone());
         let mut store = apr::store::open(&url).expect("open SQLite");
         run(
             "sqlite",
@@ -312,7 +313,7 @@ fn main() {
     }
     if backends.split(',').any(|b| b.trim() == "mysql") {
         let db = scratch::ScratchMysql::new();
-        let url = DatabaseUrl::Mysql(db.url().to_string());
+        let url = DatabaseUrl::parse(db.url(), "APR_DATABASE_URL").unwrap();
         let mut store = apr::store::open(&url).expect("open MariaDB");
         let raw = db.url().to_string();
         run(

@@ -17,8 +17,9 @@ mod scratch;
 use std::collections::HashSet;
 use std::time::Instant;
 
+use apr::model::LoadBatch;
 use apr::model::{AgentEvent, EventSource};
-use apr::store::{DatabaseUrl, LoadBatch, Store, keys};
+use apr::store::{DatabaseUrl, Store, keys};
 
 const EVENTS_PER_AGENT: usize = 500;
 const BATCH: usize = 2000;
@@ -113,7 +114,7 @@ fn main() {
 
     if backends.split(',').any(|b| b.trim() == "sqlite") {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = DatabaseUrl::Sqlite(dir.path().join("bench.db"));
+        let url = DatabaseUrl::sqlite(dir.path().join("bench.db"));
         let mut store = apr::store::open(&url).expect("open SQLite");
         run("sqlite", store.as_mut(), &events);
     }
@@ -121,7 +122,8 @@ fn main() {
         if scratch::enabled() {
             let db = scratch::ScratchMysql::new();
             let mut store =
-                apr::store::open(&DatabaseUrl::Mysql(db.url().to_string())).expect("open MariaDB");
+                apr::store::open(&DatabaseUrl::parse(db.url(), "APR_DATABASE_URL").unwrap())
+                    .expect("open MariaDB");
             run("mariadb", store.as_mut(), &events);
             drop(store);
         } else {

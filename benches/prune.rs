@@ -11,11 +11,11 @@ use std::time::Instant;
 use apr::aggregate::categories::StateMap;
 use apr::aggregate::{AggregateOptions, DEFAULT_MAX_CARRY, Scope, aggregate};
 use apr::hours::Zone;
-use apr::model::HourStats;
+use apr::model::{HourStats, LoadBatch};
 use apr::ops::prune::{PrunePlan, prune};
+use apr::store::Store;
 use apr::store::maintenance::Conn;
 use apr::store::sqlite::SqliteStore;
-use apr::store::{LoadBatch, Store};
 
 const DAY: i64 = 86_400;
 const MIB: f64 = 1_048_576.0;

@@ -24,7 +24,7 @@ use clock::{Clock, cpu_secs, proc_cpu_secs, server_pid};
 use apr::hours::Zone;
 use apr::source::queue_log::agent_map::AgentMap;
 use apr::source::queue_log::load::{DEFAULT_CHUNK_LINES, LoadOptions, dry_run, load_files};
-use apr::store::queue::QueueStore;
+use apr::store::QueueStore;
 
 const LINES: usize = 1_000_000;
 const AGENTS: usize = 2_000;
@@ -151,8 +151,8 @@ fn main() {
         derive_only(path.to_str().unwrap());
     }
     if stage("sqlite") {
-        let url = apr::store::DatabaseUrl::Sqlite(dir.path().join("bench.db"));
-        let mut sqlite = apr::store::queue::open(&url).expect("sqlite");
+        let url = apr::store::DatabaseUrl::sqlite(dir.path().join("bench.db"));
+        let mut sqlite = apr::store::open_queue(&url).expect("sqlite");
         let (lines, secs) = load_into(sqlite.as_mut(), path.to_str().unwrap());
         println!("load into SQLite: {}", rate(lines, &secs));
     }
@@ -162,8 +162,9 @@ fn main() {
     if let Ok(url) = std::env::var("APR_BENCH_MYSQL_URL")
         && stage("mysql")
     {
-        let url = apr::store::DatabaseUrl::parse(&url).expect("APR_BENCH_MYSQL_URL");
-        let mut mysql = apr::store::queue::open(&url).expect("mysql");
+        let url =
+            apr::store::DatabaseUrl::parse(&url, "APR_DATABASE_URL").expect("APR_BENCH_MYSQL_URL");
+        let mut mysql = apr::store::open_queue(&url).expect("mysql");
         let server = server_pid();
         let server_before = server.map(proc_cpu_secs);
         let (lines, secs) = load_into(mysql.as_mut(), path.to_str().unwrap());

@@ -74,18 +74,6 @@ impl Error {
     }
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        crate::store::sqlite::sqlite_error("the SQLite database", e)
-    }
-}
-
-impl From<mysql::Error> for Error {
-    fn from(e: mysql::Error) -> Self {
-        crate::store::mysql::mysql_error("the MySQL database", e)
-    }
-}
-
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::Input(format!("invalid JSON: {e}"))
@@ -95,4 +83,39 @@ impl From<serde_json::Error> for Error {
 /// Folds a multi-line message into one line, so user-facing errors stay one line.
 pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The URL with any password replaced, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        assert_eq!(
+            redact_url("mysql://u:s3cr3t@h:3306/db?x=1"),
+            "mysql://u:***@h:3306/db?x=1"
+        );
+        assert_eq!(redact_url("mysql://u@h/db"), "mysql://u@h/db");
+        assert_eq!(redact_url("/var/lib/apr.db"), "/var/lib/apr.db");
+        assert_eq!(redact_url("smtp://a:b@c:d@mail:25"), "smtp://a:***@mail:25");
+    }
 }

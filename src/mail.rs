@@ -56,7 +56,7 @@ impl SmtpUrl {
         let url = url::Url::parse(s.trim()).map_err(|_| {
             Error::config(format!(
                 "{name} '{}' is not a URL; {expected}",
-                crate::store::redact_url(s.trim())
+                crate::error::redact_url(s.trim())
             ))
         })?;
         let host = match url.host() {

@@ -145,7 +145,8 @@ fn through(url: &str, addr: &str) -> (String, String) {
 #[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 async fn health_answers_503_within_its_deadline_when_the_database_freezes() {
     let scratch = support::mysql::ScratchMysql::new();
-    apr::store::open(&apr::store::DatabaseUrl::Mysql(scratch.url().to_string())).unwrap();
+    apr::store::open(&apr::store::DatabaseUrl::parse(scratch.url(), "APR_DATABASE_URL").unwrap())
+        .unwrap();
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))

@@ -5,8 +5,8 @@
 
 mod support;
 
-use apr::model::{ActivityFilter, ActivityRow, Buckets, HourFigures};
-use apr::store::{DatabaseUrl, LoadBatch};
+use apr::model::{ActivityFilter, ActivityRow, Buckets, HourFigures, LoadBatch};
+use apr::store::DatabaseUrl;
 use support::mariadb::Mariadb;
 use support::rows::mysql_rows;
 
@@ -46,7 +46,8 @@ fn statements_fit_a_one_mebibyte_max_allowed_packet() {
         mysql_rows(&url, "SELECT @@max_allowed_packet"),
         [(1 << 20).to_string()]
     );
-    let mut store = apr::store::open(&DatabaseUrl::Mysql(url.clone())).unwrap();
+    let mut store =
+        apr::store::open(&DatabaseUrl::parse(&url, "APR_DATABASE_URL").unwrap()).unwrap();
 
     // 1,000 agent-hours with 4 KiB drill-downs: 500 of them are 2 MiB, twice the packet;
     // and one row of 700 KiB, more than half the packet on its own.

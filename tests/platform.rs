@@ -439,7 +439,7 @@ fn stored_odd_type(url: &str, rows: impl Fn(&str) -> Vec<String>) -> Vec<String>
     });
     let fake = FakePlatform::start(events);
     fake.set_align_offset(Some(KOLKATA));
-    let db = apr::store::DatabaseUrl::parse(url).unwrap();
+    let db = apr::store::DatabaseUrl::parse(url, "APR_DATABASE_URL").unwrap();
     let mut store = apr::store::open(&db).unwrap();
     let mut src = PlatformSource::new(config(&fake), None).unwrap();
     ingest(

@@ -7,6 +7,7 @@ mod support;
 use std::process::Command;
 
 use apr::store::mysql::MysqlStore;
+use apr::store::mysql::url::MysqlUrl;
 use report_fixture::server::{APR, Server};
 use support::mysql::ScratchMysql;
 
@@ -28,7 +29,9 @@ async fn mariadb_reports_the_same_bytes_as_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", report_fixture::create(dir.path()).display());
     let scratch = ScratchMysql::new();
-    report_fixture::fill(&mut MysqlStore::open(scratch.url()).unwrap());
+    report_fixture::fill(
+        &mut MysqlStore::open(&MysqlUrl::parse(scratch.url(), "APR_DATABASE_URL")).unwrap(),
+    );
 
     let args = [
         "--start-date",
@@ -66,7 +69,10 @@ async fn mariadb_reports_the_same_bytes_as_sqlite() {
 fn mariadb_period_rows_are_the_sums_of_their_hours() {
     for scenario in 0..report_fixture::periods::SCENARIOS.len() {
         let scratch = ScratchMysql::new();
-        report_fixture::periods::fill(&mut MysqlStore::open(scratch.url()).unwrap(), scenario);
+        report_fixture::periods::fill(
+            &mut MysqlStore::open(&MysqlUrl::parse(scratch.url(), "APR_DATABASE_URL")).unwrap(),
+            scenario,
+        );
         for by in ["day", "week", "month"] {
             report_fixture::periods::check_periods(scratch.url(), scenario, by);
         }

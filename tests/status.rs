@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use apr::model::LoadBatch;
 use apr::model::{AgentEvent, EventSource};
+use apr::store::Store;
 use apr::store::sqlite::SqliteStore;
-use apr::store::{LoadBatch, Store};
 use serde_json::Value;
 
 mod support;

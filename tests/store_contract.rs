@@ -7,11 +7,10 @@ mod support;
 use std::collections::HashMap;
 
 use apr::model::{
-    ActivityRow, AgentEvent, Buckets, CallStats, EventSource, HourFigures, HourStats,
+    ActivityFilter, ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource,
+    HourCalls, HourFigures, HourStats, LoadBatch, StoredEvent,
 };
-use apr::store::{
-    ActivityFilter, CachedToken, DatabaseUrl, HourCalls, LoadBatch, Store, StoredEvent, keys,
-};
+use apr::store::{DatabaseUrl, Store, keys};
 use support::mysql::ScratchMysql;
 
 /// A database a case runs against; stores opened from it share its data.
@@ -31,8 +30,8 @@ impl Db {
 
     fn url(&self) -> DatabaseUrl {
         match self {
-            Db::Sqlite(dir) => DatabaseUrl::Sqlite(dir.path().join("apr.db")),
-            Db::Mysql(db) => DatabaseUrl::Mysql(db.url().to_string()),
+            Db::Sqlite(dir) => DatabaseUrl::sqlite(dir.path().join("apr.db")),
+            Db::Mysql(db) => DatabaseUrl::parse(db.url(), "APR_DATABASE_URL").unwrap(),
         }
     }
 
@@ -763,8 +762,8 @@ fn replacing_with_an_empty_staging_database_empties_the_tables_and_keeps_meta_an
 
 /// One raw queue_log line, one reject and one stint, through the queue store.
 fn load_queue_line(store: &mut dyn Store) {
+    use apr::model::queue::{ChunkWrites, RawLine, RejectRow};
     use apr::model::queue::{Outcome, Stint};
-    use apr::store::queue::{ChunkWrites, RawLine, RejectRow};
     let line = RawLine {
         time: 100,
         hash: 7,
@@ -1029,7 +1028,7 @@ fn mysql_open_names_a_missing_database_and_says_to_create_it() {
     let server = ScratchMysql::new();
     let missing = format!("{}_missing", server.name());
     let url = server.url().replace(server.name(), &missing);
-    let err = apr::store::open(&DatabaseUrl::Mysql(url))
+    let err = apr::store::open(&DatabaseUrl::parse(&url, "APR_DATABASE_URL").unwrap())
         .err()
         .expect("must fail");
     let msg = err.to_string();
@@ -1052,7 +1051,7 @@ fn mysql_open_errors_redact_the_password() {
         None => &scratch[host_start..],
     };
     let url = format!("mysql://apr_no_such_user:s3cr3t-pw@{host}");
-    let msg = apr::store::open(&DatabaseUrl::Mysql(url))
+    let msg = apr::store::open(&DatabaseUrl::parse(&url, "APR_DATABASE_URL").unwrap())
         .err()
         .expect("must fail")
         .to_string();
@@ -1094,9 +1093,9 @@ fn scratch_databases_are_dropped_even_when_the_test_panics() {
 
 #[test]
 fn mysql_open_requires_a_database_name() {
-    let msg = apr::store::open(&DatabaseUrl::Mysql(
-        "mysql://root:pw@127.0.0.1:3306/".into(),
-    ))
+    let msg = apr::store::open(
+        &DatabaseUrl::parse("mysql://root:pw@127.0.0.1:3306/", "APR_DATABASE_URL").unwrap(),
+    )
     .err()
     .expect("must fail")
     .to_string();
@@ -1190,7 +1189,8 @@ fn each_source_keeps_its_own_data_until(db: &Db) {
 #[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_a_lost_connection_is_one_line_naming_the_database() {
     let mut scratch = ScratchMysql::new();
-    let mut store = apr::store::open(&DatabaseUrl::Mysql(scratch.url().to_string())).unwrap();
+    let mut store =
+        apr::store::open(&DatabaseUrl::parse(scratch.url(), "APR_DATABASE_URL").unwrap()).unwrap();
     let name = scratch.name().to_string();
     let ids: Vec<u64> = ::mysql::prelude::Queryable::exec(
         scratch.admin(),

@@ -208,8 +208,7 @@ fn too_long(scope: Scope, from: i64, to: i64) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ActivityRow, AgentEvent, CallStats, HourStats, details};
-    use crate::store::LoadBatch;
+    use crate::model::{ActivityRow, AgentEvent, CallStats, HourStats, LoadBatch, details};
     use crate::store::sqlite::SqliteStore;
 
     const H: i64 = 3600;
@@ -236,7 +235,7 @@ mod tests {
 
     fn rows(store: &mut SqliteStore) -> Vec<ActivityRow> {
         let mut out = Vec::new();
-        let filter = crate::store::ActivityFilter {
+        let filter = crate::model::ActivityFilter {
             from_local: "0000".into(),
             to_local: "9999".into(),
             exts: vec![],

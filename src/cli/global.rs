@@ -58,7 +58,7 @@ impl clap::builder::TypedValueParser for DatabaseUrlParser {
                 "APR_DATABASE_URL is not valid UTF-8\n",
             )
         })?;
-        DatabaseUrl::parse(text).map_err(|e| {
+        DatabaseUrl::parse(text, "APR_DATABASE_URL").map_err(|e| {
             clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n"))
         })
     }

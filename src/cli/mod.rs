@@ -24,7 +24,8 @@ pub mod settings;
 pub mod shell;
 pub mod status;
 
-use crate::store::{self, DatabaseUrl};
+use crate::store::DatabaseUrl;
+use crate::store::mysql::url::Wait;
 use global::GlobalArgs;
 use settings::Settings;
 
@@ -99,10 +100,12 @@ pub fn main() -> i32 {
     cli.global.settings = Settings::from_vars(std::env::vars());
     // MySQL timeouts from the settings, unless the URL sets them (its own word wins).
     if let DatabaseUrl::Mysql(url) = &mut cli.global.database_url {
-        for (param, setting) in store::mysql::TIMEOUT_PARAMS {
-            if let Some(v) = cli.global.settings.get(setting) {
-                *url = store::mysql::with_param(url, param, v);
-            }
+        for (wait, setting) in [
+            (Wait::Connect, "APR_MYSQL_CONNECT_TIMEOUT_SECS"),
+            (Wait::Read, "APR_MYSQL_READ_TIMEOUT_SECS"),
+            (Wait::Write, "APR_MYSQL_WRITE_TIMEOUT_SECS"),
+        ] {
+            url.setting(wait, setting, cli.global.settings.get(setting));
         }
     }
     let global = &cli.global;

@@ -285,7 +285,7 @@ mod tests {
     fn prepare_creates_nothing_and_refuses_flags_out_of_bounds() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("apr.db");
-        let url = DatabaseUrl::Sqlite(path.clone());
+        let url = DatabaseUrl::sqlite(path.clone());
         let utc = ZoneChoice {
             flag: Some("UTC".into()),
             env: None,
@@ -313,7 +313,7 @@ mod tests {
             .to_string(),
         )
         .unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("apr.db"));
+        let url = DatabaseUrl::sqlite(dir.path().join("apr.db"));
         let utc = ZoneChoice {
             flag: Some("UTC".into()),
             env: None,

@@ -103,12 +103,13 @@ impl Staging {
     fn new(url: &DatabaseUrl) -> Staging {
         let path = match url {
             DatabaseUrl::Sqlite(p) => {
-                let mut s = p.clone().into_os_string();
+                let mut s = p.path.clone().into_os_string();
                 s.push(".init-load-staging");
                 PathBuf::from(s)
             }
             DatabaseUrl::Mysql(u) => {
-                let name: String = crate::store::redact_url(u)
+                let name: String = u
+                    .shown()
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                     .collect();
@@ -194,7 +195,7 @@ mod tests {
         )
         .unwrap();
         let path = dir.path().join("apr.db");
-        let url = DatabaseUrl::Sqlite(path.clone());
+        let url = DatabaseUrl::sqlite(path.clone());
         let before = preview(&url, &utc()).unwrap();
         assert!(before.tables.is_empty());
         assert!(!path.exists(), "the preview created the database");

@@ -48,7 +48,7 @@ mod tests {
     #[test]
     fn a_second_writer_is_refused_with_exit_75_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("t.db"));
+        let url = DatabaseUrl::sqlite(dir.path().join("t.db"));
         let first = open_locked(&url).unwrap();
         let e = open_locked(&url).err().expect("the lock is held");
         assert_eq!(e.exit_code(), 75);
@@ -60,7 +60,7 @@ mod tests {
     #[test]
     fn the_bounds_reach_past_the_newest_stored_instant() {
         let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("t.db"));
+        let url = DatabaseUrl::sqlite(dir.path().join("t.db"));
         let mut store = open_locked(&url).unwrap();
         let (_, key) = DATA_UNTIL_KEYS[0];
         let far = chrono::Utc::now().timestamp() + 30 * 86_400;

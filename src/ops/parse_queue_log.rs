@@ -13,7 +13,7 @@ use crate::model::Reporter;
 use crate::plural::counts;
 use crate::source::queue_log::agent_map::AgentMap;
 use crate::source::queue_log::load::{self, LoadOptions, LoadSummary, Progress};
-use crate::store::{DatabaseUrl, Store, queue};
+use crate::store::{self, DatabaseUrl, QueueStore, Store};
 
 use super::open::{time_bounds, write_lock};
 use super::zone::{resolve_zone, zone_for};
@@ -62,7 +62,7 @@ pub fn load_and_aggregate(
     progress: &dyn Reporter,
 ) -> Result<Loaded> {
     // The lock before the schema is created or upgraded (SPEC §9).
-    let mut store = queue::open_checked(url, &mut |store, _| write_lock(store))?;
+    let mut store = store::open_queue_checked(url, &mut |store, _| write_lock(store))?;
     let zone = resolve_zone(store.as_mut(), choice, ZoneUse::Write)?;
     let opts = options(zone, limits, time_bounds(Some(store.as_mut()))?);
     let summary = load::load_files(store.as_mut(), files, agents, opts, &mut follow(progress))?;
@@ -85,7 +85,7 @@ pub fn dry_run(
     limits: Limits,
     progress: &dyn Reporter,
 ) -> Result<LoadSummary> {
-    let mut store = queue::peek(url)?;
+    let mut store = store::peek_queue(url)?;
     let zone = zone_for(
         store.as_mut().map(|s| s.as_mut() as &mut dyn Store),
         choice,
@@ -93,9 +93,7 @@ pub fn dry_run(
     )?;
     let bounds = time_bounds(store.as_mut().map(|s| s.as_mut() as &mut dyn Store))?;
     let summary = load::dry_run(
-        store
-            .as_mut()
-            .map(|s| s.as_mut() as &mut dyn queue::QueueStore),
+        store.as_mut().map(|s| s.as_mut() as &mut dyn QueueStore),
         files,
         agents,
         options(zone, limits, bounds),
@@ -168,7 +166,7 @@ mod tests {
         .unwrap();
         let files = [log.display().to_string()];
         let path = dir.path().join("apr.db");
-        let url = DatabaseUrl::Sqlite(path.clone());
+        let url = DatabaseUrl::sqlite(path.clone());
         let agents = AgentMap::default();
         let dry = dry_run(&url, &utc(), &files, &agents, LIMITS, &Silent).unwrap();
         assert!(!path.exists(), "a dry run created the database");

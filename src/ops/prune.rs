@@ -15,8 +15,9 @@ use crate::error::{Error, Result};
 use crate::hours::Zone;
 use crate::model::state::{DIRTY_FROM, InstantKey, PRUNED_BEFORE};
 use crate::store::Store;
-use crate::store::maintenance::{Conn, Param};
+use crate::store::maintenance::Conn;
 use crate::store::table::{AGENT_ACTIVITY, AGENT_EVENTS, QUEUE_LOG, QUEUE_LOG_REJECTS, Table};
+use crate::store::value::Cell;
 
 /// Span of data deleted per transaction.
 const WINDOW_SECS: i64 = 3600;
@@ -135,7 +136,7 @@ impl Target {
                     self.name(),
                     self.column()
                 ),
-                &[Param::Int(limit)],
+                &[Cell::Int(limit)],
             )?
             .unwrap_or(0) as u64)
     }
@@ -181,7 +182,7 @@ pub fn prune(
         let mut stored = None;
         c.query(
             "SELECT state_value FROM etl_state WHERE state_key = ?",
-            &[Param::Text(PRUNED_BEFORE.name())],
+            &[Cell::text(PRUNED_BEFORE.name())],
             &mut |r| {
                 stored = Some(r.text(0)?);
                 Ok(())
@@ -202,7 +203,7 @@ pub fn prune(
             c = t.column(),
             tb = t.name()
         );
-        let mut start = conn.int(&min_sql, &[Param::Int(i64::MIN), Param::Int(limit)])?;
+        let mut start = conn.int(&min_sql, &[Cell::Int(i64::MIN), Cell::Int(limit)])?;
         while let Some(from) = start {
             let to = from.saturating_add(WINDOW_SECS).min(limit);
             let (n, bytes) = conn.transaction(|c| window(c, &t, from, to))?;
@@ -211,7 +212,7 @@ pub fn prune(
             freed.batches += 1;
             on_batch(t.name(), rows);
             // Next stretch that holds data (skips empty hours in one indexed lookup).
-            start = conn.int(&min_sql, &[Param::Int(to), Param::Int(limit)])?;
+            start = conn.int(&min_sql, &[Cell::Int(to), Cell::Int(limit)])?;
         }
         freed.rows.push((t.label(), rows));
     }
@@ -220,7 +221,7 @@ pub fn prune(
 
 /// Deletes (or empties the drill-down of) the rows of `[from, to)`; returns rows and bytes.
 fn window(c: &mut Conn<'_>, t: &Target, from: i64, to: i64) -> Result<(u64, u64)> {
-    let range = [Param::Int(from), Param::Int(to)];
+    let range = [Cell::Int(from), Cell::Int(to)];
     if t.delete {
         let n = c.exec(
             &format!(

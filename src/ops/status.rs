@@ -14,11 +14,12 @@ use crate::model::state::{
     COLLECT_EVENTS_UNTIL, COLLECT_LAST_RUN, Cursor, DATA_UNTIL_KEYS, DIRTY_FROM, DIRTY_TO, Gap,
     InstantKey, LEGACY_DATA_UNTIL, PRUNED_BEFORE,
 };
-use crate::store::maintenance::{Conn, Param};
+use crate::store::maintenance::Conn;
 use crate::store::table::{
     AGENT_ACTIVITY, AGENT_EVENTS, AGENTS, ETL_STATE, QUEUE_CALLS, QUEUE_LOG, QUEUE_LOG_REJECTS,
     QUEUE_LOG_STATE, Table, USERS_CALLS,
 };
+use crate::store::value::Cell;
 
 /// How far back `status` looks for reasons that fell into Other.
 pub const OTHER_REASONS_WINDOW: i64 = 7 * 86_400;
@@ -183,7 +184,7 @@ pub fn gather(conn: &mut Conn<'_>, zone: Zone, state_map: &StateMap, now: i64) -
         "SELECT state, COUNT(*), MAX(ts_epoch) FROM agent_events \
          WHERE ts_epoch >= ? AND event = 'agent_not_avail_state' AND enabled = 1 \
          GROUP BY state",
-        &[Param::Int(now - OTHER_REASONS_WINDOW)],
+        &[Cell::Int(now - OTHER_REASONS_WINDOW)],
         &mut |r| {
             let reason = r.text(0)?;
             if state_map.classify(&reason) == Category::Other {

@@ -119,7 +119,7 @@ mod tests {
     async fn a_request_without_the_token_is_told_what_the_token_is_called() {
         use tower::ServiceExt;
         let state = Arc::new(AppState {
-            database: crate::store::DatabaseUrl::Sqlite("unused.db".into()),
+            database: crate::store::DatabaseUrl::sqlite("unused.db"),
             zone_choice: crate::config::ZoneChoice::default(),
             token: Some("tok".into()),
             token_name: "APR_SERVE_TOKEN",

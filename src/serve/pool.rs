@@ -81,8 +81,8 @@ mod tests {
     fn connections_are_reused_and_at_most_max_idle_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.db");
-        drop(store::open(&DatabaseUrl::Sqlite(path.clone())).unwrap());
-        let pool = StorePool::new(DatabaseUrl::Sqlite(path));
+        drop(store::open(&DatabaseUrl::sqlite(path.clone())).unwrap());
+        let pool = StorePool::new(DatabaseUrl::sqlite(path));
         let taken: Vec<_> = (0..MAX_IDLE + 2).map(|_| pool.take().unwrap()).collect();
         for s in taken {
             pool.give_back(s);
@@ -97,7 +97,7 @@ mod tests {
     #[test]
     fn a_missing_database_is_unavailable() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = StorePool::new(DatabaseUrl::Sqlite(dir.path().join("none.db")));
+        let pool = StorePool::new(DatabaseUrl::sqlite(dir.path().join("none.db")));
         assert!(matches!(pool.take(), Err(Error::Database(_))));
     }
 }

@@ -5,9 +5,12 @@
 
 use std::collections::BTreeSet;
 
+use super::kv::kv_put;
+use super::rows;
+use super::schema::{SCHEMA_VERSION, schema_statements};
 use super::sql::{Backend, Dialect, in_tx, query_int, query_text};
-use super::table::{self, Cell};
-use super::{SCHEMA_VERSION, schema_statements};
+use super::table;
+use super::value::Cell;
 use crate::error::{Error, Result};
 use crate::model::{details, state};
 
@@ -38,12 +41,12 @@ fn meta<B: Backend + ?Sized>(b: &mut B, key: &str) -> Result<Option<String>> {
     query_text(
         b,
         "SELECT meta_value FROM apr_meta WHERE meta_key = ?",
-        &[Cell::Text(key)],
+        &[Cell::text(key)],
     )
 }
 
 fn put_meta<B: Backend + ?Sized>(b: &mut B, key: &str, value: &str) -> Result<()> {
-    super::db::kv_put(b, &table::APR_META, key, value)
+    kv_put(b, &table::APR_META, key, value)
 }
 
 /// Reads what the database holds, refusing one that holds apr's table names without apr's
@@ -58,12 +61,12 @@ fn inspect<B: Backend + ?Sized>(b: &mut B) -> Result<Found> {
     if ours.is_empty() {
         return Ok(Found::Nothing);
     }
-    let shown = b.shown().to_string();
+    let (shown, named) = (b.shown().to_string(), b.named());
     let foreign = |name: &str| {
         Error::config(format!(
             "database {shown} already holds a table named '{name}' that apr did not create \
              (no apr_meta ownership marker); apr never alters, wipes or adds tables there: \
-             point APR_DATABASE_URL at a database of its own"
+             point {named} at a database of its own"
         ))
     };
     if !present.contains("apr_meta") {
@@ -174,22 +177,22 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
                 let old = query_text(
                     b,
                     "SELECT state_value FROM etl_state WHERE state_key = ?",
-                    &[Cell::Text(state::LEGACY_DATA_UNTIL.name())],
+                    &[Cell::text(state::LEGACY_DATA_UNTIL.name())],
                 )?;
                 if let Some(old) = old.filter(|v| !v.trim().is_empty()) {
                     for (source, key) in state::DATA_UNTIL_KEYS {
                         let has = query_int(
                             b,
                             "SELECT COUNT(*) FROM agent_events WHERE source = ?",
-                            &[Cell::Text(source.as_str())],
+                            &[Cell::text(source.as_str())],
                         )?;
                         if has.unwrap_or(0) > 0 {
-                            super::db::kv_put(b, &table::ETL_STATE, key.name(), &old)?;
+                            kv_put(b, &table::ETL_STATE, key.name(), &old)?;
                         }
                     }
                     b.exec(
                         "DELETE FROM etl_state WHERE state_key = ?",
-                        &[Cell::Text(state::LEGACY_DATA_UNTIL.name())],
+                        &[Cell::text(state::LEGACY_DATA_UNTIL.name())],
                     )?;
                 }
             }
@@ -247,7 +250,7 @@ fn rebuild_sqlite_keyed<B: Backend + ?Sized>(b: &mut B, t: &table::Table) -> Res
         b,
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ? \
          AND sql LIKE '%WITHOUT ROWID%'",
-        &[Cell::Text(t.name)],
+        &[Cell::text(t.name)],
     )?;
     if done.unwrap_or(0) > 0 {
         return Ok(());
@@ -295,7 +298,7 @@ fn key_mysql_tables_by_time<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
             b,
             "SELECT column_name FROM information_schema.statistics WHERE table_schema = DATABASE() \
              AND table_name = ? AND index_name = 'PRIMARY' AND seq_in_index = 1",
-            &[Cell::Text(table)],
+            &[Cell::text(table)],
         )?;
         if now.as_deref() != Some(first) {
             b.exec(alter, &[])?;
@@ -330,7 +333,7 @@ fn compact_event_details<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
         let end = start.saturating_add(COMPACT_SPAN_SECS);
         let mut rows = Vec::new();
         b.query(&read, &[Cell::Int(start), Cell::Int(end)], &mut |r| {
-            let mut row = table::decode_activity(r)?;
+            let mut row = rows::decode_activity(r)?;
             if let Some(compact) = details::compact_legacy(row.report_hour, &row.event_details) {
                 row.event_details = compact;
                 rows.push(row);
@@ -341,7 +344,7 @@ fn compact_event_details<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
             &head,
             &tail,
             table::AGENT_ACTIVITY.columns.len(),
-            &mut rows.iter().map(table::encode_activity),
+            &mut rows.iter().map(rows::encode_activity),
             &mut |_| {},
         )?;
         from = end;

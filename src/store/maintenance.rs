@@ -3,26 +3,11 @@
 //! writing (under the write lock). The statements are the portable subset both backends run;
 //! opening, the database contract and errors are the store's.
 
-use super::sql::{Backend, Dialect, RowRead};
-use super::table::Cell;
+use super::kv::kv_put;
+use super::sql::{Backend, Dialect};
+use super::table;
+use super::value::{Cell, RowRead};
 use crate::error::Result;
-
-/// A statement parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Param<'a> {
-    Int(i64),
-    Text(&'a str),
-}
-
-fn cells<'a>(params: &[Param<'a>]) -> Vec<Cell<'a>> {
-    params
-        .iter()
-        .map(|p| match *p {
-            Param::Int(v) => Cell::Int(v),
-            Param::Text(t) => Cell::Text(t),
-        })
-        .collect()
-}
 
 /// A store's connection, borrowed for the operating commands' statements.
 pub struct Conn<'s> {
@@ -40,25 +25,22 @@ impl<'s> Conn<'s> {
     }
 
     pub fn backend(&self) -> &'static str {
-        match self.b.dialect() {
-            Dialect::Sqlite => "sqlite",
-            Dialect::Mysql => "mysql",
-        }
+        self.b.dialect().name()
     }
 
     /// Calls `each` with every row of a query.
     pub fn query(
         &mut self,
         sql: &str,
-        params: &[Param<'_>],
+        params: &[Cell<'_>],
         each: &mut dyn FnMut(&mut dyn RowRead) -> Result<()>,
     ) -> Result<()> {
-        self.b.query(sql, &cells(params), each)
+        self.b.query(sql, params, each)
     }
 
     /// The first column of the first row as an integer (`None`: no row, NULL, or text
     /// that is not a number).
-    pub fn int(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<i64>> {
+    pub fn int(&mut self, sql: &str, params: &[Cell<'_>]) -> Result<Option<i64>> {
         let mut out = None;
         let mut first = true;
         self.query(sql, params, &mut |r| {
@@ -75,8 +57,8 @@ impl<'s> Conn<'s> {
     }
 
     /// Runs a statement; returns the rows it changed.
-    pub fn exec(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        self.b.exec(sql, &cells(params))
+    pub fn exec(&mut self, sql: &str, params: &[Cell<'_>]) -> Result<u64> {
+        self.b.exec(sql, params)
     }
 
     /// Runs `f` in one transaction: committed when it returns `Ok`, rolled back otherwise.
@@ -96,27 +78,7 @@ impl<'s> Conn<'s> {
 
     /// Upserts an `etl_state` value (inside the caller's transaction, if any).
     pub fn set_state(&mut self, key: &str, value: &str) -> Result<()> {
-        let sql = match self.b.dialect() {
-            Dialect::Sqlite => {
-                "INSERT INTO etl_state (state_key, state_value, updated_at) VALUES (?, ?, ?) \
-                 ON CONFLICT(state_key) DO UPDATE SET state_value = excluded.state_value, \
-                 updated_at = excluded.updated_at"
-            }
-            Dialect::Mysql => {
-                "INSERT INTO etl_state (state_key, state_value, updated_at) VALUES (?, ?, ?) \
-                 ON DUPLICATE KEY UPDATE state_value = VALUES(state_value), \
-                 updated_at = VALUES(updated_at)"
-            }
-        };
-        self.exec(
-            sql,
-            &[
-                Param::Text(key),
-                Param::Text(value),
-                Param::Int(super::now_epoch()),
-            ],
-        )?;
-        Ok(())
+        kv_put(self.b, &table::ETL_STATE, key, value)
     }
 
     /// Bytes the SQLite file holds free for reuse (pages freed by deletes), `None` on MySQL.

@@ -3,15 +3,11 @@
 //! workflows, the schema contract, the queries) is written once in [`super::db`]; the
 //! backends hold only their dialect, binding and error mapping.
 
-use super::table::{Cell, Table};
-use crate::error::Result;
+use std::path::Path;
 
-/// One row of a query's result, read by column index.
-pub trait RowRead {
-    fn int(&mut self, i: usize) -> Result<i64>;
-    fn opt_int(&mut self, i: usize) -> Result<Option<i64>>;
-    fn text(&mut self, i: usize) -> Result<String>;
-}
+use super::table::Table;
+use super::value::{Cell, RowRead};
+use crate::error::Result;
 
 /// What differs in the SQL text of the two backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +17,14 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// The backend's name, as `status` shows it and `Store::backend` returns it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Mysql => "mysql",
+        }
+    }
+
     /// `INSERT` that skips rows whose key is already stored.
     pub fn insert_ignore(self, table: &Table) -> String {
         let verb = match self {
@@ -87,6 +91,9 @@ pub trait Backend: Send {
     fn dialect(&self) -> Dialect;
     /// The database as shown to people: a path, or a URL without its password.
     fn shown(&self) -> &str;
+    /// What the database was given as (the caller's setting), named in messages that tell
+    /// where to point instead.
+    fn named(&self) -> &'static str;
     /// Runs one statement; returns the affected rows.
     fn exec(&mut self, sql: &str, params: &[Cell<'_>]) -> Result<u64>;
     /// Runs `{head} VALUES (..), (..) {tail}` for every row, in as few statements as the
@@ -131,6 +138,10 @@ pub trait Backend: Send {
     fn connect_reader(&self) -> Result<Option<Self>>
     where
         Self: Sized;
+    /// A read-only connection to init-load's staging database (an SQLite file at
+    /// `staging`), for a database that copies the staged rows over through it; `None` where
+    /// the database attaches the file itself (SQLite).
+    fn staging_reader(&self, staging: &Path) -> Result<Option<Box<dyn Backend>>>;
 }
 
 /// The portable [`Backend::insert_new_rows`]: multi-row ignoring inserts.
@@ -143,6 +154,9 @@ pub fn insert_ignoring<'c, B: Backend + ?Sized>(
     let head = b.dialect().insert_ignore(table);
     b.insert_rows(&head, "", table.columns.len(), rows, affected)
 }
+
+/// Most values named in one `IN (...)` list (or `OR`ed key pairs) of a statement.
+pub const IN_LIST_MAX: usize = 500;
 
 /// `?, ?, ...` for `n` parameters.
 pub fn placeholders(n: usize) -> String {

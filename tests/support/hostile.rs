@@ -127,7 +127,7 @@ pub fn form_decoded(q: &str) -> String {
 pub fn report_router(missing_db: std::path::PathBuf) -> axum::Router {
     apr::serve::router(
         apr::serve::state::AppState {
-            database: apr::store::DatabaseUrl::Sqlite(missing_db),
+            database: apr::store::DatabaseUrl::sqlite(missing_db),
             zone_choice: apr::config::ZoneChoice {
                 flag: Some("Asia/Kolkata".into()),
                 env: None,

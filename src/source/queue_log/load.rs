@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
 use crate::model::queue::ChunkWrites;
 use crate::model::state::{Cursor, Gap, QUEUE_LOG_DERIVE_STATE};
-use crate::store::queue::QueueStore;
+use crate::store::QueueStore;
 
 /// Lines per transaction. A chunk holds about 1 KB per line while it is loaded; larger
 /// chunks write shared index pages fewer times (200 k lines load about a third faster than

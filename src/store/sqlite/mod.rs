@@ -1,17 +1,28 @@
 //! The SQLite backend (rusqlite, bundled): binding of cells, cached prepared multi-row
-//! statements (up to [`ROWS_PER_STATEMENT`] rows each), WAL journal, file
-//! locks beside the database, and the mapping of SQLite errors to one-line messages that
-//! name the file and what to do.
+//! statements (up to [`ROWS_PER_STATEMENT`] rows each), WAL journal and file locks beside
+//! the database. The mapping of SQLite errors is in `error`, reading a database without
+//! its shared index in `immutable`.
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, OpenFlags};
 
+use super::contract;
 use super::db::Db;
-use super::sql::{Backend, Dialect, RowRead, placeholders};
-use super::table::Cell;
+use super::schema::sqlite_statement;
+use super::sql::{Backend, Dialect, placeholders};
+use super::traits::BeforeWrite;
+use super::value::{Cell, RowRead};
 use crate::error::{Error, Result};
+
+mod error;
+pub mod file;
+mod immutable;
+
+use error::sqlite_error;
+use file::SqliteFile;
+use immutable::{FileState, check_unchanged, immutable_uri};
 
 /// Rows per multi-row `INSERT` (fewer when the columns would pass SQLite's variable limit).
 const ROWS_PER_STATEMENT: usize = 256;
@@ -26,6 +37,8 @@ pub struct SqliteBackend {
     pub(crate) conn: Connection,
     path: PathBuf,
     shown: String,
+    /// What the file was given as, named in messages that tell where to point instead.
+    named: &'static str,
     /// Lock files held (see [`Backend::try_lock`]); released when the store is dropped.
     locks: Vec<std::fs::File>,
     /// Whether other connections may read the file while this one writes (WAL; not a
@@ -34,49 +47,6 @@ pub struct SqliteBackend {
     /// Set when the file is read as immutable: what it looked like then. SQLite trusts such
     /// a file never to change, so every read checks that it did not (see [`FileState`]).
     immutable: Option<FileState>,
-}
-
-/// What a reader without a shared index (`immutable=1`) can see of writers: the file's
-/// size and modification time, and whether a `-wal` or `-shm` file exists (a writer that
-/// opens the database creates both). A difference means a writer ran or runs: pages read
-/// from then on may mix two versions, so the read fails instead (issue 8).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct FileState {
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-    wal: Option<u64>,
-    shm: bool,
-}
-
-impl FileState {
-    fn of(path: &Path) -> std::io::Result<FileState> {
-        let meta = std::fs::metadata(path)?;
-        let beside = |suffix: &str| {
-            let mut p = path.as_os_str().to_owned();
-            p.push(suffix);
-            std::fs::metadata(PathBuf::from(p)).ok()
-        };
-        Ok(FileState {
-            len: meta.len(),
-            modified: meta.modified().ok(),
-            wal: beside("-wal").map(|m| m.len()),
-            shm: beside("-shm").is_some(),
-        })
-    }
-}
-
-/// Fails when an immutable read's file is no longer as it was opened.
-fn check_unchanged(path: &Path, shown: &str, opened: &Option<FileState>) -> Result<()> {
-    let Some(opened) = opened else {
-        return Ok(());
-    };
-    if FileState::of(path).ok().as_ref() == Some(opened) {
-        return Ok(());
-    }
-    Err(Error::db(format!(
-        "database {shown} changed while it was read without SQLite's shared index (its \
-         directory is read-only to this user); the read was abandoned: run again"
-    )))
 }
 
 /// Cells bind borrowed: no copy of the text per row.
@@ -90,67 +60,44 @@ impl rusqlite::ToSql for Cell<'_> {
     }
 }
 
-/// One-line message for an SQLite failure on `shown`: what happened and what to do, never
-/// the SQL text.
-pub(crate) fn sqlite_error(shown: &str, e: rusqlite::Error) -> Error {
-    let code = e.sqlite_error_code();
-    let detail = match &e {
-        rusqlite::Error::SqliteFailure(f, Some(msg)) => {
-            // SQLite's own message, minus any statement text it may quote.
-            crate::error::one_line(msg.split(" in \"").next().unwrap_or(msg))
-                + &format!(" (code {})", f.extended_code)
-        }
-        rusqlite::Error::SqlInputError { msg, .. } => crate::error::one_line(msg),
-        other => crate::error::one_line(&other.to_string()),
-    };
-    match code {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::db(format!(
-            "database {shown} is busy (another process is writing to it); try again when it finishes"
-        )),
-        Some(ErrorCode::ReadOnly) => Error::db(format!(
-            "database {shown} cannot be written ({detail}); check the permissions of the file and its directory"
-        )),
-        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => Error::config(format!(
-            "database {shown} cannot be opened ({detail}); check the path and its permissions"
-        )),
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => Error::config(format!(
-            "database {shown} is not an SQLite database or is damaged; point APR_DATABASE_URL at apr's database"
-        )),
-        Some(ErrorCode::DiskFull) => Error::db(format!(
-            "the disk holding database {shown} is full; free space and run again (nothing was committed)"
-        )),
-        Some(ErrorCode::SystemIoFailure) => Error::db(format!(
-            "I/O error on database {shown} ({detail}); check the disk, then run again"
-        )),
-        _ => Error::db(format!("SQLite error on database {shown}: {detail}")),
+/// A result row, and what its database was given as.
+struct SqliteRow<'r, 's>(&'r rusqlite::Row<'s>, &'static str);
+
+impl SqliteRow<'_, '_> {
+    fn get<T: rusqlite::types::FromSql>(&self, i: usize) -> Result<T> {
+        // A row knows what its file was given as but not the file: a value of an
+        // unexpected type is reported as "the SQLite database", as it always was.
+        self.0
+            .get(i)
+            .map_err(|e| sqlite_error("the SQLite database", self.1, e))
     }
 }
 
-struct SqliteRow<'r, 's>(&'r rusqlite::Row<'s>);
-
 impl RowRead for SqliteRow<'_, '_> {
     fn int(&mut self, i: usize) -> Result<i64> {
-        Ok(self.0.get(i)?)
+        self.get(i)
     }
     fn opt_int(&mut self, i: usize) -> Result<Option<i64>> {
-        Ok(self.0.get(i)?)
+        self.get(i)
     }
     fn text(&mut self, i: usize) -> Result<String> {
-        Ok(self.0.get(i)?)
+        self.get(i)
     }
 }
 
 impl SqliteBackend {
-    fn connect(path: &Path, flags: OpenFlags) -> Result<SqliteBackend> {
+    fn connect(path: &Path, named: &'static str, flags: OpenFlags) -> Result<SqliteBackend> {
         let shown = format!("sqlite://{}", path.display());
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| sqlite_error(&shown, e))?;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| sqlite_error(&shown, named, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(|e| sqlite_error(&shown, e))?;
+            .map_err(|e| sqlite_error(&shown, named, e))?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(SqliteBackend {
             conn,
             path: path.to_path_buf(),
             shown,
+            named,
             locks: Vec::new(),
             shared: true,
             immutable: None,
@@ -158,16 +105,16 @@ impl SqliteBackend {
     }
 
     fn err(&self, e: rusqlite::Error) -> Error {
-        sqlite_error(&self.shown, e)
+        sqlite_error(&self.shown, self.named, e)
     }
 
     /// Reads `path` as an immutable file, remembering what it looked like: every read
     /// fails once it changes ([`check_unchanged`]). A non-empty `-wal` is refused at once:
     /// it holds committed transactions that an immutable read would silently miss.
-    fn connect_immutable(path: &Path) -> Result<SqliteBackend> {
+    fn connect_immutable(path: &Path, named: &'static str) -> Result<SqliteBackend> {
         let opened = FileState::of(path)
             .map_err(|e| Error::io(format!("cannot read database {}", path.display()), e))?;
-        if opened.wal.is_some_and(|len| len > 0) {
+        if opened.wal_holds_commits() {
             return Err(Error::db(format!(
                 "database sqlite://{} has a write-ahead log (-wal) that this user cannot \
                  apply, its directory being read-only; run again when the writer has \
@@ -177,6 +124,7 @@ impl SqliteBackend {
         }
         let mut b = SqliteBackend::connect(
             Path::new(&immutable_uri(path)),
+            named,
             OpenFlags::SQLITE_OPEN_READ_ONLY
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
                 | OpenFlags::SQLITE_OPEN_URI,
@@ -188,32 +136,20 @@ impl SqliteBackend {
     }
 }
 
-/// `file:PATH?immutable=1`, with the characters a URI gives meaning to escaped.
-fn immutable_uri(path: &Path) -> String {
-    let mut uri = String::from("file:");
-    for c in path.to_string_lossy().chars() {
-        match c {
-            '%' => uri.push_str("%25"),
-            '?' => uri.push_str("%3f"),
-            '#' => uri.push_str("%23"),
-            c => uri.push(c),
-        }
-    }
-    uri.push_str("?immutable=1");
-    uri
-}
-
 impl Db<SqliteBackend> {
     /// Opens or creates the file for writing, under the contract of SPEC §9, in WAL mode.
-    pub fn open(path: &Path) -> Result<SqliteStore> {
-        Self::open_checked(path, &mut |_, _| Ok(()))
+    pub fn open(file: impl Into<SqliteFile>) -> Result<SqliteStore> {
+        Self::open_checked(file, &mut |_, _| Ok(()))
     }
 
-    /// [`Self::open`], running `before` ([`super::BeforeWrite`]) before the schema is
+    /// [`Self::open`], running `before` ([`BeforeWrite`]) before the schema is
     /// created or upgraded and before the file is switched to WAL.
-    pub fn open_checked(path: &Path, before: &mut super::BeforeWrite<'_>) -> Result<SqliteStore> {
+    pub fn open_checked(
+        file: impl Into<SqliteFile>,
+        before: &mut BeforeWrite<'_>,
+    ) -> Result<SqliteStore> {
         Self::open_with(
-            path,
+            &file.into(),
             before,
             &[
                 ("journal_mode", "WAL"),
@@ -231,9 +167,9 @@ impl Db<SqliteBackend> {
     /// log and again at the checkpoint (measured in `BENCHMARKS.md`: the staged load costs
     /// less CPU than a direct one). Other connections cannot read it while it is written
     /// (a rollback-journal file would block its writer), so it offers no second reader.
-    pub fn open_scratch(path: &Path) -> Result<SqliteStore> {
+    pub fn open_scratch(file: impl Into<SqliteFile>) -> Result<SqliteStore> {
         let mut store = Self::open_with(
-            path,
+            &file.into(),
             &mut |_, _| Ok(()),
             &[
                 ("journal_mode", "OFF"),
@@ -246,29 +182,31 @@ impl Db<SqliteBackend> {
     }
 
     fn open_with(
-        path: &Path,
-        before: &mut super::BeforeWrite<'_>,
+        file: &SqliteFile,
+        before: &mut BeforeWrite<'_>,
         pragmas: &[(&str, &str)],
     ) -> Result<SqliteStore> {
+        let (path, named) = (file.path.as_path(), file.named);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.exists()
         {
             return Err(Error::config(format!(
-                "database directory '{}' does not exist; create it or point APR_DATABASE_URL elsewhere",
+                "database directory '{}' does not exist; create it or point {named} elsewhere",
                 dir.display()
             )));
         }
         let mut db = Db::new(SqliteBackend::connect(
             path,
+            named,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?);
         // The contract first: a database that is not apr's is not even switched to WAL, and
         // the command's own refusals come before anything is written.
-        let holds = super::contract::holds_apr(&mut db.b)?;
+        let holds = contract::holds_apr(&mut db.b)?;
         before(&mut db, holds)?;
-        super::contract::prepare_for_write(&mut db.b)?;
+        contract::prepare_for_write(&mut db.b)?;
         let b = &mut db.b;
         for &(pragma, value) in pragmas {
             b.conn
@@ -281,24 +219,28 @@ impl Db<SqliteBackend> {
     /// Opens an existing file read-only: never creates the file, a table or a row, and
     /// needs no write access to the file or its directory. A missing file, or one without
     /// apr's tables, is a configuration error (exit 2).
-    pub fn open_read_only(path: &Path) -> Result<SqliteStore> {
-        if !path.exists() {
+    pub fn open_read_only(file: impl Into<SqliteFile>) -> Result<SqliteStore> {
+        let file = file.into();
+        if !file.path.exists() {
             return Err(Error::config(format!(
-                "database sqlite://{} does not exist; load data first with apr init-load or apr collect",
-                path.display()
+                "database {} does not exist; load data first with apr init-load or apr collect",
+                file.shown()
             )));
         }
-        let shown = format!("sqlite://{}", path.display());
-        Self::open_existing(path)?.ok_or_else(|| super::contract::no_data(&shown))
+        let shown = file.shown();
+        Self::open_existing(file)?.ok_or_else(|| contract::no_data(&shown))
     }
 
     /// The file read-only when it exists and holds apr's tables, else `None`.
-    pub fn open_existing(path: &Path) -> Result<Option<SqliteStore>> {
+    pub fn open_existing(file: impl Into<SqliteFile>) -> Result<Option<SqliteStore>> {
+        let file = file.into();
+        let (path, named) = (file.path.as_path(), file.named);
         if !path.exists() {
             return Ok(None);
         }
         let mut b = SqliteBackend::connect(
             path,
+            named,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         let probe = b
@@ -315,12 +257,12 @@ impl Db<SqliteBackend> {
             // one to close removes that file), so read it as an immutable file. While a
             // writer runs, its -shm exists and the read-only open above uses it. A writer
             // that starts later is seen by the check of every read (`FileState`).
-            b = SqliteBackend::connect_immutable(path)?;
+            b = SqliteBackend::connect_immutable(path, named)?;
         }
         b.conn
             .pragma_update(None, "query_only", "ON")
             .map_err(|e| b.err(e))?;
-        Ok(super::contract::holds_apr(&mut b)?.then(|| Db::new(b)))
+        Ok(contract::holds_apr(&mut b)?.then(|| Db::new(b)))
     }
 }
 
@@ -331,6 +273,10 @@ impl Backend for SqliteBackend {
 
     fn shown(&self) -> &str {
         &self.shown
+    }
+
+    fn named(&self) -> &'static str {
+        self.named
     }
 
     fn exec(&mut self, sql: &str, params: &[Cell<'_>]) -> Result<u64> {
@@ -397,7 +343,7 @@ impl Backend for SqliteBackend {
         params: &[Cell<'_>],
         each: &mut dyn FnMut(&mut dyn RowRead) -> Result<()>,
     ) -> Result<()> {
-        let shown = self.shown.clone();
+        let (shown, named) = (self.shown.clone(), self.named);
         // An immutable read is checked before, during (every CHECK_EVERY rows, so that a
         // streamed report stops soon) and after: a caller never gets a success built from
         // pages of a file that changed underneath.
@@ -406,17 +352,17 @@ impl Backend for SqliteBackend {
         let mut stmt = self
             .conn
             .prepare_cached(sql)
-            .map_err(|e| sqlite_error(&shown, e))?;
+            .map_err(|e| sqlite_error(&shown, named, e))?;
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params.iter()))
-            .map_err(|e| sqlite_error(&shown, e))?;
+            .map_err(|e| sqlite_error(&shown, named, e))?;
         let mut n = 0usize;
-        while let Some(row) = rows.next().map_err(|e| sqlite_error(&shown, e))? {
+        while let Some(row) = rows.next().map_err(|e| sqlite_error(&shown, named, e))? {
             n += 1;
             if n.is_multiple_of(CHECK_EVERY) {
                 check_unchanged(&self.path, &shown, &self.immutable)?;
             }
-            each(&mut SqliteRow(row))?;
+            each(&mut SqliteRow(row, named))?;
         }
         check_unchanged(&self.path, &shown, &self.immutable)
     }
@@ -463,7 +409,7 @@ impl Backend for SqliteBackend {
     }
 
     fn apply_schema_statement(&mut self, stmt: &str) -> Result<()> {
-        let stmt = super::sqlite_statement(stmt);
+        let stmt = sqlite_statement(stmt);
         self.conn.execute_batch(&stmt).map_err(|e| self.err(e))
     }
 
@@ -473,12 +419,17 @@ impl Backend for SqliteBackend {
         }
         let b = SqliteBackend::connect(
             &self.path,
+            self.named,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         b.conn
             .pragma_update(None, "query_only", "ON")
             .map_err(|e| b.err(e))?;
         Ok(Some(b))
+    }
+
+    fn staging_reader(&self, _staging: &Path) -> Result<Option<Box<dyn Backend>>> {
+        Ok(None)
     }
 }
 
@@ -496,7 +447,7 @@ mod tests {
         let mut w = SqliteStore::open(&path).unwrap();
         w.set_state("k", "1").unwrap();
         drop(w);
-        let mut r = Db::new(SqliteBackend::connect_immutable(&path).unwrap());
+        let mut r = Db::new(SqliteBackend::connect_immutable(&path, "URL").unwrap());
         assert_eq!(r.state("k").unwrap().as_deref(), Some("1"));
         (path, r)
     }
@@ -523,7 +474,7 @@ mod tests {
         drop(w);
         assert_changed(r.state("k").unwrap_err());
         // A new reader sees the new value.
-        let mut again = Db::new(SqliteBackend::connect_immutable(&path).unwrap());
+        let mut again = Db::new(SqliteBackend::connect_immutable(&path, "URL").unwrap());
         assert_eq!(again.state("k").unwrap().as_deref(), Some("2"));
     }
 
@@ -544,7 +495,9 @@ mod tests {
         // A writer that committed and is still open: its commit is only in the -wal.
         let mut w = SqliteStore::open(&path).unwrap();
         w.set_state("k", "2").unwrap();
-        let e = SqliteBackend::connect_immutable(&path).err().unwrap();
+        let e = SqliteBackend::connect_immutable(&path, "URL")
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("write-ahead log"), "{e}");
         drop(w);
     }
@@ -579,5 +532,44 @@ mod tests {
                 "{plan:?}"
             );
         }
+    }
+
+    #[test]
+    fn messages_name_what_the_file_was_given_as() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = |path: PathBuf| SqliteFile {
+            path,
+            named: "DB_SETTING",
+        };
+        let missing_dir = dir.path().join("no").join("x.db");
+        let e = SqliteStore::open(named(missing_dir.clone())).err().unwrap();
+        assert!(
+            e.to_string()
+                .ends_with("create it or point DB_SETTING elsewhere"),
+            "{e}"
+        );
+        let e = SqliteStore::open(&missing_dir).err().unwrap();
+        assert!(
+            e.to_string().ends_with("point the database path elsewhere"),
+            "{e}"
+        );
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
+        let e = SqliteStore::open(named(junk)).err().unwrap();
+        assert!(
+            e.to_string().contains("point DB_SETTING at apr's database"),
+            "{e}"
+        );
+        let foreign = dir.path().join("foreign.db");
+        rusqlite::Connection::open(&foreign)
+            .unwrap()
+            .execute_batch("CREATE TABLE agents (x)")
+            .unwrap();
+        let e = SqliteStore::open_read_only(named(foreign)).err().unwrap();
+        assert!(
+            e.to_string()
+                .ends_with("point DB_SETTING at a database of its own"),
+            "{e}"
+        );
     }
 }

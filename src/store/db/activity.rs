@@ -1,0 +1,109 @@
+//! The hourly summaries (`agent_activity`): a batch's rows written over a range (only those
+//! that changed), and the report's query.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::model::{ActivityFilter, ActivityRow};
+use crate::store::rows;
+use crate::store::sql::{Backend, IN_LIST_MAX, placeholders};
+use crate::store::table;
+use crate::store::value::{Cell, read_cells};
+
+/// Makes the `agent_activity` rows with `from <= report_hour < to` exactly `rows`, inside the
+/// caller's transaction. The range's stored rows are read first: a row whose every column
+/// already holds what would be written is left alone (a rebuild mostly recomputes rows that
+/// did not change, and reading them costs the server a fraction of rewriting them), a
+/// changed one is overwritten in place (one upsert, no delete-then-insert), and a stored row
+/// that no longer qualifies is deleted by key. An empty range gets plain inserts.
+pub(super) fn write_activity<B: Backend + ?Sized>(
+    b: &mut B,
+    from: i64,
+    to: i64,
+    rows: &[ActivityRow],
+) -> Result<()> {
+    let t = &table::AGENT_ACTIVITY;
+    let is_int = t.int_columns();
+    let mut stored: HashMap<(String, i64), Vec<Cell<'static>>> = HashMap::new();
+    b.query(
+        &format!(
+            "SELECT {} FROM agent_activity WHERE report_hour >= ? AND report_hour < ?",
+            t.column_list()
+        ),
+        &[Cell::Int(from), Cell::Int(to)],
+        &mut |r| {
+            let row = read_cells(r, &is_int)?;
+            let key = match (&row[0], &row[1]) {
+                (Cell::Text(ext), Cell::Int(hour)) => (ext.to_string(), *hour),
+                _ => return Err(Error::db("an agent_activity row without its key")),
+            };
+            stored.insert(key, row);
+            Ok(())
+        },
+    )?;
+    let (head, tail) = if stored.is_empty() {
+        (
+            format!("INSERT INTO agent_activity ({})", t.column_list()),
+            String::new(),
+        )
+    } else {
+        b.dialect().upsert(t)
+    };
+    let mut changed: Vec<Vec<Cell<'_>>> = Vec::new();
+    for r in rows {
+        let cells = rows::encode_activity(r);
+        // Borrowed lookups would need a second key type; the clone is per written row.
+        let same = stored
+            .remove(&(r.agent_ext.clone(), r.report_hour))
+            .is_some_and(|old| old == cells);
+        if !same {
+            changed.push(cells);
+        }
+    }
+    let stale: Vec<&(String, i64)> = stored.keys().collect();
+    for chunk in stale.chunks(IN_LIST_MAX) {
+        let one = "(agent_ext = ? AND report_hour = ?)";
+        let sql = format!(
+            "DELETE FROM agent_activity WHERE {}",
+            vec![one; chunk.len()].join(" OR ")
+        );
+        let args: Vec<Cell<'_>> = chunk
+            .iter()
+            .flat_map(|(ext, hour)| [Cell::text(ext), Cell::Int(*hour)])
+            .collect();
+        b.exec(&sql, &args)?;
+    }
+    b.insert_rows(
+        &head,
+        &tail,
+        t.columns.len(),
+        &mut changed.into_iter(),
+        &mut |_| {},
+    )
+}
+
+/// The report's query: rows of [`table::AGENT_ACTIVITY`] selected by `filter`, in
+/// `report_hour` then extension order, with its parameters (never SQL built from input).
+pub(crate) fn activity_query(filter: &ActivityFilter) -> (String, Vec<Cell<'_>>) {
+    let mut sql = format!(
+        "SELECT {} FROM agent_activity WHERE report_hour_local >= ? AND report_hour_local < ?",
+        table::AGENT_ACTIVITY.column_list()
+    );
+    if !filter.exts.is_empty() {
+        // The unary `+` keeps SQLite from choosing the primary key on `agent_ext` and then
+        // sorting everything it found; `agent_ext` is part of the `agent_activity_local` key,
+        // so the filter is checked on the index walk. MySQL reads `+x` as `x`.
+        sql.push_str(&format!(
+            " AND +agent_ext IN ({})",
+            placeholders(filter.exts.len())
+        ));
+    }
+    // The same order as `report_hour, agent_ext` (an hour start's local label never
+    // decreases as time goes on; the two starts of a repeated fall-back hour share one label
+    // and are told apart by `report_hour`), but it is the order of the `agent_activity_local`
+    // key, so the rows stream from the index instead of being sorted first.
+    sql.push_str(" ORDER BY report_hour_local, report_hour, agent_ext");
+    let mut cells = vec![Cell::text(&filter.from_local), Cell::text(&filter.to_local)];
+    cells.extend(filter.exts.iter().map(|e| Cell::text(e)));
+    (sql, cells)
+}

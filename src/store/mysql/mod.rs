@@ -1,0 +1,439 @@
+//! The MySQL/MariaDB backend (the sync `mysql` crate): multi-row prepared statements sized
+//! to the server's `max_allowed_packet` (and at most [`ROWS_PER_STATEMENT`] rows), one
+//! dedicated connection per store (so that `GET_LOCK` locks live exactly as long as the
+//! store), the choice of a NO PAD binary collation and session settings. The URL and its
+//! waits are in [`url`], the mapping of driver errors in `error`, how cells travel in
+//! `wire`, lock names in `lock`.
+
+use std::path::Path;
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder, Params, Value};
+
+use super::contract;
+use super::db::Db;
+use super::sql::{Backend, Dialect, insert_ignoring};
+use super::sqlite::SqliteStore;
+use super::sqlite::file::SqliteFile;
+use super::table::Table;
+use super::traits::BeforeWrite;
+use super::value::{Cell, RowRead};
+use crate::error::{Error, Result, one_line};
+
+mod error;
+mod lock;
+pub mod url;
+mod wire;
+
+use error::{connect_error, mysql_error, timed_out};
+use lock::lock_name;
+use url::{MysqlUrl, Timeouts};
+use wire::{LOCAL_INFILE_REFUSED, bind, params, row_placeholders, sent_bytes, write_tsv_row};
+
+/// Most rows per multi-row statement: enough to amortize round trips. A statement also stays
+/// under the protocol's 65,535 placeholders and under half the server's `max_allowed_packet`
+/// (see [`MysqlBackend::statement_bytes`]), whichever is reached first.
+const ROWS_PER_STATEMENT: usize = 4096;
+const MAX_PLACEHOLDERS: usize = u16::MAX as usize;
+
+/// What a statement's bytes are bounded to when the server does not say (MySQL 5.7's
+/// default `max_allowed_packet` is 4 MiB; half of it).
+const DEFAULT_STATEMENT_BYTES: usize = 2 << 20;
+
+/// How long a writer waits for a lock another session holds before reporting it busy.
+const LOCK_WAIT_SECS: i64 = 5;
+
+/// The collation `schema.sql` names. It is PAD SPACE ('a' = 'a '), unlike SQLite's byte
+/// comparison, so on open it is swapped for a NO PAD binary collation when the server has one.
+const SCHEMA_COLLATION: &str = "COLLATE=utf8mb4_bin";
+
+/// apr's tables in a MySQL/MariaDB database.
+pub type MysqlStore = Db<MysqlBackend>;
+
+/// One connection to a MySQL/MariaDB database.
+pub struct MysqlBackend {
+    conn: Conn,
+    shown: String,
+    /// What the URL was given as, named in messages about it.
+    named: &'static str,
+    /// The database name, scoping lock names to it.
+    database: String,
+    /// `GET_LOCK` names this session holds (see [`Backend::try_lock`]).
+    locks: Vec<String>,
+    /// The NO PAD binary collation to use instead of [`SCHEMA_COLLATION`], if the server has one.
+    nopad: Option<String>,
+    timeouts: Timeouts,
+    /// How this connection was made, for [`Backend::connect_reader`].
+    opts: Opts,
+    /// The most bytes one multi-row statement sends: half the server's `max_allowed_packet`
+    /// (read once per connection), so a statement fits with room for what the estimate of
+    /// [`sent_bytes`] leaves out. A single row larger than this still goes, alone.
+    statement_bytes: usize,
+    /// Whether `LOAD DATA LOCAL INFILE` may be tried; false once the server refused it.
+    local_infile: bool,
+}
+
+struct MysqlRow(mysql::Row);
+
+impl MysqlRow {
+    fn take<T: mysql::prelude::FromValue>(&mut self, i: usize) -> Result<T> {
+        let value = self
+            .0
+            .take::<Value, _>(i)
+            .ok_or_else(|| Error::db(format!("a result row has no column {i}")))?;
+        mysql::from_value_opt::<T>(value)
+            .map_err(|_| Error::db(format!("unexpected value in column {i} of a result row")))
+    }
+}
+
+impl RowRead for MysqlRow {
+    fn int(&mut self, i: usize) -> Result<i64> {
+        self.take(i)
+    }
+    fn opt_int(&mut self, i: usize) -> Result<Option<i64>> {
+        self.take(i)
+    }
+    fn text(&mut self, i: usize) -> Result<String> {
+        self.take(i)
+    }
+}
+
+impl MysqlBackend {
+    /// Connects to `url` (`mysql://user:pass@host:port/db`). The database itself must exist.
+    fn connect(url: &MysqlUrl) -> Result<MysqlBackend> {
+        let driver = url.driver()?;
+        let (shown, named, timeouts) = (url.shown(), url.named, url.timeouts);
+        let opts = Opts::from_url(driver).map_err(|e| {
+            Error::config(format!(
+                "{named} '{shown}' is not a valid MySQL URL ({}); expected mysql://user:pass@host:port/db",
+                one_line(&e.to_string())
+            ))
+        })?;
+        let database = match opts.get_db_name() {
+            Some(db) if !db.is_empty() => db.to_string(),
+            _ => {
+                return Err(Error::config(format!(
+                    "{named} '{shown}' names no database; expected mysql://user:pass@host:port/db"
+                )));
+            }
+        };
+        let opts = OptsBuilder::from_opts(opts)
+            .tcp_connect_timeout(Some(timeouts.connect.limit))
+            .read_timeout(Some(timeouts.read.limit))
+            .write_timeout(Some(timeouts.write.limit))
+            // Strict mode: a value too long for its column fails instead of being truncated
+            // (a truncated key could silently merge two events).
+            .init(vec![
+                "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
+                "SET NAMES utf8mb4",
+            ]);
+        let opts = Opts::from(opts);
+        let conn = Conn::new(opts.clone())
+            .map_err(|e| connect_error(&shown, named, &database, &timeouts, e))?;
+        let mut b = MysqlBackend {
+            conn,
+            shown,
+            named,
+            database,
+            locks: Vec::new(),
+            nopad: None,
+            timeouts,
+            opts,
+            statement_bytes: DEFAULT_STATEMENT_BYTES,
+            local_infile: true,
+        };
+        b.nopad = b
+            .conn
+            .query_first(
+                "SELECT COLLATION_NAME FROM information_schema.COLLATIONS \
+                 WHERE COLLATION_NAME IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin') \
+                 ORDER BY COLLATION_NAME = 'utf8mb4_nopad_bin' DESC LIMIT 1",
+            )
+            .map_err(|e| b.err(e))?;
+        let packet: Option<u64> = b
+            .conn
+            .query_first("SELECT @@max_allowed_packet")
+            .map_err(|e| b.err(e))?;
+        if let Some(packet) = packet.filter(|p| *p > 0) {
+            b.statement_bytes = usize::try_from(packet / 2).unwrap_or(usize::MAX);
+        }
+        Ok(b)
+    }
+
+    fn err(&self, e: mysql::Error) -> Error {
+        match timed_out(&self.shown, &self.timeouts, &e) {
+            Some(err) => err,
+            None => mysql_error(&self.shown, self.named, e),
+        }
+    }
+}
+
+impl Db<MysqlBackend> {
+    /// Connects for writing, under the contract of SPEC §9 (creating or upgrading apr's
+    /// schema, refusing a database that is not apr's).
+    pub fn open(url: &MysqlUrl) -> Result<MysqlStore> {
+        Self::open_checked(url, &mut |_, _| Ok(()))
+    }
+
+    /// [`Self::open`], running `before` ([`BeforeWrite`]) before the schema is created or
+    /// upgraded.
+    pub fn open_checked(url: &MysqlUrl, before: &mut BeforeWrite<'_>) -> Result<MysqlStore> {
+        let mut db = Db::new(MysqlBackend::connect(url)?);
+        let holds = contract::holds_apr(&mut db.b)?;
+        before(&mut db, holds)?;
+        contract::prepare_for_write(&mut db.b)?;
+        Ok(db)
+    }
+
+    /// Connects for reading only: apr's schema must be there; nothing is created.
+    pub fn open_read_only(url: &MysqlUrl) -> Result<MysqlStore> {
+        Self::open_existing(url)?.ok_or_else(|| contract::no_data(&url.shown()))
+    }
+
+    /// Connects read-only when the database holds apr's tables, else `None`.
+    pub fn open_existing(url: &MysqlUrl) -> Result<Option<MysqlStore>> {
+        let mut b = MysqlBackend::connect(url)?;
+        b.conn
+            .query_drop("SET SESSION TRANSACTION READ ONLY")
+            .map_err(|e| b.err(e))?;
+        Ok(contract::holds_apr(&mut b)?.then(|| Db::new(b)))
+    }
+}
+
+impl Backend for MysqlBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Mysql
+    }
+
+    fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    fn named(&self) -> &'static str {
+        self.named
+    }
+
+    fn exec(&mut self, sql: &str, cells: &[Cell<'_>]) -> Result<u64> {
+        let result = if cells.is_empty() {
+            // Text protocol: DDL (RENAME TABLE, CREATE TABLE ... LIKE) needs no preparing.
+            self.conn.query_drop(sql)
+        } else {
+            self.conn.exec_drop(sql, params(cells))
+        };
+        result.map_err(|e| self.err(e))?;
+        Ok(self.conn.affected_rows())
+    }
+
+    fn insert_rows<'c>(
+        &mut self,
+        head: &str,
+        tail: &str,
+        cols: usize,
+        rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
+        affected: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        let max_rows = (MAX_PLACEHOLDERS / cols.max(1)).clamp(1, ROWS_PER_STATEMENT);
+        let mut values: Vec<Value> = Vec::new();
+        let (mut n, mut bytes) = (0, 0);
+        let mut flush = |b: &mut MysqlBackend, values: &mut Vec<Value>, n: usize| {
+            let sql = format!("{head} VALUES {} {tail}", row_placeholders(n, cols));
+            b.conn
+                .exec_drop(&sql, Params::Positional(std::mem::take(values)))
+                .map_err(|e| b.err(e))?;
+            affected(b.conn.affected_rows());
+            Ok::<(), Error>(())
+        };
+        for row in rows {
+            let row: Vec<Value> = row.iter().map(bind).collect();
+            let row_bytes: usize = row.iter().map(sent_bytes).sum();
+            if n > 0 && (n == max_rows || bytes + row_bytes > self.statement_bytes) {
+                flush(self, &mut values, n)?;
+                (n, bytes) = (0, 0);
+            }
+            values.extend(row);
+            n += 1;
+            bytes += row_bytes;
+        }
+        if n > 0 {
+            flush(self, &mut values, n)?;
+        }
+        Ok(())
+    }
+
+    /// `LOAD DATA LOCAL INFILE ... IGNORE` from the rows written as tab-separated text in
+    /// memory: apr binds no parameters (1.7 CPU-s less per 1 M queue_log lines in
+    /// `benches/queue_log.rs`; the server's cost is the same). The handler sends only this
+    /// buffer, whatever file the server names. A server that refuses local files
+    /// (`local_infile = 0`, see [`LOCAL_INFILE_REFUSED`]) gets the multi-row inserts, for
+    /// this and every later call.
+    fn insert_new_rows<'c>(
+        &mut self,
+        table: &Table,
+        rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
+        affected: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        if !self.local_infile {
+            return insert_ignoring(self, table, rows, affected);
+        }
+        let rows: Vec<Vec<Cell<'c>>> = rows.collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut data = Vec::with_capacity(rows.len() * 96);
+        for row in &rows {
+            write_tsv_row(&mut data, row);
+        }
+        let mut data = Some(data);
+        self.conn
+            .set_local_infile_handler(Some(mysql::LocalInfileHandler::new(move |_, out| {
+                use std::io::Write as _;
+                out.write_all(&data.take().unwrap_or_default())
+            })));
+        let sql = format!(
+            "LOAD DATA LOCAL INFILE 'apr-rows' IGNORE INTO TABLE {} CHARACTER SET utf8mb4 \
+             FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
+            table.name,
+            table.column_list()
+        );
+        let result = self.conn.query_drop(&sql);
+        self.conn.set_local_infile_handler(None);
+        match result {
+            Ok(()) => {
+                affected(self.conn.affected_rows());
+                Ok(())
+            }
+            Err(mysql::Error::MySqlError(m)) if LOCAL_INFILE_REFUSED.contains(&m.code) => {
+                self.local_infile = false;
+                insert_ignoring(self, table, &mut rows.into_iter(), affected)
+            }
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        cells: &[Cell<'_>],
+        each: &mut dyn FnMut(&mut dyn RowRead) -> Result<()>,
+    ) -> Result<()> {
+        let (shown, named) = (self.shown.clone(), self.named);
+        // Rows stream to `each` as they arrive: a report never holds its range in memory.
+        if cells.is_empty() {
+            // Text protocol for parameterless reads (information_schema, SELECT 1).
+            let rows = self
+                .conn
+                .query_iter(sql)
+                .map_err(|e| mysql_error(&shown, named, e))?;
+            for row in rows {
+                each(&mut MysqlRow(
+                    row.map_err(|e| mysql_error(&shown, named, e))?,
+                ))?;
+            }
+        } else {
+            let rows = self
+                .conn
+                .exec_iter(sql, params(cells))
+                .map_err(|e| mysql_error(&shown, named, e))?;
+            for row in rows {
+                each(&mut MysqlRow(
+                    row.map_err(|e| mysql_error(&shown, named, e))?,
+                ))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        self.conn
+            .query_drop("START TRANSACTION")
+            .map_err(|e| self.err(e))
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.conn.query_drop("COMMIT").map_err(|e| self.err(e))
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        self.conn.query_drop("ROLLBACK").map_err(|e| self.err(e))
+    }
+
+    fn try_lock(&mut self, name: &str) -> Result<bool> {
+        let lock = lock_name(&self.database, name);
+        // GET_LOCK is re-entrant within a session; SQLite's file lock is not, so a second
+        // take of a held name reports it held, as on SQLite.
+        if self.locks.contains(&lock) {
+            return Ok(false);
+        }
+        // Within the read timeout, or the wait itself would fail as a frozen server.
+        let wait = LOCK_WAIT_SECS
+            .min(self.timeouts.read.limit.as_secs() as i64 - 1)
+            .max(0);
+        // A run killed a moment ago leaves its session, and so its lock, on the server
+        // until the server notices the client is gone (it finishes the statement in flight
+        // and rolls back first). Waiting briefly lets the next run take over then, instead
+        // of exiting 75 after every kill (issue 15.5); a live holder still means "busy".
+        let got: Option<Option<i64>> = self
+            .conn
+            .exec_first("SELECT GET_LOCK(?, ?)", (&lock, wait))
+            .map_err(|e| self.err(e))?;
+        match got.flatten() {
+            Some(1) => {
+                self.locks.push(lock);
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+            None => Err(Error::db(format!(
+                "MySQL database {}: GET_LOCK('{lock}') failed; run again",
+                self.shown
+            ))),
+        }
+    }
+
+    fn apply_schema_statement(&mut self, stmt: &str) -> Result<()> {
+        let stmt = match &self.nopad {
+            Some(c) => stmt.replace(SCHEMA_COLLATION, &format!("COLLATE={c}")),
+            None => stmt.to_string(),
+        };
+        self.conn.query_drop(&stmt).map_err(|e| self.err(e))
+    }
+
+    fn connect_reader(&self) -> Result<Option<MysqlBackend>> {
+        let conn = Conn::new(self.opts.clone()).map_err(|e| {
+            connect_error(&self.shown, self.named, &self.database, &self.timeouts, e)
+        })?;
+        let mut b = MysqlBackend {
+            conn,
+            shown: self.shown.clone(),
+            named: self.named,
+            database: self.database.clone(),
+            locks: Vec::new(),
+            nopad: self.nopad.clone(),
+            timeouts: self.timeouts,
+            opts: self.opts.clone(),
+            statement_bytes: self.statement_bytes,
+            local_infile: self.local_infile,
+        };
+        b.conn
+            .query_drop("SET SESSION TRANSACTION READ ONLY")
+            .map_err(|e| b.err(e))?;
+        Ok(Some(b))
+    }
+
+    fn staging_reader(&self, staging: &Path) -> Result<Option<Box<dyn Backend>>> {
+        let file = SqliteFile {
+            path: staging.to_path_buf(),
+            named: self.named,
+        };
+        Ok(Some(Box::new(SqliteStore::open_read_only(file)?.b)))
+    }
+}
+
+impl Drop for MysqlBackend {
+    fn drop(&mut self) {
+        // Closing the connection frees its locks, but the server does that asynchronously;
+        // releasing them here means a process that starts right after this one finds them free.
+        for lock in std::mem::take(&mut self.locks) {
+            let _ = self.conn.exec_drop("DO RELEASE_LOCK(?)", (&lock,));
+        }
+    }
+}
