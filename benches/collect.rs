@@ -11,11 +11,12 @@ mod fake_platform;
 use std::time::{Duration, Instant};
 
 use apr::hours::Zone;
+use apr::model::state;
 use apr::ops::collect::plan;
 use apr::ops::ingest::ingest;
 use apr::source::platform::{PlatformConfig, PlatformSource, RetryPolicy};
+use apr::store::Store;
 use apr::store::sqlite::SqliteStore;
-use apr::store::{Store, keys};
 use fake_platform::*;
 
 const AGENTS: usize = 2000;
@@ -72,7 +73,7 @@ fn main() {
         let now = T0 + (i + 1) * TICK;
         let started = Instant::now();
         let watermark = store
-            .state(keys::COLLECT_EVENTS_UNTIL)
+            .state(state::COLLECT_EVENTS_UNTIL.name())
             .unwrap()
             .and_then(|v| v.parse().ok());
         let p = plan(zone, watermark, now, 900, None, None).unwrap();

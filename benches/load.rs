@@ -18,8 +18,9 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use apr::model::LoadBatch;
+use apr::model::state;
 use apr::model::{AgentEvent, EventSource};
-use apr::store::{DatabaseUrl, Store, keys};
+use apr::store::{DatabaseUrl, Store};
 
 const EVENTS_PER_AGENT: usize = 500;
 const BATCH: usize = 2000;
@@ -61,7 +62,10 @@ fn load_day(store: &mut dyn Store, events: &[AgentEvent]) -> (u64, f64) {
                 events: page,
                 source: EventSource::Api,
                 data_until: Some(until),
-                state: vec![(keys::COLLECT_EVENTS_UNTIL.to_string(), until.to_string())],
+                state: vec![(
+                    state::COLLECT_EVENTS_UNTIL.name().to_string(),
+                    until.to_string(),
+                )],
                 ..Default::default()
             })
             .unwrap_or_else(|e| panic!("load failed: {e}"));

@@ -6,11 +6,12 @@ mod support;
 
 use std::collections::HashMap;
 
+use apr::model::state;
 use apr::model::{
     ActivityFilter, ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource,
     HourCalls, HourFigures, HourStats, LoadBatch, StoredEvent,
 };
-use apr::store::{DatabaseUrl, Store, keys};
+use apr::store::{DatabaseUrl, Store};
 use support::mysql::ScratchMysql;
 
 /// A database a case runs against; stores opened from it share its data.
@@ -580,9 +581,9 @@ fn dirty_range_widens_and_data_until_never_moves_back(db: &Db) {
         ..Default::default()
     })
     .unwrap();
-    assert_eq!(state_i64(s, keys::DIRTY_FROM), Some(1000));
-    assert_eq!(state_i64(s, keys::DIRTY_TO), Some(3000));
-    assert_eq!(state_i64(s, keys::API_DATA_UNTIL), Some(3000));
+    assert_eq!(state_i64(s, state::DIRTY_FROM.name()), Some(1000));
+    assert_eq!(state_i64(s, state::DIRTY_TO.name()), Some(3000));
+    assert_eq!(state_i64(s, state::API_DATA_UNTIL.name()), Some(3000));
 
     // Late data with an older data_until: the range widens back, data_until stays.
     let late = vec![idle("3002", 500)];
@@ -592,9 +593,9 @@ fn dirty_range_widens_and_data_until_never_moves_back(db: &Db) {
         ..Default::default()
     })
     .unwrap();
-    assert_eq!(state_i64(s, keys::DIRTY_FROM), Some(500));
-    assert_eq!(state_i64(s, keys::DIRTY_TO), Some(3000));
-    assert_eq!(state_i64(s, keys::API_DATA_UNTIL), Some(3000));
+    assert_eq!(state_i64(s, state::DIRTY_FROM.name()), Some(500));
+    assert_eq!(state_i64(s, state::DIRTY_TO.name()), Some(3000));
+    assert_eq!(state_i64(s, state::API_DATA_UNTIL.name()), Some(3000));
 
     // Only time passing: the newly covered span becomes dirty.
     s.load(&LoadBatch {
@@ -602,32 +603,40 @@ fn dirty_range_widens_and_data_until_never_moves_back(db: &Db) {
         ..Default::default()
     })
     .unwrap();
-    assert_eq!(state_i64(s, keys::DIRTY_FROM), Some(500));
-    assert_eq!(state_i64(s, keys::DIRTY_TO), Some(4000));
-    assert_eq!(state_i64(s, keys::API_DATA_UNTIL), Some(4000));
+    assert_eq!(state_i64(s, state::DIRTY_FROM.name()), Some(500));
+    assert_eq!(state_i64(s, state::DIRTY_TO.name()), Some(4000));
+    assert_eq!(state_i64(s, state::API_DATA_UNTIL.name()), Some(4000));
 
     // Stats hours count as touched instants too.
     s.load(&stats_only(&[hour(7200, vec![calls("3001", "A", 1, 1)])]))
         .unwrap();
-    assert_eq!(state_i64(s, keys::DIRTY_TO), Some(7200));
+    assert_eq!(state_i64(s, state::DIRTY_TO.name()), Some(7200));
 }
 
 fn batch_state_is_committed_with_the_load(db: &Db) {
     let mut store = db.open();
-    store.set_state(keys::COLLECT_EVENTS_UNTIL, "100").unwrap();
+    store
+        .set_state(state::COLLECT_EVENTS_UNTIL.name(), "100")
+        .unwrap();
     let events = vec![idle("3001", 150)];
     store
         .load(&LoadBatch {
             events: &events,
             state: vec![
-                (keys::COLLECT_EVENTS_UNTIL.to_string(), "200".to_string()),
+                (
+                    state::COLLECT_EVENTS_UNTIL.name().to_string(),
+                    "200".to_string(),
+                ),
                 ("queue_log./var/log/q".to_string(), "4096".to_string()),
             ],
             ..Default::default()
         })
         .unwrap();
     assert_eq!(
-        store.state(keys::COLLECT_EVENTS_UNTIL).unwrap().as_deref(),
+        store
+            .state(state::COLLECT_EVENTS_UNTIL.name())
+            .unwrap()
+            .as_deref(),
         Some("200")
     );
     assert_eq!(
@@ -1128,11 +1137,17 @@ fn each_source_keeps_its_own_data_until(db: &Db) {
         })
         .unwrap();
     assert_eq!(
-        store.state(keys::API_DATA_UNTIL).unwrap().as_deref(),
+        store
+            .state(state::API_DATA_UNTIL.name())
+            .unwrap()
+            .as_deref(),
         Some("8400")
     );
     assert_eq!(
-        store.state(keys::QUEUE_LOG_DATA_UNTIL).unwrap().as_deref(),
+        store
+            .state(state::QUEUE_LOG_DATA_UNTIL.name())
+            .unwrap()
+            .as_deref(),
         Some("10200")
     );
     let opts = AggregateOptions {
@@ -1178,7 +1193,10 @@ fn each_source_keeps_its_own_data_until(db: &Db) {
         })
         .unwrap();
     assert_eq!(
-        store.state(keys::API_DATA_UNTIL).unwrap().as_deref(),
+        store
+            .state(state::API_DATA_UNTIL.name())
+            .unwrap()
+            .as_deref(),
         Some("8400")
     );
 }

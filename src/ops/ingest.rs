@@ -136,8 +136,8 @@ pub fn ingest(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::state;
     use crate::model::{AgentEvent, CallStats, Silent};
-    use crate::store::keys;
     use crate::store::sqlite::SqliteStore;
 
     /// A source serving fixed events in pages of two, overlapping by one event, like the
@@ -212,7 +212,10 @@ mod tests {
         assert!(s.events_seen > 7, "pages overlap");
         assert_eq!((s.windows, s.stats_hours), (2, 2));
         assert_eq!(
-            store.state(keys::COLLECT_EVENTS_UNTIL).unwrap().as_deref(),
+            store
+                .state(state::COLLECT_EVENTS_UNTIL.name())
+                .unwrap()
+                .as_deref(),
             Some("9600")
         );
         let again = ingest(&mut store, &mut src, Zone::UTC, 3600, 9600, &bar).unwrap();
@@ -233,11 +236,17 @@ mod tests {
         ingest(&mut store, &mut src, Zone::UTC, 18_000, 20_000, &bar).unwrap();
         ingest(&mut store, &mut src, Zone::UTC, 3600, 7200, &bar).unwrap();
         assert_eq!(
-            store.state(keys::COLLECT_EVENTS_UNTIL).unwrap().as_deref(),
+            store
+                .state(state::COLLECT_EVENTS_UNTIL.name())
+                .unwrap()
+                .as_deref(),
             Some("20000")
         );
         assert_eq!(
-            store.state(keys::API_DATA_UNTIL).unwrap().as_deref(),
+            store
+                .state(state::API_DATA_UNTIL.name())
+                .unwrap()
+                .as_deref(),
             Some("20000")
         );
     }
@@ -283,7 +292,7 @@ mod tests {
         let s = ingest(&mut store, &mut src, Zone::UTC, 3600, 7000, &bar).unwrap();
         assert_eq!((s.events_new, s.events_outside, s.too_long), (1, 3, 1));
         assert_eq!(
-            store.state(keys::DIRTY_TO).unwrap().as_deref(),
+            store.state(state::DIRTY_TO.name()).unwrap().as_deref(),
             Some("7000")
         );
     }

@@ -14,10 +14,11 @@ use super::http::{json_error, status_of, stream_blocking};
 use super::pool::StorePool;
 use super::state::AppState;
 use crate::error::Error;
+use crate::model::state;
 use crate::report::args::{ArgNames, RawReportArgs};
 use crate::report::request::ReportRequest;
 use crate::report::write_report;
-use crate::store::{Store, keys};
+use crate::store::Store;
 
 /// Any other path: 404 naming the routes there are.
 pub async fn not_found() -> Response {
@@ -77,7 +78,7 @@ pub async fn report(
 
 /// `last_collect` as stored by `collect`; epoch seconds are shown as RFC 3339 UTC.
 fn last_collect(store: &mut dyn Store) -> crate::Result<Option<String>> {
-    Ok(store.state(keys::COLLECT_LAST_RUN)?.map(|v| {
+    Ok(store.state(state::COLLECT_LAST_RUN.name())?.map(|v| {
         v.trim()
             .parse::<i64>()
             .ok()

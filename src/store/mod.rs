@@ -45,18 +45,6 @@ use sqlite::SqliteStore;
 pub use traits::{BeforeWrite, QueueStore, Store};
 pub use url::DatabaseUrl;
 
-/// `etl_state` keys by name (the typed forms are in [`crate::model::state`]).
-pub mod keys {
-    use crate::model::state;
-
-    pub const DIRTY_FROM: &str = state::DIRTY_FROM.name();
-    pub const DIRTY_TO: &str = state::DIRTY_TO.name();
-    pub const COLLECT_EVENTS_UNTIL: &str = state::COLLECT_EVENTS_UNTIL.name();
-    pub const COLLECT_LAST_RUN: &str = state::COLLECT_LAST_RUN.name();
-    pub const API_DATA_UNTIL: &str = state::API_DATA_UNTIL.name();
-    pub const QUEUE_LOG_DATA_UNTIL: &str = state::QUEUE_LOG_DATA_UNTIL.name();
-}
-
 /// Opens the database for writing: creates apr's schema where there is none (the SQLite file
 /// too), upgrades an older one, and refuses a database that is not apr's (SPEC §9). Call it
 /// only after the command's arguments, files and settings are validated.
