@@ -6,8 +6,8 @@
 //! `agent_events`, replace-per-hour for `users_calls`).
 //!
 //! The files stand on floors; each imports only from the floors below it, and in a folder
-//! the parent only from its children, so no import goes back up (`cargo modules
-//! dependencies --lib --acyclic` checks the whole crate):
+//! the parent only from its children, so no import goes back up (`tests/layers.rs` checks
+//! the whole crate):
 //!
 //! | floor | files | what they hold |
 //! |---|---|---|
