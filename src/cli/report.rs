@@ -251,3 +251,22 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::period::By;
+    use crate::report::request::{ReportFormat, ReportKind};
+
+    #[test]
+    fn completion_offers_exactly_the_values_the_report_takes() {
+        let formats: Vec<&str> = ReportFormat::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(FORMATS, formats.as_slice());
+        for k in KINDS {
+            assert!(ReportKind::parse(k, "--kind").is_ok(), "{k}");
+        }
+        for p in PERIODS {
+            assert_eq!(By::parse(p, "--by").unwrap().as_str(), *p);
+        }
+    }
+}

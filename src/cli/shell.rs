@@ -180,3 +180,28 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
         .map_err(|e| Error::io("cannot write to stdout", e))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_help_ending_splits_into_examples_and_environment() {
+        let (examples, env) = split_after_help(
+            "Examples:\n  apr x\n\nEnvironment (and .env):\n  A   a\n  B   b\n\nSee more.",
+        );
+        assert_eq!(examples, "Examples:\n  apr x\nSee more.");
+        assert_eq!(env, "Environment (and .env):\n  A   a\n  B   b");
+        let (examples, env) = split_after_help("Examples:\n  apr y\n\nEnvironment:\n  C   c");
+        assert_eq!((examples.as_str(), env), ("Examples:\n  apr y", "  C   c"));
+        let (_, env) = split_after_help("Examples:\n  apr man\n\nEnvironment: none.");
+        assert_eq!(env, "");
+    }
+
+    #[test]
+    fn roff_text_escapes_what_roff_would_read() {
+        assert_eq!(roff_text("--start-date"), "\\-\\-start\\-date");
+        assert_eq!(roff_text(".env here"), "\\&.env here");
+        assert_eq!(roff_text("a\\b"), "a\\eb");
+    }
+}

@@ -424,6 +424,27 @@ impl ReportRequest {
         }
     }
 
+    /// What the call list scans: the local hours holding `[start, end)`, and for a bound
+    /// inside an hour (`--start-time 09:30`) the instant a stint's entry must be at or after
+    /// (`after`) or before (`before`). Bounds on the hour select by hour label, as the
+    /// hourly reports do.
+    pub fn call_scan(&self, zone: Zone) -> CallScan {
+        let on_hour = |t: NaiveDateTime| t.minute() == 0 && t.second() == 0;
+        let floor = self.start.with_minute(0).and_then(|t| t.with_second(0));
+        CallScan {
+            hours: ActivityFilter {
+                from_local: floor.map_or_else(
+                    || hour_ceil_label(self.start),
+                    |t| t.format("%Y-%m-%d %H:00").to_string(),
+                ),
+                to_local: hour_ceil_label(self.end),
+                exts: Vec::new(),
+            },
+            after: (!on_hour(self.start)).then(|| zone.instant_of(self.start)),
+            before: (!on_hour(self.end)).then(|| zone.instant_of(self.end)),
+        }
+    }
+
     /// `report_START_to_END.EXT`, from the local dates of the range.
     pub fn file_name(&self) -> String {
         format!(
@@ -432,6 +453,21 @@ impl ReportRequest {
             self.end.format("%Y-%m-%d"),
             self.format.extension()
         )
+    }
+}
+
+/// The local hours and instants the call list scans; see [`ReportRequest::call_scan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallScan {
+    pub hours: ActivityFilter,
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+}
+
+impl CallScan {
+    /// Whether an entry at `t` lies in the range.
+    pub fn holds(&self, t: i64) -> bool {
+        self.after.is_none_or(|a| t >= a) && self.before.is_none_or(|b| t < b)
     }
 }
 
@@ -583,5 +619,124 @@ mod tests {
         let many: Vec<String> = (0..=MAX_LISTED).map(|i| i.to_string()).collect();
         a.ext = Some(many.join(","));
         assert!(err(&a, ArgNames::Cli).contains("at most"));
+    }
+
+    #[test]
+    fn hourly_reports_on_the_command_line_take_whole_hours_only() {
+        let mut a = raw("2025-09-07");
+        a.start_time = Some("18:30".into());
+        let e = err(&a, ArgNames::Cli);
+        assert_eq!(
+            e,
+            "--start-time '18:30' is not on the hour and the agent report holds whole hours; expected a whole hour such as 18:00 or 19:00"
+        );
+        a.start_time = Some("18:00".into());
+        a.end_time = Some("19:00:01".into());
+        a.kind = Some("queues".into());
+        assert!(
+            err(&a, ArgNames::Cli)
+                .starts_with("--end-time '19:00:01' is not on the hour and the queue report")
+        );
+        a.kind = Some("calls".into());
+        assert!(ReportRequest::parse(&a, ArgNames::Cli).is_ok());
+    }
+
+    #[test]
+    fn the_call_list_scans_the_hours_holding_minute_bounds() {
+        let zone = Zone::parse("UTC").unwrap();
+        let mut a = raw("2025-09-07");
+        a.kind = Some("calls".into());
+        a.start_time = Some("09:30".into());
+        a.end_time = Some("09:45".into());
+        let scan = ReportRequest::parse(&a, ArgNames::Cli)
+            .unwrap()
+            .call_scan(zone);
+        assert_eq!(
+            (scan.hours.from_local.as_str(), scan.hours.to_local.as_str()),
+            ("2025-09-07 09:00", "2025-09-07 10:00")
+        );
+        let at = |hms: &str| zone.instant_of(dt(&format!("2025-09-07 {hms}")));
+        assert!(!scan.holds(at("09:29:59")));
+        assert!(scan.holds(at("09:30:00")) && scan.holds(at("09:44:59")));
+        assert!(!scan.holds(at("09:45:00")));
+        // On the hour, the labels alone decide, as in the hourly reports.
+        a.start_time = Some("09:00".into());
+        a.end_time = Some("10:00".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        let scan = r.call_scan(zone);
+        assert_eq!((scan.after, scan.before), (None, None));
+        assert_eq!(scan.hours.from_local, r.filter().from_local);
+        assert_eq!(scan.hours.to_local, r.filter().to_local);
+    }
+
+    #[test]
+    fn the_terminal_table_is_a_command_line_format_and_extensions_must_agree() {
+        use std::path::Path;
+        let mut a = raw("2025-09-07");
+        a.format = Some("table".into());
+        assert_eq!(
+            err(&a, ArgNames::Http),
+            "format 'table' is not a report format; expected csv, json, xlsx or html"
+        );
+        assert_eq!(
+            ReportRequest::parse(&a, ArgNames::Cli).unwrap().format,
+            ReportFormat::Table
+        );
+        let fmt = |f: Option<&str>, d: Destination<'_>, csv: bool| cli_format(f, d, csv);
+        assert_eq!(
+            fmt(None, Destination::Terminal, false).unwrap(),
+            ReportFormat::Table
+        );
+        assert_eq!(
+            fmt(None, Destination::Terminal, true).unwrap(),
+            ReportFormat::Csv
+        );
+        assert_eq!(
+            fmt(None, Destination::Stream, false).unwrap(),
+            ReportFormat::Csv
+        );
+        assert_eq!(
+            fmt(Some("xlsx"), Destination::Stream, false).unwrap(),
+            ReportFormat::Xlsx
+        );
+        assert!(
+            fmt(Some("xlsx"), Destination::Terminal, false)
+                .unwrap_err()
+                .to_string()
+                .contains("--output FILE")
+        );
+        let file = |p| Destination::File(Path::new(p));
+        assert_eq!(
+            fmt(None, file("r.XLSX"), false).unwrap(),
+            ReportFormat::Xlsx
+        );
+        assert_eq!(fmt(None, file("r"), false).unwrap(), ReportFormat::Csv);
+        assert_eq!(
+            fmt(Some("json"), file("r.txt"), false).unwrap(),
+            ReportFormat::Json
+        );
+        assert_eq!(
+            fmt(Some("csv"), file("r.csv"), false).unwrap(),
+            ReportFormat::Csv
+        );
+        let e = fmt(Some("json"), file("y.xlsx"), false).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string()
+                .starts_with("--format json contradicts --output 'y.xlsx'"),
+            "{e}"
+        );
+        let e = fmt(None, file("x.pdf"), false).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--output 'x.pdf': .pdf is not a report format"),
+            "{e}"
+        );
+        let e = fmt(Some("pdf"), Destination::Stream, false)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "--format 'pdf' is not a report format; expected csv, json, xlsx, html or table"
+        );
     }
 }

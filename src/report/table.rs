@@ -213,7 +213,7 @@ mod tests {
             Cell::Int(1),
             Cell::Empty,
         ]]);
-        assert!(text.contains("=1    ?[2Jx"), "{text}");
+        assert!(text.contains("\n=1   ?[2Jx     1\n"), "{text}");
         assert!(!text.contains('\u{1b}'), "{text:?}");
     }
 
