@@ -117,7 +117,7 @@ fn render_page(page: clap::Command, out: &mut Vec<u8>) -> std::io::Result<()> {
         if environment.is_empty() {
             "none"
         } else {
-            environment
+            &environment
         },
     )?;
     if !examples.is_empty() {
@@ -135,20 +135,31 @@ fn render_page(page: clap::Command, out: &mut Vec<u8>) -> std::io::Result<()> {
 
 /// The examples and the environment of a command's `--help` ending: the block from
 /// `Environment` to the next blank line is the environment (its `Environment:` heading
-/// dropped; `Environment: none.` is none), everything else the examples.
-fn split_after_help(text: &str) -> (String, &str) {
+/// dropped; `Environment: none.` is none), everything else the examples (without their
+/// `Examples:` heading).
+fn split_after_help(text: &str) -> (String, String) {
     let Some(at) = text.find("Environment") else {
-        return (text.trim().to_string(), "");
+        return (text.trim().to_string(), String::new());
     };
     let block_end = text[at..].find("\n\n").map_or(text.len(), |n| at + n);
     let block = &text[at..block_end];
     let environment = match block.strip_prefix("Environment:") {
-        Some(rest) if rest.trim() == "none." => "",
-        Some(rest) => rest.trim_start_matches('\n'),
-        None => block,
+        Some(rest) if rest.trim() == "none." => String::new(),
+        Some(rest) => rest.trim_start_matches('\n').to_string(),
+        // `Environment (and .env in the working directory):`, said as a sentence.
+        None => match block
+            .strip_prefix("Environment (and ")
+            .and_then(|rest| rest.split_once("):"))
+        {
+            Some((also, rest)) => format!("These, also read from {also}:{rest}"),
+            None => block.to_string(),
+        },
     };
     let examples = format!("{}\n{}", text[..at].trim(), text[block_end..].trim());
-    (examples.trim().to_string(), environment)
+    // The section's heading says what the `Examples:` line did.
+    let examples = examples.trim();
+    let examples = examples.strip_prefix("Examples:").unwrap_or(examples);
+    (examples.trim_start_matches('\n').to_string(), environment)
 }
 
 /// Lines shown as they are (no filling), each escaped.
@@ -190,10 +201,10 @@ mod tests {
         let (examples, env) = split_after_help(
             "Examples:\n  apr x\n\nEnvironment (and .env):\n  A   a\n  B   b\n\nSee more.",
         );
-        assert_eq!(examples, "Examples:\n  apr x\nSee more.");
-        assert_eq!(env, "Environment (and .env):\n  A   a\n  B   b");
+        assert_eq!(examples, "  apr x\nSee more.");
+        assert_eq!(env, "These, also read from .env:\n  A   a\n  B   b");
         let (examples, env) = split_after_help("Examples:\n  apr y\n\nEnvironment:\n  C   c");
-        assert_eq!((examples.as_str(), env), ("Examples:\n  apr y", "  C   c"));
+        assert_eq!((examples.as_str(), env.as_str()), ("  apr y", "  C   c"));
         let (_, env) = split_after_help("Examples:\n  apr man\n\nEnvironment: none.");
         assert_eq!(env, "");
     }
