@@ -56,23 +56,38 @@ pub struct Args {
     /// Local date the range ends on, exclusive [default: 24 h after the start]
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub end_date: Option<String>,
-    /// Local time on the start date [default: 00:00:00]
+    /// Local time on the start date, a whole hour except with --kind calls [default: 00:00:00]
     #[arg(long, value_name = "HH:MM[:SS]")]
     pub start_time: Option<String>,
-    /// Local time on the end date [default: 00:00:00]; without --end-date, the next time
-    /// after the start that the clock reads it
+    /// Local time on the end date, a whole hour except with --kind calls [default:
+    /// 00:00:00]; without --end-date, the next time after the start that the clock reads it
     #[arg(long, value_name = "HH:MM[:SS]")]
     pub end_time: Option<String>,
     /// csv, json, xlsx, html or table [default: from --output's extension, else table on a
     /// terminal and csv elsewhere]
-    #[arg(long, value_name = "FORMAT", value_parser = Offered(FORMATS), hide_possible_values = true)]
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_parser = Offered(FORMATS),
+        hide_possible_values = true
+    )]
     pub format: Option<String>,
     /// What to report on: agents, queues (per queue, from queue_log) or calls (one row per
     /// queue call)
-    #[arg(long, value_name = "KIND", default_value = "agents", value_parser = Offered(KINDS), hide_possible_values = true)]
+    #[arg(
+        long,
+        value_name = "KIND", default_value = "agents",
+        value_parser = Offered(KINDS),
+        hide_possible_values = true
+    )]
     pub kind: String,
     /// One row per agent (or queue) and hour, day, week or month
-    #[arg(long, value_name = "PERIOD", default_value = "hour", value_parser = Offered(PERIODS), hide_possible_values = true)]
+    #[arg(
+        long,
+        value_name = "PERIOD", default_value = "hour",
+        value_parser = Offered(PERIODS),
+        hide_possible_values = true
+    )]
     pub by: String,
     /// Add a TOTAL row after each period and a grand total at the end
     #[arg(long)]
