@@ -1,12 +1,13 @@
 //! `apr report` (SPEC §7.4, §10): the agent report, the queue report of §6 or the call
 //! list, by hour, day, week or month, as CSV, JSON, XLSX or HTML on stdout or `--output
 //! FILE` (written to a temporary file beside it and renamed on success, so a failed report
-//! never leaves a truncated or clobbered file).
+//! never leaves a truncated or clobbered file), or as a table on a terminal.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args as ClapArgs;
+use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
 
 use crate::cli::global::GlobalArgs;
 use crate::cli::report_mail::MailArgs;
@@ -15,9 +16,37 @@ use crate::error::Error;
 use crate::ops::zone::resolve_zone;
 use crate::report::args::{ArgNames, RawReportArgs};
 use crate::report::queue_figures::{QueueOptions, SlBasis};
-use crate::report::request::{ReportFormat, ReportRequest};
+use crate::report::request::{Destination, ReportRequest, cli_format};
 use crate::report::sink::ReportSummary;
+use crate::report::unmatched::unmatched_filters;
 use crate::report::write_report;
+
+/// A value parser that takes any text, left for the report's own parsers to check (their
+/// errors name the argument and what it expects), and offers `values` to shell completion.
+#[derive(Clone, Copy)]
+struct Offered(&'static [&'static str]);
+
+impl TypedValueParser for Offered {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.0.iter().copied().map(PossibleValue::new)))
+    }
+}
+
+/// The values of `--format`, `--kind` and `--by` completion offers.
+const FORMATS: &[&str] = &["csv", "json", "xlsx", "html", "table"];
+const KINDS: &[&str] = &["agents", "queues", "calls"];
+const PERIODS: &[&str] = &["hour", "day", "week", "month"];
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -27,22 +56,38 @@ pub struct Args {
     /// Local date the range ends on, exclusive [default: 24 h after the start]
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub end_date: Option<String>,
-    /// Local time on the start date [default: 00:00:00]
+    /// Local time on the start date, a whole hour except with --kind calls [default: 00:00:00]
     #[arg(long, value_name = "HH:MM[:SS]")]
     pub start_time: Option<String>,
-    /// Local time on the end date [default: 00:00:00]; without --end-date, the next time
-    /// after the start that the clock reads it
+    /// Local time on the end date, a whole hour except with --kind calls [default:
+    /// 00:00:00]; without --end-date, the next time after the start that the clock reads it
     #[arg(long, value_name = "HH:MM[:SS]")]
     pub end_time: Option<String>,
-    /// csv, json, xlsx or html [default: from --output's extension, else csv]
-    #[arg(long, value_name = "FORMAT")]
+    /// csv, json, xlsx, html or table [default: from --output's extension, else table on a
+    /// terminal and csv elsewhere]
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_parser = Offered(FORMATS),
+        hide_possible_values = true
+    )]
     pub format: Option<String>,
     /// What to report on: agents, queues (per queue, from queue_log) or calls (one row per
     /// queue call)
-    #[arg(long, value_name = "KIND", default_value = "agents")]
+    #[arg(
+        long,
+        value_name = "KIND", default_value = "agents",
+        value_parser = Offered(KINDS),
+        hide_possible_values = true
+    )]
     pub kind: String,
     /// One row per agent (or queue) and hour, day, week or month
-    #[arg(long, value_name = "PERIOD", default_value = "hour")]
+    #[arg(
+        long,
+        value_name = "PERIOD", default_value = "hour",
+        value_parser = Offered(PERIODS),
+        hide_possible_values = true
+    )]
     pub by: String,
     /// Add a TOTAL row after each period and a grand total at the end
     #[arg(long)]
@@ -85,18 +130,23 @@ pub struct Args {
 }
 
 impl Args {
-    fn raw(&self) -> RawReportArgs {
-        RawReportArgs {
+    /// The arguments as typed, with the format `--format`, `--output` and stdout decide.
+    fn raw(&self) -> crate::Result<RawReportArgs> {
+        let destination = match &self.output {
+            Some(path) => Destination::File(path),
+            None if self.mail.mail_to.is_none() && std::io::stdout().is_terminal() => {
+                Destination::Terminal
+            }
+            None => Destination::Stream,
+        };
+        let csv_options = self.bom || self.delimiter.is_some();
+        let format = cli_format(self.format.as_deref(), destination, csv_options)?;
+        Ok(RawReportArgs {
             start_date: Some(self.start_date.clone()),
             end_date: self.end_date.clone(),
             start_time: self.start_time.clone(),
             end_time: self.end_time.clone(),
-            format: self.format.clone().or_else(|| {
-                self.output
-                    .as_deref()
-                    .and_then(ReportFormat::from_path)
-                    .map(|f| f.extension().to_string())
-            }),
+            format: Some(format.name().to_string()),
             kind: Some(self.kind.clone()),
             ext: self.ext.clone(),
             extended: self.extended,
@@ -106,7 +156,7 @@ impl Args {
             delimiter: self.delimiter.clone(),
             queue: self.queue.clone(),
             outcome: self.outcome.clone(),
-        }
+        })
     }
 }
 
@@ -167,7 +217,7 @@ fn write_to_file(
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     // Arguments first: a usage error must not depend on the database being reachable.
-    let mut req = ReportRequest::parse(&args.raw(), ArgNames::Cli)?;
+    let mut req = ReportRequest::parse(&args.raw()?, ArgNames::Cli)?;
     req.queues = QueueOptions {
         short_abandon_secs: i64::from(args.short_abandon_secs),
         sl_secs: i64::from(args.sl_secs),
@@ -197,14 +247,41 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         }
     };
     if summary.rows == 0 {
-        global.note(format_args!(
-            "no data for {} to {} ({}); the report has the header only",
+        let range = format!(
+            "{} to {} ({})",
             req.start.format("%Y-%m-%d %H:%M:%S"),
             req.end.format("%Y-%m-%d %H:%M:%S"),
             zone.name()
-        ));
+        );
+        match unmatched_filters(store.as_mut(), zone, &req, ArgNames::Cli)? {
+            Some(filters) => global.note(format_args!(
+                "{filters} matched nothing in {range}, which has data; the report has the header only"
+            )),
+            None => global.note(format_args!(
+                "no data for {range}; the report has the header only"
+            )),
+        }
     } else {
         tracing::info!(rows = summary.rows, "report written");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::period::By;
+    use crate::report::request::{ReportFormat, ReportKind};
+
+    #[test]
+    fn completion_offers_exactly_the_values_the_report_takes() {
+        let formats: Vec<&str> = ReportFormat::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(FORMATS, formats.as_slice());
+        for k in KINDS {
+            assert!(ReportKind::parse(k, "--kind").is_ok(), "{k}");
+        }
+        for p in PERIODS {
+            assert_eq!(By::parse(p, "--by").unwrap().as_str(), *p);
+        }
+    }
 }

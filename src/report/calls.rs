@@ -35,7 +35,7 @@ pub fn render(
     sink: &mut dyn RowSink,
 ) -> Result<ReportSummary> {
     sink.header(&req.meta("Calls", zone), &COLUMNS)?;
-    let filter = req.filter();
+    let scan = req.call_scan(zone);
     let backend = store.backend();
     let queue_store = store.queue_store().ok_or_else(|| {
         Error::config(format!(
@@ -44,8 +44,9 @@ pub fn render(
     })?;
     let mut hour: Vec<Stint> = Vec::new();
     let mut rows = 0u64;
-    queue_store.scan_queue_calls(&filter.from_local, &filter.to_local, &mut |s| {
-        if !wanted(req, &s) {
+    let hours = &scan.hours;
+    queue_store.scan_queue_calls(&hours.from_local, &hours.to_local, &mut |s| {
+        if !scan.holds(s.enter_time) || !wanted(req, &s) {
             return Ok(());
         }
         if hour.first().is_some_and(|h| h.enter_hour != s.enter_hour) {

@@ -4,7 +4,8 @@
 //! - `request`: the user's strings (`args`: as typed, named per origin, parsed value by
 //!   value) validated into a [`request::ReportRequest`];
 //! - the kinds (`agents`, `queues`, `calls`): each owns its columns and streams its rows;
-//! - the formats (`csv`, `json`, `xlsx`, `html` with `chart`): each one [`sink::RowSink`];
+//! - the formats (`csv`, `json`, `xlsx`, `html` with `chart`, the terminal's `table`): each
+//!   one [`sink::RowSink`];
 //! - `sink` (the sink trait and the figures behind a row), `agent_figures`, `queue_figures`
 //!   (sums and KPIs), `period` (days, weeks, months, the clock columns, the grouper) and
 //!   `cell` (columns, typed cells and their text).
@@ -32,6 +33,8 @@ pub mod queue_figures;
 pub mod queues;
 pub mod request;
 pub mod sink;
+pub mod table;
+pub mod unmatched;
 pub mod xlsx;
 
 use request::{ReportFormat, ReportKind, ReportRequest};
@@ -50,6 +53,7 @@ pub fn write_report(
         ReportFormat::Json => Box::new(json::JsonSink::new(out)),
         ReportFormat::Xlsx => Box::new(xlsx::XlsxSink::new(out)),
         ReportFormat::Html => Box::new(html::HtmlSink::new(out)),
+        ReportFormat::Table => Box::new(table::TableSink::new(out)),
     };
     let summary = render(store, zone, req, sink.as_mut())?;
     sink.finish()?;

@@ -24,24 +24,46 @@ pub enum ReportFormat {
     Json,
     Xlsx,
     Html,
+    /// Aligned columns for a terminal (`apr report` only).
+    Table,
 }
 
 impl ReportFormat {
-    pub const ALL: [ReportFormat; 4] = [
+    pub const ALL: [ReportFormat; 5] = [
+        ReportFormat::Csv,
+        ReportFormat::Json,
+        ReportFormat::Xlsx,
+        ReportFormat::Html,
+        ReportFormat::Table,
+    ];
+
+    /// The formats a file's extension names and the web offers; a table is for terminals.
+    pub const FILES: [ReportFormat; 4] = [
         ReportFormat::Csv,
         ReportFormat::Json,
         ReportFormat::Xlsx,
         ReportFormat::Html,
     ];
 
-    pub fn parse(s: &str, arg: &str) -> Result<ReportFormat> {
+    /// The formats `names`' origin offers: the command line has the terminal table too.
+    pub fn offered(names: ArgNames) -> &'static [ReportFormat] {
+        match names {
+            ArgNames::Cli => &Self::ALL,
+            ArgNames::Http => &Self::FILES,
+        }
+    }
+
+    pub fn parse(s: &str, arg: &str, names: ArgNames) -> Result<ReportFormat> {
         let t = s.trim().to_ascii_lowercase();
-        Self::ALL
-            .into_iter()
-            .find(|f| f.extension() == t)
+        let offered = Self::offered(names);
+        offered
+            .iter()
+            .copied()
+            .find(|f| f.name() == t)
             .ok_or_else(|| {
                 Error::usage(format!(
-                    "{arg} '{s}' is not a report format; expected csv, json, xlsx or html"
+                    "{arg} '{s}' is not a report format; expected {}",
+                    either(offered.iter().map(|f| f.name()))
                 ))
             })
     }
@@ -49,7 +71,15 @@ impl ReportFormat {
     /// The format a file name's extension names (`--output report.xlsx`), if any.
     pub fn from_path(path: &std::path::Path) -> Option<ReportFormat> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        Self::ALL.into_iter().find(|f| f.extension() == ext)
+        Self::FILES.into_iter().find(|f| f.extension() == ext)
+    }
+
+    /// The name `--format` and `format=` take.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportFormat::Table => "table",
+            file => file.extension(),
+        }
     }
 
     /// File name extension, also used in the server's `Content-Disposition`.
@@ -59,6 +89,7 @@ impl ReportFormat {
             ReportFormat::Json => "json",
             ReportFormat::Xlsx => "xlsx",
             ReportFormat::Html => "html",
+            ReportFormat::Table => "txt",
         }
     }
 
@@ -71,7 +102,83 @@ impl ReportFormat {
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             }
             ReportFormat::Html => "text/html; charset=utf-8",
+            ReportFormat::Table => "text/plain; charset=utf-8",
         }
+    }
+
+    /// Whether the format is bytes a terminal cannot show.
+    pub fn is_binary(self) -> bool {
+        self == ReportFormat::Xlsx
+    }
+}
+
+/// `a, b, c or d`.
+fn either<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
+    let items: Vec<String> = items.map(|i| i.to_string()).collect();
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => items.concat(),
+    }
+}
+
+/// Where `apr report` writes, which decides its format when `--format` does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    /// `--output FILE`.
+    File(&'a std::path::Path),
+    /// Standard output, a terminal.
+    Terminal,
+    /// Standard output redirected (a pipe, a file) or a mail attachment.
+    Stream,
+}
+
+/// The format `apr report` writes: `--format`, else `--output`'s extension, else a table on
+/// a terminal (CSV when `csv_options`, `--bom` or `--delimiter`, were given) and CSV
+/// elsewhere, so pipes and files keep the CSV they always had. Refuses a binary format on a
+/// terminal, a `--format` that contradicts `--output`'s extension and an extension that
+/// names no format when `--format` is not given.
+pub fn cli_format(
+    format: Option<&str>,
+    destination: Destination<'_>,
+    csv_options: bool,
+) -> Result<ReportFormat> {
+    let given = format
+        .map(|s| ReportFormat::parse(s, "--format", ArgNames::Cli))
+        .transpose()?;
+    match (destination, given) {
+        (Destination::File(path), given) => {
+            let named = ReportFormat::from_path(path);
+            let ext = path.extension().map(|e| e.to_string_lossy());
+            match (given, named, ext) {
+                (Some(g), Some(n), _) if g != n => Err(Error::usage(format!(
+                    "--format {} contradicts --output '{}', a .{} file; expected --format {} or an --output ending in .{}",
+                    g.name(),
+                    path.display(),
+                    n.extension(),
+                    n.name(),
+                    g.extension()
+                ))),
+                (Some(g), _, _) => Ok(g),
+                (None, Some(n), _) => Ok(n),
+                (None, None, Some(ext)) => Err(Error::usage(format!(
+                    "--output '{}': .{ext} is not a report format; expected a file ending in {}, or --format",
+                    path.display(),
+                    either(
+                        ReportFormat::FILES
+                            .iter()
+                            .map(|f| format!(".{}", f.extension()))
+                    )
+                ))),
+                (None, None, None) => Ok(ReportFormat::Csv),
+            }
+        }
+        (Destination::Terminal, Some(g)) if g.is_binary() => Err(Error::usage(format!(
+            "--format {} is a binary file and stdout is a terminal; expected --output FILE, e.g. --output report.{}",
+            g.name(),
+            g.extension()
+        ))),
+        (Destination::Terminal, None) if !csv_options => Ok(ReportFormat::Table),
+        (_, given) => Ok(given.unwrap_or(ReportFormat::Csv)),
     }
 }
 
@@ -170,13 +277,34 @@ impl ReportRequest {
             )));
         }
         let format = match raw.format.as_deref() {
-            Some(s) => ReportFormat::parse(s, arg(Field::Format))?,
+            Some(s) => ReportFormat::parse(s, arg(Field::Format), names)?,
             None => ReportFormat::Csv,
         };
         let kind = match raw.kind.as_deref() {
             Some(s) => ReportKind::parse(s, arg(Field::Kind))?,
             None => ReportKind::Agents,
         };
+        if names == ArgNames::Cli && kind != ReportKind::Calls {
+            // Hourly data starts on the hour: a bound inside one would silently round up to
+            // the next. The web form keeps rounding, as `/api/report` always has.
+            let report = match kind {
+                ReportKind::Queues => "the queue report",
+                _ => "the agent report",
+            };
+            for (field, given, at) in [
+                (Field::StartTime, raw.start_time.as_deref(), start),
+                (Field::EndTime, raw.end_time.as_deref(), end),
+            ] {
+                if let Some(given) = given.filter(|_| at.minute() != 0 || at.second() != 0) {
+                    return Err(Error::usage(format!(
+                        "{} '{given}' is not on the hour and {report} holds whole hours; expected a whole hour such as {:02}:00 or {:02}:00",
+                        arg(field),
+                        at.hour(),
+                        (at.hour() + 1) % 24
+                    )));
+                }
+            }
+        }
         let exts = match raw.ext.as_deref() {
             Some(s) => parse_exts(s, arg(Field::Ext))?,
             None => Vec::new(),
@@ -296,6 +424,27 @@ impl ReportRequest {
         }
     }
 
+    /// What the call list scans: the local hours holding `[start, end)`, and for a bound
+    /// inside an hour (`--start-time 09:30`) the instant a stint's entry must be at or after
+    /// (`after`) or before (`before`). Bounds on the hour select by hour label, as the
+    /// hourly reports do.
+    pub fn call_scan(&self, zone: Zone) -> CallScan {
+        let on_hour = |t: NaiveDateTime| t.minute() == 0 && t.second() == 0;
+        let floor = self.start.with_minute(0).and_then(|t| t.with_second(0));
+        CallScan {
+            hours: ActivityFilter {
+                from_local: floor.map_or_else(
+                    || hour_ceil_label(self.start),
+                    |t| t.format("%Y-%m-%d %H:00").to_string(),
+                ),
+                to_local: hour_ceil_label(self.end),
+                exts: Vec::new(),
+            },
+            after: (!on_hour(self.start)).then(|| zone.instant_of(self.start)),
+            before: (!on_hour(self.end)).then(|| zone.instant_of(self.end)),
+        }
+    }
+
     /// `report_START_to_END.EXT`, from the local dates of the range.
     pub fn file_name(&self) -> String {
         format!(
@@ -304,6 +453,21 @@ impl ReportRequest {
             self.end.format("%Y-%m-%d"),
             self.format.extension()
         )
+    }
+}
+
+/// The local hours and instants the call list scans; see [`ReportRequest::call_scan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallScan {
+    pub hours: ActivityFilter,
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+}
+
+impl CallScan {
+    /// Whether an entry at `t` lies in the range.
+    pub fn holds(&self, t: i64) -> bool {
+        self.after.is_none_or(|a| t >= a) && self.before.is_none_or(|b| t < b)
     }
 }
 
@@ -385,7 +549,7 @@ mod tests {
         a.start_time = Some("18:30".into());
         a.end_date = Some("2025-09-07".into());
         a.end_time = Some("23:00:01".into());
-        let f = ReportRequest::parse(&a, ArgNames::Cli).unwrap().filter();
+        let f = ReportRequest::parse(&a, ArgNames::Http).unwrap().filter();
         assert_eq!(f.from_local, "2025-09-07 19:00");
         assert_eq!(f.to_local, "2025-09-08 00:00");
     }
@@ -455,5 +619,124 @@ mod tests {
         let many: Vec<String> = (0..=MAX_LISTED).map(|i| i.to_string()).collect();
         a.ext = Some(many.join(","));
         assert!(err(&a, ArgNames::Cli).contains("at most"));
+    }
+
+    #[test]
+    fn hourly_reports_on_the_command_line_take_whole_hours_only() {
+        let mut a = raw("2025-09-07");
+        a.start_time = Some("18:30".into());
+        let e = err(&a, ArgNames::Cli);
+        assert_eq!(
+            e,
+            "--start-time '18:30' is not on the hour and the agent report holds whole hours; expected a whole hour such as 18:00 or 19:00"
+        );
+        a.start_time = Some("18:00".into());
+        a.end_time = Some("19:00:01".into());
+        a.kind = Some("queues".into());
+        assert!(
+            err(&a, ArgNames::Cli)
+                .starts_with("--end-time '19:00:01' is not on the hour and the queue report")
+        );
+        a.kind = Some("calls".into());
+        assert!(ReportRequest::parse(&a, ArgNames::Cli).is_ok());
+    }
+
+    #[test]
+    fn the_call_list_scans_the_hours_holding_minute_bounds() {
+        let zone = Zone::parse("UTC").unwrap();
+        let mut a = raw("2025-09-07");
+        a.kind = Some("calls".into());
+        a.start_time = Some("09:30".into());
+        a.end_time = Some("09:45".into());
+        let scan = ReportRequest::parse(&a, ArgNames::Cli)
+            .unwrap()
+            .call_scan(zone);
+        assert_eq!(
+            (scan.hours.from_local.as_str(), scan.hours.to_local.as_str()),
+            ("2025-09-07 09:00", "2025-09-07 10:00")
+        );
+        let at = |hms: &str| zone.instant_of(dt(&format!("2025-09-07 {hms}")));
+        assert!(!scan.holds(at("09:29:59")));
+        assert!(scan.holds(at("09:30:00")) && scan.holds(at("09:44:59")));
+        assert!(!scan.holds(at("09:45:00")));
+        // On the hour, the labels alone decide, as in the hourly reports.
+        a.start_time = Some("09:00".into());
+        a.end_time = Some("10:00".into());
+        let r = ReportRequest::parse(&a, ArgNames::Cli).unwrap();
+        let scan = r.call_scan(zone);
+        assert_eq!((scan.after, scan.before), (None, None));
+        assert_eq!(scan.hours.from_local, r.filter().from_local);
+        assert_eq!(scan.hours.to_local, r.filter().to_local);
+    }
+
+    #[test]
+    fn the_terminal_table_is_a_command_line_format_and_extensions_must_agree() {
+        use std::path::Path;
+        let mut a = raw("2025-09-07");
+        a.format = Some("table".into());
+        assert_eq!(
+            err(&a, ArgNames::Http),
+            "format 'table' is not a report format; expected csv, json, xlsx or html"
+        );
+        assert_eq!(
+            ReportRequest::parse(&a, ArgNames::Cli).unwrap().format,
+            ReportFormat::Table
+        );
+        let fmt = |f: Option<&str>, d: Destination<'_>, csv: bool| cli_format(f, d, csv);
+        assert_eq!(
+            fmt(None, Destination::Terminal, false).unwrap(),
+            ReportFormat::Table
+        );
+        assert_eq!(
+            fmt(None, Destination::Terminal, true).unwrap(),
+            ReportFormat::Csv
+        );
+        assert_eq!(
+            fmt(None, Destination::Stream, false).unwrap(),
+            ReportFormat::Csv
+        );
+        assert_eq!(
+            fmt(Some("xlsx"), Destination::Stream, false).unwrap(),
+            ReportFormat::Xlsx
+        );
+        assert!(
+            fmt(Some("xlsx"), Destination::Terminal, false)
+                .unwrap_err()
+                .to_string()
+                .contains("--output FILE")
+        );
+        let file = |p| Destination::File(Path::new(p));
+        assert_eq!(
+            fmt(None, file("r.XLSX"), false).unwrap(),
+            ReportFormat::Xlsx
+        );
+        assert_eq!(fmt(None, file("r"), false).unwrap(), ReportFormat::Csv);
+        assert_eq!(
+            fmt(Some("json"), file("r.txt"), false).unwrap(),
+            ReportFormat::Json
+        );
+        assert_eq!(
+            fmt(Some("csv"), file("r.csv"), false).unwrap(),
+            ReportFormat::Csv
+        );
+        let e = fmt(Some("json"), file("y.xlsx"), false).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string()
+                .starts_with("--format json contradicts --output 'y.xlsx'"),
+            "{e}"
+        );
+        let e = fmt(None, file("x.pdf"), false).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--output 'x.pdf': .pdf is not a report format"),
+            "{e}"
+        );
+        let e = fmt(Some("pdf"), Destination::Stream, false)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "--format 'pdf' is not a report format; expected csv, json, xlsx, html or table"
+        );
     }
 }
