@@ -287,6 +287,18 @@ fn bad_arguments_are_one_line_errors() {
         err.contains("agents.toml") && err.contains("expected"),
         "{err}"
     );
+
+    let carry = apr(&db)
+        .args(["parse-queue-log", "--max-carry", "forever", EXAMPLE])
+        .assert()
+        .code(2);
+    let err = String::from_utf8(carry.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.starts_with("error: ") && err.contains("--max-carry"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!db.exists(), "a refused run created the database");
 }
 
 fn report(db: &Path, args: &[&str]) -> String {
