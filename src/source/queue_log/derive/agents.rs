@@ -215,6 +215,7 @@ impl AgentTimeline {
     /// first line that showed it off the call (SPEC §6). An agent with no call left (a
     /// logoff or a restart ended it) has nothing to end.
     pub(super) fn release_call(&mut self, ext: &str, at: i64, out: &mut Vec<TimelineEvent>) {
+        // The shared key, for the events.
         let Some((ext, _)) = self.agents.get_key_value(ext) else {
             return;
         };
