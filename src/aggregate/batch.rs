@@ -26,9 +26,19 @@ pub(super) const HOURS_PER_BATCH: usize = 6;
 /// What every batch of one aggregation shares.
 pub(super) struct Batches<'a> {
     pub zone: Zone,
+    /// The carry of agents whose data does not come from queue_log.
     pub max_carry: i64,
+    /// The carry of agents whose data comes from queue_log (`parse-queue-log --max-carry`).
+    pub queue_log_carry: i64,
     pub state_map: &'a StateMap,
     pub until: DataUntil,
+}
+
+impl Batches<'_> {
+    /// How far before a batch any agent's carry reaches.
+    fn reach(&self) -> i64 {
+        self.max_carry.max(self.queue_log_carry)
+    }
 }
 
 /// What a rebuild noticed beside its rows, by how many times it happened.
@@ -53,7 +63,7 @@ pub(super) fn rebuild(
     let names = store.agent_names()?;
     let mut noted = Noted::default();
     let batches: Vec<&[HourBucket]> = hours.chunks(HOURS_PER_BATCH).collect();
-    let reads = plan_reads(&batches, shared.max_carry);
+    let reads = plan_reads(&batches, shared.reach());
     // The next batch is read on a second connection while this one writes the last
     // (reading and writing each take about half of a rebuild on MariaDB); where the
     // database allows no second connection, each batch is read in turn.
@@ -227,10 +237,11 @@ fn aggregate_batch(
     let Batches {
         zone,
         max_carry,
+        queue_log_carry,
         state_map,
         until,
     } = *shared;
-    window.keep_after(read.start - max_carry);
+    window.keep_after(read.start - shared.reach());
     if read.fresh {
         window.agents.clear();
     }
@@ -288,7 +299,12 @@ fn aggregate_batch(
         let Some(data_until) = until.of(agent.sources) else {
             continue;
         };
-        for h in agent_hours(&agent.timeline, batch, data_until, max_carry, &has_calls) {
+        let carry = if agent.sources.queue_log {
+            queue_log_carry
+        } else {
+            max_carry
+        };
+        for h in agent_hours(&agent.timeline, batch, data_until, carry, &has_calls) {
             let (total, answered) = calls
                 .get(&(ext.clone(), h.hour.start))
                 .copied()

@@ -16,7 +16,7 @@ use std::collections::HashSet;
 
 use crate::error::{Error, Result};
 use crate::hours::Zone;
-use crate::model::state::{self, PRUNED_BEFORE};
+use crate::model::state::{self, PRUNED_BEFORE, QUEUE_LOG_MAX_CARRY};
 use crate::store::Store;
 use batch::Batches;
 use categories::StateMap;
@@ -81,13 +81,19 @@ pub fn aggregate(
     let Some(data_until) = until.newest() else {
         return Ok(summary);
     };
+    // Agents whose data comes from queue_log carry as far as the last parse-queue-log was
+    // told (they may be quiet for more than a day and still be logged in).
+    let queue_log_carry = QUEUE_LOG_MAX_CARRY
+        .decode(store.state(QUEUE_LOG_MAX_CARRY.name())?.as_deref())?
+        .unwrap_or(opts.max_carry);
+    let reach = opts.max_carry.max(queue_log_carry);
     let clears_dirty = matches!(opts.scope, Scope::Dirty | Scope::All);
     let range = match opts.scope {
         Scope::Dirty => match (
             store.instant(state::DIRTY_FROM)?,
             store.instant(state::DIRTY_TO)?,
         ) {
-            (Some(from), Some(to)) => Some((from, (to + opts.max_carry).min(data_until))),
+            (Some(from), Some(to)) => Some((from, (to + reach).min(data_until))),
             _ => None,
         },
         Scope::All => store.earliest_data()?.map(|from| (from, data_until)),
@@ -100,7 +106,7 @@ pub fn aggregate(
         }
     };
     if let Some((from, _)) = range {
-        check_not_pruned(store, zone, from, opts.max_carry)?;
+        check_not_pruned(store, zone, from, reach)?;
     }
     if let Some((from, to)) = range
         && to.saturating_sub(from) > MAX_RANGE_SECS
@@ -129,6 +135,7 @@ pub fn aggregate(
     let batches = Batches {
         zone,
         max_carry: opts.max_carry,
+        queue_log_carry,
         state_map: &opts.state_map,
         until,
     };
@@ -208,7 +215,9 @@ fn too_long(scope: Scope, from: i64, to: i64) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ActivityRow, AgentEvent, CallStats, HourStats, LoadBatch, details};
+    use crate::model::{
+        ActivityRow, AgentEvent, CallStats, EventSource, HourStats, LoadBatch, details,
+    };
     use crate::store::sqlite::SqliteStore;
 
     const H: i64 = 3600;
@@ -586,5 +595,41 @@ mod tests {
         let ahead = rows(&mut shared);
         assert!(ahead.len() > 100, "{} rows", ahead.len());
         assert_eq!(ahead, rows(&mut scratch));
+    }
+
+    #[test]
+    fn queue_log_agents_carry_as_far_as_recorded_and_the_others_a_day() {
+        let (_d, mut store) = setup();
+        for (ext, source) in [("7", EventSource::Api), ("8", EventSource::QueueLog)] {
+            store
+                .load(&LoadBatch {
+                    events: &[ev(ext, 0, "agent_idle", true, "available")],
+                    source,
+                    data_until: Some(40 * H),
+                    ..Default::default()
+                })
+                .unwrap();
+        }
+        store
+            .set_state(QUEUE_LOG_MAX_CARRY.name(), &state::SpanKey::encode(48 * H))
+            .unwrap();
+        aggregate(&mut store, Zone::UTC, &opts(Scope::All)).unwrap();
+        let hours_of = |store: &mut SqliteStore, ext: &str| {
+            rows(store)
+                .iter()
+                .filter(|r| r.agent_ext == ext)
+                .map(|r| (r.report_hour / H, r.figures.buckets.idle))
+                .collect::<Vec<_>>()
+        };
+        // Idle from the event on: a day for the platform agent, every hour up to the data's
+        // end for the queue_log one.
+        assert_eq!(
+            hours_of(&mut store, "7"),
+            (0..24).map(|h| (h, 3600)).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            hours_of(&mut store, "8"),
+            (0..40).map(|h| (h, 3600)).collect::<Vec<_>>()
+        );
     }
 }

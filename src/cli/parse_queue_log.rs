@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args as ClapArgs;
 
 use super::aggregate;
-use super::global::GlobalArgs;
+use super::global::{GlobalArgs, SpanParser};
 use crate::ops::parse_queue_log::{Limits, agent_map, dry_run, load_and_aggregate};
 use crate::plural::counts;
 use crate::source::queue_log::load::DEFAULT_CHUNK_LINES;
@@ -38,6 +38,10 @@ pub struct Args {
     #[arg(long, default_value_t = DEFAULT_CHUNK_LINES, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub chunk_lines: u32,
+    /// How far back the state carried into an hour is looked for, for queue_log agents
+    /// (recorded: later aggregations of them carry as far)
+    #[arg(long, default_value = "24h", value_name = "SPAN", value_parser = SpanParser("--max-carry"))]
+    pub max_carry: i64,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
@@ -52,6 +56,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let limits = Limits {
         max_call_secs: i64::from(args.max_call_hours) * 3600,
         chunk_lines: args.chunk_lines as usize,
+        max_carry: args.max_carry,
     };
     let bar = global.bar(
         "{prefix} [{bar:30}] {bytes}/{total_bytes} {msg}",

@@ -111,6 +111,46 @@ impl TimestampKey {
     }
 }
 
+/// An `etl_state` key whose value is a span in whole seconds; empty means unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SpanKey(&'static str);
+
+/// How far back the state carried into an hour is looked for, for the agents whose data
+/// comes from queue_log: `parse-queue-log --max-carry`, for every later aggregation of them.
+pub const QUEUE_LOG_MAX_CARRY: SpanKey = SpanKey("queue_log.max_carry");
+
+impl SpanKey {
+    pub const fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// The stored text as seconds: `None` when absent or empty, an error naming the key when
+    /// it is anything but a non-negative integer.
+    pub fn decode(self, stored: Option<&str>) -> Result<Option<i64>> {
+        match stored.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::db(format!(
+                        "etl_state '{}' holds '{}', not a span in seconds; correct or delete \
+                         that row (the next parse-queue-log records it again)",
+                        self.0,
+                        shown(v)
+                    ))
+                }),
+        }
+    }
+
+    /// The text stored for `secs`.
+    pub fn encode(secs: i64) -> String {
+        secs.to_string()
+    }
+}
+
 /// `etl_state` key prefix of the per-file queue_log cursors (the file's absolute path follows).
 const CURSOR_KEY_PREFIX: &str = "queue_log.cursor:";
 /// `etl_state` key prefix of the recorded queue_log gaps.
@@ -265,6 +305,21 @@ fn encode<T: Serialize>(value: &T) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_decode_or_name_the_key() {
+        let key = QUEUE_LOG_MAX_CARRY;
+        assert_eq!(key.decode(None).unwrap(), None);
+        assert_eq!(key.decode(Some("")).unwrap(), None);
+        assert_eq!(
+            key.decode(Some(&SpanKey::encode(172_800))).unwrap(),
+            Some(172_800)
+        );
+        for bad in ["-1", "2d"] {
+            let e = key.decode(Some(bad)).unwrap_err().to_string();
+            assert!(e.contains("queue_log.max_carry") && e.contains(bad), "{e}");
+        }
+    }
 
     #[test]
     fn instants_decode_or_name_the_key() {

@@ -10,6 +10,7 @@ use crate::config::{ZoneChoice, ZoneUse};
 use crate::error::{Error, Result};
 use crate::hours::Zone;
 use crate::model::Reporter;
+use crate::model::state::{QUEUE_LOG_MAX_CARRY, SpanKey};
 use crate::plural::counts;
 use crate::source::queue_log::agent_map::AgentMap;
 use crate::source::queue_log::load::{self, LoadOptions, LoadSummary, Progress};
@@ -40,6 +41,9 @@ pub struct Limits {
     pub max_call_secs: i64,
     /// Lines per transaction.
     pub chunk_lines: usize,
+    /// How far back the state carried into an hour is looked for, for the queue_log agents
+    /// (recorded for every later aggregation of them).
+    pub max_carry: i64,
 }
 
 /// What a load stored and aggregated.
@@ -68,6 +72,10 @@ pub fn load_and_aggregate(
     let summary = load::load_files(store.as_mut(), files, agents, opts, &mut follow(progress))?;
     progress.finish();
     let base: &mut dyn Store = store.as_mut();
+    base.set_state(
+        QUEUE_LOG_MAX_CARRY.name(),
+        &SpanKey::encode(limits.max_carry),
+    )?;
     let aggregated = crate::ops::aggregate::after_load(base, zone, state_map)?;
     Ok(Loaded {
         summary,
@@ -132,6 +140,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         max_call_secs: 4 * 3600,
         chunk_lines: 1000,
+        max_carry: crate::aggregate::DEFAULT_MAX_CARRY,
     };
 
     fn utc() -> ZoneChoice {

@@ -3,7 +3,9 @@
 //!
 //! Asterisk writes `epoch|callid|queuename|agent|event|data...` with as many data fields as
 //! the event has (none padded, nothing escaped). Realtime-table exports may carry fractional
-//! epochs or `YYYY-MM-DD HH:MM:SS[.ffffff]` (read in the report zone). Fields beyond the
+//! epochs or `YYYY-MM-DD HH:MM:SS[.ffffff]`, read in the report zone unless a UTC offset
+//! follows (`Z`, `+00`, `+05:30`, `-0300`: PostgreSQL's text of a `timestamptz`, as the
+//! realtime table is exported). Fields beyond the
 //! fifth data field stay in `data5`, joined by `|`, as Asterisk's own SQL writer stores them.
 
 use std::fmt;
@@ -100,10 +102,33 @@ fn digits(n: usize) -> impl Fn(&str) -> IResult<&str, u32> {
     }
 }
 
-type DateTimeParts = (u32, u32, u32, u32, u32, u32);
+/// Year, month, day, hour, minute, second, and the UTC offset in seconds when one is given.
+type DateTimeParts = (u32, u32, u32, u32, u32, u32, Option<i64>);
+
+/// A UTC offset: `Z`, or a sign and hours with optional minutes (`+05`, `+05:30`, `-0530`).
+fn utc_offset(i: &str) -> IResult<&str, i64> {
+    if let Some(rest) = i.strip_prefix('Z') {
+        return Ok((rest, 0));
+    }
+    let (rest, (sign, h, m)) = (
+        one_of("+-"),
+        digits(2),
+        opt(preceded(opt(char(':')), digits(2))),
+    )
+        .parse(i)?;
+    let m = m.unwrap_or(0);
+    if h > 23 || m > 59 {
+        return Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::Verify,
+        )));
+    }
+    let secs = i64::from(h) * 3600 + i64::from(m) * 60;
+    Ok((rest, if sign == '-' { -secs } else { secs }))
+}
 
 fn datetime(i: &str) -> IResult<&str, DateTimeParts> {
-    let (rest, (y, _, mo, _, d, _, h, _, mi, _, s, _)) = (
+    let (rest, (y, _, mo, _, d, _, h, _, mi, _, s, _, offset)) = (
         digits(4),
         tag("-"),
         digits(2),
@@ -116,9 +141,10 @@ fn datetime(i: &str) -> IResult<&str, DateTimeParts> {
         tag(":"),
         digits(2),
         opt(recognize(preceded(char('.'), digit1))),
+        opt(utc_offset),
     )
         .parse(i)?;
-    Ok((rest, (y, mo, d, h, mi, s)))
+    Ok((rest, (y, mo, d, h, mi, s, offset)))
 }
 
 fn parse_time(field: &str, zone: Zone) -> Result<i64, LineError> {
@@ -126,10 +152,16 @@ fn parse_time(field: &str, zone: Zone) -> Result<i64, LineError> {
     if let Ok((_, n)) = all_consuming(epoch).parse(field) {
         return Ok(n);
     }
-    let (_, (y, mo, d, h, mi, s)) = all_consuming(datetime).parse(field).map_err(|_| bad())?;
+    let (_, (y, mo, d, h, mi, s, offset)) =
+        all_consuming(datetime).parse(field).map_err(|_| bad())?;
     let date = NaiveDate::from_ymd_opt(y as i32, mo, d).ok_or_else(bad)?;
     let time = NaiveTime::from_hms_opt(h, mi, s).ok_or_else(bad)?;
-    Ok(zone.instant_of(date.and_time(time)))
+    let naive = date.and_time(time);
+    Ok(match offset {
+        // The wall time is in that offset: the instant is its UTC reading minus the offset.
+        Some(offset) => naive.and_utc().timestamp() - offset,
+        None => zone.instant_of(naive),
+    })
 }
 
 fn field(i: &str) -> IResult<&str, &str> {
@@ -364,6 +396,51 @@ mod tests {
                 .time,
             1757250000
         );
+    }
+
+    #[test]
+    fn datetime_times_with_a_utc_offset_are_that_instant() {
+        let dubai = Zone::parse("Asia/Dubai").unwrap();
+        // 2023-04-12 07:00:36 UTC, whatever the report zone.
+        for field in [
+            "2023-04-12 07:00:36.992026+00",
+            "2023-04-12 07:00:36+00",
+            "2023-04-12 07:00:36Z",
+            "2023-04-12T07:00:36.5Z",
+            "2023-04-12 12:30:36.992026+05:30",
+            "2023-04-12 12:30:36+0530",
+            "2023-04-12 04:00:36.992026-03",
+            "2023-04-12 04:00:36-03:00",
+        ] {
+            for zone in [Zone::UTC, dubai] {
+                let line = format!("{field}|c|q|a|PAUSE|");
+                assert_eq!(
+                    parse_line(&line, zone).map(|l| l.time),
+                    Ok(1681282836),
+                    "{field}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_utc_offsets_are_bad_times() {
+        for field in [
+            "2023-04-12 07:00:36+",
+            "2023-04-12 07:00:36+5",
+            "2023-04-12 07:00:36+05:3",
+            "2023-04-12 07:00:36 +00",
+            "2023-04-12 07:00:36+00Z",
+            "2023-04-12 07:00:36+24",
+            "2023-04-12 07:00:36+05:60",
+        ] {
+            let line = format!("{field}|c|q|a|PAUSE|");
+            assert_eq!(
+                parse_line(&line, Zone::UTC).map(|l| l.time),
+                Err(LineError::BadTime(field.to_string())),
+                "{field}"
+            );
+        }
     }
 
     #[test]

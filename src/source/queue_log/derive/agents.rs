@@ -43,11 +43,60 @@ pub struct AgentState {
     /// Seen on a membership or login line (`ADDMEMBER`, `AGENTLOGIN`, ...) under this name.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub member_line: bool,
+    /// While on a call: the first line since the latest `CONNECT` that shows the agent off
+    /// that call (a ring, a pause, another call's end). Where the call ends on the timeline
+    /// if its own end line never comes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_call_since: Option<i64>,
+    /// While on a call: the latest `UNPAUSE`, whose idle waits for the call's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unpaused_on_call: Option<i64>,
 }
 
 impl AgentState {
     fn logged_in(&self) -> bool {
         self.agent_login || !self.queues.is_empty()
+    }
+
+    /// A line at `ts` shows the agent off its latest call (the first such line counts).
+    fn mark_off_call(&mut self, ts: i64) {
+        if self.calls > 0 && self.off_call_since.is_none() {
+            self.off_call_since = Some(ts);
+        }
+    }
+}
+
+/// Ends on the timeline the call of agent `a` (no call left) whose end line is missing, at
+/// `at` or at the first line that showed the agent off it, whichever is earlier; an agent
+/// neither paused nor logged off is idle from then (or from an `UNPAUSE` during the call, if
+/// later).
+fn end_missing_call(
+    ext: &Arc<str>,
+    a: &mut AgentState,
+    at: i64,
+    t: &Texts,
+    out: &mut Vec<TimelineEvent>,
+) {
+    let end = a.off_call_since.take().map_or(at, |off| off.min(at));
+    let unpaused = a.unpaused_on_call.take();
+    out.push(event(
+        ext,
+        &t.empty,
+        end,
+        timeline::ON_CALL,
+        false,
+        &t.on_call,
+    ));
+    if a.paused.is_none() && !a.off {
+        let idle_from = unpaused.map_or(end, |u| u.max(end));
+        out.push(event(
+            ext,
+            &t.empty,
+            idle_from,
+            timeline::IDLE,
+            true,
+            &t.idle,
+        ));
     }
 }
 
@@ -161,10 +210,33 @@ impl AgentTimeline {
             .collect()
     }
 
-    /// A call of the agent `ext` ended without a line saying so (its stint was cut).
-    pub(super) fn release_call(&mut self, ext: &str) {
-        if let Some(a) = self.agents.get_mut(ext) {
-            a.calls = a.calls.saturating_sub(1);
+    /// A call of the agent `ext` whose end line is missing was closed at `at` (its stint was
+    /// cut). Its last call over, the agent leaves it on the timeline at `at`, or earlier at the
+    /// first line that showed it off the call (SPEC §6). An agent with no call left (a
+    /// logoff or a restart ended it) has nothing to end.
+    pub(super) fn release_call(&mut self, ext: &str, at: i64, out: &mut Vec<TimelineEvent>) {
+        // The shared key, for the events.
+        let Some((ext, _)) = self.agents.get_key_value(ext) else {
+            return;
+        };
+        let ext = ext.clone();
+        let Some(a) = self.agents.get_mut(&ext).filter(|a| a.calls > 0) else {
+            return;
+        };
+        a.calls -= 1;
+        if a.calls == 0 {
+            end_missing_call(&ext, a, at, &self.texts, out);
+        }
+    }
+
+    /// A ring of the agent (`RINGNOANSWER`, `RINGCANCELED`): Asterisk rang it, so it was off
+    /// any call whose end line is missing.
+    pub(super) fn rung(&mut self, line: &QueueLogLine<'_>, map: &AgentMap) {
+        if let Some(a) = map
+            .ext_of(line.agent)
+            .and_then(|ext| self.agents.get_mut(ext))
+        {
+            a.mark_off_call(line.time);
         }
     }
 
@@ -207,23 +279,12 @@ impl AgentTimeline {
             .map(|(ext, _)| ext.clone())
             .collect();
         busy.sort();
-        let t = &self.texts;
         for ext in &busy {
             let Some(a) = self.agents.get_mut(ext) else {
                 continue;
             };
             a.calls = 0;
-            out.push(event(
-                ext,
-                &t.empty,
-                ts,
-                timeline::ON_CALL,
-                false,
-                &t.on_call,
-            ));
-            if a.paused.is_none() && !a.off {
-                out.push(event(ext, &t.empty, ts, timeline::IDLE, true, &t.idle));
-            }
+            end_missing_call(ext, a, ts, &self.texts, out);
         }
     }
 
@@ -308,6 +369,7 @@ impl AgentTimeline {
                 }
             }
             Pause | PauseAll => {
+                a.mark_off_call(ts);
                 let reason = crate::names::sanitize(line.data[0]);
                 let reason = if reason.is_empty() {
                     timeline::DEFAULT_PAUSE.to_string()
@@ -328,6 +390,7 @@ impl AgentTimeline {
             Unpause | UnpauseAll => {
                 if let Some(reason) = a.paused.take() {
                     if a.calls > 0 {
+                        a.unpaused_on_call = Some(ts);
                         let state: Arc<str> = Arc::from(reason);
                         out.push(event(ext, name, ts, timeline::NOT_AVAIL, false, &state));
                     } else {
@@ -338,14 +401,23 @@ impl AgentTimeline {
             Connect => {
                 a.calls += 1;
                 a.off = false;
+                a.off_call_since = None;
                 out.push(event(ext, name, ts, timeline::ON_CALL, true, &t.on_call));
             }
             CompleteCaller | CompleteAgent | Transfer | BlindTransfer | AttendedTransfer => {
                 a.calls = a.calls.saturating_sub(1);
                 out.push(event(ext, name, ts, timeline::ON_CALL, false, &t.on_call));
-                // An agent that logged off during the call stays off.
-                if a.calls == 0 && a.paused.is_none() && !a.off {
-                    idle(out);
+                if a.calls == 0 {
+                    a.off_call_since = None;
+                    a.unpaused_on_call = None;
+                    // An agent that logged off during the call stays off.
+                    if a.paused.is_none() && !a.off {
+                        idle(out);
+                    }
+                } else {
+                    // The timeline shows no call from here: an earlier call still counted
+                    // has lost its end line.
+                    a.mark_off_call(ts);
                 }
             }
             _ => {}
@@ -445,6 +517,156 @@ mod tests {
                 (50, "agent_on_call", false, "none"),
             ]
         );
+    }
+
+    const H4: i64 = 4 * 3600;
+
+    /// The lines: a call connected, then only housekeeping for a day.
+    fn call_without_end(between: &[String]) -> Vec<String> {
+        let mut lines = vec![
+            l(0, "c1|q|NONE|ENTERQUEUE||555|1"),
+            l(10, "c1|q|SIP/448|CONNECT|10|c1.1|2"),
+        ];
+        lines.extend_from_slice(between);
+        lines.push(l(26 * 3600, "NONE|NONE|NONE|CONFIGRELOAD|"));
+        lines
+    }
+
+    #[test]
+    fn a_call_without_its_end_ends_when_its_stint_is_closed() {
+        let (out, state) = run(&call_without_end(&[]));
+        // Closed at its deadline (--max-call-hours after it entered), not at the line that
+        // noticed; the static member is idle from then.
+        assert_eq!(
+            evs(&out),
+            [
+                (10, "agent_on_call", true, "none"),
+                (H4, "agent_on_call", false, "none"),
+                (H4, "agent_idle", true, "available"),
+            ]
+        );
+        assert_eq!(state.agents["448"].calls, 0);
+        assert!(finals(&out)[0].talk_secs.is_none());
+    }
+
+    #[test]
+    fn a_pause_ends_a_call_without_its_end_there() {
+        let (out, _) = run(&call_without_end(&[l(600, "NONE|q|SIP/448|PAUSE|Tea")]));
+        assert_eq!(
+            evs(&out),
+            [
+                (10, "agent_on_call", true, "none"),
+                (600, "agent_not_avail_state", true, "Tea"),
+                (600, "agent_on_call", false, "none"),
+            ]
+        );
+        // Unpaused later: idle from the unpause, not from the pause.
+        let (out, _) = run(&call_without_end(&[
+            l(600, "NONE|q|SIP/448|PAUSE|Tea"),
+            l(900, "NONE|q|SIP/448|UNPAUSE|"),
+        ]));
+        assert_eq!(
+            evs(&out)[2..],
+            [
+                (900, "agent_not_avail_state", false, "Tea"),
+                (600, "agent_on_call", false, "none"),
+                (900, "agent_idle", true, "available"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_ring_or_another_call_ends_a_call_without_its_end() {
+        let (out, _) = run(&call_without_end(&[
+            l(290, "c2|q|NONE|ENTERQUEUE||556|1"),
+            l(300, "c2|q|SIP/448|RINGNOANSWER|10000"),
+            l(400, "c2|q|NONE|ABANDON|1|1|110"),
+        ]));
+        assert_eq!(
+            evs(&out)[1..],
+            [
+                (300, "agent_on_call", false, "none"),
+                (300, "agent_idle", true, "available"),
+            ]
+        );
+        // Another call connects and ends: the agent talked until that end, then was free.
+        let (out, _) = run(&call_without_end(&[
+            l(290, "c2|q|NONE|ENTERQUEUE||556|1"),
+            l(300, "c2|q|SIP/448|CONNECT|10|c2.1|2"),
+            l(500, "c2|q|SIP/448|COMPLETECALLER|10|200|1"),
+        ]));
+        assert_eq!(
+            evs(&out)[1..],
+            [
+                (300, "agent_on_call", true, "none"),
+                (500, "agent_on_call", false, "none"),
+                (500, "agent_on_call", false, "none"),
+                (500, "agent_idle", true, "available"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_logoff_or_a_restart_already_ended_the_call() {
+        let (out, _) = run(&call_without_end(&[l(
+            700,
+            "NONE|NONE|SIP/448|AGENTLOGOFF|SIP/448-01|690",
+        )]));
+        assert_eq!(
+            evs(&out)[1..],
+            [(700, "agent_not_avail_state", true, "Logoff")]
+        );
+        let (out, _) = run(&call_without_end(&[
+            l(600, "NONE|q|SIP/448|PAUSE|Tea"),
+            l(800, "NONE|NONE|NONE|NONE|QUEUESTART|"),
+        ]));
+        assert_eq!(
+            evs(&out)[1..],
+            [
+                (600, "agent_not_avail_state", true, "Tea"),
+                (600, "agent_on_call", false, "none"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_call_with_its_end_keeps_its_agent_through_a_ring_elsewhere() {
+        let (out, _) = run(&[
+            l(0, "c1|q|NONE|ENTERQUEUE||555|1"),
+            l(10, "c1|q|SIP/448|CONNECT|10|c1.1|2"),
+            l(20, "c2|q2|SIP/448|RINGCANCELED|500"),
+            l(90, "c1|q|SIP/448|COMPLETEAGENT|10|80|1"),
+        ]);
+        assert_eq!(
+            evs(&out),
+            [
+                (10, "agent_on_call", true, "none"),
+                (90, "agent_on_call", false, "none"),
+                (90, "agent_idle", true, "available"),
+            ]
+        );
+    }
+
+    #[test]
+    fn what_showed_the_agent_off_its_call_carries_to_the_next_run() {
+        let lines = call_without_end(&[l(600, "NONE|q|SIP/448|PAUSE|Tea")]);
+        let (whole, _) = run(&lines);
+        let (mut first, state) = run(&lines[..3]);
+        assert_eq!(state.agents["448"].off_call_since, Some(T0 + 600));
+        let json = serde_json::to_string(&state).unwrap();
+        let mut d = Deriver::new(
+            DeriveConfig {
+                zone: Zone::UTC,
+                max_call_secs: H4,
+            },
+            serde_json::from_str(&json).unwrap(),
+        );
+        d.feed(
+            &parse_line(&lines[3], Zone::UTC).unwrap(),
+            &AgentMap::default(),
+            &mut first,
+        );
+        assert_eq!(first.events, whole.events);
     }
 
     #[test]

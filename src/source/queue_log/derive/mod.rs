@@ -109,23 +109,25 @@ impl Deriver {
         agents: &AgentMap,
         out: &mut Derived,
     ) {
-        // A stint cut (by its deadline, a re-entry or a restart) frees its agent.
+        // A stint cut (by its deadline, a re-entry or a restart) frees its agent, and ends
+        // the agent's call on the timeline.
+        let events = &mut out.events;
+        let mut release = |ext: &str, at: i64| self.agents.release_call(ext, at, events);
         if self.stints.overdue(line.time) {
-            self.stints.expire(line.time, &mut out.stints, &mut |ext| {
-                self.agents.release_call(ext)
-            });
+            self.stints.expire(line.time, &mut out.stints, &mut release);
         }
         match kind {
-            EventKind::EnterQueue => self.stints.enter(line, &mut out.stints, &mut |ext| {
-                self.agents.release_call(ext)
-            }),
+            EventKind::EnterQueue => self.stints.enter(line, &mut out.stints, &mut release),
             EventKind::QueueStart => {
                 // The agents end their calls on the timeline first, so releasing them again
-                // for the cut stints leaves them free.
+                // for the cut stints finds no call left.
                 self.agents.restart(line.time, &mut out.events);
                 self.stints
-                    .restart(&mut out.stints, &mut |ext| self.agents.release_call(ext));
+                    .restart(line.time, &mut out.stints, &mut |ext, at| {
+                        self.agents.release_call(ext, at, &mut out.events)
+                    });
             }
+            EventKind::RingNoAnswer | EventKind::RingCanceled => self.agents.rung(line, agents),
             _ => {}
         }
         if kind.moves_agents() {

@@ -33,9 +33,9 @@ impl Hasher for PreHashed {
 
 type ByHash<V> = HashMap<u64, V, BuildHasherDefault<PreHashed>>;
 
-/// Frees the agent (by extension) of a connected stint that was cut: its end is missing,
-/// so no line will.
-pub(super) type Release<'a> = dyn FnMut(&str) + 'a;
+/// Frees the agent (by extension) of a connected stint that was cut at the instant given:
+/// its end is missing, so no line will.
+pub(super) type Release<'a> = dyn FnMut(&str, i64) + 'a;
 
 /// The open stints, walked line by line; see the module doc.
 pub(super) struct Stints {
@@ -157,7 +157,7 @@ impl Stints {
                 .position(|s| s.callid == line.callid && s.queue == line.queuename)
         {
             let cut = list.remove(i);
-            Self::close_cut(cut, out, release);
+            Self::close_cut(cut, line.time, out, release);
         }
         let (hour, label) = match &self.hour {
             Some((b, label)) if b.start <= line.time && line.time < b.end => {
@@ -201,11 +201,11 @@ impl Stints {
         self.open.entry(key).or_default().push(stint);
     }
 
-    /// A stint whose end is missing: answered ones stay `ANSWERED` with unknown talk (and
-    /// free their agent), the others become `INCOMPLETE`.
-    fn close_cut(mut stint: Stint, out: &mut Vec<Stint>, release: &mut Release<'_>) {
+    /// A stint whose end is missing, closed at `at`: answered ones stay `ANSWERED` with
+    /// unknown talk (and free their agent), the others become `INCOMPLETE`.
+    fn close_cut(mut stint: Stint, at: i64, out: &mut Vec<Stint>, release: &mut Release<'_>) {
         if stint.connected() {
-            release(&stint.agent);
+            release(&stint.agent, at);
             if stint.pending {
                 stint.pending = false;
                 out.push(stint);
@@ -216,12 +216,13 @@ impl Stints {
         }
     }
 
-    /// Closes the stints open longer than `max_call_secs` at `now`.
+    /// Closes the stints open longer than `max_call_secs` at `now`, each at its deadline
+    /// (the moment it became too long, not the line that noticed).
     pub(super) fn expire(&mut self, now: i64, out: &mut Vec<Stint>, release: &mut Release<'_>) {
         while let Some((deadline, ..)) = self.deadlines.front()
             && now > *deadline
         {
-            let Some((_, key, enter_time)) = self.deadlines.pop_front() else {
+            let Some((deadline, key, enter_time)) = self.deadlines.pop_front() else {
                 break;
             };
             let Some(list) = self.open.get_mut(&key) else {
@@ -237,16 +238,16 @@ impl Stints {
                 *list = kept;
             }
             for stint in cut {
-                Self::close_cut(stint, out, release);
+                Self::close_cut(stint, deadline, out, release);
             }
         }
     }
 
-    /// `QUEUESTART`: Asterisk restarted; every open call is gone, cut.
-    pub(super) fn restart(&mut self, out: &mut Vec<Stint>, release: &mut Release<'_>) {
+    /// `QUEUESTART` at `now`: Asterisk restarted; every open call is gone, cut.
+    pub(super) fn restart(&mut self, now: i64, out: &mut Vec<Stint>, release: &mut Release<'_>) {
         let open = std::mem::take(&mut self.open);
         for stint in open.into_values().flatten() {
-            Self::close_cut(stint, out, release);
+            Self::close_cut(stint, now, out, release);
         }
         self.deadlines.clear();
         self.links.clear();
