@@ -1,6 +1,7 @@
 //! `apr status [--format text|json] [--max-age SPAN]` (SPEC §12): where apr stands, read
 //! only. With `--max-age` it is a monitoring check: one line, exit 1 when the last
-//! successful collect or queue_log load is older than the span. What is shown is gathered
+//! successful collect or queue_log load, or the newest data of a source loaded in the last
+//! week, is older than the span. What is shown is gathered
 //! by [`crate::ops::status`]; rendering it (text, JSON) and the freshness check are here,
 //! and pure.
 
@@ -21,8 +22,8 @@ pub struct Args {
     /// text, or json for programs
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     pub format: String,
-    /// Check only: exit 1 with one line when the last successful collect or queue_log load
-    /// is older than this (30m, 2h)
+    /// Check only: exit 1 with one line when the last successful collect or queue_log load,
+    /// or the newest data of a source loaded in the last week, is older than this (30m, 2h)
     #[arg(long, value_name = "SPAN")]
     pub max_age: Option<String>,
 }
@@ -125,8 +126,12 @@ pub fn render_text(s: &Status) -> String {
     if s.data_until.is_empty() {
         line("data until:      no data loaded".into());
     }
-    for (source, t) in &s.data_until {
-        line(format!("data until:      {source:<10} {}", when(*t)));
+    for d in &s.data_until {
+        line(format!(
+            "data until:      {:<10} {}",
+            d.source,
+            when(d.until)
+        ));
     }
     line(format!(
         "collect:         watermark {}; last successful run {}",
@@ -189,17 +194,18 @@ pub fn render_text(s: &Status) -> String {
             counts(t.rows, "row")
         ));
     }
-    if s.other_reasons.is_empty() {
-        line("other reasons:   none in the last 7 days".into());
+    if s.reasons.is_empty() {
+        line("reasons:         no not-available reason in the last 7 days of data".into());
     } else {
-        line("other reasons (not-available reasons counted as Other NPT in the last 7 days; map them with APR_STATE_MAP):".into());
+        line("reasons (not-available reasons in the last 7 days of data and the category each went to; map them with APR_STATE_MAP):".into());
     }
-    for o in &s.other_reasons {
+    for r in &s.reasons {
         line(format!(
-            "  '{}': {}, last {}",
-            o.reason,
-            counts(o.starts, "start"),
-            when(o.last)
+            "  '{}' -> {}: {}, last {}",
+            r.reason,
+            r.category.name(),
+            counts(r.starts, "start"),
+            when(r.last)
         ));
     }
     out
@@ -220,7 +226,7 @@ pub fn render_json(s: &Status) -> Json {
         "zone": z.name(),
         "zone_recorded": s.zone_recorded,
         "data_until": s.data_until.iter()
-            .map(|(src, t)| (src.clone(), instant(Some(*t))))
+            .map(|d| (d.source.clone(), instant(Some(d.until))))
             .collect::<serde_json::Map<_, _>>(),
         "collect": {
             "watermark": instant(s.collect_watermark),
@@ -249,7 +255,13 @@ pub fn render_json(s: &Status) -> Json {
             "from": t.span.map(|(a, _)| rfc3339(z, a)),
             "to": t.span.map(|(_, b)| rfc3339(z, b)),
         })).collect::<Vec<_>>(),
-        "other_reasons": s.other_reasons.iter().map(|o| json!({
+        "reasons": s.reasons.iter().map(|r| json!({
+            "reason": r.reason,
+            "category": r.category.name(),
+            "starts": r.starts,
+            "last": rfc3339(z, r.last),
+        })).collect::<Vec<_>>(),
+        "other_reasons": s.other_reasons().map(|o| json!({
             "reason": o.reason,
             "starts": o.starts,
             "last": rfc3339(z, o.last),
@@ -258,8 +270,10 @@ pub fn render_json(s: &Status) -> Json {
 }
 
 /// The monitoring check of `--max-age`: every source that has run (collect, queue_log
-/// loads) must have succeeded within `max_age` seconds. `Ok` is a one-line summary, `Err`
-/// the one line saying what is stale.
+/// loads) must have succeeded within `max_age` seconds, and every source whose loader ran
+/// in the last week must hold data newer than `max_age` (a collect that runs but brings
+/// nothing new is not fresh). `Ok` is a one-line summary, `Err` the one line saying what
+/// is stale and which check failed.
 pub fn check_fresh(s: &Status, max_age: i64, max_age_text: &str) -> Result<String, String> {
     let z = s.zone;
     let mut fresh = Vec::new();
@@ -286,13 +300,40 @@ pub fn check_fresh(s: &Status, max_age: i64, max_age_text: &str) -> Result<Strin
             s.database
         ));
     }
+    for d in &s.data_until {
+        let loader = match d.source.as_str() {
+            "api" => s.collect_last_run,
+            "queue_log" => s.last_queue_log_load(),
+            _ => s.collect_last_run.max(s.last_queue_log_load()),
+        };
+        let loaded = loader.map_or(d.written_at, |t| t.max(d.written_at));
+        if s.now - loaded > LOADED_LATELY {
+            continue;
+        }
+        let ago = s.now - d.until;
+        if ago > max_age {
+            return Err(format!(
+                "the newest {} data is from {} ({}), older than --max-age {max_age_text}, \
+                 although it was loaded {}",
+                d.source,
+                local(z, d.until),
+                age(ago),
+                age(s.now - loaded)
+            ));
+        }
+        fresh.push(format!("{} data until {}", d.source, age(ago)));
+    }
     Ok(format!("ok: {}", fresh.join(", ")))
 }
+
+/// A source loaded within this long must bring fresh data; one idle longer (a retired
+/// queue_log, an API no longer collected) is not checked for its data's age.
+const LOADED_LATELY: i64 = 7 * 86_400;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::status::FileStatus;
+    use crate::ops::status::{FileStatus, SourceData};
 
     #[test]
     fn ages_read_naturally() {
@@ -330,8 +371,46 @@ mod tests {
                 .into_iter()
                 .collect(),
             tables: vec![],
-            other_reasons: vec![],
+            reasons: vec![],
         }
+    }
+
+    fn data(source: &str, until: i64, written_at: i64) -> SourceData {
+        SourceData {
+            source: source.into(),
+            until,
+            written_at,
+        }
+    }
+
+    /// Issue 28: API data ending 473 days ago answered `ok` because a collect ran 2
+    /// minutes ago.
+    #[test]
+    fn freshness_needs_fresh_data_from_a_source_loaded_lately() {
+        let now = 1_757_260_800;
+        let mut s = status(now, Some(now - 120), None);
+        s.data_until = vec![data("api", now - 473 * 86_400, now - 473 * 86_400)];
+        let e = check_fresh(&s, 1800, "30m").unwrap_err();
+        assert!(
+            e.starts_with("the newest api data is from 2024-")
+                && e.contains("(473d 00h ago), older than --max-age 30m")
+                && e.ends_with("although it was loaded 2m ago"),
+            "{e}"
+        );
+        s.data_until = vec![data("api", now - 600, now - 120)];
+        assert_eq!(
+            check_fresh(&s, 1800, "30m").unwrap(),
+            "ok: last collect 2m ago, api data until 10m ago"
+        );
+        // A source nothing loaded this week (a retired queue_log) is not held to it.
+        s.data_until
+            .push(data("queue_log", now - 30 * 86_400, now - 30 * 86_400));
+        assert!(check_fresh(&s, 1800, "30m").is_ok());
+        // A stale loader is said before stale data.
+        let mut s = status(now, Some(now - 7200), None);
+        s.data_until = vec![data("api", now - 86_400, now - 7200)];
+        let e = check_fresh(&s, 1800, "30m").unwrap_err();
+        assert!(e.starts_with("the last successful collect was"), "{e}");
     }
 
     #[test]
