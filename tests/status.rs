@@ -66,7 +66,7 @@ fn a_missing_database_is_an_error_and_stays_missing() {
     assert_eq!(
         err.trim(),
         format!(
-            "error: database sqlite://{} does not exist; load data first with apr init-load or apr collect",
+            "error: database sqlite://{} does not exist; load data first with apr init-load, apr collect or apr parse-queue-log",
             db.display()
         )
     );
