@@ -334,7 +334,7 @@ fn not_a_queue_log(display: &str, parsed: &Parsed<'_>, read: usize, zone: Zone) 
         || parsed
             .rejects
             .iter()
-            .any(|r| parse_line(&r.line, zone).is_ok())
+            .any(|r| parse_line(r.line, zone).is_ok())
     {
         return Ok(());
     }
