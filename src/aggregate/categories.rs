@@ -225,13 +225,11 @@ mod tests {
 
     #[test]
     fn category_names_are_the_rule_names() {
-        for c in [
-            Login, Logoff, Dnd, Meeting, Training, Chat, Tickets, Outbound,
-        ] {
-            let rule = format!("[[rule]]\ncategory = \"{}\"\nexact = [\"x\"]\n", c.name());
-            assert_eq!(StateMap::parse(&rule, "t").unwrap().classify("x"), c);
-        }
-        for c in [Lunch, Tea, Bio, Short, Other] {
+        let all = [
+            Login, Logoff, Dnd, Meeting, Training, Chat, Tickets, Outbound, Lunch, Tea, Bio, Short,
+            Other,
+        ];
+        for c in all {
             let rule = format!("[[rule]]\ncategory = \"{}\"\nexact = [\"x\"]\n", c.name());
             assert_eq!(StateMap::parse(&rule, "t").unwrap().classify("x"), c);
         }

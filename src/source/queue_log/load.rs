@@ -376,9 +376,11 @@ fn read_files(
             // The first chunk of a file read from its start holds enough lines to tell a
             // queue_log from other data before anything of it is committed.
             let mut first = seg.start.offset == 0;
-            let mut max_lines = opts
-                .chunk_lines
-                .max(if first { NOT_A_QUEUE_LOG_LINES } else { 0 });
+            let mut max_lines = if first {
+                opts.chunk_lines.max(NOT_A_QUEUE_LOG_LINES)
+            } else {
+                opts.chunk_lines
+            };
             while reader.next_chunk(&mut chunk, max_lines)? {
                 max_lines = opts.chunk_lines;
                 let texts = texts(&chunk);
