@@ -249,6 +249,18 @@ mod tests {
             "cannot connect to MySQL at mysql://u:***@h/apr: unknown host \
              'nosuchhost.invalid'; check the host in URL"
         );
+        let e = connect_error(
+            "mysql://u:***@h/apr",
+            "URL",
+            "apr",
+            &t,
+            mysql::Error::DriverError(mysql::DriverError::ConnectTimeout),
+        );
+        assert_eq!(
+            e.to_string(),
+            "cannot connect to MySQL database mysql://u:***@h/apr within 10 s \
+             (connect_timeout); check that the server is running and reachable"
+        );
         let e = connect("127.0.0.1:3306", std::io::ErrorKind::Other);
         assert!(e.to_string().contains(": the driver's words; check"), "{e}");
         let bad = mysql::Opts::from_url("mysql://u:p@h:99999/apr").unwrap_err();
