@@ -112,7 +112,7 @@ pub fn render_text(s: &Status) -> String {
     for d in &s.data_until {
         line(format!(
             "data until:      {:<10} {}",
-            d.source,
+            d.name(),
             when(d.until)
         ));
     }
@@ -209,7 +209,7 @@ pub fn render_json(s: &Status) -> Json {
         "zone": z.name(),
         "zone_recorded": s.zone_recorded,
         "data_until": s.data_until.iter()
-            .map(|d| (d.source.clone(), instant(Some(d.until))))
+            .map(|d| (d.name().to_string(), instant(Some(d.until))))
             .collect::<serde_json::Map<_, _>>(),
         "collect": {
             "watermark": instant(s.collect_watermark),

@@ -3,6 +3,7 @@
 //! reads a gathered [`Status`] and answers with the one line to print.
 
 use crate::hours::Zone;
+use crate::model::EventSource;
 use crate::ops::status::Status;
 
 /// `45s`, `12m`, `3h 05m`, `2d 04h`: how long ago (or `in ...` for the future).
@@ -56,10 +57,10 @@ pub fn check_fresh(s: &Status, max_age: i64, max_age_text: &str) -> Result<Strin
         ));
     }
     for d in &s.data_until {
-        let loader = match d.source.as_str() {
-            "api" => s.collect_last_run,
-            "queue_log" => s.last_queue_log_load(),
-            _ => s.collect_last_run.max(s.last_queue_log_load()),
+        let loader = match d.source {
+            Some(EventSource::Api) => s.collect_last_run,
+            Some(EventSource::QueueLog) => s.last_queue_log_load(),
+            None => s.collect_last_run.max(s.last_queue_log_load()),
         };
         let loaded = loader.map_or(d.written_at, |t| t.max(d.written_at));
         if s.now - loaded > LOADED_LATELY {
@@ -70,13 +71,13 @@ pub fn check_fresh(s: &Status, max_age: i64, max_age_text: &str) -> Result<Strin
             return Err(format!(
                 "the newest {} data is from {} ({}), older than --max-age {max_age_text}, \
                  although it was loaded {}",
-                d.source,
+                d.name(),
                 local_time(z, d.until),
                 age(ago),
                 age(s.now - loaded)
             ));
         }
-        fresh.push(format!("{} data until {}", d.source, age(ago)));
+        fresh.push(format!("{} data until {}", d.name(), age(ago)));
     }
     Ok(format!("ok: {}", fresh.join(", ")))
 }
@@ -130,9 +131,9 @@ mod tests {
         }
     }
 
-    fn data(source: &str, until: i64, written_at: i64) -> SourceData {
+    fn data(source: EventSource, until: i64, written_at: i64) -> SourceData {
         SourceData {
-            source: source.into(),
+            source: Some(source),
             until,
             written_at,
         }
@@ -144,7 +145,11 @@ mod tests {
     fn freshness_needs_fresh_data_from_a_source_loaded_lately() {
         let now = 1_757_260_800;
         let mut s = status(now, Some(now - 120), None);
-        s.data_until = vec![data("api", now - 473 * 86_400, now - 473 * 86_400)];
+        s.data_until = vec![data(
+            EventSource::Api,
+            now - 473 * 86_400,
+            now - 473 * 86_400,
+        )];
         let e = check_fresh(&s, 1800, "30m").unwrap_err();
         assert!(
             e.starts_with("the newest api data is from 2024-")
@@ -152,18 +157,21 @@ mod tests {
                 && e.ends_with("although it was loaded 2m ago"),
             "{e}"
         );
-        s.data_until = vec![data("api", now - 600, now - 120)];
+        s.data_until = vec![data(EventSource::Api, now - 600, now - 120)];
         assert_eq!(
             check_fresh(&s, 1800, "30m").unwrap(),
             "ok: last collect 2m ago, api data until 10m ago"
         );
         // A source nothing loaded this week (a retired queue_log) is not held to it.
-        s.data_until
-            .push(data("queue_log", now - 30 * 86_400, now - 30 * 86_400));
+        s.data_until.push(data(
+            EventSource::QueueLog,
+            now - 30 * 86_400,
+            now - 30 * 86_400,
+        ));
         assert!(check_fresh(&s, 1800, "30m").is_ok());
         // A stale loader is said before stale data.
         let mut s = status(now, Some(now - 7200), None);
-        s.data_until = vec![data("api", now - 86_400, now - 7200)];
+        s.data_until = vec![data(EventSource::Api, now - 86_400, now - 7200)];
         let e = check_fresh(&s, 1800, "30m").unwrap_err();
         assert!(e.starts_with("the last successful collect was"), "{e}");
     }

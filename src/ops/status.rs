@@ -2,15 +2,16 @@
 //! writing anything — watermarks and "data until" instants, what waits for aggregation,
 //! each queue_log file's cursor against the file on disk, row counts and time spans per
 //! table, and the not-available reasons of the last week of data with the category each
-//! went to. Gathering reads the
-//! database and stats files; every `etl_state` value is decoded through its key in
-//! [`crate::model::state`], so a corrupt one is an error naming the key.
+//! went to. Gathering reads the database and stats files; every `etl_state` value is
+//! decoded through its key in [`crate::model::state`], so a corrupt one is an error naming
+//! the key.
 
 use std::collections::BTreeMap;
 
 use crate::aggregate::categories::{Category, StateMap};
 use crate::error::Result;
 use crate::hours::Zone;
+use crate::model::EventSource;
 use crate::model::state::{
     COLLECT_EVENTS_UNTIL, COLLECT_LAST_RUN, Cursor, DATA_UNTIL_KEYS, DIRTY_FROM, DIRTY_TO, Gap,
     InstantKey, LEGACY_DATA_UNTIL, PRUNED_BEFORE,
@@ -49,12 +50,19 @@ pub struct TableStatus {
 /// One source's newest data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceData {
-    /// `api`, `queue_log`, or `all` for a database with one shared value.
-    pub source: String,
+    /// `None` for a database with one value shared by every source.
+    pub source: Option<EventSource>,
     /// Its "data until" instant.
     pub until: i64,
     /// When that instant was last written (a load of the source).
     pub written_at: i64,
+}
+
+impl SourceData {
+    /// `api`, `queue_log`, or `all` for the shared value.
+    pub fn name(&self) -> &'static str {
+        self.source.map_or("all", EventSource::as_str)
+    }
 }
 
 /// One queue_log file's cursor and the file on disk now.
@@ -152,19 +160,20 @@ pub fn gather(conn: &mut Conn<'_>, zone: Zone, state_map: &StateMap, now: i64) -
     )?;
     let stored = |k: &str| state.get(k).map(|(v, _)| v.as_str());
     let instant = |key: InstantKey| key.decode(stored(key.name()));
-    let source_data = |source: &str, key: InstantKey| -> Result<Option<SourceData>> {
-        Ok(instant(key)?.map(|until| SourceData {
-            source: source.to_string(),
-            until,
-            written_at: state.get(key.name()).map_or(0, |(_, at)| *at),
-        }))
-    };
+    let source_data =
+        |source: Option<EventSource>, key: InstantKey| -> Result<Option<SourceData>> {
+            Ok(instant(key)?.map(|until| SourceData {
+                source,
+                until,
+                written_at: state.get(key.name()).map_or(0, |(_, at)| *at),
+            }))
+        };
     let mut data_until = Vec::new();
     for (source, key) in DATA_UNTIL_KEYS {
-        data_until.extend(source_data(source.as_str(), key)?);
+        data_until.extend(source_data(Some(source), key)?);
     }
     if data_until.is_empty() {
-        data_until.extend(source_data("all", LEGACY_DATA_UNTIL)?);
+        data_until.extend(source_data(None, LEGACY_DATA_UNTIL)?);
     }
     let pending_aggregation = instant(DIRTY_FROM)?.zip(instant(DIRTY_TO)?);
     let collect_last_run = COLLECT_LAST_RUN.decode(stored(COLLECT_LAST_RUN.name()))?;
@@ -337,7 +346,7 @@ mod tests {
         assert_eq!((s.files[0].offset, s.files[0].lines), (300, 4));
         assert_eq!(s.data_until.len(), 1);
         assert_eq!(
-            (s.data_until[0].source.as_str(), s.data_until[0].until),
+            (s.data_until[0].name(), s.data_until[0].until),
             ("queue_log", 1_757_257_200)
         );
         assert_eq!(s.pruned_before, Some(1_756_684_800));
