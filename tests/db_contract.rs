@@ -311,7 +311,7 @@ fn read_only_commands_never_create_a_database() {
         let err = stderr(&a);
         assert!(
             err.contains(&format!(
-                "database {shown} does not exist; load data first with apr init-load or apr collect"
+                "database {shown} does not exist; load data first with apr init-load, apr collect or apr parse-queue-log"
             )),
             "{err}"
         );

@@ -301,6 +301,85 @@ fn bad_arguments_are_one_line_errors() {
     assert!(!db.exists(), "a refused run created the database");
 }
 
+/// Issue 28: 20 KB of random bytes loaded as rejects with exit 0 and a cursor, and the
+/// monitoring check then answered `ok`.
+#[test]
+fn random_bytes_are_not_a_queue_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let junk = dir.path().join("junk");
+    // A fixed xorshift stream: the same 20 KB every run.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let bytes: Vec<u8> = (0..20 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 56) as u8
+        })
+        .collect();
+    std::fs::write(&junk, &bytes).unwrap();
+    let newline_ended = bytes.iter().filter(|b| **b == b'\n').count();
+    for dry in [&["--dry-run"][..], &[]] {
+        let out = apr(&db)
+            .arg("parse-queue-log")
+            .args(dry)
+            .arg(&junk)
+            .assert()
+            .code(2)
+            .stdout("");
+        let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let prefix = format!("error: {} is not a queue_log (", junk.display());
+        let rest = err.trim_end().strip_prefix(&prefix).expect(&err);
+        let (read, tail) = rest.split_once(' ').unwrap();
+        let read: usize = read.parse().expect(&err);
+        assert!(read > 5 && read <= newline_ended, "{err}");
+        assert_eq!(
+            tail,
+            "lines read, none parsed; expected TIME|CALLID|QUEUE|AGENT|EVENT|...)"
+        );
+    }
+    // No cursor, no reject, no line: the next run sees the file afresh.
+    for table in ["etl_state", "queue_log_rejects", "queue_log"] {
+        assert_eq!(
+            count(&db, &format!("SELECT COUNT(*) FROM {table}")),
+            0,
+            "{table}"
+        );
+    }
+}
+
+/// A few damaged lines, or lines that parse but fall outside the time bounds, are a
+/// queue_log with bad lines: each is rejected with its reason, as before.
+#[test]
+fn damaged_lines_of_a_queue_log_are_still_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let few = dir.path().join("few");
+    std::fs::write(&few, "garbage\nmore garbage\n\u{1}\u{2}\nnot|a|line\n").unwrap();
+    let out = load(&db, &[few.to_str().unwrap()], &[]);
+    assert!(
+        out.starts_with("4 lines read, 0 loaded, 4 rejected"),
+        "{out}"
+    );
+    let millis = dir.path().join("millis");
+    let lines: String = (0..6)
+        .map(|i| {
+            format!(
+                "{}|NONE|sales|PJSIP/201|UNPAUSE|\n",
+                1_757_217_480_000i64 + i
+            )
+        })
+        .collect();
+    std::fs::write(&millis, lines).unwrap();
+    let out = load(&db, &[millis.to_str().unwrap()], &[]);
+    assert!(
+        out.starts_with("6 lines read, 0 loaded, 6 rejected"),
+        "{out}"
+    );
+}
+
 fn report(db: &Path, args: &[&str]) -> String {
     let out = apr(db)
         .args(["report", "--start-date", "2025-09-07"])

@@ -1,7 +1,8 @@
 //! `apr status` (SPEC §12) through the real binary: read-only (a missing database is not
 //! created, a database the user may only read works and is left byte for byte), the
-//! queue_log cursor against its file, row counts and spans, Other reasons of the last 7
-//! days, JSON, and the `--max-age` check.
+//! queue_log cursor against its file, row counts and spans, the not-available reasons of
+//! the last 7 days of data with their categories, JSON, and the `--max-age` check (the
+//! loaders' last success and the data's age).
 
 use std::path::{Path, PathBuf};
 
@@ -65,7 +66,7 @@ fn a_missing_database_is_an_error_and_stays_missing() {
     assert_eq!(
         err.trim(),
         format!(
-            "error: database sqlite://{} does not exist; load data first with apr init-load or apr collect",
+            "error: database sqlite://{} does not exist; load data first with apr init-load, apr collect or apr parse-queue-log",
             db.display()
         )
     );
@@ -160,11 +161,14 @@ fn read_only_for_a_user_who_cannot_write() {
     assert_eq!(listing(dir.path()), before, "status changed a file");
 }
 
+/// Every reason of the last 7 days of the data is listed with the category it went to, so
+/// a supervisor can check the mapping; the week ends at the newest event, not the clock.
 #[test]
-fn other_reasons_of_the_last_seven_days() {
+fn reasons_of_the_last_week_of_data_with_their_categories() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("apr.db");
-    let now = chrono::Utc::now().timestamp();
+    // A database whose data ended long ago still shows its last week.
+    let newest = 1_757_260_800;
     let event = |ts: i64, state: &str| AgentEvent {
         ext: "201".into(),
         ts,
@@ -175,10 +179,11 @@ fn other_reasons_of_the_last_seven_days() {
         username: "Agent".into(),
     };
     let events = [
-        event(now - 8 * 86_400, "Old mystery"),
-        event(now - 7200, "Mystery errand"),
-        event(now - 3600, "Mystery errand"),
-        event(now - 1800, "Lunch"),
+        event(newest - 8 * 86_400, "Old mystery"),
+        event(newest - 7200, "Mystery errand"),
+        event(newest - 5400, "Team Huddle"),
+        event(newest - 3600, "Mystery errand"),
+        event(newest, "Tea Break"),
     ];
     {
         let mut store = SqliteStore::open(&db).unwrap();
@@ -187,31 +192,101 @@ fn other_reasons_of_the_last_seven_days() {
             .load(&LoadBatch {
                 events: &events,
                 source: EventSource::Api,
-                data_until: Some(now),
+                data_until: Some(newest),
                 ..Default::default()
             })
             .unwrap();
     }
     let s = status_json(&db);
-    let reasons = s["other_reasons"].as_array().unwrap();
-    assert_eq!(reasons.len(), 1, "{reasons:?}");
-    assert_eq!(reasons[0]["reason"], "Mystery errand");
-    assert_eq!(reasons[0]["starts"], 2);
+    let listed: Vec<(String, String, u64)> = s["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["reason"].as_str().unwrap().to_string(),
+                r["category"].as_str().unwrap().to_string(),
+                r["starts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        ("Tea Break", "tea", 1),
+        ("Mystery errand", "other", 2),
+        ("Team Huddle", "other", 1),
+    ];
+    assert_eq!(
+        listed,
+        want.map(|(r, c, n)| (r.to_string(), c.to_string(), n)),
+        "{s}"
+    );
+    let other: Vec<&str> = s["other_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(other, ["Mystery errand", "Team Huddle"]);
     // Loaded but not aggregated: the range waits for aggregation.
     assert!(s["pending_aggregation"]["from"].is_string(), "{s}");
+    let out = apr()
+        .env("APR_DATABASE_URL", &db)
+        .arg("status")
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("  'Team Huddle' -> other: 1 start, last 2025-09-07 14:30:00"),
+        "{text}"
+    );
+    assert!(text.contains("  'Tea Break' -> tea: 1 start"), "{text}");
+}
+
+/// A queue_log of `n` pause/unpause lines, one a minute up to `last` (epoch seconds).
+fn queue_log_ending(path: &Path, last: i64, n: i64) {
+    let lines: String = (0..n)
+        .map(|i| {
+            let event = if i % 2 == 0 {
+                "PAUSE|Lunch"
+            } else {
+                "UNPAUSE|"
+            };
+            format!("{}|NONE|sales|PJSIP/201|{event}\n", last - (n - 1 - i) * 60)
+        })
+        .collect();
+    std::fs::write(path, lines).unwrap();
+}
+
+fn max_age_30m(db: &Path) -> (i32, String, String) {
+    let out = apr()
+        .env("APR_DATABASE_URL", db)
+        .args(["status", "--max-age", "30m"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn max_age_is_a_monitoring_check() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, _log) = queue_db(dir.path());
-    let out = apr()
+    let db = dir.path().join("apr.db");
+    let log = dir.path().join("queue_log");
+    queue_log_ending(&log, chrono::Utc::now().timestamp() - 120, 6);
+    apr()
         .env("APR_DATABASE_URL", &db)
-        .args(["status", "--max-age", "30m"])
+        .env("APR_TIMEZONE", "UTC")
+        .args(["-q", "parse-queue-log"])
+        .arg(&log)
         .assert()
         .success();
-    let line = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let (code, line, _) = max_age_30m(&db);
+    assert_eq!(code, 0);
     assert!(line.starts_with("ok: last queue_log load"), "{line}");
+    assert!(line.contains(", queue_log data until "), "{line}");
     assert_eq!(line.lines().count(), 1);
     apr()
         .env("APR_DATABASE_URL", &db)
@@ -244,6 +319,21 @@ fn max_age_is_a_monitoring_check() {
         .args(["status", "--max-age", "soon"])
         .assert()
         .code(2);
+}
+
+/// Issue 28: a load that just ran used to make old data look fresh.
+#[test]
+fn max_age_fails_on_old_data_that_was_loaded_just_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _log) = queue_db(dir.path());
+    let (code, out, err) = max_age_30m(&db);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: the newest queue_log data is from 2025-09-07 ")
+            && err.contains("older than --max-age 30m, although it was loaded "),
+        "{err}"
+    );
 }
 
 #[test]

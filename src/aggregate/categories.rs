@@ -1,6 +1,8 @@
 //! Not-available reasons → report categories (SPEC §5.3). The rules are data: the built-in
 //! set is `examples/state-map.toml`, compiled in; `APR_STATE_MAP` names a TOML file of the
-//! same shape that replaces it.
+//! same shape that replaces it. A rule's `contains` phrases match whole words (runs of
+//! letters and digits) with a plural `s` allowed, so `tea` is `Tea Break` but never
+//! `Team Huddle`.
 
 use std::path::Path;
 
@@ -27,12 +29,33 @@ pub enum Category {
     Other,
 }
 
+impl Category {
+    /// The name rules and `status` use (`tea`, `other`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Login => "login",
+            Category::Logoff => "logoff",
+            Category::Dnd => "dnd",
+            Category::Meeting => "meeting",
+            Category::Training => "training",
+            Category::Chat => "chat",
+            Category::Tickets => "tickets",
+            Category::Outbound => "outbound",
+            Category::Lunch => "lunch",
+            Category::Tea => "tea",
+            Category::Bio => "bio",
+            Category::Short => "short",
+            Category::Other => "other",
+        }
+    }
+}
+
 /// The built-in rules, shown to users as `examples/state-map.toml`.
 pub const BUILT_IN_RULES: &str = include_str!("../../examples/state-map.toml");
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Rule {
+struct RuleText {
     category: Category,
     #[serde(default)]
     exact: Vec<String>,
@@ -40,11 +63,19 @@ struct Rule {
     contains: Vec<String>,
 }
 
+/// A rule ready to match: exact reasons folded, `contains` phrases split into words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rule {
+    category: Category,
+    exact: Vec<String>,
+    contains: Vec<Vec<String>>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
     #[serde(default)]
-    rule: Vec<Rule>,
+    rule: Vec<RuleText>,
 }
 
 /// An ordered rule list; the first matching rule wins, no match is [`Category::Other`].
@@ -75,7 +106,7 @@ impl StateMap {
             .map(|r| Rule {
                 category: r.category,
                 exact: r.exact.iter().map(|s| fold(s)).collect(),
-                contains: r.contains.iter().map(|s| fold(s)).collect(),
+                contains: r.contains.iter().map(|s| words(s)).collect(),
             })
             .collect();
         Ok(StateMap { rules })
@@ -96,10 +127,15 @@ impl StateMap {
     /// The category of a not-available reason.
     pub fn classify(&self, reason: &str) -> Category {
         let r = fold(reason);
+        let said = words(&r);
         self.rules
             .iter()
             .find(|rule| {
-                rule.exact.contains(&r) || rule.contains.iter().any(|c| r.contains(c.as_str()))
+                rule.exact.contains(&r)
+                    || rule
+                        .contains
+                        .iter()
+                        .any(|phrase| holds_phrase(&said, phrase))
             })
             .map_or(Category::Other, |rule| rule.category)
     }
@@ -107,6 +143,26 @@ impl StateMap {
 
 fn fold(s: &str) -> String {
     s.trim().to_lowercase()
+}
+
+/// The case-folded words of `s`: its runs of letters and digits (`tea-break` and
+/// `ticket_b2c` are two words each).
+fn words(s: &str) -> Vec<String> {
+    fold(s)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether `said` holds the words of `phrase` one after another, each as said or with a
+/// plural `s` (`ticket` is `Tickets`). An empty phrase matches nothing.
+fn holds_phrase(said: &[String], phrase: &[String]) -> bool {
+    let same = |w: &String, p: &String| w == p || w.strip_suffix('s') == Some(p.as_str());
+    !phrase.is_empty()
+        && said
+            .windows(phrase.len())
+            .any(|run| run.iter().zip(phrase).all(|(w, p)| same(w, p)))
 }
 
 #[cfg(test)]
@@ -139,6 +195,43 @@ mod tests {
         ];
         for (reason, want) in cases {
             assert_eq!(m.classify(reason), want, "{reason:?}");
+        }
+    }
+
+    /// Substring matching once counted these as breaks (issue 28).
+    #[test]
+    fn rules_match_whole_words_only() {
+        let m = StateMap::default();
+        let cases = [
+            ("Team Huddle", Other),
+            ("Teams call", Other),
+            ("Biometric check", Other),
+            ("Steam room", Other),
+            ("tea", Tea),
+            ("TEA-break", Tea),
+            ("Teas", Tea),
+            ("ticket_b2c", Tickets),
+            ("Tickets", Tickets),
+            ("chats", Chat),
+            ("Chatting", Other),
+            ("break short", Other),
+            ("Short  Break!", Short),
+            ("Short Breaks", Short),
+        ];
+        for (reason, want) in cases {
+            assert_eq!(m.classify(reason), want, "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn category_names_are_the_rule_names() {
+        let all = [
+            Login, Logoff, Dnd, Meeting, Training, Chat, Tickets, Outbound, Lunch, Tea, Bio, Short,
+            Other,
+        ];
+        for c in all {
+            let rule = format!("[[rule]]\ncategory = \"{}\"\nexact = [\"x\"]\n", c.name());
+            assert_eq!(StateMap::parse(&rule, "t").unwrap().classify("x"), c);
         }
     }
 

@@ -1,8 +1,9 @@
 //! `apr status [--format text|json] [--max-age SPAN]` (SPEC §12): where apr stands, read
 //! only. With `--max-age` it is a monitoring check: one line, exit 1 when the last
-//! successful collect or queue_log load is older than the span. What is shown is gathered
-//! by [`crate::ops::status`]; rendering it (text, JSON) and the freshness check are here,
-//! and pure.
+//! successful collect or queue_log load, or the newest data of a source loaded in the last
+//! week, is older than the span. What is shown is gathered
+//! by [`crate::ops::status`] and checked by [`crate::ops::freshness`]; rendering it (text,
+//! JSON) is here, and pure.
 
 use std::io::Write;
 
@@ -12,6 +13,7 @@ use serde_json::{Value as Json, json};
 use crate::cli::global::GlobalArgs;
 use crate::error::Error;
 use crate::hours::{Zone, parse_span};
+use crate::ops::freshness::{age, check_fresh, local_time};
 use crate::ops::status::{Status, gather};
 use crate::plural::counts;
 use crate::store::maintenance::Conn;
@@ -21,8 +23,8 @@ pub struct Args {
     /// text, or json for programs
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     pub format: String,
-    /// Check only: exit 1 with one line when the last successful collect or queue_log load
-    /// is older than this (30m, 2h)
+    /// Check only: exit 1 with one line when the last successful collect or queue_log load,
+    /// or the newest data of a source loaded in the last week, is older than this (30m, 2h)
     #[arg(long, value_name = "SPAN")]
     pub max_age: Option<String>,
 }
@@ -76,24 +78,6 @@ fn print(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `45s`, `12m`, `3h 05m`, `2d 04h`: how long ago (or `in ...` for the future).
-pub fn age(secs: i64) -> String {
-    if secs < 0 {
-        return format!("in {}", age(-secs).trim_end_matches(" ago"));
-    }
-    let text = match secs {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 86_400 => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
-        s => format!("{}d {:02}h", s / 86_400, s % 86_400 / 3600),
-    };
-    format!("{text} ago")
-}
-
-fn local(zone: Zone, t: i64) -> String {
-    zone.local(t).format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
 fn rfc3339(zone: Zone, t: i64) -> String {
     zone.local(t)
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
@@ -102,7 +86,7 @@ fn rfc3339(zone: Zone, t: i64) -> String {
 /// The human form of a status.
 pub fn render_text(s: &Status) -> String {
     let z = s.zone;
-    let when = |t: i64| format!("{} ({})", local(z, t), age(s.now - t));
+    let when = |t: i64| format!("{} ({})", local_time(z, t), age(s.now - t));
     let mut out = String::new();
     let mut line = |l: String| {
         out.push_str(&l);
@@ -125,8 +109,12 @@ pub fn render_text(s: &Status) -> String {
     if s.data_until.is_empty() {
         line("data until:      no data loaded".into());
     }
-    for (source, t) in &s.data_until {
-        line(format!("data until:      {source:<10} {}", when(*t)));
+    for d in &s.data_until {
+        line(format!(
+            "data until:      {:<10} {}",
+            d.name(),
+            when(d.until)
+        ));
     }
     line(format!(
         "collect:         watermark {}; last successful run {}",
@@ -136,14 +124,14 @@ pub fn render_text(s: &Status) -> String {
     line(format!(
         "aggregation:     {}",
         match s.pending_aggregation {
-            Some((f, t)) => format!("waiting for {} .. {}", local(z, f), local(z, t)),
+            Some((f, t)) => format!("waiting for {} .. {}", local_time(z, f), local_time(z, t)),
             None => "nothing waiting".into(),
         }
     ));
     if let Some(p) = s.pruned_before {
         line(format!(
             "pruned:          raw data before {} (hours before it are not aggregated again)",
-            local(z, p)
+            local_time(z, p)
         ));
     }
     if s.files.is_empty() {
@@ -181,7 +169,7 @@ pub fn render_text(s: &Status) -> String {
     line("tables:".into());
     for t in &s.tables {
         let span = t.span.map_or(String::new(), |(a, b)| {
-            format!("  {} .. {}", local(z, a), local(z, b))
+            format!("  {} .. {}", local_time(z, a), local_time(z, b))
         });
         line(format!(
             "  {:<18} {:>12}{span}",
@@ -189,17 +177,18 @@ pub fn render_text(s: &Status) -> String {
             counts(t.rows, "row")
         ));
     }
-    if s.other_reasons.is_empty() {
-        line("other reasons:   none in the last 7 days".into());
+    if s.reasons.is_empty() {
+        line("reasons:         no not-available reason in the last 7 days of data".into());
     } else {
-        line("other reasons (not-available reasons counted as Other NPT in the last 7 days; map them with APR_STATE_MAP):".into());
+        line("reasons (not-available reasons in the last 7 days of data and the category each went to; map them with APR_STATE_MAP):".into());
     }
-    for o in &s.other_reasons {
+    for r in &s.reasons {
         line(format!(
-            "  '{}': {}, last {}",
-            o.reason,
-            counts(o.starts, "start"),
-            when(o.last)
+            "  '{}' -> {}: {}, last {}",
+            r.reason,
+            r.category.name(),
+            counts(r.starts, "start"),
+            when(r.last)
         ));
     }
     out
@@ -220,7 +209,7 @@ pub fn render_json(s: &Status) -> Json {
         "zone": z.name(),
         "zone_recorded": s.zone_recorded,
         "data_until": s.data_until.iter()
-            .map(|(src, t)| (src.clone(), instant(Some(*t))))
+            .map(|d| (d.name().to_string(), instant(Some(d.until))))
             .collect::<serde_json::Map<_, _>>(),
         "collect": {
             "watermark": instant(s.collect_watermark),
@@ -249,108 +238,16 @@ pub fn render_json(s: &Status) -> Json {
             "from": t.span.map(|(a, _)| rfc3339(z, a)),
             "to": t.span.map(|(_, b)| rfc3339(z, b)),
         })).collect::<Vec<_>>(),
-        "other_reasons": s.other_reasons.iter().map(|o| json!({
+        "reasons": s.reasons.iter().map(|r| json!({
+            "reason": r.reason,
+            "category": r.category.name(),
+            "starts": r.starts,
+            "last": rfc3339(z, r.last),
+        })).collect::<Vec<_>>(),
+        "other_reasons": s.other_reasons().map(|o| json!({
             "reason": o.reason,
             "starts": o.starts,
             "last": rfc3339(z, o.last),
         })).collect::<Vec<_>>(),
     })
-}
-
-/// The monitoring check of `--max-age`: every source that has run (collect, queue_log
-/// loads) must have succeeded within `max_age` seconds. `Ok` is a one-line summary, `Err`
-/// the one line saying what is stale.
-pub fn check_fresh(s: &Status, max_age: i64, max_age_text: &str) -> Result<String, String> {
-    let z = s.zone;
-    let mut fresh = Vec::new();
-    let mut sources = 0;
-    for (what, last) in [
-        ("collect", s.collect_last_run),
-        ("queue_log load", s.last_queue_log_load()),
-    ] {
-        let Some(t) = last else { continue };
-        sources += 1;
-        let ago = s.now - t;
-        if ago > max_age {
-            return Err(format!(
-                "the last successful {what} was {} ({}), longer than --max-age {max_age_text}",
-                local(z, t),
-                age(ago)
-            ));
-        }
-        fresh.push(format!("last {what} {}", age(ago)));
-    }
-    if sources == 0 {
-        return Err(format!(
-            "no successful collect or queue_log load is recorded in {}; nothing is fresh",
-            s.database
-        ));
-    }
-    Ok(format!("ok: {}", fresh.join(", ")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ops::status::FileStatus;
-
-    #[test]
-    fn ages_read_naturally() {
-        assert_eq!(age(5), "5s ago");
-        assert_eq!(age(60), "1m ago");
-        assert_eq!(age(3 * 3600 + 5 * 60), "3h 05m ago");
-        assert_eq!(age(2 * 86_400 + 4 * 3600), "2d 04h ago");
-        assert_eq!(age(-120), "in 2m");
-    }
-
-    fn status(now: i64, collect: Option<i64>, queue: Option<i64>) -> Status {
-        Status {
-            database: "sqlite://x.db".into(),
-            backend: "sqlite",
-            now,
-            schema_version: Some("1".into()),
-            zone: Zone::UTC,
-            zone_recorded: true,
-            data_until: vec![],
-            collect_watermark: None,
-            collect_last_run: collect,
-            pending_aggregation: None,
-            pruned_before: None,
-            gaps: vec![],
-            files: queue
-                .map(|t| FileStatus {
-                    path: "q".into(),
-                    offset: 0,
-                    lines: 0,
-                    loaded_at: t,
-                    size: Some(0),
-                    behind: Some(0),
-                    remark: None,
-                })
-                .into_iter()
-                .collect(),
-            tables: vec![],
-            other_reasons: vec![],
-        }
-    }
-
-    #[test]
-    fn freshness_needs_every_source_that_ran() {
-        let now = 1_757_260_800;
-        assert_eq!(
-            check_fresh(&status(now, Some(now - 600), None), 1800, "30m").unwrap(),
-            "ok: last collect 10m ago"
-        );
-        let e = check_fresh(&status(now, Some(now - 3600), None), 1800, "30m").unwrap_err();
-        assert!(
-            e.starts_with("the last successful collect was") && e.contains("--max-age 30m"),
-            "{e}"
-        );
-        // A fresh collect does not hide a stalled queue_log.
-        let e = check_fresh(&status(now, Some(now), Some(now - 7200)), 1800, "30m").unwrap_err();
-        assert!(e.contains("queue_log load"), "{e}");
-        assert!(check_fresh(&status(now, None, Some(now - 60)), 1800, "30m").is_ok());
-        let e = check_fresh(&status(now, None, None), 1800, "30m").unwrap_err();
-        assert!(e.contains("no successful collect"), "{e}");
-    }
 }

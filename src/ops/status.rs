@@ -1,15 +1,17 @@
 //! `apr status` (SPEC §12): where apr stands, read from an existing database without
 //! writing anything — watermarks and "data until" instants, what waits for aggregation,
 //! each queue_log file's cursor against the file on disk, row counts and time spans per
-//! table, and the not-available reasons that fell into Other lately. Gathering reads the
-//! database and stats files; every `etl_state` value is decoded through its key in
-//! [`crate::model::state`], so a corrupt one is an error naming the key.
+//! table, and the not-available reasons of the last week of data with the category each
+//! went to. Gathering reads the database and stats files; every `etl_state` value is
+//! decoded through its key in [`crate::model::state`], so a corrupt one is an error naming
+//! the key.
 
 use std::collections::BTreeMap;
 
 use crate::aggregate::categories::{Category, StateMap};
 use crate::error::Result;
 use crate::hours::Zone;
+use crate::model::EventSource;
 use crate::model::state::{
     COLLECT_EVENTS_UNTIL, COLLECT_LAST_RUN, Cursor, DATA_UNTIL_KEYS, DIRTY_FROM, DIRTY_TO, Gap,
     InstantKey, LEGACY_DATA_UNTIL, PRUNED_BEFORE,
@@ -21,8 +23,8 @@ use crate::store::table::{
 };
 use crate::store::value::Cell;
 
-/// How far back `status` looks for reasons that fell into Other.
-pub const OTHER_REASONS_WINDOW: i64 = 7 * 86_400;
+/// How far back from the newest event `status` lists not-available reasons.
+pub const REASONS_WINDOW: i64 = 7 * 86_400;
 
 /// The tables shown, in display order; each one's time column gives its span.
 const SHOWN_TABLES: [&Table; 9] = [
@@ -43,6 +45,24 @@ pub struct TableStatus {
     pub name: &'static str,
     pub rows: u64,
     pub span: Option<(i64, i64)>,
+}
+
+/// One source's newest data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceData {
+    /// `None` for a database with one value shared by every source.
+    pub source: Option<EventSource>,
+    /// Its "data until" instant.
+    pub until: i64,
+    /// When that instant was last written (a load of the source).
+    pub written_at: i64,
+}
+
+impl SourceData {
+    /// `api`, `queue_log`, or `all` for the shared value.
+    pub fn name(&self) -> &'static str {
+        self.source.map_or("all", EventSource::as_str)
+    }
 }
 
 /// One queue_log file's cursor and the file on disk now.
@@ -71,10 +91,11 @@ pub struct GapStatus {
     pub found_at: i64,
 }
 
-/// A not-available reason counted as Other.
+/// A not-available reason started in the listed week, and where its time went.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OtherReason {
+pub struct ReasonStatus {
     pub reason: String,
+    pub category: Category,
     pub starts: u64,
     pub last: i64,
 }
@@ -89,8 +110,7 @@ pub struct Status {
     pub zone: Zone,
     /// Recorded in the database (else the configured or system zone is shown).
     pub zone_recorded: bool,
-    /// Per source (`api`, `queue_log`; `all` for a database with one shared value).
-    pub data_until: Vec<(String, i64)>,
+    pub data_until: Vec<SourceData>,
     pub collect_watermark: Option<i64>,
     pub collect_last_run: Option<i64>,
     pub pending_aggregation: Option<(i64, i64)>,
@@ -98,13 +118,22 @@ pub struct Status {
     pub files: Vec<FileStatus>,
     pub gaps: Vec<GapStatus>,
     pub tables: Vec<TableStatus>,
-    pub other_reasons: Vec<OtherReason>,
+    /// The not-available reasons of the [`REASONS_WINDOW`] up to the newest event, newest
+    /// first.
+    pub reasons: Vec<ReasonStatus>,
 }
 
 impl Status {
     /// The last time a queue_log file was loaded, if any ever was.
     pub fn last_queue_log_load(&self) -> Option<i64> {
         self.files.iter().map(|f| f.loaded_at).max()
+    }
+
+    /// The listed reasons no rule maps (they count as Other).
+    pub fn other_reasons(&self) -> impl Iterator<Item = &ReasonStatus> {
+        self.reasons
+            .iter()
+            .filter(|r| r.category == Category::Other)
     }
 }
 
@@ -131,16 +160,20 @@ pub fn gather(conn: &mut Conn<'_>, zone: Zone, state_map: &StateMap, now: i64) -
     )?;
     let stored = |k: &str| state.get(k).map(|(v, _)| v.as_str());
     let instant = |key: InstantKey| key.decode(stored(key.name()));
+    let source_data =
+        |source: Option<EventSource>, key: InstantKey| -> Result<Option<SourceData>> {
+            Ok(instant(key)?.map(|until| SourceData {
+                source,
+                until,
+                written_at: state.get(key.name()).map_or(0, |(_, at)| *at),
+            }))
+        };
     let mut data_until = Vec::new();
     for (source, key) in DATA_UNTIL_KEYS {
-        if let Some(t) = instant(key)? {
-            data_until.push((source.as_str().to_string(), t));
-        }
+        data_until.extend(source_data(Some(source), key)?);
     }
-    if data_until.is_empty()
-        && let Some(t) = instant(LEGACY_DATA_UNTIL)?
-    {
-        data_until.push(("all".to_string(), t));
+    if data_until.is_empty() {
+        data_until.extend(source_data(None, LEGACY_DATA_UNTIL)?);
     }
     let pending_aggregation = instant(DIRTY_FROM)?.zip(instant(DIRTY_TO)?);
     let collect_last_run = COLLECT_LAST_RUN.decode(stored(COLLECT_LAST_RUN.name()))?;
@@ -179,25 +212,25 @@ pub fn gather(conn: &mut Conn<'_>, zone: Zone, state_map: &StateMap, now: i64) -
         }
         tables.push(TableStatus { name, rows, span });
     }
-    let mut other_reasons: Vec<OtherReason> = Vec::new();
+    let newest_event = conn.int("SELECT MAX(ts_epoch) FROM agent_events", &[])?;
+    let mut reasons: Vec<ReasonStatus> = Vec::new();
     conn.query(
         "SELECT state, COUNT(*), MAX(ts_epoch) FROM agent_events \
          WHERE ts_epoch >= ? AND event = 'agent_not_avail_state' AND enabled = 1 \
          GROUP BY state",
-        &[Cell::Int(now - OTHER_REASONS_WINDOW)],
+        &[Cell::Int(newest_event.unwrap_or(now) - REASONS_WINDOW)],
         &mut |r| {
             let reason = r.text(0)?;
-            if state_map.classify(&reason) == Category::Other {
-                other_reasons.push(OtherReason {
-                    reason,
-                    starts: r.int(1)?.max(0) as u64,
-                    last: r.int(2)?,
-                });
-            }
+            reasons.push(ReasonStatus {
+                category: state_map.classify(&reason),
+                reason,
+                starts: r.int(1)?.max(0) as u64,
+                last: r.int(2)?,
+            });
             Ok(())
         },
     )?;
-    other_reasons.sort_by(|a, b| b.last.cmp(&a.last).then(a.reason.cmp(&b.reason)));
+    reasons.sort_by(|a, b| b.last.cmp(&a.last).then(a.reason.cmp(&b.reason)));
     Ok(Status {
         database: conn.shown(),
         backend: conn.backend(),
@@ -213,7 +246,7 @@ pub fn gather(conn: &mut Conn<'_>, zone: Zone, state_map: &StateMap, now: i64) -
         files,
         gaps,
         tables,
-        other_reasons,
+        reasons,
     })
 }
 
@@ -311,7 +344,11 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((s.files[0].offset, s.files[0].lines), (300, 4));
-        assert_eq!(s.data_until, [("queue_log".to_string(), 1_757_257_200)]);
+        assert_eq!(s.data_until.len(), 1);
+        assert_eq!(
+            (s.data_until[0].name(), s.data_until[0].until),
+            ("queue_log", 1_757_257_200)
+        );
         assert_eq!(s.pruned_before, Some(1_756_684_800));
         assert_eq!(s.collect_last_run, Some(1_757_257_200));
     }

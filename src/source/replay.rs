@@ -103,8 +103,14 @@ impl ReplayDir {
     /// far-away timestamp can neither become "now" nor reach the database.
     pub fn open(dir: &Path, zone: Zone, bounds: &TimeBounds) -> Result<ReplayDir> {
         if !dir.is_dir() {
+            // A relative path is read from where apr runs, which is what a user who ran a
+            // command outside the checkout needs to see.
+            let from = match std::env::current_dir() {
+                Ok(cwd) if dir.is_relative() => format!(" (from {})", cwd.display()),
+                _ => String::new(),
+            };
             return Err(Error::input(format!(
-                "--source '{}' is not a directory; expected a replay directory with events/*.json and stats/START-END.json",
+                "--source '{}'{from} is not a directory; expected a replay directory with events/*.json and stats/START-END.json",
                 dir.display()
             )));
         }
@@ -181,7 +187,14 @@ fn stats_window(path: &Path, zone: Zone) -> Result<(i64, i64)> {
         .and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.parse::<i64>().ok()?)))
         .ok_or_else(|| bad("the name is not START-END in epoch seconds"))?;
     if !zone.is_hour_start(start) {
-        return Err(bad("START is not the start of a local hour"));
+        // Hours that start off this zone's hours are usually another zone's (a directory
+        // written in Asia/Kolkata read in UTC starts every hour at :30).
+        let into = (start - zone.floor_hour(start)) / 60;
+        return Err(bad(&format!(
+            "START is not the start of a local hour in {} ({into} min into one); if the \
+             directory's hours are another zone's, give that zone with --timezone",
+            zone.name()
+        )));
     }
     if end <= start || end > zone.next_hour_start(start) {
         return Err(bad("END is not within the hour that START begins"));
@@ -320,7 +333,16 @@ mod tests {
         // Asia/Kolkata hours start at :30 UTC, so a UTC-aligned hour is wrong there.
         std::fs::remove_file(d.path().join("stats/3600-9000.json")).unwrap();
         write(d.path(), "stats/3600-7200.json", "{}");
-        assert!(ReplayDir::open(d.path(), Zone::parse("Asia/Kolkata").unwrap(), &ANY).is_err());
+        let e = ReplayDir::open(d.path(), Zone::parse("Asia/Kolkata").unwrap(), &ANY)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "START is not the start of a local hour in Asia/Kolkata (30 min into one); if \
+                 the directory's hours are another zone's, give that zone with --timezone;"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -337,6 +359,17 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         assert!(ReplayDir::open(d.path(), Zone::UTC, &ANY).is_err());
         assert!(ReplayDir::open(&d.path().join("nope"), Zone::UTC, &ANY).is_err());
+        let e = ReplayDir::open(Path::new("no/such/replay"), Zone::UTC, &ANY)
+            .unwrap_err()
+            .to_string();
+        let cwd = std::env::current_dir().unwrap();
+        assert!(
+            e.starts_with(&format!(
+                "--source 'no/such/replay' (from {}) is not a directory;",
+                cwd.display()
+            )),
+            "{e}"
+        );
     }
 
     #[test]

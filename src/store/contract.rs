@@ -132,11 +132,13 @@ pub(crate) fn holds_apr<B: Backend + ?Sized>(b: &mut B) -> Result<bool> {
     Ok(matches!(inspect(b)?, Found::Apr(_)))
 }
 
+/// What a reading command says to do about a database without data: every loader.
+pub(crate) const LOAD_FIRST: &str =
+    "load data first with apr init-load, apr collect or apr parse-queue-log";
+
 /// The error for a database without apr's data, opened by a reading command.
 pub(crate) fn no_data(shown: &str) -> Error {
-    Error::config(format!(
-        "database {shown} holds no apr data; load data first with apr init-load or apr collect"
-    ))
+    Error::config(format!("database {shown} holds no apr data; {LOAD_FIRST}"))
 }
 
 fn create<B: Backend + ?Sized>(b: &mut B) -> Result<()> {

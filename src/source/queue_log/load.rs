@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 use super::admit::{Parsed, parse_chunk, texts};
 use super::agent_map::AgentMap;
 use super::derive::{DeriveConfig, Derived, Deriver, DeriverState, TimelineEvent, hour_stats};
-use super::parse::{EventKind, QueueLogLine};
+use super::parse::{EventKind, QueueLogLine, parse_line};
 use super::reader::{Chunk, Segment, SegmentReader};
 use super::rotation::{plan, rotation_order};
 use crate::bounds::TimeBounds;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hours::{HourBucket, Zone};
 use crate::model::queue::ChunkWrites;
 use crate::model::state::{Cursor, Gap, QUEUE_LOG_DERIVE_STATE};
@@ -24,6 +24,10 @@ use crate::store::QueueStore;
 /// 50 k in `benches/queue_log.rs`), which matters only for a first backfill, so the default
 /// favours small PBX hosts; `--chunk-lines` raises it.
 pub const DEFAULT_CHUNK_LINES: u32 = 50_000;
+
+/// Lines a file read from its start must show before none of them parsing makes it "not a
+/// queue_log": fewer could be a queue_log whose first lines are damaged.
+pub const NOT_A_QUEUE_LOG_LINES: usize = 5;
 
 /// How to load.
 #[derive(Debug, Clone, Copy)]
@@ -320,6 +324,26 @@ pub fn dry_run(
     read_files(&mut sink, state, files, agents, opts, progress)
 }
 
+/// Refuses a file whose first `read` lines (at least [`NOT_A_QUEUE_LOG_LINES`]) hold no
+/// queue_log line: random bytes or the wrong file would otherwise load as rejects and record
+/// a cursor. A line rejected only for its time or key sizes still parses: that file is a
+/// queue_log with bad lines, reported line by line.
+fn not_a_queue_log(display: &str, parsed: &Parsed<'_>, read: usize, zone: Zone) -> Result<()> {
+    if read < NOT_A_QUEUE_LOG_LINES
+        || !parsed.lines.is_empty()
+        || parsed
+            .rejects
+            .iter()
+            .any(|r| parse_line(r.line, zone).is_ok())
+    {
+        return Ok(());
+    }
+    Err(Error::input(format!(
+        "{display} is not a queue_log ({read} lines read, none parsed; expected \
+         TIME|CALLID|QUEUE|AGENT|EVENT|...)"
+    )))
+}
+
 /// The read loop of a load and of a dry run: plans each file from its cursor, reads its
 /// segments chunk by chunk, parses each chunk and hands it to `sink`, counting.
 fn read_files(
@@ -349,7 +373,16 @@ fn read_files(
                 sink.gap(g)?;
             }
             let mut reader = SegmentReader::open(&seg)?;
-            while reader.next_chunk(&mut chunk, opts.chunk_lines)? {
+            // The first chunk of a file read from its start holds enough lines to tell a
+            // queue_log from other data before anything of it is committed.
+            let mut first = seg.start.offset == 0;
+            let mut max_lines = if first {
+                opts.chunk_lines.max(NOT_A_QUEUE_LOG_LINES)
+            } else {
+                opts.chunk_lines
+            };
+            while reader.next_chunk(&mut chunk, max_lines)? {
+                max_lines = opts.chunk_lines;
                 let texts = texts(&chunk);
                 let parsed = parse_chunk(
                     &chunk,
@@ -360,6 +393,9 @@ fn read_files(
                     sink.keeps_raw_lines(),
                     agents,
                 );
+                if std::mem::take(&mut first) {
+                    not_a_queue_log(&seg.display, &parsed, chunk.lines.len(), opts.zone)?;
+                }
                 let cursor = Cursor {
                     offset: reader.offset,
                     line_no: reader.line_no,

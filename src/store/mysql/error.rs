@@ -1,5 +1,9 @@
 //! The mapping of the driver's errors to one-line messages that name the database and what
 //! to do, never the password or the SQL; a wait that ran out names the setting that bounds it.
+//! A failed connection says which of refused, unknown host, timeout, login refused, unknown
+//! database or malformed URL it was.
+
+use std::net::ToSocketAddrs;
 
 use super::url::Timeouts;
 use crate::error::{Error, one_line};
@@ -44,15 +48,25 @@ pub(super) fn mysql_error(shown: &str, named: &str, e: mysql::Error) -> Error {
                 m.code
             ))
         }
-        mysql::Error::UrlError(u) => Error::config(format!(
-            "{named} '{shown}' is not a valid MySQL URL ({}); expected mysql://user:pass@host:port/db",
-            one_line(&u.to_string())
-        )),
+        mysql::Error::UrlError(u) => url_error(shown, named, &u),
         other => Error::db(format!(
             "MySQL database {shown}: unexpected data ({}); run again, and report it if it repeats",
             one_line(&other.to_string())
         )),
     }
+}
+
+/// A URL the driver cannot read, with what is wrong in the user's words (the driver's
+/// display of a parse error is `URL ParseError { invalid port number }`).
+pub(super) fn url_error(shown: &str, named: &str, e: &mysql::UrlError) -> Error {
+    let problem = match e {
+        mysql::UrlError::ParseError(p) => p.to_string(),
+        other => other.to_string(),
+    };
+    Error::config(format!(
+        "{named} '{shown}' is not a valid MySQL URL ({}); expected mysql://user:pass@host:port/db",
+        one_line(&problem)
+    ))
 }
 
 /// The error of a wait that ran out (a frozen or unreachable server), naming the database
@@ -105,10 +119,22 @@ pub(super) fn connect_error(
             "MySQL database '{database}' does not exist at {shown}; create it \
              (CREATE DATABASE `{database}` CHARACTER SET utf8mb4) or fix {named}"
         )),
-        mysql::Error::MySqlError(m) if m.code == 1045 || m.code == 1044 => Error::config(format!(
-            "MySQL refused the login for {shown}: {}; check the user and password in {named}",
+        // The server answers an unknown user as it answers a wrong password.
+        mysql::Error::MySqlError(m) if m.code == 1045 => Error::config(format!(
+            "MySQL refused the login for {shown}: unknown user or wrong password ({}); \
+             check the user and password in {named}",
             one_line(&m.message)
         )),
+        mysql::Error::MySqlError(m) if m.code == 1044 => Error::config(format!(
+            "MySQL refused the login for {shown}: {}; grant the user access to the database \
+             or fix {named}",
+            one_line(&m.message)
+        )),
+        mysql::Error::DriverError(mysql::DriverError::CouldNotConnect(Some((
+            addr,
+            desc,
+            kind,
+        )))) => could_not_connect(shown, named, addr, desc, *kind),
         mysql::Error::IoError(io) => Error::db(format!(
             "cannot connect to MySQL at {shown}: {}; check that the server is running and the \
              host and port in {named}",
@@ -116,6 +142,39 @@ pub(super) fn connect_error(
         )),
         _ => mysql_error(shown, named, e),
     }
+}
+
+/// A TCP connection to `addr` (`host:port`, as the driver names it) that failed before
+/// the server said anything: refused, a host that does not resolve, or another reason.
+fn could_not_connect(
+    shown: &str,
+    named: &str,
+    addr: &str,
+    desc: &str,
+    kind: std::io::ErrorKind,
+) -> Error {
+    if kind == std::io::ErrorKind::ConnectionRefused {
+        return Error::db(format!(
+            "cannot connect to MySQL at {shown}: {addr} refused the connection (nothing \
+             listens there); check that the server is running and the host and port in {named}"
+        ));
+    }
+    // The driver does not say whether the name failed to resolve: ask the resolver again.
+    let resolves = addr
+        .rsplit_once(':')
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
+        .is_some_and(|(host, port)| (host, port).to_socket_addrs().is_ok());
+    if !resolves {
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        return Error::config(format!(
+            "cannot connect to MySQL at {shown}: unknown host '{host}'; check the host in {named}"
+        ));
+    }
+    Error::db(format!(
+        "cannot connect to MySQL at {shown}: {}; check that the server is running and the \
+         host and port in {named}",
+        one_line(desc)
+    ))
 }
 
 #[cfg(test)]
@@ -150,5 +209,65 @@ mod tests {
         assert!(timed_out("mysql://h/apr", &t, &refused).is_none());
         let msg = connect_error("mysql://h/apr", "URL", "apr", &t, refused).to_string();
         assert!(msg.ends_with("the host and port in URL"), "{msg}");
+    }
+
+    fn could_not(addr: &str, kind: std::io::ErrorKind) -> mysql::Error {
+        let desc = "the driver's words".to_string();
+        mysql::Error::DriverError(mysql::DriverError::CouldNotConnect(Some((
+            addr.to_string(),
+            desc,
+            kind,
+        ))))
+    }
+
+    /// Issue 28: refused, unknown host and a bad URL all read "lost the connection ...".
+    #[test]
+    fn a_failed_connection_says_why() {
+        let t = Timeouts::default();
+        let connect = |addr: &str, kind| {
+            connect_error(
+                "mysql://u:***@h/apr",
+                "URL",
+                "apr",
+                &t,
+                could_not(addr, kind),
+            )
+        };
+        let e = connect("127.0.0.1:3307", std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(e.exit_code(), 1);
+        assert_eq!(
+            e.to_string(),
+            "cannot connect to MySQL at mysql://u:***@h/apr: 127.0.0.1:3307 refused the \
+             connection (nothing listens there); check that the server is running and the \
+             host and port in URL"
+        );
+        // `.invalid` never resolves (RFC 6761).
+        let e = connect("nosuchhost.invalid:3306", std::io::ErrorKind::Other);
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "cannot connect to MySQL at mysql://u:***@h/apr: unknown host \
+             'nosuchhost.invalid'; check the host in URL"
+        );
+        let e = connect_error(
+            "mysql://u:***@h/apr",
+            "URL",
+            "apr",
+            &t,
+            mysql::Error::DriverError(mysql::DriverError::ConnectTimeout),
+        );
+        assert_eq!(
+            e.to_string(),
+            "cannot connect to MySQL database mysql://u:***@h/apr within 10 s \
+             (connect_timeout); check that the server is running and reachable"
+        );
+        let e = connect("127.0.0.1:3306", std::io::ErrorKind::Other);
+        assert!(e.to_string().contains(": the driver's words; check"), "{e}");
+        let bad = mysql::Opts::from_url("mysql://u:p@h:99999/apr").unwrap_err();
+        assert_eq!(
+            url_error("mysql://u:***@h:99999/apr", "URL", &bad).to_string(),
+            "URL 'mysql://u:***@h:99999/apr' is not a valid MySQL URL (invalid port number); \
+             expected mysql://user:pass@host:port/db"
+        );
     }
 }

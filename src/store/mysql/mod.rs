@@ -18,14 +18,14 @@ use super::sqlite::file::SqliteFile;
 use super::table::Table;
 use super::traits::BeforeWrite;
 use super::value::{Cell, RowRead};
-use crate::error::{Error, Result, one_line};
+use crate::error::{Error, Result};
 
 mod error;
 mod lock;
 pub mod url;
 mod wire;
 
-use error::{connect_error, mysql_error, timed_out};
+use error::{connect_error, mysql_error, timed_out, url_error};
 use lock::lock_name;
 use url::{MysqlUrl, Timeouts};
 use wire::{LOCAL_INFILE_REFUSED, bind, params, row_placeholders, sent_bytes, write_tsv_row};
@@ -103,12 +103,7 @@ impl MysqlBackend {
     fn connect(url: &MysqlUrl) -> Result<MysqlBackend> {
         let driver = url.driver()?;
         let (shown, named, timeouts) = (url.shown(), url.named, url.timeouts);
-        let opts = Opts::from_url(driver).map_err(|e| {
-            Error::config(format!(
-                "{named} '{shown}' is not a valid MySQL URL ({}); expected mysql://user:pass@host:port/db",
-                one_line(&e.to_string())
-            ))
-        })?;
+        let opts = Opts::from_url(driver).map_err(|e| url_error(&shown, named, &e))?;
         let database = match opts.get_db_name() {
             Some(db) if !db.is_empty() => db.to_string(),
             _ => {

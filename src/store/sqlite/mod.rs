@@ -223,8 +223,9 @@ impl Db<SqliteBackend> {
         let file = file.into();
         if !file.path.exists() {
             return Err(Error::config(format!(
-                "database {} does not exist; load data first with apr init-load or apr collect",
-                file.shown()
+                "database {} does not exist; {}",
+                file.shown(),
+                contract::LOAD_FIRST
             )));
         }
         let shown = file.shown();
