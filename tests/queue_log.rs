@@ -11,6 +11,9 @@ use assert_cmd::Command;
 mod support;
 use support::files::{append, parts_at_line_ends};
 use support::rows::sqlite_rows;
+use support::unended::{
+    self, PAUSE_AT_10_10, call_without_end, load_utc, paused_at_10_10, talk_paused_at_10_10,
+};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
 const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents.toml");
@@ -770,96 +773,18 @@ fn empty_and_overlong_lines() {
     );
 }
 
-/// The issue's lines (2014-07-03 10:00 UTC): agent 448 answers a call whose end line never
-/// comes; a day later only a configuration reload is logged. `between` goes after the
-/// `CONNECT`.
-fn call_without_end(between: &[&str]) -> String {
-    let mut lines = vec![
-        "1404381600|c1|q|NONE|ENTERQUEUE||555|1",
-        "1404381610|c1|q|SIP/448|CONNECT|10|c1.1|2",
-    ];
-    lines.extend_from_slice(between);
-    lines.push("1404475200|NONE|NONE|NONE|CONFIGRELOAD|");
-    lines.join("\n") + "\n"
-}
-
-/// Agent 448's `column` (seconds) per UTC hour (the hour's start), hours without any left
-/// out, from `apr report --extended --format json` over 2014-07-03 and 2014-07-04.
-fn by_hour(db: &Path, column: &str) -> Vec<(String, i64)> {
-    let out = apr(db)
-        .env("APR_TIMEZONE", "UTC")
-        .args([
-            "report",
-            "--start-date",
-            "2014-07-03",
-            "--end-date",
-            "2014-07-05",
-        ])
-        .args(["--extended", "--format", "json"])
-        .assert()
-        .success();
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    rows.iter()
-        .filter(|r| r["ext"] == "448" && r[column].as_i64() != Some(0))
-        .map(|r| {
-            (
-                r["start"].as_str().unwrap().to_string(),
-                r[column].as_i64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn talk_by_hour(db: &Path) -> Vec<(String, i64)> {
-    by_hour(db, "talk_secs")
-}
-
-/// `apr parse-queue-log EXTRA queue_log` in UTC, the file holding `text`, beside `db`.
-fn load_utc(db: &Path, text: &str, extra: &[&str]) {
-    let dir = db.parent().unwrap();
-    let log = dir.join("queue_log");
-    std::fs::write(&log, text).unwrap();
-    apr(db)
-        .env("APR_TIMEZONE", "UTC")
-        .arg("parse-queue-log")
-        .args(extra)
-        .arg(&log)
-        .assert()
-        .success();
-}
-
 #[test]
 fn a_call_without_its_end_talks_until_its_stint_is_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("apr.db");
-    load_utc(&db, &call_without_end(&[]), &[]);
-    // Connected at 10:00:10; the stint is closed --max-call-hours (4) after it entered, at
-    // 14:00: 3,590 s, then three whole hours, and no talk after.
-    assert_eq!(
-        talk_by_hour(&db),
-        [
-            ("2014-07-03T10:00:00+00:00".to_string(), 3590),
-            ("2014-07-03T11:00:00+00:00".to_string(), 3600),
-            ("2014-07-03T12:00:00+00:00".to_string(), 3600),
-            ("2014-07-03T13:00:00+00:00".to_string(), 3600),
-        ]
-    );
+    unended::check_talk_until_the_stint_is_closed(&sqlite_url(&dir));
 }
 
 #[test]
 fn a_pause_after_a_call_without_its_end_ends_its_talk() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("apr.db");
-    // Paused at 10:10:00: the agent is off the call from there.
-    load_utc(
-        &db,
-        &call_without_end(&["1404382200|NONE|q|SIP/448|PAUSE|Tea"]),
-        &[],
-    );
-    assert_eq!(
-        talk_by_hour(&db),
-        [("2014-07-03T10:00:00+00:00".to_string(), 590)]
-    );
+    let url = sqlite_url(&dir);
+    load_utc(&url, &call_without_end(&[PAUSE_AT_10_10]), &[]);
+    assert_eq!(talk_paused_at_10_10(&url), paused_at_10_10());
 }
 
 #[test]
@@ -867,15 +792,16 @@ fn a_realtime_export_with_utc_offsets_reads_the_same_instants() {
     let dir = tempfile::tempdir().unwrap();
     let epochs = dir.path().join("epochs.db");
     load_utc(
-        &epochs,
-        &call_without_end(&["1404382200|NONE|q|SIP/448|PAUSE|Tea"]),
+        &format!("sqlite://{}", epochs.display()),
+        &call_without_end(&[PAUSE_AT_10_10]),
         &[],
     );
     let offsets = tempfile::tempdir().unwrap();
     let exported = offsets.path().join("exported.db");
+    let exported_url = format!("sqlite://{}", exported.display());
     // The same instants as PostgreSQL prints a timestamptz, in several offsets.
     load_utc(
-        &exported,
+        &exported_url,
         "2014-07-03 10:00:00.992026+00|c1|q|NONE|ENTERQUEUE||555|1\n\
          2014-07-03 15:30:10+05:30|c1|q|SIP/448|CONNECT|10|c1.1|2\n\
          2014-07-03 07:10:00.5-03|NONE|q|SIP/448|PAUSE|Tea\n\
@@ -889,47 +815,16 @@ fn a_realtime_export_with_utc_offsets_reads_the_same_instants() {
     ] {
         assert_eq!(sqlite_rows(&exported, q), sqlite_rows(&epochs, q), "{q}");
     }
-    assert_eq!(
-        talk_by_hour(&exported),
-        [("2014-07-03T10:00:00+00:00".to_string(), 590)]
-    );
-}
-
-/// Agent 448 logs in at 2014-07-03 10:00 UTC, is quiet for 30 hours, then takes a call.
-const QUIET_30_HOURS: &str = "1404381600|NONE|q|SIP/448|ADDMEMBER|\n\
-    1404489600|c1|q|NONE|ENTERQUEUE||555|1\n\
-    1404489610|c1|q|SIP/448|CONNECT|10|c1.1|2\n\
-    1404489670|c1|q|SIP/448|COMPLETECALLER|10|60|1\n";
-
-/// The quiet hours more than 24 h after the login (2014-07-04 10:00 to 16:00 UTC) where
-/// the agent shows idle time.
-fn idle_after_a_day(db: &Path) -> Vec<(String, i64)> {
-    by_hour(db, "idle_secs")
-        .into_iter()
-        .filter(|(start, _)| start.as_str() >= "2014-07-04T10" && start.as_str() < "2014-07-04T16")
-        .collect()
+    assert_eq!(talk_paused_at_10_10(&exported_url), paused_at_10_10());
 }
 
 #[test]
 fn max_carry_keeps_a_quiet_queue_log_agent_logged_in() {
-    let quiet: Vec<(String, i64)> = (10..16)
-        .map(|h| (format!("2014-07-04T{h}:00:00+00:00"), 3600))
-        .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("apr.db");
-    load_utc(&db, QUIET_30_HOURS, &["--max-carry", "48h"]);
-    assert_eq!(idle_after_a_day(&db), quiet);
-    // Recorded: a later aggregation of every hour carries as far.
-    apr(&db)
-        .env("APR_TIMEZONE", "UTC")
-        .args(["aggregate", "--rebuild"])
-        .assert()
-        .success();
-    assert_eq!(idle_after_a_day(&db), quiet);
+    let (long, default) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    unended::check_max_carry(&sqlite_url(&long), &sqlite_url(&default));
+}
 
-    // The default carries a day: the agent is not known to be logged in after it.
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("apr.db");
-    load_utc(&db, QUIET_30_HOURS, &[]);
-    assert_eq!(idle_after_a_day(&db), []);
+/// A new database's URL in `dir`.
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("apr.db").display())
 }

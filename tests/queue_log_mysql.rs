@@ -11,6 +11,9 @@ use mysql::prelude::Queryable;
 use support::files::{append, parts_at_line_ends};
 use support::mysql::ScratchMysql;
 use support::rows::{mysql_rows, sqlite_rows};
+use support::unended::{
+    self, PAUSE_AT_10_10, call_without_end, load_utc, paused_at_10_10, talk_paused_at_10_10,
+};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
 const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents.toml");
@@ -241,128 +244,23 @@ fn empty_lines_are_skipped_and_counted() {
     assert_eq!(reports(scratch.url()), reports(&sqlite_url));
 }
 
-/// The issue's lines (2014-07-03 10:00 UTC): agent 448 answers a call whose end line never
-/// comes; a day later only a configuration reload is logged. `between` goes after the
-/// `CONNECT`.
-fn call_without_end(between: &[&str]) -> String {
-    let mut lines = vec![
-        "1404381600|c1|q|NONE|ENTERQUEUE||555|1",
-        "1404381610|c1|q|SIP/448|CONNECT|10|c1.1|2",
-    ];
-    lines.extend_from_slice(between);
-    lines.push("1404475200|NONE|NONE|NONE|CONFIGRELOAD|");
-    lines.join("\n") + "\n"
-}
-
-/// `apr parse-queue-log EXTRA queue_log` in UTC, the file holding `text`.
-fn load_utc(db_url: &str, text: &str, extra: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("queue_log");
-    std::fs::write(&log, text).unwrap();
-    apr(db_url)
-        .env("APR_TIMEZONE", "UTC")
-        .arg("parse-queue-log")
-        .args(extra)
-        .arg(&log)
-        .assert()
-        .success();
-}
-
-/// Agent 448's `column` (seconds) per UTC hour (the hour's start), hours without any left
-/// out, from `apr report --extended --format json` over 2014-07-03 and 2014-07-04.
-fn by_hour(db_url: &str, column: &str) -> Vec<(String, i64)> {
-    let out = apr(db_url)
-        .env("APR_TIMEZONE", "UTC")
-        .args([
-            "report",
-            "--start-date",
-            "2014-07-03",
-            "--end-date",
-            "2014-07-05",
-        ])
-        .args(["--extended", "--format", "json"])
-        .assert()
-        .success();
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    rows.iter()
-        .filter(|r| r["ext"] == "448" && r[column].as_i64() != Some(0))
-        .map(|r| {
-            (
-                r["start"].as_str().unwrap().to_string(),
-                r[column].as_i64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-/// Loads `text` in UTC, then gives agent 448's talk seconds per UTC hour.
-fn talk_by_hour(db_url: &str, text: &str) -> Vec<(String, i64)> {
-    load_utc(db_url, text, &[]);
-    by_hour(db_url, "talk_secs")
-}
-
 #[test]
 #[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn a_call_without_its_end_talks_until_its_stint_is_closed() {
-    let scratch = ScratchMysql::new();
-    // Connected at 10:00:10; the stint is closed --max-call-hours (4) after it entered, at
-    // 14:00: 3,590 s, then three whole hours, and no talk after.
-    assert_eq!(
-        talk_by_hour(scratch.url(), &call_without_end(&[])),
-        [
-            ("2014-07-03T10:00:00+00:00".to_string(), 3590),
-            ("2014-07-03T11:00:00+00:00".to_string(), 3600),
-            ("2014-07-03T12:00:00+00:00".to_string(), 3600),
-            ("2014-07-03T13:00:00+00:00".to_string(), 3600),
-        ]
-    );
+    unended::check_talk_until_the_stint_is_closed(ScratchMysql::new().url());
 }
 
 #[test]
 #[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn a_pause_after_a_call_without_its_end_ends_its_talk() {
     let scratch = ScratchMysql::new();
-    // Paused at 10:10:00: the agent is off the call from there.
-    assert_eq!(
-        talk_by_hour(
-            scratch.url(),
-            &call_without_end(&["1404382200|NONE|q|SIP/448|PAUSE|Tea"])
-        ),
-        [("2014-07-03T10:00:00+00:00".to_string(), 590)]
-    );
+    load_utc(scratch.url(), &call_without_end(&[PAUSE_AT_10_10]), &[]);
+    assert_eq!(talk_paused_at_10_10(scratch.url()), paused_at_10_10());
 }
 
 #[test]
 #[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn max_carry_keeps_a_quiet_queue_log_agent_logged_in() {
-    // Agent 448 logs in at 2014-07-03 10:00 UTC, is quiet for 30 hours, then takes a call.
-    let quiet_30_hours = "1404381600|NONE|q|SIP/448|ADDMEMBER|\n\
-        1404489600|c1|q|NONE|ENTERQUEUE||555|1\n\
-        1404489610|c1|q|SIP/448|CONNECT|10|c1.1|2\n\
-        1404489670|c1|q|SIP/448|COMPLETECALLER|10|60|1\n";
-    // Idle in the quiet hours more than 24 h after the login (2014-07-04 10:00 to 16:00).
-    let idle_after_a_day = |url: &str| -> Vec<(String, i64)> {
-        by_hour(url, "idle_secs")
-            .into_iter()
-            .filter(|(start, _)| {
-                start.as_str() >= "2014-07-04T10" && start.as_str() < "2014-07-04T16"
-            })
-            .collect()
-    };
-    let scratch = ScratchMysql::new();
-    load_utc(scratch.url(), quiet_30_hours, &["--max-carry", "48h"]);
-    let quiet: Vec<(String, i64)> = (10..16)
-        .map(|h| (format!("2014-07-04T{h}:00:00+00:00"), 3600))
-        .collect();
-    assert_eq!(idle_after_a_day(scratch.url()), quiet);
-    apr(scratch.url())
-        .env("APR_TIMEZONE", "UTC")
-        .args(["aggregate", "--rebuild"])
-        .assert()
-        .success();
-    assert_eq!(idle_after_a_day(scratch.url()), quiet);
-
-    let default = ScratchMysql::new();
-    load_utc(default.url(), quiet_30_hours, &[]);
-    assert_eq!(idle_after_a_day(default.url()), []);
+    let (long, default) = (ScratchMysql::new(), ScratchMysql::new());
+    unended::check_max_carry(long.url(), default.url());
 }

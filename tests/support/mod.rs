@@ -11,3 +11,4 @@ pub mod mysql;
 pub mod refused;
 pub mod rows;
 pub mod smtp;
+pub mod unended;
