@@ -2,11 +2,12 @@
 //! hour's events and stats in one transaction, with the watermark committed alongside, so a
 //! run killed at any point resumes with no gap and no duplicate (SPEC §4, §7.1, §7.2).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hours::Zone;
 use crate::model::state::{COLLECT_EVENTS_UNTIL, InstantKey};
 use crate::model::{EventSource, HourStats, LoadBatch, Reporter};
 use crate::source::Source;
+use crate::store::sqlite::is_disk_full;
 use crate::store::{Store, table};
 
 /// What one ingest fetched and stored.
@@ -48,6 +49,8 @@ pub fn ingest(
     let hours = zone.hours(from, to + 1);
     progress.set_total(hours.len() as u64);
     let mut watermark = store.instant(COLLECT_EVENTS_UNTIL)?;
+    // The end of the last window this run committed.
+    let mut committed: Option<i64> = None;
     let source_name = source.describe();
     for hour in hours {
         let w_from = from.max(hour.start);
@@ -110,7 +113,20 @@ pub fn ingest(
             )],
             data_until: Some(w_to),
         };
-        let outcome = store.load(&batch)?;
+        let outcome = store.load(&batch).map_err(|e| {
+            if !is_disk_full(&e) {
+                return e;
+            }
+            // Each window commits on its own, with the watermark the re-run continues from.
+            match committed {
+                None => Error::db(format!("{e} (nothing was committed)")),
+                Some(until) => Error::db(format!(
+                    "{e} (events up to {} were committed; the next run continues from there)",
+                    zone.local(until).format("%Y-%m-%d %H:%M:%S %:z")
+                )),
+            }
+        })?;
+        committed = Some(w_to);
         summary.windows += 1;
         summary.events_seen += outcome.events_seen;
         summary.events_new += outcome.events_new;

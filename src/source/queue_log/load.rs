@@ -18,6 +18,7 @@ use crate::hours::{HourBucket, Zone};
 use crate::model::queue::ChunkWrites;
 use crate::model::state::{Cursor, Gap, QUEUE_LOG_DERIVE_STATE};
 use crate::store::QueueStore;
+use crate::store::sqlite::is_disk_full;
 
 /// Lines per transaction. A chunk holds about 1 KB per line while it is loaded; larger
 /// chunks write shared index pages fewer times (200 k lines load about a third faster than
@@ -344,6 +345,34 @@ fn not_a_queue_log(display: &str, parsed: &Parsed<'_>, read: usize, zone: Zone) 
     )))
 }
 
+/// What a run committed so far, told when a full disk ends it: the re-run continues from
+/// the last chunk committed, not from where this run started.
+#[derive(Debug, Default)]
+struct Committed {
+    chunks: u64,
+    /// The file and line the last committed chunk ends at.
+    last: Option<(String, u64)>,
+}
+
+impl Committed {
+    fn tell(&self, e: Error) -> Error {
+        if !is_disk_full(&e) {
+            return e;
+        }
+        match &self.last {
+            None => Error::db(format!("{e} (nothing was committed)")),
+            Some((file, line)) => Error::db(format!(
+                "{e} ({} committed, up to line {line} of {file}; the next run continues \
+                 from there)",
+                match self.chunks {
+                    1 => "chunk 1 was".to_string(),
+                    n => format!("chunks 1 to {n} were"),
+                }
+            )),
+        }
+    }
+}
+
 /// The read loop of a load and of a dry run: plans each file from its cursor, reads its
 /// segments chunk by chunk, parses each chunk and hands it to `sink`, counting.
 fn read_files(
@@ -363,6 +392,7 @@ fn read_files(
         state,
     );
     let mut chunk = Chunk::default();
+    let mut committed = Committed::default();
     for arg in rotation_order(files) {
         for seg in plan(&arg, &mut |k| sink.cursor(k))? {
             if let Some(n) = &seg.note {
@@ -401,7 +431,11 @@ fn read_files(
                     line_no: reader.line_no,
                     ..seg.start
                 };
-                let counts = sink.chunk(&mut deriver, &seg, cursor, &parsed)?;
+                let counts = sink
+                    .chunk(&mut deriver, &seg, cursor, &parsed)
+                    .map_err(|e| committed.tell(e))?;
+                committed.chunks += 1;
+                committed.last = Some((seg.display.clone(), cursor.line_no));
                 summary.lines_read += chunk.lines.len() as u64;
                 summary.empty += chunk.empty;
                 summary.repaired += chunk.repaired;

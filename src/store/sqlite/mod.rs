@@ -20,9 +20,10 @@ mod error;
 pub mod file;
 mod immutable;
 
-use error::sqlite_error;
+pub use error::is_disk_full;
+use error::{cannot_open_cause, sqlite_error, wal_not_applied};
 use file::SqliteFile;
-use immutable::{FileState, check_unchanged, immutable_uri};
+use immutable::{FileState, FileSystem, Unwritable, check_unchanged, immutable_uri};
 
 /// Rows per multi-row `INSERT` (fewer when the columns would pass SQLite's variable limit).
 const ROWS_PER_STATEMENT: usize = 256;
@@ -111,16 +112,15 @@ impl SqliteBackend {
     /// Reads `path` as an immutable file, remembering what it looked like: every read
     /// fails once it changes ([`check_unchanged`]). A non-empty `-wal` is refused at once:
     /// it holds committed transactions that an immutable read would silently miss.
-    fn connect_immutable(path: &Path, named: &'static str) -> Result<SqliteBackend> {
+    fn connect_immutable(
+        path: &Path,
+        named: &'static str,
+        why: Unwritable,
+    ) -> Result<SqliteBackend> {
         let opened = FileState::of(path)
             .map_err(|e| Error::io(format!("cannot read database {}", path.display()), e))?;
         if opened.wal_holds_commits() {
-            return Err(Error::db(format!(
-                "database sqlite://{} has a write-ahead log (-wal) that this user cannot \
-                 apply, its directory being read-only; run again when the writer has \
-                 finished, or once as a user who may write the directory",
-                path.display()
-            )));
+            return Err(wal_not_applied(path, why));
         }
         let mut b = SqliteBackend::connect(
             Path::new(&immutable_uri(path)),
@@ -247,18 +247,37 @@ impl Db<SqliteBackend> {
         let probe = b
             .conn
             .query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()));
-        if let Err(rusqlite::Error::SqliteFailure(f, _)) = &probe
-            && matches!(
+        if let Err(rusqlite::Error::SqliteFailure(f, _)) = &probe {
+            let no_shared_index = matches!(
                 f.extended_code,
                 rusqlite::ffi::SQLITE_READONLY_DIRECTORY | rusqlite::ffi::SQLITE_READONLY_CANTINIT
-            )
-        {
-            // A WAL database without its -shm file, in a directory this user cannot write:
-            // SQLite cannot make the shared index. No writer has the database open (the last
-            // one to close removes that file), so read it as an immutable file. While a
-            // writer runs, its -shm exists and the read-only open above uses it. A writer
-            // that starts later is seen by the check of every read (`FileState`).
-            b = SqliteBackend::connect_immutable(path, named)?;
+            );
+            let cannot_open = f.code == rusqlite::ErrorCode::CannotOpen;
+            let file_system = FileSystem::of(path);
+            if (no_shared_index || cannot_open) && file_system.is_some_and(|fs| fs.read_only) {
+                // A WAL database on a read-only mount (a backup, a replica): SQLite cannot
+                // create its -shm file, and no process can write the file through this
+                // mount, so it is read as an immutable file. Should the mount be made
+                // writable and a writer start, the check of every read sees it.
+                b = SqliteBackend::connect_immutable(path, named, Unwritable::FileSystem)?;
+                tracing::info!(
+                    "database {} is on a read-only file system: read as an immutable file \
+                     (no process can write it there)",
+                    b.shown
+                );
+            } else if no_shared_index {
+                // A WAL database without its -shm file, in a directory this user cannot
+                // write: SQLite cannot make the shared index. No writer has the database
+                // open (the last one to close removes that file), so read it as an
+                // immutable file. While a writer runs, its -shm exists and the read-only
+                // open above uses it. A writer that starts later is seen by the check of
+                // every read (`FileState`).
+                b = SqliteBackend::connect_immutable(path, named, Unwritable::Directory)?;
+            } else if cannot_open
+                && let Some(cause) = cannot_open_cause(path, &b.shown, file_system)
+            {
+                return Err(cause);
+            }
         }
         b.conn
             .pragma_update(None, "query_only", "ON")
@@ -448,7 +467,8 @@ mod tests {
         let mut w = SqliteStore::open(&path).unwrap();
         w.set_state("k", "1").unwrap();
         drop(w);
-        let mut r = Db::new(SqliteBackend::connect_immutable(&path, "URL").unwrap());
+        let mut r =
+            Db::new(SqliteBackend::connect_immutable(&path, "URL", Unwritable::Directory).unwrap());
         assert_eq!(r.state("k").unwrap().as_deref(), Some("1"));
         (path, r)
     }
@@ -475,7 +495,8 @@ mod tests {
         drop(w);
         assert_changed(r.state("k").unwrap_err());
         // A new reader sees the new value.
-        let mut again = Db::new(SqliteBackend::connect_immutable(&path, "URL").unwrap());
+        let mut again =
+            Db::new(SqliteBackend::connect_immutable(&path, "URL", Unwritable::Directory).unwrap());
         assert_eq!(again.state("k").unwrap().as_deref(), Some("2"));
     }
 
@@ -496,7 +517,7 @@ mod tests {
         // A writer that committed and is still open: its commit is only in the -wal.
         let mut w = SqliteStore::open(&path).unwrap();
         w.set_state("k", "2").unwrap();
-        let e = SqliteBackend::connect_immutable(&path, "URL")
+        let e = SqliteBackend::connect_immutable(&path, "URL", Unwritable::Directory)
             .err()
             .unwrap();
         assert!(e.to_string().contains("write-ahead log"), "{e}");
