@@ -243,7 +243,8 @@ impl Db<SqliteBackend> {
             path,
             named,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        )
+        .map_err(|e| cannot_open_cause(path, &file.shown(), FileSystem::of(path)).unwrap_or(e))?;
         let probe = b
             .conn
             .query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()));
