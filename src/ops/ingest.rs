@@ -215,6 +215,44 @@ mod tests {
     }
 
     #[test]
+    fn a_full_disk_says_up_to_which_instant_the_run_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        // The first hour's two events fit; the second hour's thousands do not: SQLite's
+        // page limit stands in for a full disk (both are SQLITE_FULL).
+        let pages: i64 = store
+            .b
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        store
+            .b
+            .conn
+            .pragma_update(None, "max_page_count", pages + 8)
+            .unwrap();
+        let mut src = Paged {
+            events: [ev(3600, "agent_idle"), ev(3700, "agent_idle")]
+                .into_iter()
+                .chain((0..3000).map(|i| ev(7200 + i, "agent_idle")))
+                .collect(),
+            stats_hours: vec![],
+        };
+        let e = ingest(&mut store, &mut src, Zone::UTC, 3600, 10_799, &Silent).unwrap_err();
+        assert!(
+            e.to_string().ends_with(
+                "is full; free space and run again (events up to 1970-01-01 02:00:00 +00:00 \
+                 were committed; the next run continues from there)"
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            store.instant(COLLECT_EVENTS_UNTIL).unwrap(),
+            Some(7200),
+            "the watermark is where the message says"
+        );
+    }
+
+    #[test]
     fn overlapping_pages_load_once_and_rerun_is_a_no_op() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = SqliteStore::open(&dir.path().join("t.db")).unwrap();

@@ -458,3 +458,47 @@ fn read_files(
     summary.unmapped_names = deriver.unmapped_names();
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str =
+        "the disk holding database sqlite:///d/apr.db is full; free space and run again";
+
+    #[test]
+    fn a_full_disk_says_how_far_the_run_committed() {
+        let mut committed = Committed::default();
+        assert_eq!(
+            committed.tell(Error::db(FULL)).to_string(),
+            format!("{FULL} (nothing was committed)")
+        );
+        committed.chunks = 1;
+        committed.last = Some(("/var/log/asterisk/queue_log".into(), 50_000));
+        assert_eq!(
+            committed.tell(Error::db(FULL)).to_string(),
+            format!(
+                "{FULL} (chunk 1 was committed, up to line 50000 of \
+                 /var/log/asterisk/queue_log; the next run continues from there)"
+            )
+        );
+        committed.chunks = 3;
+        assert!(
+            committed
+                .tell(Error::db(FULL))
+                .to_string()
+                .contains("(chunks 1 to 3 were committed, up to line 50000 of")
+        );
+    }
+
+    #[test]
+    fn other_failures_are_told_as_they_were() {
+        let committed = Committed {
+            chunks: 2,
+            last: Some(("f".into(), 10)),
+        };
+        let busy = "database sqlite:///d/apr.db is busy (another process is writing to it); \
+                    try again when it finishes";
+        assert_eq!(committed.tell(Error::db(busy)).to_string(), busy);
+    }
+}
