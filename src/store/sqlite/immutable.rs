@@ -72,16 +72,24 @@ impl FileSystem {
 }
 
 /// Fails when an immutable read's file is no longer as it was opened.
-pub(super) fn check_unchanged(path: &Path, shown: &str, opened: &Option<FileState>) -> Result<()> {
-    let Some(opened) = opened else {
+pub(super) fn check_unchanged(
+    path: &Path,
+    shown: &str,
+    opened: &Option<(FileState, Unwritable)>,
+) -> Result<()> {
+    let Some((opened, why)) = opened else {
         return Ok(());
     };
     if FileState::of(path).ok().as_ref() == Some(opened) {
         return Ok(());
     }
+    let unwritable = match why {
+        Unwritable::Directory => "its directory is read-only to this user",
+        Unwritable::FileSystem => "its file system was mounted read-only",
+    };
     Err(Error::db(format!(
-        "database {shown} changed while it was read without SQLite's shared index (its \
-         directory is read-only to this user); the read was abandoned: run again"
+        "database {shown} changed while it was read without SQLite's shared index \
+         ({unwritable}); the read was abandoned: run again"
     )))
 }
 

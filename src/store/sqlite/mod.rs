@@ -45,9 +45,10 @@ pub struct SqliteBackend {
     /// Whether other connections may read the file while this one writes (WAL; not a
     /// scratch file, see [`SqliteStore::open_scratch`]).
     shared: bool,
-    /// Set when the file is read as immutable: what it looked like then. SQLite trusts such
-    /// a file never to change, so every read checks that it did not (see [`FileState`]).
-    immutable: Option<FileState>,
+    /// Set when the file is read as immutable: what it looked like then, and why it is read
+    /// so. SQLite trusts such a file never to change, so every read checks that it did not
+    /// (see [`FileState`]).
+    immutable: Option<(FileState, Unwritable)>,
 }
 
 /// Cells bind borrowed: no copy of the text per row.
@@ -131,7 +132,7 @@ impl SqliteBackend {
         )?;
         b.path = path.to_path_buf();
         b.shown = format!("sqlite://{}", path.display());
-        b.immutable = Some(opened);
+        b.immutable = Some((opened, why));
         Ok(b)
     }
 }
@@ -507,6 +508,25 @@ mod tests {
         let (path, mut r) = immutable_reader(dir.path());
         let w = SqliteStore::open(&path).unwrap();
         assert_changed(r.state("k").unwrap_err());
+        drop(w);
+    }
+
+    #[test]
+    fn a_change_under_a_read_only_mount_says_the_mount_was_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, r) = immutable_reader(dir.path());
+        drop(r);
+        // As if the mount had been made writable again and a writer had started.
+        let mut r = Db::new(
+            SqliteBackend::connect_immutable(&path, "URL", Unwritable::FileSystem).unwrap(),
+        );
+        let w = SqliteStore::open(&path).unwrap();
+        let e = r.state("k").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("(its file system was mounted read-only); the read was abandoned"),
+            "{e}"
+        );
         drop(w);
     }
 
