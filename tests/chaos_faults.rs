@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use support::chaos::Backend;
 use support::fake_platform::*;
 use support::mariadb::Mariadb;
+use support::mount::Tmpfs;
 use support::rows::{Db, assert_same_dump, canonical_dump};
 
 /// 2025-09-06 18:30 UTC = 2025-09-07 00:00 in Asia/Kolkata.
@@ -330,13 +331,21 @@ fn parse(db: &Path, file: &str) -> Command {
     cmd
 }
 
-/// Unmounts the tmpfs when the test ends, also on a panic.
-struct Mount(std::path::PathBuf);
+/// Bytes left free for a load of 40-line chunks to commit a few and then fill the disk.
+const ROOM_FOR_A_FEW_CHUNKS: u64 = 96 * 1024;
 
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
+/// The line up to which a full disk's message says the run committed.
+fn line_committed(e: &str) -> u64 {
+    let (_, after) = e
+        .split_once(" committed, up to line ")
+        .unwrap_or_else(|| panic!("says what was committed: {e}"));
+    assert!(
+        after.ends_with(&format!(
+            " of {QUEUE_LOG}; the next run continues from there)\n"
+        )),
+        "{e}"
+    );
+    after.split(' ').next().unwrap().parse().unwrap()
 }
 
 #[test]
@@ -347,17 +356,7 @@ fn a_full_file_system_fails_cleanly_and_the_next_run_converges() {
     ok(&mut parse(&reference, QUEUE_LOG));
     let want = canonical_dump(&Db::Sqlite(reference));
     let mnt = dir.path().join("small");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
-        .arg(&mnt)
-        .status()
-        .expect("run mount");
-    assert!(
-        mounted.success(),
-        "cannot mount a tmpfs here: this test needs root outside a restricted container"
-    );
-    let _mount = Mount(mnt.clone());
+    let _mount = Tmpfs::mount(&mnt, "size=4m");
     let db = mnt.join("apr.db");
     // The schema and the first lines fit; then only a few KiB are left.
     let head: Vec<u8> = std::fs::read(QUEUE_LOG)
@@ -403,6 +402,28 @@ fn a_full_file_system_fails_cleanly_and_the_next_run_converges() {
     assert_eq!(
         support::rows::sqlite_rows(&db, "PRAGMA integrity_check"),
         ["ok"]
+    );
+    // Room for the first chunks of 40 lines but not for all of them: the message tells
+    // how far the run committed, and the re-run continues from there.
+    std::fs::write(
+        &filler,
+        vec![0u8; (free() - ROOM_FOR_A_FEW_CHUNKS) as usize],
+    )
+    .unwrap();
+    let e = outcome(parse(&db, QUEUE_LOG).args(["--chunk-lines", "40"]))
+        .expect_err("a disk that fills mid-load fails the run");
+    let committed = line_committed(&e);
+    assert_eq!(committed % 40, 0, "a chunk ends there: {e}");
+    std::fs::remove_file(&filler).unwrap();
+    let cursor = support::rows::sqlite_rows(
+        &db,
+        &format!(
+            "SELECT state_value FROM etl_state WHERE state_key = 'queue_log.cursor:{QUEUE_LOG}'"
+        ),
+    );
+    assert!(
+        cursor[0].contains(&format!("\"line_no\":{committed}")),
+        "the cursor is where the message says: {cursor:?}, {e}"
     );
     ok(&mut parse(&db, QUEUE_LOG));
     let got: Vec<_> = canonical_dump(&Db::Sqlite(db.clone()))

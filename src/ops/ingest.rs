@@ -2,11 +2,12 @@
 //! hour's events and stats in one transaction, with the watermark committed alongside, so a
 //! run killed at any point resumes with no gap and no duplicate (SPEC §4, §7.1, §7.2).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hours::Zone;
 use crate::model::state::{COLLECT_EVENTS_UNTIL, InstantKey};
 use crate::model::{EventSource, HourStats, LoadBatch, Reporter};
 use crate::source::Source;
+use crate::store::sqlite::is_disk_full;
 use crate::store::{Store, table};
 
 /// What one ingest fetched and stored.
@@ -48,6 +49,8 @@ pub fn ingest(
     let hours = zone.hours(from, to + 1);
     progress.set_total(hours.len() as u64);
     let mut watermark = store.instant(COLLECT_EVENTS_UNTIL)?;
+    // The end of the last window this run committed.
+    let mut committed: Option<i64> = None;
     let source_name = source.describe();
     for hour in hours {
         let w_from = from.max(hour.start);
@@ -110,7 +113,20 @@ pub fn ingest(
             )],
             data_until: Some(w_to),
         };
-        let outcome = store.load(&batch)?;
+        let outcome = store.load(&batch).map_err(|e| {
+            if !is_disk_full(&e) {
+                return e;
+            }
+            // Each window commits on its own, with the watermark the re-run continues from.
+            match committed {
+                None => Error::db(format!("{e} (nothing was committed)")),
+                Some(until) => Error::db(format!(
+                    "{e} (events up to {} were committed; the next run continues from there)",
+                    zone.local(until).format("%Y-%m-%d %H:%M:%S %:z")
+                )),
+            }
+        })?;
+        committed = Some(w_to);
         summary.windows += 1;
         summary.events_seen += outcome.events_seen;
         summary.events_new += outcome.events_new;
@@ -196,6 +212,44 @@ mod tests {
             user_id: String::new(),
             username: "A".into(),
         }
+    }
+
+    #[test]
+    fn a_full_disk_says_up_to_which_instant_the_run_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        // The first hour's two events fit; the second hour's thousands do not: SQLite's
+        // page limit stands in for a full disk (both are SQLITE_FULL).
+        let pages: i64 = store
+            .b
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        store
+            .b
+            .conn
+            .pragma_update(None, "max_page_count", pages + 8)
+            .unwrap();
+        let mut src = Paged {
+            events: [ev(3600, "agent_idle"), ev(3700, "agent_idle")]
+                .into_iter()
+                .chain((0..3000).map(|i| ev(7200 + i, "agent_idle")))
+                .collect(),
+            stats_hours: vec![],
+        };
+        let e = ingest(&mut store, &mut src, Zone::UTC, 3600, 10_799, &Silent).unwrap_err();
+        assert!(
+            e.to_string().ends_with(
+                "is full; free space and run again (events up to 1970-01-01 02:00:00 +00:00 \
+                 were committed; the next run continues from there)"
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            store.instant(COLLECT_EVENTS_UNTIL).unwrap(),
+            Some(7200),
+            "the watermark is where the message says"
+        );
     }
 
     #[test]

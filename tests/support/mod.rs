@@ -7,6 +7,7 @@ pub mod fake_platform;
 pub mod files;
 pub mod hostile;
 pub mod mariadb;
+pub mod mount;
 pub mod mysql;
 pub mod refused;
 pub mod rows;

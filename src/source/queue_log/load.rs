@@ -18,6 +18,7 @@ use crate::hours::{HourBucket, Zone};
 use crate::model::queue::ChunkWrites;
 use crate::model::state::{Cursor, Gap, QUEUE_LOG_DERIVE_STATE};
 use crate::store::QueueStore;
+use crate::store::sqlite::is_disk_full;
 
 /// Lines per transaction. A chunk holds about 1 KB per line while it is loaded; larger
 /// chunks write shared index pages fewer times (200 k lines load about a third faster than
@@ -344,6 +345,34 @@ fn not_a_queue_log(display: &str, parsed: &Parsed<'_>, read: usize, zone: Zone) 
     )))
 }
 
+/// What a run committed so far, told when a full disk ends it: the re-run continues from
+/// the last chunk committed, not from where this run started.
+#[derive(Debug, Default)]
+struct Committed {
+    chunks: u64,
+    /// The file and line the last committed chunk ends at.
+    last: Option<(String, u64)>,
+}
+
+impl Committed {
+    fn tell(&self, e: Error) -> Error {
+        if !is_disk_full(&e) {
+            return e;
+        }
+        match &self.last {
+            None => Error::db(format!("{e} (nothing was committed)")),
+            Some((file, line)) => Error::db(format!(
+                "{e} ({} committed, up to line {line} of {file}; the next run continues \
+                 from there)",
+                match self.chunks {
+                    1 => "chunk 1 was".to_string(),
+                    n => format!("chunks 1 to {n} were"),
+                }
+            )),
+        }
+    }
+}
+
 /// The read loop of a load and of a dry run: plans each file from its cursor, reads its
 /// segments chunk by chunk, parses each chunk and hands it to `sink`, counting.
 fn read_files(
@@ -363,6 +392,7 @@ fn read_files(
         state,
     );
     let mut chunk = Chunk::default();
+    let mut committed = Committed::default();
     for arg in rotation_order(files) {
         for seg in plan(&arg, &mut |k| sink.cursor(k))? {
             if let Some(n) = &seg.note {
@@ -401,7 +431,11 @@ fn read_files(
                     line_no: reader.line_no,
                     ..seg.start
                 };
-                let counts = sink.chunk(&mut deriver, &seg, cursor, &parsed)?;
+                let counts = sink
+                    .chunk(&mut deriver, &seg, cursor, &parsed)
+                    .map_err(|e| committed.tell(e))?;
+                committed.chunks += 1;
+                committed.last = Some((seg.display.clone(), cursor.line_no));
                 summary.lines_read += chunk.lines.len() as u64;
                 summary.empty += chunk.empty;
                 summary.repaired += chunk.repaired;
@@ -423,4 +457,48 @@ fn read_files(
     }
     summary.unmapped_names = deriver.unmapped_names();
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str =
+        "the disk holding database sqlite:///d/apr.db is full; free space and run again";
+
+    #[test]
+    fn a_full_disk_says_how_far_the_run_committed() {
+        let mut committed = Committed::default();
+        assert_eq!(
+            committed.tell(Error::db(FULL)).to_string(),
+            format!("{FULL} (nothing was committed)")
+        );
+        committed.chunks = 1;
+        committed.last = Some(("/var/log/asterisk/queue_log".into(), 50_000));
+        assert_eq!(
+            committed.tell(Error::db(FULL)).to_string(),
+            format!(
+                "{FULL} (chunk 1 was committed, up to line 50000 of \
+                 /var/log/asterisk/queue_log; the next run continues from there)"
+            )
+        );
+        committed.chunks = 3;
+        assert!(
+            committed
+                .tell(Error::db(FULL))
+                .to_string()
+                .contains("(chunks 1 to 3 were committed, up to line 50000 of")
+        );
+    }
+
+    #[test]
+    fn other_failures_are_told_as_they_were() {
+        let committed = Committed {
+            chunks: 2,
+            last: Some(("f".into(), 10)),
+        };
+        let busy = "database sqlite:///d/apr.db is busy (another process is writing to it); \
+                    try again when it finishes";
+        assert_eq!(committed.tell(Error::db(busy)).to_string(), busy);
+    }
 }

@@ -1,5 +1,6 @@
-//! Reading a WAL database whose directory this user cannot write (no shared index): as an
-//! immutable file, checked on every read against what it looked like when opened.
+//! Reading a WAL database whose directory this user cannot write, or whose file system is
+//! read-only (no shared index): as an immutable file, checked on every read against what it
+//! looked like when opened.
 
 use std::path::{Path, PathBuf};
 
@@ -39,17 +40,56 @@ impl FileState {
     }
 }
 
+/// Why a WAL database is read without its shared index: SQLite cannot create the `-shm`
+/// file beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Unwritable {
+    /// Its directory is read-only to this user; a writer with more rights may exist.
+    Directory,
+    /// Its file system is mounted read-only (a backup, a replica): nobody can write it.
+    FileSystem,
+}
+
+/// What statvfs tells of the file system holding a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileSystem {
+    /// Mounted read-only (`ST_RDONLY`): no process can write the file through this mount.
+    pub(super) read_only: bool,
+    /// Every inode is used, so SQLite cannot create the `-shm` file. A file system that
+    /// reports no inodes at all (some do not count them) is not out of them.
+    pub(super) out_of_inodes: bool,
+}
+
+impl FileSystem {
+    /// `None` when statvfs fails: the caller then knows nothing more than SQLite said.
+    pub(super) fn of(path: &Path) -> Option<FileSystem> {
+        let s = rustix::fs::statvfs(path).ok()?;
+        Some(FileSystem {
+            read_only: s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
+            out_of_inodes: s.f_files > 0 && s.f_favail == 0,
+        })
+    }
+}
+
 /// Fails when an immutable read's file is no longer as it was opened.
-pub(super) fn check_unchanged(path: &Path, shown: &str, opened: &Option<FileState>) -> Result<()> {
-    let Some(opened) = opened else {
+pub(super) fn check_unchanged(
+    path: &Path,
+    shown: &str,
+    opened: &Option<(FileState, Unwritable)>,
+) -> Result<()> {
+    let Some((opened, why)) = opened else {
         return Ok(());
     };
     if FileState::of(path).ok().as_ref() == Some(opened) {
         return Ok(());
     }
+    let unwritable = match why {
+        Unwritable::Directory => "its directory is read-only to this user",
+        Unwritable::FileSystem => "its file system was mounted read-only",
+    };
     Err(Error::db(format!(
-        "database {shown} changed while it was read without SQLite's shared index (its \
-         directory is read-only to this user); the read was abandoned: run again"
+        "database {shown} changed while it was read without SQLite's shared index \
+         ({unwritable}); the read was abandoned: run again"
     )))
 }
 

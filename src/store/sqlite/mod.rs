@@ -20,9 +20,10 @@ mod error;
 pub mod file;
 mod immutable;
 
-use error::sqlite_error;
+pub use error::is_disk_full;
+use error::{cannot_open_cause, sqlite_error, wal_not_applied};
 use file::SqliteFile;
-use immutable::{FileState, check_unchanged, immutable_uri};
+use immutable::{FileState, FileSystem, Unwritable, check_unchanged, immutable_uri};
 
 /// Rows per multi-row `INSERT` (fewer when the columns would pass SQLite's variable limit).
 const ROWS_PER_STATEMENT: usize = 256;
@@ -44,9 +45,10 @@ pub struct SqliteBackend {
     /// Whether other connections may read the file while this one writes (WAL; not a
     /// scratch file, see [`SqliteStore::open_scratch`]).
     shared: bool,
-    /// Set when the file is read as immutable: what it looked like then. SQLite trusts such
-    /// a file never to change, so every read checks that it did not (see [`FileState`]).
-    immutable: Option<FileState>,
+    /// Set when the file is read as immutable: what it looked like then, and why it is read
+    /// so. SQLite trusts such a file never to change, so every read checks that it did not
+    /// (see [`FileState`]).
+    immutable: Option<(FileState, Unwritable)>,
 }
 
 /// Cells bind borrowed: no copy of the text per row.
@@ -111,16 +113,15 @@ impl SqliteBackend {
     /// Reads `path` as an immutable file, remembering what it looked like: every read
     /// fails once it changes ([`check_unchanged`]). A non-empty `-wal` is refused at once:
     /// it holds committed transactions that an immutable read would silently miss.
-    fn connect_immutable(path: &Path, named: &'static str) -> Result<SqliteBackend> {
+    fn connect_immutable(
+        path: &Path,
+        named: &'static str,
+        why: Unwritable,
+    ) -> Result<SqliteBackend> {
         let opened = FileState::of(path)
             .map_err(|e| Error::io(format!("cannot read database {}", path.display()), e))?;
         if opened.wal_holds_commits() {
-            return Err(Error::db(format!(
-                "database sqlite://{} has a write-ahead log (-wal) that this user cannot \
-                 apply, its directory being read-only; run again when the writer has \
-                 finished, or once as a user who may write the directory",
-                path.display()
-            )));
+            return Err(wal_not_applied(path, why));
         }
         let mut b = SqliteBackend::connect(
             Path::new(&immutable_uri(path)),
@@ -131,7 +132,7 @@ impl SqliteBackend {
         )?;
         b.path = path.to_path_buf();
         b.shown = format!("sqlite://{}", path.display());
-        b.immutable = Some(opened);
+        b.immutable = Some((opened, why));
         Ok(b)
     }
 }
@@ -243,22 +244,42 @@ impl Db<SqliteBackend> {
             path,
             named,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        )
+        .map_err(|e| cannot_open_cause(path, &file.shown(), FileSystem::of(path)).unwrap_or(e))?;
         let probe = b
             .conn
             .query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()));
-        if let Err(rusqlite::Error::SqliteFailure(f, _)) = &probe
-            && matches!(
+        if let Err(rusqlite::Error::SqliteFailure(f, _)) = &probe {
+            let no_shared_index = matches!(
                 f.extended_code,
                 rusqlite::ffi::SQLITE_READONLY_DIRECTORY | rusqlite::ffi::SQLITE_READONLY_CANTINIT
-            )
-        {
-            // A WAL database without its -shm file, in a directory this user cannot write:
-            // SQLite cannot make the shared index. No writer has the database open (the last
-            // one to close removes that file), so read it as an immutable file. While a
-            // writer runs, its -shm exists and the read-only open above uses it. A writer
-            // that starts later is seen by the check of every read (`FileState`).
-            b = SqliteBackend::connect_immutable(path, named)?;
+            );
+            let cannot_open = f.code == rusqlite::ErrorCode::CannotOpen;
+            let file_system = FileSystem::of(path);
+            if (no_shared_index || cannot_open) && file_system.is_some_and(|fs| fs.read_only) {
+                // A WAL database on a read-only mount (a backup, a replica): SQLite cannot
+                // create its -shm file, and no process can write the file through this
+                // mount, so it is read as an immutable file. Should the mount be made
+                // writable and a writer start, the check of every read sees it.
+                b = SqliteBackend::connect_immutable(path, named, Unwritable::FileSystem)?;
+                tracing::info!(
+                    "database {} is on a read-only file system: read as an immutable file \
+                     (no process can write it there)",
+                    b.shown
+                );
+            } else if no_shared_index {
+                // A WAL database without its -shm file, in a directory this user cannot
+                // write: SQLite cannot make the shared index. No writer has the database
+                // open (the last one to close removes that file), so read it as an
+                // immutable file. While a writer runs, its -shm exists and the read-only
+                // open above uses it. A writer that starts later is seen by the check of
+                // every read (`FileState`).
+                b = SqliteBackend::connect_immutable(path, named, Unwritable::Directory)?;
+            } else if cannot_open
+                && let Some(cause) = cannot_open_cause(path, &b.shown, file_system)
+            {
+                return Err(cause);
+            }
         }
         b.conn
             .pragma_update(None, "query_only", "ON")
@@ -448,7 +469,8 @@ mod tests {
         let mut w = SqliteStore::open(&path).unwrap();
         w.set_state("k", "1").unwrap();
         drop(w);
-        let mut r = Db::new(SqliteBackend::connect_immutable(&path, "URL").unwrap());
+        let mut r =
+            Db::new(SqliteBackend::connect_immutable(&path, "URL", Unwritable::Directory).unwrap());
         assert_eq!(r.state("k").unwrap().as_deref(), Some("1"));
         (path, r)
     }
@@ -475,7 +497,8 @@ mod tests {
         drop(w);
         assert_changed(r.state("k").unwrap_err());
         // A new reader sees the new value.
-        let mut again = Db::new(SqliteBackend::connect_immutable(&path, "URL").unwrap());
+        let mut again =
+            Db::new(SqliteBackend::connect_immutable(&path, "URL", Unwritable::Directory).unwrap());
         assert_eq!(again.state("k").unwrap().as_deref(), Some("2"));
     }
 
@@ -489,6 +512,25 @@ mod tests {
     }
 
     #[test]
+    fn a_change_under_a_read_only_mount_says_the_mount_was_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, r) = immutable_reader(dir.path());
+        drop(r);
+        // As if the mount had been made writable again and a writer had started.
+        let mut r = Db::new(
+            SqliteBackend::connect_immutable(&path, "URL", Unwritable::FileSystem).unwrap(),
+        );
+        let w = SqliteStore::open(&path).unwrap();
+        let e = r.state("k").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("(its file system was mounted read-only); the read was abandoned"),
+            "{e}"
+        );
+        drop(w);
+    }
+
+    #[test]
     fn an_immutable_open_refuses_a_write_ahead_log_it_would_miss() {
         let dir = tempfile::tempdir().unwrap();
         let (path, r) = immutable_reader(dir.path());
@@ -496,7 +538,7 @@ mod tests {
         // A writer that committed and is still open: its commit is only in the -wal.
         let mut w = SqliteStore::open(&path).unwrap();
         w.set_state("k", "2").unwrap();
-        let e = SqliteBackend::connect_immutable(&path, "URL")
+        let e = SqliteBackend::connect_immutable(&path, "URL", Unwritable::Directory)
             .err()
             .unwrap();
         assert!(e.to_string().contains("write-ahead log"), "{e}");
