@@ -1,8 +1,8 @@
 //! JSON encoding of reports, the machine form of SPEC §10: one array of objects with
 //! snake_case keys, written as rows arrive (`[` first, `]` last), so memory does not grow
 //! with the range. Durations are integer seconds, ratios numbers (`66.67`), instants RFC 3339
-//! with their offset, dates `YYYY-MM-DD`, `complete` a boolean, unknown values `null`; text
-//! is raw (the formula rule is for spreadsheets).
+//! with their offset, dates `YYYY-MM-DD`, `complete` a boolean, unknown values and ratios
+//! without a denominator `null`; text is raw (the formula rule is for spreadsheets).
 
 use std::io::{BufWriter, Write};
 
