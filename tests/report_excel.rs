@@ -145,6 +145,21 @@ fn dates_iso_in_the_csv_the_table_and_the_api_and_seed_stays_the_default() {
     assert!(table.contains("2025-08-20 "), "{table}");
     assert!(!table.contains("20-Aug"), "{table}");
 
+    // XLSX holds real dates either way; `iso` only shows its instants year first.
+    let seed_xlsx = ok(&db, &[&AGENT_DAY[..], &["--format", "xlsx"]].concat());
+    let iso_xlsx = ok(
+        &db,
+        &[&AGENT_DAY[..], &["--dates", "iso", "--format", "xlsx"]].concat(),
+    );
+    assert_ne!(seed_xlsx, iso_xlsx);
+    let cells = sheet(iso_xlsx);
+    assert_eq!(sheet(seed_xlsx), cells);
+    assert!(
+        matches!(cells[1][2], Data::DateTime(_)),
+        "{:?}",
+        cells[1][2]
+    );
+
     let bad = report(&db, &[&AGENT_DAY[..], &["--dates", "us"]].concat());
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(

@@ -51,7 +51,7 @@ pub fn write_report(
     let mut sink: Box<dyn RowSink + '_> = match req.format {
         ReportFormat::Csv => Box::new(csv::CsvSink::new(out, req.delimiter, req.bom, req.dates)),
         ReportFormat::Json => Box::new(json::JsonSink::new(out)),
-        ReportFormat::Xlsx => Box::new(xlsx::XlsxSink::new(out)),
+        ReportFormat::Xlsx => Box::new(xlsx::XlsxSink::new(out, req.dates)),
         ReportFormat::Html => Box::new(html::HtmlSink::new(out, req.text_style())),
         ReportFormat::Table => Box::new(table::TableSink::new(out, req.text_style())),
     };

@@ -15,7 +15,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError}
 
 use crate::error::{Error, Result};
 
-use super::cell::{Cell, Column, ReportMeta, RowKind, formula_safe, shown_header};
+use super::cell::{Cell, Column, DateStyle, ReportMeta, RowKind, formula_safe, shown_header};
 use super::sink::{RowSink, write_err};
 
 /// Widest a fitted column gets, in characters.
@@ -35,7 +35,9 @@ struct Formats {
 }
 
 impl Formats {
-    fn new(bold: bool) -> Formats {
+    /// The formats of a plain or `bold` row; instants show as `dates` asks (they are Excel
+    /// dates either way).
+    fn new(bold: bool, dates: DateStyle) -> Formats {
         let base = if bold {
             Format::new().set_bold()
         } else {
@@ -47,7 +49,10 @@ impl Formats {
             duration: base.clone().set_num_format("[h]:mm:ss"),
             percent: base.clone().set_num_format("0.00%"),
             date: base.clone().set_num_format("yyyy-mm-dd"),
-            clock: base.set_num_format("dd/mm/yyyy hh:mm:ss"),
+            clock: base.set_num_format(match dates {
+                DateStyle::Seed => "dd/mm/yyyy hh:mm:ss",
+                DateStyle::Iso => "yyyy-mm-dd hh:mm:ss",
+            }),
         }
     }
 }
@@ -78,12 +83,12 @@ fn xlsx_err(e: XlsxError) -> Error {
 }
 
 impl<'a> XlsxSink<'a> {
-    pub fn new(out: &'a mut dyn Write) -> XlsxSink<'a> {
+    pub fn new(out: &'a mut dyn Write, dates: DateStyle) -> XlsxSink<'a> {
         XlsxSink {
             out,
             book: Workbook::new(),
-            plain: Formats::new(false),
-            bold: Formats::new(true),
+            plain: Formats::new(false, dates),
+            bold: Formats::new(true, dates),
             header: Format::new().set_bold(),
             title: "",
             headers: Vec::new(),
@@ -253,7 +258,7 @@ mod tests {
     fn rows_past_a_sheet_continue_on_the_next_with_the_header() {
         let mut out = Vec::new();
         {
-            let mut sink = XlsxSink::new(&mut out);
+            let mut sink = XlsxSink::new(&mut out, DateStyle::Seed);
             sink.sheet_rows = 3;
             let meta = ReportMeta {
                 title: "Agents",
