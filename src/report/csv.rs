@@ -8,7 +8,7 @@ use std::io::Write;
 
 use crate::error::{Error, Result};
 
-use super::cell::{Cell, Column, DateStyle, ReportMeta, RowKind, TextStyle, Undefined, push_text};
+use super::cell::{Cell, Column, ReportMeta, RowKind, TextStyle, Undefined, push_text};
 use super::sink::{RowSink, write_err};
 
 /// Writes a header and rows as CSV records.
@@ -20,17 +20,15 @@ pub struct CsvSink<'a> {
 }
 
 impl<'a> CsvSink<'a> {
-    pub fn new(out: &'a mut dyn Write, delimiter: u8, bom: bool, dates: DateStyle) -> CsvSink<'a> {
+    /// A CSV writer separating fields with `delimiter`, cells written in `style`.
+    pub fn new(out: &'a mut dyn Write, delimiter: u8, bom: bool, style: TextStyle) -> CsvSink<'a> {
         CsvSink {
             w: csv::WriterBuilder::new()
                 .delimiter(delimiter)
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(out),
             bom,
-            style: TextStyle {
-                dates,
-                decimal_comma: delimiter == b';',
-            },
+            style,
             text: String::new(),
         }
     }
@@ -95,7 +93,15 @@ mod tests {
     fn render(delimiter: u8, bom: bool, rows: &[&[Cell<'_>]]) -> String {
         let mut out = Vec::new();
         {
-            let mut s = CsvSink::new(&mut out, delimiter, bom, DateStyle::Seed);
+            let mut s = CsvSink::new(
+                &mut out,
+                delimiter,
+                bom,
+                TextStyle {
+                    decimal_comma: delimiter == b';',
+                    ..TextStyle::default()
+                },
+            );
             let cols = [
                 super::super::cell::col("Ext", "ext"),
                 super::super::cell::col("Name", "name"),

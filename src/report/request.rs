@@ -523,6 +523,34 @@ mod tests {
     }
 
     #[test]
+    fn dates_and_decimal_commas_from_the_arguments() {
+        let style = |delimiter: Option<&str>, dates: Option<&str>, format: Option<&str>| {
+            let r = RawReportArgs {
+                delimiter: delimiter.map(String::from),
+                dates: dates.map(String::from),
+                format: format.map(String::from),
+                ..raw("2025-09-07")
+            };
+            ReportRequest::parse(&r, ArgNames::Http)
+                .unwrap()
+                .text_style()
+        };
+        assert_eq!(style(None, None, None), TextStyle::default());
+        assert!(style(Some(";"), None, None).decimal_comma);
+        assert!(!style(Some("|"), None, None).decimal_comma);
+        assert_eq!(style(None, Some("iso"), None).dates, DateStyle::Iso);
+        assert_eq!(style(None, Some("iso"), Some("html")).dates, DateStyle::Iso);
+        let bad = RawReportArgs {
+            dates: Some("us".into()),
+            ..raw("2025-09-07")
+        };
+        assert_eq!(
+            err(&bad, ArgNames::Http),
+            "dates 'us' is not a date style; expected seed or iso"
+        );
+    }
+
+    #[test]
     fn defaults_cover_one_local_day() {
         let r = ReportRequest::parse(&raw("2025-09-07"), ArgNames::Cli).unwrap();
         assert_eq!(r.start, dt("2025-09-07 00:00:00"));
