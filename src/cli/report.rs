@@ -109,9 +109,13 @@ pub struct Args {
     /// CSV: begin with a UTF-8 byte-order mark (for Excel)
     #[arg(long)]
     pub bom: bool,
-    /// CSV: field separator: ',', ';', '|' or tab
+    /// CSV: field separator: ',', ';', '|' or tab; with ';', decimals take a comma
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+    /// Dates and times in CSV, HTML and the table: seed (07-Sep, 07/09/2025, 18:00:00) or
+    /// iso (2025-09-07, 2025-09-07 18:00:00, which every spreadsheet locale reads as dates)
+    #[arg(long, value_name = "STYLE")]
+    pub dates: Option<String>,
     /// Queue report: abandons within this many seconds are short abandons
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub short_abandon_secs: u32,
@@ -156,6 +160,7 @@ impl Args {
             delimiter: self.delimiter.clone(),
             queue: self.queue.clone(),
             outcome: self.outcome.clone(),
+            dates: self.dates.clone(),
         })
     }
 }

@@ -42,24 +42,25 @@ impl AgentSums {
         b.talk + b.hold + b.wrap_up
     }
 
-    /// `AHT`: handled seconds per answered call.
-    pub fn aht(&self) -> i64 {
+    /// `AHT`: handled seconds per answered call; `None` with nothing answered.
+    pub fn aht(&self) -> Option<i64> {
         aht(self.handled(), self.figures.answered_calls)
     }
 
-    /// `Answer Rate (%)`: answered over total calls, in hundredths.
-    pub fn answer_rate(&self) -> i64 {
+    /// `Answer Rate (%)`: answered over total calls, in hundredths; `None` without calls.
+    pub fn answer_rate(&self) -> Option<i64> {
         ratio_hundredths(self.figures.answered_calls, self.figures.total_calls)
     }
 
-    /// `Occupancy (%)`: handled time over available time, in hundredths.
-    pub fn occupancy(&self) -> i64 {
+    /// `Occupancy (%)`: handled time over available time, in hundredths; `None` without
+    /// available time.
+    pub fn occupancy(&self) -> Option<i64> {
         ratio_hundredths(self.handled(), self.figures.buckets.available())
     }
 
     /// `Utilization (%)`: handled and productive time over the logged-in time (covered
-    /// minus logoff and unaccounted), in hundredths.
-    pub fn utilization(&self) -> i64 {
+    /// minus logoff and unaccounted), in hundredths; `None` without logged-in time.
+    pub fn utilization(&self) -> Option<i64> {
         let f = &self.figures;
         ratio_hundredths(
             self.handled() + f.buckets.productive(),
@@ -68,14 +69,10 @@ impl AgentSums {
     }
 }
 
-/// Average handling time in seconds: handled seconds per answered call, floored; 0 when
-/// nothing was answered.
-pub fn aht(handled_secs: i64, answered: i64) -> i64 {
-    if answered > 0 {
-        handled_secs.max(0) / answered
-    } else {
-        0
-    }
+/// Average handling time in seconds: handled seconds per answered call, floored; `None`
+/// when nothing was answered.
+pub fn aht(handled_secs: i64, answered: i64) -> Option<i64> {
+    (answered > 0).then(|| handled_secs.max(0) / answered)
 }
 
 /// A total order on extensions: all-digit extensions first, by numeric value (of any
@@ -100,11 +97,16 @@ pub fn ext_order(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::cell::{Cell, push_text};
+    use crate::report::cell::{Cell, TextStyle, Undefined, push_text};
 
-    fn dur(s: i64) -> String {
+    fn dur(s: Option<i64>) -> String {
         let mut o = String::new();
-        push_text(&mut o, &Cell::Duration(s));
+        push_text(
+            &mut o,
+            &Cell::Mean(s),
+            &TextStyle::default(),
+            Undefined::Zero,
+        );
         o
     }
 
@@ -118,15 +120,21 @@ mod tests {
             ..AgentSums::default()
         };
         let mut o = String::new();
-        push_text(&mut o, &Cell::Percent(sums.answer_rate()));
+        push_text(
+            &mut o,
+            &Cell::Percent(sums.answer_rate()),
+            &TextStyle::default(),
+            Undefined::Zero,
+        );
         o
     }
 
     #[test]
-    fn aht_is_floored_and_zero_without_answers() {
-        assert_eq!(aht(100, 3), 33);
-        assert_eq!(aht(101, 2), 50);
-        assert_eq!(aht(500, 0), 0);
+    fn aht_is_floored_and_undefined_without_answers() {
+        assert_eq!(aht(100, 3), Some(33));
+        assert_eq!(aht(101, 2), Some(50));
+        assert_eq!(aht(500, 0), None);
+        assert_eq!(dur(aht(500, 0)), "00:00:00");
         assert_eq!(dur(aht(7_201, 2)), "01:00:00");
     }
 

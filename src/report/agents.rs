@@ -160,7 +160,7 @@ fn write_row(
         Cell::Int(f.total_calls),
         Cell::Int(f.answered_calls),
         Cell::Int(f.failed_calls),
-        Cell::Duration(s.aht()),
+        Cell::Mean(s.aht()),
         Cell::Percent(s.answer_rate()),
         Cell::Duration(b.lunch),
         Cell::Duration(b.tea),

@@ -35,6 +35,7 @@ impl ArgNames {
             (ArgNames::Cli, Delimiter) => "--delimiter",
             (ArgNames::Cli, Queue) => "--queue",
             (ArgNames::Cli, Outcome) => "--outcome",
+            (ArgNames::Cli, Dates) => "--dates",
             (ArgNames::Http, StartDate) => "startDate",
             (ArgNames::Http, EndDate) => "endDate",
             (ArgNames::Http, StartTime) => "startTime",
@@ -49,6 +50,7 @@ impl ArgNames {
             (ArgNames::Http, Delimiter) => "delimiter",
             (ArgNames::Http, Queue) => "queue",
             (ArgNames::Http, Outcome) => "outcome",
+            (ArgNames::Http, Dates) => "dates",
         }
     }
 }
@@ -70,6 +72,7 @@ pub(super) enum Field {
     Delimiter,
     Queue,
     Outcome,
+    Dates,
 }
 
 /// The report arguments as the user typed them (flags or query parameters).
@@ -89,10 +92,12 @@ pub struct RawReportArgs {
     pub delimiter: Option<String>,
     pub queue: Option<String>,
     pub outcome: Option<String>,
+    /// `seed` or `iso`.
+    pub dates: Option<String>,
 }
 
 /// The query parameters of `/api/report`, in the order error messages list them.
-const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter";
+const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter, dates";
 
 impl RawReportArgs {
     /// Maps the query pairs of `/api/report` or the web page onto the report arguments,
@@ -122,6 +127,7 @@ impl RawReportArgs {
                 "queue" => &mut raw.queue,
                 "outcome" => &mut raw.outcome,
                 "delimiter" => &mut raw.delimiter,
+                "dates" => &mut raw.dates,
                 "extended" | "totals" | "bom" => {
                     let on = match v.as_str() {
                         "" | "1" | "true" | "on" => true,

@@ -1,29 +1,34 @@
 //! CSV encoding of reports: RFC 4180 quoting (by the csv crate), UTF-8, `\n` line ends;
-//! `--delimiter` changes the separator and `--bom` writes a UTF-8 byte-order mark first
-//! so that Excel reads the file right in any locale. Text cells follow the formula rule.
+//! `--delimiter` changes the separator (`;` also turns decimal points into commas, as the
+//! locales that separate with `;` read numbers) and `--bom` writes a UTF-8 byte-order mark
+//! first so that Excel reads the file right in any locale. Text cells follow the formula
+//! rule; a ratio without a denominator is `0.00%` (§7.4).
 
 use std::io::Write;
 
 use crate::error::{Error, Result};
 
-use super::cell::{Cell, Column, ReportMeta, RowKind, push_text};
+use super::cell::{Cell, Column, ReportMeta, RowKind, TextStyle, Undefined, push_text};
 use super::sink::{RowSink, write_err};
 
 /// Writes a header and rows as CSV records.
 pub struct CsvSink<'a> {
     w: csv::Writer<&'a mut dyn Write>,
     bom: bool,
+    style: TextStyle,
     text: String,
 }
 
 impl<'a> CsvSink<'a> {
-    pub fn new(out: &'a mut dyn Write, delimiter: u8, bom: bool) -> CsvSink<'a> {
+    /// A CSV writer separating fields with `delimiter`, cells written in `style`.
+    pub fn new(out: &'a mut dyn Write, delimiter: u8, bom: bool, style: TextStyle) -> CsvSink<'a> {
         CsvSink {
             w: csv::WriterBuilder::new()
                 .delimiter(delimiter)
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(out),
             bom,
+            style,
             text: String::new(),
         }
     }
@@ -59,7 +64,7 @@ impl RowSink for CsvSink<'_> {
     fn row(&mut self, _kind: RowKind, cells: &[Cell<'_>]) -> Result<()> {
         for cell in cells {
             self.text.clear();
-            push_text(&mut self.text, cell);
+            push_text(&mut self.text, cell, &self.style, Undefined::Zero);
             self.w.write_field(&self.text).map_err(csv_err)?;
         }
         self.w.write_record(None::<&[u8]>).map_err(csv_err)
@@ -81,13 +86,22 @@ mod tests {
             zone: "UTC".into(),
             by: "hour",
             start_date: chrono::NaiveDate::from_ymd_opt(2025, 9, 7).unwrap(),
+            service_level: None,
         }
     }
 
     fn render(delimiter: u8, bom: bool, rows: &[&[Cell<'_>]]) -> String {
         let mut out = Vec::new();
         {
-            let mut s = CsvSink::new(&mut out, delimiter, bom);
+            let mut s = CsvSink::new(
+                &mut out,
+                delimiter,
+                bom,
+                TextStyle {
+                    decimal_comma: delimiter == b';',
+                    ..TextStyle::default()
+                },
+            );
             let cols = [
                 super::super::cell::col("Ext", "ext"),
                 super::super::cell::col("Name", "name"),
@@ -126,6 +140,18 @@ mod tests {
             &[&[Cell::Text("=1+1"), Cell::Text("a;b"), Cell::Duration(-5)]],
         );
         assert_eq!(text, "\u{feff}Ext;Name;Calls\n'=1+1;\"a;b\";-00:00:05\n");
+        let comma = render(
+            b';',
+            false,
+            &[&[Cell::Percent(Some(1250)), Cell::Percent(None), Cell::Int(3)]],
+        );
+        assert_eq!(comma, "Ext;Name;Calls\n12,50%;0,00%;3\n");
+        let point = render(
+            b',',
+            false,
+            &[&[Cell::Percent(Some(1250)), Cell::Percent(None), Cell::Int(3)]],
+        );
+        assert_eq!(point, "Ext,Name,Calls\n12.50%,0.00%,3\n");
         assert!(text.as_bytes().starts_with(&[0xEF, 0xBB, 0xBF]));
     }
 }

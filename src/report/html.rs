@@ -20,7 +20,10 @@ use crate::error::{Error, Result};
 use crate::model::queue::Outcome;
 
 use super::agent_figures::{AgentSums, ext_order};
-use super::cell::{Cell, Column, ReportMeta, RowKind, push_duration, push_hundredths, push_text};
+use super::cell::{
+    Cell, Column, ReportMeta, RowKind, TextStyle, Undefined, push_duration, push_hundredths,
+    push_text, shown_header,
+};
 use super::chart::{self, Bar, Series};
 use super::queue_figures::{QueueHour, SlBasis};
 use super::sink::{Figures, RowSink, write_err};
@@ -108,15 +111,17 @@ pub struct HtmlSink<'a> {
     data: ChartData,
     rows: u64,
     text: String,
+    style: TextStyle,
 }
 
 impl<'a> HtmlSink<'a> {
-    pub fn new(out: &'a mut dyn Write) -> HtmlSink<'a> {
-        Self::with_shape(out, HtmlShape::Document)
+    pub fn new(out: &'a mut dyn Write, style: TextStyle) -> HtmlSink<'a> {
+        Self::with_shape(out, HtmlShape::Document, style)
     }
 
-    pub fn with_shape(out: &'a mut dyn Write, shape: HtmlShape) -> HtmlSink<'a> {
+    pub fn with_shape(out: &'a mut dyn Write, shape: HtmlShape, style: TextStyle) -> HtmlSink<'a> {
         HtmlSink {
+            style,
             out,
             shape,
             meta: None,
@@ -132,20 +137,26 @@ impl<'a> HtmlSink<'a> {
 fn numeric(cell: &Cell<'_>) -> bool {
     matches!(
         cell,
-        Cell::Int(_) | Cell::Duration(_) | Cell::Percent(_) | Cell::Flag(_)
+        Cell::Int(_) | Cell::Duration(_) | Cell::Mean(_) | Cell::Percent(_) | Cell::Flag(_)
     )
 }
 
-fn dur(secs: i64) -> String {
+/// A mean duration of the summary; empty, as in the table, with nothing to average.
+fn dur(secs: Option<i64>) -> String {
     let mut s = String::new();
-    push_duration(&mut s, secs);
+    if let Some(secs) = secs {
+        push_duration(&mut s, secs);
+    }
     s
 }
 
-fn pct(hundredths: i64) -> String {
+/// A ratio of the summary; empty, as in the table, without a denominator.
+fn pct(hundredths: Option<i64>) -> String {
     let mut s = String::new();
-    push_hundredths(&mut s, hundredths);
-    s.push('%');
+    if let Some(h) = hundredths {
+        push_hundredths(&mut s, h, '.');
+        s.push('%');
+    }
     s
 }
 
@@ -204,7 +215,7 @@ impl RowSink for HtmlSink<'_> {
             .iter()
             .map(|cell| {
                 self.text.clear();
-                push_text(&mut self.text, cell);
+                push_text(&mut self.text, cell, &self.style, Undefined::Blank);
                 (self.text.clone(), numeric(cell))
             })
             .collect();
@@ -245,7 +256,7 @@ impl RowSink for HtmlSink<'_> {
                 }
                 h2 { "Table" }
                 (PreEscaped("<div class=\"table\"><table>"))
-                thead { tr { @for c in &self.columns { th scope="col" { (c.header) } } } }
+                thead { tr { @for c in &self.columns { th scope="col" { (shown_header(&meta, c)) } } } }
                 (PreEscaped("<tbody>\n"))
             }
         };
@@ -306,6 +317,10 @@ fn summary(meta: &ReportMeta, d: &ChartData) -> Vec<(&'static str, String)> {
                 ("Answered", q.answered.to_string()),
                 ("Abandoned", q.abandoned.to_string()),
                 ("Service level", pct(q.service_level(d.basis))),
+                (
+                    "Service level target",
+                    meta.service_level.clone().unwrap_or_default(),
+                ),
                 ("ASA", dur(q.asa())),
             ]);
         }
@@ -416,7 +431,8 @@ fn charts(meta: &ReportMeta, d: &ChartData) -> Result<Vec<String>> {
                     values: d
                         .queue_periods
                         .iter()
-                        .map(|q| q.service_level(d.basis) as f64 / 100.0)
+                        // The chart keeps its line through a period without calls.
+                        .map(|q| q.service_level(d.basis).unwrap_or(0) as f64 / 100.0)
                         .collect(),
                 }],
                 Some(100.0),

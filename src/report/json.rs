@@ -1,8 +1,8 @@
 //! JSON encoding of reports, the machine form of SPEC §10: one array of objects with
 //! snake_case keys, written as rows arrive (`[` first, `]` last), so memory does not grow
 //! with the range. Durations are integer seconds, ratios numbers (`66.67`), instants RFC 3339
-//! with their offset, dates `YYYY-MM-DD`, `complete` a boolean, unknown values `null`; text
-//! is raw (the formula rule is for spreadsheets).
+//! with their offset, dates `YYYY-MM-DD`, `complete` a boolean, unknown values and ratios
+//! without a denominator `null`; text is raw (the formula rule is for spreadsheets).
 
 use std::io::{BufWriter, Write};
 
@@ -57,10 +57,12 @@ impl RowSink for JsonSink<'_> {
             self.text.clear();
             match *cell {
                 Cell::Text(s) => json_str(w, s)?,
-                Cell::Int(n) | Cell::Duration(n) => {
+                Cell::Int(n) | Cell::Duration(n) | Cell::Mean(Some(n)) => {
                     self.text.push_str(itoa::Buffer::new().format(n));
                 }
-                Cell::Percent(h) => push_hundredths(&mut self.text, h),
+                Cell::Percent(Some(h)) => push_hundredths(&mut self.text, h, '.'),
+                // A ratio without a denominator is no number (a zero would drag averages).
+                Cell::Mean(None) | Cell::Percent(None) => self.text.push_str("null"),
                 Cell::Date(d, _) => json_str(w, &d.format("%Y-%m-%d").to_string())?,
                 Cell::Clock(c) => json_str(w, &c.at.to_rfc3339())?,
                 Cell::Flag(b) => self.text.push_str(if b { "true" } else { "false" }),
@@ -102,6 +104,7 @@ mod tests {
                 zone: "Asia/Dubai".into(),
                 by: "hour",
                 start_date: date,
+                service_level: None,
             };
             let cols = [
                 col("Name", "name"),
@@ -111,6 +114,8 @@ mod tests {
                 col("Answer Rate (%)", "answer_rate_pct"),
                 col("Complete", "complete"),
                 col("Wait", "wait_secs"),
+                col("ASA", "asa_secs"),
+                col("Service Level (%)", "service_level_pct"),
             ];
             s.header(&meta, &cols).unwrap();
             s.row(
@@ -120,9 +125,11 @@ mod tests {
                     Cell::Clock(&clock),
                     Cell::Date(date, "07-Sep"),
                     Cell::Duration(75),
-                    Cell::Percent(6667),
+                    Cell::Percent(Some(6667)),
                     Cell::Flag(false),
                     Cell::Empty,
+                    Cell::Mean(None),
+                    Cell::Percent(None),
                 ],
             )
             .unwrap();
@@ -139,6 +146,8 @@ mod tests {
                 "answer_rate_pct": 66.67,
                 "complete": false,
                 "wait_secs": null,
+                "asa_secs": null,
+                "service_level_pct": null,
             }])
         );
         let mut empty = Vec::new();
@@ -150,6 +159,7 @@ mod tests {
                 zone: "UTC".into(),
                 by: "day",
                 start_date: date,
+                service_level: None,
             };
             s.header(&meta, &cols_empty()).unwrap();
             s.finish().unwrap();

@@ -49,11 +49,16 @@ pub fn write_report(
     out: &mut dyn Write,
 ) -> Result<ReportSummary> {
     let mut sink: Box<dyn RowSink + '_> = match req.format {
-        ReportFormat::Csv => Box::new(csv::CsvSink::new(out, req.delimiter, req.bom)),
+        ReportFormat::Csv => Box::new(csv::CsvSink::new(
+            out,
+            req.delimiter,
+            req.bom,
+            req.text_style(),
+        )),
         ReportFormat::Json => Box::new(json::JsonSink::new(out)),
-        ReportFormat::Xlsx => Box::new(xlsx::XlsxSink::new(out)),
-        ReportFormat::Html => Box::new(html::HtmlSink::new(out)),
-        ReportFormat::Table => Box::new(table::TableSink::new(out)),
+        ReportFormat::Xlsx => Box::new(xlsx::XlsxSink::new(out, req.dates)),
+        ReportFormat::Html => Box::new(html::HtmlSink::new(out, req.text_style())),
+        ReportFormat::Table => Box::new(table::TableSink::new(out, req.text_style())),
     };
     let summary = render(store, zone, req, sink.as_mut())?;
     sink.finish()?;

@@ -20,6 +20,16 @@ pub enum SlBasis {
 }
 
 impl SlBasis {
+    /// The name `--sl-basis` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            SlBasis::OfferedMinusShort => "offered-minus-short",
+            SlBasis::Offered => "offered",
+            SlBasis::Answered => "answered",
+            SlBasis::AnsweredPlusAbandoned => "answered-plus-abandoned",
+        }
+    }
+
     pub fn parse(s: &str, arg: &str) -> Result<SlBasis> {
         match s.trim() {
             "offered-minus-short" => Ok(SlBasis::OfferedMinusShort),
@@ -73,8 +83,9 @@ impl Mean {
         self.n += o.n;
     }
 
-    fn floor(&self) -> i64 {
-        if self.n > 0 { self.sum / self.n } else { 0 }
+    /// The floored mean; `None` with nothing to average.
+    fn floor(&self) -> Option<i64> {
+        (self.n > 0).then(|| self.sum / self.n)
     }
 }
 
@@ -151,13 +162,14 @@ impl QueueHour {
         self.max_wait = self.max_wait.max(o.max_wait);
     }
 
-    /// Service level in hundredths of a percent.
-    pub fn service_level(&self, basis: SlBasis) -> i64 {
+    /// Service level in hundredths of a percent; `None` with nothing in its denominator.
+    pub fn service_level(&self, basis: SlBasis) -> Option<i64> {
         ratio_hundredths(self.within_sl, self.sl_denominator(basis))
     }
 
-    /// Abandon rate (short abandons left out of both sides) in hundredths of a percent.
-    pub fn abandon_rate(&self) -> i64 {
+    /// Abandon rate (short abandons left out of both sides) in hundredths of a percent;
+    /// `None` with nothing offered but short abandons.
+    pub fn abandon_rate(&self) -> Option<i64> {
         ratio_hundredths(
             self.abandoned - self.short_abandons,
             self.offered - self.short_abandons,
@@ -174,15 +186,15 @@ impl QueueHour {
         }
     }
 
-    pub fn asa(&self) -> i64 {
+    pub fn asa(&self) -> Option<i64> {
         self.asa.floor()
     }
 
-    pub fn avg_abandon_wait(&self) -> i64 {
+    pub fn avg_abandon_wait(&self) -> Option<i64> {
         self.abandon_wait.floor()
     }
 
-    pub fn avg_talk(&self) -> i64 {
+    pub fn avg_talk(&self) -> Option<i64> {
         self.talk.floor()
     }
 }
@@ -190,7 +202,7 @@ impl QueueHour {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::cell::{Cell, push_text};
+    use crate::report::cell::{Cell, TextStyle, Undefined, push_text};
 
     fn stint(outcome: Outcome, wait: Option<i64>, talk: Option<i64>) -> Stint {
         Stint {
@@ -253,13 +265,13 @@ mod tests {
             (1, 1, 1, 1)
         );
         assert_eq!(q.within_sl, 2, "10 s and 20 s are within 20 s; 25 s is not");
-        assert_eq!(q.asa(), 18, "(10 + 25 + 20) / 3 floored");
+        assert_eq!(q.asa(), Some(18), "(10 + 25 + 20) / 3 floored");
         assert_eq!(
             q.avg_talk(),
-            75,
+            Some(75),
             "(100 + 51) / 2 floored; unknown talk left out"
         );
-        assert_eq!(q.avg_abandon_wait(), 21);
+        assert_eq!(q.avg_abandon_wait(), Some(21));
         assert_eq!(q.max_wait, 300);
         assert_eq!(q.sl_denominator(SlBasis::OfferedMinusShort), 9);
         assert_eq!(q.sl_denominator(SlBasis::Offered), 10);
@@ -298,12 +310,25 @@ mod tests {
     }
 
     #[test]
-    fn empty_hour_figures_are_zero() {
+    fn empty_hour_figures_are_undefined_and_zero_in_csv() {
         let q = QueueHour::default();
-        assert_eq!((q.asa(), q.avg_talk(), q.avg_abandon_wait()), (0, 0, 0));
+        assert_eq!(
+            (q.asa(), q.avg_talk(), q.avg_abandon_wait()),
+            (None, None, None)
+        );
+        assert_eq!(
+            (q.service_level(SlBasis::Offered), q.abandon_rate()),
+            (None, None)
+        );
         let mut t = String::new();
-        let rate = ratio_hundredths(0, q.sl_denominator(SlBasis::Offered));
-        push_text(&mut t, &Cell::Percent(rate));
-        assert_eq!(t, "0.00%");
+        let style = TextStyle::default();
+        push_text(
+            &mut t,
+            &Cell::Percent(q.service_level(SlBasis::Offered)),
+            &style,
+            Undefined::Zero,
+        );
+        push_text(&mut t, &Cell::Mean(q.asa()), &style, Undefined::Zero);
+        assert_eq!(t, "0.00%00:00:00");
     }
 }

@@ -39,11 +39,14 @@ pub const COLUMNS: [Column; 18] = [
     col("Abandon Rate (%)", "abandon_rate_pct"),
 ];
 
-/// The period's bounds and whether the range cut it, in the machine form only.
-pub const MACHINE_COLUMNS: [Column; 3] = [
+/// The period's bounds, whether the range cut it, and the service level's threshold and
+/// basis, in the machine form only.
+pub const MACHINE_COLUMNS: [Column; 5] = [
     col("Start Time", "start"),
     col("End Time", "end"),
     col("Complete", "complete"),
+    col("Service Level Threshold", "service_level_secs"),
+    col("Service Level Basis", "service_level_basis"),
 ];
 
 /// Streams the queue report of `req` from `store` into `sink`: stints arrive ordered by
@@ -127,14 +130,16 @@ impl PeriodRows for QueueRows<'_> {
             Cell::Int(q.transferred),
             Cell::Int(q.incomplete),
             Cell::Percent(q.service_level(self.opts.sl_basis)),
-            Cell::Duration(q.asa()),
-            Cell::Duration(q.avg_abandon_wait()),
+            Cell::Mean(q.asa()),
+            Cell::Mean(q.avg_abandon_wait()),
             Cell::Duration(q.max_wait),
-            Cell::Duration(q.avg_talk()),
+            Cell::Mean(q.avg_talk()),
             Cell::Percent(q.abandon_rate()),
             Cell::Clock(&clock.start),
             Cell::Clock(&clock.end),
             Cell::Flag(!clock.cut),
+            Cell::Int(self.opts.sl_secs),
+            Cell::Text(self.opts.sl_basis.name()),
         ];
         let n = if self.machine {
             cells.len()

@@ -13,7 +13,7 @@ use super::args::{
     ArgNames, Field, RawReportArgs, opt_time, parse_delimiter, parse_exts, parse_names,
     parse_outcomes,
 };
-use super::cell::ReportMeta;
+use super::cell::{DateStyle, ReportMeta, TextStyle};
 use super::period::By;
 use super::queue_figures::QueueOptions;
 
@@ -221,6 +221,8 @@ pub struct ReportRequest {
     pub bom: bool,
     /// CSV: the field separator.
     pub delimiter: u8,
+    /// How the text formats write dates and instants (`--dates`).
+    pub dates: DateStyle,
     /// Queue report and call list: only these queues (`--queue`).
     pub queue_names: Vec<String>,
     /// Call list: only these outcomes (`--outcome`).
@@ -376,7 +378,12 @@ impl ReportRequest {
             Some(s) => parse_delimiter(s, arg(Field::Delimiter))?,
             None => b',',
         };
+        let dates = match raw.dates.as_deref() {
+            Some(s) => DateStyle::parse(s, arg(Field::Dates))?,
+            None => DateStyle::Seed,
+        };
         Ok(ReportRequest {
+            dates,
             start,
             end,
             format,
@@ -410,6 +417,17 @@ impl ReportRequest {
             zone: zone.name().to_string(),
             by: self.by.as_str(),
             start_date: self.start.date(),
+            service_level: (self.kind == ReportKind::Queues)
+                .then(|| format!("{} s, {}", self.queues.sl_secs, self.queues.sl_basis.name())),
+        }
+    }
+
+    /// How the text formats write cells: `--dates`, and decimal commas in a `;`-separated
+    /// CSV.
+    pub fn text_style(&self) -> TextStyle {
+        TextStyle {
+            dates: self.dates,
+            decimal_comma: self.format == ReportFormat::Csv && self.delimiter == b';',
         }
     }
 
@@ -502,6 +520,34 @@ mod tests {
         let e = ReportRequest::parse(r, names).unwrap_err();
         assert_eq!(e.exit_code(), 2, "{e}");
         e.to_string()
+    }
+
+    #[test]
+    fn dates_and_decimal_commas_from_the_arguments() {
+        let style = |delimiter: Option<&str>, dates: Option<&str>, format: Option<&str>| {
+            let r = RawReportArgs {
+                delimiter: delimiter.map(String::from),
+                dates: dates.map(String::from),
+                format: format.map(String::from),
+                ..raw("2025-09-07")
+            };
+            ReportRequest::parse(&r, ArgNames::Http)
+                .unwrap()
+                .text_style()
+        };
+        assert_eq!(style(None, None, None), TextStyle::default());
+        assert!(style(Some(";"), None, None).decimal_comma);
+        assert!(!style(Some("|"), None, None).decimal_comma);
+        assert_eq!(style(None, Some("iso"), None).dates, DateStyle::Iso);
+        assert_eq!(style(None, Some("iso"), Some("html")).dates, DateStyle::Iso);
+        let bad = RawReportArgs {
+            dates: Some("us".into()),
+            ..raw("2025-09-07")
+        };
+        assert_eq!(
+            err(&bad, ArgNames::Http),
+            "dates 'us' is not a date style; expected seed or iso"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 
 use crate::error::Result;
 
-use super::cell::{Cell, Column, ReportMeta, RowKind, push_text};
+use super::cell::{Cell, Column, ReportMeta, RowKind, TextStyle, Undefined, push_text};
 use super::sink::{RowSink, write_err};
 
 /// Rows held back to size the columns: a screenful and more, a bounded memory whatever the
@@ -27,11 +27,13 @@ pub struct TableSink<'a> {
     window: Vec<Vec<String>>,
     /// The column widths, once the window has been written.
     widths: Option<Vec<usize>>,
+    style: TextStyle,
 }
 
 impl<'a> TableSink<'a> {
-    pub fn new(out: &'a mut dyn Write) -> TableSink<'a> {
+    pub fn new(out: &'a mut dyn Write, style: TextStyle) -> TableSink<'a> {
         TableSink {
+            style,
             w: BufWriter::new(out),
             headers: Vec::new(),
             right: Vec::new(),
@@ -82,15 +84,15 @@ impl<'a> TableSink<'a> {
 
 /// The text of a cell on a terminal: as in the CSV, except that text is shown as it is (no
 /// spreadsheet formula guard) with control characters replaced.
-fn terminal_text(cell: &Cell<'_>) -> String {
+fn terminal_text(cell: &Cell<'_>, style: &TextStyle) -> String {
     match *cell {
-        Cell::Text(s) | Cell::Date(_, s) => s
+        Cell::Text(s) => s
             .chars()
             .map(|c| if c.is_control() { '?' } else { c })
             .collect(),
         _ => {
             let mut out = String::new();
-            push_text(&mut out, cell);
+            push_text(&mut out, cell, style, Undefined::Zero);
             out
         }
     }
@@ -99,7 +101,9 @@ fn terminal_text(cell: &Cell<'_>) -> String {
 /// Whether a cell's kind reads right-aligned; `None` for an empty cell, which says nothing.
 fn right_aligned(cell: &Cell<'_>) -> Option<bool> {
     match cell {
-        Cell::Int(_) | Cell::Duration(_) | Cell::Percent(_) | Cell::Flag(_) => Some(true),
+        Cell::Int(_) | Cell::Duration(_) | Cell::Mean(_) | Cell::Percent(_) | Cell::Flag(_) => {
+            Some(true)
+        }
         Cell::Text(_) | Cell::Date(..) | Cell::Clock(_) => Some(false),
         Cell::Empty => None,
     }
@@ -124,7 +128,10 @@ impl RowSink for TableSink<'_> {
                 *side = right_aligned(cell);
             }
         }
-        let texts: Vec<String> = cells.iter().map(terminal_text).collect();
+        let texts: Vec<String> = cells
+            .iter()
+            .map(|c| terminal_text(c, &self.style))
+            .collect();
         if self.widths.is_some() {
             return self.write_line(&texts);
         }
@@ -155,13 +162,14 @@ mod tests {
             zone: "UTC".into(),
             by: "hour",
             start_date: chrono::NaiveDate::from_ymd_opt(2025, 9, 7).unwrap(),
+            service_level: None,
         }
     }
 
     fn render(rows: &[&[Cell<'_>]]) -> String {
         let mut out = Vec::new();
         {
-            let mut s = TableSink::new(&mut out);
+            let mut s = TableSink::new(&mut out, TextStyle::default());
             let cols = [
                 col("Ext", "ext"),
                 col("Name", "name"),
@@ -184,7 +192,7 @@ mod tests {
                 Cell::Text("3012"),
                 Cell::Text("Jo"),
                 Cell::Duration(3725),
-                Cell::Percent(1250),
+                Cell::Percent(Some(1250)),
             ],
             &[
                 Cell::Text("3032"),

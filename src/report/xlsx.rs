@@ -15,7 +15,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError}
 
 use crate::error::{Error, Result};
 
-use super::cell::{Cell, Column, ReportMeta, RowKind, formula_safe};
+use super::cell::{Cell, Column, DateStyle, ReportMeta, RowKind, formula_safe, shown_header};
 use super::sink::{RowSink, write_err};
 
 /// Widest a fitted column gets, in characters.
@@ -35,7 +35,9 @@ struct Formats {
 }
 
 impl Formats {
-    fn new(bold: bool) -> Formats {
+    /// The formats of a plain or `bold` row; instants show as `dates` asks (they are Excel
+    /// dates either way).
+    fn new(bold: bool, dates: DateStyle) -> Formats {
         let base = if bold {
             Format::new().set_bold()
         } else {
@@ -47,7 +49,10 @@ impl Formats {
             duration: base.clone().set_num_format("[h]:mm:ss"),
             percent: base.clone().set_num_format("0.00%"),
             date: base.clone().set_num_format("yyyy-mm-dd"),
-            clock: base.set_num_format("dd/mm/yyyy hh:mm:ss"),
+            clock: base.set_num_format(match dates {
+                DateStyle::Seed => "dd/mm/yyyy hh:mm:ss",
+                DateStyle::Iso => "yyyy-mm-dd hh:mm:ss",
+            }),
         }
     }
 }
@@ -61,7 +66,7 @@ pub struct XlsxSink<'a> {
     header: Format,
     /// The sheet's name and column headers, repeated on each continuation sheet.
     title: &'static str,
-    headers: Vec<&'static str>,
+    headers: Vec<String>,
     /// Sheets started so far; rows go to the last one.
     sheets: usize,
     /// Rows a sheet holds ([`SHEET_ROWS`]; smaller in tests).
@@ -78,12 +83,12 @@ fn xlsx_err(e: XlsxError) -> Error {
 }
 
 impl<'a> XlsxSink<'a> {
-    pub fn new(out: &'a mut dyn Write) -> XlsxSink<'a> {
+    pub fn new(out: &'a mut dyn Write, dates: DateStyle) -> XlsxSink<'a> {
         XlsxSink {
             out,
             book: Workbook::new(),
-            plain: Formats::new(false),
-            bold: Formats::new(true),
+            plain: Formats::new(false, dates),
+            bold: Formats::new(true, dates),
             header: Format::new().set_bold(),
             title: "",
             headers: Vec::new(),
@@ -111,7 +116,7 @@ impl XlsxSink<'_> {
         sheet.set_name(name).map_err(xlsx_err)?;
         for (c, header) in self.headers.iter().enumerate() {
             sheet
-                .write_string_with_format(0, c as u16, *header, &self.header)
+                .write_string_with_format(0, c as u16, header, &self.header)
                 .map_err(xlsx_err)?;
         }
         sheet.set_freeze_panes(1, 0).map_err(xlsx_err)?;
@@ -145,8 +150,11 @@ fn shown_width(cell: &Cell<'_>) -> usize {
     match *cell {
         Cell::Text(s) => formula_safe(s).chars().count(),
         Cell::Int(n) => itoa::Buffer::new().format(n).len(),
-        Cell::Duration(s) => 6 + itoa::Buffer::new().format((s / 3600).max(10)).len(),
-        Cell::Percent(_) => 7,
+        Cell::Duration(s) | Cell::Mean(Some(s)) => {
+            6 + itoa::Buffer::new().format((s / 3600).max(10)).len()
+        }
+        Cell::Percent(Some(_)) => 7,
+        Cell::Mean(None) | Cell::Percent(None) => 0,
         Cell::Date(..) => 10,
         Cell::Clock(_) => 19,
         Cell::Flag(_) => 1,
@@ -157,7 +165,7 @@ fn shown_width(cell: &Cell<'_>) -> usize {
 impl RowSink for XlsxSink<'_> {
     fn header(&mut self, meta: &ReportMeta, columns: &[Column]) -> Result<()> {
         self.title = meta.title;
-        self.headers = columns.iter().map(|c| c.header).collect();
+        self.headers = columns.iter().map(|c| shown_header(meta, c)).collect();
         let d = meta.start_date;
         let created = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
             .map_err(xlsx_err)?;
@@ -165,7 +173,7 @@ impl RowSink for XlsxSink<'_> {
             .set_properties(&DocProperties::new().set_creation_datetime(&created));
         self.widths = columns
             .iter()
-            .map(|c| c.header.chars().count() + 3)
+            .map(|c| shown_header(meta, c).chars().count() + 3)
             .collect();
         self.columns = columns.len() as u16;
         self.start_sheet()
@@ -191,10 +199,10 @@ impl RowSink for XlsxSink<'_> {
             match *cell {
                 Cell::Text(s) => sheet.write_string_with_format(r, col, formula_safe(s), &f.text),
                 Cell::Int(n) => sheet.write_number_with_format(r, col, n as f64, &f.int),
-                Cell::Duration(s) => {
+                Cell::Duration(s) | Cell::Mean(Some(s)) => {
                     sheet.write_number_with_format(r, col, s as f64 / 86_400.0, &f.duration)
                 }
-                Cell::Percent(h) => {
+                Cell::Percent(Some(h)) => {
                     sheet.write_number_with_format(r, col, h as f64 / 10_000.0, &f.percent)
                 }
                 Cell::Date(d, _) => {
@@ -214,7 +222,8 @@ impl RowSink for XlsxSink<'_> {
                 Cell::Flag(b) => {
                     sheet.write_number_with_format(r, col, f64::from(u8::from(b)), &f.int)
                 }
-                Cell::Empty => Ok(&mut *sheet),
+                // An empty cell, which a spreadsheet's averages leave out.
+                Cell::Mean(None) | Cell::Percent(None) | Cell::Empty => Ok(&mut *sheet),
             }
             .map_err(xlsx_err)?;
             if let Some(w) = self.widths.get_mut(c) {
@@ -249,7 +258,7 @@ mod tests {
     fn rows_past_a_sheet_continue_on_the_next_with_the_header() {
         let mut out = Vec::new();
         {
-            let mut sink = XlsxSink::new(&mut out);
+            let mut sink = XlsxSink::new(&mut out, DateStyle::Seed);
             sink.sheet_rows = 3;
             let meta = ReportMeta {
                 title: "Agents",
@@ -257,6 +266,7 @@ mod tests {
                 zone: "UTC".into(),
                 by: "hour",
                 start_date: chrono::NaiveDate::from_ymd_opt(2025, 9, 7).unwrap(),
+                service_level: None,
             };
             sink.header(&meta, &[col("Ext", "ext"), col("Calls", "calls")])
                 .unwrap();

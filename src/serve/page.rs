@@ -179,7 +179,7 @@ pub async fn page(
         let err = |e| Error::io("cannot write the page", e);
         out.write_all(start.as_bytes()).map_err(err)?;
         {
-            let mut sink = HtmlSink::with_shape(&mut *out, HtmlShape::Fragment);
+            let mut sink = HtmlSink::with_shape(&mut *out, HtmlShape::Fragment, req.text_style());
             crate::report::render(store, zone, &req, &mut sink)?;
             sink.finish()?;
         }
