@@ -178,7 +178,8 @@ pub struct ReportMail {
     pub from: Mailbox,
     pub to: Vec<Mailbox>,
     pub subject: String,
-    /// A line or two for the text body (ignored when the report is HTML: the page is the body).
+    /// The plain-text body: what the report is and its headline figures. Beside an HTML
+    /// report it is the `text/plain` alternative to the page.
     pub text: String,
     pub file_name: String,
     /// `Content-Type` of the report (`text/csv; charset=utf-8`, `text/html; charset=utf-8`, ...).
@@ -194,7 +195,9 @@ impl ReportMail {
             .starts_with("text/html")
     }
 
-    /// The MIME message: a body (the HTML report itself, else `text`) and the report attached.
+    /// The MIME message, `multipart/mixed`: the body, then the report attached. The body is
+    /// `text` alone, or for an HTML report `multipart/alternative` of `text` and the page, so
+    /// a client that shows no HTML still shows the figures.
     pub fn message(&self) -> Result<Message> {
         let content_type = ContentType::parse(&self.content_type).map_err(|_| {
             Error::usage(format!(
@@ -208,22 +211,43 @@ impl ReportMail {
                 .map_err(|_| Error::usage("the report cannot be encoded for mail"))?,
             content_type,
         );
+        let text = SinglePart::plain(self.text.clone());
         let body = if self.is_html() {
-            SinglePart::html(String::from_utf8_lossy(&self.bytes).into_owned())
+            MultiPart::mixed().multipart(MultiPart::alternative().singlepart(text).singlepart(
+                SinglePart::html(String::from_utf8_lossy(&self.bytes).into_owned()),
+            ))
         } else {
-            SinglePart::plain(self.text.clone())
+            MultiPart::mixed().singlepart(text)
         };
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(self.subject.clone())
+            .message_id(Some(message_id(&self.from)))
             .date_now();
         for to in &self.to {
             builder = builder.to(to.clone());
         }
         builder
-            .multipart(MultiPart::mixed().singlepart(body).singlepart(attached))
+            .multipart(body.singlepart(attached))
             .map_err(|e| Error::usage(format!("the mail cannot be built: {e}")))
     }
+}
+
+/// A `Message-ID` in the sender's domain (lettre's own would name this machine's host name,
+/// often a container's), unique by the time and a per-process random number.
+fn message_id(from: &Mailbox) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    // RandomState is seeded from the operating system's randomness.
+    let mut random = std::collections::hash_map::RandomState::new().build_hasher();
+    random.write_u128(nanos);
+    format!(
+        "<{nanos:x}.{:016x}.apr@{}>",
+        random.finish(),
+        from.email.domain()
+    )
 }
 
 /// Sends `mail` through `server`. A refusal or an unreachable server is one line naming the
