@@ -349,6 +349,68 @@ mod tests {
         );
     }
 
+    fn report_mail(content_type: &str, bytes: &str) -> ReportMail {
+        ReportMail {
+            from: "Reports <reports@calls.example>".parse().unwrap(),
+            to: vec!["ops@example.com".parse().unwrap()],
+            subject: "apr agents report".to_string(),
+            text: "Calls answered by agents: 3 of 4\n".to_string(),
+            file_name: "report.x".to_string(),
+            content_type: content_type.to_string(),
+            bytes: bytes.as_bytes().to_vec(),
+        }
+    }
+
+    /// The `Content-Type` lines of a formatted message, in order.
+    fn content_types(message: &Message) -> Vec<String> {
+        String::from_utf8(message.formatted())
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("Content-Type: "))
+            .map(|t| t.split(';').next().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn an_html_report_is_the_text_and_the_page_as_alternatives_then_attached() {
+        let m = report_mail("text/html; charset=utf-8", "<p>page</p>")
+            .message()
+            .unwrap();
+        assert_eq!(
+            content_types(&m),
+            [
+                "multipart/mixed",
+                "multipart/alternative",
+                "text/plain",
+                "text/html",
+                "text/html",
+            ]
+        );
+        let m = report_mail("text/csv; charset=utf-8", "a,b\r\n")
+            .message()
+            .unwrap();
+        assert_eq!(
+            content_types(&m),
+            ["multipart/mixed", "text/plain", "text/csv"]
+        );
+    }
+
+    #[test]
+    fn message_ids_are_in_the_senders_domain_and_differ() {
+        let mail = report_mail("text/csv", "x");
+        let ids: Vec<String> = (0..2).map(|_| message_id(&mail.from)).collect();
+        for id in &ids {
+            assert!(
+                id.starts_with('<') && id.ends_with("@calls.example>"),
+                "{id}"
+            );
+        }
+        assert_ne!(ids[0], ids[1]);
+        let formatted = String::from_utf8(mail.message().unwrap().formatted()).unwrap();
+        assert!(formatted.contains("\r\nMessage-ID: <"), "{formatted}");
+        assert!(formatted.contains("\r\nDate: "), "{formatted}");
+    }
+
     #[test]
     fn percent_decoding() {
         assert_eq!(percent_decode("a%20b%2").as_deref(), Some("a b%2"));

@@ -143,3 +143,31 @@ fn mail_text(kind: &str, range: &str, file_name: &str, rows: u64, headline: &Hea
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sender_is_only_guessed_from_a_user_that_is_an_address() {
+        let server = |url: &str| SmtpUrl::parse(url, SMTP_URL).unwrap();
+        let from = default_sender(&server("smtps://bot%40calls.example:pw@mail.example"));
+        assert_eq!(from.unwrap().email.to_string(), "bot@calls.example");
+        for url in ["smtps://bot:pw@mail.example", "smtp://127.0.0.1:25"] {
+            let e = default_sender(&server(url)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{e}");
+            let msg = e.to_string();
+            assert!(msg.contains(MAIL_FROM) && msg.contains(SMTP_URL), "{msg}");
+            assert!(!msg.contains('\n'), "{msg}");
+        }
+    }
+
+    #[test]
+    fn an_empty_range_says_so_in_the_text() {
+        let text = mail_text("queues", "R", "f.csv", 0, &Headline::default());
+        assert_eq!(
+            text,
+            "The apr queues report for R, 0 rows, is attached as f.csv.\n\nThe range holds no data.\n"
+        );
+    }
+}
