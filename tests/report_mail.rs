@@ -1,7 +1,9 @@
 //! `apr report --mail-to` (SPEC §12) through the real binary against the SMTP server of
 //! `tests/support/smtp.rs` on 127.0.0.1: the envelope's recipients, the subject, an
-//! attachment whose bytes are those of `apr report --output` in the same format, the
-//! server's refusal as one line with exit 1, and no password anywhere in the output.
+//! attachment whose bytes are those of `apr report --output` in the same format, the MIME
+//! shape (a text part with the headline figures of the report's own rows; for HTML, the page
+//! as its alternative), `Date` and `Message-ID`, the sender rule and its error, the server's
+//! refusal as one line with exit 1, and no password anywhere in the output.
 
 mod report_fixture;
 mod support;
@@ -312,4 +314,58 @@ fn the_sender_is_apr_mail_from_else_an_smtp_user_that_is_an_address() {
     let a = mail(&server.url(""), Some("not an address")).code(2);
     assert!(texts(&a).contains("APR_MAIL_FROM: 'not an address' is not a mail address"));
     assert_eq!(server.received().len(), sent);
+}
+
+#[test]
+fn a_queue_reports_text_holds_the_queue_totals_of_its_own_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/queue_log");
+    apr()
+        .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .args(["-q", "--timezone", "Europe/London", "parse-queue-log"])
+        .arg(&example)
+        .assert()
+        .success();
+    let args = ["--kind", "queues", "--start-date", "2025-09-07"];
+    let json: Vec<serde_json::Value> = serde_json::from_slice(&written(
+        &db,
+        &[&args[..], &["--format", "json"]].concat(),
+        "json",
+    ))
+    .unwrap();
+    let sum = |key: &str| -> i64 { json.iter().map(|r| r[key].as_i64().unwrap()).sum() };
+    assert!(sum("offered") > 0, "the example has queue calls");
+
+    let server = SmtpServer::start();
+    report(&db)
+        .env("APR_SMTP_URL", server.url(""))
+        .env("APR_MAIL_FROM", "apr@example.net")
+        .args(args)
+        .args(["--mail-to", "ops@example.com"])
+        .assert()
+        .success();
+    let got = server.received().pop().unwrap();
+    let msg = MessageParser::default().parse(&got.data).unwrap();
+    let text = msg.body_text(0).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for expected in [
+        format!("Calls offered to queues: {}", sum("offered")),
+        format!("Answered: {}", sum("answered")),
+        format!("Abandoned: {}", sum("abandoned")),
+    ] {
+        assert!(lines.contains(&expected.as_str()), "{expected}: {text}");
+    }
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("Service level (20 s, offered-minus-short): ") && l.ends_with('%')
+        ),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Average speed of answer (ASA): 00:00:")),
+        "{text}"
+    );
 }
