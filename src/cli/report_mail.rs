@@ -135,7 +135,7 @@ fn mail_text(kind: &str, range: &str, file_name: &str, rows: u64, headline: &Hea
     );
     let lines = headline.lines();
     if lines.is_empty() {
-        text.push_str("The range holds no data.\n");
+        text.push_str("The report has no rows.\n");
     }
     for line in lines {
         text.push_str(&line);
@@ -163,11 +163,11 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_range_says_so_in_the_text() {
+    fn a_report_without_rows_says_so_in_the_text() {
         let text = mail_text("queues", "R", "f.csv", 0, &Headline::default());
         assert_eq!(
             text,
-            "The apr queues report for R, 0 rows, is attached as f.csv.\n\nThe range holds no data.\n"
+            "The apr queues report for R, 0 rows, is attached as f.csv.\n\nThe report has no rows.\n"
         );
     }
 }
