@@ -178,7 +178,8 @@ pub struct ReportMail {
     pub from: Mailbox,
     pub to: Vec<Mailbox>,
     pub subject: String,
-    /// A line or two for the text body (ignored when the report is HTML: the page is the body).
+    /// The plain-text body: what the report is and its headline figures. Beside an HTML
+    /// report it is the `text/plain` alternative to the page.
     pub text: String,
     pub file_name: String,
     /// `Content-Type` of the report (`text/csv; charset=utf-8`, `text/html; charset=utf-8`, ...).
@@ -194,7 +195,9 @@ impl ReportMail {
             .starts_with("text/html")
     }
 
-    /// The MIME message: a body (the HTML report itself, else `text`) and the report attached.
+    /// The MIME message, `multipart/mixed`: the body, then the report attached. The body is
+    /// `text` alone, or for an HTML report `multipart/alternative` of `text` and the page, so
+    /// a client that shows no HTML still shows the figures.
     pub fn message(&self) -> Result<Message> {
         let content_type = ContentType::parse(&self.content_type).map_err(|_| {
             Error::usage(format!(
@@ -208,22 +211,43 @@ impl ReportMail {
                 .map_err(|_| Error::usage("the report cannot be encoded for mail"))?,
             content_type,
         );
+        let text = SinglePart::plain(self.text.clone());
         let body = if self.is_html() {
-            SinglePart::html(String::from_utf8_lossy(&self.bytes).into_owned())
+            MultiPart::mixed().multipart(MultiPart::alternative().singlepart(text).singlepart(
+                SinglePart::html(String::from_utf8_lossy(&self.bytes).into_owned()),
+            ))
         } else {
-            SinglePart::plain(self.text.clone())
+            MultiPart::mixed().singlepart(text)
         };
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(self.subject.clone())
+            .message_id(Some(message_id(&self.from)))
             .date_now();
         for to in &self.to {
             builder = builder.to(to.clone());
         }
         builder
-            .multipart(MultiPart::mixed().singlepart(body).singlepart(attached))
+            .multipart(body.singlepart(attached))
             .map_err(|e| Error::usage(format!("the mail cannot be built: {e}")))
     }
+}
+
+/// A `Message-ID` in the sender's domain (lettre's own would name this machine's host name,
+/// often a container's), unique by the time and a per-process random number.
+fn message_id(from: &Mailbox) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    // RandomState is seeded from the operating system's randomness.
+    let mut random = std::collections::hash_map::RandomState::new().build_hasher();
+    random.write_u128(nanos);
+    format!(
+        "<{nanos:x}.{:016x}.apr@{}>",
+        random.finish(),
+        from.email.domain()
+    )
 }
 
 /// Sends `mail` through `server`. A refusal or an unreachable server is one line naming the
@@ -323,6 +347,68 @@ mod tests {
             parse_addresses(" , ", "--mail-to").unwrap_err().exit_code(),
             2
         );
+    }
+
+    fn report_mail(content_type: &str, bytes: &str) -> ReportMail {
+        ReportMail {
+            from: "Reports <reports@calls.example>".parse().unwrap(),
+            to: vec!["ops@example.com".parse().unwrap()],
+            subject: "apr agents report".to_string(),
+            text: "Calls answered by agents: 3 of 4\n".to_string(),
+            file_name: "report.x".to_string(),
+            content_type: content_type.to_string(),
+            bytes: bytes.as_bytes().to_vec(),
+        }
+    }
+
+    /// The `Content-Type` lines of a formatted message, in order.
+    fn content_types(message: &Message) -> Vec<String> {
+        String::from_utf8(message.formatted())
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("Content-Type: "))
+            .map(|t| t.split(';').next().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn an_html_report_is_the_text_and_the_page_as_alternatives_then_attached() {
+        let m = report_mail("text/html; charset=utf-8", "<p>page</p>")
+            .message()
+            .unwrap();
+        assert_eq!(
+            content_types(&m),
+            [
+                "multipart/mixed",
+                "multipart/alternative",
+                "text/plain",
+                "text/html",
+                "text/html",
+            ]
+        );
+        let m = report_mail("text/csv; charset=utf-8", "a,b\r\n")
+            .message()
+            .unwrap();
+        assert_eq!(
+            content_types(&m),
+            ["multipart/mixed", "text/plain", "text/csv"]
+        );
+    }
+
+    #[test]
+    fn message_ids_are_in_the_senders_domain_and_differ() {
+        let mail = report_mail("text/csv", "x");
+        let ids: Vec<String> = (0..2).map(|_| message_id(&mail.from)).collect();
+        for id in &ids {
+            assert!(
+                id.starts_with('<') && id.ends_with("@calls.example>"),
+                "{id}"
+            );
+        }
+        assert_ne!(ids[0], ids[1]);
+        let formatted = String::from_utf8(mail.message().unwrap().formatted()).unwrap();
+        assert!(formatted.contains("\r\nMessage-ID: <"), "{formatted}");
+        assert!(formatted.contains("\r\nDate: "), "{formatted}");
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! `apr report --mail-to` (SPEC §12) through the real binary against the SMTP server of
 //! `tests/support/smtp.rs` on 127.0.0.1: the envelope's recipients, the subject, an
-//! attachment whose bytes are those of `apr report --output` in the same format, the
-//! server's refusal as one line with exit 1, and no password anywhere in the output.
+//! attachment whose bytes are those of `apr report --output` in the same format, the MIME
+//! shape (a text part with the headline figures of the report's own rows; for HTML, the page
+//! as its alternative), `Date` and `Message-ID`, the sender rule and its error, the server's
+//! refusal as one line with exit 1, and no password anywhere in the output.
 
 mod report_fixture;
 mod support;
 
 use std::path::Path;
 
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::{MessageParser, MessagePart, MimeHeaders, PartType};
 use support::rows::apr;
 use support::smtp::SmtpServer;
 
@@ -33,6 +35,12 @@ fn written(db: &Path, args: &[&str], ext: &str) -> Vec<u8> {
     std::fs::read(&out).unwrap()
 }
 
+/// `type/subtype` of a MIME part.
+fn mime_type(part: &MessagePart) -> String {
+    let ct = part.content_type().expect("a Content-Type");
+    format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default())
+}
+
 fn texts(a: &assert_cmd::assert::Assert) -> String {
     let o = a.get_output();
     format!(
@@ -47,6 +55,19 @@ fn the_report_is_mailed_as_an_attachment_to_every_recipient() {
     let (_dir, db) = report_fixture::temp_db();
     let server = SmtpServer::start();
     let url = server.url(&format!("reports%40example.com:{PASSWORD}@"));
+    // The headline figures come from the report's own rows: the JSON's, summed.
+    let json: Vec<serde_json::Value> = serde_json::from_slice(&written(
+        &db,
+        &["--start-date", "2025-09-07", "--format", "json"],
+        "json",
+    ))
+    .unwrap();
+    let sum = |key: &str| -> i64 { json.iter().map(|r| r[key].as_i64().unwrap()).sum() };
+    let answered = format!(
+        "Calls answered by agents: {} of {}",
+        sum("answered_calls"),
+        sum("total_calls")
+    );
     for (format, content_type) in [
         ("csv", "text/csv"),
         ("json", "application/json"),
@@ -102,17 +123,36 @@ fn the_report_is_mailed_as_an_attachment_to_every_recipient() {
             content_type
         );
         assert_eq!(att.contents(), written(&db, &args, format).as_slice());
+        let message_id = msg.message_id().expect("a Message-ID");
+        assert!(message_id.ends_with("@example.com"), "{message_id}");
+        assert!(msg.date().is_some(), "a Date header");
+        // multipart/mixed: the body, then the report.
+        assert_eq!(mime_type(msg.root_part()), "multipart/mixed");
+        let text = msg.body_text(0).unwrap();
+        assert!(text.contains("is attached as report_2025-09-07"), "{text}");
+        assert!(text.lines().any(|l| l == answered), "{text}");
         if format == "html" {
-            // The HTML report is the message's body as well as its attachment.
+            // The page and its figures in words, as alternatives of one another.
+            let PartType::Multipart(parts) = &msg.root_part().body else {
+                panic!("not multipart");
+            };
+            let alternative = msg.part(parts[0]).unwrap();
+            assert_eq!(mime_type(alternative), "multipart/alternative");
+            let PartType::Multipart(alternatives) = &alternative.body else {
+                panic!("not multipart");
+            };
+            let shown: Vec<String> = alternatives
+                .iter()
+                .map(|&i| mime_type(msg.part(i).unwrap()))
+                .collect();
+            assert_eq!(shown, ["text/plain", "text/html"]);
             let body = msg.body_html(0).unwrap();
             assert!(body.contains("<table") && body.contains("<svg"), "{body}");
         } else {
+            assert_eq!(msg.text_body.len(), 1, "one plain body");
             assert!(
-                msg.body_text(0)
-                    .unwrap()
-                    .contains("is attached as report_2025-09-07"),
-                "{:?}",
-                msg.body_text(0)
+                msg.html_body.iter().all(|&i| i == msg.text_body[0]),
+                "no HTML body"
             );
         }
     }
@@ -172,6 +212,7 @@ fn a_refusing_server_is_one_line_and_exit_1_without_the_password() {
             "APR_SMTP_URL",
             format!("smtp://bot:{PASSWORD}@127.0.0.1:{}", refused.port()),
         )
+        .env("APR_MAIL_FROM", "apr@example.net")
         .args(["--start-date", "2025-09-07", "--mail-to", "ops@example.com"])
         .assert()
         .code(1);
@@ -223,4 +264,108 @@ fn mail_options_are_checked_before_the_database_is_opened() {
         assert!(!err.contains(PASSWORD), "{err}");
     }
     assert!(!db.exists());
+}
+
+#[test]
+fn the_sender_is_apr_mail_from_else_an_smtp_user_that_is_an_address() {
+    let (_dir, db) = report_fixture::temp_db();
+    let server = SmtpServer::start();
+    let mail = |url: &str, from: Option<&str>| {
+        let mut cmd = report(&db);
+        cmd.env("APR_SMTP_URL", url)
+            .env_remove("APR_MAIL_FROM")
+            .args(["--start-date", "2025-09-07", "--mail-to", "ops@example.com"]);
+        if let Some(from) = from {
+            cmd.env("APR_MAIL_FROM", from);
+        }
+        cmd.assert()
+    };
+    // APR_MAIL_FROM wins over the SMTP user, and names the Message-ID's domain.
+    mail(
+        &server.url("bot%40relay.example:pw@"),
+        Some("Reports <reports@calls.example>"),
+    )
+    .success();
+    let got = server.received().pop().unwrap();
+    assert_eq!(got.mail_from, "reports@calls.example");
+    let msg = MessageParser::default().parse(&got.data).unwrap();
+    assert!(msg.message_id().unwrap().ends_with("@calls.example"));
+
+    // Without it, an SMTP user that is an address sends.
+    mail(&server.url("bot%40relay.example:pw@"), None).success();
+    assert_eq!(
+        server.received().pop().unwrap().mail_from,
+        "bot@relay.example"
+    );
+
+    // Otherwise there is no sender to guess: one line naming both settings, nothing sent.
+    let sent = server.received().len();
+    for url in [server.url(""), server.url("bot:pw@")] {
+        let a = mail(&url, None).code(2).stdout("");
+        let err = texts(&a);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("error: no sender address: set APR_MAIL_FROM")
+                && err.contains("APR_SMTP_URL's user"),
+            "{err}"
+        );
+        assert!(!err.contains("pw@"), "{err}");
+    }
+    let a = mail(&server.url(""), Some("not an address")).code(2);
+    assert!(texts(&a).contains("APR_MAIL_FROM: 'not an address' is not a mail address"));
+    assert_eq!(server.received().len(), sent);
+}
+
+#[test]
+fn a_queue_reports_text_holds_the_queue_totals_of_its_own_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/queue_log");
+    apr()
+        .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .args(["-q", "--timezone", "Europe/London", "parse-queue-log"])
+        .arg(&example)
+        .assert()
+        .success();
+    let args = ["--kind", "queues", "--start-date", "2025-09-07"];
+    let json: Vec<serde_json::Value> = serde_json::from_slice(&written(
+        &db,
+        &[&args[..], &["--format", "json"]].concat(),
+        "json",
+    ))
+    .unwrap();
+    let sum = |key: &str| -> i64 { json.iter().map(|r| r[key].as_i64().unwrap()).sum() };
+    assert!(sum("offered") > 0, "the example has queue calls");
+
+    let server = SmtpServer::start();
+    report(&db)
+        .env("APR_SMTP_URL", server.url(""))
+        .env("APR_MAIL_FROM", "apr@example.net")
+        .args(args)
+        .args(["--mail-to", "ops@example.com"])
+        .assert()
+        .success();
+    let got = server.received().pop().unwrap();
+    let msg = MessageParser::default().parse(&got.data).unwrap();
+    let text = msg.body_text(0).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for expected in [
+        format!("Calls offered to queues: {}", sum("offered")),
+        format!("Answered: {}", sum("answered")),
+        format!("Abandoned: {}", sum("abandoned")),
+    ] {
+        assert!(lines.contains(&expected.as_str()), "{expected}: {text}");
+    }
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("Service level (20 s, offered-minus-short): ") && l.ends_with('%')
+        ),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Average speed of answer (ASA): 00:00:")),
+        "{text}"
+    );
 }

@@ -6,17 +6,13 @@ use clap::Args as ClapArgs;
 use lettre::message::Mailbox;
 
 use crate::cli::global::GlobalArgs;
-use crate::cli::settings::Settings;
+use crate::cli::settings::{MAIL_FROM, SMTP_URL, Settings};
 use crate::error::Error;
 use crate::hours::Zone;
 use crate::mail::{ReportMail, SmtpUrl, parse_addresses, send};
 use crate::plural::counts;
+use crate::report::headline::Headline;
 use crate::report::request::ReportRequest;
-
-/// The environment variable naming the SMTP server.
-pub const SMTP_URL_VAR: &str = "APR_SMTP_URL";
-/// The environment variable naming the sender (default: the SMTP user when it is an address).
-pub const MAIL_FROM_VAR: &str = "APR_MAIL_FROM";
 
 #[derive(Debug, Clone, ClapArgs)]
 pub struct MailArgs {
@@ -46,15 +42,15 @@ impl MailArgs {
             return Ok(None);
         };
         let to = parse_addresses(to, "--mail-to")?;
-        let url = settings.get(SMTP_URL_VAR).ok_or_else(|| {
+        let url = settings.get(SMTP_URL).ok_or_else(|| {
             Error::config(format!(
-                "--mail-to needs {SMTP_URL_VAR}; set it in .env or the environment, e.g. \
+                "--mail-to needs {SMTP_URL}; set it in .env or the environment, e.g. \
                      smtps://user:password@mail.example.com:465"
             ))
         })?;
-        let server = SmtpUrl::parse(url, SMTP_URL_VAR)?;
-        let from = match settings.get(MAIL_FROM_VAR) {
-            Some(from) => parse_addresses(from, MAIL_FROM_VAR)?
+        let server = SmtpUrl::parse(url, SMTP_URL)?;
+        let from = match settings.get(MAIL_FROM) {
+            Some(from) => parse_addresses(from, MAIL_FROM)?
                 .into_iter()
                 .next()
                 .expect("a non-empty list"),
@@ -76,22 +72,25 @@ impl MailArgs {
     }
 }
 
-/// The SMTP user when it is an address (most providers require that sender), else
-/// `apr@HOST` of the server.
+/// The SMTP user when it is an address (most providers require that sender); a server
+/// without one gives no sender to guess, so the error names both settings.
 fn default_sender(server: &SmtpUrl) -> crate::Result<Mailbox> {
-    let candidate = match &server.username {
-        Some(user) if user.contains('@') => user.clone(),
-        _ => format!("apr@{}", server.host),
-    };
-    candidate.parse().map_err(|_| {
-        Error::config(format!(
-            "no sender address: set {MAIL_FROM_VAR}, e.g. reports@example.com"
-        ))
-    })
+    server
+        .username
+        .as_deref()
+        .filter(|user| user.contains('@'))
+        .and_then(|user| user.parse().ok())
+        .ok_or_else(|| {
+            Error::config(format!(
+                "no sender address: set {MAIL_FROM}, e.g. reports@example.com, or make \
+                 {SMTP_URL}'s user an address, e.g. smtps://reports%40example.com:password@mail.example.com:465"
+            ))
+        })
 }
 
 impl Delivery {
-    /// Mails `bytes`, the report `req` rendered, and notes where it went.
+    /// Mails `bytes`, the report `req` rendered with `rows` detail rows whose totals are
+    /// `headline`, and notes where it went.
     pub fn send(
         self,
         global: &GlobalArgs,
@@ -99,6 +98,7 @@ impl Delivery {
         zone: Zone,
         bytes: Vec<u8>,
         rows: u64,
+        headline: &Headline,
     ) -> crate::Result<()> {
         let range = format!(
             "{} to {} ({})",
@@ -115,10 +115,7 @@ impl Delivery {
             subject: self
                 .subject
                 .unwrap_or_else(|| format!("apr {kind} report {range}")),
-            text: format!(
-                "The apr {kind} report for {range}, {}, is attached as {file_name}.\n",
-                counts(rows, "row")
-            ),
+            text: mail_text(&kind, &range, &file_name, rows, headline),
             file_name: file_name.clone(),
             content_type: req.format.content_type().to_string(),
             bytes,
@@ -127,5 +124,50 @@ impl Delivery {
         let to: Vec<String> = mail.to.iter().map(|m| m.email.to_string()).collect();
         global.note(format_args!("mailed {file_name} to {}", to.join(", ")));
         Ok(())
+    }
+}
+
+/// The plain-text body: what the report is, then its headline figures, one to a line.
+fn mail_text(kind: &str, range: &str, file_name: &str, rows: u64, headline: &Headline) -> String {
+    let mut text = format!(
+        "The apr {kind} report for {range}, {}, is attached as {file_name}.\n\n",
+        counts(rows, "row")
+    );
+    let lines = headline.lines();
+    if lines.is_empty() {
+        text.push_str("The report has no rows.\n");
+    }
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sender_is_only_guessed_from_a_user_that_is_an_address() {
+        let server = |url: &str| SmtpUrl::parse(url, SMTP_URL).unwrap();
+        let from = default_sender(&server("smtps://bot%40calls.example:pw@mail.example"));
+        assert_eq!(from.unwrap().email.to_string(), "bot@calls.example");
+        for url in ["smtps://bot:pw@mail.example", "smtp://127.0.0.1:25"] {
+            let e = default_sender(&server(url)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{e}");
+            let msg = e.to_string();
+            assert!(msg.contains(MAIL_FROM) && msg.contains(SMTP_URL), "{msg}");
+            assert!(!msg.contains('\n'), "{msg}");
+        }
+    }
+
+    #[test]
+    fn a_report_without_rows_says_so_in_the_text() {
+        let text = mail_text("queues", "R", "f.csv", 0, &Headline::default());
+        assert_eq!(
+            text,
+            "The apr queues report for R, 0 rows, is attached as f.csv.\n\nThe report has no rows.\n"
+        );
     }
 }

@@ -22,6 +22,10 @@ pub const TIMEZONE: &str = "APR_TIMEZONE";
 pub const SERVE_TOKEN: &str = "APR_SERVE_TOKEN";
 /// The setting (and `--cors-origins`'s variable) of the CORS allow-list.
 pub const CORS_ORIGINS: &str = "APR_CORS_ORIGINS";
+/// The setting naming the SMTP server a mailed report goes through.
+pub const SMTP_URL: &str = "APR_SMTP_URL";
+/// The setting naming a mailed report's sender (else the SMTP user, when it is an address).
+pub const MAIL_FROM: &str = "APR_MAIL_FROM";
 /// The settings of the platform connection that its errors may ask to fix.
 pub const PLATFORM_NAMES: SettingNames = SettingNames {
     username: "APR_API_USERNAME",

@@ -26,6 +26,7 @@ pub mod cell;
 pub mod chart;
 pub mod csv;
 pub mod grouped;
+pub mod headline;
 pub mod html;
 pub mod json;
 pub mod period;
@@ -48,7 +49,15 @@ pub fn write_report(
     req: &ReportRequest,
     out: &mut dyn Write,
 ) -> Result<ReportSummary> {
-    let mut sink: Box<dyn RowSink + '_> = match req.format {
+    let mut sink = format_sink(req, out);
+    let summary = render(store, zone, req, sink.as_mut())?;
+    sink.finish()?;
+    Ok(summary)
+}
+
+/// The sink of the request's format, writing into `out`.
+fn format_sink<'a>(req: &ReportRequest, out: &'a mut dyn Write) -> Box<dyn RowSink + 'a> {
+    match req.format {
         ReportFormat::Csv => Box::new(csv::CsvSink::new(
             out,
             req.delimiter,
@@ -59,10 +68,7 @@ pub fn write_report(
         ReportFormat::Xlsx => Box::new(xlsx::XlsxSink::new(out, req.dates)),
         ReportFormat::Html => Box::new(html::HtmlSink::new(out, req.text_style())),
         ReportFormat::Table => Box::new(table::TableSink::new(out, req.text_style())),
-    };
-    let summary = render(store, zone, req, sink.as_mut())?;
-    sink.finish()?;
-    Ok(summary)
+    }
 }
 
 /// Streams the rows of the report `req` asks for into `sink` (header and rows; the caller
