@@ -925,3 +925,31 @@ fn display_names_hold_when_hours_are_recounted_from_stored_lines() {
         sqlite_rows(&whole, "SELECT * FROM agents ORDER BY ext")
     );
 }
+
+#[test]
+fn names_added_later_rename_earlier_hours_when_they_are_aggregated_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    let db = dir.path().join("later.db");
+    let [first, second] = <[Vec<u8>; 2]>::try_from(example_parts(2)).unwrap();
+    std::fs::write(&log, &first).unwrap();
+    load(&db, &[log.to_str().unwrap()], &[]);
+    append(&log, &second);
+    load_named(&db, &log);
+    let names = |db: &Path| ext_names(&report(db, &[]));
+    // The hours aggregated before the names came keep the channel, the later ones show
+    // the name (newer names win in the store).
+    let mixed = names(&db);
+    assert!(
+        mixed.contains(&("201".into(), "PJSIP/201".into())),
+        "{mixed:?}"
+    );
+    assert!(
+        mixed.contains(&("201".into(), "Reception 1".into())),
+        "{mixed:?}"
+    );
+    apr(&db).args(["aggregate", "--rebuild"]).assert().success();
+    let whole = dir.path().join("whole.db");
+    load_named(&whole, Path::new(EXAMPLE));
+    assert_eq!(names(&db), names(&whole));
+}
