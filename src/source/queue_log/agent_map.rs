@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-/// Agent field → extension: an alias table for member display names (`[agents]` in the
+/// Agent field → extension: an alias table for member names (`[agents]` in the
 /// TOML given by `--agents` / `APR_QUEUE_AGENTS`), then channel forms (`PJSIP/201`,
 /// `SIP/201`, `Local/201@from-queue/n`, `Agent/201` → `201`), else the name itself; and
 /// extension → the display name reports show for it, when the file gives one.
@@ -44,13 +44,17 @@ fn ext_text(v: &toml::Value) -> Option<String> {
     }
 }
 
-/// The extension a key names by itself: a channel's (`PJSIP/201` → `201`) or an
-/// extension's own (`201`); a member name names none.
+/// The extension of a channel (`PJSIP/201`, `Local/201@from-queue/n` → `201`).
+fn channel_ext(agent: &str) -> Option<&str> {
+    let (_, after) = agent.split_once('/')?;
+    after.split(['@', '/']).next().filter(|e| !e.is_empty())
+}
+
+/// The extension a key names by itself: a channel's or an extension's own (`201`); a
+/// member name names none.
 fn own_ext(key: &str) -> Option<&str> {
-    if let Some((_, after)) = key.split_once('/') {
-        return after.split(['@', '/']).next().filter(|e| !e.is_empty());
-    }
-    (!key.is_empty() && key.bytes().all(|b| b.is_ascii_digit())).then_some(key)
+    channel_ext(key)
+        .or_else(|| (!key.is_empty() && key.bytes().all(|b| b.is_ascii_digit())).then_some(key))
 }
 
 /// A `{ ext = "201", name = "Reception 1" }` entry under `key`: its extension (from the key
@@ -126,7 +130,7 @@ impl AgentMap {
                         && *other != name
                     {
                         return Err(bad(&format!(
-                            "extension {ext} is already \"{other}\" (by \"{by}\"), one name per extension"
+                            "extension {ext} is already {other:?} (by {by:?}), one name per extension"
                         )));
                     }
                     names.insert(ext.clone(), (name, key.clone()));
@@ -174,13 +178,7 @@ impl AgentMap {
         if let Some(ext) = self.aliases.get(agent) {
             return Some(ext);
         }
-        if let Some((_, after)) = agent.split_once('/') {
-            let ext = after.split(['@', '/']).next().unwrap_or("");
-            if !ext.is_empty() {
-                return Some(ext);
-            }
-        }
-        Some(agent)
+        Some(channel_ext(agent).unwrap_or(agent))
     }
 }
 
