@@ -828,3 +828,128 @@ fn max_carry_keeps_a_quiet_queue_log_agent_logged_in() {
 fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("apr.db").display())
 }
+
+const NAMED_AGENTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/queue-agents-named.toml"
+);
+
+/// `apr parse-queue-log --agents NAMED_AGENTS FILE`, which must succeed; its stdout.
+fn load_named(db: &Path, file: &Path) -> String {
+    let out = apr(db)
+        .args(["parse-queue-log", "--agents", NAMED_AGENTS])
+        .arg(file)
+        .assert()
+        .success();
+    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+}
+
+/// The distinct `(Ext, Name)` pairs of the agent report's rows.
+fn ext_names(report: &str) -> Vec<(String, String)> {
+    let mut rows = csv::Reader::from_reader(report.as_bytes());
+    let mut pairs: Vec<(String, String)> = rows
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[4].to_string(), r[5].to_string())
+        })
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    pairs
+}
+
+#[test]
+fn display_names_from_the_agents_file_are_what_reports_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    let db = dir.path().join("named.db");
+    std::fs::copy(EXAMPLE, &log).unwrap();
+    load_named(&db, &log);
+    let agents = report(&db, &[]);
+    let want = [
+        ("201", "Reception 1"),
+        ("202", "Billing 2"),
+        // Named by its extension: the Local/203@from-queue/n lines show it.
+        ("203", "Sales 3"),
+        // The alias form names no one: the member name on the call lines stays.
+        ("204", "John Doe"),
+        ("205", "Agent/205"),
+    ]
+    .map(|(e, n)| (e.to_string(), n.to_string()));
+    assert_eq!(ext_names(&agents), want);
+    // Everything else is the report of the example's agents file.
+    let (_d, reference) = reference();
+    let plain = report(&reference, &[]);
+    let renamed = [
+        ("PJSIP/201", "Reception 1"),
+        ("SIP/202", "Billing 2"),
+        ("Local/203@from-queue/n", "Sales 3"),
+    ]
+    .iter()
+    .fold(plain, |r, (from, to)| {
+        r.replace(&format!(",{from},"), &format!(",{to},"))
+    });
+    assert_eq!(agents, renamed);
+
+    // Re-running reads nothing and changes no name.
+    assert!(load_named(&db, &log).starts_with("0 lines read"));
+    assert_eq!(report(&db, &[]), agents);
+}
+
+#[test]
+fn display_names_hold_when_hours_are_recounted_from_stored_lines() {
+    // Three runs as the file grows: each run recounts its hours' calls from the raw lines
+    // stored by the runs before, whose agent fields are channels.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    let whole = dir.path().join("whole.db");
+    std::fs::copy(EXAMPLE, &log).unwrap();
+    load_named(&whole, &log);
+    let grown = dir.path().join("grown.db");
+    std::fs::write(&log, b"").unwrap();
+    for part in example_parts(3) {
+        append(&log, &part);
+        load_named(&grown, &log);
+    }
+    assert_eq!(report(&grown, &[]), report(&whole, &[]));
+    assert_eq!(
+        sqlite_rows(
+            &grown,
+            "SELECT stats_name, event_name FROM agents WHERE ext = '201'"
+        ),
+        sqlite_rows(&whole, "SELECT 'Reception 1', 'Reception 1'")
+    );
+    assert_eq!(
+        sqlite_rows(&grown, "SELECT * FROM agents ORDER BY ext"),
+        sqlite_rows(&whole, "SELECT * FROM agents ORDER BY ext")
+    );
+}
+
+#[test]
+fn names_added_later_rename_earlier_hours_when_they_are_aggregated_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    let db = dir.path().join("later.db");
+    let [first, second] = <[Vec<u8>; 2]>::try_from(example_parts(2)).unwrap();
+    std::fs::write(&log, &first).unwrap();
+    load(&db, &[log.to_str().unwrap()], &[]);
+    append(&log, &second);
+    load_named(&db, &log);
+    let names = |db: &Path| ext_names(&report(db, &[]));
+    // The hours aggregated before the names came keep the channel, the later ones show
+    // the name (newer names win in the store).
+    let mixed = names(&db);
+    assert!(
+        mixed.contains(&("201".into(), "PJSIP/201".into())),
+        "{mixed:?}"
+    );
+    assert!(
+        mixed.contains(&("201".into(), "Reception 1".into())),
+        "{mixed:?}"
+    );
+    apr(&db).args(["aggregate", "--rebuild"]).assert().success();
+    let whole = dir.path().join("whole.db");
+    load_named(&whole, Path::new(EXAMPLE));
+    assert_eq!(names(&db), names(&whole));
+}

@@ -264,3 +264,47 @@ fn max_carry_keeps_a_quiet_queue_log_agent_logged_in() {
     let (long, default) = (ScratchMysql::new(), ScratchMysql::new());
     unended::check_max_carry(long.url(), default.url());
 }
+
+const NAMED_AGENTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/queue-agents-named.toml"
+);
+
+#[test]
+#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
+fn display_names_from_the_agents_file_are_what_reports_show() {
+    let named = |url: &str, extra: &[&str]| {
+        apr(url)
+            .args(["parse-queue-log", "--agents", NAMED_AGENTS])
+            .args(extra)
+            .arg(EXAMPLE)
+            .assert()
+            .success();
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("named.db");
+    let sqlite_url = format!("sqlite://{}", sqlite.display());
+    named(&sqlite_url, &[]);
+    // In small chunks: later chunks recount hours from lines stored by earlier ones.
+    let scratch = ScratchMysql::new();
+    named(scratch.url(), &["--chunk-lines", "100"]);
+
+    let got = reports(scratch.url());
+    assert_eq!(got, reports(&sqlite_url));
+    let agents = String::from_utf8(got[0].clone()).unwrap();
+    for name in ["Reception 1", "Billing 2", "Sales 3"] {
+        assert!(agents.contains(&format!(",{name},")), "{name}: {agents}");
+    }
+    for channel in ["PJSIP/201", "SIP/202", "Local/203@from-queue/n"] {
+        assert!(!agents.contains(channel), "{channel}: {agents}");
+    }
+    let names = "SELECT ext, stats_name, event_name FROM agents ORDER BY ext";
+    assert_eq!(
+        mysql_rows(scratch.url(), names),
+        sqlite_rows(&sqlite, names)
+    );
+
+    // Re-running changes no name.
+    named(scratch.url(), &[]);
+    assert_eq!(reports(scratch.url()), got);
+}

@@ -26,7 +26,8 @@ pub struct Args {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_call_hours: u32,
     /// TOML file with an [agents] table mapping member names to extensions
-    /// ("John Doe" = "201")
+    /// ("John Doe" = "201") and giving extensions display names
+    /// ("PJSIP/201" = { ext = "201", name = "Reception 1" })
     #[arg(
         long,
         env = "APR_QUEUE_AGENTS",

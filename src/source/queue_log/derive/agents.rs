@@ -109,7 +109,7 @@ pub struct TimelineEvent {
     pub event: &'static str,
     pub enabled: bool,
     pub state: Arc<str>,
-    /// The member's display name (sanitized agent field).
+    /// The member's display name ([`AgentMap::display_name`]).
     pub name: Arc<str>,
 }
 
@@ -172,7 +172,7 @@ fn event(
 pub(super) struct AgentTimeline {
     /// By extension.
     agents: HashMap<Arc<str>, AgentState>,
-    /// Sanitized display names by raw agent field.
+    /// Display names by raw agent field.
     names: HashMap<String, Arc<str>>,
     texts: Texts,
     /// Unmapped member names seen on other lines than membership ones in this run.
@@ -254,7 +254,7 @@ impl AgentTimeline {
         let name = match self.names.get(line.agent) {
             Some(n) => n.clone(),
             None => {
-                let n: Arc<str> = Arc::from(crate::names::sanitize(line.agent));
+                let n: Arc<str> = Arc::from(map.display_name(line.agent));
                 self.names.insert(line.agent.to_string(), n.clone());
                 n
             }

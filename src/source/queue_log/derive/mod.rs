@@ -158,7 +158,7 @@ pub fn hour_stats(hour_start: i64, rows: &[RingRow], agents: &AgentMap) -> HourS
             .into_iter()
             .map(|(ext, (rang, answered, agent))| CallStats {
                 ext: ext.to_string(),
-                name: crate::names::sanitize(agent),
+                name: agents.display_name(agent),
                 tags: "null".into(),
                 total_calls: rang.len() as i64,
                 answered_calls: answered.len() as i64,
@@ -323,5 +323,34 @@ mod tests {
             .collect();
         assert_eq!(got, [("201", 2, 1), ("202", 1, 1)]);
         assert_eq!(h.hour_start, T0);
+    }
+
+    #[test]
+    fn hour_counts_carry_the_extensions_display_name() {
+        let agents = AgentMap::from_toml(
+            "[agents]\n\"PJSIP/201\" = { name = \"Reception 1\" }\n",
+            "a.toml",
+        )
+        .unwrap();
+        let ring = |agent: &str, callid: &str| RingRow {
+            agent: agent.into(),
+            callid: callid.into(),
+            connected: true,
+        };
+        let rows = [ring("Local/201@from-queue/n", "c1"), ring("SIP/202", "c2")];
+        let h = hour_stats(T0, &rows, &agents);
+        let got: Vec<(&str, &str)> = h
+            .records
+            .iter()
+            .map(|r| (r.ext.as_str(), r.name.as_str()))
+            .collect();
+        assert_eq!(got, [("201", "Reception 1"), ("202", "SIP/202")]);
+        // The timeline's events carry it too.
+        let (out, _) = run_with(
+            &[l(0, "NONE|q|Local/201@from-queue/n|ADDMEMBER|")],
+            &agents,
+            4,
+        );
+        assert_eq!(&*out.events[0].name, "Reception 1");
     }
 }
