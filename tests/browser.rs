@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use report_fixture::server::{APR, Server, apr_report};
+use report_fixture::server::{Server, apr_report};
 use serde_json::{Value, json};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -109,25 +109,6 @@ impl Drop for Driver {
     }
 }
 
-fn example_db(dir: &Path) -> PathBuf {
-    let db = dir.join("example.db");
-    let out = Command::new(APR)
-        .env_remove("APR_TIMEZONE")
-        .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
-        .args([
-            "--timezone",
-            "Asia/Kolkata",
-            "init-load",
-            "--yes",
-            "--source",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/replay"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    db
-}
-
 /// The text of every table cell, row by row, as the browser shows it.
 async fn table_rows(c: &Client) -> Vec<Vec<String>> {
     let rows = c
@@ -149,7 +130,7 @@ fn artifacts() -> PathBuf {
 #[tokio::test]
 async fn supervisor_fills_the_form_reads_the_table_and_downloads_the_xlsx() {
     let dir = tempfile::tempdir().unwrap();
-    let db = example_db(dir.path());
+    let db = report_fixture::example_db(dir.path());
     let server = Server::start(&db, &["serve"], &[]);
     let driver = Driver::start();
     let downloads = dir.path().join("downloads");
@@ -275,7 +256,7 @@ async fn supervisor_fills_the_form_reads_the_table_and_downloads_the_xlsx() {
 #[tokio::test]
 async fn the_page_renders_its_table_and_charts_without_javascript() {
     let dir = tempfile::tempdir().unwrap();
-    let db = example_db(dir.path());
+    let db = report_fixture::example_db(dir.path());
     let server = Server::start(&db, &["serve"], &[]);
     let driver = Driver::start();
     let c = driver.browser(false, dir.path()).await;

@@ -354,43 +354,6 @@ fn as_nobody(env: &Env, args: &[&str]) -> std::process::Command {
     cmd
 }
 
-fn serve_once_report(mut cmd: std::process::Command, path: &str) -> (String, String) {
-    let mut child: Child = cmd
-        .args(["serve-once", "--listen", "127.0.0.1:0", "--timeout", "30"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = match line.trim().strip_prefix("listening on http://") {
-        Some(a) => a.to_string(),
-        None => {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            panic!("serve-once did not start: {line:?} {err}");
-        }
-    };
-    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    stream.read_to_string(&mut resp).unwrap();
-    assert!(child.wait().unwrap().success());
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_string(), body.to_string())
-}
-
 #[test]
 fn report_and_serve_once_work_for_a_user_who_cannot_write_the_database() {
     let env = Env::sqlite();
@@ -429,7 +392,7 @@ fn report_and_serve_once_work_for_a_user_who_cannot_write_the_database() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
-        let (status, body) = serve_once_report(
+        let (status, body) = support::serve_once::get(
             as_nobody(&env, &[]),
             &format!("/api/report?startDate={day}"),
         );

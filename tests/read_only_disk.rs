@@ -6,9 +6,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use support::mount::Tmpfs;
 
@@ -59,40 +58,7 @@ fn loaded(dir: &Path) -> (PathBuf, String) {
 
 /// `GET path` from `serve-once` on `db`: the status line and the body.
 fn serve_once(db: &Path, path: &str) -> (String, String) {
-    let mut child = apr(
-        db,
-        &["serve-once", "--listen", "127.0.0.1:0", "--timeout", "30"],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let Some(addr) = line.trim().strip_prefix("listening on http://") else {
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        let _ = child.kill();
-        panic!("serve-once did not start: {line:?} {err}");
-    };
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    stream.read_to_string(&mut resp).unwrap();
-    assert!(child.wait().unwrap().success());
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_string(), body.to_string())
+    support::serve_once::get(apr(db, &[]), path)
 }
 
 #[test]

@@ -40,24 +40,6 @@ fn text(db: &Path, args: &[&str]) -> String {
     String::from_utf8(ok(db, args)).unwrap()
 }
 
-/// The platform example day (agents), in Asia/Kolkata.
-fn agent_db(dir: &Path) -> PathBuf {
-    let db = dir.join("agents.db");
-    let out = apr(&db)
-        .args([
-            "--timezone",
-            "Asia/Kolkata",
-            "init-load",
-            "--yes",
-            "--source",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/replay"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    db
-}
-
 /// The queue_log example day (queues and calls), in Asia/Dubai.
 fn queue_db(dir: &Path) -> PathBuf {
     let db = dir.join("queues.db");
@@ -127,7 +109,7 @@ fn same_but_iso(seed: &str, iso: &str, dates: &[&str], instants: &[&str]) {
 #[test]
 fn dates_iso_in_the_csv_the_table_and_the_api_and_seed_stays_the_default() {
     let dir = tempfile::tempdir().unwrap();
-    let db = agent_db(dir.path());
+    let db = report_fixture::example_db(dir.path());
     let seed = text(&db, &AGENT_DAY);
     assert_eq!(
         seed,
@@ -247,7 +229,7 @@ fn a_semicolon_csv_writes_decimal_commas_and_the_default_keeps_points() {
 #[test]
 fn ratios_without_a_denominator_are_empty_or_null_outside_the_csv() {
     let dir = tempfile::tempdir().unwrap();
-    let db = agent_db(dir.path());
+    let db = report_fixture::example_db(dir.path());
     let csv = text(&db, &[&AGENT_DAY[..], &["--extended"]].concat());
     let (header, rows) = records(&csv, b',');
     let calls = column(&header, "Total Calls");

@@ -7,7 +7,7 @@
 
 mod report_fixture;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use apr::store::Store;
@@ -36,24 +36,6 @@ fn run(url: &str, args: &[&str]) -> Output {
 
 fn text(url: &str, args: &[&str]) -> String {
     String::from_utf8(run(url, args).stdout).unwrap()
-}
-
-/// The example data of the README (`examples/replay`, Asia/Kolkata) in a new database.
-fn example_db(dir: &Path) -> PathBuf {
-    let db = dir.join("example.db");
-    let out = apr(&sqlite(&db))
-        .args([
-            "--timezone",
-            "Asia/Kolkata",
-            "init-load",
-            "--yes",
-            "--source",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/replay"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    db
 }
 
 #[test]
@@ -133,7 +115,7 @@ fn ratios_come_from_sums_not_from_averages() {
 #[test]
 fn golden_formats_of_the_example_data() {
     let dir = tempfile::tempdir().unwrap();
-    let url = sqlite(&example_db(dir.path()));
+    let url = sqlite(&report_fixture::example_db(dir.path()));
     let day = ["--start-date", "2025-08-20"];
     insta::assert_snapshot!(
         "example_by_day_totals_extended_csv",
@@ -228,7 +210,7 @@ fn excel_local(serial: f64) -> chrono::NaiveDateTime {
 #[test]
 fn xlsx_cells_have_the_csv_meaning_and_types() {
     let dir = tempfile::tempdir().unwrap();
-    let url = sqlite(&example_db(dir.path()));
+    let url = sqlite(&report_fixture::example_db(dir.path()));
     for args in [
         &["--start-date", "2025-08-20", "--extended", "--totals"][..],
         &["--start-date", "2025-08-20", "--by", "week", "--extended"][..],
@@ -315,7 +297,7 @@ fn html_table(html: &str) -> (Vec<String>, Vec<Vec<String>>) {
 #[test]
 fn html_is_self_contained_with_one_svg_per_chart_and_the_csv_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let url = sqlite(&example_db(dir.path()));
+    let url = sqlite(&report_fixture::example_db(dir.path()));
     let args = ["--start-date", "2025-08-20", "--totals", "--extended"];
     let html =
         String::from_utf8(run(&url, &[&args[..], &["--format", "html"]].concat()).stdout).unwrap();

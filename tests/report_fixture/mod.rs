@@ -175,3 +175,24 @@ pub fn create(dir: &Path) -> PathBuf {
     path
 }
 pub mod periods;
+
+/// The README's example day (`examples/replay`, Asia/Kolkata) loaded by `apr init-load` into
+/// `dir/example.db`, which is returned.
+pub fn example_db(dir: &Path) -> PathBuf {
+    let db = dir.join("example.db");
+    let out = std::process::Command::new(server::APR)
+        .env_remove("APR_TIMEZONE")
+        .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .args([
+            "--timezone",
+            "Asia/Kolkata",
+            "init-load",
+            "--yes",
+            "--source",
+        ])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/replay"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    db
+}

@@ -11,5 +11,6 @@ pub mod mount;
 pub mod mysql;
 pub mod refused;
 pub mod rows;
+pub mod serve_once;
 pub mod smtp;
 pub mod unended;
