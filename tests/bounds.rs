@@ -135,7 +135,6 @@ fn far_away_queue_log_times_are_rejected_on_sqlite() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn far_away_queue_log_times_are_rejected_on_mariadb() {
     let scratch = ScratchMysql::new();
     let url = scratch.url().to_string();
@@ -257,7 +256,6 @@ fn overlong_values_are_rejected_or_cut_on_sqlite() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn overlong_values_are_rejected_or_cut_on_mariadb_as_on_sqlite() {
     let scratch = ScratchMysql::new();
     let url = scratch.url().to_string();

@@ -2,7 +2,7 @@
 //! runs every fault kind of the fake platform on SQLite): the same faults on MariaDB, slow
 //! responses, malformed fields in valid JSON, the platform killed mid-run, a full file
 //! system (a small tmpfs, where the test may mount one) and a second MariaDB server killed
-//! mid-run and restarted (the MariaDB tests are ignored unless `--include-ignored`). A
+//! mid-run and restarted. A
 //! failing run says so in one line and leaves the database as it was; the next good run
 //! converges to an uninterrupted run's.
 
@@ -141,7 +141,6 @@ fn sqlite_platform_faults_and_slow_responses_load_what_a_clean_run_loads() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_platform_faults_and_slow_responses_load_what_a_clean_run_loads() {
     faults_on(Backend::mysql());
 }
@@ -257,7 +256,6 @@ fn sqlite_malformed_fields_in_valid_json() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_malformed_fields_in_valid_json() {
     malformed_on(Backend::mysql());
 }
@@ -311,7 +309,6 @@ fn sqlite_platform_killed_mid_run_then_back() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_platform_killed_mid_run_then_back() {
     platform_killed_on(Backend::mysql());
 }
@@ -349,7 +346,6 @@ fn line_committed(e: &str) -> u64 {
 }
 
 #[test]
-#[ignore = "mounts a 4 MiB tmpfs (needs root): scripts/test.sh runs it"]
 fn a_full_file_system_fails_cleanly_and_the_next_run_converges() {
     let dir = tempfile::tempdir().unwrap();
     let reference = dir.path().join("ref.db");
@@ -441,7 +437,6 @@ fn a_full_file_system_fails_cleanly_and_the_next_run_converges() {
 // A second MariaDB server, killed mid-run and restarted.
 
 #[test]
-#[ignore = "starts a MariaDB server of its own (mariadb-install-db, mariadbd): scripts/test.sh runs it"]
 fn a_mariadb_server_killed_mid_run_then_restarted_converges() {
     let mut server = Mariadb::install(&[]);
     let port = server.port();
@@ -487,7 +482,6 @@ fn a_mariadb_server_killed_mid_run_then_restarted_converges() {
 /// (`--local-infile=0`) gets multi-row inserts instead. Both store the same rows, fields
 /// with tabs, backslashes and line-ending bytes included, and a re-run changes neither.
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306) and starts one of its own: scripts/test.sh runs it"]
 fn queue_log_loads_the_same_into_a_server_that_refuses_local_infile() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("queue_log");

@@ -3,7 +3,7 @@
 //! process still running, and progress seen: the fake platform served that many requests,
 //! that many queue_log lines were committed, or that many bytes were written), then run
 //! again; every table of the database must equal an uninterrupted run's (a canonical dump,
-//! not only the report). On SQLite, and on MariaDB (ignored unless `--include-ignored`).
+//! not only the report). On SQLite, and on MariaDB.
 //!
 //! 3 kills per command and backend by default, 20 with `APR_TEST_HEAVY=1`.
 
@@ -99,7 +99,6 @@ fn sqlite_init_load_killed_then_rerun_equals_an_uninterrupted_run() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_init_load_killed_then_rerun_equals_an_uninterrupted_run() {
     init_load_kills(Backend::mysql(), 1302);
 }
@@ -188,7 +187,6 @@ fn sqlite_collect_killed_then_rerun_equals_an_uninterrupted_run() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_collect_killed_then_rerun_equals_an_uninterrupted_run() {
     collect_kills(Backend::mysql(), 1304);
 }
@@ -243,7 +241,6 @@ fn sqlite_parse_queue_log_killed_then_rerun_equals_an_uninterrupted_run() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_parse_queue_log_killed_then_rerun_equals_an_uninterrupted_run() {
     parse_kills(Backend::mysql(), 1306);
 }
@@ -287,7 +284,6 @@ fn sqlite_aggregate_rebuild_killed_then_rerun_equals_an_uninterrupted_run() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_aggregate_rebuild_killed_then_rerun_equals_an_uninterrupted_run() {
     rebuild_kills(Backend::mysql(), 1308);
 }
@@ -413,7 +409,6 @@ fn sqlite_prune_killed_then_rerun_equals_an_uninterrupted_run() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_prune_killed_then_rerun_equals_an_uninterrupted_run() {
     prune_kills(Backend::mysql(), 1310);
 }

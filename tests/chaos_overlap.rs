@@ -6,7 +6,7 @@
 //! hour), and the database ends equal, table by table, to one uninterrupted run's.
 //!
 //! One wave of 4 collects by default; 5 waves of 10 collects and 2 rebuilds with
-//! `APR_TEST_HEAVY=1`. On SQLite, and on MariaDB (ignored unless `--include-ignored`).
+//! `APR_TEST_HEAVY=1`. On SQLite, and on MariaDB.
 
 mod support;
 
@@ -308,7 +308,6 @@ fn sqlite_overlapping_writers_and_readers() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_overlapping_writers_and_readers() {
     let (a, b) = (ScratchMysql::new(), ScratchMysql::new());
     overlap_waves(Db::Mysql(a.url().into()), Db::Mysql(b.url().into()));

@@ -197,7 +197,6 @@ fn sqlite_foreign_tables_are_refused() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_foreign_tables_are_refused() {
     let (_s, env) = mysql_env();
     foreign_tables_are_refused(&env);
@@ -231,7 +230,6 @@ fn sqlite_newer_schema_is_refused_naming_both_versions() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_newer_schema_is_refused_naming_both_versions() {
     let (_s, env) = mysql_env();
     newer_schema_is_refused(&env);
@@ -290,7 +288,6 @@ fn sqlite_version_1_is_upgraded_in_place() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_1_is_upgraded_in_place() {
     let (_s, env) = mysql_env();
     version_1_is_upgraded(&env);
@@ -326,7 +323,6 @@ fn read_only_commands_never_create_a_database() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_read_only_commands_create_no_table() {
     let (_s, env) = mysql_env();
     let a = env
@@ -403,7 +399,6 @@ fn report_and_serve_once_work_for_a_user_who_cannot_write_the_database() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_report_works_for_a_user_who_may_only_select() {
     let (scratch, env) = mysql_env();
     env.init_load("3").success();
@@ -656,7 +651,6 @@ fn sqlite_init_load_is_all_or_nothing() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_init_load_is_all_or_nothing() {
     let (_s, env) = mysql_env();
     let mut rng = fastrand::Rng::with_seed(13);
@@ -759,7 +753,6 @@ fn a_damaged_database_is_one_line_naming_it_without_sql() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_errors_hide_the_password_and_name_the_database() {
     let (scratch, env) = mysql_env();
     let bad = scratch
@@ -884,7 +877,6 @@ fn sqlite_version_2_queue_log_is_upgraded_in_place() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_2_queue_log_is_upgraded_in_place() {
     let (_s, env) = mysql_env();
     version_2_queue_log_is_upgraded(&env);
@@ -1054,7 +1046,6 @@ fn sqlite_collect_refusals_leave_every_schema_version_untouched() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_collect_refusals_leave_every_schema_version_untouched() {
     collect_refusals_write_nothing(&|| {
         let (scratch, env) = mysql_env();
@@ -1120,7 +1111,6 @@ fn sqlite_a_locked_writer_upgrades_nothing() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_a_locked_writer_upgrades_nothing() {
     let (scratch, env) = mysql_env();
     let name = format!("apr.{}.write", scratch.name());
@@ -1346,7 +1336,6 @@ fn sqlite_version_3_event_details_are_compacted_in_place() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_3_event_details_are_compacted_in_place() {
     let (_s, env) = mysql_env();
     version_3_event_details_are_compacted(&env);
@@ -1443,7 +1432,6 @@ fn sqlite_version_4_tables_are_upgraded_in_place() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_version_4_tables_are_keyed_by_time_in_place() {
     let (_s, env) = mysql_env();
     version_4_tables_are_keyed_by_time(&env);
@@ -1512,7 +1500,6 @@ fn sqlite_a_rebuild_writes_only_the_rows_that_changed() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_a_rebuild_writes_only_the_rows_that_changed() {
     let (_s, env) = mysql_env();
     a_rebuild_writes_only_what_changed(&env);

@@ -72,7 +72,6 @@ fn login_url(user: &str, db: &str) -> String {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_an_unknown_user_or_wrong_password_is_exit_2() {
     let scratch = ScratchMysql::new();
     for user in ["apr_no_such_user", "root"] {
@@ -90,7 +89,6 @@ fn mysql_an_unknown_user_or_wrong_password_is_exit_2() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_an_unknown_database_says_how_to_create_it() {
     let scratch = ScratchMysql::new();
     let missing = format!("{}_missing", scratch.name());

@@ -142,7 +142,6 @@ fn through(url: &str, addr: &str) -> (String, String) {
 /// deadline (the read timeout is the default two minutes), and a report ends in 503 once the
 /// read timeout set for it passes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 async fn health_answers_503_within_its_deadline_when_the_database_freezes() {
     let scratch = support::mysql::ScratchMysql::new();
     apr::store::open(&apr::store::DatabaseUrl::parse(scratch.url(), "APR_DATABASE_URL").unwrap())

@@ -2,8 +2,7 @@
 //! `GET_LOCK` on the server for a moment after the client died, and the next run used to
 //! exit 75 then. Here a writer is SIGKILLed mid-load and the next one starts at once; and a
 //! lingering session is stood in for by a connection that holds the lock for one more
-//! second. Both next runs take over and finish. Needs the tests' MariaDB (ignored unless
-//! run with `--include-ignored`).
+//! second. Both next runs take over and finish. Needs the tests' MariaDB.
 
 mod support;
 
@@ -58,7 +57,6 @@ fn run_to_end(url: &str, args: &[&str]) -> (Option<i32>, String) {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn the_next_writer_takes_over_right_after_a_kill() {
     let mut scratch = ScratchMysql::new();
     let url = scratch.url().to_string();

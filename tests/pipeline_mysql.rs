@@ -59,7 +59,6 @@ fn mysql_activity(url: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mariadb_and_sqlite_build_the_same_rows_and_the_same_report() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("apr.db");
@@ -77,7 +76,6 @@ fn mariadb_and_sqlite_build_the_same_rows_and_the_same_report() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn rerunning_on_mariadb_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let scratch = ScratchMysql::new();

@@ -469,7 +469,6 @@ fn an_unknown_event_type_is_stored_with_its_exact_text_on_sqlite() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn an_unknown_event_type_is_stored_with_its_exact_text_on_mariadb() {
     let scratch = support::mysql::ScratchMysql::new();
     let url = scratch.url().to_string();

@@ -199,7 +199,6 @@ fn prune_on_sqlite() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn prune_on_mariadb() {
     let scratch = ScratchMysql::new();
     prune_scenario(&Db::mysql(&scratch));

@@ -82,7 +82,6 @@ fn sqlite_stints(db: &Path) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mariadb_and_sqlite_give_the_same_stints_and_reports() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("q.db");
@@ -122,7 +121,6 @@ fn mariadb_and_sqlite_give_the_same_stints_and_reports() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn many_calls_waiting_at_once_fit_the_carried_state() {
     // 3,000 callers waiting when the file ends: the carried-over state is far beyond
     // 64 KB (MySQL's TEXT), and the next run must still find it.
@@ -182,7 +180,6 @@ fn load_file(db_url: &str, file: &Path) -> String {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn rotation_between_runs_gives_the_database_of_one_run() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("q.db");
@@ -213,7 +210,6 @@ fn rotation_between_runs_gives_the_database_of_one_run() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn empty_lines_are_skipped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("q.db");
@@ -245,13 +241,11 @@ fn empty_lines_are_skipped_and_counted() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn a_call_without_its_end_talks_until_its_stint_is_closed() {
     unended::check_talk_until_the_stint_is_closed(ScratchMysql::new().url());
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn a_pause_after_a_call_without_its_end_ends_its_talk() {
     let scratch = ScratchMysql::new();
     load_utc(scratch.url(), &call_without_end(&[PAUSE_AT_10_10]), &[]);
@@ -259,7 +253,6 @@ fn a_pause_after_a_call_without_its_end_ends_its_talk() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn max_carry_keeps_a_quiet_queue_log_agent_logged_in() {
     let (long, default) = (ScratchMysql::new(), ScratchMysql::new());
     unended::check_max_carry(long.url(), default.url());
@@ -271,7 +264,6 @@ const NAMED_AGENTS: &str = concat!(
 );
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn display_names_from_the_agents_file_are_what_reports_show() {
     let named = |url: &str, extra: &[&str]| {
         apr(url)

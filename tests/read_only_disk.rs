@@ -2,7 +2,7 @@
 //! copied alone there is read as an immutable file, by `report`, `status` and `serve-once`;
 //! when it truly cannot be opened (a `-wal` that was not checkpointed, no free inodes, no
 //! permission) the message names the cause and the fix. Each test mounts a tmpfs (needs
-//! root) and is ignored unless `--include-ignored`.
+//! root, as `scripts/test.sh` and CI run).
 
 mod support;
 
@@ -62,7 +62,6 @@ fn serve_once(db: &Path, path: &str) -> (String, String) {
 }
 
 #[test]
-#[ignore = "mounts a tmpfs: run as root with --include-ignored (scripts/test.sh does)"]
 fn a_wal_database_copied_onto_a_read_only_mount_is_reported_from() {
     let dir = tempfile::tempdir().unwrap();
     let (reference, report) = loaded(dir.path());
@@ -103,7 +102,6 @@ fn a_wal_database_copied_onto_a_read_only_mount_is_reported_from() {
 }
 
 #[test]
-#[ignore = "mounts a tmpfs: run as root with --include-ignored (scripts/test.sh does)"]
 fn a_read_only_mount_with_a_write_ahead_log_not_checkpointed_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let (reference, _) = loaded(dir.path());
@@ -139,7 +137,6 @@ fn a_read_only_mount_with_a_write_ahead_log_not_checkpointed_says_so() {
 }
 
 #[test]
-#[ignore = "mounts a tmpfs: run as root with --include-ignored (scripts/test.sh does)"]
 fn a_database_that_cannot_be_opened_names_the_cause() {
     let dir = tempfile::tempdir().unwrap();
     let (reference, _) = loaded(dir.path());

@@ -24,7 +24,6 @@ fn report(url: &str, args: &[&str]) -> Vec<u8> {
 }
 
 #[tokio::test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 async fn mariadb_reports_the_same_bytes_as_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", report_fixture::create(dir.path()).display());
@@ -65,7 +64,6 @@ async fn mariadb_reports_the_same_bytes_as_sqlite() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mariadb_period_rows_are_the_sums_of_their_hours() {
     for scenario in 0..report_fixture::periods::SCENARIOS.len() {
         let scratch = ScratchMysql::new();

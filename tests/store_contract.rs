@@ -49,7 +49,6 @@ macro_rules! contract {
         }
         mod mysql {
             $( #[test]
-            #[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
             fn $case() { super::$case(&super::Db::mysql()); } )*
         }
     };
@@ -1032,7 +1031,6 @@ fn large_event_details_roundtrip(db: &Db) {
 // MySQL-only: opening errors are one line, helpful, and never show the password.
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_open_names_a_missing_database_and_says_to_create_it() {
     let server = ScratchMysql::new();
     let missing = format!("{}_missing", server.name());
@@ -1049,7 +1047,6 @@ fn mysql_open_names_a_missing_database_and_says_to_create_it() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_open_errors_redact_the_password() {
     let server = ScratchMysql::new();
     // An unknown user with a password: the server refuses the login.
@@ -1071,7 +1068,6 @@ fn mysql_open_errors_redact_the_password() {
 }
 
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn scratch_databases_are_dropped_even_when_the_test_panics() {
     let name = std::thread::spawn(|| {
         let scratch = ScratchMysql::new();
@@ -1204,7 +1200,6 @@ fn each_source_keeps_its_own_data_until(db: &Db) {
 /// Issue 13: the server going away mid-run is one line naming the database and what to
 /// do, not the driver's debug text.
 #[test]
-#[ignore = "needs MariaDB (APR_TEST_MYSQL_URL, else 127.0.0.1:3306): scripts/test.sh runs it"]
 fn mysql_a_lost_connection_is_one_line_naming_the_database() {
     let mut scratch = ScratchMysql::new();
     let mut store =

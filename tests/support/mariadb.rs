@@ -6,8 +6,8 @@
 //! The port is one the server binds itself: `mariadbd --port=0` means its default, 3306, so
 //! a port below the kernel's ephemeral range (where no `:0` bind and no outgoing connection
 //! of another test lands) is tried, and another one when the server exits because it could
-//! not bind it. Tests that use it are `#[ignore]`d like the other MySQL tests (they
-//! need MariaDB's programs installed) and run with `--include-ignored`.
+//! not bind it. Tests that use it need MariaDB's programs installed, as `scripts/test.sh`
+//! makes sure.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

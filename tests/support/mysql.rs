@@ -3,10 +3,9 @@
 //! panics. The server is `mysql://root@127.0.0.1:3306/` unless `APR_TEST_MYSQL_URL` names
 //! another (its database part, if any, is ignored).
 //!
-//! Every test that needs the server is `#[ignore]`d with that reason, so a plain `cargo test`
-//! lists it as ignored instead of passing it untested; `scripts/test.sh` (and CI) start
-//! MariaDB and run them with `--include-ignored`. A test that runs without a server fails:
-//! [`ScratchMysql::new`] panics naming the server and how to start it, never skips.
+//! Every test that needs the server runs in every `cargo test`; `scripts/test.sh` (and CI)
+//! start MariaDB first. Without a server such a test fails: [`ScratchMysql::new`] panics
+//! naming the server and how to start it, never skips, so no test passes untested.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -28,8 +27,8 @@ pub const DEFAULT_SERVER_URL: &str = "mysql://root@127.0.0.1:3306/";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Whether `benches/load.rs` loads MariaDB too (`APR_TEST_MYSQL=1`); the tests are
-/// `#[ignore]`d instead, and do not read it.
+/// Whether `benches/load.rs` loads MariaDB too (`APR_TEST_MYSQL=1`); the tests always run
+/// and do not read it.
 pub fn enabled() -> bool {
     std::env::var("APR_TEST_MYSQL").is_ok_and(|v| v.trim() == "1")
 }
