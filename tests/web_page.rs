@@ -61,6 +61,18 @@ fn keyed_rows(html: &str) -> Vec<std::collections::BTreeMap<String, String>> {
         .collect()
 }
 
+/// The body of `GET url`, whatever its status.
+async fn body(c: &reqwest::Client, url: String) -> Vec<u8> {
+    c.get(url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
 fn csv_rows(csv: &[u8]) -> Vec<Vec<String>> {
     csv::Reader::from_reader(csv)
         .records()
@@ -415,14 +427,7 @@ async fn pick_lists_offer_the_queues_and_agents_of_the_database_and_ticks_join()
     assert!(out.status.success(), "{out:?}");
     let server = Server::start(&db, &["serve"], &[]);
     let c = client();
-    let page = c
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = String::from_utf8(body(&c, server.url("/")).await).unwrap();
     for queue in ["sales", "support"] {
         assert!(
             page.contains(&format!(
@@ -453,14 +458,7 @@ async fn pick_lists_offer_the_queues_and_agents_of_the_database_and_ticks_join()
     );
     let href = "/api/report?startDate=2025-09-07&kind=queues&queue=sales%2Csupport&slSecs=30&slBasis=answered&format=csv";
     assert!(page.contains(&href.replace('&', "&amp;")), "{page}");
-    let csv = c
-        .get(server.url(href))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let csv = body(&c, server.url(href)).await;
     let want = apr_report(
         &db,
         &[
@@ -476,18 +474,15 @@ async fn pick_lists_offer_the_queues_and_agents_of_the_database_and_ticks_join()
             "answered",
         ],
     );
-    assert!(csv.as_ref() == want.as_slice());
+    assert!(csv == want);
     // Without the new fields, the CSV is the default one, byte for byte.
-    let plain = c
-        .get(server.url("/api/report?startDate=2025-09-07&kind=queues"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let plain = body(
+        &c,
+        server.url("/api/report?startDate=2025-09-07&kind=queues"),
+    )
+    .await;
     let want = apr_report(&db, &["--start-date", "2025-09-07", "--kind", "queues"]);
-    assert!(plain.as_ref() == want.as_slice());
+    assert!(plain == want);
     // A threshold that is not a number is refused, naming the field.
     let resp = c
         .get(server.url("/?startDate=2025-09-07&kind=queues&slSecs=soon"))
@@ -506,14 +501,8 @@ async fn pick_lists_offer_the_queues_and_agents_of_the_database_and_ticks_join()
 async fn an_empty_day_says_so_and_draws_no_chart() {
     let (_dir, db) = report_fixture::temp_db();
     let server = Server::start(&db, &["serve"], &[]);
-    let page = client()
-        .get(server.url("/?startDate=2025-09-10"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page =
+        String::from_utf8(body(&client(), server.url("/?startDate=2025-09-10")).await).unwrap();
     assert!(
         page.contains("No data from 2025-09-10 00:00 to 2025-09-11 00:00 (Europe/London)."),
         "{page}"

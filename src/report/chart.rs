@@ -254,6 +254,22 @@ fn gridline<DB: DrawingBackend>(
         .map_err(chart_err)
 }
 
+/// A chart's builder on `plot`: its title above, and room for the x and y labels
+/// (`label_areas`).
+fn builder<'a, 'b, DB: DrawingBackend>(
+    plot: &'a DrawingArea<DB, plotters::coord::Shift>,
+    title: &'b str,
+    frame: Frame,
+    label_areas: (u32, u32),
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut b = ChartBuilder::on(plot);
+    b.caption(title, ("sans-serif", frame.font + 4))
+        .margin(12)
+        .x_label_area_size(label_areas.0)
+        .y_label_area_size(label_areas.1);
+    b
+}
+
 /// `name` cut to at most `most` characters, ending in `…` when it was longer.
 pub fn shorten(name: &str, most: usize) -> Option<String> {
     if name.chars().count() <= most {
@@ -310,11 +326,7 @@ pub fn lines(
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(chart_err)?;
         let (plot, _legend) = root.split_vertically(plot_h);
-        let mut chart = ChartBuilder::on(&plot)
-            .caption(title, ("sans-serif", frame.font + 4))
-            .margin(12)
-            .x_label_area_size(2 * frame.font + 4)
-            .y_label_area_size(y_area - 12)
+        let mut chart = builder(&plot, title, frame, (2 * frame.font + 4, y_area - 12))
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..ticks.top)
             .map_err(chart_err)?;
         let label_of = |x: &f64| {
@@ -418,11 +430,7 @@ pub fn stacked_bars(
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(chart_err)?;
         let (plot, _legend) = root.split_vertically(plot_h);
-        let mut chart = ChartBuilder::on(&plot)
-            .caption(title, ("sans-serif", frame.font + 4))
-            .margin(12)
-            .x_label_area_size(2 * frame.font + 12)
-            .y_label_area_size(label_area)
+        let mut chart = builder(&plot, title, frame, (2 * frame.font + 12, label_area))
             .build_cartesian_2d(0f64..ticks.top, -0.5f64..(n as f64 - 0.5))
             .map_err(chart_err)?;
         let label_of = |y: &f64| {

@@ -210,36 +210,28 @@ fn pick(
 /// The page's header: title, presets, the form, a message when there is one, and the
 /// download links when a report follows.
 pub fn header(v: &Values<'_>, choices: &Choices, error: Option<&str>, downloads: bool) -> Markup {
+    // A link to `[start, end)`, read by `by` (as it is when empty).
+    let range = |label: String, start: NaiveDate, end: NaiveDate, by: &str| {
+        let (from, to) = (start.to_string(), end.to_string());
+        let set = [
+            ("startDate", from.as_str()),
+            ("endDate", to.as_str()),
+            ("startTime", ""),
+            ("endTime", ""),
+            ("by", by),
+        ];
+        let set = if by.is_empty() { &set[..4] } else { &set[..] };
+        (label, v.link("/", set), shows(v, start, end))
+    };
     let mut ranges: Vec<(String, String, bool)> = Vec::new();
     if let Some(today) = choices.today {
         for p in presets(today) {
-            let (start, end) = (p.start.to_string(), p.end.to_string());
-            let href = v.link(
-                "/",
-                &[
-                    ("startDate", &start),
-                    ("endDate", &end),
-                    ("startTime", ""),
-                    ("endTime", ""),
-                    ("by", p.by),
-                ],
-            );
-            ranges.push((p.label.to_string(), href, shows(v, p.start, p.end)));
+            ranges.push(range(p.label.to_string(), p.start, p.end, p.by));
         }
     }
     if let Some(latest) = choices.latest.filter(|l| Some(*l) != choices.today) {
-        let (start, end) = (latest.to_string(), (latest + Days::new(1)).to_string());
-        let href = v.link(
-            "/",
-            &[
-                ("startDate", &start),
-                ("endDate", &end),
-                ("startTime", ""),
-                ("endTime", ""),
-            ],
-        );
-        let on = shows(v, latest, latest + Days::new(1));
-        ranges.push((format!("Latest data ({latest})"), href, on));
+        let label = format!("Latest data ({latest})");
+        ranges.push(range(label, latest, latest + Days::new(1), ""));
     }
     let agents: Vec<(String, String)> = choices
         .agents
