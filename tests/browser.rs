@@ -109,12 +109,15 @@ impl Drop for Driver {
     }
 }
 
-/// The text of every table cell, row by row, as the browser shows it.
-async fn table_rows(c: &Client) -> Vec<Vec<String>> {
+/// The text of every table cell, row by row, as the browser shows it, each row's cells in
+/// the order of `columns` (the page's table leads with Ext and Name; the CSV does not).
+async fn table_rows(c: &Client, columns: &[String]) -> Vec<Vec<String>> {
     let rows = c
         .execute(
-            "return Array.from(document.querySelectorAll('table tbody tr')).map(r => Array.from(r.cells).map(c => c.textContent));",
-            vec![],
+            "const heads = Array.from(document.querySelectorAll('table thead th')).map(h => h.textContent);
+             return Array.from(document.querySelectorAll('table tbody tr')).map(r =>
+                 arguments[0].map(name => { const c = r.cells[heads.indexOf(name)]; return c ? c.textContent : null; }));",
+            vec![json!(columns)],
         )
         .await
         .unwrap();
@@ -185,7 +188,7 @@ async fn supervisor_fills_the_form_reads_the_table_and_downloads_the_xlsx() {
         .records()
         .map(|r| r.unwrap().iter().map(String::from).collect())
         .collect();
-    let got = table_rows(&c).await;
+    let got = table_rows(&c, &header).await;
     assert_eq!(got.len(), want.len());
     // The CSV's zero for a ratio or mean without a denominator is an empty cell on the page.
     for (g, w) in got.iter().zip(&want) {
@@ -199,7 +202,7 @@ async fn supervisor_fills_the_form_reads_the_table_and_downloads_the_xlsx() {
             );
         }
     }
-    let charts = c.find_all(Locator::Css("figure svg")).await.unwrap();
+    let charts = c.find_all(Locator::Css("figure .wide svg")).await.unwrap();
     assert_eq!(charts.len(), 2);
 
     // Screenshots at desktop and phone width (kept as artifacts of the run).
@@ -263,7 +266,7 @@ async fn the_page_renders_its_table_and_charts_without_javascript() {
     c.goto(&server.url("/?startDate=2025-08-20&kind=agents&by=day&totals=1"))
         .await
         .unwrap();
-    let charts = c.find_all(Locator::Css("figure svg")).await.unwrap();
+    let charts = c.find_all(Locator::Css("figure .wide svg")).await.unwrap();
     assert_eq!(charts.len(), 2);
     for chart in &charts {
         assert!(chart.is_displayed().await.unwrap());
@@ -275,26 +278,222 @@ async fn the_page_renders_its_table_and_charts_without_javascript() {
     );
     assert_eq!(rows.len(), csv.split(|b| *b == b'\n').count() - 2);
     assert!(rows[0].is_displayed().await.unwrap());
-    let first: Vec<String> = {
-        let mut cells = Vec::new();
-        for td in rows[0].find_all(Locator::Css("td")).await.unwrap() {
-            cells.push(td.text().await.unwrap());
-        }
-        cells
-    };
-    let want: Vec<String> = csv::Reader::from_reader(csv.as_slice())
-        .records()
-        .next()
-        .unwrap()
-        .unwrap()
-        .iter()
-        .map(String::from)
+    let mut shown: Vec<(String, String)> = Vec::new();
+    let heads = c.find_all(Locator::Css("table thead th")).await.unwrap();
+    let cells = rows[0].find_all(Locator::Css("td")).await.unwrap();
+    for (th, td) in heads.iter().zip(&cells) {
+        shown.push((th.text().await.unwrap(), td.text().await.unwrap()));
+    }
+    let mut reader = csv::Reader::from_reader(csv.as_slice());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let first = reader.records().next().unwrap().unwrap();
+    let mut want: Vec<(String, String)> = header
+        .into_iter()
+        .zip(first.iter().map(String::from))
         .collect();
-    assert_eq!(first, want);
+    shown.sort();
+    want.sort();
+    assert_eq!(shown, want);
     std::fs::write(
         artifacts().join("page-no-javascript.png"),
         c.screenshot().await.unwrap(),
     )
     .unwrap();
+    c.close().await.unwrap();
+}
+
+/// What is wrong with the page's layout at the window's width: the page wider than the
+/// window, a chart outside it, a legend outside its chart or over its data; and how many
+/// charts are shown (each is drawn twice, one for wide and one for narrow screens).
+const LAYOUT: &str = r#"
+const w = window.innerWidth;
+const problems = [];
+const page = document.documentElement.scrollWidth;
+if (page > w) problems.push(`page ${page} px wide in a ${w} px window`);
+let shown = 0;
+for (const svg of document.querySelectorAll('svg')) {
+  const r = svg.getBoundingClientRect();
+  if (r.width === 0) continue;
+  shown += 1;
+  const name = svg.getAttribute('aria-label');
+  if (r.left < -0.5 || r.right > w + 0.5) problems.push(`${name}: ${r.left}..${r.right} outside 0..${w}`);
+  const legends = svg.querySelectorAll('g.legend');
+  if (legends.length !== 1) problems.push(`${name}: ${legends.length} legends`);
+  for (const g of legends) {
+    const b = g.getBoundingClientRect();
+    if (b.left < r.left - 0.5 || b.right > r.right + 0.5 || b.top < r.top - 0.5 || b.bottom > r.bottom + 0.5)
+      problems.push(`${name}: legend ${b.left},${b.top}..${b.right},${b.bottom} outside ${r.left},${r.top}..${r.right},${r.bottom}`);
+    for (const d of svg.querySelectorAll('polyline, circle, rect')) {
+      if (g.contains(d)) continue;
+      const e = d.getBoundingClientRect();
+      if (e.width >= r.width - 1) continue; // the background
+      if (e.bottom > b.top + 0.5) problems.push(`${name}: data at ${e.bottom} under the legend at ${b.top}`);
+    }
+  }
+}
+return { problems, shown, empty: document.querySelectorAll('.empty').length };
+"#;
+
+async fn layout(c: &Client) -> (Vec<String>, u64, u64) {
+    let v = c.execute(LAYOUT, vec![]).await.unwrap();
+    (
+        serde_json::from_value(v["problems"].clone()).unwrap(),
+        v["shown"].as_u64().unwrap(),
+        v["empty"].as_u64().unwrap(),
+    )
+}
+
+/// With `APR_TEST_SCREENSHOTS=DIR` (scripts/screenshots.sh), the whole page (up to 2400 px
+/// tall) is kept as `DIR/NAME`; always as a run artifact under `target/tmp/browser/`.
+async fn keep_screenshot(c: &Client, width: u32, name: &str) {
+    let height = c
+        .execute("return document.documentElement.scrollHeight;", vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap()
+        .clamp(600, 2400) as u32;
+    c.set_window_size(width, height).await.unwrap();
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(artifacts().join(name), &png).unwrap();
+    if let Some(dir) = std::env::var_os("APR_TEST_SCREENSHOTS") {
+        std::fs::write(Path::new(&dir).join(name), &png).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_page_fits_desktop_and_phone_keeps_legends_off_the_data_and_says_when_a_day_is_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = report_fixture::example_db(dir.path());
+    let server = Server::start(&db, &["serve"], &[]);
+    let driver = Driver::start();
+    let c = driver.browser(true, dir.path()).await;
+    for (width, name) in [(1400, "desktop"), (390, "phone")] {
+        c.set_window_size(width, 1000).await.unwrap();
+        // The page opens on the latest day with data, the example's.
+        c.goto(&server.url("/")).await.unwrap();
+        let start = c
+            .find(Locator::Css("input[name=startDate]"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(start.as_deref(), Some("2025-08-20"));
+        let (problems, shown, empty) = layout(&c).await;
+        assert!(problems.is_empty(), "{width} px: {problems:#?}");
+        assert_eq!((shown, empty), (2, 0), "{width} px");
+        // Scrolled to its far end, the table still shows whose row it is.
+        let kept = c
+            .execute(
+                "const box = document.querySelector('.table'); box.scrollLeft = box.scrollWidth;
+                 const cells = document.querySelector('tbody tr').cells;
+                 const b = box.getBoundingClientRect();
+                 return [cells[0], cells[1]].map(td => { const r = td.getBoundingClientRect();
+                   return [r.left - b.left, b.right - r.right, td.textContent]; });",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let kept: Vec<(f64, f64, String)> = serde_json::from_value(kept).unwrap();
+        for (left, right, text) in &kept {
+            assert!(
+                *left >= -1.0 && *right >= 0.0,
+                "{width} px: {text} out of view {kept:?}"
+            );
+        }
+        c.execute("document.querySelector('.table').scrollLeft = 0;", vec![])
+            .await
+            .unwrap();
+        keep_screenshot(&c, width, &format!("page-{name}.png")).await;
+
+        c.set_window_size(width, 1000).await.unwrap();
+        c.goto(&server.url("/?startDate=2025-08-21")).await.unwrap();
+        let (problems, shown, empty) = layout(&c).await;
+        assert!(problems.is_empty(), "{width} px: {problems:#?}");
+        assert_eq!((shown, empty), (0, 1), "{width} px");
+        let said = c
+            .find(Locator::Css(".empty"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            said,
+            "No data from 2025-08-21 00:00 to 2025-08-22 00:00 (Asia/Kolkata)."
+        );
+        keep_screenshot(&c, width, &format!("page-empty-{name}.png")).await;
+    }
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_click_on_a_header_sorts_the_table_by_value_totals_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = report_fixture::example_db(dir.path());
+    let server = Server::start(&db, &["serve"], &[]);
+    let driver = Driver::start();
+    let c = driver.browser(true, dir.path()).await;
+    c.goto(&server.url("/?startDate=2025-08-20&by=day&totals=1"))
+        .await
+        .unwrap();
+    let column = |name: &str| {
+        let name = name.to_string();
+        let c = c.clone();
+        async move {
+            let v = c
+                .execute(
+                    "const i = Array.from(document.querySelectorAll('thead th')).findIndex(h => h.textContent === arguments[0]);
+                     return Array.from(document.querySelectorAll('tbody tr')).map(r => [r.className, r.cells[i].textContent]);",
+                    vec![json!(name)],
+                )
+                .await
+                .unwrap();
+            serde_json::from_value::<Vec<(String, String)>>(v).unwrap()
+        }
+    };
+    let seconds = |s: &str| -> i64 {
+        s.split(':')
+            .fold(0, |acc, p| acc * 60 + p.parse::<i64>().unwrap())
+    };
+    for (header, descending) in [
+        ("Total Calls", false),
+        ("Total Calls", true),
+        ("Available Time", false),
+    ] {
+        c.execute(
+            "Array.from(document.querySelectorAll('thead th')).find(h => h.textContent === arguments[0]).click();",
+            vec![json!(header)],
+        )
+        .await
+        .unwrap();
+        let rows = column(header).await;
+        let (agents, totals): (Vec<_>, Vec<_>) =
+            rows.iter().partition(|(class, _)| class != "total");
+        assert_eq!(agents.len(), 60);
+        // Total rows stay at the end.
+        assert!(
+            rows[rows.len() - totals.len()..]
+                .iter()
+                .all(|(class, _)| class == "total")
+        );
+        let values: Vec<i64> = agents
+            .iter()
+            .map(|(_, v)| {
+                if v.contains(':') {
+                    seconds(v)
+                } else {
+                    v.parse().unwrap()
+                }
+            })
+            .collect();
+        let mut sorted = values.clone();
+        sorted.sort();
+        if descending {
+            sorted.reverse();
+        }
+        assert_eq!(values, sorted, "{header}, descending: {descending}");
+    }
     c.close().await.unwrap();
 }

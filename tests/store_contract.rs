@@ -82,6 +82,7 @@ contract!(
     overlong_keys_are_refused_alike_and_store_nothing,
     large_event_details_roundtrip,
     each_source_keeps_its_own_data_until,
+    the_latest_activity_hour_and_the_queue_names_are_listed,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -711,6 +712,22 @@ fn replace_activity_replaces_the_range_and_scan_filters_and_orders(db: &Db) {
     assert_eq!((seen, err.to_string()), (1, "stop".to_string()));
     // The store is still usable after an abandoned scan.
     assert_eq!(scan(store.as_mut(), &all).len(), 3);
+}
+
+fn the_latest_activity_hour_and_the_queue_names_are_listed(db: &Db) {
+    let mut store = db.open();
+    assert_eq!(store.latest_activity_hour().unwrap(), None);
+    let queues = |store: &mut dyn Store| store.queue_store().unwrap().queue_names().unwrap();
+    assert!(queues(store.as_mut()).is_empty());
+    let (h0, h2) = (1_757_203_200, 1_757_210_400);
+    let rows = vec![
+        activity("3001", h2, "2025-09-07 02:00", 10),
+        activity("3002", h0, "2025-09-07 00:00", 20),
+    ];
+    store.replace_activity(h0, h2 + 3600, &rows, &[]).unwrap();
+    assert_eq!(store.latest_activity_hour().unwrap(), Some(h2));
+    load_queue_line(store.as_mut());
+    assert_eq!(queues(store.as_mut()), ["sales"]);
 }
 
 fn replacing_with_an_empty_staging_database_empties_the_tables_and_keeps_meta_and_token(db: &Db) {

@@ -45,6 +45,34 @@ fn table_rows(html: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The table's rows as header → cell text, whatever the order of the columns (the page's
+/// table leads with Ext and Name; the HTML file keeps the CSV's order).
+fn keyed_rows(html: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let dom = tl::parse(html, tl::ParserOptions::default()).unwrap();
+    let parser = dom.parser();
+    let headers: Vec<String> = dom
+        .query_selector("th")
+        .unwrap()
+        .map(|th| th.get(parser).unwrap().inner_text(parser).to_string())
+        .collect();
+    table_rows(html)
+        .into_iter()
+        .map(|row| headers.iter().cloned().zip(row).collect())
+        .collect()
+}
+
+/// The body of `GET url`, whatever its status.
+async fn body(c: &reqwest::Client, url: String) -> Vec<u8> {
+    c.get(url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
 fn csv_rows(csv: &[u8]) -> Vec<Vec<String>> {
     csv::Reader::from_reader(csv)
         .records()
@@ -76,7 +104,23 @@ async fn the_page_shows_the_form_then_the_report_and_its_downloads() {
         assert!(form.contains(&format!("name=\"{field}\"")), "{field}");
     }
     assert!(form.contains("<form method=\"get\" action=\"/\">"));
-    assert!(!form.contains("<table"), "no report before a query");
+    // Without a query the page opens on today, or (as here, the fixture's days long past)
+    // on the latest day with data, with its report.
+    assert!(
+        form.contains(r#"name="startDate" value="2025-10-26""#),
+        "{form}"
+    );
+    assert_eq!(
+        keyed_rows(&form),
+        keyed_rows(
+            &String::from_utf8(apr_report(
+                &db,
+                &["--start-date", "2025-10-26", "--format", "html"]
+            ))
+            .unwrap()
+        )
+    );
+    assert!(form.contains("Latest data (2025-10-26)"), "{form}");
 
     let query = "startDate=2025-09-07&endDate=2025-10-27&by=day&totals=1&extended=1&ext=&queue=";
     let page = c
@@ -102,11 +146,22 @@ async fn the_page_shows_the_form_then_the_report_and_its_downloads() {
     let report = apr_report(&db, &[&args[..], &["--format", "html"]].concat());
     let rows = table_rows(&page);
     assert_eq!(rows.len(), csv_rows(&apr_report(&db, &args)).len());
-    assert_eq!(rows, table_rows(&String::from_utf8(report).unwrap()));
-    assert_eq!(page.matches("<svg").count(), 2);
-    for forbidden in ["http:", "https:", "<script", "<link", "url("] {
+    assert_eq!(
+        keyed_rows(&page),
+        keyed_rows(&String::from_utf8(report).unwrap())
+    );
+    assert!(
+        page.contains("<th scope=\"col\" class=\"k\">Ext</th><th scope=\"col\" class=\"k\">Name</th><th scope=\"col\">Interval</th>"),
+        "the page's table leads with the agent"
+    );
+    // Two charts, each drawn for a wide and a narrow screen.
+    assert_eq!(page.matches("<figure").count(), 2);
+    assert_eq!(page.matches("<svg").count(), 4);
+    for forbidden in ["http:", "https:", "<script src", "<link", "url("] {
         assert!(!page.contains(forbidden), "{forbidden}");
     }
+    // One small inline script (the table's sorting).
+    assert_eq!(page.matches("<script>").count(), 1);
     // The links download the same report; the form keeps the values.
     assert!(page.contains(r#"<option value="day" selected>"#));
     for (format, ctype) in [
@@ -226,7 +281,8 @@ async fn no_form_value_is_echoed_unescaped() {
                 .unwrap();
             let status = resp.status();
             let body = resp.text().await.unwrap();
-            assert!(!body.contains("<script"), "{field}: {body}");
+            assert!(!body.contains("<script>alert"), "{field}: {body}");
+            assert_eq!(body.matches("<script").count(), 1, "{field}: {body}");
             // Form fields come back into the form, escaped.
             let echoed = !matches!(field, "format" | "outcome");
             assert!(body.contains("&lt;script&gt;") || !echoed, "{field}");
@@ -354,4 +410,102 @@ async fn a_database_that_is_down_shows_the_form_with_503() {
         body.contains("<form") && body.contains("class=\"error\""),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn pick_lists_offer_the_queues_and_agents_of_the_database_and_ticks_join() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let log = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/queue_log");
+    let out = std::process::Command::new(report_fixture::server::APR)
+        .env_remove("APR_TIMEZONE")
+        .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .args(["--timezone", "Asia/Kolkata", "parse-queue-log"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let server = Server::start(&db, &["serve"], &[]);
+    let c = client();
+    let page = String::from_utf8(body(&c, server.url("/")).await).unwrap();
+    for queue in ["sales", "support"] {
+        assert!(
+            page.contains(&format!(
+                r#"<input type="checkbox" name="queue" value="{queue}">{queue}"#
+            )),
+            "{queue}: {page}"
+        );
+    }
+    assert!(page.contains(r#"name="ext" value="201""#), "{page}");
+    // Ticked boxes and the text field arrive as repeats; the page joins them into one list,
+    // reports on it, ticks the boxes again and links the joined list.
+    let query = "startDate=2025-09-07&kind=queues&queue=sales&queue=&queue=support&slSecs=30&slBasis=answered";
+    let resp = c
+        .get(server.url(&format!("/?{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains(r#"name="queue" value="support" checked>support"#),
+        "{page}"
+    );
+    assert!(page.contains("Service Level (%, 30 s, answered)"), "{page}");
+    assert!(
+        page.contains(r#"<option value="answered" selected>"#),
+        "{page}"
+    );
+    let href = "/api/report?startDate=2025-09-07&kind=queues&queue=sales%2Csupport&slSecs=30&slBasis=answered&format=csv";
+    assert!(page.contains(&href.replace('&', "&amp;")), "{page}");
+    let csv = body(&c, server.url(href)).await;
+    let want = apr_report(
+        &db,
+        &[
+            "--start-date",
+            "2025-09-07",
+            "--kind",
+            "queues",
+            "--queue",
+            "sales,support",
+            "--sl-secs",
+            "30",
+            "--sl-basis",
+            "answered",
+        ],
+    );
+    assert!(csv == want);
+    // Without the new fields, the CSV is the default one, byte for byte.
+    let plain = body(
+        &c,
+        server.url("/api/report?startDate=2025-09-07&kind=queues"),
+    )
+    .await;
+    let want = apr_report(&db, &["--start-date", "2025-09-07", "--kind", "queues"]);
+    assert!(plain == want);
+    // A threshold that is not a number is refused, naming the field.
+    let resp = c
+        .get(server.url("/?startDate=2025-09-07&kind=queues&slSecs=soon"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body = resp.text().await.unwrap();
+    assert!(
+        body.contains("slSecs 'soon' is not a number of seconds"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_day_says_so_and_draws_no_chart() {
+    let (_dir, db) = report_fixture::temp_db();
+    let server = Server::start(&db, &["serve"], &[]);
+    let page =
+        String::from_utf8(body(&client(), server.url("/?startDate=2025-09-10")).await).unwrap();
+    assert!(
+        page.contains("No data from 2025-09-10 00:00 to 2025-09-11 00:00 (Europe/London)."),
+        "{page}"
+    );
+    assert!(!page.contains("<svg") && !page.contains("<table"), "{page}");
 }

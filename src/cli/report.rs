@@ -16,7 +16,6 @@ use crate::error::Error;
 use crate::ops::zone::resolve_zone;
 use crate::report::args::{ArgNames, RawReportArgs};
 use crate::report::headline::write_report_with_headline;
-use crate::report::queue_figures::{QueueOptions, SlBasis};
 use crate::report::request::{Destination, ReportRequest, cli_format};
 use crate::report::sink::ReportSummary;
 use crate::report::unmatched::unmatched_filters;
@@ -162,6 +161,8 @@ impl Args {
             queue: self.queue.clone(),
             outcome: self.outcome.clone(),
             dates: self.dates.clone(),
+            sl_secs: Some(self.sl_secs.to_string()),
+            sl_basis: Some(self.sl_basis.clone()),
         })
     }
 }
@@ -224,11 +225,7 @@ fn write_to_file(
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     // Arguments first: a usage error must not depend on the database being reachable.
     let mut req = ReportRequest::parse(&args.raw()?, ArgNames::Cli)?;
-    req.queues = QueueOptions {
-        short_abandon_secs: i64::from(args.short_abandon_secs),
-        sl_secs: i64::from(args.sl_secs),
-        sl_basis: SlBasis::parse(&args.sl_basis, "--sl-basis")?,
-    };
+    req.queues.short_abandon_secs = i64::from(args.short_abandon_secs);
     let delivery = args.mail.delivery(&global.settings)?;
     let dir = args.output.as_deref().map(output_dir).transpose()?;
     let mut store = global.open_read_only()?;

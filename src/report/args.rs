@@ -36,6 +36,8 @@ impl ArgNames {
             (ArgNames::Cli, Queue) => "--queue",
             (ArgNames::Cli, Outcome) => "--outcome",
             (ArgNames::Cli, Dates) => "--dates",
+            (ArgNames::Cli, SlSecs) => "--sl-secs",
+            (ArgNames::Cli, SlBasis) => "--sl-basis",
             (ArgNames::Http, StartDate) => "startDate",
             (ArgNames::Http, EndDate) => "endDate",
             (ArgNames::Http, StartTime) => "startTime",
@@ -51,6 +53,8 @@ impl ArgNames {
             (ArgNames::Http, Queue) => "queue",
             (ArgNames::Http, Outcome) => "outcome",
             (ArgNames::Http, Dates) => "dates",
+            (ArgNames::Http, SlSecs) => "slSecs",
+            (ArgNames::Http, SlBasis) => "slBasis",
         }
     }
 }
@@ -73,6 +77,8 @@ pub(super) enum Field {
     Queue,
     Outcome,
     Dates,
+    SlSecs,
+    SlBasis,
 }
 
 /// The report arguments as the user typed them (flags or query parameters).
@@ -94,10 +100,14 @@ pub struct RawReportArgs {
     pub outcome: Option<String>,
     /// `seed` or `iso`.
     pub dates: Option<String>,
+    /// Queue report: the service level threshold in seconds.
+    pub sl_secs: Option<String>,
+    /// Queue report: the service level's denominator.
+    pub sl_basis: Option<String>,
 }
 
 /// The query parameters of `/api/report`, in the order error messages list them.
-const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter, dates";
+const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter, dates, slSecs, slBasis";
 
 impl RawReportArgs {
     /// Maps the query pairs of `/api/report` or the web page onto the report arguments,
@@ -128,6 +138,8 @@ impl RawReportArgs {
                 "outcome" => &mut raw.outcome,
                 "delimiter" => &mut raw.delimiter,
                 "dates" => &mut raw.dates,
+                "slSecs" => &mut raw.sl_secs,
+                "slBasis" => &mut raw.sl_basis,
                 "extended" | "totals" | "bom" => {
                     let on = match v.as_str() {
                         "" | "1" | "true" | "on" => true,

@@ -45,9 +45,14 @@ tr.total td{font-weight:700;background:#f5f6f8}\
 form{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:end;margin:8px 0;padding:8px;border:1px solid #d8d8dc;border-radius:6px}\
 form label{display:flex;flex-direction:column;font-size:.85em}form input,form select{font:inherit;padding:4px}\
 nav a{margin-right:1em}\
-@media (max-width:640px){figure{overflow-x:auto}figure svg{width:640px;max-width:none}}\
+.empty{font-size:1.1em;padding:1.2em;border:1px dashed #b8b8c0;border-radius:6px;background:#fafafb}\
+td.k,th.k{position:sticky;left:0;background:#fff;z-index:1}th.k{background:#eef0f3;z-index:2}tr.total td.k{background:#f5f6f8}\
+.keys2 .k:first-child{width:4.6em;min-width:4.6em;max-width:4.6em;box-sizing:border-box;overflow:hidden;text-overflow:ellipsis}\
+.keys2 .k+.k{left:4.6em;max-width:14em;overflow:hidden;text-overflow:ellipsis;box-shadow:1px 0 0 #c8c8cc}\
+.narrow{display:none}\
+@media (max-width:640px){body{padding:8px}.narrow{display:block}.wide{display:none}.keys2 .k+.k{max-width:8.5em}}\
 @media print{body{max-width:none;padding:0}.table{overflow:visible}thead{display:table-header-group}\
-tr,figure{break-inside:avoid}form,nav{display:none}th{position:static}}";
+tr,figure{break-inside:avoid}form,nav{display:none}th,td.k{position:static}.narrow{display:none}.wide{display:block}}";
 
 /// Whether the sink writes a whole document or the part of the web page below its form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +112,11 @@ pub struct HtmlSink<'a> {
     shape: HtmlShape,
     meta: Option<ReportMeta>,
     columns: Vec<Column>,
+    /// The columns' indexes in the order the table shows them: the ones naming the row's
+    /// agent or queue first, so that they can stay in view while the table scrolls.
+    order: Vec<usize>,
+    /// How many of the first shown columns name the row.
+    keys: usize,
     table: Option<BufWriter<File>>,
     data: ChartData,
     rows: u64,
@@ -126,6 +136,8 @@ impl<'a> HtmlSink<'a> {
             shape,
             meta: None,
             columns: Vec::new(),
+            order: Vec::new(),
+            keys: 0,
             table: None,
             data: ChartData::default(),
             rows: 0,
@@ -139,6 +151,30 @@ fn numeric(cell: &Cell<'_>) -> bool {
         cell,
         Cell::Int(_) | Cell::Duration(_) | Cell::Mean(_) | Cell::Percent(_) | Cell::Flag(_)
     )
+}
+
+/// The columns that name a row's agent or queue, in the order they lead the table.
+const KEY_COLUMNS: [&str; 3] = ["ext", "name", "queue"];
+
+/// The table's column order: [`KEY_COLUMNS`] first (the CSV and JSON keep theirs), then
+/// the rest as they come; and how many lead.
+fn key_columns_first(columns: &[Column]) -> (Vec<usize>, usize) {
+    let position = |key: &str| columns.iter().position(|c| c.key == key);
+    let mut order: Vec<usize> = KEY_COLUMNS.iter().filter_map(|k| position(k)).collect();
+    let keys = order.len();
+    let rest: Vec<usize> = (0..columns.len()).filter(|i| !order.contains(i)).collect();
+    order.extend(rest);
+    (order, keys)
+}
+
+/// What the page's sorting script sorts a date or instant cell by (its text does not sort
+/// in time order); other cells sort by their text.
+fn sort_key(cell: &Cell<'_>) -> Option<String> {
+    match cell {
+        Cell::Date(date, _) => Some(date.format("%Y%m%d").to_string()),
+        Cell::Clock(clock) => Some(clock.at.timestamp().to_string()),
+        _ => None,
+    }
 }
 
 /// A mean duration of the summary; empty, as in the table, with nothing to average.
@@ -164,6 +200,12 @@ impl RowSink for HtmlSink<'_> {
     fn header(&mut self, meta: &ReportMeta, columns: &[Column]) -> Result<()> {
         self.meta = Some(meta.clone());
         self.columns = columns.to_vec();
+        // The page's table leads with the row's names, kept in view on a phone; a file
+        // keeps the CSV's order.
+        (self.order, self.keys) = match self.shape {
+            HtmlShape::Fragment => key_columns_first(columns),
+            HtmlShape::Document => ((0..columns.len()).collect(), 0),
+        };
         let file = tempfile::tempfile()
             .map_err(|e| Error::io("cannot create a temporary file for the HTML table", e))?;
         self.table = Some(BufWriter::with_capacity(64 * 1024, file));
@@ -211,18 +253,28 @@ impl RowSink for HtmlSink<'_> {
     }
 
     fn row(&mut self, kind: RowKind, cells: &[Cell<'_>]) -> Result<()> {
-        let shown: Vec<(String, bool)> = cells
+        let shown: Vec<(String, Option<&str>, Option<String>)> = self
+            .order
             .iter()
-            .map(|cell| {
+            .enumerate()
+            .filter_map(|(at, &i)| cells.get(i).map(|cell| (at, cell)))
+            .map(|(at, cell)| {
                 self.text.clear();
                 push_text(&mut self.text, cell, &self.style, Undefined::Blank);
-                (self.text.clone(), numeric(cell))
+                let class = if at < self.keys {
+                    Some("k")
+                } else {
+                    numeric(cell).then_some("n")
+                };
+                (self.text.clone(), class, sort_key(cell))
             })
             .collect();
+        let keys = self.keys;
         let markup: Markup = html! {
             tr class=[(kind == RowKind::Total).then_some("total")] {
-                @for (text, num) in &shown {
-                    td class=[num.then_some("n")] { (text) }
+                @for (at, (text, class, key)) in shown.iter().enumerate() {
+                    // A name column may be cut on a phone: its full text on hover.
+                    td class=[*class] data-v=[key.as_deref()] title=[(at < keys).then_some(text)] { (text) }
                 }
             }
         };
@@ -243,6 +295,34 @@ impl RowSink for HtmlSink<'_> {
             .meta
             .clone()
             .ok_or_else(|| write_err(std::io::Error::other("no header")))?;
+        if self.rows == 0 {
+            // Nothing to chart or tabulate: say so, and draw no empty axes.
+            self.table = None;
+            let empty = html! {
+                section.report {
+                    h1 { (meta.title) " report" }
+                    p.empty role="status" {
+                        "No data from " (meta.range) " (" (meta.zone) ")."
+                    }
+                }
+            };
+            return self.write_whole(&meta, &empty.into_string(), "");
+        }
+        // The page gets a chart for each screen width; a file (or mail) one that scales.
+        let frames: &[(chart::Frame, Option<&str>)] = match self.shape {
+            HtmlShape::Document => &[(chart::WIDE, None)],
+            HtmlShape::Fragment => &[(chart::WIDE, Some("wide")), (chart::NARROW, Some("narrow"))],
+        };
+        let mut figures: Vec<Vec<(String, Option<&str>)>> = Vec::new();
+        for &(frame, class) in frames {
+            for (i, svg) in charts(&meta, &self.data, frame)?.into_iter().enumerate() {
+                if figures.len() <= i {
+                    figures.push(Vec::new());
+                }
+                figures[i].push((svg, class));
+            }
+        }
+        let keys = self.keys;
         let before = html! {
             section.report {
                 h1 { (meta.title) " report" }
@@ -251,12 +331,22 @@ impl RowSink for HtmlSink<'_> {
                         div { dt { (name) } dd { (value) } }
                     }
                 }
-                @for svg in charts(&meta, &self.data)? {
-                    figure { (PreEscaped(svg)) }
+                @for figure in &figures {
+                    figure {
+                        @for (svg, class) in figure {
+                            @if let Some(class) = class {
+                                div class=(class) { (PreEscaped(svg)) }
+                            } @else {
+                                (PreEscaped(svg))
+                            }
+                        }
+                    }
                 }
                 h2 { "Table" }
-                (PreEscaped("<div class=\"table\"><table>"))
-                thead { tr { @for c in &self.columns { th scope="col" { (shown_header(&meta, c)) } } } }
+                (PreEscaped(if keys == 2 { "<div class=\"table\"><table class=\"keys2\">" } else { "<div class=\"table\"><table>" }))
+                thead { tr { @for (at, &i) in self.order.iter().enumerate() {
+                    th scope="col" class=[(at < keys).then_some("k")] { (shown_header(&meta, &self.columns[i])) }
+                } } }
                 (PreEscaped("<tbody>\n"))
             }
         };
@@ -266,6 +356,14 @@ impl RowSink for HtmlSink<'_> {
             .rsplit_once("</section>")
             .map(|(o, _)| (o.to_string(), "</section>"))
             .unwrap_or((before.clone(), ""));
+        self.write_whole(&meta, &open, close)
+    }
+}
+
+impl HtmlSink<'_> {
+    /// Writes the document's head (for a whole document), `open`, the table's rows if any,
+    /// and `close`.
+    fn write_whole(&mut self, meta: &ReportMeta, open: &str, close: &str) -> Result<()> {
         if self.shape == HtmlShape::Document {
             let head = document_start(&format!("{} report {}", meta.title, meta.range), "");
             self.out
@@ -277,10 +375,10 @@ impl RowSink for HtmlSink<'_> {
             let mut file = table.into_inner().map_err(|e| write_err(e.into_error()))?;
             file.rewind().map_err(write_err)?;
             std::io::copy(&mut file, &mut self.out).map_err(write_err)?;
+            self.out
+                .write_all(b"</tbody></table></div>")
+                .map_err(write_err)?;
         }
-        self.out
-            .write_all(b"</tbody></table></div>")
-            .map_err(write_err)?;
         self.out.write_all(close.as_bytes()).map_err(write_err)?;
         if self.shape == HtmlShape::Document {
             self.out.write_all(b"</body></html>\n").map_err(write_err)?;
@@ -348,7 +446,7 @@ const CALL_LINES: [(&str, RGBColor); 3] = [
 ];
 
 /// The charts of the report, each one `<svg>`.
-fn charts(meta: &ReportMeta, d: &ChartData) -> Result<Vec<String>> {
+fn charts(meta: &ReportMeta, d: &ChartData, frame: chart::Frame) -> Result<Vec<String>> {
     let per = meta.by;
     // A line per column of `d.calls`, named and colored by `lines`.
     let calls = |title: String, lines: &[(&str, RGBColor)]| {
@@ -361,7 +459,7 @@ fn charts(meta: &ReportMeta, d: &ChartData) -> Result<Vec<String>> {
                 values: d.calls.iter().map(|c| c[i] as f64).collect(),
             })
             .collect();
-        chart::lines(&title, &d.periods, &series, None)
+        chart::lines(&title, &d.periods, &series, None, frame)
     };
     let mut out = Vec::new();
     match meta.title {
@@ -415,6 +513,7 @@ fn charts(meta: &ReportMeta, d: &ChartData) -> Result<Vec<String>> {
                     ("Non-productive", chart::ORANGE),
                     ("Logoff", chart::GREY),
                 ],
+                frame,
             )?);
         }
         "Queues" => {
@@ -436,6 +535,7 @@ fn charts(meta: &ReportMeta, d: &ChartData) -> Result<Vec<String>> {
                         .collect(),
                 }],
                 Some(100.0),
+                frame,
             )?);
         }
         _ => {}

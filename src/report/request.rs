@@ -15,7 +15,7 @@ use super::args::{
 };
 use super::cell::{DateStyle, ReportMeta, TextStyle};
 use super::period::By;
-use super::queue_figures::QueueOptions;
+use super::queue_figures::{QueueOptions, SlBasis};
 
 /// The encodings a report can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,6 +382,20 @@ impl ReportRequest {
             Some(s) => DateStyle::parse(s, arg(Field::Dates))?,
             None => DateStyle::Seed,
         };
+        let defaults = QueueOptions::default();
+        let sl_secs = match raw.sl_secs.as_deref() {
+            Some(s) => i64::from(s.trim().parse::<u32>().map_err(|_| {
+                Error::usage(format!(
+                    "{} '{s}' is not a number of seconds; expected a whole number such as 20",
+                    arg(Field::SlSecs)
+                ))
+            })?),
+            None => defaults.sl_secs,
+        };
+        let sl_basis = match raw.sl_basis.as_deref() {
+            Some(s) => SlBasis::parse(s, arg(Field::SlBasis))?,
+            None => defaults.sl_basis,
+        };
         Ok(ReportRequest {
             dates,
             start,
@@ -396,7 +410,11 @@ impl ReportRequest {
             delimiter,
             queue_names,
             outcomes,
-            queues: QueueOptions::default(),
+            queues: QueueOptions {
+                sl_secs,
+                sl_basis,
+                ..defaults
+            },
         })
     }
 

@@ -5,9 +5,9 @@
 //! SIGINT/SIGTERM and then drains.
 //!
 //! The floors, each importing only those below it: this file; the handlers (`api`: the
-//! report download, `/health`, 404/405; `page`: the supervisors' page); the middleware
-//! (`auth`, `access_log`, `limit`); `http` (JSON errors, streaming a report body); and
-//! `state` (the configuration every route shares), `pool`, `slots`.
+//! report download, `/health`, 404/405; `page`: the supervisors' page, over its `form`);
+//! the middleware (`auth`, `access_log`, `limit`); `http` (JSON errors, streaming a report
+//! body); and `state` (the configuration every route shares), `pool`, `slots`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 pub mod access_log;
 pub mod api;
 pub mod auth;
+pub mod form;
 pub mod http;
 pub mod limit;
 pub mod page;

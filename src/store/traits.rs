@@ -83,6 +83,9 @@ pub trait Store: Send {
     fn reader(&self) -> Result<Option<Box<dyn Store + Send>>>;
     /// Canonical agent names: latest stats name, else latest event name.
     fn agent_names(&mut self) -> Result<HashMap<String, String>>;
+    /// The start of the latest hour of `agent_activity`, if any (the web page opens on its
+    /// day when today has no data).
+    fn latest_activity_hour(&mut self) -> Result<Option<i64>>;
     /// Replaces every `agent_activity` row with `from <= report_hour < to` by `rows`, and
     /// writes `state`, in one transaction.
     fn replace_activity(
@@ -132,6 +135,9 @@ pub trait QueueStore: Store {
 
     /// A value of `queue_log_state`.
     fn queue_state(&mut self, key: &str) -> Result<Option<String>>;
+
+    /// The names of the queues `queue_calls` holds, sorted (the web page's pick-list).
+    fn queue_names(&mut self) -> Result<Vec<String>>;
 
     /// Stints whose local entry hour label is in `[from_local, to_local)`, ordered by entry
     /// hour then queue name.

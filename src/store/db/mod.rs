@@ -169,6 +169,14 @@ impl<B: Backend + 'static> Store for Db<B> {
             .collect())
     }
 
+    fn latest_activity_hour(&mut self) -> Result<Option<i64>> {
+        query_int(
+            &mut self.b,
+            "SELECT MAX(report_hour) FROM agent_activity",
+            &[],
+        )
+    }
+
     fn replace_activity(
         &mut self,
         from: i64,
@@ -245,6 +253,19 @@ impl<B: Backend + 'static> QueueStore for Db<B> {
 
     fn queue_state(&mut self, key: &str) -> Result<Option<String>> {
         kv_get(&mut self.b, &table::QUEUE_LOG_STATE, key, false)
+    }
+
+    fn queue_names(&mut self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        self.b.query(
+            "SELECT DISTINCT queuename FROM queue_calls ORDER BY queuename",
+            &[],
+            &mut |r| {
+                out.push(r.text(0)?);
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 
     fn scan_queue_calls(
