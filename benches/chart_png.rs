@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use apr::report::chart::{self, Bar, Series};
+use apr::report::overview::STATE_PARTS;
 use apr::report::raster;
 
 fn main() {
@@ -48,18 +49,7 @@ fn main() {
             values: vec![4.0 + i as f64 / 10.0, 2.0, 1.0, 0.5],
         })
         .collect();
-    let bars = chart::stacked_bars(
-        "State time per agent",
-        "hours",
-        &bars,
-        &[
-            ("Available", chart::GREEN),
-            ("Productive", chart::BLUE),
-            ("Non-productive", chart::ORANGE),
-            ("Logoff", chart::GREY),
-        ],
-    )
-    .unwrap();
+    let bars = chart::stacked_bars("State time per agent", "hours", &bars, &STATE_PARTS).unwrap();
     for (name, svg) in [
         ("calls per hour (lines)", &lines),
         ("state time, 25 agents (bars)", &bars),

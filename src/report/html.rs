@@ -60,6 +60,12 @@ pub enum HtmlShape {
 /// A whole HTML document up to and including `<body>`: the page `title`, and the report's
 /// style sheet followed by `extra_css`.
 pub fn document_start(title: &str, extra_css: &str) -> Markup {
+    let style = html! { style { (PreEscaped(CSS)) (PreEscaped(extra_css)) } };
+    document_open(title, style, "<body>")
+}
+
+/// A document's start: its head (`title`, then `style`) and the `body` tag as given.
+fn document_open(title: &str, style: Markup, body: &str) -> Markup {
     html! {
         (DOCTYPE)
         (PreEscaped("<html lang=\"en\">"))
@@ -67,9 +73,9 @@ pub fn document_start(title: &str, extra_css: &str) -> Markup {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) }
-            style { (PreEscaped(CSS)) (PreEscaped(extra_css)) }
+            (style)
         }
-        (PreEscaped("<body>"))
+        (PreEscaped(body))
     }
 }
 
@@ -183,8 +189,13 @@ impl<'a> HtmlSink<'a> {
             });
         }
         let headers: Vec<String> = self.columns.iter().map(|c| shown_header(meta, c)).collect();
-        let open = html_mail::open(
+        let start = document_open(
             &format!("{} report {}", meta.title, meta.range),
+            html! {},
+            html_mail::BODY,
+        );
+        let open = html_mail::open(
+            start,
             &format!("{} report", meta.title),
             &summary(meta, &self.data),
             &shown,

@@ -6,7 +6,11 @@
 //! size and its title as alt text. Markup comes from maud templates, which escape every
 //! value. Pure: no I/O.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
+
+/// The `body` tag of the message: the document's start, head and all, is the page's own
+/// without its style sheet.
+pub const BODY: &str = "<body style=\"margin:0;padding:0;background:#ffffff\">";
 
 /// The text of the whole message (Outlook and Gmail ignore `font` on `<body>`).
 const TEXT: &str = "font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.45;\
@@ -43,24 +47,18 @@ pub struct ChartImage {
     pub alt: String,
 }
 
-/// Everything of the message's HTML above the table's rows: the document's head (no style
-/// sheet), the report's heading, its summary, its charts and the table's header row.
+/// Everything of the message's HTML above the table's rows: `start` (the document's head,
+/// without a style sheet, and [`BODY`]), the report's heading, its summary, its charts and
+/// the table's header row.
 pub fn open(
-    title: &str,
+    start: Markup,
     heading: &str,
     summary: &[(&str, String)],
     charts: &[ChartImage],
     headers: &[String],
 ) -> String {
     let markup = html! {
-        (DOCTYPE)
-        (PreEscaped("<html lang=\"en\">"))
-        head {
-            meta charset="utf-8";
-            meta name="viewport" content="width=device-width, initial-scale=1";
-            title { (title) }
-        }
-        (PreEscaped("<body style=\"margin:0;padding:0;background:#ffffff\">"))
+        (start)
         (PreEscaped(format!(
             "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" \
              border=\"0\" style=\"border-collapse:collapse\"><tr><td style=\"padding:12px;{TEXT}\">"
@@ -133,8 +131,9 @@ mod tests {
             height: 320,
             alt: "Calls <per> hour".to_string(),
         }];
+        let start = PreEscaped(format!("<!DOCTYPE html><html lang=\"en\">{BODY}"));
         let mut html = open(
-            "Agents report R",
+            start,
             "Agents report",
             &summary,
             &charts,

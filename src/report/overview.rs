@@ -156,6 +156,14 @@ pub fn summary(meta: &ReportMeta, d: &ChartData) -> Vec<(&'static str, String)> 
     out
 }
 
+/// The segments of an agent's bar in the state time chart, in the order of its values.
+pub const STATE_PARTS: [(&str, RGBColor); 4] = [
+    ("Available", chart::GREEN),
+    ("Productive", chart::BLUE),
+    ("Non-productive", chart::ORANGE),
+    ("Logoff", chart::GREY),
+];
+
 /// The lines of the calls chart, in the order of [`ChartData::calls`]' columns.
 const CALL_LINES: [(&str, RGBColor); 3] = [
     ("Offered", chart::BLUE),
@@ -221,17 +229,7 @@ pub fn charts(meta: &ReportMeta, d: &ChartData) -> Result<Vec<(String, String)>>
             } else {
                 "State time per agent".to_string()
             };
-            let svg = chart::stacked_bars(
-                &title,
-                "hours",
-                &bars,
-                &[
-                    ("Available", chart::GREEN),
-                    ("Productive", chart::BLUE),
-                    ("Non-productive", chart::ORANGE),
-                    ("Logoff", chart::GREY),
-                ],
-            )?;
+            let svg = chart::stacked_bars(&title, "hours", &bars, &STATE_PARTS)?;
             out.push((title, svg));
         }
         "Queues" => {
