@@ -37,6 +37,19 @@ fn written(db: &Path, args: &[&str], ext: &str) -> Vec<u8> {
     std::fs::read(&out).unwrap()
 }
 
+/// Mails `apr report ARGS` from apr@example.net to ops@example.com through `server`; the
+/// message the server received.
+fn mail_through(server: &SmtpServer, db: &Path, args: &[&str]) -> Vec<u8> {
+    report(db)
+        .env("APR_SMTP_URL", server.url(""))
+        .env("APR_MAIL_FROM", "apr@example.net")
+        .args(args)
+        .args(["--mail-to", "ops@example.com"])
+        .assert()
+        .success();
+    server.received().pop().unwrap().data
+}
+
 /// `type/subtype` of a MIME part.
 fn mime_type(part: &MessagePart) -> String {
     let ct = part.content_type().expect("a Content-Type");
@@ -360,15 +373,8 @@ fn a_queue_reports_text_holds_the_queue_totals_of_its_own_rows() {
     assert!(sum("offered") > 0, "the example has queue calls");
 
     let server = SmtpServer::start();
-    report(&db)
-        .env("APR_SMTP_URL", server.url(""))
-        .env("APR_MAIL_FROM", "apr@example.net")
-        .args(args)
-        .args(["--mail-to", "ops@example.com"])
-        .assert()
-        .success();
-    let got = server.received().pop().unwrap();
-    let msg = MessageParser::default().parse(&got.data).unwrap();
+    let data = mail_through(&server, &db, &args);
+    let msg = MessageParser::default().parse(&data).unwrap();
     let text = msg.body_text(0).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     for expected in [
@@ -393,15 +399,8 @@ fn a_queue_reports_text_holds_the_queue_totals_of_its_own_rows() {
 
     // The HTML mail of the queue report: its two charts as images.
     let html = [&args[..], &["--format", "html"]].concat();
-    report(&db)
-        .env("APR_SMTP_URL", server.url(""))
-        .env("APR_MAIL_FROM", "apr@example.net")
-        .args(&html)
-        .args(["--mail-to", "ops@example.com"])
-        .assert()
-        .success();
-    let got = server.received().pop().unwrap();
-    let msg = MessageParser::default().parse(&got.data).unwrap();
+    let data = mail_through(&server, &db, &html);
+    let msg = MessageParser::default().parse(&data).unwrap();
     let page = String::from_utf8(written(&db, &html, "html")).unwrap();
     assert_eq!(
         check_mail_html(&msg, &page),
@@ -496,15 +495,8 @@ fn an_html_mail_is_for_mail_clients_with_its_charts_as_inline_pngs() {
     let (_dir, db) = report_fixture::temp_db();
     let server = SmtpServer::start();
     let args = ["--start-date", "2025-09-07", "--format", "html", "--totals"];
-    report(&db)
-        .env("APR_SMTP_URL", server.url(""))
-        .env("APR_MAIL_FROM", "apr@example.net")
-        .args(args)
-        .args(["--mail-to", "ops@example.com"])
-        .assert()
-        .success();
-    let got = server.received().pop().unwrap();
-    let msg = MessageParser::default().parse(&got.data).unwrap();
+    let data = mail_through(&server, &db, &args);
+    let msg = MessageParser::default().parse(&data).unwrap();
     let page = written(&db, &args, "html");
     let att = attached(&msg, "report_2025-09-07_to_2025-09-08.html");
     assert_eq!(att.contents(), page.as_slice());
