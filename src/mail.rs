@@ -1,6 +1,7 @@
 //! Mailing a rendered report (SPEC §12): one message to the recipients through an SMTP
 //! server (lettre), with the report's bytes attached unchanged (base64, so not even line
-//! ends are touched) and, for an HTML report, the same page as the message body.
+//! ends are touched) and, for an HTML report, the report in the mail look as the message
+//! body, its charts as inline PNG images.
 //!
 //! Transport security follows the URL: `smtps://` is TLS from the first byte, `smtp://` to
 //! any host but a loopback one must upgrade with STARTTLS (lettre refuses to send anything,
@@ -18,6 +19,7 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 
 use crate::error::{Error, Result};
+use crate::model::mail_body::MailBody;
 
 /// How long one SMTP command may take before the delivery fails.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -175,12 +177,17 @@ pub fn parse_addresses(s: &str, arg: &str) -> Result<Vec<Mailbox>> {
 /// A report ready to mail.
 #[derive(Debug, Clone)]
 pub struct ReportMail {
+    /// Unique to this message ([`unique_id`]): its `Message-ID`, and what the Content-IDs of
+    /// its images end in.
+    pub id: String,
     pub from: Mailbox,
     pub to: Vec<Mailbox>,
     pub subject: String,
     /// The plain-text body: what the report is and its headline figures. Beside an HTML
-    /// report it is the `text/plain` alternative to the page.
+    /// body it is the `text/plain` alternative.
     pub text: String,
+    /// The HTML body and its images (an HTML report); without it the body is `text` alone.
+    pub html: Option<MailBody>,
     pub file_name: String,
     /// `Content-Type` of the report (`text/csv; charset=utf-8`, `text/html; charset=utf-8`, ...).
     pub content_type: String,
@@ -188,16 +195,10 @@ pub struct ReportMail {
 }
 
 impl ReportMail {
-    fn is_html(&self) -> bool {
-        self.content_type
-            .trim_start()
-            .to_ascii_lowercase()
-            .starts_with("text/html")
-    }
-
     /// The MIME message, `multipart/mixed`: the body, then the report attached. The body is
-    /// `text` alone, or for an HTML report `multipart/alternative` of `text` and the page, so
-    /// a client that shows no HTML still shows the figures.
+    /// `text` alone or, with an HTML body, `multipart/alternative` of `text` and
+    /// `multipart/related` (the HTML, then each image inline under its Content-ID), so a
+    /// client that shows no HTML still shows the figures.
     pub fn message(&self) -> Result<Message> {
         let content_type = ContentType::parse(&self.content_type).map_err(|_| {
             Error::usage(format!(
@@ -212,17 +213,30 @@ impl ReportMail {
             content_type,
         );
         let text = SinglePart::plain(self.text.clone());
-        let body = if self.is_html() {
-            MultiPart::mixed().multipart(MultiPart::alternative().singlepart(text).singlepart(
-                SinglePart::html(String::from_utf8_lossy(&self.bytes).into_owned()),
-            ))
-        } else {
-            MultiPart::mixed().singlepart(text)
+        let body = match &self.html {
+            Some(html) => {
+                let png = ContentType::parse("image/png").expect("a MIME type");
+                let related = html.images.iter().fold(
+                    MultiPart::related().singlepart(SinglePart::html(html.html.clone())),
+                    |related, image| {
+                        related.singlepart(
+                            Attachment::new_inline_with_name(
+                                image.content_id.clone(),
+                                image.file_name.clone(),
+                            )
+                            .body(image.png.clone(), png.clone()),
+                        )
+                    },
+                );
+                MultiPart::mixed()
+                    .multipart(MultiPart::alternative().singlepart(text).multipart(related))
+            }
+            None => MultiPart::mixed().singlepart(text),
         };
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(self.subject.clone())
-            .message_id(Some(message_id(&self.from)))
+            .message_id(Some(format!("<{}>", self.id)))
             .date_now();
         for to in &self.to {
             builder = builder.to(to.clone());
@@ -233,9 +247,11 @@ impl ReportMail {
     }
 }
 
-/// A `Message-ID` in the sender's domain (lettre's own would name this machine's host name,
-/// often a container's), unique by the time and a per-process random number.
-fn message_id(from: &Mailbox) -> String {
+/// An identifier for one message in the sender's domain, `{time}.{random}.apr@{domain}`:
+/// its `Message-ID` (lettre's own would name this machine's host name, often a
+/// container's) and the end of its images' Content-IDs, unique by the time and a random
+/// number.
+pub fn unique_id(from: &Mailbox) -> String {
     use std::hash::{BuildHasher, Hasher};
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -244,7 +260,7 @@ fn message_id(from: &Mailbox) -> String {
     let mut random = std::collections::hash_map::RandomState::new().build_hasher();
     random.write_u128(nanos);
     format!(
-        "<{nanos:x}.{:016x}.apr@{}>",
+        "{nanos:x}.{:016x}.apr@{}",
         random.finish(),
         from.email.domain()
     )
@@ -350,14 +366,17 @@ mod tests {
     }
 
     fn report_mail(content_type: &str, bytes: &str) -> ReportMail {
+        let from: Mailbox = "Reports <reports@calls.example>".parse().unwrap();
         ReportMail {
-            from: "Reports <reports@calls.example>".parse().unwrap(),
+            id: unique_id(&from),
+            from,
             to: vec!["ops@example.com".parse().unwrap()],
             subject: "apr agents report".to_string(),
             text: "Calls answered by agents: 3 of 4\n".to_string(),
             file_name: "report.x".to_string(),
             content_type: content_type.to_string(),
             bytes: bytes.as_bytes().to_vec(),
+            html: None,
         }
     }
 
@@ -372,19 +391,46 @@ mod tests {
     }
 
     #[test]
-    fn an_html_report_is_the_text_and_the_page_as_alternatives_then_attached() {
-        let m = report_mail("text/html; charset=utf-8", "<p>page</p>")
-            .message()
-            .unwrap();
+    fn an_html_body_is_the_alternative_to_the_text_with_its_images_related_to_it() {
+        let mut mail = report_mail("text/html; charset=utf-8", "<p>page</p>");
+        mail.html = Some(MailBody {
+            html: "<p><img src=\"cid:chart1.x@calls.example\"></p>".to_string(),
+            images: ["chart1", "chart2"]
+                .map(|name| crate::model::mail_body::InlineImage {
+                    content_id: format!("{name}.x@calls.example"),
+                    file_name: format!("{name}.png"),
+                    png: b"\x89PNG\r\n\x1a\n".to_vec(),
+                })
+                .to_vec(),
+        });
+        let m = mail.message().unwrap();
         assert_eq!(
             content_types(&m),
             [
                 "multipart/mixed",
                 "multipart/alternative",
                 "text/plain",
+                "multipart/related",
                 "text/html",
+                "image/png",
+                "image/png",
                 "text/html",
             ]
+        );
+        let formatted = String::from_utf8(m.formatted()).unwrap();
+        for name in ["chart1", "chart2"] {
+            assert!(
+                formatted.contains(&format!("\r\nContent-ID: <{name}.x@calls.example>\r\n")),
+                "{formatted}"
+            );
+        }
+        // Without an HTML body, an HTML report is the text and the attachment alone.
+        let m = report_mail("text/html; charset=utf-8", "<p>page</p>")
+            .message()
+            .unwrap();
+        assert_eq!(
+            content_types(&m),
+            ["multipart/mixed", "text/plain", "text/html"]
         );
         let m = report_mail("text/csv; charset=utf-8", "a,b\r\n")
             .message()
@@ -398,16 +444,16 @@ mod tests {
     #[test]
     fn message_ids_are_in_the_senders_domain_and_differ() {
         let mail = report_mail("text/csv", "x");
-        let ids: Vec<String> = (0..2).map(|_| message_id(&mail.from)).collect();
+        let ids: Vec<String> = (0..2).map(|_| unique_id(&mail.from)).collect();
         for id in &ids {
-            assert!(
-                id.starts_with('<') && id.ends_with("@calls.example>"),
-                "{id}"
-            );
+            assert!(id.ends_with(".apr@calls.example"), "{id}");
         }
         assert_ne!(ids[0], ids[1]);
         let formatted = String::from_utf8(mail.message().unwrap().formatted()).unwrap();
-        assert!(formatted.contains("\r\nMessage-ID: <"), "{formatted}");
+        assert!(
+            formatted.contains(&format!("\r\nMessage-ID: <{}>\r\n", mail.id)),
+            "{formatted}"
+        );
         assert!(formatted.contains("\r\nDate: "), "{formatted}");
     }
 

@@ -1,16 +1,18 @@
 //! `apr report --mail-to` (SPEC §12) through the real binary against the SMTP server of
 //! `tests/support/smtp.rs` on 127.0.0.1: the envelope's recipients, the subject, an
 //! attachment whose bytes are those of `apr report --output` in the same format, the MIME
-//! shape (a text part with the headline figures of the report's own rows; for HTML, the page
-//! as its alternative), `Date` and `Message-ID`, the sender rule and its error, the server's
-//! refusal as one line with exit 1, and no password anywhere in the output.
+//! shape (a text part with the headline figures of the report's own rows; for HTML, the
+//! report in the mail look as its alternative, without style sheet or SVG, each chart an
+//! inline PNG under the Content-ID the HTML names), `Date` and `Message-ID`, the sender rule
+//! and its error, the server's refusal as one line with exit 1, and no password anywhere in
+//! the output.
 
 mod report_fixture;
 mod support;
 
 use std::path::Path;
 
-use mail_parser::{MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use support::rows::apr;
 use support::smtp::SmtpServer;
 
@@ -35,10 +37,47 @@ fn written(db: &Path, args: &[&str], ext: &str) -> Vec<u8> {
     std::fs::read(&out).unwrap()
 }
 
+/// Mails `apr report ARGS` from apr@example.net to ops@example.com through `server`; the
+/// message the server received.
+fn mail_through(server: &SmtpServer, db: &Path, args: &[&str]) -> Vec<u8> {
+    report(db)
+        .env("APR_SMTP_URL", server.url(""))
+        .env("APR_MAIL_FROM", "apr@example.net")
+        .args(args)
+        .args(["--mail-to", "ops@example.com"])
+        .assert()
+        .success();
+    server.received().pop().unwrap().data
+}
+
 /// `type/subtype` of a MIME part.
 fn mime_type(part: &MessagePart) -> String {
     let ct = part.content_type().expect("a Content-Type");
     format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default())
+}
+
+/// The MIME tree under `part`: `multipart/mixed(text/plain,text/csv)`.
+fn shape(msg: &Message, part: &MessagePart) -> String {
+    match &part.body {
+        PartType::Multipart(children) => {
+            let children: Vec<String> = children
+                .iter()
+                .map(|&i| shape(msg, msg.part(i).unwrap()))
+                .collect();
+            format!("{}({})", mime_type(part), children.join(","))
+        }
+        _ => mime_type(part),
+    }
+}
+
+/// The report attached under its file name (an HTML mail's inline images are parts too).
+fn attached<'a>(msg: &'a Message, file_name: &str) -> &'a MessagePart<'a> {
+    let named: Vec<&MessagePart> = msg
+        .attachments()
+        .filter(|a| a.attachment_name() == Some(file_name))
+        .collect();
+    assert_eq!(named.len(), 1, "one attachment named {file_name}");
+    named[0]
 }
 
 fn texts(a: &assert_cmd::assert::Assert) -> String {
@@ -111,12 +150,7 @@ fn the_report_is_mailed_as_an_attachment_to_every_recipient() {
             .filter_map(|a| a.address())
             .collect();
         assert_eq!(to, ["ops@example.com", "lead@example.org"]);
-        assert_eq!(msg.attachment_count(), 1);
-        let att = msg.attachment(0).unwrap();
-        assert_eq!(
-            att.attachment_name(),
-            Some(format!("report_2025-09-07_to_2025-09-08.{format}").as_str())
-        );
+        let att = attached(&msg, &format!("report_2025-09-07_to_2025-09-08.{format}"));
         let ct = att.content_type().unwrap();
         assert_eq!(
             format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()),
@@ -132,23 +166,24 @@ fn the_report_is_mailed_as_an_attachment_to_every_recipient() {
         assert!(text.contains("is attached as report_2025-09-07"), "{text}");
         assert!(text.lines().any(|l| l == answered), "{text}");
         if format == "html" {
-            // The page and its figures in words, as alternatives of one another.
-            let PartType::Multipart(parts) = &msg.root_part().body else {
-                panic!("not multipart");
-            };
-            let alternative = msg.part(parts[0]).unwrap();
-            assert_eq!(mime_type(alternative), "multipart/alternative");
-            let PartType::Multipart(alternatives) = &alternative.body else {
-                panic!("not multipart");
-            };
-            let shown: Vec<String> = alternatives
-                .iter()
-                .map(|&i| mime_type(msg.part(i).unwrap()))
-                .collect();
-            assert_eq!(shown, ["text/plain", "text/html"]);
+            // The report for mail clients and its figures in words, as alternatives of one
+            // another (the HTML with its two charts: tests below look closer).
+            assert_eq!(
+                shape(&msg, msg.root_part()),
+                "multipart/mixed(multipart/alternative(text/plain,\
+                 multipart/related(text/html,image/png,image/png)),text/html)"
+            );
             let body = msg.body_html(0).unwrap();
-            assert!(body.contains("<table") && body.contains("<svg"), "{body}");
+            assert!(
+                body.contains("<table") && body.contains("src=\"cid:"),
+                "{body}"
+            );
         } else {
+            assert_eq!(
+                shape(&msg, msg.root_part()),
+                format!("multipart/mixed(text/plain,{content_type})")
+            );
+            assert_eq!(msg.attachment_count(), 1);
             assert_eq!(msg.text_body.len(), 1, "one plain body");
             assert!(
                 msg.html_body.iter().all(|&i| i == msg.text_body[0]),
@@ -338,15 +373,8 @@ fn a_queue_reports_text_holds_the_queue_totals_of_its_own_rows() {
     assert!(sum("offered") > 0, "the example has queue calls");
 
     let server = SmtpServer::start();
-    report(&db)
-        .env("APR_SMTP_URL", server.url(""))
-        .env("APR_MAIL_FROM", "apr@example.net")
-        .args(args)
-        .args(["--mail-to", "ops@example.com"])
-        .assert()
-        .success();
-    let got = server.received().pop().unwrap();
-    let msg = MessageParser::default().parse(&got.data).unwrap();
+    let data = mail_through(&server, &db, &args);
+    let msg = MessageParser::default().parse(&data).unwrap();
     let text = msg.body_text(0).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     for expected in [
@@ -366,6 +394,129 @@ fn a_queue_reports_text_holds_the_queue_totals_of_its_own_rows() {
         lines
             .iter()
             .any(|l| l.starts_with("Average speed of answer (ASA): 00:00:")),
+        "{text}"
+    );
+
+    // The HTML mail of the queue report: its two charts as images.
+    let html = [&args[..], &["--format", "html"]].concat();
+    let data = mail_through(&server, &db, &html);
+    let msg = MessageParser::default().parse(&data).unwrap();
+    let page = String::from_utf8(written(&db, &html, "html")).unwrap();
+    assert_eq!(
+        check_mail_html(&msg, &page),
+        [
+            "Calls offered, answered and abandoned per hour",
+            "Service level per hour (%)"
+        ]
+    );
+}
+
+/// The texts of the `th` and of the `td` cells from the table's heading on, entities kept.
+fn table_texts(html: &str) -> (Vec<String>, Vec<String>) {
+    let from = html.find("<h2").expect("a table heading");
+    let dom = tl::parse(&html[from..], tl::ParserOptions::default()).unwrap();
+    let parser = dom.parser();
+    let texts = |sel: &str| -> Vec<String> {
+        dom.query_selector(sel)
+            .unwrap()
+            .map(|h| h.get(parser).unwrap().inner_text(parser).to_string())
+            .collect()
+    };
+    (texts("th"), texts("td"))
+}
+
+/// Checks the HTML part of a mailed HTML report the way mail clients need it, against the
+/// attached page `page`: no style sheet, SVG, class, grid or flex; every `cid:` an inline
+/// PNG part of the message under that Content-ID, of the size the `<img>` states, not blank;
+/// the same table cells as the page. Returns the images' alt texts.
+fn check_mail_html(msg: &Message, page: &str) -> Vec<String> {
+    let html = msg.body_html(0).unwrap();
+    for absent in [
+        "<style", "<svg", "class=", "grid", "flex", "<script", "<link",
+    ] {
+        assert!(!html.contains(absent), "{absent} in {html}");
+    }
+    assert!(
+        page.contains("<style") && page.contains("<svg"),
+        "the page is unchanged"
+    );
+    assert_eq!(table_texts(&html), table_texts(page));
+    assert!(!table_texts(&html).1.is_empty(), "the table has rows");
+
+    let images: Vec<&MessagePart> = msg
+        .parts
+        .iter()
+        .filter(|p| p.content_type().is_some() && mime_type(p) == "image/png")
+        .collect();
+    let dom = tl::parse(&html, tl::ParserOptions::default()).unwrap();
+    let parser = dom.parser();
+    let mut alts = Vec::new();
+    for img in dom.query_selector("img").unwrap() {
+        let tag = img.get(parser).unwrap().as_tag().unwrap();
+        let attr = |name: &str| -> String {
+            let value = tag.attributes().get(name).flatten();
+            value.expect(name).as_utf8_str().into_owned()
+        };
+        let cid = attr("src")
+            .strip_prefix("cid:")
+            .expect("a cid: image")
+            .to_string();
+        let part = images
+            .iter()
+            .find(|p| p.content_id().map(|id| id.trim_matches(['<', '>'])) == Some(cid.as_str()))
+            .unwrap_or_else(|| panic!("no image part with Content-ID <{cid}>"));
+        let disposition = part.content_disposition().expect("a Content-Disposition");
+        assert_eq!(disposition.ctype(), "inline");
+        let mut reader = png::Decoder::new(std::io::Cursor::new(part.contents()))
+            .read_info()
+            .unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        assert_eq!(
+            (info.width.to_string(), info.height.to_string()),
+            (attr("width"), attr("height")),
+            "{cid}"
+        );
+        let ground = &pixels[..4];
+        assert!(
+            pixels[..info.buffer_size()].chunks(4).any(|p| p != ground),
+            "{cid} is blank"
+        );
+        let alt = attr("alt");
+        assert!(!alt.is_empty(), "{cid} has no alt text");
+        alts.push(alt);
+    }
+    assert_eq!(alts.len(), images.len(), "every image is shown");
+    alts
+}
+
+#[test]
+fn an_html_mail_is_for_mail_clients_with_its_charts_as_inline_pngs() {
+    let (_dir, db) = report_fixture::temp_db();
+    let server = SmtpServer::start();
+    let args = ["--start-date", "2025-09-07", "--format", "html", "--totals"];
+    let data = mail_through(&server, &db, &args);
+    let msg = MessageParser::default().parse(&data).unwrap();
+    let page = written(&db, &args, "html");
+    let att = attached(&msg, "report_2025-09-07_to_2025-09-08.html");
+    assert_eq!(att.contents(), page.as_slice());
+    assert_eq!(
+        check_mail_html(&msg, &String::from_utf8(page).unwrap()),
+        [
+            "Calls offered and answered per hour",
+            "State time per agent"
+        ]
+    );
+    // The images' Content-IDs are in the sender's domain, like the Message-ID they share.
+    let message_id = msg.message_id().unwrap();
+    for part in msg.parts.iter().filter(|p| p.content_id().is_some()) {
+        let cid = part.content_id().unwrap().trim_matches(['<', '>']);
+        assert!(cid.ends_with(message_id), "{cid} and {message_id}");
+    }
+    let text = msg.body_text(0).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("Calls answered by agents: ")),
         "{text}"
     );
 }

@@ -172,8 +172,11 @@ fn init_tracing(global: &GlobalArgs) {
         (false, 1) => "info",
         (false, _) => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("APR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("apr={default},warn")));
+    // usvg warns of what it skips while rasterising a mailed chart (plotters draws empty
+    // bar segments as zero-width rectangles, which no viewer shows either): no news to users.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("APR_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("apr={default},usvg=error,warn"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

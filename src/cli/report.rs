@@ -15,7 +15,7 @@ use crate::config::ZoneUse;
 use crate::error::Error;
 use crate::ops::zone::resolve_zone;
 use crate::report::args::{ArgNames, RawReportArgs};
-use crate::report::headline::write_report_with_headline;
+use crate::report::mailed::write_report_for_mail;
 use crate::report::request::{Destination, ReportRequest, cli_format};
 use crate::report::sink::ReportSummary;
 use crate::report::unmatched::unmatched_filters;
@@ -233,9 +233,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     if let Some(delivery) = delivery {
         // Mailed instead of printed: the attachment is exactly the bytes the renderer writes.
         let mut bytes = Vec::new();
-        let (summary, headline) =
-            write_report_with_headline(store.as_mut(), zone, &req, &mut bytes)?;
-        return Ok(delivery.send(global, &req, zone, bytes, summary.rows, &headline)?);
+        let tag = delivery.content_id_tag().to_string();
+        let mailed = write_report_for_mail(store.as_mut(), zone, &req, &mut bytes, &tag)?;
+        return Ok(delivery.send(global, &req, zone, bytes, mailed)?);
     }
     let summary = match (&args.output, dir) {
         (Some(path), Some(dir)) => write_to_file(path, &dir, |file| {

@@ -9,9 +9,10 @@ use crate::cli::global::GlobalArgs;
 use crate::cli::settings::{MAIL_FROM, SMTP_URL, Settings};
 use crate::error::Error;
 use crate::hours::Zone;
-use crate::mail::{ReportMail, SmtpUrl, parse_addresses, send};
+use crate::mail::{ReportMail, SmtpUrl, parse_addresses, send, unique_id};
 use crate::plural::counts;
 use crate::report::headline::Headline;
+use crate::report::mailed::MailedReport;
 use crate::report::request::ReportRequest;
 
 #[derive(Debug, Clone, ClapArgs)]
@@ -25,9 +26,11 @@ pub struct MailArgs {
     pub mail_subject: Option<String>,
 }
 
-/// A checked delivery: where to, through which server, from whom.
+/// A checked delivery: where to, through which server, from whom, and the message's own
+/// identifier.
 #[derive(Debug)]
 pub struct Delivery {
+    id: String,
     server: SmtpUrl,
     from: Mailbox,
     to: Vec<Mailbox>,
@@ -64,6 +67,7 @@ impl MailArgs {
             ));
         }
         Ok(Some(Delivery {
+            id: unique_id(&from),
             server,
             from,
             to,
@@ -89,16 +93,20 @@ fn default_sender(server: &SmtpUrl) -> crate::Result<Mailbox> {
 }
 
 impl Delivery {
-    /// Mails `bytes`, the report `req` rendered with `rows` detail rows whose totals are
-    /// `headline`, and notes where it went.
+    /// What makes the Content-IDs of the message's images unique: its own identifier.
+    pub fn content_id_tag(&self) -> &str {
+        &self.id
+    }
+
+    /// Mails `bytes`, the report `req` rendered as `mailed` tells (its rows, their headline
+    /// figures, the HTML body), and notes where it went.
     pub fn send(
         self,
         global: &GlobalArgs,
         req: &ReportRequest,
         zone: Zone,
         bytes: Vec<u8>,
-        rows: u64,
-        headline: &Headline,
+        mailed: MailedReport,
     ) -> crate::Result<()> {
         let range = format!(
             "{} to {} ({})",
@@ -110,12 +118,20 @@ impl Delivery {
         let kind = format!("{:?}", req.kind).to_lowercase();
         let file_name = req.file_name();
         let mail = ReportMail {
+            id: self.id,
             from: self.from,
             to: self.to,
             subject: self
                 .subject
                 .unwrap_or_else(|| format!("apr {kind} report {range}")),
-            text: mail_text(&kind, &range, &file_name, rows, headline),
+            text: mail_text(
+                &kind,
+                &range,
+                &file_name,
+                mailed.summary.rows,
+                &mailed.headline,
+            ),
+            html: mailed.body,
             file_name: file_name.clone(),
             content_type: req.format.content_type().to_string(),
             bytes,

@@ -1,12 +1,13 @@
 //! Every record that crosses a module boundary: agent state events (the timeline) and
 //! per-hour call statistics as sources produce them, what a load writes and reads back, the
 //! hourly summary rows, the cached platform token, typed watermarks ([`state`]) and the
-//! queue_log records ([`queue`]). Nothing downstream sees upstream JSON, and nothing here
-//! does I/O.
+//! queue_log records ([`queue`]), and the HTML body of a mailed report ([`mail_body`]).
+//! Nothing downstream sees upstream JSON, and nothing here does I/O.
 
 use serde::Serialize;
 
 pub mod details;
+pub mod mail_body;
 pub mod queue;
 pub mod state;
 

@@ -148,20 +148,6 @@ impl RowSink for HeadlineSink<'_> {
     }
 }
 
-/// [`super::write_report`], also returning the headline figures of the rows it wrote.
-pub fn write_report_with_headline(
-    store: &mut dyn crate::store::Store,
-    zone: crate::hours::Zone,
-    req: &super::request::ReportRequest,
-    out: &mut dyn std::io::Write,
-) -> Result<(super::sink::ReportSummary, Headline)> {
-    let mut sink = super::format_sink(req, out);
-    let mut tee = HeadlineSink::new(sink.as_mut());
-    let summary = super::render(store, zone, req, &mut tee)?;
-    tee.finish()?;
-    Ok((summary, tee.headline))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

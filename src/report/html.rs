@@ -4,30 +4,30 @@
 //! printable (the header repeats on every page). Markup comes from maud templates, which
 //! escape every value.
 //!
-//! The summary and charts come before the table but need the whole report, so the table's
-//! rows go to an anonymous temporary file as they stream by and are copied after the
-//! charts: one pass over the store, memory bounded by the chart data (one point per period,
-//! one bar per agent).
+//! The summary and charts ([`super::overview`]) come before the table but need the whole
+//! report, so the table's rows go to an anonymous temporary file as they stream by and are
+//! copied after the charts: one pass over the store, memory bounded by the chart data (one
+//! point per period, one bar per agent).
+//!
+//! A mailed HTML report (SPEC §12) is the same report in the mail look of
+//! [`super::html_mail`]: inline styles, tables for layout, each chart a PNG
+//! ([`super::raster`]) the sink keeps for the mail to carry beside the page.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::error::{Error, Result};
+use crate::model::mail_body::InlineImage;
 
-use crate::model::queue::Outcome;
-
-use super::agent_figures::{AgentSums, ext_order};
 use super::cell::{
-    Cell, Column, ReportMeta, RowKind, TextStyle, Undefined, push_duration, push_hundredths,
-    push_text, shown_header,
+    Cell, Column, ReportMeta, RowKind, TextStyle, Undefined, push_text, shown_header,
 };
-use super::chart::{self, Bar, Series};
-use super::queue_figures::{QueueHour, SlBasis};
+use super::chart;
+use super::html_mail::{self, ChartImage};
+use super::overview::{ChartData, charts, summary};
 use super::sink::{Figures, RowSink, write_err};
-use plotters::style::RGBColor;
 
 /// The page's style: also used by the web page of `apr serve`.
 pub const CSS: &str = "\
@@ -54,16 +54,24 @@ td.k,th.k{position:sticky;left:0;background:#fff;z-index:1}th.k{background:#eef0
 @media print{body{max-width:none;padding:0}.table{overflow:visible}thead{display:table-header-group}\
 tr,figure{break-inside:avoid}form,nav{display:none}th,td.k{position:static}.narrow{display:none}.wide{display:block}}";
 
-/// Whether the sink writes a whole document or the part of the web page below its form.
+/// Whether the sink writes a whole document, the part of the web page below its form, or
+/// the HTML part of a mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HtmlShape {
     Document,
     Fragment,
+    Mail,
 }
 
 /// A whole HTML document up to and including `<body>`: the page `title`, and the report's
 /// style sheet followed by `extra_css`.
 pub fn document_start(title: &str, extra_css: &str) -> Markup {
+    let style = html! { style { (PreEscaped(CSS)) (PreEscaped(extra_css)) } };
+    document_open(title, style, "<body>")
+}
+
+/// A document's start: its head (`title`, then `style`) and the `body` tag as given.
+fn document_open(title: &str, style: Markup, body: &str) -> Markup {
     html! {
         (DOCTYPE)
         (PreEscaped("<html lang=\"en\">"))
@@ -71,38 +79,9 @@ pub fn document_start(title: &str, extra_css: &str) -> Markup {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) }
-            style { (PreEscaped(CSS)) (PreEscaped(extra_css)) }
+            (style)
         }
-        (PreEscaped("<body>"))
-    }
-}
-
-/// The figures the summary and charts are made of.
-#[derive(Default)]
-struct ChartData {
-    /// Periods in report order, and the calls (offered, answered, abandoned) of each.
-    periods: Vec<String>,
-    calls: Vec<[i64; 3]>,
-    /// Queue reports: every queue's figures of each period summed (service level).
-    queue_periods: Vec<QueueHour>,
-    /// Agent reports: per extension, its name and state sums.
-    agents: BTreeMap<String, (String, AgentSums)>,
-    agent_total: AgentSums,
-    queues: std::collections::BTreeSet<String>,
-    queue_total: QueueHour,
-    basis: SlBasis,
-    /// Call lists: calls, answered, abandoned.
-    call_counts: [i64; 3],
-}
-
-impl ChartData {
-    fn period(&mut self, label: &str) -> usize {
-        if self.periods.last().map(String::as_str) != Some(label) {
-            self.periods.push(label.to_string());
-            self.calls.push([0; 3]);
-            self.queue_periods.push(QueueHour::default());
-        }
-        self.periods.len() - 1
+        (PreEscaped(body))
     }
 }
 
@@ -122,6 +101,10 @@ pub struct HtmlSink<'a> {
     rows: u64,
     text: String,
     style: TextStyle,
+    /// Mail: what makes the charts' Content-IDs unique (`{unique}@{domain}`), and the charts
+    /// drawn as PNG under them.
+    content_id_tag: String,
+    images: Vec<InlineImage>,
 }
 
 impl<'a> HtmlSink<'a> {
@@ -142,7 +125,153 @@ impl<'a> HtmlSink<'a> {
             data: ChartData::default(),
             rows: 0,
             text: String::new(),
+            content_id_tag: String::new(),
+            images: Vec::new(),
         }
+    }
+
+    /// The mail look: the charts' images are named `chart1.{content_id_tag}`, ...
+    pub fn for_mail(
+        out: &'a mut dyn Write,
+        style: TextStyle,
+        content_id_tag: &str,
+    ) -> HtmlSink<'a> {
+        HtmlSink {
+            content_id_tag: content_id_tag.to_string(),
+            ..Self::with_shape(out, HtmlShape::Mail, style)
+        }
+    }
+
+    /// The charts of a finished mail, as PNG under the Content-IDs its HTML names.
+    pub fn take_images(&mut self) -> Vec<InlineImage> {
+        std::mem::take(&mut self.images)
+    }
+
+    /// The document's head and the report up to the table's rows; what closes it.
+    fn page_frame(&self, meta: &ReportMeta) -> Result<(String, String)> {
+        // The page gets a chart for each screen width; a file one that scales.
+        let frames: &[(chart::Frame, Option<&str>)] = match self.shape {
+            HtmlShape::Fragment => &[(chart::WIDE, Some("wide")), (chart::NARROW, Some("narrow"))],
+            HtmlShape::Document | HtmlShape::Mail => &[(chart::WIDE, None)],
+        };
+        let mut figures: Vec<Vec<(String, Option<&str>)>> = Vec::new();
+        for &(frame, class) in frames {
+            for (i, (_, svg)) in charts(meta, &self.data, frame)?.into_iter().enumerate() {
+                if figures.len() <= i {
+                    figures.push(Vec::new());
+                }
+                figures[i].push((svg, class));
+            }
+        }
+        let keys = self.keys;
+        let before = html! {
+            section.report {
+                h1 { (meta.title) " report" }
+                dl.summary {
+                    @for (name, value) in summary(meta, &self.data) {
+                        div { dt { (name) } dd { (value) } }
+                    }
+                }
+                @for figure in &figures {
+                    figure {
+                        @for (svg, class) in figure {
+                            @if let Some(class) = class {
+                                div class=(class) { (PreEscaped(svg)) }
+                            } @else {
+                                (PreEscaped(svg))
+                            }
+                        }
+                    }
+                }
+                h2 { "Table" }
+                (PreEscaped(if keys == 2 { "<div class=\"table\"><table class=\"keys2\">" } else { "<div class=\"table\"><table>" }))
+                thead { tr { @for (at, &i) in self.order.iter().enumerate() {
+                    th scope="col" class=[(at < keys).then_some("k")] { (shown_header(meta, &self.columns[i])) }
+                } } }
+                (PreEscaped("<tbody>\n"))
+            }
+        };
+        // The section above is balanced by maud; its closing tags go after the rows.
+        let before = before.into_string();
+        let (open, close) = before
+            .rsplit_once("</section>")
+            .map(|(o, _)| (o.to_string(), "</section>"))
+            .unwrap_or((before.clone(), ""));
+        let tail = format!("</tbody></table></div>{close}");
+        Ok(self.in_document(meta, open, tail))
+    }
+
+    /// A report without rows: a sentence saying so, no chart and no table.
+    fn empty_frame(&self, meta: &ReportMeta) -> (String, String) {
+        let said = format!("No data from {} ({}).", meta.range, meta.zone);
+        if self.shape == HtmlShape::Mail {
+            let start = document_open(
+                &format!("{} report {}", meta.title, meta.range),
+                html! {},
+                html_mail::BODY,
+            );
+            let body = html! {
+                (start)
+                h1 style="font-family:Arial,Helvetica,sans-serif;font-size:20px;color:#1b1b1f" { (meta.title) " report" }
+                p style="font-family:Arial,Helvetica,sans-serif;font-size:15px;color:#1b1b1f" { (said) }
+            };
+            return (body.into_string(), "</body></html>\n".to_string());
+        }
+        let empty = html! {
+            section.report {
+                h1 { (meta.title) " report" }
+                p.empty role="status" { (said) }
+            }
+        };
+        self.in_document(meta, empty.into_string(), String::new())
+    }
+
+    /// `open` and `close` with the document's head and end around them for a whole document.
+    fn in_document(&self, meta: &ReportMeta, open: String, mut close: String) -> (String, String) {
+        if self.shape != HtmlShape::Document {
+            return (open, close);
+        }
+        let head = document_start(&format!("{} report {}", meta.title, meta.range), "");
+        close.push_str("</body></html>\n");
+        (head.into_string() + &open, close)
+    }
+
+    /// The mail's HTML up to the table's rows, with the charts drawn as PNG into `images`;
+    /// what closes it.
+    fn mail_frame(&mut self, meta: &ReportMeta) -> Result<(String, String)> {
+        let mut shown = Vec::new();
+        for (i, (alt, svg)) in charts(meta, &self.data, chart::WIDE)?
+            .into_iter()
+            .enumerate()
+        {
+            let png = super::raster::png(&svg)?;
+            let content_id = format!("chart{}.{}", i + 1, self.content_id_tag);
+            shown.push(ChartImage {
+                content_id: content_id.clone(),
+                width: png.width,
+                height: png.height,
+                alt,
+            });
+            self.images.push(InlineImage {
+                content_id,
+                file_name: format!("chart{}.png", i + 1),
+                png: png.bytes,
+            });
+        }
+        let headers: Vec<String> = self.columns.iter().map(|c| shown_header(meta, c)).collect();
+        let start = document_open(
+            &format!("{} report {}", meta.title, meta.range),
+            html! {},
+            html_mail::BODY,
+        );
+        let open = html_mail::open(
+            start,
+            &format!("{} report", meta.title),
+            &summary(meta, &self.data),
+            &shown,
+            &headers,
+        );
+        Ok((open, html_mail::CLOSE.to_string()))
     }
 }
 
@@ -177,25 +306,6 @@ fn sort_key(cell: &Cell<'_>) -> Option<String> {
     }
 }
 
-/// A mean duration of the summary; empty, as in the table, with nothing to average.
-fn dur(secs: Option<i64>) -> String {
-    let mut s = String::new();
-    if let Some(secs) = secs {
-        push_duration(&mut s, secs);
-    }
-    s
-}
-
-/// A ratio of the summary; empty, as in the table, without a denominator.
-fn pct(hundredths: Option<i64>) -> String {
-    let mut s = String::new();
-    if let Some(h) = hundredths {
-        push_hundredths(&mut s, h, '.');
-        s.push('%');
-    }
-    s
-}
-
 impl RowSink for HtmlSink<'_> {
     fn header(&mut self, meta: &ReportMeta, columns: &[Column]) -> Result<()> {
         self.meta = Some(meta.clone());
@@ -204,7 +314,7 @@ impl RowSink for HtmlSink<'_> {
         // keeps the CSV's order.
         (self.order, self.keys) = match self.shape {
             HtmlShape::Fragment => key_columns_first(columns),
-            HtmlShape::Document => ((0..columns.len()).collect(), 0),
+            HtmlShape::Document | HtmlShape::Mail => ((0..columns.len()).collect(), 0),
         };
         let file = tempfile::tempfile()
             .map_err(|e| Error::io("cannot create a temporary file for the HTML table", e))?;
@@ -213,43 +323,7 @@ impl RowSink for HtmlSink<'_> {
     }
 
     fn observe(&mut self, f: &Figures<'_>) {
-        let d = &mut self.data;
-        match *f {
-            Figures::Agent { period, ext, sums } => {
-                let i = d.period(period);
-                d.calls[i][0] += sums.figures.total_calls;
-                d.calls[i][1] += sums.figures.answered_calls;
-                d.agent_total.add_sums(sums);
-                let entry = d.agents.entry(ext.to_string()).or_default();
-                entry.0.clone_from(&sums.name);
-                entry.1.add_sums(sums);
-            }
-            Figures::Queue {
-                period,
-                queue,
-                figures,
-                basis,
-            } => {
-                let i = d.period(period);
-                d.calls[i][0] += figures.offered;
-                d.calls[i][1] += figures.answered;
-                d.calls[i][2] += figures.abandoned;
-                d.queue_periods[i].merge(figures);
-                d.queue_total.merge(figures);
-                d.basis = basis;
-                if !d.queues.contains(queue) {
-                    d.queues.insert(queue.to_string());
-                }
-            }
-            Figures::Call { outcome } => {
-                d.call_counts[0] += 1;
-                match outcome {
-                    Some(Outcome::Answered | Outcome::Transfer) => d.call_counts[1] += 1,
-                    Some(Outcome::Abandon) => d.call_counts[2] += 1,
-                    _ => {}
-                }
-            }
-        }
+        self.data.add(f);
     }
 
     fn row(&mut self, kind: RowKind, cells: &[Cell<'_>]) -> Result<()> {
@@ -270,11 +344,19 @@ impl RowSink for HtmlSink<'_> {
             })
             .collect();
         let keys = self.keys;
-        let markup: Markup = html! {
-            tr class=[(kind == RowKind::Total).then_some("total")] {
-                @for (at, (text, class, key)) in shown.iter().enumerate() {
-                    // A name column may be cut on a phone: its full text on hover.
-                    td class=[*class] data-v=[key.as_deref()] title=[(at < keys).then_some(text)] { (text) }
+        let markup: Markup = if self.shape == HtmlShape::Mail {
+            let cells: Vec<(String, bool)> = shown
+                .into_iter()
+                .map(|(text, class, _)| (text, class == Some("n")))
+                .collect();
+            html_mail::row(kind == RowKind::Total, &cells)
+        } else {
+            html! {
+                tr class=[(kind == RowKind::Total).then_some("total")] {
+                    @for (at, (text, class, key)) in shown.iter().enumerate() {
+                        // A name column may be cut on a phone: its full text on hover.
+                        td class=[*class] data-v=[key.as_deref()] title=[(at < keys).then_some(text)] { (text) }
+                    }
                 }
             }
         };
@@ -295,250 +377,23 @@ impl RowSink for HtmlSink<'_> {
             .meta
             .clone()
             .ok_or_else(|| write_err(std::io::Error::other("no header")))?;
-        if self.rows == 0 {
+        let (open, close) = if self.rows == 0 {
             // Nothing to chart or tabulate: say so, and draw no empty axes.
             self.table = None;
-            let empty = html! {
-                section.report {
-                    h1 { (meta.title) " report" }
-                    p.empty role="status" {
-                        "No data from " (meta.range) " (" (meta.zone) ")."
-                    }
-                }
-            };
-            return self.write_whole(&meta, &empty.into_string(), "");
-        }
-        // The page gets a chart for each screen width; a file (or mail) one that scales.
-        let frames: &[(chart::Frame, Option<&str>)] = match self.shape {
-            HtmlShape::Document => &[(chart::WIDE, None)],
-            HtmlShape::Fragment => &[(chart::WIDE, Some("wide")), (chart::NARROW, Some("narrow"))],
-        };
-        let mut figures: Vec<Vec<(String, Option<&str>)>> = Vec::new();
-        for &(frame, class) in frames {
-            for (i, svg) in charts(&meta, &self.data, frame)?.into_iter().enumerate() {
-                if figures.len() <= i {
-                    figures.push(Vec::new());
-                }
-                figures[i].push((svg, class));
-            }
-        }
-        let keys = self.keys;
-        let before = html! {
-            section.report {
-                h1 { (meta.title) " report" }
-                dl.summary {
-                    @for (name, value) in summary(&meta, &self.data) {
-                        div { dt { (name) } dd { (value) } }
-                    }
-                }
-                @for figure in &figures {
-                    figure {
-                        @for (svg, class) in figure {
-                            @if let Some(class) = class {
-                                div class=(class) { (PreEscaped(svg)) }
-                            } @else {
-                                (PreEscaped(svg))
-                            }
-                        }
-                    }
-                }
-                h2 { "Table" }
-                (PreEscaped(if keys == 2 { "<div class=\"table\"><table class=\"keys2\">" } else { "<div class=\"table\"><table>" }))
-                thead { tr { @for (at, &i) in self.order.iter().enumerate() {
-                    th scope="col" class=[(at < keys).then_some("k")] { (shown_header(&meta, &self.columns[i])) }
-                } } }
-                (PreEscaped("<tbody>\n"))
+            self.empty_frame(&meta)
+        } else {
+            match self.shape {
+                HtmlShape::Mail => self.mail_frame(&meta)?,
+                HtmlShape::Document | HtmlShape::Fragment => self.page_frame(&meta)?,
             }
         };
-        // The section above is balanced by maud; its closing tags go after the rows.
-        let before = before.into_string();
-        let (open, close) = before
-            .rsplit_once("</section>")
-            .map(|(o, _)| (o.to_string(), "</section>"))
-            .unwrap_or((before.clone(), ""));
-        self.write_whole(&meta, &open, close)
-    }
-}
-
-impl HtmlSink<'_> {
-    /// Writes the document's head (for a whole document), `open`, the table's rows if any,
-    /// and `close`.
-    fn write_whole(&mut self, meta: &ReportMeta, open: &str, close: &str) -> Result<()> {
-        if self.shape == HtmlShape::Document {
-            let head = document_start(&format!("{} report {}", meta.title, meta.range), "");
-            self.out
-                .write_all(head.into_string().as_bytes())
-                .map_err(write_err)?;
-        }
         self.out.write_all(open.as_bytes()).map_err(write_err)?;
         if let Some(table) = self.table.take() {
             let mut file = table.into_inner().map_err(|e| write_err(e.into_error()))?;
             file.rewind().map_err(write_err)?;
             std::io::copy(&mut file, &mut self.out).map_err(write_err)?;
-            self.out
-                .write_all(b"</tbody></table></div>")
-                .map_err(write_err)?;
         }
         self.out.write_all(close.as_bytes()).map_err(write_err)?;
-        if self.shape == HtmlShape::Document {
-            self.out.write_all(b"</body></html>\n").map_err(write_err)?;
-        }
         self.out.flush().map_err(write_err)
     }
-}
-
-/// The summary's figures, named.
-fn summary(meta: &ReportMeta, d: &ChartData) -> Vec<(&'static str, String)> {
-    let mut out = vec![
-        ("Range", meta.range.clone()),
-        ("Time zone", meta.zone.clone()),
-    ];
-    match meta.title {
-        "Agents" => {
-            let t = &d.agent_total;
-            out.extend([
-                ("Period", meta.by.to_string()),
-                ("Agents", d.agents.len().to_string()),
-                ("Calls", t.figures.total_calls.to_string()),
-                ("Answered", t.figures.answered_calls.to_string()),
-                ("Answer rate", pct(t.answer_rate())),
-                ("AHT", dur(t.aht())),
-                ("Occupancy", pct(t.occupancy())),
-            ]);
-        }
-        "Queues" => {
-            let q = &d.queue_total;
-            out.extend([
-                ("Period", meta.by.to_string()),
-                ("Queues", d.queues.len().to_string()),
-                ("Offered", q.offered.to_string()),
-                ("Answered", q.answered.to_string()),
-                ("Abandoned", q.abandoned.to_string()),
-                ("Service level", pct(q.service_level(d.basis))),
-                (
-                    "Service level target",
-                    meta.service_level.clone().unwrap_or_default(),
-                ),
-                ("ASA", dur(q.asa())),
-            ]);
-        }
-        _ => {
-            let [n, answered, abandoned] = d.call_counts;
-            out.extend([
-                ("Calls", n.to_string()),
-                ("Answered", answered.to_string()),
-                ("Abandoned", abandoned.to_string()),
-                (
-                    "Answer rate",
-                    pct(super::cell::ratio_hundredths(answered, n)),
-                ),
-            ]);
-        }
-    }
-    out
-}
-
-/// The lines of the calls chart, in the order of [`ChartData::calls`]' columns.
-const CALL_LINES: [(&str, RGBColor); 3] = [
-    ("Offered", chart::BLUE),
-    ("Answered", chart::GREEN),
-    ("Abandoned", chart::RED),
-];
-
-/// The charts of the report, each one `<svg>`.
-fn charts(meta: &ReportMeta, d: &ChartData, frame: chart::Frame) -> Result<Vec<String>> {
-    let per = meta.by;
-    // A line per column of `d.calls`, named and colored by `lines`.
-    let calls = |title: String, lines: &[(&str, RGBColor)]| {
-        let series: Vec<Series> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, &(name, color))| Series {
-                name,
-                color,
-                values: d.calls.iter().map(|c| c[i] as f64).collect(),
-            })
-            .collect();
-        chart::lines(&title, &d.periods, &series, None, frame)
-    };
-    let mut out = Vec::new();
-    match meta.title {
-        "Agents" => {
-            out.push(calls(
-                format!("Calls offered and answered per {per}"),
-                &CALL_LINES[..2],
-            )?);
-            let mut ranked: Vec<(&String, &(String, AgentSums))> = d.agents.iter().collect();
-            let logged = |s: &AgentSums| {
-                s.figures.buckets.available()
-                    + s.figures.buckets.productive()
-                    + s.figures.buckets.non_productive()
-            };
-            ranked.sort_by(|a, b| {
-                logged(&b.1.1)
-                    .cmp(&logged(&a.1.1))
-                    .then_with(|| ext_order(a.0, b.0))
-            });
-            ranked.truncate(chart::MAX_AGENTS);
-            ranked.sort_by(|a, b| ext_order(a.0, b.0));
-            let hours = |s: i64| s as f64 / 3600.0;
-            let bars: Vec<Bar> = ranked
-                .iter()
-                .map(|(ext, (name, s))| Bar {
-                    label: format!("{ext} {name}"),
-                    values: vec![
-                        hours(s.figures.buckets.available()),
-                        hours(s.figures.buckets.productive()),
-                        hours(s.figures.buckets.non_productive()),
-                        hours(s.figures.buckets.logoff),
-                    ],
-                })
-                .collect();
-            let title = if d.agents.len() > chart::MAX_AGENTS {
-                format!(
-                    "State time per agent ({} of {} agents, most logged time)",
-                    chart::MAX_AGENTS,
-                    d.agents.len()
-                )
-            } else {
-                "State time per agent".to_string()
-            };
-            out.push(chart::stacked_bars(
-                &title,
-                "hours",
-                &bars,
-                &[
-                    ("Available", chart::GREEN),
-                    ("Productive", chart::BLUE),
-                    ("Non-productive", chart::ORANGE),
-                    ("Logoff", chart::GREY),
-                ],
-                frame,
-            )?);
-        }
-        "Queues" => {
-            out.push(calls(
-                format!("Calls offered, answered and abandoned per {per}"),
-                &CALL_LINES,
-            )?);
-            out.push(chart::lines(
-                &format!("Service level per {per} (%)"),
-                &d.periods,
-                &[Series {
-                    name: "Service level",
-                    color: chart::GREEN,
-                    values: d
-                        .queue_periods
-                        .iter()
-                        // The chart keeps its line through a period without calls.
-                        .map(|q| q.service_level(d.basis).unwrap_or(0) as f64 / 100.0)
-                        .collect(),
-                }],
-                Some(100.0),
-                frame,
-            )?);
-        }
-        _ => {}
-    }
-    Ok(out)
 }

@@ -5,7 +5,8 @@
 //!   value) validated into a [`request::ReportRequest`];
 //! - the kinds (`agents`, `queues`, `calls`): each owns its columns and streams its rows;
 //! - the formats (`csv`, `json`, `xlsx`, `html` with `chart`, the terminal's `table`): each
-//!   one [`sink::RowSink`];
+//!   one [`sink::RowSink`]; `html` also in the mail look (`html_mail`, with the charts as
+//!   PNG from `raster`), and `headline` sums a mailed report's figures beside any format;
 //! - `sink` (the sink trait and the figures behind a row), `agent_figures`, `queue_figures`
 //!   (sums and KPIs), `period` (days, weeks, months, the clock columns, the grouper) and
 //!   `cell` (columns, typed cells and their text).
@@ -28,10 +29,14 @@ pub mod csv;
 pub mod grouped;
 pub mod headline;
 pub mod html;
+pub mod html_mail;
 pub mod json;
+pub mod mailed;
+pub mod overview;
 pub mod period;
 pub mod queue_figures;
 pub mod queues;
+pub mod raster;
 pub mod request;
 pub mod sink;
 pub mod table;

@@ -40,6 +40,32 @@ pub trait RowSink {
     fn finish(&mut self) -> Result<()>;
 }
 
+/// Two sinks fed the same report in one reading of its rows (the mailed HTML report: the
+/// attached page and the message's own HTML).
+pub struct Both<'a>(pub &'a mut dyn RowSink, pub &'a mut dyn RowSink);
+
+impl RowSink for Both<'_> {
+    fn header(&mut self, meta: &ReportMeta, columns: &[Column]) -> Result<()> {
+        self.0.header(meta, columns)?;
+        self.1.header(meta, columns)
+    }
+
+    fn row(&mut self, kind: RowKind, cells: &[Cell<'_>]) -> Result<()> {
+        self.0.row(kind, cells)?;
+        self.1.row(kind, cells)
+    }
+
+    fn observe(&mut self, figures: &Figures<'_>) {
+        self.0.observe(figures);
+        self.1.observe(figures);
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.0.finish()?;
+        self.1.finish()
+    }
+}
+
 /// What a rendered report held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReportSummary {
