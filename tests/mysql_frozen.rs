@@ -80,13 +80,7 @@ fn finish(
 ) -> (Option<i32>, String) {
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
+            let err = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
             return (status.code(), err);
         }
         if since.elapsed() > bound {
