@@ -343,7 +343,12 @@ fn random_bytes_are_not_a_queue_log() {
             "lines read, none parsed; expected TIME|CALLID|QUEUE|AGENT|EVENT|...)"
         );
     }
-    // No cursor, no reject, no line: the next run sees the file afresh.
+    // Issue 28: a first run refused leaves no database (SPEC §9).
+    assert!(!db.exists(), "a refused first run created the database");
+    // On a database that exists: no cursor, no reject, no line; the next run sees the file
+    // afresh.
+    drop(apr::store::open(&apr::store::DatabaseUrl::sqlite(db.clone())).unwrap());
+    apr(&db).arg("parse-queue-log").arg(&junk).assert().code(2);
     for table in ["etl_state", "queue_log_rejects", "queue_log"] {
         assert_eq!(
             count(&db, &format!("SELECT COUNT(*) FROM {table}")),

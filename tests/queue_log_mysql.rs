@@ -300,3 +300,30 @@ fn display_names_from_the_agents_file_are_what_reports_show() {
     named(scratch.url(), &[]);
     assert_eq!(reports(scratch.url()), got);
 }
+
+/// Issue 28 (SPEC §9): a file that is not a queue_log, given to a first run on an empty
+/// database, is refused before apr creates its tables: the database stays empty.
+#[test]
+fn a_file_that_is_not_a_queue_log_leaves_an_empty_database_empty() {
+    let db = ScratchMysql::new();
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("notes.txt");
+    let lines: String = (1..=20).map(|i| format!("note {i}: call back\n")).collect();
+    std::fs::write(&junk, lines).unwrap();
+    let out = apr(db.url())
+        .arg("parse-queue-log")
+        .arg(&junk)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("is not a queue_log"), "{err}");
+    assert_eq!(
+        mysql_rows(
+            db.url(),
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+        ),
+        ["0"],
+        "a refused first run created tables"
+    );
+}

@@ -65,6 +65,12 @@ pub fn load_and_aggregate(
     state_map: &StateMap,
     progress: &dyn Reporter,
 ) -> Result<Loaded> {
+    // A first run given the wrong file leaves no database (SPEC §9): the files are looked
+    // at before one is created.
+    if store::peek_queue(url)?.is_none() {
+        let zone = zone_for(None, choice, ZoneUse::Write)?;
+        load::sniff(files, options(zone, limits, time_bounds(None)?))?;
+    }
     // The lock before the schema is created or upgraded (SPEC §9).
     let mut store = store::open_queue_checked(url, &mut |store, _| write_lock(store))?;
     let zone = resolve_zone(store.as_mut(), choice, ZoneUse::Write)?;

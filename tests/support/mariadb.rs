@@ -49,10 +49,14 @@ impl Mariadb {
     pub fn install(options: &[&str]) -> Mariadb {
         let dir = tempfile::tempdir().unwrap();
         let datadir = dir.path().join("data");
+        let tmpdir = dir.path().join("tmp");
+        std::fs::create_dir(&tmpdir).unwrap();
         // --no-defaults: the system's my.cnf (user, log paths) is not this server's.
+        // --tmpdir: two installs at once in the shared /tmp clash on their temporary tables.
         let installed = Command::new(program("/usr/bin", "mariadb-install-db"))
             .arg("--no-defaults")
             .arg(format!("--datadir={}", datadir.display()))
+            .arg(format!("--tmpdir={}", tmpdir.display()))
             .args(["--auth-root-authentication-method=normal", "--user=root"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -117,6 +121,10 @@ impl Mariadb {
         let mut child = Command::new(program("/usr/sbin", "mariadbd"))
             .arg("--no-defaults")
             .arg(format!("--datadir={}", datadir.display()))
+            .arg(format!(
+                "--tmpdir={}",
+                self.dir.path().join("tmp").display()
+            ))
             .arg(format!("--port={}", self.port))
             .arg(format!("--socket={}/mysqld.sock", datadir.display()))
             .args([
@@ -155,6 +163,15 @@ impl Mariadb {
         }
     }
 
+    /// Stops the server with SIGSTOP, as a frozen server: the kernel still accepts its
+    /// connections and takes what is sent until the buffers fill, and nothing answers. It
+    /// runs again (SIGCONT) when the guard is dropped, also when the test panics.
+    pub fn freeze(&self) -> Frozen {
+        let pid = self.child.as_ref().expect("the server is running").id();
+        signal(pid, "-STOP");
+        Frozen { pid }
+    }
+
     /// Kills the server (SIGKILL) and waits for it to be gone.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -168,4 +185,23 @@ impl Drop for Mariadb {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A server stopped by [`Mariadb::freeze`]; continued when dropped.
+pub struct Frozen {
+    pid: u32,
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        signal(self.pid, "-CONT");
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let sent = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success(), "kill {sig} {pid} failed");
 }

@@ -325,6 +325,33 @@ pub fn dry_run(
     read_files(&mut sink, state, files, agents, opts, progress)
 }
 
+/// Refuses a file among `files` that is not a queue_log, from its first chunk of
+/// `chunk_lines` lines, as the load would: run before a database that does not exist yet is created,
+/// so that the wrong file leaves no database behind (SPEC §9, issue 28). Standard input is
+/// not looked at: what is read of it could not be read again without buffering it, and the
+/// load refuses it on its first chunk, before anything of it is committed.
+pub fn sniff(files: &[String], opts: LoadOptions) -> Result<()> {
+    let mut chunk = Chunk::default();
+    let agents = AgentMap::default();
+    for arg in rotation_order(files) {
+        for seg in plan(&arg, &mut |_| Ok(None))? {
+            if seg.path.is_none() {
+                continue;
+            }
+            let mut reader = SegmentReader::open(&seg)?;
+            let first = opts.chunk_lines.max(NOT_A_QUEUE_LOG_LINES);
+            if reader.next_chunk(&mut chunk, first)? {
+                let texts = texts(&chunk);
+                let (zone, bounds) = (opts.zone, opts.bounds);
+                let parsed =
+                    parse_chunk(&chunk, &texts, &seg.display, zone, bounds, false, &agents);
+                not_a_queue_log(&seg.display, &parsed, chunk.lines.len(), zone)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a file whose first `read` lines (at least [`NOT_A_QUEUE_LOG_LINES`]) hold no
 /// queue_log line: random bytes or the wrong file would otherwise load as rejects and record
 /// a cursor. A line rejected only for its time or key sizes still parses: that file is a

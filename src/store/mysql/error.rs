@@ -5,7 +5,7 @@
 
 use std::net::ToSocketAddrs;
 
-use super::url::Timeouts;
+use super::url::{Timeouts, Wait};
 use crate::error::{Error, one_line};
 
 /// One-line message for a failure on the database `shown`, given as `named`: what happened
@@ -69,38 +69,25 @@ pub(super) fn url_error(shown: &str, named: &str, e: &mysql::UrlError) -> Error 
     ))
 }
 
-/// The error of a wait that ran out (a frozen or unreachable server), naming the database
-/// and the setting that bounds the wait; `None` for any other failure.
-pub(super) fn timed_out(shown: &str, t: &Timeouts, e: &mysql::Error) -> Option<Error> {
-    let io = match e {
-        mysql::Error::IoError(io) => io,
-        // The packet codec wraps the socket's error; its source is the io::Error.
-        mysql::Error::CodecError(codec) => {
-            std::error::Error::source(codec).and_then(|s| s.downcast_ref::<std::io::Error>())?
+/// The error of a wait on the server that ran out (a frozen or unreachable server), naming
+/// the database, what was waited for and the setting that bounds it.
+pub(super) fn ran_out_error(shown: &str, t: &Timeouts, wait: Wait) -> Error {
+    let limit = t.get(wait);
+    let (secs, named) = (limit.limit.as_secs(), limit.named);
+    let waited = match wait {
+        Wait::Connect => {
+            return Error::db(format!(
+                "cannot connect to MySQL database {shown} within {secs} s ({named}); \
+                 check that the server is running and reachable"
+            ));
         }
-        mysql::Error::DriverError(mysql::DriverError::ConnectTimeout) => {
-            return Some(Error::db(format!(
-                "cannot connect to MySQL database {shown} within {} s ({}); \
-                 check that the server is running and reachable",
-                t.connect.limit.as_secs(),
-                t.connect.named
-            )));
-        }
-        _ => return None,
+        Wait::Read => "did not answer",
+        Wait::Write => "did not take what apr sent",
     };
-    if !matches!(
-        io.kind(),
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-    ) {
-        return None;
-    }
-    Some(Error::db(format!(
-        "MySQL database {shown} did not answer within {} s ({}); \
-         check that the server is running and not stalled, then run again (nothing \
-         uncommitted was kept)",
-        t.read.limit.as_secs(),
-        t.read.named
-    )))
+    Error::db(format!(
+        "MySQL database {shown} {waited} within {secs} s ({named}); check that the server is \
+         running and not stalled, then run again (nothing uncommitted was kept)"
+    ))
 }
 
 /// One-line, password-free message for a failed connection.
@@ -111,10 +98,10 @@ pub(super) fn connect_error(
     t: &Timeouts,
     e: mysql::Error,
 ) -> Error {
-    if let Some(err) = timed_out(shown, t, &e) {
-        return err;
-    }
     match &e {
+        mysql::Error::DriverError(mysql::DriverError::ConnectTimeout) => {
+            ran_out_error(shown, t, Wait::Connect)
+        }
         mysql::Error::MySqlError(m) if m.code == 1049 => Error::config(format!(
             "MySQL database '{database}' does not exist at {shown}; create it \
              (CREATE DATABASE `{database}` CHARACTER SET utf8mb4) or fix {named}"
@@ -196,17 +183,30 @@ mod tests {
     fn a_wait_that_ran_out_names_its_setting() {
         let mut t = Timeouts::default();
         t.read.named = "READ_SETTING";
-        let io = mysql::Error::IoError(std::io::Error::from(std::io::ErrorKind::TimedOut));
-        let msg = timed_out("mysql://h/apr", &t, &io).unwrap().to_string();
+        t.write.named = "WRITE_SETTING";
+        let msg = ran_out_error("mysql://h/apr", &t, Wait::Read).to_string();
         assert!(
             msg.starts_with(
-                "MySQL database mysql://h/apr did not answer within 120 s (READ_SETTING);"
+                "MySQL database mysql://h/apr did not answer within 60 s (READ_SETTING);"
             ),
             "{msg}"
         );
+        let msg = ran_out_error("mysql://h/apr", &t, Wait::Write).to_string();
+        assert!(
+            msg.starts_with(
+                "MySQL database mysql://h/apr did not take what apr sent within 60 s \
+                 (WRITE_SETTING);"
+            ),
+            "{msg}"
+        );
+        let msg = ran_out_error("mysql://h/apr", &t, Wait::Connect).to_string();
+        assert_eq!(
+            msg,
+            "cannot connect to MySQL database mysql://h/apr within 10 s (connect_timeout); \
+             check that the server is running and reachable"
+        );
         let refused =
             mysql::Error::IoError(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-        assert!(timed_out("mysql://h/apr", &t, &refused).is_none());
         let msg = connect_error("mysql://h/apr", "URL", "apr", &t, refused).to_string();
         assert!(msg.ends_with("the host and port in URL"), "{msg}");
     }

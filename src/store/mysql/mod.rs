@@ -5,6 +5,7 @@
 //! waits are in [`url`], the mapping of driver errors in `error`, how cells travel in
 //! `wire`, lock names in `lock`.
 
+use std::cell::Cell as Flag;
 use std::path::Path;
 
 use mysql::prelude::Queryable;
@@ -22,12 +23,14 @@ use crate::error::{Error, Result};
 
 mod error;
 mod lock;
+mod socket;
 pub mod url;
 mod wire;
 
-use error::{connect_error, mysql_error, timed_out, url_error};
+use error::{connect_error, mysql_error, ran_out_error, url_error};
 use lock::lock_name;
-use url::{MysqlUrl, Timeouts};
+use socket::{Dialed, cut, dial, ran_out, stalled_wait};
+use url::{MysqlUrl, Timeouts, Wait};
 use wire::{LOCAL_INFILE_REFUSED, bind, params, row_placeholders, sent_bytes, write_tsv_row};
 
 /// Most rows per multi-row statement: enough to amortize round trips. A statement also stays
@@ -71,6 +74,11 @@ pub struct MysqlBackend {
     statement_bytes: usize,
     /// Whether `LOAD DATA LOCAL INFILE` may be tried; false once the server refused it.
     local_infile: bool,
+    /// Set once the connection failed (a wait that ran out, a broken socket): its socket is
+    /// shut down and nothing more is sent, so no rollback, lock release or goodbye waits on
+    /// a server that stopped answering (issue 26). The server rolls back what was not
+    /// committed and frees the locks when it sees the connection gone.
+    dropped: Flag<bool>,
 }
 
 struct MysqlRow(mysql::Row);
@@ -84,6 +92,25 @@ impl MysqlRow {
         mysql::from_value_opt::<T>(value)
             .map_err(|_| Error::db(format!("unexpected value in column {i} of a result row")))
     }
+}
+
+/// Hands each row of a result to `each`; the driver's failure, if one ends the rows, is
+/// returned for the caller to map (the connection is borrowed until the rows are done).
+fn stream_rows<P: mysql::prelude::Protocol>(
+    rows: mysql::Result<mysql::QueryResult<'_, '_, '_, P>>,
+    each: &mut dyn FnMut(&mut dyn RowRead) -> Result<()>,
+) -> Result<Option<mysql::Error>> {
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => return Ok(Some(e)),
+    };
+    for row in rows {
+        match row {
+            Ok(row) => each(&mut MysqlRow(row))?,
+            Err(e) => return Ok(Some(e)),
+        }
+    }
+    Ok(None)
 }
 
 impl RowRead for MysqlRow {
@@ -113,9 +140,6 @@ impl MysqlBackend {
             }
         };
         let opts = OptsBuilder::from_opts(opts)
-            .tcp_connect_timeout(Some(timeouts.connect.limit))
-            .read_timeout(Some(timeouts.read.limit))
-            .write_timeout(Some(timeouts.write.limit))
             // Strict mode: a value too long for its column fails instead of being truncated
             // (a truncated key could silently merge two events).
             .init(vec![
@@ -123,8 +147,7 @@ impl MysqlBackend {
                 "SET NAMES utf8mb4",
             ]);
         let opts = Opts::from(opts);
-        let conn = Conn::new(opts.clone())
-            .map_err(|e| connect_error(&shown, named, &database, &timeouts, e))?;
+        let conn = Self::dial(&opts, &shown, named, &database, &timeouts)?;
         let mut b = MysqlBackend {
             conn,
             shown,
@@ -136,6 +159,7 @@ impl MysqlBackend {
             opts,
             statement_bytes: DEFAULT_STATEMENT_BYTES,
             local_infile: true,
+            dropped: Flag::new(false),
         };
         b.nopad = b
             .conn
@@ -155,9 +179,42 @@ impl MysqlBackend {
         Ok(b)
     }
 
+    /// A connection to the server, within the connect timeout (see [`socket::dial`]).
+    fn dial(
+        opts: &Opts,
+        shown: &str,
+        named: &'static str,
+        database: &str,
+        timeouts: &Timeouts,
+    ) -> Result<Conn> {
+        dial(opts, timeouts).map_err(|d| match d {
+            Dialed::TimedOut => ran_out_error(shown, timeouts, Wait::Connect),
+            Dialed::Failed(e) => connect_error(shown, named, database, timeouts, e),
+        })
+    }
+
+    /// The connection, unless an earlier failure dropped it (see [`MysqlBackend::dropped`]).
+    fn conn(&mut self) -> Result<&mut Conn> {
+        if self.dropped.get() {
+            return Err(Error::db(format!(
+                "MySQL database {}: the connection was dropped after a failure; run again",
+                self.shown
+            )));
+        }
+        Ok(&mut self.conn)
+    }
+
+    /// The error `e` in the user's words. A failure of the connection itself (anything but
+    /// the server's own error answer) drops it: its socket is shut down at once.
     fn err(&self, e: mysql::Error) -> Error {
-        match timed_out(&self.shown, &self.timeouts, &e) {
-            Some(err) => err,
+        if matches!(e, mysql::Error::MySqlError(_)) {
+            return mysql_error(&self.shown, self.named, e);
+        }
+        let wait = ran_out(&e).then(|| stalled_wait(&self.conn));
+        self.dropped.set(true);
+        cut(&self.conn);
+        match wait {
+            Some(wait) => ran_out_error(&self.shown, &self.timeouts, wait),
             None => mysql_error(&self.shown, self.named, e),
         }
     }
@@ -209,11 +266,12 @@ impl Backend for MysqlBackend {
     }
 
     fn exec(&mut self, sql: &str, cells: &[Cell<'_>]) -> Result<u64> {
+        let conn = self.conn()?;
         let result = if cells.is_empty() {
             // Text protocol: DDL (RENAME TABLE, CREATE TABLE ... LIKE) needs no preparing.
-            self.conn.query_drop(sql)
+            conn.query_drop(sql)
         } else {
-            self.conn.exec_drop(sql, params(cells))
+            conn.exec_drop(sql, params(cells))
         };
         result.map_err(|e| self.err(e))?;
         Ok(self.conn.affected_rows())
@@ -232,7 +290,7 @@ impl Backend for MysqlBackend {
         let (mut n, mut bytes) = (0, 0);
         let mut flush = |b: &mut MysqlBackend, values: &mut Vec<Value>, n: usize| {
             let sql = format!("{head} VALUES {} {tail}", row_placeholders(n, cols));
-            b.conn
+            b.conn()?
                 .exec_drop(&sql, Params::Positional(std::mem::take(values)))
                 .map_err(|e| b.err(e))?;
             affected(b.conn.affected_rows());
@@ -279,7 +337,7 @@ impl Backend for MysqlBackend {
             write_tsv_row(&mut data, row);
         }
         let mut data = Some(data);
-        self.conn
+        self.conn()?
             .set_local_infile_handler(Some(mysql::LocalInfileHandler::new(move |_, out| {
                 use std::io::Write as _;
                 out.write_all(&data.take().unwrap_or_default())
@@ -311,44 +369,35 @@ impl Backend for MysqlBackend {
         cells: &[Cell<'_>],
         each: &mut dyn FnMut(&mut dyn RowRead) -> Result<()>,
     ) -> Result<()> {
-        let (shown, named) = (self.shown.clone(), self.named);
         // Rows stream to `each` as they arrive: a report never holds its range in memory.
-        if cells.is_empty() {
+        let conn = self.conn()?;
+        let failed = if cells.is_empty() {
             // Text protocol for parameterless reads (information_schema, SELECT 1).
-            let rows = self
-                .conn
-                .query_iter(sql)
-                .map_err(|e| mysql_error(&shown, named, e))?;
-            for row in rows {
-                each(&mut MysqlRow(
-                    row.map_err(|e| mysql_error(&shown, named, e))?,
-                ))?;
-            }
+            stream_rows(conn.query_iter(sql), each)?
         } else {
-            let rows = self
-                .conn
-                .exec_iter(sql, params(cells))
-                .map_err(|e| mysql_error(&shown, named, e))?;
-            for row in rows {
-                each(&mut MysqlRow(
-                    row.map_err(|e| mysql_error(&shown, named, e))?,
-                ))?;
-            }
+            stream_rows(conn.exec_iter(sql, params(cells)), each)?
+        };
+        match failed {
+            Some(e) => Err(self.err(e)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn begin(&mut self) -> Result<()> {
-        self.conn
+        self.conn()?
             .query_drop("START TRANSACTION")
             .map_err(|e| self.err(e))
     }
 
     fn commit(&mut self) -> Result<()> {
-        self.conn.query_drop("COMMIT").map_err(|e| self.err(e))
+        self.conn()?.query_drop("COMMIT").map_err(|e| self.err(e))
     }
 
+    /// Nothing to send on a dropped connection: the server rolls back on its own.
     fn rollback(&mut self) -> Result<()> {
+        if self.dropped.get() {
+            return Ok(());
+        }
         self.conn.query_drop("ROLLBACK").map_err(|e| self.err(e))
     }
 
@@ -368,7 +417,7 @@ impl Backend for MysqlBackend {
         // and rolls back first). Waiting briefly lets the next run take over then, instead
         // of exiting 75 after every kill (issue 15.5); a live holder still means "busy".
         let got: Option<Option<i64>> = self
-            .conn
+            .conn()?
             .exec_first("SELECT GET_LOCK(?, ?)", (&lock, wait))
             .map_err(|e| self.err(e))?;
         match got.flatten() {
@@ -389,13 +438,17 @@ impl Backend for MysqlBackend {
             Some(c) => stmt.replace(SCHEMA_COLLATION, &format!("COLLATE={c}")),
             None => stmt.to_string(),
         };
-        self.conn.query_drop(&stmt).map_err(|e| self.err(e))
+        self.conn()?.query_drop(&stmt).map_err(|e| self.err(e))
     }
 
     fn connect_reader(&self) -> Result<Option<MysqlBackend>> {
-        let conn = Conn::new(self.opts.clone()).map_err(|e| {
-            connect_error(&self.shown, self.named, &self.database, &self.timeouts, e)
-        })?;
+        let conn = Self::dial(
+            &self.opts,
+            &self.shown,
+            self.named,
+            &self.database,
+            &self.timeouts,
+        )?;
         let mut b = MysqlBackend {
             conn,
             shown: self.shown.clone(),
@@ -407,6 +460,7 @@ impl Backend for MysqlBackend {
             opts: self.opts.clone(),
             statement_bytes: self.statement_bytes,
             local_infile: self.local_infile,
+            dropped: Flag::new(false),
         };
         b.conn
             .query_drop("SET SESSION TRANSACTION READ ONLY")
@@ -427,6 +481,10 @@ impl Drop for MysqlBackend {
     fn drop(&mut self) {
         // Closing the connection frees its locks, but the server does that asynchronously;
         // releasing them here means a process that starts right after this one finds them free.
+        // A dropped connection sends nothing more (the server frees them when it sees it gone).
+        if self.dropped.get() {
+            return;
+        }
         for lock in std::mem::take(&mut self.locks) {
             let _ = self.conn.exec_drop("DO RELEASE_LOCK(?)", (&lock,));
         }
