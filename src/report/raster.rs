@@ -89,16 +89,19 @@ mod tests {
         (info.width, info.height, pixels)
     }
 
-    /// `width` and `height` attributes of the SVG's root element.
+    /// The SVG's size: its root's `viewBox` (the charts scale to their container, so their
+    /// `width` is a percentage).
     fn svg_size(svg: &str) -> (u32, u32) {
         let root = &svg[..svg.find('>').unwrap()];
-        let attr = |name: &str| {
-            let start = root.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
-            root[start..][..root[start..].find('"').unwrap()]
-                .parse()
-                .unwrap()
-        };
-        (attr("width"), attr("height"))
+        let start = root
+            .find(" viewBox=\"")
+            .or(root.find("viewBox=\""))
+            .unwrap();
+        let value = &root[start..];
+        let value = &value[value.find('"').unwrap() + 1..];
+        let value = &value[..value.find('"').unwrap()];
+        let n: Vec<u32> = value.split(' ').map(|v| v.parse().unwrap()).collect();
+        (n[2], n[3])
     }
 
     /// Pixels that are not the white ground.
