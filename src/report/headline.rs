@@ -165,23 +165,7 @@ mod tests {
     }
 
     fn stint(outcome: Outcome, wait: i64) -> Stint {
-        Stint {
-            callid: "c".into(),
-            queue: "q".into(),
-            enter_time: 0,
-            enter_hour: 0,
-            enter_hour_local: String::new(),
-            caller_number: String::new(),
-            caller_name: String::new(),
-            entry_position: None,
-            outcome: Some(outcome),
-            agent: String::new(),
-            wait_secs: Some(wait),
-            talk_secs: Some(60),
-            ring_attempts: 0,
-            end_time: None,
-            pending: false,
-        }
+        crate::report::queue_figures::tests::stint(outcome, Some(wait), Some(60))
     }
 
     #[test]

@@ -200,11 +200,12 @@ impl QueueHour {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::report::cell::{Cell, TextStyle, Undefined, push_text};
 
-    fn stint(outcome: Outcome, wait: Option<i64>, talk: Option<i64>) -> Stint {
+    /// A stint of queue `q` entered at 0 with `outcome`, `wait` and `talk`.
+    pub(crate) fn stint(outcome: Outcome, wait: Option<i64>, talk: Option<i64>) -> Stint {
         Stint {
             callid: "c".into(),
             queue: "q".into(),
