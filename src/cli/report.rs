@@ -45,7 +45,7 @@ impl TypedValueParser for Offered {
 
 /// The values of `--format`, `--kind` and `--by` completion offers.
 const FORMATS: &[&str] = &["csv", "json", "xlsx", "html", "table"];
-const KINDS: &[&str] = &["agents", "queues", "calls"];
+const KINDS: &[&str] = &["agents", "queues", "calls", "unanswered"];
 const PERIODS: &[&str] = &["hour", "day", "week", "month"];
 
 #[derive(Debug, ClapArgs)]
@@ -72,8 +72,8 @@ pub struct Args {
         hide_possible_values = true
     )]
     pub format: Option<String>,
-    /// What to report on: agents, queues (per queue, from queue_log) or calls (one row per
-    /// queue call)
+    /// What to report on: agents, queues (per queue, from queue_log), calls (one row per
+    /// queue call) or unanswered (the calls nobody answered, with their callbacks)
     #[arg(
         long,
         value_name = "KIND", default_value = "agents",
@@ -126,6 +126,13 @@ pub struct Args {
     /// answered-plus-abandoned
     #[arg(long, value_name = "BASIS", default_value = "offered-minus-short")]
     pub sl_basis: String,
+    /// Unanswered list: an answered call of the same number entering this long after an
+    /// unanswered one is its callback (24h, 90m, 3600s; at most 7d) [default: 24h]
+    #[arg(long, value_name = "SPAN")]
+    pub callback_window: Option<String>,
+    /// Unanswered list: only the calls nobody called back yet
+    #[arg(long)]
+    pub pending: bool,
     /// Write to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
@@ -163,6 +170,9 @@ impl Args {
             dates: self.dates.clone(),
             sl_secs: Some(self.sl_secs.to_string()),
             sl_basis: Some(self.sl_basis.clone()),
+            callback_window: self.callback_window.clone(),
+            pending: self.pending,
+            ..RawReportArgs::default()
         })
     }
 }

@@ -3,7 +3,7 @@
 //! bytes. The floors, each importing only those below it:
 //! - `request`: the user's strings (`args`: as typed, named per origin, parsed value by
 //!   value) validated into a [`request::ReportRequest`];
-//! - the kinds (`agents`, `queues`, `calls`): each owns its columns and streams its rows;
+//! - the kinds (`agents`, `queues`, `calls`, `unanswered`): each owns its columns and streams its rows;
 //! - the formats (`csv`, `json`, `xlsx`, `html` with `chart`, the terminal's `table`): each
 //!   one [`sink::RowSink`]; `html` also in the mail look (`html_mail`, with the charts as
 //!   PNG from `raster`), and `headline` sums a mailed report's figures beside any format;
@@ -40,6 +40,7 @@ pub mod raster;
 pub mod request;
 pub mod sink;
 pub mod table;
+pub mod unanswered;
 pub mod unmatched;
 pub mod xlsx;
 
@@ -89,5 +90,6 @@ pub fn render(
         ReportKind::Agents => agents::render(store, zone, req, sink),
         ReportKind::Queues => queues::render(store, zone, req, sink),
         ReportKind::Calls => calls::render(store, zone, req, sink),
+        ReportKind::Unanswered => unanswered::render(store, zone, req, sink),
     }
 }

@@ -191,20 +191,51 @@ pub enum ReportKind {
     Queues,
     /// One row per queue stint (SPEC §10).
     Calls,
+    /// One row per stint nobody answered, with its callback (SPEC §14).
+    Unanswered,
 }
 
 impl ReportKind {
-    pub fn parse(s: &str, arg: &str) -> Result<ReportKind> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "agents" => Ok(ReportKind::Agents),
-            "queues" => Ok(ReportKind::Queues),
-            "calls" => Ok(ReportKind::Calls),
-            _ => Err(Error::usage(format!(
-                "{arg} '{s}' is not a report kind; expected agents, queues or calls"
-            ))),
+    pub const ALL: [ReportKind; 4] = [
+        ReportKind::Agents,
+        ReportKind::Queues,
+        ReportKind::Calls,
+        ReportKind::Unanswered,
+    ];
+
+    /// The name `--kind` and `kind=` take.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportKind::Agents => "agents",
+            ReportKind::Queues => "queues",
+            ReportKind::Calls => "calls",
+            ReportKind::Unanswered => "unanswered",
         }
     }
+
+    pub fn parse(s: &str, arg: &str) -> Result<ReportKind> {
+        let t = s.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == t)
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{arg} '{s}' is not a report kind; expected {}",
+                    either(Self::ALL.iter().map(|k| k.name()))
+                ))
+            })
+    }
+
+    /// Whether the kind lists stints one by one (so its bounds may fall inside an hour).
+    pub fn is_list(self) -> bool {
+        matches!(self, ReportKind::Calls | ReportKind::Unanswered)
+    }
 }
+
+/// The callback window of the unanswered list when `--callback-window` is not given.
+pub const DEFAULT_CALLBACK_WINDOW: i64 = 24 * 3600;
+/// The longest `--callback-window`: a week bounds what the list reads past its range.
+pub const MAX_CALLBACK_WINDOW: i64 = 7 * 24 * 3600;
 
 /// A validated report request: local start and end (`end > start`), what and how to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +260,11 @@ pub struct ReportRequest {
     pub outcomes: Vec<Outcome>,
     /// Settings of the queue report (defaults unless the command line sets them).
     pub queues: QueueOptions,
+    /// Unanswered list: seconds after a stint's entry within which an answered stint of
+    /// the same caller is its callback.
+    pub callback_window: i64,
+    /// Unanswered list: only the stints without a callback.
+    pub pending: bool,
 }
 
 impl ReportRequest {
@@ -286,7 +322,7 @@ impl ReportRequest {
             Some(s) => ReportKind::parse(s, arg(Field::Kind))?,
             None => ReportKind::Agents,
         };
-        if names == ArgNames::Cli && kind != ReportKind::Calls {
+        if names == ArgNames::Cli && !kind.is_list() {
             // Hourly data starts on the hour: a bound inside one would silently round up to
             // the next. The web form keeps rounding, as `/api/report` always has.
             let report = match kind {
@@ -331,14 +367,13 @@ impl ReportRequest {
                 "{} applies to {what} only; expected it without {} {}",
                 arg(field),
                 arg(Field::Kind),
-                match kind {
-                    ReportKind::Agents => "agents",
-                    ReportKind::Queues => "queues",
-                    ReportKind::Calls => "calls",
-                }
+                kind.name()
             )))
         };
-        if kind == ReportKind::Calls {
+        if kind == ReportKind::Unanswered && !exts.is_empty() {
+            return only(Field::Ext, "the agent report and the call list");
+        }
+        if kind.is_list() {
             if raw.extended {
                 return only(Field::Extended, "the agent report");
             }
@@ -356,6 +391,16 @@ impl ReportRequest {
             Some(s) => parse_names(s, arg(Field::Queue))?,
             None => Vec::new(),
         };
+        let callback_window = match raw.callback_window.as_deref() {
+            Some(_) if kind != ReportKind::Unanswered => {
+                return only(Field::CallbackWindow, "the unanswered list");
+            }
+            Some(s) => parse_window(s, arg(Field::CallbackWindow))?,
+            None => DEFAULT_CALLBACK_WINDOW,
+        };
+        if raw.pending && kind != ReportKind::Unanswered {
+            return only(Field::Pending, "the unanswered list");
+        }
         let outcomes = match raw.outcome.as_deref() {
             Some(_) if kind != ReportKind::Calls => {
                 return only(Field::Outcome, "the call list");
@@ -415,6 +460,8 @@ impl ReportRequest {
                 sl_basis,
                 ..defaults
             },
+            callback_window,
+            pending: raw.pending,
         })
     }
 
@@ -489,6 +536,18 @@ impl ReportRequest {
             self.end.format("%Y-%m-%d"),
             self.format.extension()
         )
+    }
+}
+
+/// A callback window: a span such as `24h`, `90m` or `3600s`, more than nothing and at most
+/// [`MAX_CALLBACK_WINDOW`].
+fn parse_window(s: &str, arg: &str) -> Result<i64> {
+    let expected = "expected a span from 1s to 7d such as 24h, 90m or 3600s";
+    match crate::hours::parse_span(s, arg) {
+        Ok(secs) if (1..=MAX_CALLBACK_WINDOW).contains(&secs) => Ok(secs),
+        _ => Err(Error::usage(format!(
+            "{arg} '{s}' is not a callback window; {expected}"
+        ))),
     }
 }
 

@@ -1,0 +1,227 @@
+//! The report kinds and options of SPEC §14 end to end, through the real binary, on SQLite
+//! and on a scratch MariaDB: the unanswered list and its callbacks on a queue_log written
+//! for it, and goldens of each kind on the example day, equal on both backends.
+
+mod support;
+
+use assert_cmd::Command;
+use support::mysql::ScratchMysql;
+use support::unended::load_utc;
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
+const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents.toml");
+
+/// A database on each backend: a SQLite file and a scratch MariaDB database (kept alive
+/// with the returned guards).
+struct Backends {
+    _dir: tempfile::TempDir,
+    _mysql: ScratchMysql,
+    urls: [String; 2],
+}
+
+fn backends() -> Backends {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("apr.db").display());
+    let mysql = ScratchMysql::new();
+    let urls = [sqlite, mysql.url().to_string()];
+    Backends {
+        _dir: dir,
+        _mysql: mysql,
+        urls,
+    }
+}
+
+/// `apr report ARGS` on `url` in `zone`, which must succeed; its stdout.
+fn report(url: &str, zone: &str, args: &[&str]) -> String {
+    let out = support::rows::apr()
+        .env("APR_DATABASE_URL", url)
+        .env("APR_TIMEZONE", zone)
+        .arg("report")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn apr_utc(url: &str) -> Command {
+    let mut c = support::rows::apr();
+    c.env("APR_DATABASE_URL", url).env("APR_TIMEZONE", "UTC");
+    c
+}
+
+/// 2025-01-06 10:00 UTC, a Monday.
+const T0: i64 = 1_736_157_600;
+
+/// Callers nobody answered and what became of them, from 2025-01-06 10:00 UTC: 5551001
+/// abandons and is answered 30 minutes later; 5551002 abandons and is answered 25 hours
+/// later; 5551003 times out of sales and is answered in support two hours later; a withheld
+/// (`anonymous`) and an empty number abandon, and other withheld and empty callers are
+/// answered.
+fn callers_log() -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut call = |id: &str, at: i64, queue: &str, number: &str, end: &str| {
+        lines.push(format!("{at}|{id}|{queue}|NONE|ENTERQUEUE||{number}|1"));
+        match end {
+            "answered" => {
+                lines.push(format!(
+                    "{}|{id}|{queue}|SIP/201|CONNECT|5|{id}.1|2",
+                    at + 5
+                ));
+                lines.push(format!(
+                    "{}|{id}|{queue}|SIP/201|COMPLETECALLER|5|100|1",
+                    at + 105
+                ));
+            }
+            "abandon" => lines.push(format!("{}|{id}|{queue}|NONE|ABANDON|1|1|30", at + 30)),
+            _ => lines.push(format!(
+                "{}|{id}|{queue}|NONE|EXITWITHTIMEOUT|1|1|60",
+                at + 60
+            )),
+        }
+    };
+    call("c1", T0, "sales", "5551001", "abandon");
+    call("c2", T0 + 300, "sales", "5551002", "abandon");
+    call("c3", T0 + 600, "sales", "5551003", "timeout");
+    call("c4", T0 + 900, "sales", "anonymous", "abandon");
+    call("c5", T0 + 1000, "sales", "anonymous", "answered");
+    call("c6", T0 + 1200, "sales", "", "abandon");
+    call("c7", T0 + 1300, "sales", "", "answered");
+    call("c8", T0 + 1800, "sales", "5551001", "answered");
+    call("c9", T0 + 7200, "support", "5551003", "answered");
+    call("c10", T0 + 25 * 3600, "sales", "5551002", "answered");
+    lines.sort_by_key(|l| l.split('|').next().unwrap().parse::<i64>().unwrap());
+    lines.join("\n") + "\n"
+}
+
+const UNANSWERED_HEADER: &str = "Date,Enter Time,Queue,Caller,Outcome,Wait,Position,Called Back";
+
+#[test]
+fn the_unanswered_list_and_its_callbacks() {
+    let b = backends();
+    for url in &b.urls {
+        load_utc(url, &callers_log(), &[]);
+        let list = |extra: &[&str]| {
+            let mut args = vec!["--start-date", "2025-01-06", "--kind", "unanswered"];
+            args.extend_from_slice(extra);
+            report(url, "UTC", &args)
+        };
+        let all = [
+            "06-Jan,\"06/01/2025, 10:00:00\",sales,5551001,ABANDON,00:00:30,1,\"06/01/2025, 10:30:00\"",
+            "06-Jan,\"06/01/2025, 10:05:00\",sales,5551002,ABANDON,00:00:30,1,",
+            "06-Jan,\"06/01/2025, 10:10:00\",sales,5551003,TIMEOUT,00:01:00,1,\"06/01/2025, 12:00:00\"",
+            "06-Jan,\"06/01/2025, 10:15:00\",sales,anonymous,ABANDON,00:00:30,1,",
+            "06-Jan,\"06/01/2025, 10:20:00\",sales,,ABANDON,00:00:30,1,",
+        ];
+        let csv = |rows: &[&str]| format!("{UNANSWERED_HEADER}\n{}\n", rows.join("\n"));
+        assert_eq!(list(&[]), csv(&all), "{url}");
+        assert_eq!(
+            list(&["--pending"]),
+            csv(&[all[1], all[3], all[4]]),
+            "{url}"
+        );
+        // A one-hour window leaves the support callback two hours later out.
+        let third = "06-Jan,\"06/01/2025, 10:10:00\",sales,5551003,TIMEOUT,00:01:00,1,";
+        assert_eq!(
+            list(&["--callback-window", "1h", "--pending"]),
+            csv(&[all[1], third, all[3], all[4]]),
+            "{url}"
+        );
+        // Callbacks are found in any queue; the list is of the queues asked for.
+        assert_eq!(
+            list(&["--queue", "support"]),
+            format!("{UNANSWERED_HEADER}\n")
+        );
+        // A range that ends before the callbacks still finds them, one window on.
+        let morning = list(&["--start-time", "10:00", "--end-time", "10:06"]);
+        assert_eq!(morning, csv(&all[..2]), "{url}");
+        let json = list(&["--format", "json"]);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[0]["called_back"], "2025-01-06T10:30:00+00:00");
+        assert_eq!(rows[1]["called_back"], serde_json::Value::Null);
+        assert_eq!(rows[2]["wait_secs"], 60);
+    }
+}
+
+#[test]
+fn new_options_are_validated_with_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("apr.db").display());
+    load_utc(&url, &callers_log(), &[]);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--kind", "unanswered", "--callback-window", "soon"],
+            "--callback-window 'soon' is not a callback window; expected a span from 1s to 7d such as 24h, 90m or 3600s",
+        ),
+        (
+            &["--kind", "unanswered", "--callback-window", "8d"],
+            "--callback-window '8d' is not a callback window; expected a span from 1s to 7d such as 24h, 90m or 3600s",
+        ),
+        (
+            &["--kind", "calls", "--pending"],
+            "--pending applies to the unanswered list only; expected it without --kind calls",
+        ),
+        (
+            &["--callback-window", "1h"],
+            "--callback-window applies to the unanswered list only; expected it without --kind agents",
+        ),
+        (
+            &["--kind", "unanswered", "--ext", "201"],
+            "--ext applies to the agent report and the call list only; expected it without --kind unanswered",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = apr_utc(&url)
+            .args(["report", "--start-date", "2025-01-06"])
+            .args(*args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// The example day loaded on both backends (Asia/Dubai, the example's agents).
+fn example() -> Backends {
+    let b = backends();
+    for url in &b.urls {
+        support::rows::apr()
+            .env("APR_DATABASE_URL", url)
+            .env("APR_TIMEZONE", "Asia/Dubai")
+            .args(["parse-queue-log", "--agents", AGENTS, EXAMPLE])
+            .assert()
+            .success();
+    }
+    b
+}
+
+/// `report ARGS` over the example day on both backends, which must give the same bytes.
+fn example_report(b: &Backends, args: &[&str]) -> String {
+    let mut all = vec!["--start-date", "2025-09-07"];
+    all.extend_from_slice(args);
+    let [sqlite, mysql] = &b.urls;
+    let got = report(sqlite, "Asia/Dubai", &all);
+    assert_eq!(got, report(mysql, "Asia/Dubai", &all), "{args:?}");
+    got
+}
+
+#[test]
+fn goldens_of_the_example_day_equal_on_sqlite_and_mariadb() {
+    let b = example();
+    insta::assert_snapshot!(
+        "kinds_unanswered",
+        example_report(&b, &["--kind", "unanswered"])
+    );
+    insta::assert_snapshot!(
+        "kinds_unanswered_json",
+        example_report(&b, &["--kind", "unanswered", "--format", "json"])
+    );
+}
