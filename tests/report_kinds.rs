@@ -171,6 +171,18 @@ fn new_options_are_validated_with_one_line_errors() {
             "--callback-window applies to the unanswered list only; expected it without --kind agents",
         ),
         (
+            &["--kind", "waits", "--buckets", "20,10"],
+            "--buckets '20,10' is not a list of wait limits; expected up to 24 increasing whole seconds, comma-separated, such as 10,20,30,45,60,90,120",
+        ),
+        (
+            &["--kind", "queues", "--buckets", "10"],
+            "--buckets applies to the wait distribution only; expected it without --kind queues",
+        ),
+        (
+            &["--kind", "waits", "--extended"],
+            "--extended applies to the agent report only; expected it without --kind waits",
+        ),
+        (
             &["--kind", "unanswered", "--ext", "201"],
             "--ext applies to the agent report and the call list only; expected it without --kind unanswered",
         ),
@@ -224,4 +236,127 @@ fn goldens_of_the_example_day_equal_on_sqlite_and_mariadb() {
         "kinds_unanswered_json",
         example_report(&b, &["--kind", "unanswered", "--format", "json"])
     );
+    insta::assert_snapshot!(
+        "kinds_waits_by_day_totals",
+        example_report(&b, &["--kind", "waits", "--by", "day", "--totals"])
+    );
+}
+
+fn json_rows(text: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn wait_buckets_count_the_call_list_and_the_20_s_row_is_the_service_level() {
+    let b = example();
+    let limits = [10, 20, 30, 45, 60, 90, 120];
+    let waits = json_rows(&example_report(
+        &b,
+        &["--kind", "waits", "--by", "day", "--format", "json"],
+    ));
+    let calls = json_rows(&example_report(
+        &b,
+        &["--kind", "calls", "--format", "json"],
+    ));
+    let queues = json_rows(&example_report(
+        &b,
+        &[
+            "--kind",
+            "queues",
+            "--by",
+            "day",
+            "--sl-basis",
+            "answered",
+            "--sl-secs",
+            "20",
+            "--format",
+            "json",
+        ],
+    ));
+    assert!(!queues.is_empty());
+    for q in &queues {
+        let name = q["queue"].as_str().unwrap();
+        let rows: Vec<&serde_json::Value> = waits.iter().filter(|r| r["queue"] == name).collect();
+        assert_eq!(rows.len(), limits.len() + 1, "{name}");
+        for (i, row) in rows.iter().enumerate() {
+            let in_bucket =
+                |w: i64| (i == 0 || w > limits[i - 1]) && (i == limits.len() || w <= limits[i]);
+            let count = |outcomes: &[&str]| {
+                calls
+                    .iter()
+                    .filter(|c| {
+                        c["queue"] == name
+                            && outcomes.contains(&c["outcome"].as_str().unwrap_or(""))
+                            && c["wait_secs"].as_i64().is_some_and(in_bucket)
+                    })
+                    .count() as i64
+            };
+            assert_eq!(
+                row["answered"].as_i64(),
+                Some(count(&["ANSWERED", "TRANSFER"])),
+                "{name} bucket {i}"
+            );
+            assert_eq!(
+                row["abandoned"].as_i64(),
+                Some(count(&["ABANDON"])),
+                "{name} bucket {i}"
+            );
+            assert_eq!(row["up_to_secs"].as_i64(), limits.get(i).copied());
+        }
+        assert_eq!(rows[1]["wait"], "≤ 20 s");
+        assert_eq!(
+            rows[1]["answered_cum_pct"], q["service_level_pct"],
+            "{name}: the ≤ 20 s row is the answered-basis service level"
+        );
+        assert_eq!(rows[limits.len()]["wait"], "> 120 s");
+    }
+    // A total per period and a grand total with --totals, and other buckets.
+    let csv = example_report(&b, &["--kind", "waits", "--buckets", "15,60", "--totals"]);
+    assert!(csv.starts_with(
+        "Interval,Date,Queue,Wait,Answered,Answered Cum. (%),Abandoned,Abandoned Cum. (%)\n"
+    ));
+    assert!(csv.lines().any(|l| l.contains(",TOTAL,> 60 s,")), "{csv}");
+    assert!(csv.lines().last().unwrap().starts_with("Total,"), "{csv}");
+}
+
+/// The new kinds in every format: the workbook is a zip with the report's sheet, the page
+/// and the terminal table carry the headers.
+#[test]
+fn every_format_writes_the_new_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("apr.db").display());
+    load_utc(&url, &callers_log(), &[]);
+    let kinds: &[(&[&str], &str)] = &[
+        (&["--kind", "unanswered"], "Called Back"),
+        (&["--kind", "waits", "--by", "day"], "Abandoned Cum. (%)"),
+    ];
+    for (args, header) in kinds {
+        for ext in ["csv", "json", "xlsx", "html"] {
+            let file = dir.path().join(format!("r.{ext}"));
+            apr_utc(&url)
+                .args(["report", "--start-date", "2025-01-06"])
+                .args(*args)
+                .arg("--output")
+                .arg(&file)
+                .assert()
+                .success();
+            let bytes = std::fs::read(&file).unwrap();
+            match ext {
+                "xlsx" => assert!(bytes.starts_with(b"PK"), "{args:?}"),
+                "json" => assert!(!json_rows(std::str::from_utf8(&bytes).unwrap()).is_empty()),
+                _ => {
+                    let text = String::from_utf8(bytes).unwrap();
+                    let shown = header.replace('&', "&amp;");
+                    assert!(text.contains(&shown), "{args:?} {ext}: {text}");
+                }
+            }
+        }
+        let out = apr_utc(&url)
+            .args(["report", "--start-date", "2025-01-06", "--format", "table"])
+            .args(*args)
+            .assert()
+            .success();
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        assert!(text.contains(header), "{args:?}: {text}");
+    }
 }

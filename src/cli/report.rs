@@ -45,7 +45,7 @@ impl TypedValueParser for Offered {
 
 /// The values of `--format`, `--kind` and `--by` completion offers.
 const FORMATS: &[&str] = &["csv", "json", "xlsx", "html", "table"];
-const KINDS: &[&str] = &["agents", "queues", "calls", "unanswered"];
+const KINDS: &[&str] = &["agents", "queues", "calls", "unanswered", "waits"];
 const PERIODS: &[&str] = &["hour", "day", "week", "month"];
 
 #[derive(Debug, ClapArgs)]
@@ -73,7 +73,8 @@ pub struct Args {
     )]
     pub format: Option<String>,
     /// What to report on: agents, queues (per queue, from queue_log), calls (one row per
-    /// queue call) or unanswered (the calls nobody answered, with their callbacks)
+    /// queue call), unanswered (the calls nobody answered, with their callbacks) or waits
+    /// (answered and abandoned calls per queue by how long they waited)
     #[arg(
         long,
         value_name = "KIND", default_value = "agents",
@@ -133,6 +134,10 @@ pub struct Args {
     /// Unanswered list: only the calls nobody called back yet
     #[arg(long)]
     pub pending: bool,
+    /// Wait distribution: the buckets' upper limits, increasing seconds [default:
+    /// 10,20,30,45,60,90,120]
+    #[arg(long, value_name = "SECS,...")]
+    pub buckets: Option<String>,
     /// Write to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
@@ -172,6 +177,7 @@ impl Args {
             sl_basis: Some(self.sl_basis.clone()),
             callback_window: self.callback_window.clone(),
             pending: self.pending,
+            buckets: self.buckets.clone(),
             ..RawReportArgs::default()
         })
     }

@@ -40,6 +40,7 @@ impl ArgNames {
             (ArgNames::Cli, SlBasis) => "--sl-basis",
             (ArgNames::Cli, CallbackWindow) => "--callback-window",
             (ArgNames::Cli, Pending) => "--pending",
+            (ArgNames::Cli, Buckets) => "--buckets",
             (ArgNames::Http, StartDate) => "startDate",
             (ArgNames::Http, EndDate) => "endDate",
             (ArgNames::Http, StartTime) => "startTime",
@@ -59,6 +60,7 @@ impl ArgNames {
             (ArgNames::Http, SlBasis) => "slBasis",
             (ArgNames::Http, CallbackWindow) => "callbackWindow",
             (ArgNames::Http, Pending) => "pending",
+            (ArgNames::Http, Buckets) => "buckets",
         }
     }
 }
@@ -85,6 +87,7 @@ pub(super) enum Field {
     SlBasis,
     CallbackWindow,
     Pending,
+    Buckets,
 }
 
 /// The report arguments as the user typed them (flags or query parameters).

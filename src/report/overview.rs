@@ -140,7 +140,7 @@ pub fn summary(meta: &ReportMeta, d: &ChartData) -> Vec<(&'static str, String)> 
                 ("ASA", dur(q.asa())),
             ]);
         }
-        _ => {
+        "Calls" | "Unanswered" => {
             let [n, answered, abandoned] = d.call_counts;
             out.extend([
                 ("Calls", n.to_string()),
@@ -152,6 +152,7 @@ pub fn summary(meta: &ReportMeta, d: &ChartData) -> Vec<(&'static str, String)> 
                 ),
             ]);
         }
+        _ => out.push(("Period", meta.by.to_string())),
     }
     out
 }

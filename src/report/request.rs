@@ -193,14 +193,17 @@ pub enum ReportKind {
     Calls,
     /// One row per stint nobody answered, with its callback (SPEC §14).
     Unanswered,
+    /// Per queue and period, answered and abandoned stints by wait (SPEC §14).
+    Waits,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 4] = [
+    pub const ALL: [ReportKind; 5] = [
         ReportKind::Agents,
         ReportKind::Queues,
         ReportKind::Calls,
         ReportKind::Unanswered,
+        ReportKind::Waits,
     ];
 
     /// The name `--kind` and `kind=` take.
@@ -210,6 +213,7 @@ impl ReportKind {
             ReportKind::Queues => "queues",
             ReportKind::Calls => "calls",
             ReportKind::Unanswered => "unanswered",
+            ReportKind::Waits => "waits",
         }
     }
 
@@ -265,6 +269,8 @@ pub struct ReportRequest {
     pub callback_window: i64,
     /// Unanswered list: only the stints without a callback.
     pub pending: bool,
+    /// Wait distribution: the buckets' upper limits in seconds, increasing.
+    pub buckets: Vec<i64>,
 }
 
 impl ReportRequest {
@@ -327,6 +333,7 @@ impl ReportRequest {
             // the next. The web form keeps rounding, as `/api/report` always has.
             let report = match kind {
                 ReportKind::Queues => "the queue report",
+                ReportKind::Waits => "the wait distribution",
                 _ => "the agent report",
             };
             for (field, given, at) in [
@@ -347,15 +354,18 @@ impl ReportRequest {
             Some(s) => parse_exts(s, arg(Field::Ext))?,
             None => Vec::new(),
         };
-        if kind == ReportKind::Queues && (!exts.is_empty() || raw.extended) {
+        if matches!(kind, ReportKind::Queues | ReportKind::Waits)
+            && (!exts.is_empty() || raw.extended)
+        {
             let which = if raw.extended {
                 arg(Field::Extended)
             } else {
                 arg(Field::Ext)
             };
             return Err(Error::usage(format!(
-                "{which} applies to the agent report only; expected it without {} queues",
-                arg(Field::Kind)
+                "{which} applies to the agent report only; expected it without {} {}",
+                arg(Field::Kind),
+                kind.name()
             )));
         }
         let by = match raw.by.as_deref() {
@@ -401,6 +411,13 @@ impl ReportRequest {
         if raw.pending && kind != ReportKind::Unanswered {
             return only(Field::Pending, "the unanswered list");
         }
+        let buckets = match raw.buckets.as_deref() {
+            Some(_) if kind != ReportKind::Waits => {
+                return only(Field::Buckets, "the wait distribution");
+            }
+            Some(s) => super::waits::parse_buckets(s, arg(Field::Buckets))?,
+            None => super::waits::DEFAULT_BUCKETS.to_vec(),
+        };
         let outcomes = match raw.outcome.as_deref() {
             Some(_) if kind != ReportKind::Calls => {
                 return only(Field::Outcome, "the call list");
@@ -462,6 +479,7 @@ impl ReportRequest {
             },
             callback_window,
             pending: raw.pending,
+            buckets,
         })
     }
 
