@@ -360,3 +360,183 @@ fn every_format_writes_the_new_kinds() {
         assert!(text.contains(header), "{args:?}: {text}");
     }
 }
+
+/// 2025-10-25 00:00 in London (BST, UTC+1), two days before the clocks go back.
+const OCT_25_LONDON: i64 = 1_761_346_800;
+
+/// Agents 201 and 202 in sales and support over four London days around the fall-back of
+/// 2025-10-26: a call every hour (two in hours divisible by 3, one abandoned), talk
+/// varying by hour.
+fn fall_back_log() -> String {
+    let mut lines = vec![
+        format!("{}|NONE|sales|SIP/201|ADDMEMBER|", OCT_25_LONDON - 60),
+        format!("{}|NONE|support|SIP/202|ADDMEMBER|", OCT_25_LONDON - 60),
+    ];
+    for h in 0..97 {
+        let at = OCT_25_LONDON + h * 3600 + 600;
+        let (queue, agent) = if h % 2 == 0 {
+            ("sales", "SIP/201")
+        } else {
+            ("support", "SIP/202")
+        };
+        let id = format!("h{h}");
+        let wait = 5 + h % 30;
+        let talk = 60 + (h % 5) * 10;
+        lines.push(format!("{at}|{id}|{queue}|NONE|ENTERQUEUE||5550{h}|1"));
+        lines.push(format!(
+            "{}|{id}|{queue}|{agent}|CONNECT|{wait}|{id}.1|2",
+            at + wait
+        ));
+        lines.push(format!(
+            "{}|{id}|{queue}|{agent}|COMPLETEAGENT|{wait}|{talk}|1",
+            at + wait + talk
+        ));
+        if h % 3 == 0 {
+            let at = at + 1200;
+            lines.push(format!("{at}|a{h}|{queue}|NONE|ENTERQUEUE||5551{h}|1"));
+            lines.push(format!("{}|a{h}|{queue}|NONE|ABANDON|1|1|40", at + 40));
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Columns that are means, maxima or settings rather than sums.
+const NOT_SUMS: [&str; 6] = [
+    "aht_secs",
+    "asa_secs",
+    "avg_abandon_wait_secs",
+    "avg_talk_secs",
+    "max_wait_secs",
+    "service_level_secs",
+];
+
+/// Sums the integer columns of `hourly` rows per (cyclic period, member), the period from
+/// each row's local start; `member` is `ext` or `queue`.
+fn summed(
+    hourly: &[serde_json::Value],
+    member: &str,
+    period: impl Fn(&str) -> String,
+) -> std::collections::BTreeMap<(String, String), std::collections::BTreeMap<String, i64>> {
+    let mut out: std::collections::BTreeMap<_, std::collections::BTreeMap<String, i64>> =
+        Default::default();
+    for r in hourly {
+        let key = (
+            period(r["start"].as_str().unwrap()),
+            r[member].as_str().unwrap().to_string(),
+        );
+        let sums = out.entry(key).or_default();
+        for (k, v) in r.as_object().unwrap() {
+            if let Some(n) = v.as_i64().filter(|_| !NOT_SUMS.contains(&k.as_str())) {
+                *sums.entry(k.clone()).or_default() += n;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn hour_of_day_and_weekday_rows_sum_their_hourly_rows_across_a_dst_change() {
+    let b = backends();
+    let weekday = |start: &str| {
+        let d = chrono::NaiveDate::parse_from_str(&start[..10], "%Y-%m-%d").unwrap();
+        let days = [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ];
+        days[chrono::Datelike::weekday(&d).num_days_from_monday() as usize].to_string()
+    };
+    let hour = |start: &str| {
+        let h: u32 = start[11..13].parse().unwrap();
+        format!("{h:02}:00 - {:02}:00", (h + 1) % 24)
+    };
+    let mut outputs = Vec::new();
+    for url in &b.urls {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("queue_log");
+        std::fs::write(&log, fall_back_log()).unwrap();
+        support::rows::apr()
+            .env("APR_DATABASE_URL", url)
+            .env("APR_TIMEZONE", "Europe/London")
+            .arg("parse-queue-log")
+            .arg(&log)
+            .assert()
+            .success();
+        let range = ["--start-date", "2025-10-25", "--end-date", "2025-10-29"];
+        let rows = |kind: &str, by: &str, extra: &[&str]| {
+            let mut args = range.to_vec();
+            args.extend(["--kind", kind, "--by", by, "--format", "json"]);
+            args.extend_from_slice(extra);
+            json_rows(&report(url, "Europe/London", &args))
+        };
+        for (kind, member, extra) in [
+            ("agents", "ext", &["--extended"][..]),
+            ("queues", "queue", &[][..]),
+        ] {
+            let hourly = rows(kind, "hour", extra);
+            // The fall-back day's repeated 01:00 hour is two hourly rows of one agent.
+            let ones = hourly
+                .iter()
+                .filter(|r| r["start"].as_str().unwrap().starts_with("2025-10-26T01:"))
+                .count();
+            assert!(ones >= 2, "{kind}: {ones}");
+            for (by, period) in [
+                ("hour-of-day", &hour as &dyn Fn(&str) -> String),
+                ("weekday", &weekday),
+            ] {
+                let want = summed(&hourly, member, period);
+                let got = rows(kind, by, extra);
+                assert_eq!(got.len(), want.len(), "{kind} by {by}");
+                for r in &got {
+                    let key = (
+                        r["interval"].as_str().unwrap().to_string(),
+                        r[member].as_str().unwrap().to_string(),
+                    );
+                    let sums = want
+                        .get(&key)
+                        .unwrap_or_else(|| panic!("{kind} by {by}: {key:?} not in {want:?}"));
+                    for (k, v) in sums {
+                        assert_eq!(r[k].as_i64(), Some(*v), "{kind} by {by} {key:?} {k}");
+                    }
+                    // Ratios come from the sums, not from the hours' ratios.
+                    let (part, whole, pct) = match kind {
+                        "agents" => ("answered_calls", "total_calls", "answer_rate_pct"),
+                        _ => ("answered", "offered", "abandon_rate_pct"),
+                    };
+                    if kind == "agents" && sums[whole] > 0 {
+                        let want = (sums[part] * 20_000 + sums[whole]) / (2 * sums[whole]);
+                        let got = (r[pct].as_f64().unwrap() * 100.0).round() as i64;
+                        assert_eq!(got, want, "{key:?}");
+                    }
+                }
+            }
+        }
+        // With totals: one TOTAL per period, then the grand total.
+        let totals = rows("queues", "weekday", &["--totals"]);
+        assert_eq!(
+            totals.iter().filter(|r| r["queue"] == "TOTAL").count(),
+            4 + 1
+        );
+        outputs.push(report(
+            url,
+            "Europe/London",
+            &[
+                "--start-date",
+                "2025-10-25",
+                "--end-date",
+                "2025-10-29",
+                "--kind",
+                "queues",
+                "--by",
+                "hour-of-day",
+                "--totals",
+            ],
+        ));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    insta::assert_snapshot!("kinds_queues_by_hour_of_day_fall_back", outputs[0]);
+}

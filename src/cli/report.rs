@@ -46,7 +46,7 @@ impl TypedValueParser for Offered {
 /// The values of `--format`, `--kind` and `--by` completion offers.
 const FORMATS: &[&str] = &["csv", "json", "xlsx", "html", "table"];
 const KINDS: &[&str] = &["agents", "queues", "calls", "unanswered", "waits"];
-const PERIODS: &[&str] = &["hour", "day", "week", "month"];
+const PERIODS: &[&str] = &["hour", "day", "week", "month", "hour-of-day", "weekday"];
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -82,7 +82,8 @@ pub struct Args {
         hide_possible_values = true
     )]
     pub kind: String,
-    /// One row per agent (or queue) and hour, day, week or month
+    /// One row per agent (or queue) and hour, day, week or month; or per hour of the day
+    /// (hour-of-day) or weekday, summed over the whole range
     #[arg(
         long,
         value_name = "PERIOD", default_value = "hour",

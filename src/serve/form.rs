@@ -266,7 +266,7 @@ pub fn header(v: &Values<'_>, choices: &Choices, error: Option<&str>, downloads:
                 label { "End date" input type="date" name="endDate" value=(v.get("endDate")); }
                 label { "End time" input type="time" name="endTime" value=(v.get("endTime")); }
                 label { "Kind" (select("kind", v.get("kind"), &[("agents", "Agents"), ("queues", "Queues"), ("calls", "Calls"), ("unanswered", "Unanswered"), ("waits", "Waits")])) }
-                label { "Period" (select("by", v.get("by"), &[("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month")])) }
+                label { "Period" (select("by", v.get("by"), &[("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month"), ("hour-of-day", "Hour of day"), ("weekday", "Weekday")])) }
                 (pick("Agents", "ext", &agents, &v.items("ext"), "3012,3032"))
                 (pick("Queues", "queue", &queues, &v.items("queue"), "sales,support"))
                 label { "SL threshold (s)" input type="number" name="slSecs" min="0" step="1" inputmode="numeric" value=(v.get("slSecs")) placeholder="20"; }
