@@ -183,6 +183,22 @@ fn new_options_are_validated_with_one_line_errors() {
             "--extended applies to the agent report only; expected it without --kind waits",
         ),
         (
+            &["--sort", "interval"],
+            "--sort 'interval' is not a column of the agent report; expected COLUMN[:asc], a column's JSON key or header such as answered_calls or aht_secs:asc",
+        ),
+        (
+            &["--kind", "queues", "--sort", "offered:up"],
+            "--sort 'offered:up' is not a column of the queue report; expected COLUMN[:asc], a column's JSON key or header such as offered or abandon_rate_pct:asc",
+        ),
+        (
+            &["--top", "0"],
+            "--top '0' is not a number of rows; expected a whole number from 1 to 100000, e.g. 10",
+        ),
+        (
+            &["--kind", "calls", "--top", "5"],
+            "--top applies to the agent and queue reports only; expected it without --kind calls",
+        ),
+        (
             &["--kind", "unanswered", "--ext", "201"],
             "--ext applies to the agent report and the call list only; expected it without --kind unanswered",
         ),
@@ -235,6 +251,21 @@ fn goldens_of_the_example_day_equal_on_sqlite_and_mariadb() {
     insta::assert_snapshot!(
         "kinds_unanswered_json",
         example_report(&b, &["--kind", "unanswered", "--format", "json"])
+    );
+    insta::assert_snapshot!(
+        "kinds_agents_by_day_top_answered",
+        example_report(
+            &b,
+            &[
+                "--by",
+                "day",
+                "--sort",
+                "answered_calls",
+                "--top",
+                "3",
+                "--totals"
+            ]
+        )
     );
     insta::assert_snapshot!(
         "kinds_waits_by_day_totals",
@@ -539,4 +570,72 @@ fn hour_of_day_and_weekday_rows_sum_their_hourly_rows_across_a_dst_change() {
     }
     assert_eq!(outputs[0], outputs[1]);
     insta::assert_snapshot!("kinds_queues_by_hour_of_day_fall_back", outputs[0]);
+}
+
+/// The unranked `rows` of each period (consecutive rows with one `interval`) ordered by
+/// `column` (largest first unless `ascending`, nulls last; a stable sort, so ties keep the
+/// report's own order) and cut to `top`.
+fn ranked(
+    rows: &[serde_json::Value],
+    column: &str,
+    ascending: bool,
+    top: usize,
+) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for period in rows.chunk_by(|a, b| a["interval"] == b["interval"]) {
+        let mut period = period.to_vec();
+        period.sort_by(|a, b| {
+            let (x, y) = (a[column].as_f64(), b[column].as_f64());
+            match (x, y) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, _) => std::cmp::Ordering::Greater,
+                (_, None) => std::cmp::Ordering::Less,
+                (Some(x), Some(y)) if ascending => x.total_cmp(&y),
+                (Some(x), Some(y)) => y.total_cmp(&x),
+            }
+        });
+        period.truncate(top);
+        out.extend(period);
+    }
+    out
+}
+
+#[test]
+fn sort_and_top_rank_each_period_and_ties_keep_the_extension_order() {
+    let b = example();
+    for (kind, column, ascending, top) in [
+        ("agents", "answered_calls", false, 2),
+        ("agents", "aht_secs", true, 3),
+        ("queues", "abandon_rate_pct", false, 2),
+        ("queues", "offered", true, 1),
+    ] {
+        for by in ["hour", "day"] {
+            let base = ["--kind", kind, "--by", by, "--format", "json"];
+            let all = json_rows(&example_report(&b, &base));
+            let sort = format!("{column}{}", if ascending { ":asc" } else { "" });
+            let top_s = top.to_string();
+            let mut args = base.to_vec();
+            args.extend(["--sort", &sort, "--top", &top_s]);
+            let got = json_rows(&example_report(&b, &args));
+            assert_eq!(
+                got,
+                ranked(&all, column, ascending, top),
+                "{kind} by {by} --sort {sort} --top {top}"
+            );
+        }
+    }
+    // Ties: every agent answered nothing in the first hours; they stay in extension order.
+    let csv = example_report(&b, &["--sort", "Answered Calls", "--top", "100"]);
+    assert_eq!(csv, example_report(&b, &["--sort", "answered_calls"]));
+    // A period's total sums every member, shown or not.
+    let totals = |extra: &[&str]| {
+        let mut args = vec!["--kind", "queues", "--by", "day", "--totals"];
+        args.extend_from_slice(extra);
+        example_report(&b, &args)
+            .lines()
+            .filter(|l| l.contains(",TOTAL,"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(totals(&["--top", "1", "--sort", "offered"]), totals(&[]));
 }

@@ -139,6 +139,14 @@ pub struct Args {
     /// 10,20,30,45,60,90,120]
     #[arg(long, value_name = "SECS,...")]
     pub buckets: Option<String>,
+    /// Agent and queue reports: order each period's rows by COLUMN (its JSON key or
+    /// header), largest first, or smallest first with :asc; ties by extension or queue
+    #[arg(long, value_name = "COLUMN[:asc]")]
+    pub sort: Option<String>,
+    /// Agent and queue reports: only the first N rows of each period (with --sort, the top
+    /// N); a TOTAL row still sums them all
+    #[arg(long, value_name = "N")]
+    pub top: Option<String>,
     /// Write to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
@@ -179,7 +187,8 @@ impl Args {
             callback_window: self.callback_window.clone(),
             pending: self.pending,
             buckets: self.buckets.clone(),
-            ..RawReportArgs::default()
+            sort: self.sort.clone(),
+            top: self.top.clone(),
         })
     }
 }

@@ -12,7 +12,7 @@ use crate::store::Store;
 
 use super::agent_figures::{AgentSums, ext_order};
 use super::cell::{Cell, Column, RowKind, col};
-use super::grouped::{Grouper, PeriodRows};
+use super::grouped::{Grouper, PeriodRows, SortValue};
 use super::period::RowClock;
 use super::request::{ReportFormat, ReportRequest};
 use super::sink::{Figures, ReportSummary, RowSink};
@@ -89,7 +89,8 @@ pub fn render(
     let columns: Vec<Column> = shown.iter().map(|&i| all[i]).collect();
     sink.header(&req.meta("Agents", zone), &columns)?;
     let rows = AgentRows { shown, sink };
-    let mut g = Grouper::new(req.by, zone, req.instants(zone), req.totals, rows);
+    let mut g =
+        Grouper::new(req.by, zone, req.instants(zone), req.totals, rows).ranked(req.ranking);
     store.scan_activity(&req.filter(), &mut |mut row| {
         let ext = std::mem::take(&mut row.agent_ext);
         g.sums(row.report_hour, ext)?.add_row(&row);
@@ -115,6 +116,12 @@ impl PeriodRows for AgentRows<'_> {
         total.add_sums(sums);
     }
 
+    fn sort_value(&self, clock: &RowClock, ext: &str, s: &AgentSums, column: usize) -> SortValue {
+        cells(clock, ext, s, RowKind::Detail)
+            .get(column)
+            .map_or(SortValue::Missing, SortValue::of)
+    }
+
     fn write(&mut self, clock: &RowClock, ext: &str, s: &AgentSums, kind: RowKind) -> Result<()> {
         write_row(clock, ext, s, kind, &self.shown, self.sink)
     }
@@ -136,6 +143,19 @@ fn write_row(
             sums: s,
         });
     }
+    let all = cells(clock, ext, s, kind);
+    if shown.len() == all.len() {
+        return sink.row(kind, &all);
+    }
+    let mut cells = [Cell::Empty; 37];
+    for (slot, &i) in cells.iter_mut().zip(shown) {
+        *slot = all[i];
+    }
+    sink.row(kind, &cells[..shown.len()])
+}
+
+/// Every cell of a row of `sums`: [`COLUMNS`], then [`EXTENDED_COLUMNS`].
+fn cells<'a>(clock: &'a RowClock, ext: &'a str, s: &'a AgentSums, kind: RowKind) -> [Cell<'a>; 37] {
     let f = &s.figures;
     let b = &f.buckets;
     let name = if kind == RowKind::Total {
@@ -144,7 +164,7 @@ fn write_row(
         s.name.as_str()
     };
     let complete = s.incomplete_hours == 0 && !clock.cut;
-    let all: [Cell<'_>; 37] = [
+    [
         Cell::Text(&clock.interval),
         Cell::Date(clock.date, &clock.date_text),
         Cell::Clock(&clock.start),
@@ -182,13 +202,5 @@ fn write_row(
         Cell::Flag(complete),
         Cell::Percent(s.occupancy()),
         Cell::Percent(s.utilization()),
-    ];
-    if shown.len() == all.len() {
-        return sink.row(kind, &all);
-    }
-    let mut cells = [Cell::Empty; 37];
-    for (slot, &i) in cells.iter_mut().zip(shown) {
-        *slot = all[i];
-    }
-    sink.row(kind, &cells[..shown.len()])
+    ]
 }

@@ -41,6 +41,8 @@ impl ArgNames {
             (ArgNames::Cli, CallbackWindow) => "--callback-window",
             (ArgNames::Cli, Pending) => "--pending",
             (ArgNames::Cli, Buckets) => "--buckets",
+            (ArgNames::Cli, Sort) => "--sort",
+            (ArgNames::Cli, Top) => "--top",
             (ArgNames::Http, StartDate) => "startDate",
             (ArgNames::Http, EndDate) => "endDate",
             (ArgNames::Http, StartTime) => "startTime",
@@ -61,6 +63,8 @@ impl ArgNames {
             (ArgNames::Http, CallbackWindow) => "callbackWindow",
             (ArgNames::Http, Pending) => "pending",
             (ArgNames::Http, Buckets) => "buckets",
+            (ArgNames::Http, Sort) => "sort",
+            (ArgNames::Http, Top) => "top",
         }
     }
 }
@@ -88,6 +92,8 @@ pub(super) enum Field {
     CallbackWindow,
     Pending,
     Buckets,
+    Sort,
+    Top,
 }
 
 /// The report arguments as the user typed them (flags or query parameters).

@@ -5,7 +5,8 @@
 //! cyclic periods (hour of the day, weekday), whose 24 or 7 periods are all held and
 //! written at the end. What a member's
 //! sums are, how they merge and how a row is written is the report kind's
-//! ([`PeriodRows`]).
+//! ([`PeriodRows`]). `--sort` and `--top` ([`Ranking`]) order and cut each period's
+//! members; a period's total still sums all of them.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -13,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::error::Result;
 use crate::hours::Zone;
 
-use super::cell::RowKind;
+use super::cell::{Cell, RowKind};
 use super::period::{By, PeriodTracker, RowClock};
 
 /// What a report grouped by period sums and writes.
@@ -24,6 +25,17 @@ pub trait PeriodRows {
     fn order(a: &str, b: &str) -> Ordering;
     /// Adds a member's sums to a total.
     fn merge(total: &mut Self::Sums, sums: &Self::Sums);
+    /// The value of column `column` (an index into the kind's cells) in `member`'s row, to
+    /// rank a period's members by (`--sort`); kinds that are not ranked keep the default.
+    fn sort_value(
+        &self,
+        _clock: &RowClock,
+        _member: &str,
+        _sums: &Self::Sums,
+        _column: usize,
+    ) -> SortValue {
+        SortValue::Missing
+    }
     /// Writes one row: a member's (`Detail`) or a total (`Total`, member `TOTAL`).
     fn write(
         &mut self,
@@ -32,6 +44,51 @@ pub trait PeriodRows {
         sums: &Self::Sums,
         kind: RowKind,
     ) -> Result<()>;
+}
+
+/// How each period's members are ordered and cut (`--sort COLUMN[:asc]`, `--top N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ranking {
+    /// The column (an index into the kind's cells) to order by, largest first unless
+    /// `ascending`; ties, and every row without `column`, in the kind's own order.
+    pub column: Option<usize>,
+    pub ascending: bool,
+    /// Only the first this many members of each period.
+    pub top: Option<usize>,
+}
+
+/// A cell's value as a rank: a number (counts, durations, ratios), a text, or nothing (a
+/// ratio without a denominator), which ranks after every value in both directions.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SortValue {
+    Missing,
+    Num(i64),
+    Text(String),
+}
+
+impl SortValue {
+    pub fn of(cell: &Cell<'_>) -> SortValue {
+        match *cell {
+            Cell::Int(n) | Cell::Duration(n) | Cell::Mean(Some(n)) | Cell::Percent(Some(n)) => {
+                SortValue::Num(n)
+            }
+            Cell::Flag(b) => SortValue::Num(i64::from(b)),
+            Cell::Text(t) | Cell::Date(_, t) => SortValue::Text(t.to_string()),
+            Cell::Clock(c) => SortValue::Num(c.at.timestamp()),
+            Cell::Mean(None) | Cell::Percent(None) | Cell::Empty => SortValue::Missing,
+        }
+    }
+
+    /// `a` before `b` under `ascending` (largest first otherwise), missing values last.
+    fn order(a: &SortValue, b: &SortValue, ascending: bool) -> Ordering {
+        match (a, b) {
+            (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
+            (SortValue::Missing, _) => Ordering::Greater,
+            (_, SortValue::Missing) => Ordering::Less,
+            _ if ascending => a.cmp(b),
+            _ => b.cmp(a),
+        }
+    }
 }
 
 /// The members of one period, in the order first seen, and where each is.
@@ -77,6 +134,7 @@ pub struct Grouper<W: PeriodRows> {
     /// at the end.
     cyclic: BTreeMap<i64, Period<W::Sums>>,
     grand: W::Sums,
+    ranking: Ranking,
     /// Detail rows written.
     written: u64,
 }
@@ -94,8 +152,15 @@ impl<W: PeriodRows> Grouper<W> {
             current: Period::new(),
             cyclic: BTreeMap::new(),
             grand: W::Sums::default(),
+            ranking: Ranking::default(),
             written: 0,
         }
+    }
+
+    /// Orders and cuts each period's members by `ranking` instead of the kind's order.
+    pub fn ranked(mut self, ranking: Ranking) -> Grouper<W> {
+        self.ranking = ranking;
+        self
     }
 
     /// The sums of `member` in the period holding the hour that starts at `hour_start`;
@@ -140,13 +205,31 @@ impl<W: PeriodRows> Grouper<W> {
     /// Writes the period `key`: its members in order, then its total.
     fn write_period(&mut self, key: i64, mut period: Period<W::Sums>) -> Result<()> {
         let clock = RowClock::of(self.by, self.zone, key, self.range);
-        period.members.sort_by(|a, b| W::order(&a.0, &b.0));
+        let members = &mut period.members;
+        match self.ranking.column {
+            Some(column) => {
+                let mut keyed: Vec<(SortValue, (String, W::Sums))> = members
+                    .drain(..)
+                    .map(|(m, s)| (self.rows.sort_value(&clock, &m, &s, column), (m, s)))
+                    .collect();
+                let ascending = self.ranking.ascending;
+                keyed.sort_by(|a, b| {
+                    SortValue::order(&a.0, &b.0, ascending)
+                        .then_with(|| W::order(&(a.1).0, &(b.1).0))
+                });
+                members.extend(keyed.into_iter().map(|(_, m)| m));
+            }
+            None => members.sort_by(|a, b| W::order(&a.0, &b.0)),
+        }
+        let shown = self.ranking.top.unwrap_or(usize::MAX);
         let mut total = W::Sums::default();
-        for (member, sums) in &period.members {
-            self.rows.write(&clock, member, sums, RowKind::Detail)?;
+        for (i, (member, sums)) in members.iter().enumerate() {
+            if i < shown {
+                self.rows.write(&clock, member, sums, RowKind::Detail)?;
+                self.written += 1;
+            }
             W::merge(&mut total, sums);
         }
-        self.written += period.members.len() as u64;
         if self.totals {
             self.rows.write(&clock, "TOTAL", &total, RowKind::Total)?;
         }

@@ -11,7 +11,7 @@ use crate::hours::Zone;
 use crate::store::Store;
 
 use super::cell::{Cell, Column, RowKind, col};
-use super::grouped::{Grouper, PeriodRows};
+use super::grouped::{Grouper, PeriodRows, SortValue};
 use super::period::RowClock;
 use super::queue_figures::{QueueHour, QueueOptions};
 use super::request::{ReportFormat, ReportRequest};
@@ -77,7 +77,7 @@ pub fn render(
         machine,
         sink,
     };
-    let mut g = Grouper::new(req.by, zone, range, req.totals, rows);
+    let mut g = Grouper::new(req.by, zone, range, req.totals, rows).ranked(req.ranking);
     queue_store.scan_queue_calls(&filter.from_local, &filter.to_local, &mut |mut s| {
         if !req.queue_names.is_empty() && !req.queue_names.contains(&s.queue) {
             return Ok(());
@@ -107,6 +107,12 @@ impl PeriodRows for QueueRows<'_> {
         total.merge(q);
     }
 
+    fn sort_value(&self, clock: &RowClock, queue: &str, q: &QueueHour, column: usize) -> SortValue {
+        self.cells(clock, queue, q)
+            .get(column)
+            .map_or(SortValue::Missing, SortValue::of)
+    }
+
     fn write(&mut self, clock: &RowClock, queue: &str, q: &QueueHour, kind: RowKind) -> Result<()> {
         if kind == RowKind::Detail {
             self.sink.observe(&Figures::Queue {
@@ -116,7 +122,20 @@ impl PeriodRows for QueueRows<'_> {
                 basis: self.opts.sl_basis,
             });
         }
-        let cells = [
+        let cells = self.cells(clock, queue, q);
+        let n = if self.machine {
+            cells.len()
+        } else {
+            COLUMNS.len()
+        };
+        self.sink.row(kind, &cells[..n])
+    }
+}
+
+impl QueueRows<'_> {
+    /// Every cell of a row: [`COLUMNS`], then [`MACHINE_COLUMNS`].
+    fn cells<'a>(&self, clock: &'a RowClock, queue: &'a str, q: &'a QueueHour) -> [Cell<'a>; 23] {
+        [
             Cell::Text(&clock.interval),
             Cell::Date(clock.date, &clock.date_text),
             Cell::Text(queue),
@@ -140,12 +159,6 @@ impl PeriodRows for QueueRows<'_> {
             Cell::Flag(!clock.cut),
             Cell::Int(self.opts.sl_secs),
             Cell::Text(self.opts.sl_basis.name()),
-        ];
-        let n = if self.machine {
-            cells.len()
-        } else {
-            COLUMNS.len()
-        };
-        self.sink.row(kind, &cells[..n])
+        ]
     }
 }

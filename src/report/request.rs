@@ -13,7 +13,8 @@ use super::args::{
     ArgNames, Field, RawReportArgs, opt_time, parse_delimiter, parse_exts, parse_names,
     parse_outcomes,
 };
-use super::cell::{DateStyle, ReportMeta, TextStyle};
+use super::cell::{Column, DateStyle, ReportMeta, TextStyle};
+use super::grouped::Ranking;
 use super::period::By;
 use super::queue_figures::{QueueOptions, SlBasis};
 
@@ -271,6 +272,8 @@ pub struct ReportRequest {
     pub pending: bool,
     /// Wait distribution: the buckets' upper limits in seconds, increasing.
     pub buckets: Vec<i64>,
+    /// Agent and queue reports: `--sort` and `--top`.
+    pub ranking: Ranking,
 }
 
 impl ReportRequest {
@@ -418,6 +421,22 @@ impl ReportRequest {
             Some(s) => super::waits::parse_buckets(s, arg(Field::Buckets))?,
             None => super::waits::DEFAULT_BUCKETS.to_vec(),
         };
+        let ranked = matches!(kind, ReportKind::Agents | ReportKind::Queues);
+        let column = match raw.sort.as_deref() {
+            Some(_) if !ranked => return only(Field::Sort, "the agent and queue reports"),
+            Some(s) => Some(parse_sort(s, arg(Field::Sort), kind)?),
+            None => None,
+        };
+        let top = match raw.top.as_deref() {
+            Some(_) if !ranked => return only(Field::Top, "the agent and queue reports"),
+            Some(s) => Some(parse_top(s, arg(Field::Top))?),
+            None => None,
+        };
+        let ranking = Ranking {
+            column: column.map(|(c, _)| c),
+            ascending: column.is_some_and(|(_, asc)| asc),
+            top,
+        };
         let outcomes = match raw.outcome.as_deref() {
             Some(_) if kind != ReportKind::Calls => {
                 return only(Field::Outcome, "the call list");
@@ -480,6 +499,7 @@ impl ReportRequest {
             callback_window,
             pending: raw.pending,
             buckets,
+            ranking,
         })
     }
 
@@ -554,6 +574,61 @@ impl ReportRequest {
             self.end.format("%Y-%m-%d"),
             self.format.extension()
         )
+    }
+}
+
+/// The columns `--sort` may name for `kind`, each with its index among the kind's cells:
+/// every column but the period's own (Interval, Date, Start and End Time).
+fn sortable(kind: ReportKind) -> Vec<(usize, Column)> {
+    let (columns, period): (Vec<Column>, usize) = match kind {
+        ReportKind::Agents => (
+            super::agents::COLUMNS
+                .iter()
+                .chain(&super::agents::EXTENDED_COLUMNS)
+                .copied()
+                .collect(),
+            4,
+        ),
+        _ => (super::queues::COLUMNS.to_vec(), 2),
+    };
+    columns.into_iter().enumerate().skip(period).collect()
+}
+
+/// `COLUMN[:asc|:desc]`: a column's JSON key or header (any case) of `kind`; its index and
+/// whether it sorts ascending (largest first by default).
+fn parse_sort(s: &str, arg: &str, kind: ReportKind) -> Result<(usize, bool)> {
+    let t = s.trim();
+    let (name, direction) = match t.rsplit_once(':') {
+        Some((n, d)) if matches!(d.to_ascii_lowercase().as_str(), "asc" | "desc") => {
+            (n.trim(), d.eq_ignore_ascii_case("asc"))
+        }
+        _ => (t, false),
+    };
+    sortable(kind)
+        .into_iter()
+        .find(|(_, c)| c.key.eq_ignore_ascii_case(name) || c.header.eq_ignore_ascii_case(name))
+        .map(|(i, _)| (i, direction))
+        .ok_or_else(|| {
+            let example = match kind {
+                ReportKind::Agents => "answered_calls or aht_secs:asc",
+                _ => "offered or abandon_rate_pct:asc",
+            };
+            Error::usage(format!(
+                "{arg} '{s}' is not a column of the {} report; expected COLUMN[:asc], a column's JSON key or header such as {example}",
+                kind.name().trim_end_matches('s')
+            ))
+        })
+}
+
+/// The most rows `--top` keeps per period.
+const MAX_TOP: usize = 100_000;
+
+fn parse_top(s: &str, arg: &str) -> Result<usize> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_TOP).contains(&n) => Ok(n),
+        _ => Err(Error::usage(format!(
+            "{arg} '{s}' is not a number of rows; expected a whole number from 1 to {MAX_TOP}, e.g. 10"
+        ))),
     }
 }
 
@@ -760,6 +835,40 @@ mod tests {
         let many: Vec<String> = (0..=MAX_LISTED).map(|i| i.to_string()).collect();
         a.ext = Some(many.join(","));
         assert!(err(&a, ArgNames::Cli).contains("at most"));
+    }
+
+    #[test]
+    fn sort_names_a_column_by_key_or_header_with_a_direction() {
+        let ranking = |kind: &str, sort: &str| {
+            let r = RawReportArgs {
+                kind: Some(kind.into()),
+                sort: Some(sort.into()),
+                top: Some("5".into()),
+                ..raw("2025-09-07")
+            };
+            ReportRequest::parse(&r, ArgNames::Http).map(|r| r.ranking)
+        };
+        let r = ranking("agents", "answered_calls").unwrap();
+        assert_eq!((r.column, r.ascending, r.top), (Some(13), false, Some(5)));
+        let r = ranking("agents", "AHT:asc").unwrap();
+        assert_eq!((r.column, r.ascending), (Some(15), true));
+        assert_eq!(
+            ranking("agents", "talk_secs:DESC").unwrap().column,
+            Some(27)
+        );
+        assert_eq!(ranking("queues", "Offered").unwrap().column, Some(3));
+        assert_eq!(ranking("queues", "queue:asc").unwrap().column, Some(2));
+        for (kind, bad) in [
+            ("agents", "date"),
+            ("queues", "ext"),
+            ("queues", "offered:"),
+        ] {
+            let e = ranking(kind, bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("sort '{bad}' is not a column")),
+                "{e}"
+            );
+        }
     }
 
     #[test]
