@@ -639,3 +639,87 @@ fn sort_and_top_rank_each_period_and_ties_keep_the_extension_order() {
     };
     assert_eq!(totals(&["--top", "1", "--sort", "offered"]), totals(&[]));
 }
+
+/// The body of a chunked HTTP response.
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap();
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
+}
+
+/// `/api/report` takes the new options under their camelCase names and answers the bytes
+/// of `apr report`.
+#[test]
+fn the_api_serves_the_new_kinds_and_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("apr.db").display());
+    load_utc(&url, &callers_log(), &[]);
+    let cmd = || {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("apr"));
+        c.env_clear()
+            .env("APR_DATABASE_URL", &url)
+            .env("APR_TIMEZONE", "UTC");
+        c
+    };
+    for (query, args) in [
+        (
+            "kind=unanswered&callbackWindow=1h&pending=1",
+            &[
+                "--kind",
+                "unanswered",
+                "--callback-window",
+                "1h",
+                "--pending",
+            ][..],
+        ),
+        (
+            "kind=waits&buckets=30,60&by=weekday&totals=1",
+            &[
+                "--kind",
+                "waits",
+                "--buckets",
+                "30,60",
+                "--by",
+                "weekday",
+                "--totals",
+            ][..],
+        ),
+        (
+            "kind=queues&by=hour-of-day&sort=offered:asc&top=1",
+            &[
+                "--kind",
+                "queues",
+                "--by",
+                "hour-of-day",
+                "--sort",
+                "offered:asc",
+                "--top",
+                "1",
+            ][..],
+        ),
+    ] {
+        let path = format!("/api/report?startDate=2025-01-06&format=csv&{query}");
+        let (status, body) = support::serve_once::get(cmd(), &path);
+        assert!(status.contains("200"), "{query}: {status} {body}");
+        let mut all = vec!["--start-date", "2025-01-06", "--format", "csv"];
+        all.extend_from_slice(args);
+        assert_eq!(dechunk(&body), report(&url, "UTC", &all), "{query}");
+    }
+    let (status, body) = support::serve_once::get(
+        cmd(),
+        "/api/report?startDate=2025-01-06&kind=waits&buckets=9,3",
+    );
+    assert!(status.contains("400"), "{status}");
+    assert!(
+        body.contains("buckets '9,3' is not a list of wait limits"),
+        "{body}"
+    );
+}
