@@ -139,6 +139,11 @@ fn the_unanswered_list_and_its_callbacks() {
         // A range that ends before the callbacks still finds them, one window on.
         let morning = list(&["--start-time", "10:00", "--end-time", "10:06"]);
         assert_eq!(morning, csv(&all[..2]), "{url}");
+        // The page's summary counts the callbacks.
+        let html = list(&["--format", "html"]);
+        for figure in ["Unanswered", "Called back", "Not called back"] {
+            assert!(html.contains(figure), "{figure}: {html}");
+        }
         let json = list(&["--format", "json"]);
         let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
         assert_eq!(rows.len(), 5);

@@ -222,7 +222,9 @@ fn write_row(w: &Waiting, zone: Zone, sink: &mut dyn RowSink) -> Result<()> {
     } else {
         &s.caller_number
     };
-    sink.observe(&Figures::Call { outcome: s.outcome });
+    sink.observe(&Figures::Unanswered {
+        called_back: w.called_back.is_some(),
+    });
     sink.row(
         RowKind::Detail,
         &[
