@@ -11,56 +11,17 @@ use crate::hours::Zone;
 use crate::store::Store;
 
 use super::agent_figures::{AgentSums, ext_order};
-use super::cell::{Cell, Column, RowKind, col};
+use super::cell::{Cell, Column, RowKind};
 use super::grouped::{Grouper, PeriodRows, SortValue};
 use super::period::RowClock;
 use super::request::{ReportFormat, ReportRequest};
 use super::sink::{Figures, ReportSummary, RowSink};
 
 /// The columns of every agent report, in order.
-pub const COLUMNS: [Column; 27] = [
-    col("Interval", "interval"),
-    col("Date", "date"),
-    col("Start Time", "start"),
-    col("End Time", "end"),
-    col("Ext", "ext"),
-    col("Name", "name"),
-    col("Available Time", "available_secs"),
-    col("Productive Break", "productive_secs"),
-    col("Non-Prod. Break", "non_productive_secs"),
-    col("Login Time", "login_secs"),
-    col("Logoff Time", "logoff_secs"),
-    col("Idle Time", "idle_secs"),
-    col("Total Calls", "total_calls"),
-    col("Answered Calls", "answered_calls"),
-    col("Failed Calls", "failed_calls"),
-    col("AHT", "aht_secs"),
-    col("Answer Rate (%)", "answer_rate_pct"),
-    col("Lunch Time", "lunch_secs"),
-    col("Tea/Coffee Break", "tea_coffee_secs"),
-    col("Bio Break", "bio_break_secs"),
-    col("Short Break", "short_break_secs"),
-    col("Other NPT", "other_npt_secs"),
-    col("Meeting Time", "meeting_secs"),
-    col("Training Time", "training_secs"),
-    col("Chat Time", "chat_secs"),
-    col("Tickets Time", "tickets_secs"),
-    col("Outbound Time", "outbound_secs"),
-];
+pub use super::columns::AGENT_COLUMNS as COLUMNS;
 
 /// The columns `--extended` appends: the §7.4 ones, then the KPIs of §10.
-pub const EXTENDED_COLUMNS: [Column; 10] = [
-    col("Talk Time", "talk_secs"),
-    col("Hold Time", "hold_secs"),
-    col("Wrap Up Time", "wrap_up_secs"),
-    col("DND Time", "dnd_secs"),
-    col("Unaccounted Time", "unaccounted_secs"),
-    col("Idle Count", "idle_count"),
-    col("Not Available Count", "not_available_count"),
-    col("Complete", "complete"),
-    col("Occupancy (%)", "occupancy_pct"),
-    col("Utilization (%)", "utilization_pct"),
-];
+pub use super::columns::AGENT_EXTENDED_COLUMNS as EXTENDED_COLUMNS;
 
 /// Index of `Complete` among all columns (JSON always carries it).
 const COMPLETE: usize = COLUMNS.len() + 7;

@@ -25,6 +25,7 @@ pub mod args;
 pub mod calls;
 pub mod cell;
 pub mod chart;
+pub mod columns;
 pub mod csv;
 pub mod grouped;
 pub mod headline;

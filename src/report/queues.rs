@@ -18,26 +18,7 @@ use super::request::{ReportFormat, ReportRequest};
 use super::sink::{Figures, ReportSummary, RowSink};
 
 /// The columns of the queue report, in order; JSON adds [`MACHINE_COLUMNS`].
-pub const COLUMNS: [Column; 18] = [
-    col("Interval", "interval"),
-    col("Date", "date"),
-    col("Queue", "queue"),
-    col("Offered", "offered"),
-    col("Answered", "answered"),
-    col("Abandoned", "abandoned"),
-    col("Short Abandons", "short_abandons"),
-    col("Timeouts", "timeouts"),
-    col("Exit Key", "exit_key"),
-    col("Exit Empty", "exit_empty"),
-    col("Transferred", "transferred"),
-    col("Incomplete", "incomplete"),
-    col("Service Level (%)", "service_level_pct"),
-    col("ASA", "asa_secs"),
-    col("Avg Abandon Wait", "avg_abandon_wait_secs"),
-    col("Max Wait", "max_wait_secs"),
-    col("Avg Talk", "avg_talk_secs"),
-    col("Abandon Rate (%)", "abandon_rate_pct"),
-];
+pub use super::columns::QUEUE_COLUMNS as COLUMNS;
 
 /// The period's bounds, whether the range cut it, and the service level's threshold and
 /// basis, in the machine form only.

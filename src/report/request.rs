@@ -418,8 +418,8 @@ impl ReportRequest {
             Some(_) if kind != ReportKind::Waits => {
                 return only(Field::Buckets, "the wait distribution");
             }
-            Some(s) => super::waits::parse_buckets(s, arg(Field::Buckets))?,
-            None => super::waits::DEFAULT_BUCKETS.to_vec(),
+            Some(s) => super::columns::parse_buckets(s, arg(Field::Buckets))?,
+            None => super::columns::DEFAULT_BUCKETS.to_vec(),
         };
         let ranked = matches!(kind, ReportKind::Agents | ReportKind::Queues);
         let column = match raw.sort.as_deref() {
@@ -582,14 +582,14 @@ impl ReportRequest {
 fn sortable(kind: ReportKind) -> Vec<(usize, Column)> {
     let (columns, period): (Vec<Column>, usize) = match kind {
         ReportKind::Agents => (
-            super::agents::COLUMNS
+            super::columns::AGENT_COLUMNS
                 .iter()
-                .chain(&super::agents::EXTENDED_COLUMNS)
+                .chain(&super::columns::AGENT_EXTENDED_COLUMNS)
                 .copied()
                 .collect(),
             4,
         ),
-        _ => (super::queues::COLUMNS.to_vec(), 2),
+        _ => (super::columns::QUEUE_COLUMNS.to_vec(), 2),
     };
     columns.into_iter().enumerate().skip(period).collect()
 }

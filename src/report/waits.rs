@@ -19,10 +19,7 @@ use super::period::RowClock;
 use super::request::{ReportFormat, ReportRequest};
 use super::sink::{ReportSummary, RowSink};
 
-/// The buckets when `--buckets` is not given.
-pub const DEFAULT_BUCKETS: [i64; 7] = [10, 20, 30, 45, 60, 90, 120];
-/// Most limits `--buckets` takes.
-pub const MAX_BUCKETS: usize = 24;
+pub use super::columns::{DEFAULT_BUCKETS, MAX_BUCKETS, parse_buckets};
 
 /// The columns of the wait distribution, in order; JSON adds [`MACHINE_COLUMNS`].
 pub const COLUMNS: [Column; 8] = [
@@ -43,27 +40,6 @@ pub const MACHINE_COLUMNS: [Column; 4] = [
     col("End Time", "end"),
     col("Complete", "complete"),
 ];
-
-/// Parses `--buckets`: increasing whole seconds, comma-separated, at most [`MAX_BUCKETS`].
-pub fn parse_buckets(s: &str, arg: &str) -> Result<Vec<i64>> {
-    let bad = || {
-        Error::usage(format!(
-            "{arg} '{s}' is not a list of wait limits; expected up to {MAX_BUCKETS} increasing whole seconds, comma-separated, such as 10,20,30,45,60,90,120"
-        ))
-    };
-    let mut out: Vec<i64> = Vec::new();
-    for part in s.split(',') {
-        let n: i64 = part.trim().parse::<u32>().map_err(|_| bad())?.into();
-        if out.last().is_some_and(|&l| n <= l) || n > 86_400 {
-            return Err(bad());
-        }
-        out.push(n);
-    }
-    if out.len() > MAX_BUCKETS {
-        return Err(bad());
-    }
-    Ok(out)
-}
 
 /// The index of the bucket of `wait` under `limits` (`limits.len()` for `> last`).
 pub fn bucket_of(limits: &[i64], wait: i64) -> usize {
