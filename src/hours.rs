@@ -222,8 +222,8 @@ pub fn parse_span(s: &str, flag: &str) -> Result<i64> {
         "d" => 86_400,
         _ => 0,
     };
-    match num.parse::<i64>() {
-        Ok(n) if mult > 0 => Ok(n * mult),
+    match num.parse::<i64>().ok().and_then(|n| n.checked_mul(mult)) {
+        Some(secs) if mult > 0 => Ok(secs),
         _ => Err(Error::usage(format!(
             "{flag} '{s}' is not a span; expected a number with s, m, h or d, e.g. 15m or 24h"
         ))),

@@ -45,8 +45,8 @@ impl TypedValueParser for Offered {
 
 /// The values of `--format`, `--kind` and `--by` completion offers.
 const FORMATS: &[&str] = &["csv", "json", "xlsx", "html", "table"];
-const KINDS: &[&str] = &["agents", "queues", "calls"];
-const PERIODS: &[&str] = &["hour", "day", "week", "month"];
+const KINDS: &[&str] = &["agents", "queues", "calls", "unanswered", "waits"];
+const PERIODS: &[&str] = &["hour", "day", "week", "month", "hour-of-day", "weekday"];
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -72,8 +72,9 @@ pub struct Args {
         hide_possible_values = true
     )]
     pub format: Option<String>,
-    /// What to report on: agents, queues (per queue, from queue_log) or calls (one row per
-    /// queue call)
+    /// What to report on: agents, queues (per queue, from queue_log), calls (one row per
+    /// queue call), unanswered (the calls nobody answered, with their callbacks) or waits
+    /// (answered and abandoned calls per queue by how long they waited)
     #[arg(
         long,
         value_name = "KIND", default_value = "agents",
@@ -81,7 +82,8 @@ pub struct Args {
         hide_possible_values = true
     )]
     pub kind: String,
-    /// One row per agent (or queue) and hour, day, week or month
+    /// One row per agent (or queue) and hour, day, week or month; or per hour of the day
+    /// (hour-of-day) or weekday, summed over the whole range
     #[arg(
         long,
         value_name = "PERIOD", default_value = "hour",
@@ -126,6 +128,25 @@ pub struct Args {
     /// answered-plus-abandoned
     #[arg(long, value_name = "BASIS", default_value = "offered-minus-short")]
     pub sl_basis: String,
+    /// Unanswered list: an answered call of the same number entering this long after an
+    /// unanswered one is its callback (24h, 90m, 3600s; at most 7d) [default: 24h]
+    #[arg(long, value_name = "SPAN")]
+    pub callback_window: Option<String>,
+    /// Unanswered list: only the calls nobody called back yet
+    #[arg(long)]
+    pub pending: bool,
+    /// Wait distribution: the buckets' upper limits, increasing seconds [default:
+    /// 10,20,30,45,60,90,120]
+    #[arg(long, value_name = "SECS,...")]
+    pub buckets: Option<String>,
+    /// Agent and queue reports: order each period's rows by COLUMN (its JSON key or
+    /// header), largest first, or smallest first with :asc; ties by extension or queue
+    #[arg(long, value_name = "COLUMN[:asc]")]
+    pub sort: Option<String>,
+    /// Agent and queue reports: only the first N rows of each period (with --sort, the top
+    /// N); a TOTAL row still sums them all
+    #[arg(long, value_name = "N")]
+    pub top: Option<String>,
     /// Write to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
@@ -163,6 +184,11 @@ impl Args {
             dates: self.dates.clone(),
             sl_secs: Some(self.sl_secs.to_string()),
             sl_basis: Some(self.sl_basis.clone()),
+            callback_window: self.callback_window.clone(),
+            pending: self.pending,
+            buckets: self.buckets.clone(),
+            sort: self.sort.clone(),
+            top: self.top.clone(),
         })
     }
 }

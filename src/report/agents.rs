@@ -11,56 +11,17 @@ use crate::hours::Zone;
 use crate::store::Store;
 
 use super::agent_figures::{AgentSums, ext_order};
-use super::cell::{Cell, Column, RowKind, col};
-use super::grouped::{Grouper, PeriodRows};
+use super::cell::{Cell, Column, RowKind};
+use super::grouped::{Grouper, PeriodRows, SortValue};
 use super::period::RowClock;
 use super::request::{ReportFormat, ReportRequest};
 use super::sink::{Figures, ReportSummary, RowSink};
 
 /// The columns of every agent report, in order.
-pub const COLUMNS: [Column; 27] = [
-    col("Interval", "interval"),
-    col("Date", "date"),
-    col("Start Time", "start"),
-    col("End Time", "end"),
-    col("Ext", "ext"),
-    col("Name", "name"),
-    col("Available Time", "available_secs"),
-    col("Productive Break", "productive_secs"),
-    col("Non-Prod. Break", "non_productive_secs"),
-    col("Login Time", "login_secs"),
-    col("Logoff Time", "logoff_secs"),
-    col("Idle Time", "idle_secs"),
-    col("Total Calls", "total_calls"),
-    col("Answered Calls", "answered_calls"),
-    col("Failed Calls", "failed_calls"),
-    col("AHT", "aht_secs"),
-    col("Answer Rate (%)", "answer_rate_pct"),
-    col("Lunch Time", "lunch_secs"),
-    col("Tea/Coffee Break", "tea_coffee_secs"),
-    col("Bio Break", "bio_break_secs"),
-    col("Short Break", "short_break_secs"),
-    col("Other NPT", "other_npt_secs"),
-    col("Meeting Time", "meeting_secs"),
-    col("Training Time", "training_secs"),
-    col("Chat Time", "chat_secs"),
-    col("Tickets Time", "tickets_secs"),
-    col("Outbound Time", "outbound_secs"),
-];
+pub use super::columns::AGENT_COLUMNS as COLUMNS;
 
 /// The columns `--extended` appends: the §7.4 ones, then the KPIs of §10.
-pub const EXTENDED_COLUMNS: [Column; 10] = [
-    col("Talk Time", "talk_secs"),
-    col("Hold Time", "hold_secs"),
-    col("Wrap Up Time", "wrap_up_secs"),
-    col("DND Time", "dnd_secs"),
-    col("Unaccounted Time", "unaccounted_secs"),
-    col("Idle Count", "idle_count"),
-    col("Not Available Count", "not_available_count"),
-    col("Complete", "complete"),
-    col("Occupancy (%)", "occupancy_pct"),
-    col("Utilization (%)", "utilization_pct"),
-];
+pub use super::columns::AGENT_EXTENDED_COLUMNS as EXTENDED_COLUMNS;
 
 /// Index of `Complete` among all columns (JSON always carries it).
 const COMPLETE: usize = COLUMNS.len() + 7;
@@ -89,7 +50,8 @@ pub fn render(
     let columns: Vec<Column> = shown.iter().map(|&i| all[i]).collect();
     sink.header(&req.meta("Agents", zone), &columns)?;
     let rows = AgentRows { shown, sink };
-    let mut g = Grouper::new(req.by, zone, req.instants(zone), req.totals, rows);
+    let mut g =
+        Grouper::new(req.by, zone, req.instants(zone), req.totals, rows).ranked(req.ranking);
     store.scan_activity(&req.filter(), &mut |mut row| {
         let ext = std::mem::take(&mut row.agent_ext);
         g.sums(row.report_hour, ext)?.add_row(&row);
@@ -115,6 +77,12 @@ impl PeriodRows for AgentRows<'_> {
         total.add_sums(sums);
     }
 
+    fn sort_value(&self, clock: &RowClock, ext: &str, s: &AgentSums, column: usize) -> SortValue {
+        cells(clock, ext, s, RowKind::Detail)
+            .get(column)
+            .map_or(SortValue::Missing, SortValue::of)
+    }
+
     fn write(&mut self, clock: &RowClock, ext: &str, s: &AgentSums, kind: RowKind) -> Result<()> {
         write_row(clock, ext, s, kind, &self.shown, self.sink)
     }
@@ -136,6 +104,19 @@ fn write_row(
             sums: s,
         });
     }
+    let all = cells(clock, ext, s, kind);
+    if shown.len() == all.len() {
+        return sink.row(kind, &all);
+    }
+    let mut cells = [Cell::Empty; 37];
+    for (slot, &i) in cells.iter_mut().zip(shown) {
+        *slot = all[i];
+    }
+    sink.row(kind, &cells[..shown.len()])
+}
+
+/// Every cell of a row of `sums`: [`COLUMNS`], then [`EXTENDED_COLUMNS`].
+fn cells<'a>(clock: &'a RowClock, ext: &'a str, s: &'a AgentSums, kind: RowKind) -> [Cell<'a>; 37] {
     let f = &s.figures;
     let b = &f.buckets;
     let name = if kind == RowKind::Total {
@@ -144,7 +125,7 @@ fn write_row(
         s.name.as_str()
     };
     let complete = s.incomplete_hours == 0 && !clock.cut;
-    let all: [Cell<'_>; 37] = [
+    [
         Cell::Text(&clock.interval),
         Cell::Date(clock.date, &clock.date_text),
         Cell::Clock(&clock.start),
@@ -182,13 +163,5 @@ fn write_row(
         Cell::Flag(complete),
         Cell::Percent(s.occupancy()),
         Cell::Percent(s.utilization()),
-    ];
-    if shown.len() == all.len() {
-        return sink.row(kind, &all);
-    }
-    let mut cells = [Cell::Empty; 37];
-    for (slot, &i) in cells.iter_mut().zip(shown) {
-        *slot = all[i];
-    }
-    sink.row(kind, &cells[..shown.len()])
+    ]
 }

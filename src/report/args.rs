@@ -38,6 +38,11 @@ impl ArgNames {
             (ArgNames::Cli, Dates) => "--dates",
             (ArgNames::Cli, SlSecs) => "--sl-secs",
             (ArgNames::Cli, SlBasis) => "--sl-basis",
+            (ArgNames::Cli, CallbackWindow) => "--callback-window",
+            (ArgNames::Cli, Pending) => "--pending",
+            (ArgNames::Cli, Buckets) => "--buckets",
+            (ArgNames::Cli, Sort) => "--sort",
+            (ArgNames::Cli, Top) => "--top",
             (ArgNames::Http, StartDate) => "startDate",
             (ArgNames::Http, EndDate) => "endDate",
             (ArgNames::Http, StartTime) => "startTime",
@@ -55,6 +60,11 @@ impl ArgNames {
             (ArgNames::Http, Dates) => "dates",
             (ArgNames::Http, SlSecs) => "slSecs",
             (ArgNames::Http, SlBasis) => "slBasis",
+            (ArgNames::Http, CallbackWindow) => "callbackWindow",
+            (ArgNames::Http, Pending) => "pending",
+            (ArgNames::Http, Buckets) => "buckets",
+            (ArgNames::Http, Sort) => "sort",
+            (ArgNames::Http, Top) => "top",
         }
     }
 }
@@ -79,6 +89,11 @@ pub(super) enum Field {
     Dates,
     SlSecs,
     SlBasis,
+    CallbackWindow,
+    Pending,
+    Buckets,
+    Sort,
+    Top,
 }
 
 /// The report arguments as the user typed them (flags or query parameters).
@@ -104,10 +119,20 @@ pub struct RawReportArgs {
     pub sl_secs: Option<String>,
     /// Queue report: the service level's denominator.
     pub sl_basis: Option<String>,
+    /// Unanswered list: how long after a stint a callback counts (`24h`).
+    pub callback_window: Option<String>,
+    /// Unanswered list: only the stints nobody called back.
+    pub pending: bool,
+    /// Wait distribution: the bucket limits in seconds (`10,20,30`).
+    pub buckets: Option<String>,
+    /// Agent and queue reports: `COLUMN[:asc]` to order each period's rows by.
+    pub sort: Option<String>,
+    /// Agent and queue reports: the first N rows of each period.
+    pub top: Option<String>,
 }
 
 /// The query parameters of `/api/report`, in the order error messages list them.
-const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter, dates, slSecs, slBasis";
+const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter, dates, slSecs, slBasis, callbackWindow, pending, buckets, sort, top";
 
 impl RawReportArgs {
     /// Maps the query pairs of `/api/report` or the web page onto the report arguments,
@@ -121,7 +146,7 @@ impl RawReportArgs {
                 return Err(format!("{k} is given twice; expected it once"));
             }
             // A plain HTML form sends its empty fields too: empty is not given.
-            if v.is_empty() && !matches!(k.as_str(), "extended" | "totals" | "bom") {
+            if v.is_empty() && !matches!(k.as_str(), "extended" | "totals" | "bom" | "pending") {
                 seen.push(k);
                 continue;
             }
@@ -140,7 +165,11 @@ impl RawReportArgs {
                 "dates" => &mut raw.dates,
                 "slSecs" => &mut raw.sl_secs,
                 "slBasis" => &mut raw.sl_basis,
-                "extended" | "totals" | "bom" => {
+                "callbackWindow" => &mut raw.callback_window,
+                "buckets" => &mut raw.buckets,
+                "sort" => &mut raw.sort,
+                "top" => &mut raw.top,
+                "extended" | "totals" | "bom" | "pending" => {
                     let on = match v.as_str() {
                         "" | "1" | "true" | "on" => true,
                         "0" | "false" | "off" => false,
@@ -153,6 +182,7 @@ impl RawReportArgs {
                     match k.as_str() {
                         "extended" => raw.extended = on,
                         "totals" => raw.totals = on,
+                        "pending" => raw.pending = on,
                         _ => raw.bom = on,
                     }
                     seen.push(k);

@@ -16,6 +16,8 @@ pub struct Headline {
     agents: Option<AgentSums>,
     queues: Option<(QueueHour, SlBasis)>,
     calls: Option<CallCounts>,
+    /// The unanswered list: rows, and those called back.
+    unanswered: Option<[i64; 2]>,
     /// The service level's threshold and basis as the report's header states them.
     service_level: Option<String>,
 }
@@ -48,6 +50,11 @@ impl Headline {
                     Some(Outcome::Abandon) => c.abandoned += 1,
                     _ => {}
                 }
+            }
+            Figures::Unanswered { called_back } => {
+                let u = self.unanswered.get_or_insert_default();
+                u[0] += 1;
+                u[1] += i64::from(called_back);
             }
         }
     }
@@ -86,6 +93,11 @@ impl Headline {
             lines.push(format!("Calls listed: {}", c.stints));
             lines.push(format!("Answered: {}", c.answered));
             lines.push(format!("Abandoned: {}", c.abandoned));
+        }
+        if let Some([n, back]) = self.unanswered {
+            lines.push(format!("Calls nobody answered: {n}"));
+            lines.push(format!("Called back: {back}"));
+            lines.push(format!("Not called back: {}", n - back));
         }
         lines
     }
@@ -269,6 +281,22 @@ mod tests {
         assert_eq!(
             h.lines(),
             ["Calls listed: 4", "Answered: 2", "Abandoned: 1"]
+        );
+    }
+
+    #[test]
+    fn unanswered_lists_count_their_callbacks() {
+        let mut h = Headline::default();
+        for called_back in [true, false, false] {
+            h.add(&Figures::Unanswered { called_back });
+        }
+        assert_eq!(
+            h.lines(),
+            [
+                "Calls nobody answered: 3",
+                "Called back: 1",
+                "Not called back: 2"
+            ]
         );
     }
 

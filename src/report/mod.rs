@@ -3,7 +3,7 @@
 //! bytes. The floors, each importing only those below it:
 //! - `request`: the user's strings (`args`: as typed, named per origin, parsed value by
 //!   value) validated into a [`request::ReportRequest`];
-//! - the kinds (`agents`, `queues`, `calls`): each owns its columns and streams its rows;
+//! - the kinds (`agents`, `queues`, `calls`, `unanswered`, `waits`): each owns its columns and streams its rows;
 //! - the formats (`csv`, `json`, `xlsx`, `html` with `chart`, the terminal's `table`): each
 //!   one [`sink::RowSink`]; `html` also in the mail look (`html_mail`, with the charts as
 //!   PNG from `raster`), and `headline` sums a mailed report's figures beside any format;
@@ -25,6 +25,7 @@ pub mod args;
 pub mod calls;
 pub mod cell;
 pub mod chart;
+pub mod columns;
 pub mod csv;
 pub mod grouped;
 pub mod headline;
@@ -40,7 +41,9 @@ pub mod raster;
 pub mod request;
 pub mod sink;
 pub mod table;
+pub mod unanswered;
 pub mod unmatched;
+pub mod waits;
 pub mod xlsx;
 
 use request::{ReportFormat, ReportKind, ReportRequest};
@@ -89,5 +92,7 @@ pub fn render(
         ReportKind::Agents => agents::render(store, zone, req, sink),
         ReportKind::Queues => queues::render(store, zone, req, sink),
         ReportKind::Calls => calls::render(store, zone, req, sink),
+        ReportKind::Unanswered => unanswered::render(store, zone, req, sink),
+        ReportKind::Waits => waits::render(store, zone, req, sink),
     }
 }

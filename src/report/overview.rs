@@ -32,6 +32,8 @@ pub struct ChartData {
     basis: SlBasis,
     /// Call lists: calls, answered, abandoned.
     call_counts: [i64; 3],
+    /// The unanswered list: rows, and those called back.
+    unanswered: [i64; 2],
 }
 
 impl ChartData {
@@ -72,6 +74,10 @@ impl ChartData {
                     Some(Outcome::Abandon) => d.call_counts[2] += 1,
                     _ => {}
                 }
+            }
+            Figures::Unanswered { called_back } => {
+                d.unanswered[0] += 1;
+                d.unanswered[1] += i64::from(called_back);
             }
         }
     }
@@ -140,7 +146,15 @@ pub fn summary(meta: &ReportMeta, d: &ChartData) -> Vec<(&'static str, String)> 
                 ("ASA", dur(q.asa())),
             ]);
         }
-        _ => {
+        "Unanswered" => {
+            let [n, back] = d.unanswered;
+            out.extend([
+                ("Unanswered", n.to_string()),
+                ("Called back", back.to_string()),
+                ("Not called back", (n - back).to_string()),
+            ]);
+        }
+        "Calls" => {
             let [n, answered, abandoned] = d.call_counts;
             out.extend([
                 ("Calls", n.to_string()),
@@ -152,6 +166,7 @@ pub fn summary(meta: &ReportMeta, d: &ChartData) -> Vec<(&'static str, String)> 
                 ),
             ]);
         }
+        _ => out.push(("Period", meta.by.to_string())),
     }
     out
 }

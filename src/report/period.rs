@@ -6,7 +6,7 @@
 //! on Monday, a month a calendar month. Hours are keyed by their own start instant, so a
 //! repeated fall-back hour stays two rows in the hourly report.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Timelike};
 
 use crate::error::{Error, Result};
 use crate::hours::Zone;
@@ -61,19 +61,43 @@ pub enum By {
     Day,
     Week,
     Month,
+    /// The local hour of the day, 00 to 23, over every day of the range (cyclic).
+    HourOfDay,
+    /// The local weekday, Monday to Sunday, over every week of the range (cyclic).
+    Weekday,
 }
 
+/// The weekdays' names, Monday first, as a weekday row's Interval reads.
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
 impl By {
+    pub const ALL: [By; 6] = [
+        By::Hour,
+        By::Day,
+        By::Week,
+        By::Month,
+        By::HourOfDay,
+        By::Weekday,
+    ];
+
     pub fn parse(s: &str, arg: &str) -> Result<By> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "hour" => Ok(By::Hour),
-            "day" => Ok(By::Day),
-            "week" => Ok(By::Week),
-            "month" => Ok(By::Month),
-            _ => Err(Error::usage(format!(
-                "{arg} '{s}' is not a period; expected hour, day, week or month"
-            ))),
-        }
+        let t = s.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|b| b.as_str() == t)
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{arg} '{s}' is not a period; expected hour, day, week, month, hour-of-day or weekday"
+                ))
+            })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -82,14 +106,33 @@ impl By {
             By::Day => "day",
             By::Week => "week",
             By::Month => "month",
+            By::HourOfDay => "hour-of-day",
+            By::Weekday => "weekday",
+        }
+    }
+
+    /// Whether the periods recur (hour of the day, weekday): each gathers hours from all
+    /// over the range, so rows are written only once the range has been read.
+    pub fn is_cyclic(self) -> bool {
+        matches!(self, By::HourOfDay | By::Weekday)
+    }
+
+    /// The Interval of the cyclic period `key`: `09:00 - 10:00` or `Monday`.
+    pub fn cyclic_label(self, key: i64) -> String {
+        match self {
+            By::Weekday => WEEKDAYS[key.rem_euclid(7) as usize].to_string(),
+            _ => format!("{:02}:00 - {:02}:00", key, (key + 1) % 24),
         }
     }
 
     /// The key of the period holding the local hour that starts at `hour_start`: the hour's
-    /// own start for `Hour`, else the period's first local date as days since the epoch.
+    /// own start for `Hour`, the local hour (0-23) or weekday (0 = Monday) for the cyclic
+    /// periods, else the period's first local date as days since the epoch.
     pub fn key(self, zone: Zone, hour_start: i64) -> i64 {
         match self {
             By::Hour => hour_start,
+            By::HourOfDay => i64::from(zone.local(hour_start).hour()),
+            By::Weekday => i64::from(zone.local(hour_start).weekday().num_days_from_monday()),
             _ => {
                 let date = zone.local(hour_start).date_naive();
                 i64::from(self.first_date(date).num_days_from_ce())
@@ -100,7 +143,7 @@ impl By {
     /// The first local date of the day, week or month that holds `d`.
     pub fn first_date(self, d: NaiveDate) -> NaiveDate {
         match self {
-            By::Hour | By::Day => d,
+            By::Hour | By::Day | By::HourOfDay | By::Weekday => d,
             By::Week => d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
             By::Month => d.with_day(1).unwrap_or(d),
         }
@@ -109,7 +152,7 @@ impl By {
     /// The first local date after the period that starts on `first`.
     pub fn next_date(self, first: NaiveDate) -> NaiveDate {
         match self {
-            By::Hour | By::Day => first + Duration::days(1),
+            By::Hour | By::Day | By::HourOfDay | By::Weekday => first + Duration::days(1),
             By::Week => first + Duration::days(7),
             By::Month => {
                 let (y, m) = if first.month() == 12 {
@@ -125,7 +168,9 @@ impl By {
     /// `2025-09-07`, `2025-W37` or `2025-09` for the period starting on `first`.
     pub fn label(self, first: NaiveDate) -> String {
         match self {
-            By::Hour | By::Day => first.format("%Y-%m-%d").to_string(),
+            By::Hour | By::Day | By::HourOfDay | By::Weekday => {
+                first.format("%Y-%m-%d").to_string()
+            }
             By::Week => {
                 let w = first.iso_week();
                 format!("{}-W{:02}", w.year(), w.week())
@@ -196,6 +241,9 @@ impl RowClock {
         if by == By::Hour {
             return RowClock::hour(zone, key);
         }
+        if by.is_cyclic() {
+            return RowClock::cyclic(by, zone, key, range);
+        }
         let p = span(by, zone, key, range.0, range.1);
         RowClock {
             interval: p.label,
@@ -204,6 +252,14 @@ impl RowClock {
             start: Clock::new(zone, p.start),
             end: Clock::new(zone, p.end),
             cut: p.cut,
+        }
+    }
+
+    /// The clock of the cyclic period `key` of `by`: its Interval, over the whole range.
+    pub fn cyclic(by: By, zone: Zone, key: i64, range: (i64, i64)) -> RowClock {
+        RowClock {
+            interval: by.cyclic_label(key),
+            ..RowClock::range(zone, range)
         }
     }
 

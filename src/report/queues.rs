@@ -11,33 +11,14 @@ use crate::hours::Zone;
 use crate::store::Store;
 
 use super::cell::{Cell, Column, RowKind, col};
-use super::grouped::{Grouper, PeriodRows};
+use super::grouped::{Grouper, PeriodRows, SortValue};
 use super::period::RowClock;
 use super::queue_figures::{QueueHour, QueueOptions};
 use super::request::{ReportFormat, ReportRequest};
 use super::sink::{Figures, ReportSummary, RowSink};
 
 /// The columns of the queue report, in order; JSON adds [`MACHINE_COLUMNS`].
-pub const COLUMNS: [Column; 18] = [
-    col("Interval", "interval"),
-    col("Date", "date"),
-    col("Queue", "queue"),
-    col("Offered", "offered"),
-    col("Answered", "answered"),
-    col("Abandoned", "abandoned"),
-    col("Short Abandons", "short_abandons"),
-    col("Timeouts", "timeouts"),
-    col("Exit Key", "exit_key"),
-    col("Exit Empty", "exit_empty"),
-    col("Transferred", "transferred"),
-    col("Incomplete", "incomplete"),
-    col("Service Level (%)", "service_level_pct"),
-    col("ASA", "asa_secs"),
-    col("Avg Abandon Wait", "avg_abandon_wait_secs"),
-    col("Max Wait", "max_wait_secs"),
-    col("Avg Talk", "avg_talk_secs"),
-    col("Abandon Rate (%)", "abandon_rate_pct"),
-];
+pub use super::columns::QUEUE_COLUMNS as COLUMNS;
 
 /// The period's bounds, whether the range cut it, and the service level's threshold and
 /// basis, in the machine form only.
@@ -77,7 +58,7 @@ pub fn render(
         machine,
         sink,
     };
-    let mut g = Grouper::new(req.by, zone, range, req.totals, rows);
+    let mut g = Grouper::new(req.by, zone, range, req.totals, rows).ranked(req.ranking);
     queue_store.scan_queue_calls(&filter.from_local, &filter.to_local, &mut |mut s| {
         if !req.queue_names.is_empty() && !req.queue_names.contains(&s.queue) {
             return Ok(());
@@ -107,6 +88,12 @@ impl PeriodRows for QueueRows<'_> {
         total.merge(q);
     }
 
+    fn sort_value(&self, clock: &RowClock, queue: &str, q: &QueueHour, column: usize) -> SortValue {
+        self.cells(clock, queue, q)
+            .get(column)
+            .map_or(SortValue::Missing, SortValue::of)
+    }
+
     fn write(&mut self, clock: &RowClock, queue: &str, q: &QueueHour, kind: RowKind) -> Result<()> {
         if kind == RowKind::Detail {
             self.sink.observe(&Figures::Queue {
@@ -116,7 +103,20 @@ impl PeriodRows for QueueRows<'_> {
                 basis: self.opts.sl_basis,
             });
         }
-        let cells = [
+        let cells = self.cells(clock, queue, q);
+        let n = if self.machine {
+            cells.len()
+        } else {
+            COLUMNS.len()
+        };
+        self.sink.row(kind, &cells[..n])
+    }
+}
+
+impl QueueRows<'_> {
+    /// Every cell of a row: [`COLUMNS`], then [`MACHINE_COLUMNS`].
+    fn cells<'a>(&self, clock: &'a RowClock, queue: &'a str, q: &'a QueueHour) -> [Cell<'a>; 23] {
+        [
             Cell::Text(&clock.interval),
             Cell::Date(clock.date, &clock.date_text),
             Cell::Text(queue),
@@ -140,12 +140,6 @@ impl PeriodRows for QueueRows<'_> {
             Cell::Flag(!clock.cut),
             Cell::Int(self.opts.sl_secs),
             Cell::Text(self.opts.sl_basis.name()),
-        ];
-        let n = if self.machine {
-            cells.len()
-        } else {
-            COLUMNS.len()
-        };
-        self.sink.row(kind, &cells[..n])
+        ]
     }
 }

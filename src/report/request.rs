@@ -13,7 +13,8 @@ use super::args::{
     ArgNames, Field, RawReportArgs, opt_time, parse_delimiter, parse_exts, parse_names,
     parse_outcomes,
 };
-use super::cell::{DateStyle, ReportMeta, TextStyle};
+use super::cell::{Column, DateStyle, ReportMeta, TextStyle};
+use super::grouped::Ranking;
 use super::period::By;
 use super::queue_figures::{QueueOptions, SlBasis};
 
@@ -191,20 +192,55 @@ pub enum ReportKind {
     Queues,
     /// One row per queue stint (SPEC §10).
     Calls,
+    /// One row per stint nobody answered, with its callback (SPEC §14).
+    Unanswered,
+    /// Per queue and period, answered and abandoned stints by wait (SPEC §14).
+    Waits,
 }
 
 impl ReportKind {
-    pub fn parse(s: &str, arg: &str) -> Result<ReportKind> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "agents" => Ok(ReportKind::Agents),
-            "queues" => Ok(ReportKind::Queues),
-            "calls" => Ok(ReportKind::Calls),
-            _ => Err(Error::usage(format!(
-                "{arg} '{s}' is not a report kind; expected agents, queues or calls"
-            ))),
+    pub const ALL: [ReportKind; 5] = [
+        ReportKind::Agents,
+        ReportKind::Queues,
+        ReportKind::Calls,
+        ReportKind::Unanswered,
+        ReportKind::Waits,
+    ];
+
+    /// The name `--kind` and `kind=` take.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportKind::Agents => "agents",
+            ReportKind::Queues => "queues",
+            ReportKind::Calls => "calls",
+            ReportKind::Unanswered => "unanswered",
+            ReportKind::Waits => "waits",
         }
     }
+
+    pub fn parse(s: &str, arg: &str) -> Result<ReportKind> {
+        let t = s.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == t)
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{arg} '{s}' is not a report kind; expected {}",
+                    either(Self::ALL.iter().map(|k| k.name()))
+                ))
+            })
+    }
+
+    /// Whether the kind lists stints one by one (so its bounds may fall inside an hour).
+    pub fn is_list(self) -> bool {
+        matches!(self, ReportKind::Calls | ReportKind::Unanswered)
+    }
 }
+
+/// The callback window of the unanswered list when `--callback-window` is not given.
+pub const DEFAULT_CALLBACK_WINDOW: i64 = 24 * 3600;
+/// The longest `--callback-window`: a week bounds what the list reads past its range.
+pub const MAX_CALLBACK_WINDOW: i64 = 7 * 24 * 3600;
 
 /// A validated report request: local start and end (`end > start`), what and how to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +265,15 @@ pub struct ReportRequest {
     pub outcomes: Vec<Outcome>,
     /// Settings of the queue report (defaults unless the command line sets them).
     pub queues: QueueOptions,
+    /// Unanswered list: seconds after a stint's entry within which an answered stint of
+    /// the same caller is its callback.
+    pub callback_window: i64,
+    /// Unanswered list: only the stints without a callback.
+    pub pending: bool,
+    /// Wait distribution: the buckets' upper limits in seconds, increasing.
+    pub buckets: Vec<i64>,
+    /// Agent and queue reports: `--sort` and `--top`.
+    pub ranking: Ranking,
 }
 
 impl ReportRequest {
@@ -286,11 +331,12 @@ impl ReportRequest {
             Some(s) => ReportKind::parse(s, arg(Field::Kind))?,
             None => ReportKind::Agents,
         };
-        if names == ArgNames::Cli && kind != ReportKind::Calls {
+        if names == ArgNames::Cli && !kind.is_list() {
             // Hourly data starts on the hour: a bound inside one would silently round up to
             // the next. The web form keeps rounding, as `/api/report` always has.
             let report = match kind {
                 ReportKind::Queues => "the queue report",
+                ReportKind::Waits => "the wait distribution",
                 _ => "the agent report",
             };
             for (field, given, at) in [
@@ -311,15 +357,18 @@ impl ReportRequest {
             Some(s) => parse_exts(s, arg(Field::Ext))?,
             None => Vec::new(),
         };
-        if kind == ReportKind::Queues && (!exts.is_empty() || raw.extended) {
+        if matches!(kind, ReportKind::Queues | ReportKind::Waits)
+            && (!exts.is_empty() || raw.extended)
+        {
             let which = if raw.extended {
                 arg(Field::Extended)
             } else {
                 arg(Field::Ext)
             };
             return Err(Error::usage(format!(
-                "{which} applies to the agent report only; expected it without {} queues",
-                arg(Field::Kind)
+                "{which} applies to the agent report only; expected it without {} {}",
+                arg(Field::Kind),
+                kind.name()
             )));
         }
         let by = match raw.by.as_deref() {
@@ -331,14 +380,13 @@ impl ReportRequest {
                 "{} applies to {what} only; expected it without {} {}",
                 arg(field),
                 arg(Field::Kind),
-                match kind {
-                    ReportKind::Agents => "agents",
-                    ReportKind::Queues => "queues",
-                    ReportKind::Calls => "calls",
-                }
+                kind.name()
             )))
         };
-        if kind == ReportKind::Calls {
+        if kind == ReportKind::Unanswered && !exts.is_empty() {
+            return only(Field::Ext, "the agent report and the call list");
+        }
+        if kind.is_list() {
             if raw.extended {
                 return only(Field::Extended, "the agent report");
             }
@@ -355,6 +403,39 @@ impl ReportRequest {
             }
             Some(s) => parse_names(s, arg(Field::Queue))?,
             None => Vec::new(),
+        };
+        let callback_window = match raw.callback_window.as_deref() {
+            Some(_) if kind != ReportKind::Unanswered => {
+                return only(Field::CallbackWindow, "the unanswered list");
+            }
+            Some(s) => parse_window(s, arg(Field::CallbackWindow))?,
+            None => DEFAULT_CALLBACK_WINDOW,
+        };
+        if raw.pending && kind != ReportKind::Unanswered {
+            return only(Field::Pending, "the unanswered list");
+        }
+        let buckets = match raw.buckets.as_deref() {
+            Some(_) if kind != ReportKind::Waits => {
+                return only(Field::Buckets, "the wait distribution");
+            }
+            Some(s) => super::columns::parse_buckets(s, arg(Field::Buckets))?,
+            None => super::columns::DEFAULT_BUCKETS.to_vec(),
+        };
+        let ranked = matches!(kind, ReportKind::Agents | ReportKind::Queues);
+        let column = match raw.sort.as_deref() {
+            Some(_) if !ranked => return only(Field::Sort, "the agent and queue reports"),
+            Some(s) => Some(parse_sort(s, arg(Field::Sort), kind)?),
+            None => None,
+        };
+        let top = match raw.top.as_deref() {
+            Some(_) if !ranked => return only(Field::Top, "the agent and queue reports"),
+            Some(s) => Some(parse_top(s, arg(Field::Top))?),
+            None => None,
+        };
+        let ranking = Ranking {
+            column: column.map(|(c, _)| c),
+            ascending: column.is_some_and(|(_, asc)| asc),
+            top,
         };
         let outcomes = match raw.outcome.as_deref() {
             Some(_) if kind != ReportKind::Calls => {
@@ -415,6 +496,10 @@ impl ReportRequest {
                 sl_basis,
                 ..defaults
             },
+            callback_window,
+            pending: raw.pending,
+            buckets,
+            ranking,
         })
     }
 
@@ -489,6 +574,73 @@ impl ReportRequest {
             self.end.format("%Y-%m-%d"),
             self.format.extension()
         )
+    }
+}
+
+/// The columns `--sort` may name for `kind`, each with its index among the kind's cells:
+/// every column but the period's own (Interval, Date, Start and End Time).
+fn sortable(kind: ReportKind) -> Vec<(usize, Column)> {
+    let (columns, period): (Vec<Column>, usize) = match kind {
+        ReportKind::Agents => (
+            super::columns::AGENT_COLUMNS
+                .iter()
+                .chain(&super::columns::AGENT_EXTENDED_COLUMNS)
+                .copied()
+                .collect(),
+            4,
+        ),
+        _ => (super::columns::QUEUE_COLUMNS.to_vec(), 2),
+    };
+    columns.into_iter().enumerate().skip(period).collect()
+}
+
+/// `COLUMN[:asc|:desc]`: a column's JSON key or header (any case) of `kind`; its index and
+/// whether it sorts ascending (largest first by default).
+fn parse_sort(s: &str, arg: &str, kind: ReportKind) -> Result<(usize, bool)> {
+    let t = s.trim();
+    let (name, direction) = match t.rsplit_once(':') {
+        Some((n, d)) if matches!(d.to_ascii_lowercase().as_str(), "asc" | "desc") => {
+            (n.trim(), d.eq_ignore_ascii_case("asc"))
+        }
+        _ => (t, false),
+    };
+    sortable(kind)
+        .into_iter()
+        .find(|(_, c)| c.key.eq_ignore_ascii_case(name) || c.header.eq_ignore_ascii_case(name))
+        .map(|(i, _)| (i, direction))
+        .ok_or_else(|| {
+            let example = match kind {
+                ReportKind::Agents => "answered_calls or aht_secs:asc",
+                _ => "offered or abandon_rate_pct:asc",
+            };
+            Error::usage(format!(
+                "{arg} '{s}' is not a column of the {} report; expected COLUMN[:asc], a column's JSON key or header such as {example}",
+                kind.name().trim_end_matches('s')
+            ))
+        })
+}
+
+/// The most rows `--top` keeps per period.
+const MAX_TOP: usize = 100_000;
+
+fn parse_top(s: &str, arg: &str) -> Result<usize> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_TOP).contains(&n) => Ok(n),
+        _ => Err(Error::usage(format!(
+            "{arg} '{s}' is not a number of rows; expected a whole number from 1 to {MAX_TOP}, e.g. 10"
+        ))),
+    }
+}
+
+/// A callback window: a span such as `24h`, `90m` or `3600s`, more than nothing and at most
+/// [`MAX_CALLBACK_WINDOW`].
+fn parse_window(s: &str, arg: &str) -> Result<i64> {
+    let expected = "expected a span from 1s to 7d such as 24h, 90m or 3600s";
+    match crate::hours::parse_span(s, arg) {
+        Ok(secs) if (1..=MAX_CALLBACK_WINDOW).contains(&secs) => Ok(secs),
+        _ => Err(Error::usage(format!(
+            "{arg} '{s}' is not a callback window; {expected}"
+        ))),
     }
 }
 
@@ -683,6 +835,40 @@ mod tests {
         let many: Vec<String> = (0..=MAX_LISTED).map(|i| i.to_string()).collect();
         a.ext = Some(many.join(","));
         assert!(err(&a, ArgNames::Cli).contains("at most"));
+    }
+
+    #[test]
+    fn sort_names_a_column_by_key_or_header_with_a_direction() {
+        let ranking = |kind: &str, sort: &str| {
+            let r = RawReportArgs {
+                kind: Some(kind.into()),
+                sort: Some(sort.into()),
+                top: Some("5".into()),
+                ..raw("2025-09-07")
+            };
+            ReportRequest::parse(&r, ArgNames::Http).map(|r| r.ranking)
+        };
+        let r = ranking("agents", "answered_calls").unwrap();
+        assert_eq!((r.column, r.ascending, r.top), (Some(13), false, Some(5)));
+        let r = ranking("agents", "AHT:asc").unwrap();
+        assert_eq!((r.column, r.ascending), (Some(15), true));
+        assert_eq!(
+            ranking("agents", "talk_secs:DESC").unwrap().column,
+            Some(27)
+        );
+        assert_eq!(ranking("queues", "Offered").unwrap().column, Some(3));
+        assert_eq!(ranking("queues", "queue:asc").unwrap().column, Some(2));
+        for (kind, bad) in [
+            ("agents", "date"),
+            ("queues", "ext"),
+            ("queues", "offered:"),
+        ] {
+            let e = ranking(kind, bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("sort '{bad}' is not a column")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub enum Figures<'a> {
     Call {
         outcome: Option<Outcome>,
     },
+    /// A row of the unanswered list.
+    Unanswered {
+        called_back: bool,
+    },
 }
 
 /// A format of a report: a header, then rows of typed cells in header order.

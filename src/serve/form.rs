@@ -8,7 +8,11 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use maud::{Markup, html};
 
 /// The flags among the form's fields (checkboxes).
-const FLAGS: [(&str, &str); 2] = [("extended", "Extended"), ("totals", "Totals")];
+const FLAGS: [(&str, &str); 3] = [
+    ("extended", "Extended"),
+    ("totals", "Totals"),
+    ("pending", "Not called back only"),
+];
 
 /// The fields whose repeats (one per ticked checkbox) the page joins into one list.
 pub const LISTS: [&str; 2] = ["ext", "queue"];
@@ -265,8 +269,8 @@ pub fn header(v: &Values<'_>, choices: &Choices, error: Option<&str>, downloads:
                 label { "Start time" input type="time" name="startTime" value=(v.get("startTime")); }
                 label { "End date" input type="date" name="endDate" value=(v.get("endDate")); }
                 label { "End time" input type="time" name="endTime" value=(v.get("endTime")); }
-                label { "Kind" (select("kind", v.get("kind"), &[("agents", "Agents"), ("queues", "Queues"), ("calls", "Calls")])) }
-                label { "Period" (select("by", v.get("by"), &[("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month")])) }
+                label { "Kind" (select("kind", v.get("kind"), &[("agents", "Agents"), ("queues", "Queues"), ("calls", "Calls"), ("unanswered", "Unanswered"), ("waits", "Waits")])) }
+                label { "Period" (select("by", v.get("by"), &[("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month"), ("hour-of-day", "Hour of day"), ("weekday", "Weekday")])) }
                 (pick("Agents", "ext", &agents, &v.items("ext"), "3012,3032"))
                 (pick("Queues", "queue", &queues, &v.items("queue"), "sales,support"))
                 label { "SL threshold (s)" input type="number" name="slSecs" min="0" step="1" inputmode="numeric" value=(v.get("slSecs")) placeholder="20"; }
@@ -276,6 +280,10 @@ pub fn header(v: &Values<'_>, choices: &Choices, error: Option<&str>, downloads:
                     ("answered", "Answered"),
                     ("answered-plus-abandoned", "Answered + abandoned"),
                 ])) }
+                label { "Sort by" input type="text" name="sort" value=(v.get("sort")) placeholder="answered_calls or aht_secs:asc"; }
+                label { "Top" input type="number" name="top" min="1" step="1" inputmode="numeric" value=(v.get("top")) placeholder="all"; }
+                label { "Callback window" input type="text" name="callbackWindow" value=(v.get("callbackWindow")) placeholder="24h"; }
+                label { "Wait buckets (s)" input type="text" name="buckets" value=(v.get("buckets")) placeholder="10,20,30,45,60,90,120"; }
                 @for (flag, label) in FLAGS {
                     label.flag {
                         input type="checkbox" name=(flag) value="1" checked[v.on(flag)];
@@ -351,6 +359,42 @@ mod tests {
             "/api/report?startDate=2025-09-07&ext=%3Cscript%3Ealert%281%29%3C%2Fscript%3E&by=day&totals=1&token=t%26k&format=xlsx"
         );
         assert!(page.contains(r#"name="token" value="t&amp;k""#), "{page}");
+    }
+
+    #[test]
+    fn the_form_offers_the_new_kinds_periods_and_options() {
+        let p = pairs(&[
+            ("startDate", "2025-09-07"),
+            ("kind", "unanswered"),
+            ("by", "weekday"),
+            ("callbackWindow", "2h"),
+            ("pending", "1"),
+            ("sort", "offered:asc"),
+            ("top", "5"),
+            ("buckets", "10,20"),
+        ]);
+        let v = Values {
+            pairs: &p,
+            token: None,
+        };
+        let page = header(&v, &Choices::default(), None, true).into_string();
+        for want in [
+            r#"<option value="unanswered" selected>Unanswered</option>"#,
+            r#"<option value="waits">Waits</option>"#,
+            r#"<option value="weekday" selected>Weekday</option>"#,
+            r#"<option value="hour-of-day">Hour of day</option>"#,
+            r#"name="callbackWindow" value="2h""#,
+            r#"name="pending" value="1" checked"#,
+            r#"name="sort" value="offered:asc""#,
+            r#"name="top" min="1" step="1" inputmode="numeric" value="5""#,
+            r#"name="buckets" value="10,20""#,
+        ] {
+            assert!(page.contains(want), "{want}: {page}");
+        }
+        // Every field the form sends is a parameter of /api/report.
+        let raw = crate::report::args::RawReportArgs::from_query(p.clone()).unwrap();
+        assert!(raw.pending);
+        assert_eq!(raw.callback_window.as_deref(), Some("2h"));
     }
 
     #[test]

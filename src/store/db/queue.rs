@@ -139,7 +139,11 @@ pub(super) fn load_chunk<B: Backend + ?Sized>(
     })
 }
 
-/// The body of [`crate::store::QueueStore::scan_queue_calls`].
+/// The body of [`crate::store::QueueStore::scan_queue_calls`]. The order asked for is not
+/// the key's, so the database sorts what it reads: one local day per statement keeps that
+/// sort to a day's stints whatever the range (a month in one statement held them all, some
+/// 350 MiB for a month of 2.88 M stints on SQLite). A day's hours all start before the next
+/// day's, so the days in label order are the hours in time order.
 pub(super) fn scan_stints<B: Backend + ?Sized>(
     b: &mut B,
     from_local: &str,
@@ -151,9 +155,73 @@ pub(super) fn scan_stints<B: Backend + ?Sized>(
          ORDER BY enter_hour, queuename, enter_time, callid",
         table::QUEUE_CALLS.column_list()
     );
-    b.query(
-        &sql,
-        &[Cell::text(from_local), Cell::text(to_local)],
-        &mut |r| each(rows::decode_stint(r)?),
-    )
+    for (from, to) in day_slices(from_local, to_local) {
+        b.query(&sql, &[Cell::text(&from), Cell::text(&to)], &mut |r| {
+            each(rows::decode_stint(r)?)
+        })?;
+    }
+    Ok(())
+}
+
+/// `[from, to)` of `YYYY-MM-DD HH:00` labels cut at each local midnight; the whole range as
+/// one slice when a bound is not such a label.
+fn day_slices(from: &str, to: &str) -> Vec<(String, String)> {
+    let date = |label: &str| {
+        label
+            .get(..10)
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    };
+    let mut out = Vec::new();
+    let (Some(mut day), Some(_)) = (date(from), date(to)) else {
+        return vec![(from.to_string(), to.to_string())];
+    };
+    let mut cur = from.to_string();
+    while cur.as_str() < to {
+        let Some(next_day) = day.succ_opt() else {
+            break;
+        };
+        let midnight = next_day.format("%Y-%m-%d 00:00").to_string();
+        let next = if midnight.as_str() < to {
+            midnight
+        } else {
+            to.to_string()
+        };
+        out.push((std::mem::replace(&mut cur, next), cur.clone()));
+        day = next_day;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::day_slices;
+
+    #[test]
+    fn scans_are_cut_at_local_midnights() {
+        let s = |a: &str, b: &str| day_slices(a, b);
+        let pairs = |v: Vec<(String, String)>| -> Vec<String> {
+            v.into_iter().map(|(a, b)| format!("{a}|{b}")).collect()
+        };
+        assert_eq!(
+            pairs(s("2025-09-07 05:00", "2025-09-09 03:00")),
+            [
+                "2025-09-07 05:00|2025-09-08 00:00",
+                "2025-09-08 00:00|2025-09-09 00:00",
+                "2025-09-09 00:00|2025-09-09 03:00",
+            ]
+        );
+        assert_eq!(
+            pairs(s("2025-09-07 00:00", "2025-09-08 00:00")),
+            ["2025-09-07 00:00|2025-09-08 00:00"]
+        );
+        assert!(s("2025-09-08 00:00", "2025-09-07 00:00").is_empty());
+        assert_eq!(pairs(s("x", "y")), ["x|y"]);
+        assert_eq!(
+            pairs(s("2025-12-31 23:00", "2026-01-01 01:00")),
+            [
+                "2025-12-31 23:00|2026-01-01 00:00",
+                "2026-01-01 00:00|2026-01-01 01:00",
+            ]
+        );
+    }
 }
