@@ -44,7 +44,7 @@ impl TypedValueParser for Offered {
 }
 
 /// The values of `--format`, `--kind` and `--by` completion offers.
-const FORMATS: &[&str] = &["csv", "json", "xlsx", "html", "table"];
+const FORMATS: &[&str] = &["csv", "json", "xlsx", "html", "pdf", "table"];
 const KINDS: &[&str] = &["agents", "queues", "calls"];
 const PERIODS: &[&str] = &["hour", "day", "week", "month"];
 
@@ -63,7 +63,7 @@ pub struct Args {
     /// 00:00:00]; without --end-date, the next time after the start that the clock reads it
     #[arg(long, value_name = "HH:MM[:SS]")]
     pub end_time: Option<String>,
-    /// csv, json, xlsx, html or table [default: from --output's extension, else table on a
+    /// csv, json, xlsx, html, pdf or table [default: from --output's extension, else table on a
     /// terminal and csv elsewhere]
     #[arg(
         long,
@@ -126,6 +126,9 @@ pub struct Args {
     /// answered-plus-abandoned
     #[arg(long, value_name = "BASIS", default_value = "offered-minus-short")]
     pub sl_basis: String,
+    /// PDF: the paper size, a4 or letter [default: a4]
+    #[arg(long, value_name = "SIZE")]
+    pub paper: Option<String>,
     /// Write to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
@@ -163,6 +166,7 @@ impl Args {
             dates: self.dates.clone(),
             sl_secs: Some(self.sl_secs.to_string()),
             sl_basis: Some(self.sl_basis.clone()),
+            paper: self.paper.clone(),
         })
     }
 }

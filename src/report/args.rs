@@ -38,6 +38,7 @@ impl ArgNames {
             (ArgNames::Cli, Dates) => "--dates",
             (ArgNames::Cli, SlSecs) => "--sl-secs",
             (ArgNames::Cli, SlBasis) => "--sl-basis",
+            (ArgNames::Cli, Paper) => "--paper",
             (ArgNames::Http, StartDate) => "startDate",
             (ArgNames::Http, EndDate) => "endDate",
             (ArgNames::Http, StartTime) => "startTime",
@@ -55,6 +56,7 @@ impl ArgNames {
             (ArgNames::Http, Dates) => "dates",
             (ArgNames::Http, SlSecs) => "slSecs",
             (ArgNames::Http, SlBasis) => "slBasis",
+            (ArgNames::Http, Paper) => "paper",
         }
     }
 }
@@ -79,6 +81,7 @@ pub(super) enum Field {
     Dates,
     SlSecs,
     SlBasis,
+    Paper,
 }
 
 /// The report arguments as the user typed them (flags or query parameters).
@@ -104,10 +107,12 @@ pub struct RawReportArgs {
     pub sl_secs: Option<String>,
     /// Queue report: the service level's denominator.
     pub sl_basis: Option<String>,
+    /// PDF: `a4` or `letter`.
+    pub paper: Option<String>,
 }
 
 /// The query parameters of `/api/report`, in the order error messages list them.
-const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter, dates, slSecs, slBasis";
+const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter, dates, slSecs, slBasis, paper";
 
 impl RawReportArgs {
     /// Maps the query pairs of `/api/report` or the web page onto the report arguments,
@@ -140,6 +145,7 @@ impl RawReportArgs {
                 "dates" => &mut raw.dates,
                 "slSecs" => &mut raw.sl_secs,
                 "slBasis" => &mut raw.sl_basis,
+                "paper" => &mut raw.paper,
                 "extended" | "totals" | "bom" => {
                     let on = match v.as_str() {
                         "" | "1" | "true" | "on" => true,

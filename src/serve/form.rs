@@ -296,6 +296,7 @@ pub fn header(v: &Values<'_>, choices: &Choices, error: Option<&str>, downloads:
                     a href=(v.download("csv")) { "CSV" }
                     a href=(v.download("xlsx")) { "XLSX" }
                     a href=(v.download("json")) { "JSON" }
+                    a href=(v.download("pdf")) { "PDF" }
                 }
             }
         }
