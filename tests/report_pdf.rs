@@ -184,7 +184,10 @@ fn the_example_day_holds_every_row_once_with_the_header_on_every_page() {
     ] {
         assert!(pages[0].contains(figure), "{figure}: {}", pages[0]);
     }
-    assert!(!pages[0].contains("Interval"), "no table on the summary page");
+    assert!(
+        !pages[0].contains("Interval"),
+        "no table on the summary page"
+    );
     let mut got = Vec::new();
     for (i, page) in pages.iter().enumerate() {
         let footer = "Agents report · 2025-08-20 00:00 to 2025-08-21 00:00 · Asia/Kolkata";
@@ -202,7 +205,10 @@ fn the_example_day_holds_every_row_once_with_the_header_on_every_page() {
     got.sort();
     want.sort();
     let first_difference = got.iter().zip(&want).find(|(g, w)| g != w);
-    assert_eq!(first_difference, None, "the PDF's rows are the HTML table's");
+    assert_eq!(
+        first_difference, None,
+        "the PDF's rows are the HTML table's"
+    );
     assert_eq!(got.len(), want.len(), "each row once");
     assert!(got.iter().any(|r| r.contains("TOTAL")));
 

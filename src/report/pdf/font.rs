@@ -33,6 +33,8 @@ pub struct Font {
     face: FontRef<'static>,
     metrics: GlyphMetrics<'static>,
     units_per_em: f32,
+    /// The glyphs used, ASCII in a table (nearly every character of a report).
+    ascii: [Option<Glyph>; 128],
     glyphs: HashMap<char, Glyph>,
     remapper: GlyphRemapper,
     /// The character each subset glyph stands for, by subset id (for ToUnicode).
@@ -58,6 +60,7 @@ impl Font {
             face,
             metrics,
             units_per_em,
+            ascii: [None; 128],
             glyphs: HashMap::new(),
             remapper: GlyphRemapper::new(),
             chars: vec![None],
@@ -66,6 +69,9 @@ impl Font {
     }
 
     fn glyph(&mut self, c: char) -> Glyph {
+        if let Some(Some(g)) = self.ascii.get(c as usize) {
+            return *g;
+        }
         if let Some(g) = self.glyphs.get(&c) {
             return *g;
         }
@@ -84,7 +90,12 @@ impl Font {
             self.chars[at].get_or_insert(c);
         }
         let g = Glyph { cid, advance };
-        self.glyphs.insert(c, g);
+        match self.ascii.get_mut(c as usize) {
+            Some(slot) => *slot = Some(g),
+            None => {
+                self.glyphs.insert(c, g);
+            }
+        }
         g
     }
 
