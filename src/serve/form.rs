@@ -352,6 +352,19 @@ mod tests {
             "/api/report?startDate=2025-09-07&ext=%3Cscript%3Ealert%281%29%3C%2Fscript%3E&by=day&totals=1&token=t%26k&format=xlsx"
         );
         assert!(page.contains(r#"name="token" value="t&amp;k""#), "{page}");
+        // Every file format has its link, the PDF too.
+        for (format, text) in [
+            ("csv", "CSV"),
+            ("xlsx", "XLSX"),
+            ("json", "JSON"),
+            ("pdf", "PDF"),
+        ] {
+            let link = v.download(format).replace('&', "&amp;");
+            assert!(
+                page.contains(&format!("<a href=\"{link}\">{text}</a>")),
+                "{format}: {page}"
+            );
+        }
     }
 
     #[test]

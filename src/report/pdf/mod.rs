@@ -27,36 +27,9 @@ use super::overview::ChartData;
 use super::sink::{Figures, RowSink, write_err};
 
 use font::Font;
+pub use page::Paper;
 use page::{Geometry, TableRow};
 use writer::{ObjectWriter, deflate};
-
-/// The paper size of `--paper`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Paper {
-    #[default]
-    A4,
-    Letter,
-}
-
-impl Paper {
-    pub fn parse(s: &str, arg: &str) -> Result<Paper> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "a4" => Ok(Paper::A4),
-            "letter" => Ok(Paper::Letter),
-            _ => Err(Error::usage(format!(
-                "{arg} '{s}' is not a paper size; expected a4 or letter"
-            ))),
-        }
-    }
-
-    /// Width and height of the upright sheet, in points.
-    pub fn size(self) -> (f32, f32) {
-        match self {
-            Paper::A4 => (595.28, 841.89),
-            Paper::Letter => (612.0, 792.0),
-        }
-    }
-}
 
 /// How many table rows one page of `paper` holds, upright or in landscape: the first page
 /// is the summary, so a report of `n` rows has `1 + ceil(n / rows_per_page)` pages.

@@ -7,12 +7,11 @@ use std::collections::BTreeSet;
 use pdf_writer::types::TextRenderingMode;
 use pdf_writer::{Content, Name, Str};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::cell::{Column, ReportMeta};
 use crate::report::chart;
 use crate::report::overview::{ChartData, charts, summary};
 
-use super::Paper;
 use super::font::Font;
 use super::svg::Chart;
 
@@ -29,6 +28,34 @@ const HEADER_H: f32 = HEADER_LINES as f32 * HEADER_LINE + 4.0;
 const MARGIN: f32 = 36.0;
 /// The footer's baseline, within the bottom margin.
 const FOOTER_Y: f32 = 20.0;
+
+/// The paper size of `--paper`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Paper {
+    #[default]
+    A4,
+    Letter,
+}
+
+impl Paper {
+    pub fn parse(s: &str, arg: &str) -> Result<Paper> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "a4" => Ok(Paper::A4),
+            "letter" => Ok(Paper::Letter),
+            _ => Err(Error::usage(format!(
+                "{arg} '{s}' is not a paper size; expected a4 or letter"
+            ))),
+        }
+    }
+
+    /// Width and height of the upright sheet, in points.
+    pub fn size(self) -> (f32, f32) {
+        match self {
+            Paper::A4 => (595.28, 841.89),
+            Paper::Letter => (612.0, 792.0),
+        }
+    }
+}
 
 /// A row of the table as it is shown: its cells' text and whether each is a number
 /// (right-aligned); total rows are bold on a grey ground.
