@@ -339,6 +339,7 @@ fn letter_paper_an_empty_range_and_the_format_from_the_extension() {
     );
     let pages = pages(&empty);
     assert_eq!(pages.len(), 1);
+    assert!(!landscape(&empty), "the page saying so stays upright");
     assert!(
         pages[0].contains("No data from 2030-01-01 00:00 to 2030-01-02 00:00 (Europe/London)."),
         "{}",

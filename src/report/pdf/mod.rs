@@ -119,6 +119,10 @@ impl<'a> PdfSink<'a> {
     /// Writes the pages the pending rows fill (all of them at the end).
     fn flush(&mut self, all: bool) -> Result<()> {
         if self.geometry.is_none() {
+            // No row at all: the page saying so stays upright.
+            if self.pending.is_empty() {
+                return Ok(());
+            }
             let upright = Geometry::new(self.paper, false);
             if !all && self.pending.len() < upright.rows_per_page() {
                 return Ok(());
