@@ -1,7 +1,7 @@
 //! Report throughput (SPEC §8, §10): a 30-day month of a 2,000-agent center (1.44 M
 //! agent-hours) in a temporary SQLite database, rendered by `write_report` to a sink in
-//! several cases: the hourly CSV of the month, the same month `--by day`, XLSX and HTML of
-//! one day (48,000 rows), and XLSX of the whole month. Each case renders in a fresh process
+//! several cases: the hourly CSV of the month, the same month `--by day`, XLSX, HTML and PDF
+//! of one day (48,000 rows), and XLSX of the whole month. Each case renders in a fresh process
 //! (this benchmark again, with `APR_BENCH_RENDER` set) so that its peak resident memory
 //! (VmHWM) is its own, not the filling's. Prints rows/s of the store's scan alone and of the
 //! whole report, and that peak.
@@ -152,7 +152,7 @@ fn main() {
     drop(store);
     let cases = std::env::var("APR_BENCH_CASES").unwrap_or_else(|_| {
         format!(
-            "csv:hour:{days},csv:day:{days},xlsx:hour:1,html:hour:1,xlsx:hour:{days},\
+            "csv:hour:{days},csv:day:{days},xlsx:hour:1,html:hour:1,pdf:hour:1,xlsx:hour:{days},\
              csv:hour-of-day:{days},csv:weekday:{days},csv:day:{days}:agents:top,\
              csv:hour:{days}:unanswered,csv:day:{days}:waits,csv:hour-of-day:{days}:queues"
         )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as a newcomer or CI runs it on a fresh machine: makes sure MariaDB
 # is installed and answering (MySQL-backend tests use a scratch database on it) and that
-# Chromium and its WebDriver are installed (the browser tests of the web page), then runs
+# Chromium and its WebDriver (the browser tests of the web page) and poppler-utils (the PDF
+# report read back) are installed, then runs
 # the format check, clippy with warnings as errors, and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,10 @@ cd "$(dirname "$0")/.."
 if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   echo "installing MariaDB (mariadb-server) ..."
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null
+fi
+if [ ! -x /usr/bin/pdftotext ] || [ ! -x /usr/bin/pdftoppm ] || [ ! -x /usr/bin/pdfinfo ]; then
+  echo "installing poppler-utils (the PDF report read back: tests/report_pdf.rs) ..."
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
 fi
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   echo "installing Chromium and chromium-driver (browser tests) ..."

@@ -115,6 +115,7 @@ fn the_report_is_mailed_as_an_attachment_to_every_recipient() {
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
         ("html", "text/html"),
+        ("pdf", "application/pdf"),
     ] {
         let args = ["--start-date", "2025-09-07", "--format", format];
         let a = report(&db)
@@ -191,7 +192,7 @@ fn the_report_is_mailed_as_an_attachment_to_every_recipient() {
             );
         }
     }
-    assert_eq!(server.received().len(), 4, "one message per run");
+    assert_eq!(server.received().len(), 5, "one message per run");
 }
 
 #[test]

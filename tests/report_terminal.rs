@@ -134,10 +134,10 @@ fn format_and_output_extension_must_agree() {
             ),
         ),
         (
-            vec!["--output", &path("x.pdf")],
+            vec!["--output", &path("x.docx")],
             format!(
-                "error: --output '{}': .pdf is not a report format; expected a file ending in .csv, .json, .xlsx or .html, or --format\n",
-                path("x.pdf")
+                "error: --output '{}': .docx is not a report format; expected a file ending in .csv, .json, .xlsx, .html or .pdf, or --format\n",
+                path("x.docx")
             ),
         ),
     ] {
@@ -298,7 +298,7 @@ fn completions_offer_the_values_of_kind_by_and_format() {
         .success();
     let script = text(&a.get_output().stdout);
     for values in [
-        "csv json xlsx html table",
+        "csv json xlsx html pdf table",
         "agents queues calls",
         "hour day week month",
     ] {

@@ -44,9 +44,9 @@ impl TypedValueParser for Offered {
 }
 
 /// The values of `--format`, `--kind` and `--by` completion offers.
-const FORMATS: &[&str] = &["csv", "json", "xlsx", "html", "table"];
 const KINDS: &[&str] = &["agents", "queues", "calls", "unanswered", "waits"];
 const PERIODS: &[&str] = &["hour", "day", "week", "month", "hour-of-day", "weekday"];
+const FORMATS: &[&str] = &["csv", "json", "xlsx", "html", "pdf", "table"];
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -63,7 +63,7 @@ pub struct Args {
     /// 00:00:00]; without --end-date, the next time after the start that the clock reads it
     #[arg(long, value_name = "HH:MM[:SS]")]
     pub end_time: Option<String>,
-    /// csv, json, xlsx, html or table [default: from --output's extension, else table on a
+    /// csv, json, xlsx, html, pdf or table [default: from --output's extension, else table on a
     /// terminal and csv elsewhere]
     #[arg(
         long,
@@ -147,6 +147,9 @@ pub struct Args {
     /// N); a TOTAL row still sums them all
     #[arg(long, value_name = "N")]
     pub top: Option<String>,
+    /// PDF: the paper size, a4 or letter [default: a4]
+    #[arg(long, value_name = "SIZE")]
+    pub paper: Option<String>,
     /// Write to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
@@ -189,6 +192,7 @@ impl Args {
             buckets: self.buckets.clone(),
             sort: self.sort.clone(),
             top: self.top.clone(),
+            paper: self.paper.clone(),
         })
     }
 }

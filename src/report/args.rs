@@ -43,6 +43,7 @@ impl ArgNames {
             (ArgNames::Cli, Buckets) => "--buckets",
             (ArgNames::Cli, Sort) => "--sort",
             (ArgNames::Cli, Top) => "--top",
+            (ArgNames::Cli, Paper) => "--paper",
             (ArgNames::Http, StartDate) => "startDate",
             (ArgNames::Http, EndDate) => "endDate",
             (ArgNames::Http, StartTime) => "startTime",
@@ -65,6 +66,7 @@ impl ArgNames {
             (ArgNames::Http, Buckets) => "buckets",
             (ArgNames::Http, Sort) => "sort",
             (ArgNames::Http, Top) => "top",
+            (ArgNames::Http, Paper) => "paper",
         }
     }
 }
@@ -94,6 +96,7 @@ pub(super) enum Field {
     Buckets,
     Sort,
     Top,
+    Paper,
 }
 
 /// The report arguments as the user typed them (flags or query parameters).
@@ -129,10 +132,12 @@ pub struct RawReportArgs {
     pub sort: Option<String>,
     /// Agent and queue reports: the first N rows of each period.
     pub top: Option<String>,
+    /// PDF: `a4` or `letter`.
+    pub paper: Option<String>,
 }
 
 /// The query parameters of `/api/report`, in the order error messages list them.
-const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter, dates, slSecs, slBasis, callbackWindow, pending, buckets, sort, top";
+const REPORT_PARAMS: &str = "startDate, endDate, startTime, endTime, format, kind, by, ext, queue, outcome, extended, totals, bom, delimiter, dates, slSecs, slBasis, callbackWindow, pending, buckets, sort, top, paper";
 
 impl RawReportArgs {
     /// Maps the query pairs of `/api/report` or the web page onto the report arguments,
@@ -169,6 +174,7 @@ impl RawReportArgs {
                 "buckets" => &mut raw.buckets,
                 "sort" => &mut raw.sort,
                 "top" => &mut raw.top,
+                "paper" => &mut raw.paper,
                 "extended" | "totals" | "bom" | "pending" => {
                     let on = match v.as_str() {
                         "" | "1" | "true" | "on" => true,

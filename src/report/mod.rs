@@ -4,7 +4,7 @@
 //! - `request`: the user's strings (`args`: as typed, named per origin, parsed value by
 //!   value) validated into a [`request::ReportRequest`];
 //! - the kinds (`agents`, `queues`, `calls`, `unanswered`, `waits`): each owns its columns and streams its rows;
-//! - the formats (`csv`, `json`, `xlsx`, `html` with `chart`, the terminal's `table`): each
+//! - the formats (`csv`, `json`, `xlsx`, `html` with `chart`, `pdf`, the terminal's `table`): each
 //!   one [`sink::RowSink`]; `html` also in the mail look (`html_mail`, with the charts as
 //!   PNG from `raster`), and `headline` sums a mailed report's figures beside any format;
 //! - `sink` (the sink trait and the figures behind a row), `agent_figures`, `queue_figures`
@@ -34,6 +34,7 @@ pub mod html_mail;
 pub mod json;
 pub mod mailed;
 pub mod overview;
+pub mod pdf;
 pub mod period;
 pub mod queue_figures;
 pub mod queues;
@@ -75,6 +76,7 @@ fn format_sink<'a>(req: &ReportRequest, out: &'a mut dyn Write) -> Box<dyn RowSi
         ReportFormat::Json => Box::new(json::JsonSink::new(out)),
         ReportFormat::Xlsx => Box::new(xlsx::XlsxSink::new(out, req.dates)),
         ReportFormat::Html => Box::new(html::HtmlSink::new(out, req.text_style())),
+        ReportFormat::Pdf => Box::new(pdf::PdfSink::new(out, req.text_style(), req.paper)),
         ReportFormat::Table => Box::new(table::TableSink::new(out, req.text_style())),
     }
 }

@@ -45,15 +45,21 @@ fn fonts() -> Arc<fontdb::Database> {
         .clone()
 }
 
-/// Rasterises one SVG document (an `<svg>` element as [`super::chart`] returns it) to a PNG
-/// of the SVG's width and height on a white ground.
-pub fn png(svg: &str) -> Result<Png> {
+/// One SVG document resolved by usvg with the built-in font (also what the PDF report
+/// draws its charts from).
+pub fn tree(svg: &str) -> Result<usvg::Tree> {
     let options = usvg::Options {
         font_family: FONT_FAMILY.to_string(),
         fontdb: fonts(),
         ..usvg::Options::default()
     };
-    let tree = usvg::Tree::from_str(svg, &options).map_err(raster_err)?;
+    usvg::Tree::from_str(svg, &options).map_err(raster_err)
+}
+
+/// Rasterises one SVG document (an `<svg>` element as [`super::chart`] returns it) to a PNG
+/// of the SVG's width and height on a white ground.
+pub fn png(svg: &str) -> Result<Png> {
+    let tree = tree(svg)?;
     let size = tree.size().to_int_size();
     let mut pixmap = Pixmap::new(size.width(), size.height()).ok_or_else(|| {
         raster_err(format!(

@@ -15,6 +15,7 @@ use super::args::{
 };
 use super::cell::{Column, DateStyle, ReportMeta, TextStyle};
 use super::grouped::Ranking;
+use super::pdf::Paper;
 use super::period::By;
 use super::queue_figures::{QueueOptions, SlBasis};
 
@@ -25,25 +26,29 @@ pub enum ReportFormat {
     Json,
     Xlsx,
     Html,
+    /// A native PDF (SPEC §14).
+    Pdf,
     /// Aligned columns for a terminal (`apr report` only).
     Table,
 }
 
 impl ReportFormat {
-    pub const ALL: [ReportFormat; 5] = [
+    pub const ALL: [ReportFormat; 6] = [
         ReportFormat::Csv,
         ReportFormat::Json,
         ReportFormat::Xlsx,
         ReportFormat::Html,
+        ReportFormat::Pdf,
         ReportFormat::Table,
     ];
 
     /// The formats a file's extension names and the web offers; a table is for terminals.
-    pub const FILES: [ReportFormat; 4] = [
+    pub const FILES: [ReportFormat; 5] = [
         ReportFormat::Csv,
         ReportFormat::Json,
         ReportFormat::Xlsx,
         ReportFormat::Html,
+        ReportFormat::Pdf,
     ];
 
     /// The formats `names`' origin offers: the command line has the terminal table too.
@@ -90,6 +95,7 @@ impl ReportFormat {
             ReportFormat::Json => "json",
             ReportFormat::Xlsx => "xlsx",
             ReportFormat::Html => "html",
+            ReportFormat::Pdf => "pdf",
             ReportFormat::Table => "txt",
         }
     }
@@ -103,13 +109,14 @@ impl ReportFormat {
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             }
             ReportFormat::Html => "text/html; charset=utf-8",
+            ReportFormat::Pdf => "application/pdf",
             ReportFormat::Table => "text/plain; charset=utf-8",
         }
     }
 
     /// Whether the format is bytes a terminal cannot show.
     pub fn is_binary(self) -> bool {
-        self == ReportFormat::Xlsx
+        matches!(self, ReportFormat::Xlsx | ReportFormat::Pdf)
     }
 }
 
@@ -274,6 +281,8 @@ pub struct ReportRequest {
     pub buckets: Vec<i64>,
     /// Agent and queue reports: `--sort` and `--top`.
     pub ranking: Ranking,
+    /// PDF: the paper size (`--paper`).
+    pub paper: Paper,
 }
 
 impl ReportRequest {
@@ -455,6 +464,17 @@ impl ReportRequest {
                 arg(Field::Format)
             )));
         }
+        let paper = match raw.paper.as_deref() {
+            Some(_) if format != ReportFormat::Pdf => {
+                return Err(Error::usage(format!(
+                    "{} applies to PDF only; expected it with {} pdf",
+                    arg(Field::Paper),
+                    arg(Field::Format)
+                )));
+            }
+            Some(s) => Paper::parse(s, arg(Field::Paper))?,
+            None => Paper::default(),
+        };
         let delimiter = match raw.delimiter.as_deref() {
             Some(s) => parse_delimiter(s, arg(Field::Delimiter))?,
             None => b',',
@@ -491,6 +511,7 @@ impl ReportRequest {
             delimiter,
             queue_names,
             outcomes,
+            paper,
             queues: QueueOptions {
                 sl_secs,
                 sl_basis,
@@ -817,8 +838,8 @@ mod tests {
     #[test]
     fn format_kind_and_ext_are_validated() {
         let mut a = raw("2025-09-07");
-        a.format = Some("pdf".into());
-        assert!(err(&a, ArgNames::Http).starts_with("format 'pdf'"));
+        a.format = Some("ods".into());
+        assert!(err(&a, ArgNames::Http).starts_with("format 'ods'"));
         let mut a = raw("2025-09-07");
         a.kind = Some("people".into());
         assert!(err(&a, ArgNames::Cli).starts_with("--kind 'people'"));
@@ -926,7 +947,7 @@ mod tests {
         a.format = Some("table".into());
         assert_eq!(
             err(&a, ArgNames::Http),
-            "format 'table' is not a report format; expected csv, json, xlsx or html"
+            "format 'table' is not a report format; expected csv, json, xlsx, html or pdf"
         );
         assert_eq!(
             ReportRequest::parse(&a, ArgNames::Cli).unwrap().format,
@@ -976,17 +997,53 @@ mod tests {
                 .starts_with("--format json contradicts --output 'y.xlsx'"),
             "{e}"
         );
-        let e = fmt(None, file("x.pdf"), false).unwrap_err().to_string();
-        assert!(
-            e.starts_with("--output 'x.pdf': .pdf is not a report format"),
-            "{e}"
+        let e = fmt(None, file("x.docx"), false).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "--output 'x.docx': .docx is not a report format; expected a file ending in .csv, .json, .xlsx, .html or .pdf, or --format"
         );
-        let e = fmt(Some("pdf"), Destination::Stream, false)
+        let e = fmt(Some("odt"), Destination::Stream, false)
             .unwrap_err()
             .to_string();
         assert_eq!(
             e,
-            "--format 'pdf' is not a report format; expected csv, json, xlsx, html or table"
+            "--format 'odt' is not a report format; expected csv, json, xlsx, html, pdf or table"
+        );
+        // A PDF is picked by its extension, and is no text for a terminal.
+        assert_eq!(fmt(None, file("r.pdf"), false).unwrap(), ReportFormat::Pdf);
+        assert!(
+            fmt(Some("pdf"), Destination::Terminal, false)
+                .unwrap_err()
+                .to_string()
+                .contains("--output FILE, e.g. --output report.pdf")
+        );
+        assert_eq!(ReportFormat::Pdf.content_type(), "application/pdf");
+    }
+
+    #[test]
+    fn the_paper_is_a4_or_letter_and_for_a_pdf_only() {
+        use super::super::pdf::Paper;
+        let mut a = raw("2025-09-07");
+        a.format = Some("pdf".into());
+        assert_eq!(
+            ReportRequest::parse(&a, ArgNames::Cli).unwrap().paper,
+            Paper::A4
+        );
+        a.paper = Some("Letter".into());
+        assert_eq!(
+            ReportRequest::parse(&a, ArgNames::Http).unwrap().paper,
+            Paper::Letter
+        );
+        a.paper = Some("a3".into());
+        assert_eq!(
+            err(&a, ArgNames::Cli),
+            "--paper 'a3' is not a paper size; expected a4 or letter"
+        );
+        a.paper = Some("a4".into());
+        a.format = Some("html".into());
+        assert_eq!(
+            err(&a, ArgNames::Http),
+            "paper applies to PDF only; expected it with format pdf"
         );
     }
 }

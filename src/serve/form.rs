@@ -304,6 +304,7 @@ pub fn header(v: &Values<'_>, choices: &Choices, error: Option<&str>, downloads:
                     a href=(v.download("csv")) { "CSV" }
                     a href=(v.download("xlsx")) { "XLSX" }
                     a href=(v.download("json")) { "JSON" }
+                    a href=(v.download("pdf")) { "PDF" }
                 }
             }
         }
@@ -359,6 +360,19 @@ mod tests {
             "/api/report?startDate=2025-09-07&ext=%3Cscript%3Ealert%281%29%3C%2Fscript%3E&by=day&totals=1&token=t%26k&format=xlsx"
         );
         assert!(page.contains(r#"name="token" value="t&amp;k""#), "{page}");
+        // Every file format has its link, the PDF too.
+        for (format, text) in [
+            ("csv", "CSV"),
+            ("xlsx", "XLSX"),
+            ("json", "JSON"),
+            ("pdf", "PDF"),
+        ] {
+            let link = v.download(format).replace('&', "&amp;");
+            assert!(
+                page.contains(&format!("<a href=\"{link}\">{text}</a>")),
+                "{format}: {page}"
+            );
+        }
     }
 
     #[test]
