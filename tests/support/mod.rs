@@ -9,6 +9,7 @@ pub mod hostile;
 pub mod mariadb;
 pub mod mount;
 pub mod mysql;
+pub mod postgres;
 pub mod refused;
 pub mod rows;
 pub mod serve_once;
