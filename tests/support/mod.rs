@@ -13,5 +13,6 @@ pub mod postgres;
 pub mod refused;
 pub mod rows;
 pub mod serve_once;
+pub mod server;
 pub mod smtp;
 pub mod unended;

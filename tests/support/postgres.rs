@@ -64,15 +64,7 @@ impl ScratchPostgres {
     /// Creates `apr_t_<pid>_<counter>_<nanos>` on the test server. Panics, naming the server
     /// and how to start it, when it cannot connect.
     pub fn new() -> ScratchPostgres {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "apr_t_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = Self::fresh_name();
         connect("postgres")
             .batch_execute(&format!(
                 "CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0"
@@ -80,6 +72,35 @@ impl ScratchPostgres {
             .unwrap_or_else(|e| panic!("cannot create scratch database {name}: {e}"));
         let url = with_database(&server_url(), &name);
         ScratchPostgres { name, url }
+    }
+
+    /// A new scratch database holding what database `source` holds (made with it as its
+    /// template). The source must have no session open: a run that just ended may still be
+    /// leaving, so this waits for it a few seconds.
+    pub fn copy_of(source: &str) -> ScratchPostgres {
+        let name = Self::fresh_name();
+        let mut admin = connect("postgres");
+        let sql = format!("CREATE DATABASE {name} TEMPLATE {source}");
+        let mut tries = 0;
+        while let Err(e) = admin.batch_execute(&sql) {
+            tries += 1;
+            assert!(tries < 50, "cannot copy {source} into {name}: {e}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let url = with_database(&server_url(), &name);
+        ScratchPostgres { name, url }
+    }
+
+    fn fresh_name() -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        format!(
+            "apr_t_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     /// `postgres://.../<name>`, for `APR_DATABASE_URL`.
