@@ -49,7 +49,8 @@ pub type PostgresStore = Db<PostgresBackend>;
 
 /// One connection to a PostgreSQL database.
 pub struct PostgresBackend {
-    client: Client,
+    /// The connection; taken only by `Drop` (see there).
+    client: Option<Client>,
     url: PostgresUrl,
     shown: String,
     /// Statements prepared on this connection, by their text as apr wrote it.
@@ -117,13 +118,19 @@ impl PostgresBackend {
             .batch_execute(&session)
             .map_err(|e| query_error(url, url.statement_timeout.as_secs(), &e))?;
         Ok(PostgresBackend {
-            client,
+            client: Some(client),
             url: url.clone(),
             shown: url.shown(),
             prepared: HashMap::new(),
             locks: Vec::new(),
             staged: Vec::new(),
         })
+    }
+
+    fn client(&mut self) -> &mut Client {
+        self.client
+            .as_mut()
+            .expect("the client is taken only when the backend is dropped")
     }
 
     fn err(&self, e: &postgres::Error) -> Error {
@@ -136,7 +143,7 @@ impl PostgresBackend {
             return Ok(s.clone());
         }
         let stmt = self
-            .client
+            .client()
             .prepare(&numbered(sql))
             .map_err(|e| query_error(&self.url, self.url.statement_timeout.as_secs(), &e))?;
         if self.prepared.len() >= PREPARED_MAX {
@@ -148,7 +155,7 @@ impl PostgresBackend {
 
     /// Runs a statement without parameters as simple text (DDL, transaction control).
     fn simple(&mut self, sql: &str) -> Result<()> {
-        self.client.batch_execute(sql).map_err(|e| self.err(&e))
+        self.client().batch_execute(sql).map_err(|e| self.err(&e))
     }
 
     /// The table `COPY` fills before the ignoring insert into `table`: temporary, of
@@ -212,13 +219,15 @@ impl Backend for PostgresBackend {
 
     fn exec(&mut self, sql: &str, cells: &[Cell<'_>]) -> Result<u64> {
         if cells.is_empty() {
-            return self.client.execute(sql, &[]).map_err(|e| self.err(&e));
+            return self.client().execute(sql, &[]).map_err(|e| self.err(&e));
         }
         let stmt = self.statement(sql)?;
         let params: Vec<Bound<'_>> = cells.iter().map(Bound).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.client.execute(&stmt, &refs).map_err(|e| self.err(&e))
+        self.client()
+            .execute(&stmt, &refs)
+            .map_err(|e| self.err(&e))
     }
 
     fn insert_rows<'c>(
@@ -271,10 +280,11 @@ impl Backend for PostgresBackend {
         }
         let staging = self.copy_table(table)?;
         let cols = table.column_list();
+        let url = self.url.clone();
         let mut writer = self
-            .client
+            .client()
             .copy_in(&format!("COPY {staging} ({cols}) FROM STDIN"))
-            .map_err(|e| query_error(&self.url, self.url.statement_timeout.as_secs(), &e))?;
+            .map_err(|e| query_error(&url, url.statement_timeout.as_secs(), &e))?;
         let sent = writer.write_all(&data);
         let finished = match sent {
             Ok(()) => writer.finish(),
@@ -313,7 +323,7 @@ impl Backend for PostgresBackend {
         let url = self.url.clone();
         let secs = url.statement_timeout.as_secs();
         let mut rows = self
-            .client
+            .client()
             .query_raw(&stmt, params.iter())
             .map_err(|e| query_error(&url, secs, &e))?;
         use postgres::fallible_iterator::FallibleIterator as _;
@@ -332,7 +342,7 @@ impl Backend for PostgresBackend {
     }
 
     fn rollback(&mut self) -> Result<()> {
-        if self.client.is_closed() {
+        if self.client().is_closed() {
             return Ok(());
         }
         self.simple("ROLLBACK")
@@ -397,10 +407,25 @@ fn lock_key(database: &str, name: &str) -> i64 {
 
 impl Drop for PostgresBackend {
     fn drop(&mut self) {
-        // The server frees a closed session's locks once it sees the connection gone;
-        // releasing them here means a process that starts right after finds them free.
-        if !self.locks.is_empty() && !self.client.is_closed() {
-            let _ = self.client.batch_execute("SELECT pg_advisory_unlock_all()");
+        let Some(mut client) = self.client.take() else {
+            return;
+        };
+        let locked = !self.locks.is_empty();
+        let close = move || {
+            // The server frees a closed session's locks once it sees the connection gone;
+            // releasing them here means a process that starts right after finds them free.
+            if locked && !client.is_closed() {
+                let _ = client.batch_execute("SELECT pg_advisory_unlock_all()");
+            }
+            drop(client);
+        };
+        // The sync client runs its own small runtime to talk, and says goodbye when dropped:
+        // on a thread that drives async tasks (the web server drops its pooled stores
+        // there) that must happen on a thread of its own.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::spawn(close);
+        } else {
+            close();
         }
     }
 }
