@@ -21,6 +21,14 @@ impl Scratch {
         Scratch::Postgres(ScratchPostgres::new())
     }
 
+    /// Another fresh database on the same server.
+    pub fn another(&self) -> Scratch {
+        match self {
+            Scratch::Mariadb(_) => Scratch::mariadb(),
+            Scratch::Postgres(_) => Scratch::postgres(),
+        }
+    }
+
     /// The database's `APR_DATABASE_URL`.
     pub fn url(&self) -> &str {
         match self {
