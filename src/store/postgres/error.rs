@@ -34,6 +34,10 @@ pub(super) fn connect_error(url: &PostgresUrl, e: postgres::Error) -> Error {
         return server_error(&shown, db);
     }
     if let Some(io) = io_source(&e) {
+        // rustls reports a refused certificate as the I/O error of the handshake.
+        if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            return tls_error(url, &tls.to_string());
+        }
         match io.kind() {
             std::io::ErrorKind::ConnectionRefused => {
                 return Error::db(format!(
@@ -67,14 +71,23 @@ pub(super) fn connect_error(url: &PostgresUrl, e: postgres::Error) -> Error {
     }
     let why = one_line(&e.to_string());
     if why.contains("TLS") || why.contains("tls") || why.contains("certificate") {
-        return Error::config(format!(
-            "cannot connect to PostgreSQL at {shown}: the TLS handshake failed ({why}); check \
-             sslmode and sslrootcert in {named}"
-        ));
+        return tls_error(url, &why);
     }
     Error::db(format!(
         "cannot connect to PostgreSQL at {shown}: {why}; check that the server is running and \
          the host and port in {named}"
+    ))
+}
+
+/// A TLS handshake that failed (a server without TLS under `require`, a certificate no
+/// trusted CA signed under `verify-ca`, another host's under `verify-full`).
+fn tls_error(url: &PostgresUrl, why: &str) -> Error {
+    Error::config(format!(
+        "cannot connect to PostgreSQL at {}: the TLS handshake failed ({}); check sslmode and \
+         sslrootcert in {}",
+        url.shown(),
+        one_line(why),
+        url.named
     ))
 }
 

@@ -40,6 +40,9 @@ const ROWS_PER_STATEMENT: usize = 4096;
 /// Prepared statements kept per connection; past this the cache starts again (a run sends
 /// a few dozen distinct statements).
 const PREPARED_MAX: usize = 256;
+/// The longest statement text kept prepared (a multi-row insert of a few rows; a full
+/// batch's text is hundreds of KB and is prepared again, once per thousands of rows).
+const PREPARED_TEXT_MAX: usize = 4096;
 /// How long a writer waits for a lock another session holds before reporting it busy (a
 /// killed run's session lingers until the server sees it gone), as on MySQL.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
@@ -146,10 +149,14 @@ impl PostgresBackend {
             .client()
             .prepare(&numbered(sql))
             .map_err(|e| query_error(&self.url, self.url.statement_timeout.as_secs(), &e))?;
-        if self.prepared.len() >= PREPARED_MAX {
-            self.prepared.clear();
+        // A multi-row statement's text is long and its row count varies with the batch's
+        // tail: only the short ones are kept, so the cache stays small.
+        if sql.len() <= PREPARED_TEXT_MAX {
+            if self.prepared.len() >= PREPARED_MAX {
+                self.prepared.clear();
+            }
+            self.prepared.insert(sql.to_string(), stmt.clone());
         }
-        self.prepared.insert(sql.to_string(), stmt.clone());
         Ok(stmt)
     }
 
