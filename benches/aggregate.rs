@@ -12,13 +12,18 @@
 //!
 //! Run: `cargo bench --bench aggregate`.
 //! - `APR_BENCH_AGENTS` scales the center down (default 2,000).
-//! - `APR_BENCH_BACKENDS=sqlite` (or `mysql`) runs one backend only (default both).
+//! - `APR_BENCH_BACKENDS=sqlite` (or `mysql`, or `postgres`) runs those backends only
+//!   (default sqlite,mysql). PostgreSQL has no older schema: its run ends with the storage.
 //! - The MariaDB server is the tests' one (`APR_TEST_MYSQL_URL`, else root@127.0.0.1:3306);
 //!   the bench works in a scratch database dropped afterwards.
 
 #[allow(dead_code)]
 #[path = "../tests/support/mysql.rs"]
 mod scratch;
+
+#[allow(dead_code)]
+#[path = "../tests/support/postgres.rs"]
+mod scratch_pg;
 
 #[path = "support/clock.rs"]
 mod clock;
@@ -45,6 +50,25 @@ fn sqlite_sizes(path: &std::path::Path) -> Vec<(String, u64)> {
     stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
         .expect("dbstat rows")
         .map(|r| r.expect("row"))
+        .collect()
+}
+
+/// Bytes of every table (its heap) and index of the PostgreSQL database `url`, after
+/// `VACUUM ANALYZE` (the visibility map and statistics a settled table has).
+fn postgres_sizes(url: &str) -> Vec<(String, u64)> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    client.batch_execute("VACUUM ANALYZE").expect("vacuum");
+    client
+        .query(
+            "SELECT c.relname::text, pg_relation_size(c.oid) FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i', 't') \
+             ORDER BY 2 DESC",
+            &[],
+        )
+        .expect("sizes")
+        .into_iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64))
         .collect()
 }
 
@@ -168,7 +192,7 @@ fn run(
     events: &[AgentEvent],
     stats: &[HourStats],
     sizes: &dyn Fn() -> Vec<(String, u64)>,
-    put_back: &PutBack<'_>,
+    put_back: Option<&PutBack<'_>>,
 ) {
     // The local server's CPU is shown beside apr's: on two cores their sum bounds the wall.
     let server = if backend == "mariadb" {
@@ -259,7 +283,9 @@ fn run(
         json as f64 / 1048576.0,
         json as f64 / rows.len() as f64
     );
-    upgrade_from_3(backend, url, &rows, put_back);
+    if let Some(put_back) = put_back {
+        upgrade_from_3(backend, url, &rows, put_back);
+    }
 }
 
 fn main() {
@@ -288,7 +314,7 @@ fn main() {
             &events,
             &stats,
             &|| sqlite_sizes(&path),
-            &|legacy| {
+            Some(&|legacy| {
                 let mut conn = rusqlite::Connection::open(&path).expect("open");
                 let tx = conn.transaction().expect("begin");
                 {
@@ -308,7 +334,7 @@ fn main() {
                     .expect("version 3");
                 }
                 tx.commit().expect("commit");
-            },
+            }),
         );
     }
     if backends.split(',').any(|b| b.trim() == "mysql") {
@@ -323,7 +349,7 @@ fn main() {
             &events,
             &stats,
             &|| mysql_sizes(&raw),
-            &|legacy| {
+            Some(&|legacy| {
                 use mysql::prelude::Queryable;
                 let mut conn =
                     mysql::Conn::new(mysql::Opts::from_url(&raw).expect("url")).expect("connect");
@@ -339,9 +365,24 @@ fn main() {
                 )
                 .expect("version 3");
                 tx.commit().expect("commit");
-            },
+            }),
         );
         drop(store);
         upgrade_mysql_from_4(&url, &raw);
+    }
+    if backends.split(',').any(|b| b.trim() == "postgres") {
+        let db = scratch_pg::ScratchPostgres::new();
+        let url = DatabaseUrl::parse(db.url(), "APR_DATABASE_URL").unwrap();
+        let mut store = apr::store::open(&url).expect("open PostgreSQL");
+        let raw = db.url().to_string();
+        run(
+            "postgres",
+            &url,
+            store.as_mut(),
+            &events,
+            &stats,
+            &|| postgres_sizes(&raw),
+            None,
+        );
     }
 }

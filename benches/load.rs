@@ -7,8 +7,13 @@
 //!
 //! Run: `cargo bench --bench load`.
 //! - `APR_BENCH_EVENTS` scales the day (agents = events / 500), e.g. `APR_BENCH_EVENTS=200000`.
-//! - `APR_BENCH_BACKENDS=sqlite` (or `mysql`) runs one backend only.
+//! - `APR_BENCH_BACKENDS=sqlite` (or `mysql`, or `postgres`) runs those backends only
+//!   (default sqlite,mysql; PostgreSQL with `APR_TEST_POSTGRES=1`).
 //! - The MariaDB server is the tests' one: `APR_TEST_MYSQL_URL`, else root@127.0.0.1:3306.
+
+#[allow(dead_code)]
+#[path = "../tests/support/postgres.rs"]
+mod scratch_pg;
 
 #[allow(dead_code)]
 #[path = "../tests/support/mysql.rs"]
@@ -132,6 +137,18 @@ fn main() {
             drop(store);
         } else {
             println!("mariadb: skipped (set APR_TEST_MYSQL=1 with MariaDB running)");
+        }
+    }
+    if backends.split(',').any(|b| b.trim() == "postgres") {
+        if scratch_pg::enabled() {
+            let db = scratch_pg::ScratchPostgres::new();
+            let mut store =
+                apr::store::open(&DatabaseUrl::parse(db.url(), "APR_DATABASE_URL").unwrap())
+                    .expect("open PostgreSQL");
+            run("postgres", store.as_mut(), &events);
+            drop(store);
+        } else {
+            println!("postgres: skipped (set APR_TEST_POSTGRES=1 with PostgreSQL running)");
         }
     }
 }

@@ -1,11 +1,12 @@
 //! queue_log throughput (SPEC §8): generates a 1 M-line queue_log of a large center, then
 //! measures parsing + derivation in memory, and the full load into SQLite (and into MariaDB
-//! when `APR_BENCH_MYSQL_URL` names an existing, disposable database).
+//! when `APR_BENCH_MYSQL_URL` names an existing, disposable database, into PostgreSQL when
+//! `APR_BENCH_POSTGRES_URL` does).
 //!
 //! `cargo bench --bench queue_log` (release build). Prints lines per second per stage,
 //! with the CPU seconds of the process (what compares on a shared machine).
-//! `APR_BENCH_STAGES` picks stages (comma-separated `read,parse,derive,sqlite,floor,mysql`;
-//! default all, `mysql` only with its URL), for profiling one. `read`, `parse` and
+//! `APR_BENCH_STAGES` picks stages (comma-separated `read,parse,derive,sqlite,floor,mysql,postgres`;
+//! default all, `mysql` and `postgres` only with their URLs), for profiling one. `read`, `parse` and
 //! `derive` are the dry run's layers (read and split lines; + parse fields; + admission and
 //! derivation = the whole `--dry-run`), so their differences say where its time goes.
 //! `floor` measures how fast SQLite accepts the same rows (raw lines, agent events, stints)
@@ -176,6 +177,34 @@ fn main() {
             );
         }
     }
+    if let Ok(url) = std::env::var("APR_BENCH_POSTGRES_URL")
+        && stage("postgres")
+    {
+        let url = apr::store::DatabaseUrl::parse(&url, "APR_DATABASE_URL")
+            .expect("APR_BENCH_POSTGRES_URL");
+        let mut postgres = apr::store::open_queue(&url).expect("postgres");
+        let before = postgres_cpu_secs();
+        let (lines, secs) = load_into(postgres.as_mut(), path.to_str().unwrap());
+        println!("load into PostgreSQL: {}", rate(lines, &secs));
+        println!(
+            "  postgres processes' CPU over the load: {:.2}s (the whole server's: other clients count too)",
+            postgres_cpu_secs() - before
+        );
+    }
+}
+
+/// The CPU seconds of the PostgreSQL processes (the postmaster and its backends) so far.
+fn postgres_cpu_secs() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(proc_cpu_secs)
+        .sum()
 }
 
 /// The dry run's first layers alone, through the real reader and chunk size: with `parse`

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as a newcomer or CI runs it on a fresh machine: makes sure MariaDB
-# is installed and answering (MySQL-backend tests use a scratch database on it) and that
-# Chromium and its WebDriver (the browser tests of the web page) and poppler-utils (the PDF
-# report read back) are installed, then runs
+# and PostgreSQL are installed and answering (MySQL- and PostgreSQL-backend tests use a
+# scratch database on them, made and dropped per test) and that Chromium and its WebDriver
+# (the browser tests of the web page) and poppler-utils (the PDF report read back) are
+# installed, then runs
 # the format check, clippy with warnings as errors, and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,38 @@ if ! mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null 2>&1; the
     exit 1
   }
 fi
+
+# PostgreSQL (the Debian cluster 15/main on 127.0.0.1:5432): the tests connect as the
+# `postgres` superuser over TCP without a password, so local TCP logins are trusted.
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ ! -d /usr/lib/postgresql ]; then
+  echo "installing PostgreSQL (postgresql) ..."
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "starting PostgreSQL ..."
+  cluster=$(pg_lsclusters -h | awk 'NR == 1 { print $1 " " $2 }')
+  if [ -z "$cluster" ]; then
+    pg_createcluster 15 main >/dev/null
+    cluster="15 main"
+  fi
+  pg_ctlcluster $cluster start
+  for _ in $(seq 1 60); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && break
+    sleep 1
+  done
+fi
+if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'SELECT 1' >/dev/null 2>&1; then
+  echo "trusting local TCP logins to PostgreSQL (tests only) ..."
+  hba=$(su postgres -c "psql -Atc 'SHOW hba_file'")
+  sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  su postgres -c "psql -qc 'SELECT pg_reload_conf()'" >/dev/null
+fi
+psql -h 127.0.0.1 -U postgres -d postgres -Atc 'SELECT 1' >/dev/null || {
+  echo "error: PostgreSQL is not answering on 127.0.0.1:5432; the PostgreSQL test suites cannot run" >&2
+  exit 1
+}
+# The PostgreSQL variants of the benches (benches/) run too; the tests always do.
+export APR_TEST_POSTGRES=1
 
 # The heavy schedules of the reliability matrix (tests/chaos_*.rs): 20 SIGKILLs per command
 # and backend instead of 3, five overlap waves instead of one.

@@ -145,6 +145,11 @@ fn mysql_platform_faults_and_slow_responses_load_what_a_clean_run_loads() {
     faults_on(Backend::mysql());
 }
 
+#[test]
+fn postgres_platform_faults_and_slow_responses_load_what_a_clean_run_loads() {
+    faults_on(Backend::postgres());
+}
+
 // ---------------------------------------------------------------------------------------
 // Malformed fields in valid JSON.
 
@@ -260,6 +265,11 @@ fn mysql_malformed_fields_in_valid_json() {
     malformed_on(Backend::mysql());
 }
 
+#[test]
+fn postgres_malformed_fields_in_valid_json() {
+    malformed_on(Backend::postgres());
+}
+
 // ---------------------------------------------------------------------------------------
 // The platform killed mid-run.
 
@@ -311,6 +321,11 @@ fn sqlite_platform_killed_mid_run_then_back() {
 #[test]
 fn mysql_platform_killed_mid_run_then_back() {
     platform_killed_on(Backend::mysql());
+}
+
+#[test]
+fn postgres_platform_killed_mid_run_then_back() {
+    platform_killed_on(Backend::postgres());
 }
 
 // ---------------------------------------------------------------------------------------

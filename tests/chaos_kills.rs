@@ -12,7 +12,7 @@ mod support;
 use std::process::Command;
 
 use support::chaos::{
-    Backend, bytes_written_by, kill_at, kill_count, kill_fresh_at, kill_when, schedule, written,
+    Backend, bytes_written_by, kill_at, kill_fresh_at, kill_when, schedule, written,
 };
 use support::fake_platform::*;
 use support::rows::{Db, Poller, assert_same_dump, canonical_dump};
@@ -63,7 +63,7 @@ fn init_load_kills(mut backend: Backend, seed: u64) {
     // Every other kill lands on a fresh database, the rest on one that holds the data: a
     // killed init-load must leave either exactly what was there.
     let mut loaded = first;
-    for (i, point) in schedule(seed, kill_count(), total / 20, total * 9 / 10)
+    for (i, point) in schedule(seed, backend.kills(), total / 20, total * 9 / 10)
         .into_iter()
         .enumerate()
     {
@@ -101,6 +101,11 @@ fn sqlite_init_load_killed_then_rerun_equals_an_uninterrupted_run() {
 #[test]
 fn mysql_init_load_killed_then_rerun_equals_an_uninterrupted_run() {
     init_load_kills(Backend::mysql(), 1302);
+}
+
+#[test]
+fn postgres_init_load_killed_then_rerun_equals_an_uninterrupted_run() {
+    init_load_kills(Backend::postgres(), 1312);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -154,7 +159,7 @@ fn collect_kills(mut backend: Backend, seed: u64) {
     );
     let want = canonical_dump(&first);
     let mut converged = first;
-    for (i, point) in schedule(seed, kill_count(), 1, total - 1)
+    for (i, point) in schedule(seed, backend.kills(), 1, total - 1)
         .into_iter()
         .enumerate()
     {
@@ -191,6 +196,11 @@ fn mysql_collect_killed_then_rerun_equals_an_uninterrupted_run() {
     collect_kills(Backend::mysql(), 1304);
 }
 
+#[test]
+fn postgres_collect_killed_then_rerun_equals_an_uninterrupted_run() {
+    collect_kills(Backend::postgres(), 1314);
+}
+
 // ---------------------------------------------------------------------------------------
 // parse-queue-log (progress = queue_log lines committed: the file cursor moved)
 
@@ -217,7 +227,7 @@ fn parse_kills(mut backend: Backend, seed: u64) {
         .poller()
         .count("SELECT COUNT(*) FROM queue_log")
         .unwrap() as u64;
-    for point in schedule(seed, kill_count(), 1, lines * 4 / 5) {
+    for point in schedule(seed, backend.kills(), 1, lines * 4 / 5) {
         // Always a fresh database: on a loaded one the cursor is at the end already.
         let what = |at| format!("parse-queue-log killed after {at} of {lines} lines (seed {seed})");
         let (db, at) = kill_fresh_at(
@@ -245,6 +255,11 @@ fn mysql_parse_queue_log_killed_then_rerun_equals_an_uninterrupted_run() {
     parse_kills(Backend::mysql(), 1306);
 }
 
+#[test]
+fn postgres_parse_queue_log_killed_then_rerun_equals_an_uninterrupted_run() {
+    parse_kills(Backend::postgres(), 1316);
+}
+
 // ---------------------------------------------------------------------------------------
 // aggregate --rebuild (a day of 20 agents; progress = bytes written)
 
@@ -264,7 +279,7 @@ fn rebuild_kills(mut backend: Backend, seed: u64) {
     let total =
         bytes_written_by(&mut rebuild_cmd(&db)).min(bytes_written_by(&mut rebuild_cmd(&db)));
     let want = canonical_dump(&db);
-    for point in schedule(seed, kill_count(), total / 20, total * 6 / 10) {
+    for point in schedule(seed, backend.kills(), total / 20, total * 6 / 10) {
         let what =
             format!("aggregate --rebuild killed after {point} of {total} bytes (seed {seed})");
         kill_at(
@@ -286,6 +301,11 @@ fn sqlite_aggregate_rebuild_killed_then_rerun_equals_an_uninterrupted_run() {
 #[test]
 fn mysql_aggregate_rebuild_killed_then_rerun_equals_an_uninterrupted_run() {
     rebuild_kills(Backend::mysql(), 1308);
+}
+
+#[test]
+fn postgres_aggregate_rebuild_killed_then_rerun_equals_an_uninterrupted_run() {
+    rebuild_kills(Backend::postgres(), 1318);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -376,7 +396,7 @@ fn prune_kills(mut backend: Backend, seed: u64) {
     run(&mut prune_cmd(&uninterrupted));
     let want = canonical_dump(&uninterrupted);
     assert_eq!(left_to_prune(&uninterrupted), [0; 3]);
-    for point in schedule(seed, kill_count(), 1, hours - 1) {
+    for point in schedule(seed, backend.kills(), 1, hours - 1) {
         // Each try on its own copy of the loaded database: a try the run outran pruned it.
         let what = |at| format!("prune killed after {at} of {hours} hours (seed {seed})");
         let (db, at) = kill_fresh_at(
@@ -411,4 +431,9 @@ fn sqlite_prune_killed_then_rerun_equals_an_uninterrupted_run() {
 #[test]
 fn mysql_prune_killed_then_rerun_equals_an_uninterrupted_run() {
     prune_kills(Backend::mysql(), 1310);
+}
+
+#[test]
+fn postgres_prune_killed_then_rerun_equals_an_uninterrupted_run() {
+    prune_kills(Backend::postgres(), 1320);
 }

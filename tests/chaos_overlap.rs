@@ -312,3 +312,12 @@ fn mysql_overlapping_writers_and_readers() {
     let (a, b) = (ScratchMysql::new(), ScratchMysql::new());
     overlap_waves(Db::Mysql(a.url().into()), Db::Mysql(b.url().into()));
 }
+
+#[test]
+fn postgres_overlapping_writers_and_readers() {
+    let (a, b) = (
+        support::postgres::ScratchPostgres::new(),
+        support::postgres::ScratchPostgres::new(),
+    );
+    overlap_waves(Db::Postgres(a.url().into()), Db::Postgres(b.url().into()));
+}

@@ -1,6 +1,6 @@
 //! SPEC §9, the database contract, bullet by bullet, run as the real binary: on SQLite, and
-//! on MariaDB where the backend differs (ownership, schema versions, the all-or-nothing
-//! swap of init-load, read-only access).
+//! on MariaDB and PostgreSQL where the backend differs (ownership, schema versions, the
+//! all-or-nothing swap of init-load, read-only access).
 
 mod support;
 
@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use support::fake_platform::*;
 use support::mysql::ScratchMysql;
-use support::rows::{mysql_rows, sqlite_rows};
+use support::postgres::ScratchPostgres;
+use support::rows::{mysql_rows, postgres_rows, sqlite_rows};
 
 const HOUR: i64 = 3600;
 
@@ -82,6 +83,8 @@ impl Env {
     fn rows(&self, sql: &str) -> Vec<String> {
         if self.url.starts_with("mysql://") {
             mysql_rows(&self.url, sql)
+        } else if self.url.starts_with("postgres://") {
+            postgres_rows(&self.url, sql)
         } else {
             sqlite_rows(&self.db(), sql)
         }
@@ -109,6 +112,12 @@ impl Env {
                 &self.url,
                 "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
             )
+        } else if self.url.starts_with("postgres://") {
+            postgres_rows(
+                &self.url,
+                "SELECT table_name FROM information_schema.tables \
+                 WHERE table_schema = current_schema() ORDER BY table_name",
+            )
         } else if self.db().exists() {
             sqlite_rows(
                 &self.db(),
@@ -124,6 +133,11 @@ impl Env {
             use mysql::prelude::Queryable;
             let mut conn = mysql::Conn::new(mysql::Opts::from_url(&self.url).unwrap()).unwrap();
             conn.query_drop(sql).unwrap();
+        } else if self.url.starts_with("postgres://") {
+            postgres::Client::connect(&self.url, postgres::NoTls)
+                .unwrap()
+                .batch_execute(sql)
+                .unwrap();
         } else {
             rusqlite::Connection::open(self.db())
                 .unwrap()
@@ -152,6 +166,12 @@ fn stdout(a: &assert_cmd::assert::Assert) -> String {
 
 fn mysql_env() -> (ScratchMysql, Env) {
     let scratch = ScratchMysql::new();
+    let env = Env::with(tempfile::tempdir().unwrap(), scratch.url().to_string());
+    (scratch, env)
+}
+
+fn postgres_env() -> (ScratchPostgres, Env) {
+    let scratch = ScratchPostgres::new();
     let env = Env::with(tempfile::tempdir().unwrap(), scratch.url().to_string());
     (scratch, env)
 }
@@ -202,6 +222,12 @@ fn mysql_foreign_tables_are_refused() {
     foreign_tables_are_refused(&env);
 }
 
+#[test]
+fn postgres_foreign_tables_are_refused() {
+    let (_s, env) = postgres_env();
+    foreign_tables_are_refused(&env);
+}
+
 // ---------------------------------------------------------------------------------------
 // Schema versions: newer refused naming both; older upgraded step by step.
 
@@ -232,6 +258,12 @@ fn sqlite_newer_schema_is_refused_naming_both_versions() {
 #[test]
 fn mysql_newer_schema_is_refused_naming_both_versions() {
     let (_s, env) = mysql_env();
+    newer_schema_is_refused(&env);
+}
+
+#[test]
+fn postgres_newer_schema_is_refused_naming_both_versions() {
+    let (_s, env) = postgres_env();
     newer_schema_is_refused(&env);
 }
 
@@ -322,14 +354,24 @@ fn read_only_commands_never_create_a_database() {
     assert!(env.files().is_empty(), "{:?}", env.files());
 }
 
+fn server_read_only_commands_create_no_table(env: &Env) {
+    for args in [vec!["report", "--start-date", "2025-09-07"], vec!["status"]] {
+        let a = env.apr(&args, &[]).code(2);
+        assert!(stderr(&a).contains("holds no apr data"), "{}", stderr(&a));
+    }
+    assert!(env.tables().is_empty());
+}
+
 #[test]
 fn mysql_read_only_commands_create_no_table() {
     let (_s, env) = mysql_env();
-    let a = env
-        .apr(&["report", "--start-date", "2025-09-07"], &[])
-        .code(2);
-    assert!(stderr(&a).contains("holds no apr data"), "{}", stderr(&a));
-    assert!(env.tables().is_empty());
+    server_read_only_commands_create_no_table(&env);
+}
+
+#[test]
+fn postgres_read_only_commands_create_no_table() {
+    let (_s, env) = postgres_env();
+    server_read_only_commands_create_no_table(&env);
 }
 
 /// Runs `apr ARGS` as user 65534 (nobody), who cannot write the database's directory.
@@ -423,6 +465,58 @@ fn mysql_report_works_for_a_user_who_may_only_select() {
     let out = stdout(&a.success());
     admin(&format!("DROP USER IF EXISTS '{user}'@'%'"));
     assert_eq!(out, expected);
+}
+
+/// A PostgreSQL role that may connect and `SELECT`, nothing else, reads the report, the
+/// status and the page as the owner does; its sessions are read-only besides.
+#[test]
+fn postgres_report_status_and_serve_work_for_a_role_that_may_only_select() {
+    let (scratch, env) = postgres_env();
+    env.init_load("3").success();
+    let day = loaded_day(&env);
+    let report = ["report", "--start-date", day.as_str()];
+    let expected = stdout(&env.apr(&report, &[]).success());
+    let role = format!("apr_ro_{}", std::process::id());
+    let mut admin = support::postgres::connect(scratch.name());
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'ro-pw'; \
+             GRANT CONNECT ON DATABASE {db} TO {role}; GRANT USAGE ON SCHEMA public TO {role}; \
+             GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+            db = scratch.name()
+        ))
+        .unwrap();
+    let ro_url = env.url.replacen(
+        "postgres://postgres@",
+        &format!("postgres://{role}:ro-pw@"),
+        1,
+    );
+    assert_ne!(ro_url, env.url, "the test server URL is postgres@...");
+    let ro = [("APR_DATABASE_URL", ro_url.as_str())];
+    let before = env.dump();
+    let out = stdout(&env.apr(&report, &ro).success());
+    let status = stdout(&env.apr(&["status"], &ro).success());
+    let mut serve = env.command();
+    serve.env("APR_DATABASE_URL", &ro_url);
+    let page = support::serve_once::get(serve, &format!("/api/report?startDate={day}"));
+    // A write is refused to the role, and nothing it ran wrote anything.
+    let a = env.apr(&["aggregate", "--rebuild"], &ro).failure();
+    let err = stderr(&a);
+    admin
+        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .unwrap();
+    assert_eq!(out, expected);
+    assert!(status.contains("postgres"), "{status}");
+    assert!(page.0.contains("200"), "{page:?}");
+    assert!(
+        page.1.contains(expected.lines().nth(1).unwrap()),
+        "{page:?}"
+    );
+    assert!(
+        err.contains("PostgreSQL database") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert_eq!(env.dump(), before);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -659,6 +753,14 @@ fn mysql_init_load_is_all_or_nothing() {
 }
 
 #[test]
+fn postgres_init_load_is_all_or_nothing() {
+    let (_s, env) = postgres_env();
+    let mut rng = fastrand::Rng::with_seed(17);
+    let points: Vec<usize> = (0..2).map(|_| rng.usize(1..60)).collect();
+    init_load_is_all_or_nothing(&env, &points);
+}
+
+#[test]
 fn the_prompt_names_the_database_its_tables_and_what_will_not_come_back() {
     let env = Env::sqlite();
     env.init_load("3").success();
@@ -767,6 +869,30 @@ fn mysql_errors_hide_the_password_and_name_the_database() {
     let err = stderr(&a);
     assert!(
         !err.contains("hunter2") && err.contains("root:***@"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn postgres_errors_hide_the_password_and_name_the_database() {
+    let (scratch, env) = postgres_env();
+    let missing = format!("{}_missing", scratch.name());
+    let bad = scratch
+        .url()
+        .replacen("postgres://postgres@", "postgres://postgres:hunter2@", 1)
+        .replacen(scratch.name(), &missing, 1);
+    let a = env
+        .apr(
+            &["report", "--start-date", "2025-09-07"],
+            &[("APR_DATABASE_URL", bad.as_str())],
+        )
+        .code(2);
+    let err = stderr(&a);
+    assert!(
+        !err.contains("hunter2")
+            && err.contains("postgres:***@")
+            && err.contains(&format!("PostgreSQL database '{missing}' does not exist")),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");

@@ -43,6 +43,15 @@ impl Db {
         }
     }
 
+    fn postgres(scratch: &support::postgres::ScratchPostgres) -> Db {
+        let url = scratch.url().to_string();
+        let u = url.clone();
+        Db {
+            url,
+            rows: Box::new(move |sql| support::rows::postgres_rows(&u, sql)),
+        }
+    }
+
     fn one(&self, sql: &str) -> String {
         (self.rows)(sql).pop().unwrap_or_default()
     }
@@ -202,6 +211,12 @@ fn prune_on_sqlite() {
 fn prune_on_mariadb() {
     let scratch = ScratchMysql::new();
     prune_scenario(&Db::mysql(&scratch));
+}
+
+#[test]
+fn prune_on_postgres() {
+    let scratch = support::postgres::ScratchPostgres::new();
+    prune_scenario(&Db::postgres(&scratch));
 }
 
 #[test]

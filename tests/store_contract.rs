@@ -1,5 +1,6 @@
-//! The `Store` contract, run unchanged against both backends: SQLite in a temporary directory
-//! (`sqlite::*`) and a scratch database on the local MariaDB (`mysql::*`). Every case is a
+//! The `Store` contract, run unchanged against every backend: SQLite in a temporary directory
+//! (`sqlite::*`), a scratch database on the local MariaDB (`mysql::*`) and one on the local
+//! PostgreSQL (`postgres::*`). Every case is a
 //! plain function over a [`Db`]; the `contract!` macro instantiates it once per backend.
 
 mod support;
@@ -13,11 +14,13 @@ use apr::model::{
 };
 use apr::store::{DatabaseUrl, Store};
 use support::mysql::ScratchMysql;
+use support::postgres::ScratchPostgres;
 
 /// A database a case runs against; stores opened from it share its data.
 enum Db {
     Sqlite(tempfile::TempDir),
     Mysql(ScratchMysql),
+    Postgres(ScratchPostgres),
 }
 
 impl Db {
@@ -29,10 +32,15 @@ impl Db {
         Db::Mysql(ScratchMysql::new())
     }
 
+    fn postgres() -> Db {
+        Db::Postgres(ScratchPostgres::new())
+    }
+
     fn url(&self) -> DatabaseUrl {
         match self {
             Db::Sqlite(dir) => DatabaseUrl::sqlite(dir.path().join("apr.db")),
             Db::Mysql(db) => DatabaseUrl::parse(db.url(), "APR_DATABASE_URL").unwrap(),
+            Db::Postgres(db) => DatabaseUrl::parse(db.url(), "APR_DATABASE_URL").unwrap(),
         }
     }
 
@@ -50,6 +58,10 @@ macro_rules! contract {
         mod mysql {
             $( #[test]
             fn $case() { super::$case(&super::Db::mysql()); } )*
+        }
+        mod postgres {
+            $( #[test]
+            fn $case() { super::$case(&super::Db::postgres()); } )*
         }
     };
 }
@@ -244,6 +256,7 @@ fn open_records_the_schema_version_and_reopens_idempotently(db: &Db) {
         match db {
             Db::Sqlite(_) => "sqlite",
             Db::Mysql(_) => "mysql",
+            Db::Postgres(_) => "postgres",
         }
     );
 }
@@ -901,6 +914,7 @@ fn locks_are_scoped_to_the_database(db: &Db) {
     let elsewhere = match db {
         Db::Sqlite(_) => Db::sqlite(),
         Db::Mysql(_) => Db::mysql(),
+        Db::Postgres(_) => Db::postgres(),
     };
     let mut a = db.open();
     let mut b = elsewhere.open();

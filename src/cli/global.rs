@@ -13,7 +13,8 @@ use crate::store::{self, DatabaseUrl, Store};
 /// Options every subcommand takes.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Database: sqlite://PATH, a file path, or mysql://user:pass@host:port/db
+    /// Database: sqlite://PATH, a file path, mysql://user:pass@host:port/db or
+    /// postgres://user:pass@host:port/db
     #[arg(
         long,
         global = true,

@@ -107,8 +107,8 @@ impl Staging {
                 s.push(".init-load-staging");
                 PathBuf::from(s)
             }
-            DatabaseUrl::Mysql(u) => {
-                let name: String = u
+            DatabaseUrl::Mysql(_) | DatabaseUrl::Postgres(_) => {
+                let name: String = url
                     .shown()
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })

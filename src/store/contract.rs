@@ -147,7 +147,9 @@ fn create<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
     // in between leaves tables that are already marked as apr's.
     let (meta_stmt, rest) = stmts.split_first().expect("schema.sql has statements");
     debug_assert!(meta_stmt.contains("apr_meta"));
-    let transactional = b.dialect() == Dialect::Sqlite;
+    // SQLite and PostgreSQL create the schema in one transaction (their DDL is transactional):
+    // a failed first run leaves nothing.
+    let transactional = b.dialect() != Dialect::Mysql;
     if transactional {
         return in_tx(b, |b| {
             for stmt in &stmts {
@@ -208,6 +210,8 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
                         rebuild_sqlite_keyed(b, t)?;
                     }
                 }
+                // PostgreSQL databases start at schema 5: no older one exists.
+                Dialect::Postgres => {}
                 Dialect::Mysql => {
                     let has_id = query_int(
                         b,

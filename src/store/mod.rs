@@ -1,6 +1,6 @@
 //! Storage: one trait, [`Store`], implemented once by [`db::Db`] over a small backend trait
-//! ([`sql::Backend`]) with an SQLite backend (the embedded default) and a MySQL/MariaDB
-//! backend. Tables are described once in [`table`]; the schema lives in `schema.sql` at the
+//! ([`sql::Backend`]) with an SQLite backend (the embedded default), a MySQL/MariaDB
+//! backend and a PostgreSQL backend. Tables are described once in [`table`]; the schema lives in `schema.sql` at the
 //! repository root; [`contract`] keeps SPEC §9 (ownership, schema versions) before anything
 //! runs. Every write method is one transaction; loads are idempotent (the natural key of
 //! `agent_events`, replace-per-hour for `users_calls`).
@@ -18,7 +18,7 @@
 //! | 4 | [`contract`], [`maintenance`] | SPEC §9 before anything runs; the operating commands' statements |
 //! | 5 | [`db`] (`load`, `activity`, `queue`, `swap`) | every workflow, once, over any backend |
 //! | 6 | [`sqlite`] (`file`, `error`, `immutable`) | the SQLite backend |
-//! | 7 | [`mysql`] (`url`, `error`) | the MySQL backend (it reads init-load's SQLite staging file) |
+//! | 7 | [`mysql`] (`url`, `error`), [`postgres`] (`url`, `error`, `tls`, `wire`) | the MySQL and PostgreSQL backends (they read init-load's SQLite staging file) |
 //! | 8 | `url`, this file | [`DatabaseUrl`]; opening a store |
 //!
 //! The store imports only [`crate::model`] and [`crate::error`] from outside it.
@@ -30,6 +30,7 @@ pub mod db;
 mod kv;
 pub mod maintenance;
 pub mod mysql;
+pub mod postgres;
 pub mod rows;
 mod schema;
 pub mod sql;
@@ -40,6 +41,7 @@ mod url;
 pub mod value;
 
 use mysql::MysqlStore;
+use postgres::PostgresStore;
 pub use schema::SCHEMA_VERSION;
 use sqlite::SqliteStore;
 pub use traits::{BeforeWrite, QueueStore, Store};
@@ -65,6 +67,7 @@ pub fn open_read_only(url: &DatabaseUrl) -> Result<Box<dyn Store>> {
     Ok(match url {
         DatabaseUrl::Sqlite(path) => Box::new(SqliteStore::open_read_only(path)?),
         DatabaseUrl::Mysql(url) => Box::new(MysqlStore::open_read_only(url)?),
+        DatabaseUrl::Postgres(url) => Box::new(PostgresStore::open_read_only(url)?),
     })
 }
 
@@ -88,6 +91,7 @@ pub fn open_queue_checked(
     Ok(match url {
         DatabaseUrl::Sqlite(path) => Box::new(SqliteStore::open_checked(path, before)?),
         DatabaseUrl::Mysql(url) => Box::new(MysqlStore::open_checked(url, before)?),
+        DatabaseUrl::Postgres(url) => Box::new(PostgresStore::open_checked(url, before)?),
     })
 }
 
@@ -100,6 +104,9 @@ pub fn peek_queue(url: &DatabaseUrl) -> Result<Option<Box<dyn QueueStore>>> {
         }
         DatabaseUrl::Mysql(url) => {
             MysqlStore::open_existing(url)?.map(|s| Box::new(s) as Box<dyn QueueStore>)
+        }
+        DatabaseUrl::Postgres(url) => {
+            PostgresStore::open_existing(url)?.map(|s| Box::new(s) as Box<dyn QueueStore>)
         }
     })
 }

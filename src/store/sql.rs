@@ -9,11 +9,12 @@ use super::table::Table;
 use super::value::{Cell, RowRead};
 use crate::error::Result;
 
-/// What differs in the SQL text of the two backends.
+/// What differs in the SQL text of the backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,
     Mysql,
+    Postgres,
 }
 
 impl Dialect {
@@ -22,16 +23,22 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "sqlite",
             Dialect::Mysql => "mysql",
+            Dialect::Postgres => "postgres",
         }
     }
 
-    /// `INSERT` that skips rows whose key is already stored.
-    pub fn insert_ignore(self, table: &Table) -> String {
-        let verb = match self {
-            Dialect::Sqlite => "INSERT OR IGNORE INTO",
-            Dialect::Mysql => "INSERT IGNORE INTO",
+    /// `INSERT` that skips rows whose key is already stored, and the tail that goes after
+    /// its `VALUES` (PostgreSQL says it there).
+    pub fn insert_ignore(self, table: &Table) -> (String, &'static str) {
+        let (verb, tail) = match self {
+            Dialect::Sqlite => ("INSERT OR IGNORE INTO", ""),
+            Dialect::Mysql => ("INSERT IGNORE INTO", ""),
+            Dialect::Postgres => ("INSERT INTO", "ON CONFLICT DO NOTHING"),
         };
-        format!("{verb} {} ({})", table.name, table.column_list())
+        (
+            format!("{verb} {} ({})", table.name, table.column_list()),
+            tail,
+        )
     }
 
     /// `INSERT` of the table's columns, and the tail that makes it overwrite a row with the
@@ -44,7 +51,7 @@ impl Dialect {
             .map(|c| c.name)
             .filter(|c| !table.key.contains(c));
         let tail = match self {
-            Dialect::Sqlite => {
+            Dialect::Sqlite | Dialect::Postgres => {
                 let sets: Vec<String> = rest.map(|c| format!("{c} = excluded.{c}")).collect();
                 format!(
                     "ON CONFLICT({}) DO UPDATE SET {}",
@@ -65,14 +72,27 @@ impl Dialect {
     pub fn for_update(self) -> &'static str {
         match self {
             Dialect::Sqlite => "",
-            Dialect::Mysql => " FOR UPDATE",
+            Dialect::Mysql | Dialect::Postgres => " FOR UPDATE",
         }
     }
 
-    /// Whether an ignored insert still spends an auto-increment id (MySQL does); the load
-    /// workflow then removes stored rows before inserting, so ids stay dense and in order.
+    /// Whether an ignored insert still spends an auto-increment id (MySQL does, and so does
+    /// a PostgreSQL identity, drawn before the conflict is seen); the load workflow then
+    /// removes stored rows before inserting, so ids stay dense and in order.
     pub fn ignored_rows_spend_ids(self) -> bool {
-        self == Dialect::Mysql
+        self != Dialect::Sqlite
+    }
+
+    /// After rows of `table` were written with their ids given (init-load's copy), the
+    /// statement that moves the id generator past them, where the database needs one
+    /// (PostgreSQL's identity does not follow given values; SQLite's and MySQL's do).
+    pub fn after_given_ids(self, table: &Table) -> Option<String> {
+        (self == Dialect::Postgres && table.has_id).then(|| {
+            format!(
+                "SELECT setval(pg_get_serial_sequence('{0}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {0}",
+                table.name
+            )
+        })
     }
 
     /// The names of the tables in the database.
@@ -81,6 +101,10 @@ impl Dialect {
             Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table'",
             Dialect::Mysql => {
                 "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+            }
+            Dialect::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema()"
             }
         }
     }
@@ -151,8 +175,8 @@ pub fn insert_ignoring<'c, B: Backend + ?Sized>(
     rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
     affected: &mut dyn FnMut(u64),
 ) -> Result<()> {
-    let head = b.dialect().insert_ignore(table);
-    b.insert_rows(&head, "", table.columns.len(), rows, affected)
+    let (head, tail) = b.dialect().insert_ignore(table);
+    b.insert_rows(&head, tail, table.columns.len(), rows, affected)
 }
 
 /// Most values named in one `IN (...)` list (or `OR`ed key pairs) of a statement.

@@ -1,6 +1,7 @@
 //! Where a database lives: an SQLite file or a MySQL/MariaDB URL with its waits.
 
 use super::mysql::url::MysqlUrl;
+use super::postgres::url::PostgresUrl;
 use super::sqlite::file::SqliteFile;
 use crate::error::{Error, Result, redact_url};
 
@@ -9,11 +10,12 @@ use crate::error::{Error, Result, redact_url};
 pub enum DatabaseUrl {
     Sqlite(SqliteFile),
     Mysql(MysqlUrl),
+    Postgres(PostgresUrl),
 }
 
 impl DatabaseUrl {
-    /// `sqlite://PATH`, a bare path, or `mysql://user:pass@host:port/db` (also
-    /// `mariadb://`); `named` is what the URL was given as, named in messages about it.
+    /// `sqlite://PATH`, a bare path, `mysql://user:pass@host:port/db` (also `mariadb://`),
+    /// or `postgres://user:pass@host:port/db` (also `postgresql://`); `named` is what the URL was given as, named in messages about it.
     pub fn parse(s: &str, named: &'static str) -> Result<DatabaseUrl> {
         let s = s.trim();
         if let Some(path) = s.strip_prefix("sqlite://") {
@@ -33,9 +35,13 @@ impl DatabaseUrl {
                 named,
             )));
         }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(PostgresUrl::parse(s, named)?));
+        }
         if s.is_empty() || s.contains("://") {
             return Err(Error::config(format!(
-                "{named} '{}' is not understood; expected sqlite://PATH, a file path, or mysql://user:pass@host:port/db",
+                "{named} '{}' is not understood; expected sqlite://PATH, a file path, \
+                 mysql://user:pass@host:port/db or postgres://user:pass@host:port/db",
                 redact_url(s)
             )));
         }
@@ -50,11 +56,13 @@ impl DatabaseUrl {
         DatabaseUrl::Sqlite(SqliteFile::from(path.as_ref()))
     }
 
-    /// The database as shown to people: the SQLite URL, or the MySQL URL without password.
+    /// The database as shown to people: the SQLite URL, or the server's URL without
+    /// password.
     pub fn shown(&self) -> String {
         match self {
             DatabaseUrl::Sqlite(f) => f.shown(),
             DatabaseUrl::Mysql(u) => u.shown(),
+            DatabaseUrl::Postgres(u) => u.shown(),
         }
     }
 }
@@ -84,11 +92,14 @@ mod tests {
                 .unwrap();
         assert!(matches!(mysql, DatabaseUrl::Mysql(_)));
         assert_eq!(mysql.shown(), "mysql://root:***@127.0.0.1:3306/apr");
-        let err = DatabaseUrl::parse("postgres://u:secret@h/db", "URL")
+        let pg = DatabaseUrl::parse("postgresql://u:secret@h/db?sslmode=require", "URL").unwrap();
+        assert!(matches!(pg, DatabaseUrl::Postgres(_)));
+        assert_eq!(pg.shown(), "postgres://u:***@h/db");
+        let err = DatabaseUrl::parse("oracle://u:secret@h/db", "URL")
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("URL 'postgres://u:***@h/db' is not understood")
+            err.starts_with("URL 'oracle://u:***@h/db' is not understood")
                 && !err.contains("secret"),
             "{err}"
         );

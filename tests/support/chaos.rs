@@ -156,11 +156,15 @@ pub fn kill_fresh_at(
     panic!("{}: four runs ended before their kill point", what(at));
 }
 
+/// Most kills per command on PostgreSQL (see [`Backend::kills`]).
+pub const POSTGRES_KILLS: usize = 6;
+
 /// Where fresh databases come from: files in a temporary directory, or scratch databases
-/// on the test MariaDB (kept until the test ends).
+/// on the test MariaDB or PostgreSQL (kept until the test ends).
 pub enum Backend {
     Sqlite(tempfile::TempDir, usize),
     Mysql(Vec<super::mysql::ScratchMysql>),
+    Postgres(Vec<super::postgres::ScratchPostgres>),
 }
 
 impl Backend {
@@ -173,9 +177,30 @@ impl Backend {
         Backend::Mysql(Vec::new())
     }
 
+    /// How many kills a schedule on this backend has: [`kill_count`], and at most
+    /// [`POSTGRES_KILLS`] on PostgreSQL (the third backend keeps the suite's time bounded;
+    /// MariaDB keeps the heavy schedule of the reliability matrix).
+    pub fn kills(&self) -> usize {
+        match self {
+            Backend::Postgres(_) => kill_count().min(POSTGRES_KILLS),
+            _ => kill_count(),
+        }
+    }
+
+    /// Scratch databases on the test PostgreSQL, made as they are needed.
+    pub fn postgres() -> Backend {
+        Backend::Postgres(Vec::new())
+    }
+
     /// A new database holding what `db` (of this backend) holds, table by table: for a
     /// test that needs the same loaded database again and again, loaded once.
     pub fn copy(&mut self, db: &Db) -> Db {
+        if let (Backend::Postgres(scratch), Db::Postgres(from)) = (&mut *self, db) {
+            // A database made from another as its template is a copy of it, sequences too.
+            let name = from.rsplit('/').next().unwrap_or_default();
+            scratch.push(super::postgres::ScratchPostgres::copy_of(name));
+            return Db::Postgres(scratch.last().unwrap().url().to_string());
+        }
         let copy = self.fresh();
         match (db, &copy) {
             (Db::Sqlite(from), Db::Sqlite(to)) => {
@@ -215,6 +240,10 @@ impl Backend {
             Backend::Mysql(scratch) => {
                 scratch.push(super::mysql::ScratchMysql::new());
                 Db::Mysql(scratch.last().unwrap().url().to_string())
+            }
+            Backend::Postgres(scratch) => {
+                scratch.push(super::postgres::ScratchPostgres::new());
+                Db::Postgres(scratch.last().unwrap().url().to_string())
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Database contents as comparable text, for the tests that check "same database" (after a
 //! re-run, a kill, a fault, or on the other backend): every row of a query as one string,
-//! values joined by `|`, rendered alike on SQLite and MySQL.
+//! values joined by `|`, rendered alike on SQLite, MySQL and PostgreSQL.
 
 use std::path::Path;
 
@@ -46,6 +46,26 @@ pub fn mysql_rows(url: &str, sql: &str) -> Vec<String> {
     .unwrap()
 }
 
+/// The rows of `sql` on the PostgreSQL database at `url`, rendered as [`sqlite_rows`].
+pub fn postgres_rows(url: &str, sql: &str) -> Vec<String> {
+    let url = url.split('?').next().unwrap_or(url);
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    client
+        .simple_query(sql)
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or("NULL").to_string())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The `apr` binary with no `APR_*` setting inherited from the environment running the
 /// tests, so each test states its own configuration.
 pub fn apr() -> assert_cmd::Command {
@@ -58,11 +78,12 @@ pub fn apr() -> assert_cmd::Command {
     cmd
 }
 
-/// A database a test inspects: an SQLite file or a MySQL/MariaDB URL.
+/// A database a test inspects: an SQLite file, a MySQL/MariaDB URL or a PostgreSQL URL.
 #[derive(Debug, Clone)]
 pub enum Db {
     Sqlite(std::path::PathBuf),
     Mysql(String),
+    Postgres(String),
 }
 
 impl Db {
@@ -70,15 +91,24 @@ impl Db {
     pub fn url(&self) -> String {
         match self {
             Db::Sqlite(p) => format!("sqlite://{}", p.display()),
-            Db::Mysql(u) => u.clone(),
+            Db::Mysql(u) | Db::Postgres(u) => u.clone(),
         }
     }
 
-    /// The rows of `sql`, rendered alike on both backends.
+    /// The rows of `sql`, rendered alike on every backend.
     pub fn rows(&self, sql: &str) -> Vec<String> {
         match self {
             Db::Sqlite(p) => sqlite_rows(p, sql),
             Db::Mysql(u) => mysql_rows(u, sql),
+            Db::Postgres(u) => postgres_rows(u, sql),
+        }
+    }
+
+    /// `name` quoted as an identifier in this database's SQL.
+    fn quoted(&self, name: &str) -> String {
+        match self {
+            Db::Postgres(_) => format!("\"{name}\""),
+            _ => format!("`{name}`"),
         }
     }
 
@@ -88,6 +118,7 @@ impl Db {
             db: self.clone(),
             sqlite: None,
             mysql: None,
+            postgres: None,
         }
     }
 
@@ -101,6 +132,9 @@ impl Db {
             Db::Mysql(_) => self.rows(
                 "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
             ),
+            Db::Postgres(_) => self.rows(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+            ),
         };
         names.sort();
         names
@@ -112,6 +146,10 @@ impl Db {
             Db::Mysql(_) => self.rows(&format!(
                 "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
                  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION"
+            )),
+            Db::Postgres(_) => self.rows(&format!(
+                "SELECT column_name FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = '{table}' ORDER BY ordinal_position"
             )),
         }
     }
@@ -154,7 +192,7 @@ pub fn canonical_dump(db: &Db) -> Vec<(String, Vec<String>)> {
                 let mut rows = db.rows(&format!(
                     "SELECT {} FROM {table}{filter}{order}",
                     kept.iter()
-                        .map(|c| format!("`{c}`"))
+                        .map(|c| db.quoted(c))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));
@@ -199,6 +237,7 @@ pub struct Poller {
     db: Db,
     sqlite: Option<rusqlite::Connection>,
     mysql: Option<mysql::Conn>,
+    postgres: Option<postgres::Client>,
 }
 
 impl Poller {
@@ -206,6 +245,14 @@ impl Poller {
     /// is not there (yet).
     pub fn count(&mut self, sql: &str) -> Option<i64> {
         match &self.db {
+            Db::Postgres(u) => {
+                if self.postgres.is_none() {
+                    let u = u.split('?').next().unwrap_or(u);
+                    self.postgres = postgres::Client::connect(u, postgres::NoTls).ok();
+                }
+                let row = self.postgres.as_mut()?.query_one(sql, &[]).ok()?;
+                row.try_get::<_, Option<i64>>(0).ok()?
+            }
             Db::Sqlite(p) => {
                 if self.sqlite.is_none() {
                     if !p.exists() {

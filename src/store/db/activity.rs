@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::model::{ActivityFilter, ActivityRow};
 use crate::store::rows;
-use crate::store::sql::{Backend, IN_LIST_MAX, placeholders};
+use crate::store::sql::{Backend, Dialect, IN_LIST_MAX, placeholders};
 use crate::store::table;
 use crate::store::value::{Cell, read_cells};
 
@@ -84,7 +84,7 @@ pub(super) fn write_activity<B: Backend + ?Sized>(
 
 /// The report's query: rows of [`table::AGENT_ACTIVITY`] selected by `filter`, in
 /// `report_hour` then extension order, with its parameters (never SQL built from input).
-pub(crate) fn activity_query(filter: &ActivityFilter) -> (String, Vec<Cell<'_>>) {
+pub(crate) fn activity_query(filter: &ActivityFilter, dialect: Dialect) -> (String, Vec<Cell<'_>>) {
     let mut sql = format!(
         "SELECT {} FROM agent_activity WHERE report_hour_local >= ? AND report_hour_local < ?",
         table::AGENT_ACTIVITY.column_list()
@@ -92,9 +92,15 @@ pub(crate) fn activity_query(filter: &ActivityFilter) -> (String, Vec<Cell<'_>>)
     if !filter.exts.is_empty() {
         // The unary `+` keeps SQLite from choosing the primary key on `agent_ext` and then
         // sorting everything it found; `agent_ext` is part of the `agent_activity_local` key,
-        // so the filter is checked on the index walk. MySQL reads `+x` as `x`.
+        // so the filter is checked on the index walk. MySQL reads `+x` as `x`; PostgreSQL
+        // has no unary `+` on text (and plans by its statistics).
+        let plus = if dialect == Dialect::Postgres {
+            ""
+        } else {
+            "+"
+        };
         sql.push_str(&format!(
-            " AND +agent_ext IN ({})",
+            " AND {plus}agent_ext IN ({})",
             placeholders(filter.exts.len())
         ));
     }

@@ -165,10 +165,10 @@ pub(super) fn load_in<B: Backend + ?Sized>(
     if bulk_events {
         b.insert_new_rows(&table::AGENT_EVENTS, &mut rows, &mut |n| new += n)?;
     } else {
-        let insert = b.dialect().insert_ignore(&table::AGENT_EVENTS);
+        let (insert, tail) = b.dialect().insert_ignore(&table::AGENT_EVENTS);
         b.insert_rows(
             &insert,
-            "",
+            tail,
             table::AGENT_EVENTS.columns.len(),
             &mut rows,
             &mut |n| new += n,

@@ -199,7 +199,7 @@ impl<B: Backend + 'static> Store for Db<B> {
         filter: &ActivityFilter,
         each: &mut dyn FnMut(ActivityRow) -> Result<()>,
     ) -> Result<()> {
-        let (sql, cells) = activity_query(filter);
+        let (sql, cells) = activity_query(filter, self.dialect());
         self.b
             .query(&sql, &cells, &mut |r| each(rows::decode_activity(r)?))
     }

@@ -88,11 +88,11 @@ pub(super) fn load_chunk<B: Backend + ?Sized>(
         let mut outcome = ChunkOutcome::default();
         let (new, lines_new) = insert_raw_lines(b, lines, now)?;
         outcome.lines_new = lines_new;
-        let insert = b.dialect().insert_ignore(&table::QUEUE_LOG_REJECTS);
+        let (insert, tail) = b.dialect().insert_ignore(&table::QUEUE_LOG_REJECTS);
         let mut rejects_new = 0;
         b.insert_rows(
             &insert,
-            "",
+            tail,
             table::QUEUE_LOG_REJECTS.columns.len(),
             &mut rejects.iter().map(|r| rows::encode_reject(r, now)),
             &mut |n| rejects_new += n,

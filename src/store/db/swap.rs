@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::store::kv::record_zone;
-use crate::store::sql::{Backend, in_tx};
+use crate::store::sql::{Backend, Dialect, in_tx};
 use crate::store::table::{self, Table};
 use crate::store::value::{Cell, read_cells};
 
@@ -16,8 +16,8 @@ const RETIRED: &str = "__apr_old";
 
 /// Replaces every table of [`table::REPLACED_BY_INIT_LOAD`] with the staging database's in
 /// one atomic step (SQLite: one transaction over the attached file; MySQL: shadow tables
-/// filled from the file, then one `RENAME TABLE` of every table). `apr_meta` and the cached
-/// token stay.
+/// filled from the file, then one `RENAME TABLE` of every table; PostgreSQL: the tables
+/// emptied and filled from the file in one transaction). `apr_meta` and the cached token stay.
 pub(super) fn replace_tables<B: Backend + ?Sized>(
     b: &mut B,
     staging: &Path,
@@ -25,6 +25,9 @@ pub(super) fn replace_tables<B: Backend + ?Sized>(
 ) -> Result<()> {
     match b.staging_reader(staging)? {
         None => attach_and_copy(b, staging, zone),
+        Some(mut source) if b.dialect() == Dialect::Postgres => {
+            copy_in_one_transaction(b, &mut *source, zone)
+        }
         Some(mut source) => copy_and_rename(b, &mut *source, zone),
     }
 }
@@ -56,6 +59,27 @@ fn attach_and_copy<B: Backend + ?Sized>(
     swapped.and(detached.map(|_| ()))
 }
 
+/// The swap on a database whose whole swap fits one transaction (PostgreSQL): each table
+/// emptied and filled from `source`, its id generator moved past the copied ids. Readers
+/// see the old rows until the commit, then the new ones; a run killed before the commit
+/// leaves the old ones.
+fn copy_in_one_transaction<B: Backend + ?Sized>(
+    b: &mut B,
+    source: &mut dyn Backend,
+    zone: &Option<(String, bool)>,
+) -> Result<()> {
+    in_tx(b, |b| {
+        for t in table::REPLACED_BY_INIT_LOAD {
+            b.exec(&format!("DELETE FROM {}", t.name), &[])?;
+            copy_rows(source, b, t, t.name)?;
+            if let Some(sql) = b.dialect().after_given_ids(t) {
+                b.query(&sql, &[], &mut |_| Ok(()))?;
+            }
+        }
+        record_zone(b, zone)
+    })
+}
+
 /// The swap on a database that reads the staging file through a second connection
 /// (MySQL): shadow tables filled from `source`, then one `RENAME TABLE`.
 fn copy_and_rename<B: Backend + ?Sized>(
@@ -66,7 +90,7 @@ fn copy_and_rename<B: Backend + ?Sized>(
     for t in table::REPLACED_BY_INIT_LOAD {
         b.exec(&format!("DROP TABLE IF EXISTS {}{SHADOW}", t.name), &[])?;
         b.exec(&format!("CREATE TABLE {0}{SHADOW} LIKE {0}", t.name), &[])?;
-        copy_rows(source, b, t)?;
+        copy_rows(source, b, t, &format!("{}{SHADOW}", t.name))?;
     }
     let renames: Vec<String> = table::REPLACED_BY_INIT_LOAD
         .iter()
@@ -82,11 +106,12 @@ fn copy_and_rename<B: Backend + ?Sized>(
     in_tx(b, |b| record_zone(b, zone))
 }
 
-/// Copies every row of `t` from `from` into `t` + [`SHADOW`] of `to`, in slices.
+/// Copies every row of `t` from `from` into table `into` of `to`, in slices.
 fn copy_rows<F: Backend + ?Sized, T: Backend + ?Sized>(
     from: &mut F,
     to: &mut T,
     t: &Table,
+    into: &str,
 ) -> Result<()> {
     const SLICE: usize = 5_000;
     let cols = t.all_columns();
@@ -95,7 +120,7 @@ fn copy_rows<F: Backend + ?Sized, T: Backend + ?Sized>(
     let is_int: Vec<bool> = std::iter::repeat_n(true, usize::from(t.has_id))
         .chain(t.int_columns())
         .collect();
-    let head = format!("INSERT INTO {}{SHADOW} ({cols})", t.name);
+    let head = format!("INSERT INTO {into} ({cols})");
     let mut rows: Vec<Vec<Cell<'static>>> = Vec::with_capacity(SLICE);
     let flush = |to: &mut T, rows: &mut Vec<Vec<Cell<'static>>>| -> Result<()> {
         to.insert_rows(

@@ -557,7 +557,7 @@ mod tests {
                 to_local: "2025-10-01 00:00".into(),
                 exts,
             };
-            let (sql, cells) = activity_query(&filter);
+            let (sql, cells) = activity_query(&filter, Dialect::Sqlite);
             let mut stmt = store
                 .b
                 .conn

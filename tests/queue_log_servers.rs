@@ -1,16 +1,15 @@
-//! `apr parse-queue-log` on a real MariaDB (a scratch database per test, dropped after): the
-//! example day gives the same stints and byte-identical agent and queue reports as SQLite,
-//! in small chunks too, and re-reading changes nothing.
+//! `apr parse-queue-log` on a real MariaDB and a real PostgreSQL (a scratch database per test,
+//! dropped after): the example day gives the same stints and byte-identical agent and queue
+//! reports as SQLite, in small chunks too, and re-reading changes nothing.
 
 mod support;
 
 use std::path::Path;
 
 use assert_cmd::Command;
-use mysql::prelude::Queryable;
 use support::files::{append, parts_at_line_ends};
-use support::mysql::ScratchMysql;
-use support::rows::{mysql_rows, sqlite_rows};
+use support::rows::sqlite_rows;
+use support::server::Scratch;
 use support::unended::{
     self, PAUSE_AT_10_10, call_without_end, load_utc, paused_at_10_10, talk_paused_at_10_10,
 };
@@ -73,28 +72,34 @@ const STINTS: &str = "SELECT callid, queuename, enter_time, enter_hour_local, ca
     COALESCE(talk_secs, -1), ring_attempts, COALESCE(end_time, -1) \
     FROM queue_calls ORDER BY enter_time, callid, queuename";
 
-fn mysql_stints(url: &str) -> Vec<String> {
-    mysql_rows(url, STINTS)
-}
+on_servers!(
+    give_the_same_stints_and_reports_as_sqlite,
+    many_calls_waiting_at_once_fit_the_carried_state,
+    rotation_between_runs_gives_the_database_of_one_run,
+    empty_lines_are_skipped_and_counted,
+    a_call_without_its_end_talks_until_its_stint_is_closed,
+    a_pause_after_a_call_without_its_end_ends_its_talk,
+    max_carry_keeps_a_quiet_queue_log_agent_logged_in,
+    display_names_from_the_agents_file_are_what_reports_show,
+    a_file_that_is_not_a_queue_log_leaves_an_empty_database_empty,
+);
 
 fn sqlite_stints(db: &Path) -> Vec<String> {
     sqlite_rows(db, STINTS)
 }
 
-#[test]
-fn mariadb_and_sqlite_give_the_same_stints_and_reports() {
+fn give_the_same_stints_and_reports_as_sqlite(scratch: Scratch) {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("q.db");
     let sqlite_url = format!("sqlite://{}", sqlite.display());
     load(&sqlite_url, &[]);
 
-    let scratch = ScratchMysql::new();
     let summary = load(scratch.url(), &["--chunk-lines", "100"]);
     assert!(
         summary.starts_with("633 lines read, 631 loaded, 2 rejected, 188 calls,"),
         "{summary}"
     );
-    let stints = mysql_stints(scratch.url());
+    let stints = scratch.rows(STINTS);
     assert_eq!(stints.len(), 188);
     assert_eq!(stints, sqlite_stints(&sqlite));
     assert_eq!(reports(scratch.url()), reports(&sqlite_url));
@@ -111,17 +116,11 @@ fn mariadb_and_sqlite_give_the_same_stints_and_reports() {
         .stdout(predicates::str::starts_with(
             "633 lines read, 0 loaded, 2 rejected, 0 calls",
         ));
-    assert_eq!(
-        (mysql_stints(scratch.url()), reports(scratch.url())),
-        before
-    );
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(scratch.url()).unwrap()).unwrap();
-    let raw: Option<u64> = conn.query_first("SELECT COUNT(*) FROM queue_log").unwrap();
-    assert_eq!(raw, Some(631));
+    assert_eq!((scratch.rows(STINTS), reports(scratch.url())), before);
+    assert_eq!(scratch.rows("SELECT COUNT(*) FROM queue_log"), ["631"]);
 }
 
-#[test]
-fn many_calls_waiting_at_once_fit_the_carried_state() {
+fn many_calls_waiting_at_once_fit_the_carried_state(scratch: Scratch) {
     // 3,000 callers waiting when the file ends: the carried-over state is far beyond
     // 64 KB (MySQL's TEXT), and the next run must still find it.
     let dir = tempfile::tempdir().unwrap();
@@ -136,7 +135,6 @@ fn many_calls_waiting_at_once_fit_the_carried_state() {
         ));
     }
     std::fs::write(&log, &text).unwrap();
-    let scratch = ScratchMysql::new();
     let run = |url: &str| {
         apr(url)
             .args(["parse-queue-log"])
@@ -145,11 +143,12 @@ fn many_calls_waiting_at_once_fit_the_carried_state() {
             .success();
     };
     run(scratch.url());
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(scratch.url()).unwrap()).unwrap();
-    let len: Option<u64> = conn
-        .query_first("SELECT LENGTH(state_value) FROM queue_log_state WHERE state_key = 'queue_log.derive_state'")
-        .unwrap();
-    assert!(len.unwrap() > 65_535, "{len:?}");
+    let len: u64 = scratch.rows(
+        "SELECT LENGTH(state_value) FROM queue_log_state WHERE state_key = 'queue_log.derive_state'",
+    )[0]
+    .parse()
+    .unwrap();
+    assert!(len > 65_535, "{len}");
     // The callers abandon in the next run: the stints carried over end.
     let mut more = String::new();
     for i in 0..3000 {
@@ -162,12 +161,11 @@ fn many_calls_waiting_at_once_fit_the_carried_state() {
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     std::io::Write::write_all(&mut f, more.as_bytes()).unwrap();
     run(scratch.url());
-    let abandoned: Option<u64> = conn
-        .query_first(
-            "SELECT COUNT(*) FROM queue_calls WHERE outcome = 'ABANDON' AND wait_secs = 60",
-        )
-        .unwrap();
-    assert_eq!(abandoned, Some(3000));
+    assert_eq!(
+        scratch
+            .rows("SELECT COUNT(*) FROM queue_calls WHERE outcome = 'ABANDON' AND wait_secs = 60"),
+        ["3000"]
+    );
 }
 
 /// The example file cut at line ends into `n` parts.
@@ -179,13 +177,11 @@ fn load_file(db_url: &str, file: &Path) -> String {
     parse(db_url, &["--chunk-lines", "50"], file.to_str().unwrap())
 }
 
-#[test]
-fn rotation_between_runs_gives_the_database_of_one_run() {
+fn rotation_between_runs_gives_the_database_of_one_run(scratch: Scratch) {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("q.db");
     let sqlite_url = format!("sqlite://{}", sqlite.display());
     load(&sqlite_url, &[]);
-    let scratch = ScratchMysql::new();
     let log = dir.path().join("queue_log");
     let p = example_parts(3);
     append(&log, &p[0]);
@@ -202,20 +198,16 @@ fn rotation_between_runs_gives_the_database_of_one_run() {
     load_file(scratch.url(), &log);
     append(&log, &p[2][cut..]);
     load_file(scratch.url(), &log);
-    assert_eq!(mysql_stints(scratch.url()), sqlite_stints(&sqlite));
+    assert_eq!(scratch.rows(STINTS), sqlite_stints(&sqlite));
     assert_eq!(reports(scratch.url()), reports(&sqlite_url));
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(scratch.url()).unwrap()).unwrap();
-    let raw: Option<u64> = conn.query_first("SELECT COUNT(*) FROM queue_log").unwrap();
-    assert_eq!(raw, Some(631));
+    assert_eq!(scratch.rows("SELECT COUNT(*) FROM queue_log"), ["631"]);
 }
 
-#[test]
-fn empty_lines_are_skipped_and_counted() {
+fn empty_lines_are_skipped_and_counted(scratch: Scratch) {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("q.db");
     let sqlite_url = format!("sqlite://{}", sqlite.display());
     load(&sqlite_url, &[]);
-    let scratch = ScratchMysql::new();
     // The example with an empty line after every line, and a run of 10,000 empty lines
     // (with a carriage return in some) in the middle.
     let bytes = std::fs::read(EXAMPLE).unwrap();
@@ -236,26 +228,22 @@ fn empty_lines_are_skipped_and_counted() {
         summary.starts_with("633 lines read, 631 loaded, 2 rejected, 188 calls,"),
         "{summary}"
     );
-    assert_eq!(mysql_stints(scratch.url()), sqlite_stints(&sqlite));
+    assert_eq!(scratch.rows(STINTS), sqlite_stints(&sqlite));
     assert_eq!(reports(scratch.url()), reports(&sqlite_url));
 }
 
-#[test]
-fn a_call_without_its_end_talks_until_its_stint_is_closed() {
-    unended::check_talk_until_the_stint_is_closed(ScratchMysql::new().url());
+fn a_call_without_its_end_talks_until_its_stint_is_closed(scratch: Scratch) {
+    unended::check_talk_until_the_stint_is_closed(scratch.url());
 }
 
-#[test]
-fn a_pause_after_a_call_without_its_end_ends_its_talk() {
-    let scratch = ScratchMysql::new();
+fn a_pause_after_a_call_without_its_end_ends_its_talk(scratch: Scratch) {
     load_utc(scratch.url(), &call_without_end(&[PAUSE_AT_10_10]), &[]);
     assert_eq!(talk_paused_at_10_10(scratch.url()), paused_at_10_10());
 }
 
-#[test]
-fn max_carry_keeps_a_quiet_queue_log_agent_logged_in() {
-    let (long, default) = (ScratchMysql::new(), ScratchMysql::new());
-    unended::check_max_carry(long.url(), default.url());
+fn max_carry_keeps_a_quiet_queue_log_agent_logged_in(scratch: Scratch) {
+    let default = scratch.another();
+    unended::check_max_carry(scratch.url(), default.url());
 }
 
 const NAMED_AGENTS: &str = concat!(
@@ -263,8 +251,7 @@ const NAMED_AGENTS: &str = concat!(
     "/fixtures/queue-agents-named.toml"
 );
 
-#[test]
-fn display_names_from_the_agents_file_are_what_reports_show() {
+fn display_names_from_the_agents_file_are_what_reports_show(scratch: Scratch) {
     let named = |url: &str, extra: &[&str]| {
         apr(url)
             .args(["parse-queue-log", "--agents", NAMED_AGENTS])
@@ -278,7 +265,6 @@ fn display_names_from_the_agents_file_are_what_reports_show() {
     let sqlite_url = format!("sqlite://{}", sqlite.display());
     named(&sqlite_url, &[]);
     // In small chunks: later chunks recount hours from lines stored by earlier ones.
-    let scratch = ScratchMysql::new();
     named(scratch.url(), &["--chunk-lines", "100"]);
 
     let got = reports(scratch.url());
@@ -291,10 +277,7 @@ fn display_names_from_the_agents_file_are_what_reports_show() {
         assert!(!agents.contains(channel), "{channel}: {agents}");
     }
     let names = "SELECT ext, stats_name, event_name FROM agents ORDER BY ext";
-    assert_eq!(
-        mysql_rows(scratch.url(), names),
-        sqlite_rows(&sqlite, names)
-    );
+    assert_eq!(scratch.rows(names), sqlite_rows(&sqlite, names));
 
     // Re-running changes no name.
     named(scratch.url(), &[]);
@@ -303,9 +286,7 @@ fn display_names_from_the_agents_file_are_what_reports_show() {
 
 /// Issue 28 (SPEC §9): a file that is not a queue_log, given to a first run on an empty
 /// database, is refused before apr creates its tables: the database stays empty.
-#[test]
-fn a_file_that_is_not_a_queue_log_leaves_an_empty_database_empty() {
-    let db = ScratchMysql::new();
+fn a_file_that_is_not_a_queue_log_leaves_an_empty_database_empty(db: Scratch) {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("notes.txt");
     let lines: String = (1..=20).map(|i| format!("note {i}: call back\n")).collect();
@@ -319,11 +300,8 @@ fn a_file_that_is_not_a_queue_log_leaves_an_empty_database_empty() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("is not a queue_log"), "{err}");
     assert_eq!(
-        mysql_rows(
-            db.url(),
-            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
-        ),
-        ["0"],
+        db.db().tables(),
+        Vec::<String>::new(),
         "a refused first run created tables"
     );
 }
