@@ -268,7 +268,7 @@ pub async fn run(cfg: ServerConfig) -> Result<()> {
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let int = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
