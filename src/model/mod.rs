@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 pub mod details;
+pub mod live;
 pub mod mail_body;
 pub mod queue;
 pub mod state;

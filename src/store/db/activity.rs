@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
+use crate::model::live::LiveAgent;
 use crate::model::{ActivityFilter, ActivityRow};
 use crate::store::rows;
 use crate::store::sql::{Backend, IN_LIST_MAX, placeholders};
@@ -80,6 +81,55 @@ pub(super) fn write_activity<B: Backend + ?Sized>(
         &mut changed.into_iter(),
         &mut |_| {},
     )
+}
+
+/// Replaces `agent_live` whole by `live`, inside the caller's transaction.
+pub(super) fn write_live<B: Backend + ?Sized>(b: &mut B, live: &[LiveAgent]) -> Result<()> {
+    let t = &table::AGENT_LIVE;
+    b.exec("DELETE FROM agent_live", &[])?;
+    let head = format!("INSERT INTO agent_live ({})", t.column_list());
+    b.insert_rows(
+        &head,
+        "",
+        t.columns.len(),
+        &mut live.iter().map(|a| {
+            vec![
+                Cell::text(&a.ext),
+                Cell::text(table::clip(&a.name, 255)),
+                Cell::text(&a.source),
+                Cell::text(&a.state),
+                Cell::text(table::clip(&a.reason, 128)),
+                Cell::Int(a.since),
+                Cell::Int(a.as_of),
+            ]
+        }),
+        &mut |_| {},
+    )
+}
+
+/// Every row of `agent_live`, by extension.
+pub(super) fn read_live<B: Backend + ?Sized>(b: &mut B) -> Result<Vec<LiveAgent>> {
+    let mut out = Vec::new();
+    b.query(
+        &format!(
+            "SELECT {} FROM agent_live ORDER BY agent_ext",
+            table::AGENT_LIVE.column_list()
+        ),
+        &[],
+        &mut |r| {
+            out.push(LiveAgent {
+                ext: r.text(0)?,
+                name: r.text(1)?,
+                source: r.text(2)?,
+                state: r.text(3)?,
+                reason: r.text(4)?,
+                since: r.int(5)?,
+                as_of: r.int(6)?,
+            });
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
 /// The report's query: rows of [`table::AGENT_ACTIVITY`] selected by `filter`, in
