@@ -31,6 +31,8 @@ pub mod auth;
 pub mod form;
 pub mod http;
 pub mod limit;
+pub mod live;
+pub mod live_page;
 pub mod page;
 pub mod pool;
 mod slots;
@@ -77,6 +79,8 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
         .route("/", get(page::page))
         .route("/api/report", get(api::report))
         .route("/health", get(api::health))
+        .route("/live", get(live_page::live_page))
+        .route("/api/live", get(live_page::api_live))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(Extension(pool))
