@@ -305,3 +305,114 @@ fn data_older_than_stale_after_is_flagged() {
         (&Value::Null, &false.into())
     );
 }
+
+/// The value of the sample `name` whose labels include every `(label, value)` of `labels`.
+fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            ref other => panic!("{name}: {other:?}"),
+        })
+}
+
+#[test]
+fn metrics_parse_as_the_prometheus_text_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("apr.db");
+    let file = dir.path().join("queue_log");
+    let t = chrono::Utc::now().timestamp() - 120;
+    std::fs::write(
+        &file,
+        format!(
+            "{t}|NONE|sales|PJSIP/301|ADDMEMBER|\n{}|NONE|support|PJSIP/302|ADDMEMBER|\n\
+             {}|c1|sales|NONE|ENTERQUEUE||971500000001|1\n{}|c2|sales|NONE|ENTERQUEUE||971500000002|2\n\
+             {}|c0|support|PJSIP/302|CONNECT|1|c0.1|1\n",
+            t + 1,
+            t + 10,
+            t + 20,
+            t + 30
+        ),
+    )
+    .unwrap();
+    let out = apr(&db, &["-q", "parse-queue-log", &file.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let (_serve, addr) = serve(&db, &[]);
+    assert_eq!(get(&addr, "/api/live").0, 200);
+    assert_eq!(get(&addr, "/no-such-route").0, 404);
+    let (status, text) = get(&addr, "/metrics");
+    assert_eq!(status, 200, "{text}");
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    assert_eq!(
+        sample(&scrape, "apr_queue_callers_waiting", &[("queue", "sales")]),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &scrape,
+            "apr_queue_callers_waiting",
+            &[("queue", "support")]
+        ),
+        Some(0.0)
+    );
+    let longest = sample(
+        &scrape,
+        "apr_queue_longest_wait_seconds",
+        &[("queue", "sales")],
+    )
+    .unwrap();
+    assert!(longest >= 110.0, "{longest}");
+    assert_eq!(
+        sample(&scrape, "apr_agents", &[("state", "idle")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&scrape, "apr_agents", &[("state", "on_call")]),
+        Some(1.0)
+    );
+    let age = sample(&scrape, "apr_data_age_seconds", &[("source", "queue_log")]).unwrap();
+    assert!(age >= 90.0, "{age}");
+    assert_eq!(
+        sample(&scrape, "apr_data_age_seconds", &[("source", "api")]),
+        None
+    );
+    assert!(
+        sample(
+            &scrape,
+            "apr_last_load_timestamp_seconds",
+            &[("loader", "parse-queue-log")]
+        )
+        .is_some()
+    );
+    assert_eq!(
+        sample(&scrape, "apr_aggregation_waiting_events", &[]),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &scrape,
+            "apr_http_requests_total",
+            &[("route", "/api/live"), ("status", "200")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &scrape,
+            "apr_http_requests_total",
+            &[("route", "other"), ("status", "404")]
+        ),
+        Some(1.0)
+    );
+    let types: Vec<_> = scrape.docs.keys().cloned().collect();
+    assert!(
+        types.contains(&"apr_data_age_seconds".to_string()),
+        "{types:?}"
+    );
+}
