@@ -140,7 +140,14 @@ CREATE TABLE IF NOT EXISTS agent_live (
   state VARCHAR(16) NOT NULL,
   reason VARCHAR(128) NOT NULL,
   since BIGINT NOT NULL,
-  as_of BIGINT NOT NULL
+  as_of BIGINT NOT NULL,
+  day_start BIGINT NOT NULL,
+  answered_calls BIGINT NOT NULL,
+  talk_secs BIGINT NOT NULL,
+  hold_secs BIGINT NOT NULL,
+  wrap_up_secs BIGINT NOT NULL,
+  break_secs BIGINT NOT NULL,
+  dnd_secs BIGINT NOT NULL
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
 
 -- Watermarks and cursors: collect.events_until, data_until, aggregate.dirty_*, queue_log cursors.

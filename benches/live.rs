@@ -75,6 +75,65 @@ fn queue_log(agents: usize, from: i64, now: i64) -> String {
     out
 }
 
+/// What each part of the board costs (`APR_BENCH_PARTS=1`), 20 times each.
+fn parts(store: &mut dyn apr::store::Store, now: i64) {
+    use apr::model::state::QUEUE_LOG_DERIVE_STATE;
+    use apr::store::maintenance::Conn;
+    use apr::store::value::Cell;
+    let day = now - now % 86_400;
+    let time = |what: &str, f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        for _ in 0..20 {
+            f();
+        }
+        println!(
+            "part {what}: {:.1} ms",
+            t.elapsed().as_secs_f64() * 1000.0 / 20.0
+        );
+    };
+    time("live_agents", &mut || {
+        std::hint::black_box(store.live_agents().expect("live"));
+    });
+    time(
+        "agent sums of today (summed by the aggregation, not per board)",
+        &mut || {
+            let mut n = 0;
+            Conn::new(store.sql())
+                .query(
+                    "SELECT agent_ext, SUM(answered_calls), SUM(talk_secs) FROM agent_activity \
+                 WHERE report_hour >= ? AND report_hour < ? GROUP BY agent_ext",
+                    &[Cell::Int(day), Cell::Int(day + 86_400)],
+                    &mut |_| {
+                        n += 1;
+                        Ok(())
+                    },
+                )
+                .expect("sums");
+        },
+    );
+    time("derive state decode", &mut || {
+        let q = store.queue_store().expect("queue store");
+        let text = q.queue_state(QUEUE_LOG_DERIVE_STATE.name()).expect("state");
+        let state: apr::source::queue_log::derive::DeriverState = QUEUE_LOG_DERIVE_STATE
+            .decode(text.as_deref())
+            .expect("decode");
+        std::hint::black_box(state);
+    });
+    time("queue sums of today", &mut || {
+        let mut n = 0;
+        Conn::new(store.sql())
+            .query(
+                "SELECT queuename, COUNT(*) FROM queue_calls WHERE enter_time >= ? AND enter_time < ? GROUP BY queuename",
+                &[Cell::Int(day), Cell::Int(day + 86_400)],
+                &mut |_| {
+                    n += 1;
+                    Ok(())
+                },
+            )
+            .expect("sums");
+    });
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -159,6 +218,9 @@ fn main() {
         first.queues.iter().map(|q| q.waiting).sum::<i64>(),
         serde_json::to_vec(&first).expect("json").len()
     );
+    if std::env::var("APR_BENCH_PARTS").is_ok() {
+        parts(reader.as_mut(), now);
+    }
     let mut times = Vec::with_capacity(boards);
     let cpu = clock::cpu_secs();
     for _ in 0..boards {

@@ -160,6 +160,8 @@ fn floor_now(
                 reason,
                 since,
                 as_of: until,
+                day_start: shared.zone.day_start(until),
+                today: Default::default(),
             });
         }
     }

@@ -19,4 +19,21 @@ pub struct LiveAgent {
     pub since: i64,
     /// The data-until instant of the agent's source this state is as of.
     pub as_of: i64,
+    /// Start of the local day of `as_of`: `today` holds that day's figures so far.
+    pub day_start: i64,
+    /// The day's sums of the agent's hourly rows, taken when the state was written (the
+    /// store fills them in the same transaction, from the rows it holds then).
+    pub today: DayFigures,
+}
+
+/// One agent's sums over a local day of its hourly rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DayFigures {
+    pub answered: i64,
+    pub talk_secs: i64,
+    pub hold_secs: i64,
+    pub wrap_up_secs: i64,
+    /// Productive and non-productive breaks.
+    pub break_secs: i64,
+    pub dnd_secs: i64,
 }

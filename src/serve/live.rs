@@ -158,11 +158,10 @@ pub fn board(
     }
     let day = today(zone, now);
     let live = store.live_agents()?;
-    let figures = agent_today(store, day)?;
     let mut agents: Vec<AgentTile> = live
         .into_iter()
         .filter(|a| filter.keeps_ext(&a.ext))
-        .map(|a| tile(a, now, &figures))
+        .map(|a| tile(a, now, day.0))
         .collect();
     let queues = queue_tiles(store, zone, day, now, filter)?;
     // A queue filter narrows the agents to the queues' members (queue_log agents).
@@ -188,10 +187,26 @@ pub fn board(
     })
 }
 
-fn tile(a: LiveAgent, now: i64, figures: &HashMap<String, AgentToday>) -> AgentTile {
+/// An agent's tile; its day's figures count only when they are of today (`day_start`).
+fn tile(a: LiveAgent, now: i64, day_start: i64) -> AgentTile {
+    let f = if a.day_start == day_start {
+        a.today
+    } else {
+        Default::default()
+    };
     AgentTile {
         secs_in_state: (now.max(a.as_of) - a.since).max(0),
-        today: figures.get(&a.ext).cloned().unwrap_or_default(),
+        today: AgentToday {
+            answered: f.answered,
+            talk_secs: f.talk_secs,
+            aht_secs: if f.answered > 0 {
+                (f.talk_secs + f.hold_secs + f.wrap_up_secs) / f.answered
+            } else {
+                0
+            },
+            break_secs: f.break_secs,
+            pause_secs: f.break_secs + f.dnd_secs,
+        },
         ext: a.ext,
         name: a.name,
         source: a.source,
@@ -204,46 +219,10 @@ fn tile(a: LiveAgent, now: i64, figures: &HashMap<String, AgentToday>) -> AgentT
 /// `[start, end)` of the local day holding `now`.
 pub fn today(zone: Zone, now: i64) -> (i64, i64) {
     let date = zone.local(now).date_naive();
-    let start = zone.instant_of(date.and_hms_opt(0, 0, 0).unwrap_or_default());
+    let start = zone.day_start(now);
     let next = date.succ_opt().unwrap_or(date);
     let end = zone.instant_of(next.and_hms_opt(0, 0, 0).unwrap_or_default());
     (start, end)
-}
-
-/// Today's sums per agent from the hourly rows (one grouped query, no drill-down read).
-fn agent_today(
-    store: &mut dyn Store,
-    (from, to): (i64, i64),
-) -> Result<HashMap<String, AgentToday>> {
-    let mut out = HashMap::new();
-    let mut conn = Conn::new(store.sql());
-    conn.query(
-        "SELECT agent_ext, SUM(answered_calls), SUM(talk_secs), SUM(hold_secs), SUM(wrap_up_secs), \
-         SUM(productive_secs + non_productive_secs), SUM(dnd_secs) \
-         FROM agent_activity WHERE report_hour >= ? AND report_hour < ? GROUP BY agent_ext",
-        &[Cell::Int(from), Cell::Int(to)],
-        &mut |r| {
-            let answered = r.int(1)?;
-            let (talk, hold, wrap) = (r.int(2)?, r.int(3)?, r.int(4)?);
-            let breaks = r.int(5)?;
-            out.insert(
-                r.text(0)?,
-                AgentToday {
-                    answered,
-                    talk_secs: talk,
-                    aht_secs: if answered > 0 {
-                        (talk + hold + wrap) / answered
-                    } else {
-                        0
-                    },
-                    break_secs: breaks,
-                    pause_secs: breaks + r.int(6)?,
-                },
-            );
-            Ok(())
-        },
-    )?;
-    Ok(out)
 }
 
 /// The queue_log derivation's stored state (empty without queue_log data).
