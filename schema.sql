@@ -137,6 +137,26 @@ CREATE TABLE IF NOT EXISTS agent_activity (
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
 
 
+-- The floor now (SPEC §13): each agent's effective state at its source's data-until instant
+-- and since when, rewritten whole by every aggregation that reaches the hour in progress, so
+-- that `serve` reads the live page's agents instead of replaying their events (schema 6).
+CREATE TABLE IF NOT EXISTS agent_live (
+  agent_ext VARCHAR(64) NOT NULL PRIMARY KEY,
+  agent_name VARCHAR(255) NOT NULL,
+  source VARCHAR(16) NOT NULL,
+  state VARCHAR(16) NOT NULL,
+  reason VARCHAR(128) NOT NULL,
+  since BIGINT NOT NULL,
+  as_of BIGINT NOT NULL,
+  day_start BIGINT NOT NULL,
+  answered_calls BIGINT NOT NULL,
+  talk_secs BIGINT NOT NULL,
+  hold_secs BIGINT NOT NULL,
+  wrap_up_secs BIGINT NOT NULL,
+  break_secs BIGINT NOT NULL,
+  dnd_secs BIGINT NOT NULL
+) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */;
+
 -- Watermarks and cursors: collect.events_until, data_until, aggregate.dirty_*, queue_log cursors.
 CREATE TABLE IF NOT EXISTS etl_state (
   state_key VARCHAR(255) NOT NULL PRIMARY KEY,

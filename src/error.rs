@@ -21,6 +21,10 @@ pub enum Error {
     /// Another run holds the lock (exit 75).
     #[error("{0}")]
     Locked(String),
+    /// A stop (SIGINT/SIGTERM) was asked while a loader waited for the write lock: nothing
+    /// was done. The loaders that follow end there with exit 0; elsewhere it is exit 1.
+    #[error("stopped while waiting for the write lock")]
+    Stopped,
     /// The database failed (exit 1). The message names the database (without password) and
     /// what to do.
     #[error("{0}")]
@@ -46,7 +50,11 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Config(_) | Error::Input(_) => 2,
             Error::Locked(_) => 75,
-            Error::Database(_) | Error::Upstream(_) | Error::Mail(_) | Error::Io { .. } => 1,
+            Error::Database(_)
+            | Error::Upstream(_)
+            | Error::Mail(_)
+            | Error::Stopped
+            | Error::Io { .. } => 1,
         }
     }
 

@@ -126,6 +126,12 @@ impl Zone {
         out
     }
 
+    /// The first instant of the local day holding `t`.
+    pub fn day_start(&self, t: i64) -> i64 {
+        let date = self.local(t).date_naive();
+        self.instant_of(date.and_hms_opt(0, 0, 0).unwrap_or_default())
+    }
+
     /// The local wall-clock time at instant `t`.
     pub fn local(&self, t: i64) -> DateTime<Tz> {
         DateTime::<Utc>::from_timestamp(t, 0)

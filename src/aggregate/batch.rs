@@ -9,10 +9,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::buckets::{TimedEvent, agent_hours};
 use super::categories::{Category, StateMap};
+use super::live::{Step, live_state};
 use super::timeline::EventKind;
 use super::until::{DataUntil, Sources};
 use crate::error::Result;
 use crate::hours::{HourBucket, Zone};
+use crate::model::live::LiveAgent;
 use crate::model::{
     ActivityRow, EventSource, EventType, HourCalls, HourFigures, StoredEvent, details,
 };
@@ -94,17 +96,77 @@ pub(super) fn rebuild(
             let rows =
                 aggregate_batch(&mut window, shared, batch, read, input, &names, &mut noted)?;
             let last = i + 1 == batches.len();
-            store.replace_activity(
+            let end = batch[batch.len() - 1].end;
+            // The batch that reaches the newest data also rewrites the floor now, in its
+            // transaction: a kill leaves both as of the same aggregation.
+            let live = (last && shared.until.newest().is_some_and(|u| u < end))
+                .then(|| floor_now(&window, shared, &names));
+            store.replace_activity_and_live(
                 batch[0].start,
-                batch[batch.len() - 1].end,
+                end,
                 &rows,
                 if last { clear } else { &[] },
+                live.as_deref(),
             )?;
             on_batch(batch, &rows);
         }
         Ok(())
     })?;
     Ok(noted)
+}
+
+/// Each agent's state now (see [`super::live`]), from the events `window` holds after the
+/// batch that reaches the newest data: those within the agent's carry before the hour of its
+/// source's data until, up to that instant.
+fn floor_now(
+    window: &Window,
+    shared: &Batches<'_>,
+    names: &HashMap<String, String>,
+) -> Vec<LiveAgent> {
+    let mut out = Vec::new();
+    for (ext, agent) in &window.agents {
+        let Some(until) = shared.until.of(agent.sources) else {
+            continue;
+        };
+        let carry = if agent.sources.queue_log {
+            shared.queue_log_carry
+        } else {
+            shared.max_carry
+        };
+        let from = shared.zone.hour_containing(until).start - carry;
+        let steps = agent
+            .timeline
+            .iter()
+            .zip(&agent.labels)
+            .filter(|(e, _)| from < e.ts && e.ts <= until)
+            .map(|(e, (_, state_id, _))| Step {
+                ts: e.ts,
+                kind: e.kind,
+                enabled: e.enabled,
+                category: e.category,
+                reason: &window.strings.values[*state_id as usize],
+            });
+        if let Some((state, reason, since)) = live_state(steps) {
+            out.push(LiveAgent {
+                ext: ext.clone(),
+                name: names.get(ext).cloned().unwrap_or_else(|| "Unknown".into()),
+                source: if agent.sources.api {
+                    "api"
+                } else {
+                    "queue_log"
+                }
+                .into(),
+                state: state.into(),
+                reason,
+                since,
+                as_of: until,
+                day_start: shared.zone.day_start(until),
+                today: Default::default(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.ext.cmp(&b.ext));
+    out
 }
 
 /// Interned event type and state strings, so a day of events stays compact in memory.

@@ -7,6 +7,7 @@
 mod batch;
 pub mod buckets;
 pub mod categories;
+pub mod live;
 pub mod timeline;
 mod until;
 

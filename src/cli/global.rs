@@ -174,3 +174,42 @@ impl clap::builder::TypedValueParser for SpanParser {
         })
     }
 }
+
+/// A stop flag set by SIGINT or SIGTERM, for the loaders that follow (SPEC §13): they finish
+/// the batch in hand and exit 0. The handlers are installed before this returns, so a signal
+/// from then on never kills the process mid-batch.
+pub fn stop_on_signals() -> anyhow::Result<crate::model::stop::Stop> {
+    let stop = crate::model::stop::Stop::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (mut int, mut term) = rt.block_on(async {
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            ))
+        })?;
+        let asked = stop.clone();
+        std::thread::spawn(move || {
+            rt.block_on(async {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            });
+            asked.request();
+        });
+    }
+    #[cfg(not(unix))]
+    {
+        let asked = stop.clone();
+        std::thread::spawn(move || {
+            rt.block_on(crate::serve::shutdown_signal());
+            asked.request();
+        });
+    }
+    Ok(stop)
+}

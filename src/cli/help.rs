@@ -35,7 +35,7 @@ pub const TOP: &str = concat!(
 pub const COLLECT: &str = concat!(
     "Examples:\n  \
      apr -q collect                                  # the cron tick, every 10 minutes\n  \
-     apr collect --since '2025-09-07 08:00'          # catch up after a long outage\n  \
+     apr collect --every 1m                          # keep running (systemd), one tick a minute\n  \
      apr -v collect --source examples/replay         # from recorded responses\n\n\
      Environment:\n",
     common_env!(),
@@ -67,7 +67,7 @@ pub const AGGREGATE: &str = concat!(
 pub const PARSE_QUEUE_LOG: &str = concat!(
     "Examples:\n  \
      apr -q parse-queue-log /var/log/asterisk/queue_log   # from cron\n  \
-     apr parse-queue-log queue_log.2.gz queue_log.1 queue_log\n  \
+     apr parse-queue-log --follow /var/log/asterisk/queue_log   # keep loading (systemd)\n  \
      apr parse-queue-log --dry-run --agents examples/queue-agents.toml examples/queue_log\n\n\
      Environment:\n",
     common_env!(),

@@ -8,9 +8,11 @@ use clap::Args as ClapArgs;
 
 use super::aggregate;
 use super::global::{GlobalArgs, SpanParser};
+use crate::ops::follow::{QueueLogFollow, follow_queue_log};
 use crate::ops::parse_queue_log::{Limits, agent_map, dry_run, load_and_aggregate};
 use crate::plural::counts;
 use crate::source::queue_log::load::DEFAULT_CHUNK_LINES;
+use crate::source::queue_log::load::LoadSummary;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -43,6 +45,14 @@ pub struct Args {
     /// (recorded: later aggregations of them carry as far)
     #[arg(long, default_value = "24h", value_name = "SPAN", value_parser = SpanParser("--max-carry"))]
     pub max_carry: i64,
+    /// Keep running: load new complete lines every --interval, following rotation and
+    /// truncation, until SIGINT/SIGTERM (the batch in hand is finished, exit 0)
+    #[arg(long, conflicts_with = "dry_run")]
+    pub follow: bool,
+    /// With --follow: how often the files are looked at
+    #[arg(long, default_value = "2s", value_name = "SPAN", requires = "follow",
+          value_parser = SpanParser("--interval"))]
+    pub interval: i64,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
@@ -59,6 +69,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         chunk_lines: args.chunk_lines as usize,
         max_carry: args.max_carry,
     };
+    if args.follow {
+        return follow(global, &args, &agents, limits, &state_map);
+    }
     let bar = global.bar(
         "{prefix} [{bar:30}] {bytes}/{total_bytes} {msg}",
         "queue_log",
@@ -71,6 +84,76 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         aggregate::note_other_reasons(global, &loaded.aggregated);
         loaded.summary
     };
+    print_notes(global, &summary);
+    global.summary(format_args!(
+        "{}{}{}",
+        if args.dry_run { "dry run: " } else { "" },
+        summary_line(&summary, started.elapsed().as_secs_f64()),
+        if summary.rejected > 0 && !args.dry_run {
+            " (rejected lines are in queue_log_rejects)"
+        } else {
+            ""
+        }
+    ));
+    Ok(())
+}
+
+/// `--follow` (SPEC §13): one batch per interval in which a file changed, each under the
+/// write lock (waited for), until SIGINT/SIGTERM. A batch that loaded lines prints its
+/// summary line; a database failure is reported and retried at the next interval.
+fn follow(
+    global: &GlobalArgs,
+    args: &Args,
+    agents: &crate::source::queue_log::agent_map::AgentMap,
+    limits: Limits,
+    state_map: &crate::aggregate::categories::StateMap,
+) -> anyhow::Result<()> {
+    if args.files.iter().any(|f| f == "-") {
+        return Err(crate::Error::usage(
+            "--follow reads files, not stdin ('-'); expected queue_log file paths",
+        )
+        .into());
+    }
+    if args.interval < 1 {
+        return Err(crate::Error::usage(format!(
+            "--interval '{}s' is too short; expected at least 1s",
+            args.interval
+        ))
+        .into());
+    }
+    let stop = super::global::stop_on_signals()?;
+    let choice = global.zone_choice();
+    let f = QueueLogFollow {
+        url: &global.database_url,
+        choice: &choice,
+        files: &args.files,
+        agents,
+        limits,
+        state_map,
+        interval: std::time::Duration::from_secs(args.interval.unsigned_abs()),
+    };
+    let mut batch_started = std::time::Instant::now();
+    follow_queue_log(&f, &stop, &mut |result| {
+        match result {
+            Ok(loaded) => {
+                aggregate::note_other_reasons(global, &loaded.aggregated);
+                print_notes(global, &loaded.summary);
+                if loaded.summary.lines_read > 0 {
+                    global.summary(summary_line(
+                        &loaded.summary,
+                        batch_started.elapsed().as_secs_f64(),
+                    ));
+                }
+            }
+            Err(e) => eprintln!("error: {e}; trying again at the next interval"),
+        }
+        batch_started = std::time::Instant::now();
+    })?;
+    Ok(())
+}
+
+/// The notes (`-v`), warnings and unmapped names of a load.
+fn print_notes(global: &GlobalArgs, summary: &LoadSummary) {
     for note in &summary.notes {
         tracing::info!("{note}");
     }
@@ -83,6 +166,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             summary.unmapped_names.join(", ")
         ));
     }
+}
+
+/// The summary line of a load (or a dry run, or one batch of a follower).
+fn summary_line(summary: &LoadSummary, secs: f64) -> String {
     let mut extra = String::new();
     if summary.repaired > 0 {
         extra.push_str(&format!(
@@ -96,20 +183,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             counts(summary.empty, "empty line")
         ));
     }
-    global.summary(format_args!(
-        "{}{} read, {} loaded, {} rejected, {}, {}{extra} in {:.1}s{}",
-        if args.dry_run { "dry run: " } else { "" },
+    format!(
+        "{} read, {} loaded, {} rejected, {}, {}{extra} in {secs:.1}s",
         counts(summary.lines_read, "line"),
         summary.loaded,
         summary.rejected,
         counts(summary.calls, "call"),
         counts(summary.events, "agent event"),
-        started.elapsed().as_secs_f64(),
-        if summary.rejected > 0 && !args.dry_run {
-            " (rejected lines are in queue_log_rejects)"
-        } else {
-            ""
-        }
-    ));
-    Ok(())
+    )
 }

@@ -35,6 +35,10 @@ pub struct ServerArgs {
     /// Risk: URLs with the token end up in browser history, bookmarks and proxy logs
     #[arg(long)]
     pub token_in_query: bool,
+    /// The live board (/live, /api/live, /metrics) flags a source whose data is older
+    #[arg(long, value_name = "SPAN", default_value = "2m",
+          value_parser = crate::cli::global::SpanParser("--stale-after"))]
+    pub stale_after: i64,
 }
 
 impl ServerArgs {
@@ -63,6 +67,7 @@ impl ServerArgs {
                 token: global.settings.serve_token(),
                 token_name: SERVE_TOKEN,
                 token_in_query: self.token_in_query,
+                stale_after_secs: self.stale_after,
             },
         })
     }

@@ -7,9 +7,11 @@
 use serde::Serialize;
 
 pub mod details;
+pub mod live;
 pub mod mail_body;
 pub mod queue;
 pub mod state;
+pub mod stop;
 
 /// Where an event came from (the `source` column of `agent_events`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -15,7 +15,7 @@ use crate::source::platform::ClientCounters;
 use crate::store::{self, DatabaseUrl, Store};
 
 use super::ingest::{IngestSummary, ingest};
-use super::open::{time_bounds, write_lock};
+use super::open::{LockWait, take_write_lock, time_bounds};
 use super::upstream::Upstream;
 use super::zone::{resolve_zone, zone_for};
 
@@ -165,6 +165,8 @@ pub struct Tick {
     pub aggregated: AggregateSummary,
     /// The platform's requests; `None` for a replay.
     pub requests: Option<ClientCounters>,
+    /// How long the tick took, from opening the database to its record.
+    pub secs: f64,
 }
 
 /// Runs one tick: opens the database for writing, fetches the window from `upstream` at its
@@ -176,7 +178,9 @@ pub fn tick(
     now: i64,
     upstream: &mut Upstream,
     state_map: &StateMap,
+    wait: LockWait<'_>,
 ) -> Result<Tick> {
+    let started = std::time::Instant::now();
     // The whole plan is decided before anything is written (SPEC §9): after connecting, the
     // recorded zone and the watermark are read again and every refusal is made while an
     // older schema is still unchanged; only then is the schema created or upgraded.
@@ -195,7 +199,7 @@ pub fn tick(
         // Refused before the lock, so a refusal leaves no lock file behind either; then
         // again under the lock, where another run may have moved the watermark meanwhile.
         decide(store)?;
-        write_lock(store)?;
+        take_write_lock(store, wait)?;
         decided = Some(decide(store)?);
         Ok(())
     })?;
@@ -231,6 +235,7 @@ pub fn tick(
         loaded,
         aggregated,
         requests,
+        secs: started.elapsed().as_secs_f64(),
     })
 }
 
@@ -329,6 +334,7 @@ mod tests {
             now,
             &mut upstream,
             &StateMap::default(),
+            LockWait::Refuse,
         )
         .unwrap();
         assert_eq!((tick.loaded.events_new, tick.requests), (1, None));

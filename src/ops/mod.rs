@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod collect;
+pub mod follow;
 pub mod freshness;
 pub mod ingest;
 pub mod init_load;

@@ -5,6 +5,7 @@
 use crate::bounds::TimeBounds;
 use crate::error::{Error, Result};
 use crate::model::state::DATA_UNTIL_KEYS;
+use crate::model::stop::Stop;
 use crate::store::{self, DatabaseUrl, Store};
 
 /// Takes the database's write lock, shared by every command that loads or aggregates, so
@@ -16,6 +17,33 @@ pub fn write_lock(store: &mut dyn Store) -> Result<()> {
         Err(Error::Locked(
             "another apr collect is running (or another command writing to this database); try again when it finishes".into(),
         ))
+    }
+}
+
+/// How often a loader that follows looks again at a write lock another command holds.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How a writing command takes the write lock: a cron run refuses (exit 75) when another
+/// holds it; a loader that follows waits for it (SPEC §13), until a stop is asked.
+#[derive(Debug, Clone, Copy)]
+pub enum LockWait<'a> {
+    Refuse,
+    Wait(&'a Stop),
+}
+
+/// Takes the write lock as `wait` says: [`write_lock`], or waiting while another command
+/// holds it ([`Error::Stopped`] when a stop is asked meanwhile).
+pub fn take_write_lock(store: &mut dyn Store, wait: LockWait<'_>) -> Result<()> {
+    let LockWait::Wait(stop) = wait else {
+        return write_lock(store);
+    };
+    loop {
+        if store.try_lock("write")? {
+            return Ok(());
+        }
+        if !stop.pause(LOCK_RETRY) {
+            return Err(Error::Stopped);
+        }
     }
 }
 
@@ -55,6 +83,35 @@ mod tests {
         assert!(e.to_string().contains("another apr collect"), "{e}");
         drop(first);
         open_locked(&url).unwrap();
+    }
+
+    #[test]
+    fn a_waiting_writer_takes_the_lock_when_it_is_released_and_stops_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::sqlite(dir.path().join("t.db"));
+        let first = open_locked(&url).unwrap();
+        let stop = Stop::new();
+        let asked = stop.clone();
+        let waiter = std::thread::spawn(move || {
+            let mut second = store::open(&url).unwrap();
+            take_write_lock(second.as_mut(), LockWait::Wait(&asked)).map(|_| second)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(first);
+        let second = waiter.join().unwrap().expect("the waiter took the lock");
+        // Held by the waiter now: a stop asked of the next waiter ends its wait.
+        let url2 = DatabaseUrl::sqlite(dir.path().join("t.db"));
+        let mut third = store::open(&url2).unwrap();
+        stop.request();
+        let e = take_write_lock(third.as_mut(), LockWait::Wait(&stop)).unwrap_err();
+        assert!(matches!(e, Error::Stopped), "{e}");
+        assert_eq!(
+            take_write_lock(third.as_mut(), LockWait::Refuse)
+                .unwrap_err()
+                .exit_code(),
+            75
+        );
+        drop(second);
     }
 
     #[test]

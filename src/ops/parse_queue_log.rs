@@ -16,7 +16,7 @@ use crate::source::queue_log::agent_map::AgentMap;
 use crate::source::queue_log::load::{self, LoadOptions, LoadSummary, Progress};
 use crate::store::{self, DatabaseUrl, QueueStore, Store};
 
-use super::open::{time_bounds, write_lock};
+use super::open::{LockWait, take_write_lock, time_bounds};
 use super::zone::{resolve_zone, zone_for};
 
 /// Reads the agents file at `path` (none: an empty map); `label` is what errors call it
@@ -65,6 +65,31 @@ pub fn load_and_aggregate(
     state_map: &StateMap,
     progress: &dyn Reporter,
 ) -> Result<Loaded> {
+    load_batch(
+        url,
+        choice,
+        files,
+        agents,
+        limits,
+        state_map,
+        progress,
+        LockWait::Refuse,
+    )
+}
+
+/// [`load_and_aggregate`], taking the write lock as `wait` says: one batch of a follower
+/// waits for it (SPEC §13). The lock is released when the batch returns.
+#[allow(clippy::too_many_arguments)]
+pub fn load_batch(
+    url: &DatabaseUrl,
+    choice: &ZoneChoice,
+    files: &[String],
+    agents: &AgentMap,
+    limits: Limits,
+    state_map: &StateMap,
+    progress: &dyn Reporter,
+    wait: LockWait<'_>,
+) -> Result<Loaded> {
     // A first run given the wrong file leaves no database (SPEC §9): the files are looked
     // at before one is created.
     if store::peek_queue(url)?.is_none() {
@@ -72,7 +97,7 @@ pub fn load_and_aggregate(
         load::sniff(files, options(zone, limits, time_bounds(None)?))?;
     }
     // The lock before the schema is created or upgraded (SPEC §9).
-    let mut store = store::open_queue_checked(url, &mut |store, _| write_lock(store))?;
+    let mut store = store::open_queue_checked(url, &mut |store, _| take_write_lock(store, wait))?;
     let zone = resolve_zone(store.as_mut(), choice, ZoneUse::Write)?;
     let opts = options(zone, limits, time_bounds(Some(store.as_mut()))?);
     let summary = load::load_files(store.as_mut(), files, agents, opts, &mut follow(progress))?;

@@ -124,6 +124,7 @@ mod tests {
             token: Some("tok".into()),
             token_name: "APR_SERVE_TOKEN",
             token_in_query: false,
+            stale_after_secs: 120,
         });
         let app = axum::Router::new()
             .route("/", axum::routing::get(|| async { "in" }))

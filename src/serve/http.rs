@@ -154,6 +154,34 @@ where
     )))
 }
 
+/// Opens the database on the blocking pool and runs `job` there, returning its result (a
+/// response built whole, such as the live board's).
+pub(crate) async fn read_blocking<T, F>(
+    state: Arc<AppState>,
+    pool: Arc<StorePool>,
+    job: F,
+) -> crate::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Store, crate::hours::Zone) -> crate::Result<T> + Send + 'static,
+{
+    let done = tokio::task::spawn_blocking(move || {
+        let mut store = pool.take()?;
+        let recorded = store.meta("timezone")?;
+        let zone = decide_zone(recorded.as_deref(), &state.zone_choice, ZoneUse::Read)?.zone;
+        let out = job(store.as_mut(), zone)?;
+        pool.give_back(store);
+        Ok(out)
+    })
+    .await;
+    done.unwrap_or_else(|_| {
+        Err(Error::io(
+            "the request failed",
+            std::io::Error::other("the database task ended early"),
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,9 @@ pub mod auth;
 pub mod form;
 pub mod http;
 pub mod limit;
+pub mod live;
+pub mod live_page;
+pub mod metrics;
 pub mod page;
 pub mod pool;
 mod slots;
@@ -67,20 +70,27 @@ pub struct ServerConfig {
     pub state: AppState,
 }
 
-/// Builds the router every server form uses: `/` (the page), `/api/report`, `/health`, JSON
-/// 404/405, the optional bearer token and the CORS allow-list.
+/// Builds the router every server form uses: `/` (the page), `/api/report`, `/health`,
+/// `/live`, `/api/live`, `/metrics`, JSON 404/405, the optional bearer token and the CORS allow-list.
 pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
     // Read-only connections reused across requests (issue 13.5).
     let pool = Arc::new(StorePool::new(state.database.clone()));
+    let counters = Arc::new(metrics::RequestCounters::default());
     let state = Arc::new(state);
     let app = Router::new()
         .route("/", get(page::page))
         .route("/api/report", get(api::report))
         .route("/health", get(api::health))
+        .route("/live", get(live_page::live_page))
+        .route("/api/live", get(live_page::api_live))
+        .route("/metrics", get(metrics::metrics))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(Extension(pool))
         .layer(middleware::from_fn_with_state(state.clone(), auth::auth))
+        // Outside the token check, so refused requests are counted too.
+        .layer(middleware::from_fn(metrics::count))
+        .layer(Extension(counters))
         .layer(middleware::from_fn(access_log::log))
         .with_state(state);
     // CORS sits outside the token check: a browser's preflight carries no credentials.
@@ -268,7 +278,7 @@ pub async fn run(cfg: ServerConfig) -> Result<()> {
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let int = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -18,6 +18,8 @@ pub struct AppState {
     pub token_name: &'static str,
     /// Accept the token as `?token=` too (`--token-in-query`, for browsers).
     pub token_in_query: bool,
+    /// The live board flags a source whose data is older than this (`--stale-after`).
+    pub stale_after_secs: i64,
 }
 
 /// Origins allowed to read responses from a browser; empty: no CORS headers at all.

@@ -238,6 +238,9 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
                     key_mysql_tables_by_time(b)?;
                 }
             }
+            // 5 → 6: `agent_live`, the floor now (SPEC §13), created with the schema's other
+            // statements after the steps; the next aggregation fills it.
+            5 => {}
             _ => {
                 return Err(Error::db(format!(
                     "database {}: apr schema version {from} is not one apr ever wrote; restore it from a backup",

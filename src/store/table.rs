@@ -337,6 +337,29 @@ pub const QUEUE_LOG_STATE: Table = Table {
     time_column: None,
 };
 
+pub const AGENT_LIVE: Table = Table {
+    name: "agent_live",
+    columns: &[
+        text("agent_ext", 64),
+        text("agent_name", 255),
+        text("source", 16),
+        text("state", 16),
+        text("reason", 128),
+        int("since"),
+        int("as_of"),
+        int("day_start"),
+        int("answered_calls"),
+        int("talk_secs"),
+        int("hold_secs"),
+        int("wrap_up_secs"),
+        int("break_secs"),
+        int("dnd_secs"),
+    ],
+    has_id: false,
+    key: &["agent_ext"],
+    time_column: None,
+};
+
 /// Every table of apr's schema. A database holding one of these names without apr's
 /// ownership marker is not apr's (SPEC §9).
 pub const ALL: &[&Table] = &[
@@ -345,6 +368,7 @@ pub const ALL: &[&Table] = &[
     &USERS_CALLS,
     &AGENTS,
     &AGENT_ACTIVITY,
+    &AGENT_LIVE,
     &ETL_STATE,
     &API_TOKEN,
     &QUEUE_LOG,
@@ -355,7 +379,8 @@ pub const ALL: &[&Table] = &[
 
 /// The tables `init-load` replaces (everything but `apr_meta` and the cached token). The
 /// queue_log tables go too: their cursors live in `etl_state`, and re-reading the files after
-/// a reload must derive the agent timeline again.
+/// a reload must derive the agent timeline again. `agent_live` stays: the next aggregation
+/// that reaches the newest data rewrites it whole.
 pub const REPLACED_BY_INIT_LOAD: &[&Table] = &[
     &AGENT_EVENTS,
     &USERS_CALLS,

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::sql::Backend;
 use crate::error::Result;
+use crate::model::live::LiveAgent;
 use crate::model::queue::{ChunkOutcome, DeriveFn, HourStatsFn, RawLine, RejectRow, Stint};
 use crate::model::state::InstantKey;
 use crate::model::{
@@ -94,7 +95,21 @@ pub trait Store: Send {
         to: i64,
         rows: &[ActivityRow],
         state: &[(String, String)],
+    ) -> Result<()> {
+        self.replace_activity_and_live(from, to, rows, state, None)
+    }
+    /// [`Store::replace_activity`], writing also, when given, the floor now (`agent_live`,
+    /// replaced whole) in the same transaction.
+    fn replace_activity_and_live(
+        &mut self,
+        from: i64,
+        to: i64,
+        rows: &[ActivityRow],
+        state: &[(String, String)],
+        live: Option<&[LiveAgent]>,
     ) -> Result<()>;
+    /// The floor as the last aggregation left it (`agent_live`), by extension.
+    fn live_agents(&mut self) -> Result<Vec<LiveAgent>>;
     /// Streams the report's rows in `report_hour` order.
     fn scan_activity(
         &mut self,

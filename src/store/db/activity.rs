@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
+use crate::model::live::{DayFigures, LiveAgent};
 use crate::model::{ActivityFilter, ActivityRow};
 use crate::store::rows;
 use crate::store::sql::{Backend, Dialect, IN_LIST_MAX, placeholders};
@@ -80,6 +81,114 @@ pub(super) fn write_activity<B: Backend + ?Sized>(
         &mut changed.into_iter(),
         &mut |_| {},
     )
+}
+
+/// Replaces `agent_live` whole by `live`, inside the caller's transaction (after the
+/// batch's hourly rows are written), each agent with the sums of its day's rows as they
+/// stand: summed once per aggregation here rather than on every look at the board.
+pub(super) fn write_live<B: Backend + ?Sized>(b: &mut B, live: &[LiveAgent]) -> Result<()> {
+    let t = &table::AGENT_LIVE;
+    let mut days: HashMap<i64, HashMap<String, DayFigures>> = HashMap::new();
+    for day in live.iter().map(|a| a.day_start) {
+        if days.contains_key(&day) {
+            continue;
+        }
+        let mut sums = HashMap::new();
+        b.query(
+            "SELECT agent_ext, SUM(answered_calls), SUM(talk_secs), SUM(hold_secs), \
+             SUM(wrap_up_secs), SUM(productive_secs + non_productive_secs), SUM(dnd_secs) \
+             FROM agent_activity WHERE report_hour >= ? AND report_hour < ? GROUP BY agent_ext",
+            // An agent's rows end at its source's data until, which lies in this day: 25 hours
+            // (the longest local day) reach its end without a zone here.
+            &[Cell::Int(day), Cell::Int(day + 25 * 3600)],
+            &mut |r| {
+                sums.insert(
+                    r.text(0)?,
+                    DayFigures {
+                        answered: r.int(1)?,
+                        talk_secs: r.int(2)?,
+                        hold_secs: r.int(3)?,
+                        wrap_up_secs: r.int(4)?,
+                        break_secs: r.int(5)?,
+                        dnd_secs: r.int(6)?,
+                    },
+                );
+                Ok(())
+            },
+        )?;
+        days.insert(day, sums);
+    }
+    b.exec("DELETE FROM agent_live", &[])?;
+    let head = format!("INSERT INTO agent_live ({})", t.column_list());
+    b.insert_rows(
+        &head,
+        "",
+        t.columns.len(),
+        &mut live.iter().map(|a| {
+            let mut cells = vec![
+                Cell::text(&a.ext),
+                Cell::text(table::clip(&a.name, 255)),
+                Cell::text(&a.source),
+                Cell::text(&a.state),
+                Cell::text(table::clip(&a.reason, 128)),
+                Cell::Int(a.since),
+                Cell::Int(a.as_of),
+                Cell::Int(a.day_start),
+            ];
+            let f = days
+                .get(&a.day_start)
+                .and_then(|d| d.get(&a.ext))
+                .copied()
+                .unwrap_or_default();
+            cells.extend(
+                [
+                    f.answered,
+                    f.talk_secs,
+                    f.hold_secs,
+                    f.wrap_up_secs,
+                    f.break_secs,
+                    f.dnd_secs,
+                ]
+                .map(Cell::Int),
+            );
+            cells
+        }),
+        &mut |_| {},
+    )
+}
+
+/// Every row of `agent_live`, by extension.
+pub(super) fn read_live<B: Backend + ?Sized>(b: &mut B) -> Result<Vec<LiveAgent>> {
+    let mut out = Vec::new();
+    b.query(
+        &format!(
+            "SELECT {} FROM agent_live ORDER BY agent_ext",
+            table::AGENT_LIVE.column_list()
+        ),
+        &[],
+        &mut |r| {
+            out.push(LiveAgent {
+                ext: r.text(0)?,
+                name: r.text(1)?,
+                source: r.text(2)?,
+                state: r.text(3)?,
+                reason: r.text(4)?,
+                since: r.int(5)?,
+                as_of: r.int(6)?,
+                day_start: r.int(7)?,
+                today: DayFigures {
+                    answered: r.int(8)?,
+                    talk_secs: r.int(9)?,
+                    hold_secs: r.int(10)?,
+                    wrap_up_secs: r.int(11)?,
+                    break_secs: r.int(12)?,
+                    dnd_secs: r.int(13)?,
+                },
+            });
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
 /// The report's query: rows of [`table::AGENT_ACTIVITY`] selected by `filter`, in

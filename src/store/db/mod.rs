@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::error::Result;
+use crate::model::live::LiveAgent;
 use crate::model::queue::{ChunkOutcome, DeriveFn, HourStatsFn, RawLine, RejectRow, Stint};
 use crate::model::{
     ActivityFilter, ActivityRow, CachedToken, HourCalls, LoadBatch, LoadOutcome, StoredEvent,
@@ -177,21 +178,29 @@ impl<B: Backend + 'static> Store for Db<B> {
         )
     }
 
-    fn replace_activity(
+    fn replace_activity_and_live(
         &mut self,
         from: i64,
         to: i64,
         rows: &[ActivityRow],
         state: &[(String, String)],
+        live: Option<&[LiveAgent]>,
     ) -> Result<()> {
         let zone = self.zone.clone();
         in_tx(&mut self.b, |b| {
             activity::write_activity(b, from, to, rows)?;
+            if let Some(live) = live {
+                activity::write_live(b, live)?;
+            }
             for (k, v) in state {
                 kv_put(b, &table::ETL_STATE, k, v)?;
             }
             record_zone(b, &zone)
         })
+    }
+
+    fn live_agents(&mut self) -> Result<Vec<LiveAgent>> {
+        activity::read_live(&mut self.b)
     }
 
     fn scan_activity(
