@@ -395,6 +395,7 @@ mod tests {
         for want in [
             r#"<option value="unanswered" selected>Unanswered</option>"#,
             r#"<option value="waits">Waits</option>"#,
+            r#"<option value="outcomes">Outcomes</option>"#,
             r#"<option value="weekday" selected>Weekday</option>"#,
             r#"<option value="hour-of-day">Hour of day</option>"#,
             r#"name="callbackWindow" value="2h""#,
