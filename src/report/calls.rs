@@ -97,7 +97,11 @@ fn flush(hour: &mut Vec<Stint>, zone: Zone, sink: &mut dyn RowSink) -> Result<u6
                 Cell::Int(s.ring_attempts),
                 opt(s.entry_position, Cell::Int),
                 s.hangup_by.map_or(Cell::Empty, |h| Cell::Text(h.as_str())),
-                Cell::Text(&s.did),
+                if s.did.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(&s.did)
+                },
             ],
         )?;
     }
