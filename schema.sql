@@ -192,7 +192,8 @@ CREATE TABLE IF NOT EXISTS queue_log (
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */ /*sqlite WITHOUT ROWID*/;
 
 -- One row per call and queue stint, derived from queue_log; outcome as in SPEC §6.
--- Null wait/talk/end/position: unknown.
+-- Null wait/talk/end/position: unknown. hangup_by: 'agent' or 'caller' for an answered stint
+-- that completed, else empty; did: the number dialled (FreePBX's DID line), else empty.
 CREATE TABLE IF NOT EXISTS queue_calls (
   callid VARCHAR(128) NOT NULL,
   queuename VARCHAR(128) NOT NULL,
@@ -208,6 +209,8 @@ CREATE TABLE IF NOT EXISTS queue_calls (
   talk_secs BIGINT NULL,
   ring_attempts BIGINT NOT NULL,
   end_time BIGINT NULL,
+  hangup_by VARCHAR(8) NOT NULL DEFAULT '',
+  did VARCHAR(128) NOT NULL DEFAULT '',
   PRIMARY KEY (callid, queuename, enter_time),
   CONSTRAINT queue_calls_hour UNIQUE (enter_hour_local, queuename, callid, enter_time)
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */ /*sqlite WITHOUT ROWID*/;

@@ -204,6 +204,8 @@ fn stints_of_day(zone: Zone, from: i64, per_hour: i64, agents: i64) -> Vec<Stint
                 talk_secs: answered.then_some(60 + k % 600),
                 ring_attempts: 1 + k % 3,
                 end_time: Some(enter + 300),
+                hangup_by: None,
+                did: String::new(),
                 pending: false,
             });
         }

@@ -921,7 +921,9 @@ fn queue_tables_as_version_2(env: &Env) {
              INSERT INTO v2 ({log_cols}) SELECT {log_cols} FROM queue_log;
              DROP TABLE queue_log;
              ALTER TABLE v2 RENAME TO queue_log;
-             CREATE TABLE v2 AS SELECT * FROM queue_calls;
+             CREATE TABLE v2 AS SELECT callid, queuename, enter_time, enter_hour, enter_hour_local,
+               caller_number, caller_name, entry_position, outcome, agent, wait_secs, talk_secs,
+               ring_attempts, end_time FROM queue_calls;
              DROP TABLE queue_calls;
              CREATE TABLE queue_calls (callid VARCHAR(128) NOT NULL, queuename VARCHAR(128) NOT NULL,
                enter_time BIGINT NOT NULL, enter_hour BIGINT NOT NULL, enter_hour_local VARCHAR(16) NOT NULL,
@@ -1561,6 +1563,65 @@ fn sqlite_version_4_tables_are_upgraded_in_place() {
 fn mysql_version_4_tables_are_keyed_by_time_in_place() {
     let (_s, env) = mysql_env();
     version_4_tables_are_keyed_by_time(&env);
+}
+
+// ---------------------------------------------------------------------------------------
+// Version 6 → 7: who hung up and the DID of each stint.
+
+/// Loads the example queue_log on schema 7, takes `queue_calls` back to schema 6 and runs a
+/// load again: the step adds the columns, reads who hung up back from the stored completion
+/// lines, and leaves the DID of the stints stored before empty (the README says so).
+fn version_6_stints_gain_hangup_by_and_did(env: &Env) {
+    let queue_log = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/queue_log");
+    let path = queue_log.to_str().unwrap();
+    env.apr(&["parse-queue-log", path], &[]).success();
+    let stints = "SELECT callid, queuename, enter_time, outcome, hangup_by, did FROM queue_calls \
+                  ORDER BY callid, queuename, enter_time";
+    let fresh = env.rows(stints);
+    let count = |what: &str| {
+        fresh
+            .iter()
+            .filter(|r| r.split('|').nth(4) == Some(what))
+            .count()
+    };
+    assert!(count("agent") > 5 && count("caller") > 5, "{fresh:?}");
+    let with_did = fresh.iter().filter(|r| !r.ends_with('|')).count();
+    assert!(with_did > 5, "{fresh:?}");
+
+    env.exec("ALTER TABLE queue_calls DROP COLUMN hangup_by");
+    env.exec("ALTER TABLE queue_calls DROP COLUMN did");
+    env.exec("UPDATE apr_meta SET meta_value = '6' WHERE meta_key = 'schema_version'");
+    env.apr(&["parse-queue-log", path], &[]).success();
+    assert_eq!(
+        env.rows("SELECT meta_value FROM apr_meta WHERE meta_key = 'schema_version'"),
+        [apr::store::SCHEMA_VERSION.to_string()]
+    );
+    // Who hung up is back on every stint; the DIDs are empty.
+    let want: Vec<String> = fresh
+        .iter()
+        .map(|r| format!("{}|", r.rsplit_once('|').unwrap().0))
+        .collect();
+    assert_eq!(env.rows(stints), want);
+    // A second run finds the step done and changes nothing.
+    env.apr(&["parse-queue-log", path], &[]).success();
+    assert_eq!(env.rows(stints), want);
+}
+
+#[test]
+fn sqlite_version_6_stints_gain_hangup_by_and_did() {
+    version_6_stints_gain_hangup_by_and_did(&Env::sqlite());
+}
+
+#[test]
+fn mysql_version_6_stints_gain_hangup_by_and_did() {
+    let (_s, env) = mysql_env();
+    version_6_stints_gain_hangup_by_and_did(&env);
+}
+
+#[test]
+fn postgres_version_6_stints_gain_hangup_by_and_did() {
+    let (_s, env) = postgres_env();
+    version_6_stints_gain_hangup_by_and_did(&env);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -128,8 +128,8 @@ fn usage_errors_exit_2_naming_the_argument() {
             "--start-time '7pm'",
         ),
         (
-            &["--start-date", "2025-09-07", "--format", "pdf"][..],
-            "--format 'pdf'",
+            &["--start-date", "2025-09-07", "--format", "docx"][..],
+            "--format 'docx'",
         ),
         (
             &["--start-date", "2025-09-07", "--by", "year"][..],

@@ -1,32 +1,37 @@
 //! The report kinds and options of SPEC §14 end to end, through the real binary, on SQLite
-//! and on a scratch MariaDB: the unanswered list and its callbacks on a queue_log written
-//! for it, and goldens of each kind on the example day, equal on both backends.
+//! and on scratch MariaDB and PostgreSQL databases: the unanswered list and its callbacks on
+//! a queue_log written for it, and goldens of each kind on the example day, equal on every
+//! backend.
 
 mod support;
 
 use assert_cmd::Command;
 use support::mysql::ScratchMysql;
+use support::postgres::ScratchPostgres;
 use support::unended::load_utc;
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
 const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents.toml");
 
-/// A database on each backend: a SQLite file and a scratch MariaDB database (kept alive
-/// with the returned guards).
+/// A database on each backend: a SQLite file and scratch MariaDB and PostgreSQL databases
+/// (kept alive with the returned guards).
 struct Backends {
     _dir: tempfile::TempDir,
     _mysql: ScratchMysql,
-    urls: [String; 2],
+    _postgres: ScratchPostgres,
+    urls: [String; 3],
 }
 
 fn backends() -> Backends {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", dir.path().join("apr.db").display());
     let mysql = ScratchMysql::new();
-    let urls = [sqlite, mysql.url().to_string()];
+    let postgres = ScratchPostgres::new();
+    let urls = [sqlite, mysql.url().to_string(), postgres.url().to_string()];
     Backends {
         _dir: dir,
         _mysql: mysql,
+        _postgres: postgres,
         urls,
     }
 }
@@ -236,18 +241,20 @@ fn example() -> Backends {
     b
 }
 
-/// `report ARGS` over the example day on both backends, which must give the same bytes.
+/// `report ARGS` over the example day on every backend, which must give the same bytes.
 fn example_report(b: &Backends, args: &[&str]) -> String {
     let mut all = vec!["--start-date", "2025-09-07"];
     all.extend_from_slice(args);
-    let [sqlite, mysql] = &b.urls;
+    let [sqlite, servers @ ..] = &b.urls;
     let got = report(sqlite, "Asia/Dubai", &all);
-    assert_eq!(got, report(mysql, "Asia/Dubai", &all), "{args:?}");
+    for url in servers {
+        assert_eq!(got, report(url, "Asia/Dubai", &all), "{url}: {args:?}");
+    }
     got
 }
 
 #[test]
-fn goldens_of_the_example_day_equal_on_sqlite_and_mariadb() {
+fn goldens_of_the_example_day_equal_on_sqlite_mariadb_and_postgresql() {
     let b = example();
     insta::assert_snapshot!(
         "kinds_unanswered",
@@ -275,6 +282,98 @@ fn goldens_of_the_example_day_equal_on_sqlite_and_mariadb() {
     insta::assert_snapshot!(
         "kinds_waits_by_day_totals",
         example_report(&b, &["--kind", "waits", "--by", "day", "--totals"])
+    );
+    insta::assert_snapshot!(
+        "kinds_outcomes_totals",
+        example_report(&b, &["--kind", "outcomes", "--totals"])
+    );
+    insta::assert_snapshot!(
+        "kinds_outcomes_by_day_json",
+        example_report(
+            &b,
+            &["--kind", "outcomes", "--by", "day", "--format", "json"]
+        )
+    );
+    insta::assert_snapshot!(
+        "kinds_calls_hangup_by_and_did",
+        example_report(&b, &["--kind", "calls", "--queue", "support"])
+    );
+}
+
+/// The outcome columns after Offered, by JSON key.
+const WAYS: [&str; 10] = [
+    "agent_hung_up",
+    "caller_hung_up",
+    "answered_no_hangup",
+    "transferred",
+    "abandoned",
+    "timeout",
+    "exit_with_key",
+    "exit_empty",
+    "withdrawn",
+    "incomplete",
+];
+
+#[test]
+fn outcomes_sum_to_offered_and_count_the_call_list() {
+    let b = example();
+    for by in ["hour", "day"] {
+        let outcomes = json_rows(&example_report(
+            &b,
+            &["--kind", "outcomes", "--by", by, "--format", "json"],
+        ));
+        let queues = json_rows(&example_report(
+            &b,
+            &["--kind", "queues", "--by", by, "--format", "json"],
+        ));
+        assert!(!queues.is_empty());
+        assert_eq!(outcomes.len(), queues.len(), "{by}");
+        for (o, q) in outcomes.iter().zip(&queues) {
+            assert_eq!((&o["queue"], &o["start"]), (&q["queue"], &q["start"]));
+            assert_eq!(o["offered"], q["offered"], "{by}: {o}");
+            let sum: i64 = WAYS.iter().map(|w| o[w].as_i64().unwrap()).sum();
+            assert_eq!(Some(sum), o["offered"].as_i64(), "{by}: {o}");
+        }
+    }
+    // Over the day, each column counts the call list's stints of its kind.
+    let calls = json_rows(&example_report(
+        &b,
+        &["--kind", "calls", "--format", "json"],
+    ));
+    let day = json_rows(&example_report(
+        &b,
+        &["--kind", "outcomes", "--by", "day", "--format", "json"],
+    ));
+    for o in &day {
+        let count = |outcome: &str, hangup: Option<&str>| {
+            calls
+                .iter()
+                .filter(|c| {
+                    c["queue"] == o["queue"]
+                        && c["outcome"] == outcome
+                        && hangup.is_none_or(|h| c["hangup_by"].as_str().unwrap_or("") == h)
+                })
+                .count() as i64
+        };
+        let want = [
+            count("ANSWERED", Some("agent")),
+            count("ANSWERED", Some("caller")),
+            count("ANSWERED", Some("")),
+            count("TRANSFER", None),
+            count("ABANDON", None),
+            count("TIMEOUT", None),
+            count("EXITWITHKEY", None),
+            count("EXITEMPTY", None),
+            count("WITHDRAW", None),
+            count("INCOMPLETE", None),
+        ];
+        let got: Vec<i64> = WAYS.iter().map(|w| o[w].as_i64().unwrap()).collect();
+        assert_eq!(got, want, "{o}");
+    }
+    assert!(
+        day.iter().any(|o| o["agent_hung_up"].as_i64() > Some(0))
+            && day.iter().any(|o| o["caller_hung_up"].as_i64() > Some(0)),
+        "{day:?}"
     );
 }
 
@@ -365,9 +464,11 @@ fn every_format_writes_the_new_kinds() {
     let kinds: &[(&[&str], &str)] = &[
         (&["--kind", "unanswered"], "Called Back"),
         (&["--kind", "waits", "--by", "day"], "Abandoned Cum. (%)"),
+        (&["--kind", "outcomes", "--totals"], "Caller Hung Up"),
+        (&["--kind", "calls"], "Hangup By"),
     ];
     for (args, header) in kinds {
-        for ext in ["csv", "json", "xlsx", "html"] {
+        for ext in ["csv", "json", "xlsx", "html", "pdf"] {
             let file = dir.path().join(format!("r.{ext}"));
             apr_utc(&url)
                 .args(["report", "--start-date", "2025-01-06"])
@@ -379,6 +480,17 @@ fn every_format_writes_the_new_kinds() {
             let bytes = std::fs::read(&file).unwrap();
             match ext {
                 "xlsx" => assert!(bytes.starts_with(b"PK"), "{args:?}"),
+                "pdf" => {
+                    // Headers may wrap in the PDF's cells: their first word is read back.
+                    let out = std::process::Command::new("pdftotext")
+                        .arg(&file)
+                        .arg("-")
+                        .output()
+                        .unwrap();
+                    let text = String::from_utf8(out.stdout).unwrap();
+                    let word = header.split(' ').next().unwrap();
+                    assert!(text.contains(word), "{args:?} pdf: {text}");
+                }
                 "json" => assert!(!json_rows(std::str::from_utf8(&bytes).unwrap()).is_empty()),
                 _ => {
                     let text = String::from_utf8(bytes).unwrap();
@@ -696,6 +808,10 @@ fn the_api_serves_the_new_kinds_and_options() {
                 "weekday",
                 "--totals",
             ][..],
+        ),
+        (
+            "kind=outcomes&by=day&totals=1",
+            &["--kind", "outcomes", "--by", "day", "--totals"][..],
         ),
         (
             "kind=queues&by=hour-of-day&sort=offered:asc&top=1",

@@ -833,6 +833,8 @@ fn load_queue_line(store: &mut dyn Store) {
         talk_secs: None,
         ring_attempts: 0,
         end_time: Some(100),
+        hangup_by: None,
+        did: String::new(),
         pending: false,
     };
     let out = store

@@ -78,7 +78,6 @@ pub const PARSE_QUEUE_LOG: &str = concat!(
 pub const REPORT: &str = concat!(
     "Examples:\n  \
      apr report --start-date 2025-09-07                      # that local day: a table here, CSV in a pipe\n  \
-     apr report --start-date 2025-09-07 --start-time 18:00 --end-time 06:00 --ext 3012,3032\n  \
      apr -q report --start-date 2025-09-07 --mail-to ops@example.com,lead@example.com\n  \
      apr report --start-date 2025-09-07 --kind unanswered --pending   # callers nobody called back\n  \
      apr report --start-date 2025-09-01 --end-date 2025-10-01 --by month --sort answered_calls --top 5\n\n\

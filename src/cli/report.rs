@@ -44,7 +44,14 @@ impl TypedValueParser for Offered {
 }
 
 /// The values of `--format`, `--kind` and `--by` completion offers.
-const KINDS: &[&str] = &["agents", "queues", "calls", "unanswered", "waits"];
+const KINDS: &[&str] = &[
+    "agents",
+    "queues",
+    "calls",
+    "unanswered",
+    "waits",
+    "outcomes",
+];
 const PERIODS: &[&str] = &["hour", "day", "week", "month", "hour-of-day", "weekday"];
 const FORMATS: &[&str] = &["csv", "json", "xlsx", "html", "pdf", "table"];
 
@@ -73,8 +80,9 @@ pub struct Args {
     )]
     pub format: Option<String>,
     /// What to report on: agents, queues (per queue, from queue_log), calls (one row per
-    /// queue call), unanswered (the calls nobody answered, with their callbacks) or waits
-    /// (answered and abandoned calls per queue by how long they waited)
+    /// queue call), unanswered (the calls nobody answered, with their callbacks), waits
+    /// (answered and abandoned calls per queue by how long they waited) or outcomes (calls
+    /// per queue by how they ended and who hung up)
     #[arg(
         long,
         value_name = "KIND", default_value = "agents",

@@ -53,6 +53,33 @@ impl Outcome {
     }
 }
 
+/// Who ended an answered stint: the queue_log's `COMPLETEAGENT` or `COMPLETECALLER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HangupBy {
+    Agent,
+    Caller,
+}
+
+impl HangupBy {
+    /// `queue_calls.hangup_by` and the call list's `Hangup By`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HangupBy::Agent => "agent",
+            HangupBy::Caller => "caller",
+        }
+    }
+
+    /// The stored text; anything else (the empty text of a stint not ended by a completion,
+    /// or loaded before schema 7) is `None`.
+    pub fn parse(s: &str) -> Option<HangupBy> {
+        match s {
+            "agent" => Some(HangupBy::Agent),
+            "caller" => Some(HangupBy::Caller),
+            _ => None,
+        }
+    }
+}
+
 /// One call's pass through one queue: a `queue_calls` row, keyed by
 /// `(callid, queue, enter_time)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +103,14 @@ pub struct Stint {
     /// Agent rings: `RINGNOANSWER`, `RINGCANCELED` and the ring that connected.
     pub ring_attempts: i64,
     pub end_time: Option<i64>,
+    /// Who hung up an answered stint that completed; `None` otherwise (transfers, cuts,
+    /// stints loaded before schema 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hangup_by: Option<HangupBy>,
+    /// The number dialled (FreePBX's `DID` line of the call before it entered the queue);
+    /// empty when the log has none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub did: String,
     /// Connected since the last flush of the derivation and not written yet. Not stored: every
     /// chunk flushes before its state is saved.
     #[serde(skip)]

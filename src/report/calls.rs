@@ -13,7 +13,7 @@ use super::request::ReportRequest;
 use super::sink::{Figures, ReportSummary, RowSink};
 
 /// The columns of the call list, in order.
-pub const COLUMNS: [Column; 11] = [
+pub const COLUMNS: [Column; 13] = [
     col("Date", "date"),
     col("Enter Time", "enter_time"),
     col("Queue", "queue"),
@@ -25,6 +25,8 @@ pub const COLUMNS: [Column; 11] = [
     col("Talk", "talk_secs"),
     col("Ring Attempts", "ring_attempts"),
     col("Entry Position", "entry_position"),
+    col("Hangup By", "hangup_by"),
+    col("DID", "did"),
 ];
 
 /// Streams the call list of `req` from `store` into `sink`.
@@ -94,6 +96,12 @@ fn flush(hour: &mut Vec<Stint>, zone: Zone, sink: &mut dyn RowSink) -> Result<u6
                 opt(s.talk_secs, Cell::Duration),
                 Cell::Int(s.ring_attempts),
                 opt(s.entry_position, Cell::Int),
+                s.hangup_by.map_or(Cell::Empty, |h| Cell::Text(h.as_str())),
+                if s.did.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(&s.did)
+                },
             ],
         )?;
     }

@@ -221,6 +221,8 @@ pub(crate) mod tests {
             talk_secs: talk,
             ring_attempts: 0,
             end_time: None,
+            hangup_by: None,
+            did: String::new(),
             pending: false,
         }
     }

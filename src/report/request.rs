@@ -203,15 +203,18 @@ pub enum ReportKind {
     Unanswered,
     /// Per queue and period, answered and abandoned stints by wait (SPEC §14).
     Waits,
+    /// Per queue and period, stints by how they ended and who hung up (SPEC §14).
+    Outcomes,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 5] = [
+    pub const ALL: [ReportKind; 6] = [
         ReportKind::Agents,
         ReportKind::Queues,
         ReportKind::Calls,
         ReportKind::Unanswered,
         ReportKind::Waits,
+        ReportKind::Outcomes,
     ];
 
     /// The name `--kind` and `kind=` take.
@@ -222,6 +225,7 @@ impl ReportKind {
             ReportKind::Calls => "calls",
             ReportKind::Unanswered => "unanswered",
             ReportKind::Waits => "waits",
+            ReportKind::Outcomes => "outcomes",
         }
     }
 
@@ -346,6 +350,7 @@ impl ReportRequest {
             let report = match kind {
                 ReportKind::Queues => "the queue report",
                 ReportKind::Waits => "the wait distribution",
+                ReportKind::Outcomes => "the outcome report",
                 _ => "the agent report",
             };
             for (field, given, at) in [
@@ -366,8 +371,10 @@ impl ReportRequest {
             Some(s) => parse_exts(s, arg(Field::Ext))?,
             None => Vec::new(),
         };
-        if matches!(kind, ReportKind::Queues | ReportKind::Waits)
-            && (!exts.is_empty() || raw.extended)
+        if matches!(
+            kind,
+            ReportKind::Queues | ReportKind::Waits | ReportKind::Outcomes
+        ) && (!exts.is_empty() || raw.extended)
         {
             let which = if raw.extended {
                 arg(Field::Extended)

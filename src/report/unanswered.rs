@@ -260,6 +260,8 @@ mod tests {
             talk_secs: None,
             ring_attempts: 0,
             end_time: Some(t + 5),
+            hangup_by: None,
+            did: String::new(),
             pending: false,
         }
     }

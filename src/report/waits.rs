@@ -245,6 +245,8 @@ mod tests {
             talk_secs: None,
             ring_attempts: 0,
             end_time: None,
+            hangup_by: None,
+            did: String::new(),
             pending: false,
         };
         let l = [10, 20];

@@ -241,6 +241,13 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
             // 5 → 6: `agent_live`, the floor now (SPEC §13), created with the schema's other
             // statements after the steps; the next aggregation fills it.
             5 => {}
+            // 6 → 7: who hung up and the DID of each stint (`queue_calls.hangup_by`, `did`).
+            // Who hung up is read back from the stored completion lines; the DID of stints
+            // stored before stays empty (README): its line has no key to find it by cheaply.
+            6 => {
+                add_stint_columns(b)?;
+                b.exec(HANGUP_BACKFILL, &[])?;
+            }
             _ => {
                 return Err(Error::db(format!(
                     "database {}: apr schema version {from} is not one apr ever wrote; restore it from a backup",
@@ -250,6 +257,56 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
         }
         put_meta(b, "schema_version", &(from + 1).to_string())
     })
+}
+
+/// The columns schema 7 adds to `queue_calls`, each with its type (PostgreSQL's type adds
+/// the byte-order collation every text column has there).
+const STINT_COLUMNS: [(&str, &str); 2] = [("hangup_by", "VARCHAR(8)"), ("did", "VARCHAR(128)")];
+
+/// Sets `hangup_by` of the answered stints stored before schema 7 from their completion
+/// line in `queue_log` (logged at the stint's end, so each lookup is one key prefix).
+const HANGUP_BACKFILL: &str = "UPDATE queue_calls SET hangup_by = CASE \
+     WHEN EXISTS (SELECT 1 FROM queue_log q WHERE q.time = queue_calls.end_time \
+       AND q.callid = queue_calls.callid AND q.queuename = queue_calls.queuename \
+       AND q.event = 'COMPLETEAGENT') THEN 'agent' \
+     WHEN EXISTS (SELECT 1 FROM queue_log q WHERE q.time = queue_calls.end_time \
+       AND q.callid = queue_calls.callid AND q.queuename = queue_calls.queuename \
+       AND q.event = 'COMPLETECALLER') THEN 'caller' \
+     ELSE '' END \
+     WHERE outcome = 'ANSWERED' AND end_time IS NOT NULL AND hangup_by = ''";
+
+/// Adds schema 7's `queue_calls` columns, each unless it is there already (MySQL commits DDL
+/// by itself, so a step cut short after one `ALTER` is finished by the next run).
+fn add_stint_columns<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
+    let dialect = b.dialect();
+    let present = match dialect {
+        Dialect::Sqlite => "SELECT COUNT(*) FROM pragma_table_info('queue_calls') WHERE name = ?",
+        Dialect::Mysql => {
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() \
+             AND table_name = 'queue_calls' AND column_name = ?"
+        }
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() \
+             AND table_name = 'queue_calls' AND column_name = ?"
+        }
+    };
+    for (column, ty) in STINT_COLUMNS {
+        if query_int(b, present, &[Cell::text(column)])?.unwrap_or(0) > 0 {
+            continue;
+        }
+        let collate = if dialect == Dialect::Postgres {
+            " COLLATE \"C\""
+        } else {
+            ""
+        };
+        b.exec(
+            &format!(
+                "ALTER TABLE queue_calls ADD COLUMN {column} {ty}{collate} NOT NULL DEFAULT ''"
+            ),
+            &[],
+        )?;
+    }
+    Ok(())
 }
 
 /// Rebuilds SQLite table `t` in the shape `schema.sql` gives it now (WITHOUT ROWID), keeping
@@ -271,7 +328,23 @@ fn rebuild_sqlite_keyed<B: Backend + ?Sized>(b: &mut B, t: &table::Table) -> Res
     let old = format!("{}__v2", t.name);
     b.exec(&format!("ALTER TABLE {} RENAME TO {old}", t.name), &[])?;
     b.apply_schema_statement(&create)?;
-    let cols = t.column_list();
+    // Only the columns the old table has: later steps add theirs (with their defaults here).
+    let mut had = BTreeSet::new();
+    b.query(
+        &format!("SELECT name FROM pragma_table_info('{old}')"),
+        &[],
+        &mut |r| {
+            had.insert(r.text(0)?);
+            Ok(())
+        },
+    )?;
+    let cols = t
+        .columns
+        .iter()
+        .map(|c| c.name)
+        .filter(|c| had.contains(*c))
+        .collect::<Vec<_>>()
+        .join(", ");
     b.exec(
         &format!("INSERT INTO {} ({cols}) SELECT {cols} FROM {old}", t.name),
         &[],

@@ -6,7 +6,7 @@ use super::table::{
 };
 use super::value::{Cell, RowRead};
 use crate::error::Result;
-use crate::model::queue::{Outcome, RawLine, RejectRow, Stint};
+use crate::model::queue::{HangupBy, Outcome, RawLine, RejectRow, Stint};
 use crate::model::{
     ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource, EventType, HourCalls,
     HourFigures, StoredEvent,
@@ -295,6 +295,8 @@ pub fn encode_stint(s: &Stint) -> Vec<Cell<'_>> {
         Cell::opt(s.talk_secs),
         Cell::Int(s.ring_attempts),
         Cell::opt(s.end_time),
+        Cell::text(s.hangup_by.map_or("", HangupBy::as_str)),
+        t.fit(15, &s.did),
     ]
 }
 
@@ -314,6 +316,8 @@ pub fn decode_stint(r: &mut dyn RowRead) -> Result<Stint> {
         talk_secs: r.opt_int(11)?,
         ring_attempts: r.int(12)?,
         end_time: r.opt_int(13)?,
+        hangup_by: HangupBy::parse(&r.text(14)?),
+        did: r.text(15)?,
         pending: false,
     })
 }

@@ -304,6 +304,8 @@ pub const QUEUE_CALLS: Table = Table {
         int("talk_secs"),
         int("ring_attempts"),
         int("end_time"),
+        text("hangup_by", 8),
+        text("did", 128),
     ],
     has_id: false,
     key: &["callid", "queuename", "enter_time"],

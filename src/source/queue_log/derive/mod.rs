@@ -41,6 +41,9 @@ pub struct DeriverState {
     /// of either is open.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<(String, String)>,
+    /// `(time, callid, DID)` of FreePBX `DID` lines whose call has not entered a queue yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dids: Vec<(i64, String, String)>,
 }
 
 /// What a run of lines produced.
@@ -68,7 +71,13 @@ pub struct Deriver {
 impl Deriver {
     pub fn new(config: DeriveConfig, state: DeriverState) -> Deriver {
         Deriver {
-            stints: Stints::new(config.zone, config.max_call_secs, state.open, state.links),
+            stints: Stints::new(
+                config.zone,
+                config.max_call_secs,
+                state.open,
+                state.links,
+                state.dids,
+            ),
             agents: AgentTimeline::new(state.agents),
         }
     }
@@ -81,11 +90,12 @@ impl Deriver {
 
     /// What the next chunk or run needs, in a stable order (it is stored as JSON).
     pub fn state(&self) -> DeriverState {
-        let (open, links) = self.stints.state();
+        let (open, links, dids) = self.stints.state();
         DeriverState {
             open,
             agents: self.agents.state(),
             links,
+            dids,
         }
     }
 
@@ -128,6 +138,7 @@ impl Deriver {
                     });
             }
             EventKind::RingNoAnswer | EventKind::RingCanceled => self.agents.rung(line, agents),
+            EventKind::Custom if line.event == "DID" => self.stints.did(line),
             _ => {}
         }
         if kind.moves_agents() {

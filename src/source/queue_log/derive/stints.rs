@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use super::super::agent_map::AgentMap;
 use super::super::parse::{EventKind, QueueLogLine, line_hash};
 use crate::hours::{HourBucket, Zone};
-use crate::model::queue::{Outcome, Stint};
+use crate::model::queue::{HangupBy, Outcome, Stint};
 
 /// Hasher of keys that are already hashes (the open stints' callid hashes).
 #[derive(Default)]
@@ -56,7 +56,16 @@ pub(super) struct Stints {
     /// (Asterisk 16+ swaps them on an attended transfer into another queue), while a stint
     /// of either is open.
     links: Vec<(String, String)>,
+    /// `(time, callid, DID)` of FreePBX `DID` lines whose call has not entered a queue yet,
+    /// oldest first; kept [`DID_KEEP_SECS`].
+    dids: VecDeque<PendingDid>,
 }
+
+/// `(time, callid, DID)` of a FreePBX `DID` line whose call has not entered a queue yet.
+pub(super) type PendingDid = (i64, String, String);
+
+/// How long a `DID` line waits for its call's `ENTERQUEUE` (FreePBX writes it just before).
+const DID_KEEP_SECS: i64 = 600;
 
 fn callid_key(callid: &str) -> u64 {
     line_hash(callid.as_bytes())
@@ -73,6 +82,7 @@ impl Stints {
         max_call_secs: i64,
         open: Vec<Stint>,
         links: Vec<(String, String)>,
+        dids: Vec<PendingDid>,
     ) -> Stints {
         let mut deadlines: Vec<(i64, u64, i64)> = open
             .iter()
@@ -96,19 +106,20 @@ impl Stints {
             deadlines: VecDeque::from(deadlines),
             hour: None,
             links,
+            dids: VecDeque::from(dids),
         }
     }
 
     /// The open stints ordered by entry time, callid and queue, and the links sorted: a
     /// stable order, because they are stored as JSON.
-    pub(super) fn state(&self) -> (Vec<Stint>, Vec<(String, String)>) {
+    pub(super) fn state(&self) -> (Vec<Stint>, Vec<(String, String)>, Vec<PendingDid>) {
         let mut open: Vec<Stint> = self.open.values().flatten().cloned().collect();
         open.sort_by(|a, b| {
             (a.enter_time, &a.callid, &a.queue).cmp(&(b.enter_time, &b.callid, &b.queue))
         });
         let mut links = self.links.clone();
         links.sort();
-        (open, links)
+        (open, links, self.dids.iter().cloned().collect())
     }
 
     fn is_open(&self, callid: &str) -> bool {
@@ -141,6 +152,35 @@ impl Stints {
         self.deadlines.front().is_some_and(|(d, ..)| now > *d)
     }
 
+    /// FreePBX's `DID` line: the number the call dialled, for the stint it enters next.
+    pub(super) fn did(&mut self, line: &QueueLogLine<'_>) {
+        let did = crate::names::sanitize(line.data[0]);
+        if !did.is_empty() {
+            self.dids
+                .push_back((line.time, line.callid.to_string(), did));
+        }
+    }
+
+    /// The DID of the call entering a queue at `now`: its `DID` line, else the DID of a
+    /// stint of the same call still open (a transfer into another queue).
+    fn take_did(&mut self, callid: &str, now: i64) -> String {
+        while self
+            .dids
+            .front()
+            .is_some_and(|(t, ..)| *t < now.saturating_sub(DID_KEEP_SECS))
+        {
+            self.dids.pop_front();
+        }
+        if let Some(i) = self.dids.iter().rposition(|(_, c, _)| c == callid) {
+            return self.dids.remove(i).map(|(.., d)| d).unwrap_or_default();
+        }
+        self.open
+            .get(&callid_key(callid))
+            .and_then(|l| l.iter().find(|s| s.callid == callid && !s.did.is_empty()))
+            .map(|s| s.did.clone())
+            .unwrap_or_default()
+    }
+
     /// `ENTERQUEUE`: opens the stint of the line's call and queue.
     pub(super) fn enter(
         &mut self,
@@ -170,6 +210,7 @@ impl Stints {
                 (b.start, label)
             }
         };
+        let did = self.take_did(line.callid, line.time);
         let stint = Stint {
             callid: line.callid.to_string(),
             queue: line.queuename.to_string(),
@@ -185,6 +226,8 @@ impl Stints {
             talk_secs: None,
             ring_attempts: 0,
             end_time: None,
+            hangup_by: None,
+            did,
             pending: false,
         };
         let deadline = (
@@ -370,6 +413,11 @@ impl Stints {
                 let wait = stint.wait_secs.or(num(line.data[0]));
                 ended(stint, Outcome::Answered, wait);
                 stint.talk_secs = num(line.data[1]);
+                stint.hangup_by = Some(if matches!(kind, CompleteAgent) {
+                    HangupBy::Agent
+                } else {
+                    HangupBy::Caller
+                });
             }
             Transfer | BlindTransfer | AttendedTransfer => {
                 // exten|context|wait|talk|pos, or for ATTENDEDTRANSFER method|target..|wait|talk
@@ -413,6 +461,52 @@ impl Stints {
 mod tests {
     use super::super::testing::*;
     use super::*;
+
+    #[test]
+    fn completions_say_who_hung_up_and_did_lines_give_the_stint_its_did() {
+        let (out, state) = run(&[
+            l(0, "c1|sales|NONE|DID|5550100"),
+            l(0, "c1|sales|NONE|ENTERQUEUE||5551234|1"),
+            l(1, "c2|sales|NONE|DID|5550200"),
+            l(2, "c2|sales|NONE|ENTERQUEUE||5551235|1"),
+            l(3, "c3|sales|NONE|ENTERQUEUE||5551236|1"),
+            l(4, "c4|sales|NONE|DID|5550400"),
+            l(5, "c1|sales|PJSIP/201|CONNECT|5|c1.2|1"),
+            l(6, "c2|sales|PJSIP/202|CONNECT|4|c2.2|1"),
+            l(30, "c1|sales|PJSIP/201|COMPLETEAGENT|5|25|1"),
+            l(40, "c2|sales|PJSIP/202|COMPLETECALLER|4|34|1"),
+            l(50, "c3|sales|NONE|ABANDON|1|1|47"),
+        ]);
+        let rows = finals(&out);
+        let got: Vec<(&str, Option<HangupBy>, &str)> = rows
+            .iter()
+            .map(|s| (s.callid.as_str(), s.hangup_by, s.did.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("c1", Some(HangupBy::Agent), "5550100"),
+                ("c2", Some(HangupBy::Caller), "5550200"),
+                ("c3", None, ""),
+            ]
+        );
+        // c4's DID waits for its ENTERQUEUE, in the state the next chunk continues from.
+        assert_eq!(
+            state.dids,
+            [(T0 + 4, "c4".to_string(), "5550400".to_string())]
+        );
+        let (out, state) = run(&[
+            l(0, "c5|sales|NONE|DID|5550500"),
+            l(DID_KEEP_SECS + 1, "c5|sales|NONE|ENTERQUEUE||5551237|1"),
+            l(DID_KEEP_SECS + 9, "c5|sales|NONE|ABANDON|1|1|8"),
+        ]);
+        assert_eq!(
+            finals(&out)[0].did,
+            "",
+            "a DID line too old is not the stint's"
+        );
+        assert!(state.dids.is_empty());
+    }
 
     #[test]
     fn answered_call() {
