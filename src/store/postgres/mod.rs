@@ -201,7 +201,9 @@ impl Db<PostgresBackend> {
 
     /// Connects for reading only: apr's schema must be there; nothing is created.
     pub fn open_read_only(url: &PostgresUrl) -> Result<PostgresStore> {
-        Self::open_existing(url)?.ok_or_else(|| contract::no_data(&url.shown()))
+        let mut store = Self::open_existing(url)?.ok_or_else(|| contract::no_data(&url.shown()))?;
+        contract::refuse_older_schema(&mut store.b)?;
+        Ok(store)
     }
 
     /// Connects read-only when the database holds apr's tables, else `None`.
