@@ -209,6 +209,45 @@ impl PostgresBackend {
     }
 }
 
+impl PostgresBackend {
+    /// `COPY` of `rows` into `table`'s temporary table, then one `INSERT INTO table ...
+    /// SELECT ... FROM` it ending with `tail` (the conflict clause); `affected` gets the
+    /// inserted (or updated) rows.
+    fn copy_rows<'c>(
+        &mut self,
+        table: &Table,
+        tail: &str,
+        rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
+        affected: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        let mut data = Vec::new();
+        for row in rows {
+            write_copy_row(&mut data, &row);
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let staging = self.copy_table(table)?;
+        let cols = table.column_list();
+        let copy = format!("COPY {staging} ({cols}) FROM STDIN");
+        let data = bytes::Bytes::from(data);
+        self.request(async |c| {
+            let mut sink = std::pin::pin!(c.copy_in::<_, bytes::Bytes>(&copy).await?);
+            sink.send(data).await?;
+            sink.finish().await
+        })?;
+        let n = self.exec(
+            &format!(
+                "INSERT INTO {} ({cols}) SELECT {cols} FROM {staging} {tail}",
+                table.name
+            ),
+            &[],
+        )?;
+        affected(n);
+        Ok(())
+    }
+}
+
 impl Db<PostgresBackend> {
     /// Connects for writing, under the contract of SPEC §9 (creating or upgrading apr's
     /// schema, refusing a database that is not apr's).
@@ -303,31 +342,24 @@ impl Backend for PostgresBackend {
         rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
         affected: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        let mut data = Vec::new();
-        for row in rows {
-            write_copy_row(&mut data, &row);
-        }
-        if data.is_empty() {
-            return Ok(());
-        }
-        let staging = self.copy_table(table)?;
-        let cols = table.column_list();
-        let copy = format!("COPY {staging} ({cols}) FROM STDIN");
-        let data = bytes::Bytes::from(data);
-        self.request(async |c| {
-            let mut sink = std::pin::pin!(c.copy_in::<_, bytes::Bytes>(&copy).await?);
-            sink.send(data).await?;
-            sink.finish().await
-        })?;
-        let n = self.exec(
-            &format!(
-                "INSERT INTO {} ({cols}) SELECT {cols} FROM {staging} ON CONFLICT DO NOTHING",
-                table.name
-            ),
-            &[],
-        )?;
-        affected(n);
-        Ok(())
+        self.copy_rows(table, "ON CONFLICT DO NOTHING", rows, affected)
+    }
+
+    /// Activity rows by `COPY` too: into the temporary table, then one `INSERT ... SELECT`
+    /// with the upsert's `ON CONFLICT ... DO UPDATE` when `replace`.
+    fn write_rows<'c>(
+        &mut self,
+        table: &Table,
+        replace: bool,
+        rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
+        affected: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        let tail = if replace {
+            Dialect::Postgres.upsert(table).1
+        } else {
+            String::new()
+        };
+        self.copy_rows(table, &tail, rows, affected)
     }
 
     fn query(
