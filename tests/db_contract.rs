@@ -467,6 +467,26 @@ fn mysql_report_works_for_a_user_who_may_only_select() {
     assert_eq!(out, expected);
 }
 
+/// A role a test made on the shared server, dropped with its grants when the test ends,
+/// also when it fails (roles are per server: a failed run must not leave one behind).
+struct RoleGuard {
+    role: String,
+    database: String,
+}
+
+impl Drop for RoleGuard {
+    fn drop(&mut self) {
+        let role = &self.role;
+        let mut admin = support::postgres::connect(&self.database);
+        let dropped = admin.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+        if let Err(e) = dropped
+            && !std::thread::panicking()
+        {
+            panic!("cannot drop role {role}: {e}");
+        }
+    }
+}
+
 /// A PostgreSQL role that may connect and `SELECT`, nothing else, reads the report, the
 /// status and the page as the owner does; its sessions are read-only besides.
 #[test]
@@ -477,6 +497,11 @@ fn postgres_report_status_and_serve_work_for_a_role_that_may_only_select() {
     let report = ["report", "--start-date", day.as_str()];
     let expected = stdout(&env.apr(&report, &[]).success());
     let role = format!("apr_ro_{}", std::process::id());
+    // Dropped when the test ends, however it ends (before the scratch database).
+    let _role = RoleGuard {
+        role: role.clone(),
+        database: scratch.name().to_string(),
+    };
     let mut admin = support::postgres::connect(scratch.name());
     admin
         .batch_execute(&format!(
@@ -502,9 +527,7 @@ fn postgres_report_status_and_serve_work_for_a_role_that_may_only_select() {
     // A write is refused to the role, and nothing it ran wrote anything.
     let a = env.apr(&["aggregate", "--rebuild"], &ro).failure();
     let err = stderr(&a);
-    admin
-        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
-        .unwrap();
+    drop(admin);
     assert_eq!(out, expected);
     assert!(status.contains("postgres"), "{status}");
     assert!(page.0.contains("200"), "{page:?}");
