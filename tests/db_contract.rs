@@ -1047,8 +1047,11 @@ struct Untouched {
 
 fn untouched(env: &Env) -> Untouched {
     let mysql = env.url.starts_with("mysql://");
+    let postgres = env.url.starts_with("postgres://");
     let db = if mysql {
         support::rows::Db::Mysql(env.url.clone())
+    } else if postgres {
+        support::rows::Db::Postgres(env.url.clone())
     } else {
         support::rows::Db::Sqlite(env.db())
     };
@@ -1065,9 +1068,15 @@ fn untouched(env: &Env) -> Untouched {
         .collect();
     Untouched {
         files,
-        sqlite_bytes: (!mysql).then(|| std::fs::read(env.db()).unwrap()),
+        sqlite_bytes: (!mysql && !postgres).then(|| std::fs::read(env.db()).unwrap()),
         dump: support::rows::canonical_dump(&db),
-        columns: if mysql {
+        columns: if postgres {
+            env.rows(
+                "SELECT table_name || ' ' || column_name || ' ' || data_type || ' ' || \
+                 COALESCE(collation_name, '') FROM information_schema.columns \
+                 WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+            )
+        } else if mysql {
             env.rows(
                 "SELECT CONCAT_WS(' ', TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, COLUMN_KEY) \
                  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
@@ -1120,7 +1129,11 @@ fn database_at_version(env: &Env, version: u32) {
     }
 }
 
-fn collect_refusals_write_nothing(make_env: &dyn Fn() -> (Option<ScratchMysql>, Env)) {
+/// `make_env` gives a database and what keeps it (a scratch server database) alive.
+fn collect_refusals_write_nothing(
+    make_env: &dyn Fn() -> (Option<Box<dyn std::any::Any>>, Env),
+    versions: &[u32],
+) {
     let now = chrono::Utc::now().timestamp();
     let old = (now - 8 * 24 * HOUR).to_string();
     let late = (now - 2 * HOUR).to_string();
@@ -1170,7 +1183,7 @@ fn collect_refusals_write_nothing(make_env: &dyn Fn() -> (Option<ScratchMysql>, 
             "--until",
         ),
     ];
-    for version in [1, 2, apr::store::SCHEMA_VERSION] {
+    for &version in versions {
         for (what, args, vars, watermark, says) in &refusals {
             let (_scratch, env) = make_env();
             database_at_version(&env, version);
@@ -1191,20 +1204,48 @@ fn collect_refusals_write_nothing(make_env: &dyn Fn() -> (Option<ScratchMysql>, 
 
 #[test]
 fn sqlite_collect_refusals_leave_every_schema_version_untouched() {
-    collect_refusals_write_nothing(&|| (None, Env::sqlite()));
+    collect_refusals_write_nothing(&|| (None, Env::sqlite()), EVERY_VERSION);
 }
 
 #[test]
 fn mysql_collect_refusals_leave_every_schema_version_untouched() {
-    collect_refusals_write_nothing(&|| {
-        let (scratch, env) = mysql_env();
-        (Some(scratch), env)
-    });
+    collect_refusals_write_nothing(
+        &|| {
+            let (scratch, env) = mysql_env();
+            (Some(Box::new(scratch)), env)
+        },
+        EVERY_VERSION,
+    );
 }
+
+/// On PostgreSQL at the current schema only: no PostgreSQL database older than schema 5
+/// can exist (the backend came with it).
+#[test]
+fn postgres_collect_refusals_leave_the_database_untouched() {
+    collect_refusals_write_nothing(
+        &|| {
+            let (scratch, env) = postgres_env();
+            (Some(Box::new(scratch)), env)
+        },
+        &[apr::store::SCHEMA_VERSION],
+    );
+}
+
+/// The schema versions a refusal is tried at on SQLite and MySQL.
+const EVERY_VERSION: &[u32] = &[1, 2, apr::store::SCHEMA_VERSION];
 
 /// Every writing command that finds another writer holding the lock exits 75 before it
 /// creates or upgrades anything: an older schema is the lock holder's to upgrade.
 fn a_locked_writer_upgrades_nothing(env: &Env, hold: &dyn Fn() -> Box<dyn std::any::Any>) {
+    a_locked_writer_writes_nothing_at(env, hold, &[1, 2]);
+}
+
+/// [`a_locked_writer_upgrades_nothing`] with the database at each of `versions`.
+fn a_locked_writer_writes_nothing_at(
+    env: &Env,
+    hold: &dyn Fn() -> Box<dyn std::any::Any>,
+    versions: &[u32],
+) {
     // The queue_log file lives outside the database's directory, whose files are compared.
     let elsewhere = tempfile::tempdir().unwrap();
     let queue_log = elsewhere.path().join("queue_log");
@@ -1221,7 +1262,7 @@ fn a_locked_writer_upgrades_nothing(env: &Env, hold: &dyn Fn() -> Box<dyn std::a
         &["prune", "--before", "2020-01-01", "--yes"],
         &["parse-queue-log", queue_log],
     ];
-    for version in [1, 2] {
+    for &version in versions {
         database_at_version(env, version);
         let _held = hold();
         for args in writers {
@@ -1257,6 +1298,29 @@ fn sqlite_a_locked_writer_upgrades_nothing() {
         f.try_lock().unwrap();
         Box::new(f)
     });
+}
+
+/// On PostgreSQL at the current schema (no older one can exist there): the lock is the
+/// session advisory lock apr takes, keyed by the database's and the lock's names.
+#[test]
+fn postgres_a_locked_writer_writes_nothing() {
+    let (scratch, env) = postgres_env();
+    let key =
+        twox_hash::XxHash3_64::oneshot(format!("apr\0{}\0write", scratch.name()).as_bytes()) as i64;
+    let name = scratch.name().to_string();
+    a_locked_writer_writes_nothing_at(
+        &env,
+        &|| {
+            let mut conn = support::postgres::connect(&name);
+            let got: bool = conn
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                .unwrap()
+                .get(0);
+            assert!(got, "the test could not take apr's write lock");
+            Box::new(conn)
+        },
+        &[apr::store::SCHEMA_VERSION],
+    );
 }
 
 #[test]
