@@ -1569,7 +1569,6 @@ fn tables_as_version_4(env: &Env) {
 
 fn version_4_tables_are_keyed_by_time(env: &Env) {
     let mysql = env.url.starts_with("mysql://");
-    let postgres = env.url.starts_with("postgres://");
     env.init_load("30").success();
     let events = "SELECT * FROM agent_events ORDER BY id";
     let activity = "SELECT * FROM agent_activity ORDER BY agent_ext, report_hour";
