@@ -5,13 +5,13 @@
 use std::error::Error as _;
 use std::net::ToSocketAddrs;
 
-use postgres::error::SqlState;
+use tokio_postgres::error::SqlState;
 
 use super::url::{PostgresUrl, Wait};
 use crate::error::{Error, one_line};
 
 /// What a failure to connect says.
-pub(super) fn connect_error(url: &PostgresUrl, e: postgres::Error) -> Error {
+pub(super) fn connect_error(url: &PostgresUrl, e: tokio_postgres::Error) -> Error {
     let (shown, named) = (url.shown(), url.named);
     if let Some(db) = e.as_db_error() {
         let code = db.code();
@@ -122,7 +122,11 @@ pub(super) fn cut_error(url: &PostgresUrl) -> Error {
 }
 
 /// What a failure on an open connection says.
-pub(super) fn query_error(url: &PostgresUrl, statement_secs: u64, e: &postgres::Error) -> Error {
+pub(super) fn query_error(
+    url: &PostgresUrl,
+    statement_secs: u64,
+    e: &tokio_postgres::Error,
+) -> Error {
     let shown = url.shown();
     if let Some(db) = e.as_db_error() {
         if *db.code() == SqlState::QUERY_CANCELED {
@@ -157,7 +161,7 @@ fn is_lost(code: &SqlState) -> bool {
 }
 
 /// The server's refusal, without the statement it quotes.
-fn server_error(shown: &str, db: &postgres::error::DbError) -> Error {
+fn server_error(shown: &str, db: &tokio_postgres::error::DbError) -> Error {
     let code = db.code();
     let hint = if *code == SqlState::T_R_SERIALIZATION_FAILURE
         || *code == SqlState::T_R_DEADLOCK_DETECTED
@@ -181,7 +185,7 @@ fn server_error(shown: &str, db: &postgres::error::DbError) -> Error {
 }
 
 /// The I/O failure underneath a driver error, if that is what it is.
-fn io_source(e: &postgres::Error) -> Option<&std::io::Error> {
+fn io_source(e: &tokio_postgres::Error) -> Option<&std::io::Error> {
     let mut source = e.source();
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, TryStreamExt as _};
-use postgres::Statement;
-use postgres::types::ToSql;
+use tokio_postgres::Statement;
+use tokio_postgres::types::ToSql;
 
 use super::contract;
 use super::db::Db;
@@ -66,10 +66,10 @@ pub struct PostgresBackend {
     staged: Vec<&'static str>,
 }
 
-struct PgRow(postgres::Row);
+struct PgRow(tokio_postgres::Row);
 
 impl PgRow {
-    fn get<'a, T: postgres::types::FromSql<'a>>(&'a self, i: usize) -> Result<T> {
+    fn get<'a, T: tokio_postgres::types::FromSql<'a>>(&'a self, i: usize) -> Result<T> {
         self.0
             .try_get::<_, T>(i)
             .map_err(|_| Error::db(format!("unexpected value in column {i} of a result row")))
@@ -147,7 +147,7 @@ impl PostgresBackend {
             .expect("the session is taken only when the backend is dropped")
     }
 
-    fn err(&self, e: &postgres::Error) -> Error {
+    fn err(&self, e: &tokio_postgres::Error) -> Error {
         query_error(&self.url, self.url.statement_timeout.as_secs(), e)
     }
 
@@ -163,7 +163,7 @@ impl PostgresBackend {
     /// Runs one request to its end, every wait bounded (see `session`).
     fn request<T>(
         &self,
-        f: impl AsyncFnOnce(&tokio_postgres::Client) -> std::result::Result<T, postgres::Error>,
+        f: impl AsyncFnOnce(&tokio_postgres::Client) -> std::result::Result<T, tokio_postgres::Error>,
     ) -> Result<T> {
         let session = self.session();
         session.wait(f(&session.client)).map_err(|e| self.fail(e))
