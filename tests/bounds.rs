@@ -141,6 +141,13 @@ fn far_away_queue_log_times_are_rejected_on_mariadb() {
     far_away_times_stay_out(&url, &|sql| mysql_rows(&url, sql));
 }
 
+#[test]
+fn far_away_queue_log_times_are_rejected_on_postgres() {
+    let scratch = support::postgres::ScratchPostgres::new();
+    let url = scratch.url().to_string();
+    far_away_times_stay_out(&url, &|sql| support::rows::postgres_rows(&url, sql));
+}
+
 /// The same guard on a replay directory: an event at the largest i64 or in milliseconds
 /// neither becomes "now" nor reaches the database, and `--until` far away is a usage error.
 #[test]
@@ -261,4 +268,12 @@ fn overlong_values_are_rejected_or_cut_on_mariadb_as_on_sqlite() {
     let url = scratch.url().to_string();
     let mariadb = overlong_dumps(&url, &|q| mysql_rows(&url, q));
     assert_eq!(mariadb, overlong_on_sqlite());
+}
+
+#[test]
+fn overlong_values_are_rejected_or_cut_on_postgres_as_on_sqlite() {
+    let scratch = support::postgres::ScratchPostgres::new();
+    let url = scratch.url().to_string();
+    let postgres = overlong_dumps(&url, &|q| support::rows::postgres_rows(&url, q));
+    assert_eq!(postgres, overlong_on_sqlite());
 }

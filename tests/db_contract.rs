@@ -467,6 +467,26 @@ fn mysql_report_works_for_a_user_who_may_only_select() {
     assert_eq!(out, expected);
 }
 
+/// A role a test made on the shared server, dropped with its grants when the test ends,
+/// also when it fails (roles are per server: a failed run must not leave one behind).
+struct RoleGuard {
+    role: String,
+    database: String,
+}
+
+impl Drop for RoleGuard {
+    fn drop(&mut self) {
+        let role = &self.role;
+        let mut admin = support::postgres::connect(&self.database);
+        let dropped = admin.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+        if let Err(e) = dropped
+            && !std::thread::panicking()
+        {
+            panic!("cannot drop role {role}: {e}");
+        }
+    }
+}
+
 /// A PostgreSQL role that may connect and `SELECT`, nothing else, reads the report, the
 /// status and the page as the owner does; its sessions are read-only besides.
 #[test]
@@ -477,6 +497,11 @@ fn postgres_report_status_and_serve_work_for_a_role_that_may_only_select() {
     let report = ["report", "--start-date", day.as_str()];
     let expected = stdout(&env.apr(&report, &[]).success());
     let role = format!("apr_ro_{}", std::process::id());
+    // Dropped when the test ends, however it ends (before the scratch database).
+    let _role = RoleGuard {
+        role: role.clone(),
+        database: scratch.name().to_string(),
+    };
     let mut admin = support::postgres::connect(scratch.name());
     admin
         .batch_execute(&format!(
@@ -502,9 +527,7 @@ fn postgres_report_status_and_serve_work_for_a_role_that_may_only_select() {
     // A write is refused to the role, and nothing it ran wrote anything.
     let a = env.apr(&["aggregate", "--rebuild"], &ro).failure();
     let err = stderr(&a);
-    admin
-        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
-        .unwrap();
+    drop(admin);
     assert_eq!(out, expected);
     assert!(status.contains("postgres"), "{status}");
     assert!(page.0.contains("200"), "{page:?}");
@@ -1026,8 +1049,11 @@ struct Untouched {
 
 fn untouched(env: &Env) -> Untouched {
     let mysql = env.url.starts_with("mysql://");
+    let postgres = env.url.starts_with("postgres://");
     let db = if mysql {
         support::rows::Db::Mysql(env.url.clone())
+    } else if postgres {
+        support::rows::Db::Postgres(env.url.clone())
     } else {
         support::rows::Db::Sqlite(env.db())
     };
@@ -1044,9 +1070,15 @@ fn untouched(env: &Env) -> Untouched {
         .collect();
     Untouched {
         files,
-        sqlite_bytes: (!mysql).then(|| std::fs::read(env.db()).unwrap()),
+        sqlite_bytes: (!mysql && !postgres).then(|| std::fs::read(env.db()).unwrap()),
         dump: support::rows::canonical_dump(&db),
-        columns: if mysql {
+        columns: if postgres {
+            env.rows(
+                "SELECT table_name || ' ' || column_name || ' ' || data_type || ' ' || \
+                 COALESCE(collation_name, '') FROM information_schema.columns \
+                 WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+            )
+        } else if mysql {
             env.rows(
                 "SELECT CONCAT_WS(' ', TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, COLUMN_KEY) \
                  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
@@ -1099,7 +1131,11 @@ fn database_at_version(env: &Env, version: u32) {
     }
 }
 
-fn collect_refusals_write_nothing(make_env: &dyn Fn() -> (Option<ScratchMysql>, Env)) {
+/// `make_env` gives a database and what keeps it (a scratch server database) alive.
+fn collect_refusals_write_nothing(
+    make_env: &dyn Fn() -> (Option<Box<dyn std::any::Any>>, Env),
+    versions: &[u32],
+) {
     let now = chrono::Utc::now().timestamp();
     let old = (now - 8 * 24 * HOUR).to_string();
     let late = (now - 2 * HOUR).to_string();
@@ -1149,7 +1185,7 @@ fn collect_refusals_write_nothing(make_env: &dyn Fn() -> (Option<ScratchMysql>, 
             "--until",
         ),
     ];
-    for version in [1, 2, apr::store::SCHEMA_VERSION] {
+    for &version in versions {
         for (what, args, vars, watermark, says) in &refusals {
             let (_scratch, env) = make_env();
             database_at_version(&env, version);
@@ -1170,20 +1206,48 @@ fn collect_refusals_write_nothing(make_env: &dyn Fn() -> (Option<ScratchMysql>, 
 
 #[test]
 fn sqlite_collect_refusals_leave_every_schema_version_untouched() {
-    collect_refusals_write_nothing(&|| (None, Env::sqlite()));
+    collect_refusals_write_nothing(&|| (None, Env::sqlite()), EVERY_VERSION);
 }
 
 #[test]
 fn mysql_collect_refusals_leave_every_schema_version_untouched() {
-    collect_refusals_write_nothing(&|| {
-        let (scratch, env) = mysql_env();
-        (Some(scratch), env)
-    });
+    collect_refusals_write_nothing(
+        &|| {
+            let (scratch, env) = mysql_env();
+            (Some(Box::new(scratch)), env)
+        },
+        EVERY_VERSION,
+    );
 }
+
+/// On PostgreSQL at the current schema only: no PostgreSQL database older than schema 5
+/// can exist (the backend came with it).
+#[test]
+fn postgres_collect_refusals_leave_the_database_untouched() {
+    collect_refusals_write_nothing(
+        &|| {
+            let (scratch, env) = postgres_env();
+            (Some(Box::new(scratch)), env)
+        },
+        &[apr::store::SCHEMA_VERSION],
+    );
+}
+
+/// The schema versions a refusal is tried at on SQLite and MySQL.
+const EVERY_VERSION: &[u32] = &[1, 2, apr::store::SCHEMA_VERSION];
 
 /// Every writing command that finds another writer holding the lock exits 75 before it
 /// creates or upgrades anything: an older schema is the lock holder's to upgrade.
 fn a_locked_writer_upgrades_nothing(env: &Env, hold: &dyn Fn() -> Box<dyn std::any::Any>) {
+    a_locked_writer_writes_nothing_at(env, hold, &[1, 2]);
+}
+
+/// [`a_locked_writer_upgrades_nothing`] with the database at each of `versions`.
+fn a_locked_writer_writes_nothing_at(
+    env: &Env,
+    hold: &dyn Fn() -> Box<dyn std::any::Any>,
+    versions: &[u32],
+) {
     // The queue_log file lives outside the database's directory, whose files are compared.
     let elsewhere = tempfile::tempdir().unwrap();
     let queue_log = elsewhere.path().join("queue_log");
@@ -1200,7 +1264,7 @@ fn a_locked_writer_upgrades_nothing(env: &Env, hold: &dyn Fn() -> Box<dyn std::a
         &["prune", "--before", "2020-01-01", "--yes"],
         &["parse-queue-log", queue_log],
     ];
-    for version in [1, 2] {
+    for &version in versions {
         database_at_version(env, version);
         let _held = hold();
         for args in writers {
@@ -1236,6 +1300,29 @@ fn sqlite_a_locked_writer_upgrades_nothing() {
         f.try_lock().unwrap();
         Box::new(f)
     });
+}
+
+/// On PostgreSQL at the current schema (no older one can exist there): the lock is the
+/// session advisory lock apr takes, keyed by the database's and the lock's names.
+#[test]
+fn postgres_a_locked_writer_writes_nothing() {
+    let (scratch, env) = postgres_env();
+    let key =
+        twox_hash::XxHash3_64::oneshot(format!("apr\0{}\0write", scratch.name()).as_bytes()) as i64;
+    let name = scratch.name().to_string();
+    a_locked_writer_writes_nothing_at(
+        &env,
+        &|| {
+            let mut conn = support::postgres::connect(&name);
+            let got: bool = conn
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                .unwrap()
+                .get(0);
+            assert!(got, "the test could not take apr's write lock");
+            Box::new(conn)
+        },
+        &[apr::store::SCHEMA_VERSION],
+    );
 }
 
 #[test]
@@ -1648,6 +1735,7 @@ fn postgres_version_6_stints_gain_hangup_by_and_did() {
 
 fn a_rebuild_writes_only_what_changed(env: &Env) {
     let mysql = env.url.starts_with("mysql://");
+    let postgres = env.url.starts_with("postgres://");
     env.init_load("30").success();
     let all = "SELECT * FROM agent_activity ORDER BY agent_ext, report_hour";
     let want = env.rows(all);
@@ -1663,6 +1751,16 @@ fn a_rebuild_writes_only_what_changed(env: &Env) {
         env.exec(
             "CREATE TABLE written (n BIGINT NOT NULL); INSERT INTO written VALUES (0);
              CREATE TRIGGER count_writes BEFORE INSERT ON agent_activity FOR EACH ROW UPDATE written SET n = n + 1",
+        );
+    } else if postgres {
+        // PostgreSQL writes activity rows by COPY then INSERT ... SELECT ... ON CONFLICT:
+        // the trigger still sees each row that statement proposes.
+        env.exec(
+            "CREATE TABLE written (n BIGINT NOT NULL); INSERT INTO written VALUES (0);
+             CREATE FUNCTION count_write() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN UPDATE written SET n = n + 1; RETURN NEW; END $$;
+             CREATE TRIGGER count_writes BEFORE INSERT ON agent_activity
+               FOR EACH ROW EXECUTE FUNCTION count_write()",
         );
     } else {
         env.exec(
@@ -1697,12 +1795,25 @@ fn a_rebuild_writes_only_what_changed(env: &Env) {
         ["3"],
         "a second rebuild writes nothing"
     );
-    env.exec("DROP TRIGGER count_writes; DROP TABLE written");
+    if postgres {
+        env.exec(
+            "DROP TRIGGER count_writes ON agent_activity; DROP FUNCTION count_write(); \
+             DROP TABLE written",
+        );
+    } else {
+        env.exec("DROP TRIGGER count_writes; DROP TABLE written");
+    }
 }
 
 #[test]
 fn sqlite_a_rebuild_writes_only_the_rows_that_changed() {
     a_rebuild_writes_only_what_changed(&Env::sqlite());
+}
+
+#[test]
+fn postgres_a_rebuild_writes_only_the_rows_that_changed() {
+    let (_s, env) = postgres_env();
+    a_rebuild_writes_only_what_changed(&env);
 }
 
 #[test]

@@ -15,12 +15,17 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::files::append;
 
-/// `apr ARGS` on the SQLite database `db`, in Asia/Dubai, nothing else inherited.
-fn apr(db: &Path, args: &[&str]) -> Command {
+/// The URL of the SQLite database `db`.
+fn sqlite(db: &Path) -> String {
+    format!("sqlite://{}", db.display())
+}
+
+/// `apr ARGS` on the database at `url`, in Asia/Dubai, nothing else inherited.
+fn apr(url: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("apr"));
     cmd.env_clear()
         .current_dir(std::env::temp_dir())
-        .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("APR_DATABASE_URL", url)
         .env("APR_TIMEZONE", "Asia/Dubai")
         .args(args);
     cmd
@@ -37,7 +42,7 @@ impl Drop for Running {
 }
 
 /// `apr serve` on a free loopback port; returns it with its address.
-fn serve(db: &Path, extra: &[&str]) -> (Running, String) {
+fn serve(db: &str, extra: &[&str]) -> (Running, String) {
     let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
     args.extend_from_slice(extra);
     let mut child = apr(db, &args)
@@ -134,7 +139,7 @@ fn agent<'a>(b: &'a Value, ext: &str) -> Option<&'a Value> {
 }
 
 /// A follower of `file` on `db`.
-fn follower(db: &Path, file: &Path) -> Running {
+fn follower(db: &str, file: &Path) -> Running {
     Running(
         apr(
             db,
@@ -159,7 +164,26 @@ fn follower(db: &Path, file: &Path) -> Running {
 fn a_caller_waits_then_an_agent_answers_then_the_queue_counts_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("apr.db");
-    let file = dir.path().join("queue_log");
+    caller_waits_then_answered(dir.path(), &sqlite(&db), &|| db.exists());
+}
+
+/// The same board from PostgreSQL: `agent_live` (schema 6) written by the follower's
+/// aggregations and read by `serve`.
+#[test]
+fn postgres_a_caller_waits_then_an_agent_answers_then_the_queue_counts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = support::postgres::ScratchPostgres::new();
+    let url = scratch.url().to_string();
+    let db = support::rows::Db::Postgres(url.clone());
+    caller_waits_then_answered(dir.path(), &url, &|| {
+        db.tables().iter().any(|t| t == "agent_live")
+    });
+}
+
+/// A follower loads a growing queue_log into the database at `db` (created by it: `ready`
+/// says when) while `serve` shows the board.
+fn caller_waits_then_answered(dir: &Path, db: &str, ready: &dyn Fn() -> bool) {
+    let file = dir.join("queue_log");
     // Lines of a few minutes ago, so they fall on today and the waits are short.
     let t = chrono::Utc::now().timestamp() - 300;
     std::fs::write(
@@ -171,14 +195,14 @@ fn a_caller_waits_then_an_agent_answers_then_the_queue_counts_it() {
         ),
     )
     .unwrap();
-    let _follow = follower(&db, &file);
+    let _follow = follower(db, &file);
     // serve reads a database a loader created: wait for it.
     let started = Instant::now();
-    while !db.exists() {
+    while !ready() {
         assert!(started.elapsed() < Duration::from_secs(120), "no database");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let (_serve, addr) = serve(&db, &[]);
+    let (_serve, addr) = serve(db, &[]);
     let b = wait_board(&addr, "", "the members are there", |b| {
         queue(b, "sales").is_some_and(|q| q["available"] == 1)
             && queue(b, "support").is_some_and(|q| q["paused"] == 1)
@@ -271,11 +295,14 @@ fn data_older_than_stale_after_is_flagged() {
     let file = dir.path().join("queue_log");
     let t = chrono::Utc::now().timestamp() - 600;
     std::fs::write(&file, format!("{t}|NONE|sales|PJSIP/301|ADDMEMBER|\n")).unwrap();
-    let out = apr(&db, &["-q", "parse-queue-log", &file.display().to_string()])
-        .output()
-        .unwrap();
+    let out = apr(
+        &sqlite(&db),
+        &["-q", "parse-queue-log", &file.display().to_string()],
+    )
+    .output()
+    .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let (_fresh, addr) = serve(&db, &["--stale-after", "1h"]);
+    let (_fresh, addr) = serve(&sqlite(&db), &["--stale-after", "1h"]);
     let b = live(&addr, "");
     let ql = |b: &Value| {
         b["sources"]
@@ -288,7 +315,7 @@ fn data_older_than_stale_after_is_flagged() {
     };
     assert_eq!(ql(&b)["stale"], false);
     assert!(ql(&b)["age_secs"].as_i64().unwrap() >= 600);
-    let (_strict, addr) = serve(&db, &["--stale-after", "2m"]);
+    let (_strict, addr) = serve(&sqlite(&db), &["--stale-after", "2m"]);
     let b = live(&addr, "");
     assert_eq!(ql(&b)["stale"], true);
     let (_, page) = get(&addr, "/live");
@@ -339,11 +366,14 @@ fn metrics_parse_as_the_prometheus_text_format() {
         ),
     )
     .unwrap();
-    let out = apr(&db, &["-q", "parse-queue-log", &file.display().to_string()])
-        .output()
-        .unwrap();
+    let out = apr(
+        &sqlite(&db),
+        &["-q", "parse-queue-log", &file.display().to_string()],
+    )
+    .output()
+    .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let (_serve, addr) = serve(&db, &[]);
+    let (_serve, addr) = serve(&sqlite(&db), &[]);
     assert_eq!(get(&addr, "/api/live").0, 200);
     assert_eq!(get(&addr, "/no-such-route").0, 404);
     let (status, text) = get(&addr, "/metrics");

@@ -475,3 +475,18 @@ fn an_unknown_event_type_is_stored_with_its_exact_text_on_mariadb() {
     let got = stored_odd_type(&url, |sql| support::rows::mysql_rows(&url, sql));
     assert_eq!(got, [hex(ODD_TYPE)]);
 }
+
+#[test]
+fn an_unknown_event_type_is_stored_with_its_exact_text_on_postgres() {
+    let scratch = support::postgres::ScratchPostgres::new();
+    let url = scratch.url().to_string();
+    // PostgreSQL spells hex() its own way.
+    let got = stored_odd_type(&url, |sql| {
+        let sql = sql.replace(
+            "hex(event)",
+            "upper(encode(convert_to(event, 'UTF8'), 'hex'))",
+        );
+        support::rows::postgres_rows(&url, &sql)
+    });
+    assert_eq!(got, [hex(ODD_TYPE)]);
+}

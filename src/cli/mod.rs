@@ -26,6 +26,7 @@ pub mod status;
 
 use crate::store::DatabaseUrl;
 use crate::store::mysql::url::Wait;
+use crate::store::postgres::url::Wait as PgWait;
 use global::GlobalArgs;
 use settings::Settings;
 
@@ -104,6 +105,16 @@ pub fn main() -> i32 {
             (Wait::Connect, "APR_MYSQL_CONNECT_TIMEOUT_SECS"),
             (Wait::Read, "APR_MYSQL_READ_TIMEOUT_SECS"),
             (Wait::Write, "APR_MYSQL_WRITE_TIMEOUT_SECS"),
+        ] {
+            url.setting(wait, setting, cli.global.settings.get(setting));
+        }
+    }
+    // PostgreSQL's the same way.
+    if let DatabaseUrl::Postgres(url) = &mut cli.global.database_url {
+        for (wait, setting) in [
+            (PgWait::Connect, "APR_POSTGRES_CONNECT_TIMEOUT_SECS"),
+            (PgWait::Read, "APR_POSTGRES_READ_TIMEOUT_SECS"),
+            (PgWait::Write, "APR_POSTGRES_WRITE_TIMEOUT_SECS"),
         ] {
             url.setting(wait, setting, cli.global.settings.get(setting));
         }

@@ -79,6 +79,13 @@ impl Dialect {
     /// Whether an ignored insert still spends an auto-increment id (MySQL does, and so does
     /// a PostgreSQL identity, drawn before the conflict is seen); the load workflow then
     /// removes stored rows before inserting, so ids stay dense and in order.
+    /// Whether the bulk path ([`Backend::insert_new_rows`]) pays off for a few rows too
+    /// (PostgreSQL's `COPY` costs two statements more; MySQL's `LOAD DATA` a file transfer
+    /// set-up, worth it only for a queue_log chunk's hundreds of thousands of rows).
+    pub fn bulk_pays_for_few_rows(self) -> bool {
+        self == Dialect::Postgres
+    }
+
     pub fn ignored_rows_spend_ids(self) -> bool {
         self != Dialect::Sqlite
     }
@@ -141,6 +148,26 @@ pub trait Backend: Send {
         affected: &mut dyn FnMut(u64),
     ) -> Result<()> {
         insert_ignoring(self, table, rows, affected)
+    }
+    /// Writes `rows` of `table`, replacing a stored row of the same key when `replace` (an
+    /// upsert), else as plain inserts, by the backend's bulk path when it has a cheaper one
+    /// than [`Backend::insert_rows`].
+    fn write_rows<'c>(
+        &mut self,
+        table: &Table,
+        replace: bool,
+        rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
+        affected: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        let (head, tail) = if replace {
+            self.dialect().upsert(table)
+        } else {
+            (
+                format!("INSERT INTO {} ({})", table.name, table.column_list()),
+                String::new(),
+            )
+        };
+        self.insert_rows(&head, &tail, table.columns.len(), rows, affected)
     }
     /// Streams the rows of a query.
     fn query(

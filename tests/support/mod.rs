@@ -9,6 +9,7 @@ pub mod hostile;
 pub mod mariadb;
 pub mod mount;
 pub mod mysql;
+pub mod pg_server;
 pub mod postgres;
 pub mod refused;
 pub mod rows;

@@ -42,14 +42,7 @@ pub(super) fn write_activity<B: Backend + ?Sized>(
             Ok(())
         },
     )?;
-    let (head, tail) = if stored.is_empty() {
-        (
-            format!("INSERT INTO agent_activity ({})", t.column_list()),
-            String::new(),
-        )
-    } else {
-        b.dialect().upsert(t)
-    };
+    let replace = !stored.is_empty();
     let mut changed: Vec<Vec<Cell<'_>>> = Vec::new();
     for r in rows {
         let cells = rows::encode_activity(r);
@@ -74,13 +67,7 @@ pub(super) fn write_activity<B: Backend + ?Sized>(
             .collect();
         b.exec(&sql, &args)?;
     }
-    b.insert_rows(
-        &head,
-        &tail,
-        t.columns.len(),
-        &mut changed.into_iter(),
-        &mut |_| {},
-    )
+    b.write_rows(t, replace, &mut changed.into_iter(), &mut |_| {})
 }
 
 /// Replaces `agent_live` whole by `live`, inside the caller's transaction (after the

@@ -162,7 +162,7 @@ pub(super) fn load_in<B: Backend + ?Sized>(
     // affected rows are exactly the events stored by this call.
     let mut new = 0;
     let mut rows = fresh.iter().map(|e| rows::encode_event(e, source, now));
-    if bulk_events {
+    if bulk_events || b.dialect().bulk_pays_for_few_rows() {
         b.insert_new_rows(&table::AGENT_EVENTS, &mut rows, &mut |n| new += n)?;
     } else {
         let (insert, tail) = b.dialect().insert_ignore(&table::AGENT_EVENTS);

@@ -5,13 +5,13 @@
 use std::error::Error as _;
 use std::net::ToSocketAddrs;
 
-use postgres::error::SqlState;
+use tokio_postgres::error::SqlState;
 
-use super::url::PostgresUrl;
+use super::url::{PostgresUrl, Wait};
 use crate::error::{Error, one_line};
 
 /// What a failure to connect says.
-pub(super) fn connect_error(url: &PostgresUrl, e: postgres::Error) -> Error {
+pub(super) fn connect_error(url: &PostgresUrl, e: tokio_postgres::Error) -> Error {
     let (shown, named) = (url.shown(), url.named);
     if let Some(db) = e.as_db_error() {
         let code = db.code();
@@ -34,40 +34,7 @@ pub(super) fn connect_error(url: &PostgresUrl, e: postgres::Error) -> Error {
         return server_error(&shown, db);
     }
     if let Some(io) = io_source(&e) {
-        // rustls reports a refused certificate as the I/O error of the handshake.
-        if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            return tls_error(url, &tls.to_string());
-        }
-        match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => {
-                return Error::db(format!(
-                    "cannot connect to PostgreSQL at {shown}: {}:{} refused the connection \
-                     (nothing listens there); check that the server is running and the host \
-                     and port in {named}",
-                    url.host, url.port
-                ));
-            }
-            std::io::ErrorKind::TimedOut => {
-                return Error::db(format!(
-                    "cannot connect to PostgreSQL database {shown} within {} s \
-                     (connect_timeout in {named}); check that the server is running and reachable",
-                    url.connect_timeout.as_secs()
-                ));
-            }
-            _ => {}
-        }
-        if (url.host.as_str(), url.port).to_socket_addrs().is_err() {
-            return Error::config(format!(
-                "cannot connect to PostgreSQL at {shown}: unknown host '{}'; check the host in \
-                 {named}",
-                url.host
-            ));
-        }
-        return Error::db(format!(
-            "cannot connect to PostgreSQL at {shown}: {}; check that the server is running and \
-             the host and port in {named}",
-            one_line(&io.to_string())
-        ));
+        return connect_io_error(url, io);
     }
     let why = one_line(&e.to_string());
     if why.contains("TLS") || why.contains("tls") || why.contains("certificate") {
@@ -76,6 +43,39 @@ pub(super) fn connect_error(url: &PostgresUrl, e: postgres::Error) -> Error {
     Error::db(format!(
         "cannot connect to PostgreSQL at {shown}: {why}; check that the server is running and \
          the host and port in {named}"
+    ))
+}
+
+/// What a failure of the socket while connecting says.
+pub(super) fn connect_io_error(url: &PostgresUrl, io: &std::io::Error) -> Error {
+    let (shown, named) = (url.shown(), url.named);
+    // rustls reports a refused certificate as the I/O error of the handshake.
+    if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return tls_error(url, &tls.to_string());
+    }
+    match io.kind() {
+        std::io::ErrorKind::ConnectionRefused => {
+            return Error::db(format!(
+                "cannot connect to PostgreSQL at {shown}: {}:{} refused the connection \
+                 (nothing listens there); check that the server is running and the host \
+                 and port in {named}",
+                url.host, url.port
+            ));
+        }
+        std::io::ErrorKind::TimedOut => return ran_out_error(url, Wait::Connect),
+        _ => {}
+    }
+    if (url.host.as_str(), url.port).to_socket_addrs().is_err() {
+        return Error::config(format!(
+            "cannot connect to PostgreSQL at {shown}: unknown host '{}'; check the host in \
+             {named}",
+            url.host
+        ));
+    }
+    Error::db(format!(
+        "cannot connect to PostgreSQL at {shown}: {}; check that the server is running and \
+         the host and port in {named}",
+        one_line(&io.to_string())
     ))
 }
 
@@ -91,8 +91,42 @@ fn tls_error(url: &PostgresUrl, why: &str) -> Error {
     ))
 }
 
+/// A wait on the server that ran out (a frozen or unreachable server), naming the database,
+/// what was waited for and the setting that bounds it.
+pub(super) fn ran_out_error(url: &PostgresUrl, wait: Wait) -> Error {
+    let shown = url.shown();
+    let (limit, named) = url.limit(wait);
+    let secs = limit.as_secs();
+    let waited = match wait {
+        Wait::Connect => {
+            return Error::db(format!(
+                "cannot connect to PostgreSQL database {shown} within {secs} s ({named}); \
+                 check that the server is running and reachable"
+            ));
+        }
+        Wait::Read => "did not answer",
+        Wait::Write => "did not take what apr sent",
+    };
+    Error::db(format!(
+        "PostgreSQL database {shown} {waited} within {secs} s ({named}); check that the server \
+         is running and not stalled, then run again (nothing uncommitted was kept)"
+    ))
+}
+
+/// What a request on a connection a wait already cut says.
+pub(super) fn cut_error(url: &PostgresUrl) -> Error {
+    Error::db(format!(
+        "lost the connection to PostgreSQL database {} (an earlier wait ran out); run again",
+        url.shown()
+    ))
+}
+
 /// What a failure on an open connection says.
-pub(super) fn query_error(url: &PostgresUrl, statement_secs: u64, e: &postgres::Error) -> Error {
+pub(super) fn query_error(
+    url: &PostgresUrl,
+    statement_secs: u64,
+    e: &tokio_postgres::Error,
+) -> Error {
     let shown = url.shown();
     if let Some(db) = e.as_db_error() {
         if *db.code() == SqlState::QUERY_CANCELED {
@@ -127,7 +161,7 @@ fn is_lost(code: &SqlState) -> bool {
 }
 
 /// The server's refusal, without the statement it quotes.
-fn server_error(shown: &str, db: &postgres::error::DbError) -> Error {
+fn server_error(shown: &str, db: &tokio_postgres::error::DbError) -> Error {
     let code = db.code();
     let hint = if *code == SqlState::T_R_SERIALIZATION_FAILURE
         || *code == SqlState::T_R_DEADLOCK_DETECTED
@@ -151,7 +185,7 @@ fn server_error(shown: &str, db: &postgres::error::DbError) -> Error {
 }
 
 /// The I/O failure underneath a driver error, if that is what it is.
-fn io_source(e: &postgres::Error) -> Option<&std::io::Error> {
+fn io_source(e: &tokio_postgres::Error) -> Option<&std::io::Error> {
     let mut source = e.source();
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {

@@ -7,12 +7,12 @@
 //! `error`.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use postgres::types::ToSql;
-use postgres::{Client, Statement};
+use futures_util::{SinkExt as _, TryStreamExt as _};
+use tokio_postgres::Statement;
+use tokio_postgres::types::ToSql;
 
 use super::contract;
 use super::db::Db;
@@ -25,12 +25,14 @@ use super::value::{Cell, RowRead};
 use crate::error::{Error, Result};
 
 mod error;
+mod session;
 mod tls;
 pub mod url;
 mod wire;
 
-use error::{connect_error, query_error};
-use url::PostgresUrl;
+use error::{connect_error, connect_io_error, cut_error, query_error, ran_out_error};
+use session::{Failed, Limits, Session};
+use url::{PostgresUrl, Wait};
 use wire::{Bound, PgInt, PgText, numbered, write_copy_row};
 
 /// Most parameters one statement binds (the protocol counts them in 16 bits).
@@ -53,7 +55,7 @@ pub type PostgresStore = Db<PostgresBackend>;
 /// One connection to a PostgreSQL database.
 pub struct PostgresBackend {
     /// The connection; taken only by `Drop` (see there).
-    client: Option<Client>,
+    session: Option<Session>,
     url: PostgresUrl,
     shown: String,
     /// Statements prepared on this connection, by their text as apr wrote it.
@@ -64,10 +66,10 @@ pub struct PostgresBackend {
     staged: Vec<&'static str>,
 }
 
-struct PgRow(postgres::Row);
+struct PgRow(tokio_postgres::Row);
 
 impl PgRow {
-    fn get<'a, T: postgres::types::FromSql<'a>>(&'a self, i: usize) -> Result<T> {
+    fn get<'a, T: tokio_postgres::types::FromSql<'a>>(&'a self, i: usize) -> Result<T> {
         self.0
             .try_get::<_, T>(i)
             .map_err(|_| Error::db(format!("unexpected value in column {i} of a result row")))
@@ -94,50 +96,77 @@ impl PostgresBackend {
     /// Connects to `url`; the database itself must exist. `read_only` sessions refuse every
     /// write (SPEC §9: a reading command creates nothing).
     fn connect(url: &PostgresUrl, read_only: bool) -> Result<PostgresBackend> {
+        url.check_settings()?;
         let (tls, mode) = tls::connector(url)?;
-        let mut config = postgres::Config::new();
+        let mut config = tokio_postgres::Config::new();
         config
-            .host(&url.host)
-            .port(url.port)
             .user(&url.user)
             .dbname(&url.database)
             .ssl_mode(mode)
-            .connect_timeout(url.connect_timeout)
-            .keepalives(true)
-            .keepalives_idle(Duration::from_secs(30))
             .application_name("apr");
         if let Some(p) = &url.password {
             config.password(p);
         }
-        let mut client = config.connect(tls).map_err(|e| connect_error(url, e))?;
-        let mut session = format!(
+        let limits = Limits {
+            connect: url.connect_timeout,
+            read: url.read_timeout,
+            write: url.write_timeout,
+        };
+        let session =
+            Session::connect(&config, &url.host, url.port, tls, limits).map_err(|f| match f {
+                Failed::Io(io) => connect_io_error(url, &io),
+                Failed::Pg(e) => connect_error(url, e),
+                Failed::RanOut(w) => ran_out_error(url, w),
+                Failed::Cut => ran_out_error(url, Wait::Connect),
+            })?;
+        let mut session_sql = format!(
             "SET statement_timeout = {}; SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'",
             url.statement_timeout.as_millis()
         );
         if read_only {
-            session.push_str("; SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
+            session_sql.push_str("; SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
         }
-        client
-            .batch_execute(&session)
-            .map_err(|e| query_error(url, url.statement_timeout.as_secs(), &e))?;
-        Ok(PostgresBackend {
-            client: Some(client),
+        let b = PostgresBackend {
+            session: Some(session),
             url: url.clone(),
             shown: url.shown(),
             prepared: HashMap::new(),
             locks: Vec::new(),
             staged: Vec::new(),
-        })
+        };
+        let set = b
+            .session()
+            .wait(b.session().client.batch_execute(&session_sql));
+        set.map_err(|f| b.fail(f))?;
+        Ok(b)
     }
 
-    fn client(&mut self) -> &mut Client {
-        self.client
-            .as_mut()
-            .expect("the client is taken only when the backend is dropped")
+    fn session(&self) -> &Session {
+        self.session
+            .as_ref()
+            .expect("the session is taken only when the backend is dropped")
     }
 
-    fn err(&self, e: &postgres::Error) -> Error {
+    fn err(&self, e: &tokio_postgres::Error) -> Error {
         query_error(&self.url, self.url.statement_timeout.as_secs(), e)
+    }
+
+    /// What a failed request says.
+    fn fail(&self, f: Failed) -> Error {
+        match f {
+            Failed::Pg(e) => self.err(&e),
+            Failed::RanOut(w) => ran_out_error(&self.url, w),
+            Failed::Io(_) | Failed::Cut => cut_error(&self.url),
+        }
+    }
+
+    /// Runs one request to its end, every wait bounded (see `session`).
+    fn request<T>(
+        &self,
+        f: impl AsyncFnOnce(&tokio_postgres::Client) -> std::result::Result<T, tokio_postgres::Error>,
+    ) -> Result<T> {
+        let session = self.session();
+        session.wait(f(&session.client)).map_err(|e| self.fail(e))
     }
 
     /// The prepared form of `sql` (`?` placeholders), prepared on first use.
@@ -145,10 +174,8 @@ impl PostgresBackend {
         if let Some(s) = self.prepared.get(sql) {
             return Ok(s.clone());
         }
-        let stmt = self
-            .client()
-            .prepare(&numbered(sql))
-            .map_err(|e| query_error(&self.url, self.url.statement_timeout.as_secs(), &e))?;
+        let text = numbered(sql);
+        let stmt = self.request(async |c| c.prepare(&text).await)?;
         // A multi-row statement's text is long and its row count varies with the batch's
         // tail: only the short ones are kept, so the cache stays small.
         if sql.len() <= PREPARED_TEXT_MAX {
@@ -162,7 +189,7 @@ impl PostgresBackend {
 
     /// Runs a statement without parameters as simple text (DDL, transaction control).
     fn simple(&mut self, sql: &str) -> Result<()> {
-        self.client().batch_execute(sql).map_err(|e| self.err(&e))
+        self.request(async |c| c.batch_execute(sql).await)
     }
 
     /// The table `COPY` fills before the ignoring insert into `table`: temporary, of
@@ -179,6 +206,45 @@ impl PostgresBackend {
         }
         self.simple(&format!("TRUNCATE {name}"))?;
         Ok(name)
+    }
+}
+
+impl PostgresBackend {
+    /// `COPY` of `rows` into `table`'s temporary table, then one `INSERT INTO table ...
+    /// SELECT ... FROM` it ending with `tail` (the conflict clause); `affected` gets the
+    /// inserted (or updated) rows.
+    fn copy_rows<'c>(
+        &mut self,
+        table: &Table,
+        tail: &str,
+        rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
+        affected: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        let mut data = Vec::new();
+        for row in rows {
+            write_copy_row(&mut data, &row);
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let staging = self.copy_table(table)?;
+        let cols = table.column_list();
+        let copy = format!("COPY {staging} ({cols}) FROM STDIN");
+        let data = bytes::Bytes::from(data);
+        self.request(async |c| {
+            let mut sink = std::pin::pin!(c.copy_in::<_, bytes::Bytes>(&copy).await?);
+            sink.send(data).await?;
+            sink.finish().await
+        })?;
+        let n = self.exec(
+            &format!(
+                "INSERT INTO {} ({cols}) SELECT {cols} FROM {staging} {tail}",
+                table.name
+            ),
+            &[],
+        )?;
+        affected(n);
+        Ok(())
     }
 }
 
@@ -228,15 +294,13 @@ impl Backend for PostgresBackend {
 
     fn exec(&mut self, sql: &str, cells: &[Cell<'_>]) -> Result<u64> {
         if cells.is_empty() {
-            return self.client().execute(sql, &[]).map_err(|e| self.err(&e));
+            return self.request(async |c| c.execute(sql, &[]).await);
         }
         let stmt = self.statement(sql)?;
         let params: Vec<Bound<'_>> = cells.iter().map(Bound).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.client()
-            .execute(&stmt, &refs)
-            .map_err(|e| self.err(&e))
+        self.request(async |c| c.execute(&stmt, &refs).await)
     }
 
     fn insert_rows<'c>(
@@ -280,44 +344,24 @@ impl Backend for PostgresBackend {
         rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
         affected: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        let mut data = Vec::new();
-        for row in rows {
-            write_copy_row(&mut data, &row);
-        }
-        if data.is_empty() {
-            return Ok(());
-        }
-        let staging = self.copy_table(table)?;
-        let cols = table.column_list();
-        let url = self.url.clone();
-        let mut writer = self
-            .client()
-            .copy_in(&format!("COPY {staging} ({cols}) FROM STDIN"))
-            .map_err(|e| query_error(&url, url.statement_timeout.as_secs(), &e))?;
-        let sent = writer.write_all(&data);
-        let finished = match sent {
-            Ok(()) => writer.finish(),
-            Err(io) => {
-                drop(writer);
-                return Err(Error::db(format!(
-                    "lost the connection to PostgreSQL database {} ({}); check that the server \
-                     is running and reachable, then run again (the interrupted transaction was \
-                     rolled back)",
-                    self.shown,
-                    crate::error::one_line(&io.to_string())
-                )));
-            }
+        self.copy_rows(table, "ON CONFLICT DO NOTHING", rows, affected)
+    }
+
+    /// Activity rows by `COPY` too: into the temporary table, then one `INSERT ... SELECT`
+    /// with the upsert's `ON CONFLICT ... DO UPDATE` when `replace`.
+    fn write_rows<'c>(
+        &mut self,
+        table: &Table,
+        replace: bool,
+        rows: &mut dyn Iterator<Item = Vec<Cell<'c>>>,
+        affected: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        let tail = if replace {
+            Dialect::Postgres.upsert(table).1
+        } else {
+            String::new()
         };
-        finished.map_err(|e| self.err(&e))?;
-        let n = self.exec(
-            &format!(
-                "INSERT INTO {} ({cols}) SELECT {cols} FROM {staging} ON CONFLICT DO NOTHING",
-                table.name
-            ),
-            &[],
-        )?;
-        affected(n);
-        Ok(())
+        self.copy_rows(table, &tail, rows, affected)
     }
 
     fn query(
@@ -329,14 +373,10 @@ impl Backend for PostgresBackend {
         // Rows stream to `each` as they arrive: a report never holds its range in memory.
         let stmt = self.statement(sql)?;
         let params: Vec<Bound<'_>> = cells.iter().map(Bound).collect();
-        let url = self.url.clone();
-        let secs = url.statement_timeout.as_secs();
-        let mut rows = self
-            .client()
-            .query_raw(&stmt, params.iter())
-            .map_err(|e| query_error(&url, secs, &e))?;
-        use postgres::fallible_iterator::FallibleIterator as _;
-        while let Some(row) = rows.next().map_err(|e| query_error(&url, secs, &e))? {
+        let rows = self.request(async |c| c.query_raw(&stmt, params.iter()).await)?;
+        let mut rows = std::pin::pin!(rows);
+        // Each batch of rows is one wait on the server.
+        while let Some(row) = self.request(async |_| rows.try_next().await)? {
             each(&mut PgRow(row))?;
         }
         Ok(())
@@ -351,7 +391,7 @@ impl Backend for PostgresBackend {
     }
 
     fn rollback(&mut self) -> Result<()> {
-        if self.client().is_closed() {
+        if self.session().is_closed() {
             return Ok(());
         }
         self.simple("ROLLBACK")
@@ -416,21 +456,26 @@ fn lock_key(database: &str, name: &str) -> i64 {
 
 impl Drop for PostgresBackend {
     fn drop(&mut self) {
-        let Some(mut client) = self.client.take() else {
+        let Some(session) = self.session.take() else {
             return;
         };
         let locked = !self.locks.is_empty();
         let close = move || {
             // The server frees a closed session's locks once it sees the connection gone;
-            // releasing them here means a process that starts right after finds them free.
-            if locked && !client.is_closed() {
-                let _ = client.batch_execute("SELECT pg_advisory_unlock_all()");
+            // releasing them here means a process that starts right after finds them free
+            // (bounded as every wait; a cut connection sends nothing more).
+            if locked && !session.is_closed() {
+                let _ = session.wait(
+                    session
+                        .client
+                        .batch_execute("SELECT pg_advisory_unlock_all()"),
+                );
             }
-            drop(client);
+            drop(session);
         };
-        // The sync client runs its own small runtime to talk, and says goodbye when dropped:
-        // on a thread that drives async tasks (the web server drops its pooled stores
-        // there) that must happen on a thread of its own.
+        // The session runs its own small runtime, which may not be dropped (nor driven) on
+        // a thread that drives async tasks (the web server drops its pooled stores there):
+        // that must happen on a thread of its own.
         if tokio::runtime::Handle::try_current().is_ok() {
             std::thread::spawn(close);
         } else {

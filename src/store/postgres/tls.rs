@@ -22,12 +22,12 @@ use crate::error::{Error, Result, one_line};
 /// The connector for `url`'s `sslmode`, and the mode the driver negotiates with.
 pub(super) fn connector(
     url: &PostgresUrl,
-) -> Result<(MakeRustlsConnect, postgres::config::SslMode)> {
+) -> Result<(MakeRustlsConnect, tokio_postgres::config::SslMode)> {
     let provider = Arc::new(ring::default_provider());
     let mode = match url.sslmode {
-        SslMode::Disable => postgres::config::SslMode::Disable,
-        SslMode::Prefer => postgres::config::SslMode::Prefer,
-        _ => postgres::config::SslMode::Require,
+        SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+        SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+        _ => tokio_postgres::config::SslMode::Require,
     };
     let checks = match url.sslmode {
         SslMode::VerifyCa => Some(false),
