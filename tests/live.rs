@@ -252,7 +252,15 @@ fn a_caller_waits_then_an_agent_answers_then_the_queue_counts_it() {
     // The page: every agent named with a link to its day, and both refreshes.
     let (status, page) = get(&addr, "/live");
     assert_eq!(status, 200);
-    assert!(page.contains("<a href=\"/agent?ext=301\">"), "{page}");
+    let today = b["today"].as_str().unwrap().to_string();
+    assert!(
+        page.contains(&format!("<a href=\"/?startDate={today}&amp;ext=301\">")),
+        "{page}"
+    );
+    // The link is the report page of that agent's day.
+    let (status, report) = get(&addr, &format!("/?startDate={today}&ext=301"));
+    assert_eq!(status, 200);
+    assert!(report.contains("<table"), "{report}");
     assert!(page.contains("<noscript><meta http-equiv=\"refresh\""));
     assert!(page.contains("fetch('/api/live' + location.search"));
     assert!(page.contains("On a break (1)"), "{page}");
