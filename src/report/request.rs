@@ -4,6 +4,7 @@
 
 use chrono::{Duration, NaiveDateTime, NaiveTime, Timelike};
 
+use crate::aggregate::categories::StateMap;
 use crate::error::{Error, Result};
 use crate::hours::{Zone, parse_date};
 use crate::model::ActivityFilter;
@@ -203,15 +204,18 @@ pub enum ReportKind {
     Unanswered,
     /// Per queue and period, answered and abandoned stints by wait (SPEC §14).
     Waits,
+    /// One row per state stint of an agent (SPEC §13).
+    States,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 5] = [
+    pub const ALL: [ReportKind; 6] = [
         ReportKind::Agents,
         ReportKind::Queues,
         ReportKind::Calls,
         ReportKind::Unanswered,
         ReportKind::Waits,
+        ReportKind::States,
     ];
 
     /// The name `--kind` and `kind=` take.
@@ -222,6 +226,7 @@ impl ReportKind {
             ReportKind::Calls => "calls",
             ReportKind::Unanswered => "unanswered",
             ReportKind::Waits => "waits",
+            ReportKind::States => "states",
         }
     }
 
@@ -240,7 +245,10 @@ impl ReportKind {
 
     /// Whether the kind lists stints one by one (so its bounds may fall inside an hour).
     pub fn is_list(self) -> bool {
-        matches!(self, ReportKind::Calls | ReportKind::Unanswered)
+        matches!(
+            self,
+            ReportKind::Calls | ReportKind::Unanswered | ReportKind::States
+        )
     }
 }
 
@@ -283,6 +291,9 @@ pub struct ReportRequest {
     pub ranking: Ranking,
     /// PDF: the paper size (`--paper`).
     pub paper: Paper,
+    /// State stints: the not-available reasons' categories (`APR_STATE_MAP`; the built-in
+    /// rules unless the caller sets it), which decide which reasons log an agent off.
+    pub state_map: StateMap,
 }
 
 impl ReportRequest {
@@ -407,7 +418,7 @@ impl ReportRequest {
             }
         }
         let queue_names = match raw.queue.as_deref() {
-            Some(_) if kind == ReportKind::Agents => {
+            Some(_) if matches!(kind, ReportKind::Agents | ReportKind::States) => {
                 return only(Field::Queue, "the queue report and the call list");
             }
             Some(s) => parse_names(s, arg(Field::Queue))?,
@@ -521,6 +532,7 @@ impl ReportRequest {
             pending: raw.pending,
             buckets,
             ranking,
+            state_map: StateMap::default(),
         })
     }
 
