@@ -264,13 +264,13 @@ fn a_caller_waits_then_an_agent_answers_then_the_queue_counts_it() {
     assert_eq!(status, 200);
     let today = b["today"].as_str().unwrap().to_string();
     assert!(
-        page.contains(&format!("<a href=\"/?startDate={today}&amp;ext=301\">")),
+        page.contains(&format!("<a href=\"/agent?ext=301&amp;date={today}\">")),
         "{page}"
     );
-    // The link is the report page of that agent's day.
-    let (status, report) = get(&addr, &format!("/?startDate={today}&ext=301"));
+    // The link is that agent's day.
+    let (status, day) = get(&addr, &format!("/agent?ext=301&date={today}"));
     assert_eq!(status, 200);
-    assert!(report.contains("<table"), "{report}");
+    assert!(day.contains("<svg class=\"band\""), "{day}");
     assert!(page.contains("<noscript><meta http-equiv=\"refresh\""));
     assert!(page.contains("fetch('/api/live' + location.search"));
     assert!(page.contains("On a break (1)"), "{page}");

@@ -4,7 +4,7 @@
 //! `/api/live` with the page's own query and redraws the board; without JavaScript a
 //! `<meta http-equiv="refresh">` inside `<noscript>` reloads it. `?queue=` and `?ext=`
 //! narrow it, `?tv=1` is large type for a wall screen. Each agent name links to that agent's
-//! hourly report of today on the report page.
+//! day (`/agent`).
 
 use std::sync::Arc;
 
@@ -242,7 +242,7 @@ fn render(b: &Board) -> Markup {
                 div.grid {
                     @for a in group {
                         div class={ "tile agent state-" (a.state) } data-ext=(a.ext) {
-                            a href={ "/?startDate=" (b.today) "&ext=" (a.ext) } { (a.name) " (" (a.ext) ")" }
+                            a href={ "/agent?ext=" (a.ext) "&date=" (b.today) } { (a.name) " (" (a.ext) ")" }
                             div.big { (clock(a.secs_in_state)) }
                             @if !a.reason.is_empty() { div.small { (a.reason) } }
                             div.small {
