@@ -111,6 +111,21 @@ fn a_queue_log_agents_day_and_a_platform_agents_day_band_their_hourly_seconds() 
         page.contains("data-state=\"not_avail\""),
         "a pause on the band"
     );
+    // The calls are the call list's for that agent.
+    let out = support::rows::apr()
+        .env("APR_DATABASE_URL", &ql)
+        .env("APR_TIMEZONE", "Asia/Dubai")
+        .args(["report", "--kind", "calls", "--start-date", "2025-09-07"])
+        .args(["--ext", "201", "--format", "json"])
+        .output()
+        .unwrap();
+    let calls: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!calls.is_empty());
+    assert_eq!(page.matches("data-call=\"").count(), calls.len());
+    for c in &calls {
+        let id = c["call_id"].as_str().unwrap();
+        assert!(page.contains(&format!("data-call=\"{id}\"")), "{id}");
+    }
 
     let api = format!("sqlite://{}", dir.path().join("api.db").display());
     support::rows::apr()

@@ -1,6 +1,6 @@
 //! `GET /agent?ext=&date=` (SPEC §13): one agent's local day. A band drawn as inline SVG of
 //! its state stints through the day, its sessions (login → logoff), its pauses with reason
-//! and length, its calls (queue_log) and its hourly rows. The stints come from
+//! and length, its queue calls (queue_log's `queue_calls`) and its hourly rows. The stints come from
 //! [`crate::aggregate::stints`], walked as aggregation walks the hourly rows, so the band's
 //! seconds are the rows' seconds.
 
@@ -21,6 +21,7 @@ use super::state::AppState;
 use crate::aggregate::categories::StateMap;
 use crate::aggregate::stints::{StateStint, state_stints};
 use crate::hours::{Zone, parse_date};
+use crate::model::queue::Stint;
 use crate::model::{ActivityFilter, ActivityRow};
 use crate::report::args::parse_exts;
 
@@ -83,6 +84,8 @@ pub struct AgentDay {
     pub to: i64,
     pub stints: Vec<StateStint>,
     pub hours: Vec<ActivityRow>,
+    /// The queue calls the agent answered or was offered (queue_log), by entry time.
+    pub calls: Vec<Stint>,
 }
 
 /// Reads the agent's day in `zone`.
@@ -118,6 +121,16 @@ pub fn read_day(
         hours.push(r);
         Ok(())
     })?;
+    let mut calls = Vec::new();
+    if let Some(queue_store) = store.queue_store() {
+        queue_store.scan_queue_calls(&filter.from_local, &filter.to_local, &mut |c| {
+            if c.agent == q.ext {
+                calls.push(c);
+            }
+            Ok(())
+        })?;
+    }
+    calls.sort_by(|a, b| (a.enter_time, &a.callid).cmp(&(b.enter_time, &b.callid)));
     let name = stints
         .first()
         .map(|s| s.name.clone())
@@ -131,6 +144,7 @@ pub fn read_day(
         to,
         stints,
         hours,
+        calls,
     })
 }
 
@@ -225,6 +239,20 @@ fn render(d: &AgentDay, zone: Zone) -> Markup {
                     tr { th { "Reason" } th { "Start" } th { "End" } th { "Length" } }
                     @for s in &pauses {
                         tr { td { (s.reason) } td { (hm(s.start)) } td { (hm(s.end)) } td { (clock(s.end - s.start)) } }
+                    }
+                } }
+                h2 { "Calls" }
+                div.scroll { table.calls {
+                    tr { th { "Entered" } th { "Queue" } th { "Caller" } th { "Outcome" } th { "Wait" } th { "Talk" } }
+                    @for c in &d.calls {
+                        tr data-call=(c.callid) {
+                            td { (hm(c.enter_time)) }
+                            td { (c.queue) }
+                            td { (c.caller_number) }
+                            td { (c.outcome.map_or("", |o| o.as_str())) }
+                            td { (c.wait_secs.map_or(String::new(), clock)) }
+                            td { (c.talk_secs.map_or(String::new(), clock)) }
+                        }
                     }
                 } }
                 h2 { "Hours" }
