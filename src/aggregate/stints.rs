@@ -6,14 +6,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::DEFAULT_MAX_CARRY;
 use super::buckets::{Run, TimedEvent, agent_runs};
 use super::categories::{Category, StateMap};
 use super::timeline::{Effective, EventKind};
 use super::until::{DataUntil, Sources};
-use super::{DEFAULT_MAX_CARRY, check_not_pruned};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hours::Zone;
-use crate::model::state::QUEUE_LOG_MAX_CARRY;
+use crate::model::state::{PRUNED_BEFORE, QUEUE_LOG_MAX_CARRY};
 use crate::store::Store;
 
 /// One stint of one agent: `[start, end)` in one state.
@@ -73,7 +73,21 @@ pub fn state_stints(
         .decode(store.state(QUEUE_LOG_MAX_CARRY.name())?.as_deref())?
         .unwrap_or(DEFAULT_MAX_CARRY);
     let reach = DEFAULT_MAX_CARRY.max(queue_log_carry);
-    check_not_pruned(store, zone, first.start, reach)?;
+    if let Some(before) = store.instant(PRUNED_BEFORE)? {
+        // `apr prune` keeps a day of events before its boundary; the walk needs `reach`.
+        let kept_from = before - DEFAULT_MAX_CARRY;
+        if first.start < before || first.start - reach < kept_from {
+            let at = |t: i64| zone.local(t).format("%Y-%m-%d %H:%M").to_string();
+            return Err(Error::usage(format!(
+                "raw events before {} ({}) were pruned (apr prune), and the state stints from {} \
+                 are walked from them; expected a range from {} on",
+                at(before),
+                zone.name(),
+                at(first.start),
+                at((kept_from + reach).max(before)),
+            )));
+        }
+    }
 
     let mut agents: BTreeMap<String, Agent> = BTreeMap::new();
     let mut categories: HashMap<String, Category> = HashMap::new();
