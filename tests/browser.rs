@@ -5,7 +5,10 @@
 //! followed (the browser downloads it) and its bytes compared with `apr report --format
 //! xlsx`; screenshots at phone (390 px) and desktop width are kept under
 //! `target/tmp/browser/`; and with JavaScript disabled the page still shows its table and
-//! charts.
+//! charts. The live board (`/live`, SPEC §13) with a queue_log follower behind it: with
+//! JavaScript it redraws without a reload when a line is appended, and fits 1400 and 390 px
+//! (as does `/agent`, which its names link to); without JavaScript its meta refresh brings
+//! the change in.
 
 mod report_fixture;
 
@@ -495,5 +498,167 @@ async fn a_click_on_a_header_sorts_the_table_by_value_totals_last() {
         }
         assert_eq!(values, sorted, "{header}, descending: {descending}");
     }
+    c.close().await.unwrap();
+}
+
+/// A process killed on drop (the queue_log follower of the live tests).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A queue_log of a few minutes ago (UTC, so it falls on today) with 301 in sales and 302
+/// on a lunch break in support, followed by `apr parse-queue-log --follow` into `db`, and
+/// `apr serve` on it once the follower created the database. Returns the log's path and
+/// the first line's instant.
+fn live_floor(dir: &Path) -> (PathBuf, i64, Killed, Server) {
+    // The board shows today: keep clear of a UTC midnight.
+    let into_day = chrono::Utc::now().timestamp() % 86_400;
+    if into_day < 400 {
+        std::thread::sleep(Duration::from_secs((400 - into_day) as u64));
+    }
+    let db = dir.join("live.db");
+    let file = dir.join("queue_log");
+    let t = chrono::Utc::now().timestamp() - 300;
+    std::fs::write(
+        &file,
+        format!(
+            "{t}|NONE|sales|PJSIP/301|ADDMEMBER|\n{}|NONE|support|PJSIP/302|ADDMEMBER|\n{}|NONE|support|PJSIP/302|PAUSE|Lunch\n",
+            t + 1,
+            t + 2
+        ),
+    )
+    .unwrap();
+    let follower = Killed(
+        Command::new(report_fixture::server::APR)
+            .env_clear()
+            .env("APR_DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("APR_TIMEZONE", "UTC")
+            .args(["-q", "parse-queue-log", "--follow", "--interval", "1s"])
+            .arg(&file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    while !db.exists() {
+        assert!(started.elapsed() < Duration::from_secs(120), "no database");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let server = Server::start(&db, &["serve"], &[("APR_TIMEZONE", "UTC")]);
+    (file, t, follower, server)
+}
+
+fn append_line(file: &Path, line: String) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(file).unwrap();
+    f.write_all(line.as_bytes()).unwrap();
+}
+
+/// Waits (bounded) until `css` matches an element of the page as it is now.
+async fn wait_for(c: &Client, css: &str, what: &str) {
+    let started = Instant::now();
+    while c.find_all(Locator::Css(css)).await.unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "never happened: {what} ({css})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// How far the page is wider than the window (0 or less: it fits).
+async fn overflow(c: &Client) -> i64 {
+    c.execute(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_i64()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_live_board_redraws_without_a_reload_and_fits_1400_and_390_px() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, t, _follower, server) = live_floor(dir.path());
+    let driver = Driver::start();
+    let c = driver.browser(true, dir.path()).await;
+    c.goto(&server.url("/live")).await.unwrap();
+    wait_for(&c, "[data-ext='302'].state-not_avail", "302 on a break").await;
+    // A mark on this document: a reload would lose it.
+    c.execute("window.aprMark = 'same page'; return null;", vec![])
+        .await
+        .unwrap();
+
+    append_line(
+        &file,
+        format!("{}|c1|sales|NONE|ENTERQUEUE||971500000001|1\n", t + 10),
+    );
+    append_line(
+        &file,
+        format!("{}|c1|sales|PJSIP/301|CONNECT|8|c1.1|2\n", t + 18),
+    );
+    wait_for(&c, "[data-ext='301'].state-on_call", "301 on the call").await;
+    let mark = c
+        .execute("return window.aprMark || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        mark,
+        json!("same page"),
+        "the board redrew without a reload"
+    );
+    let link = c
+        .find(Locator::Css("[data-ext='301'] a"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(link.starts_with("/agent?ext=301&date="), "{link}");
+
+    let out = artifacts();
+    for (width, name) in [(1400, "live-desktop.png"), (390, "live-390.png")] {
+        c.set_window_size(width, 900).await.unwrap();
+        assert!(overflow(&c).await <= 0, "/live wider than {width} px");
+        std::fs::write(out.join(name), c.screenshot().await.unwrap()).unwrap();
+    }
+    // The agent's day, from the link, fits a phone too.
+    c.goto(&server.url(&link)).await.unwrap();
+    wait_for(&c, "svg.band rect", "the band").await;
+    assert!(overflow(&c).await <= 0, "/agent wider than 390 px");
+    std::fs::write(out.join("agent-390.png"), c.screenshot().await.unwrap()).unwrap();
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_javascript_the_live_board_reloads_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, t, _follower, server) = live_floor(dir.path());
+    let driver = Driver::start();
+    let c = driver.browser(false, dir.path()).await;
+    c.set_window_size(390, 900).await.unwrap();
+    c.goto(&server.url("/live")).await.unwrap();
+    // Only the meta refresh can bring these in: the script does not run.
+    wait_for(&c, "[data-ext='302'].state-not_avail", "302 on a break").await;
+    append_line(
+        &file,
+        format!("{}|NONE|support|PJSIP/302|UNPAUSE|\n", t + 20),
+    );
+    wait_for(&c, "[data-ext='302'].state-idle", "302 back from the break").await;
+    std::fs::write(
+        artifacts().join("live-no-javascript-390.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
     c.close().await.unwrap();
 }

@@ -31,6 +31,15 @@ fn apr(url: &str, args: &[&str]) -> Command {
     cmd
 }
 
+/// Waits, in the few minutes after a local midnight in Asia/Dubai (UTC+4, no DST), until the
+/// lines a test writes "a few minutes ago" fall on today, whose figures it reads.
+fn clear_of_midnight() {
+    let into_day = (chrono::Utc::now().timestamp() + 4 * 3600) % 86_400;
+    if into_day < 400 {
+        std::thread::sleep(Duration::from_secs((400 - into_day) as u64));
+    }
+}
+
 /// A child process killed when the test ends, however it ends.
 struct Running(Child);
 
@@ -185,6 +194,7 @@ fn postgres_a_caller_waits_then_an_agent_answers_then_the_queue_counts_it() {
 fn caller_waits_then_answered(dir: &Path, db: &str, ready: &dyn Fn() -> bool) {
     let file = dir.join("queue_log");
     // Lines of a few minutes ago, so they fall on today and the waits are short.
+    clear_of_midnight();
     let t = chrono::Utc::now().timestamp() - 300;
     std::fs::write(
         &file,
@@ -276,7 +286,15 @@ fn caller_waits_then_answered(dir: &Path, db: &str, ready: &dyn Fn() -> bool) {
     // The page: every agent named with a link to its day, and both refreshes.
     let (status, page) = get(&addr, "/live");
     assert_eq!(status, 200);
-    assert!(page.contains("<a href=\"/agent?ext=301\">"), "{page}");
+    let today = b["today"].as_str().unwrap().to_string();
+    assert!(
+        page.contains(&format!("<a href=\"/agent?ext=301&amp;date={today}\">")),
+        "{page}"
+    );
+    // The link is that agent's day.
+    let (status, day) = get(&addr, &format!("/agent?ext=301&date={today}"));
+    assert_eq!(status, 200);
+    assert!(day.contains("<svg class=\"band\""), "{day}");
     assert!(page.contains("<noscript><meta http-equiv=\"refresh\""));
     assert!(page.contains("fetch('/api/live' + location.search"));
     assert!(page.contains("On a break (1)"), "{page}");
@@ -444,5 +462,80 @@ fn metrics_parse_as_the_prometheus_text_format() {
     assert!(
         types.contains(&"apr_data_age_seconds".to_string()),
         "{types:?}"
+    );
+}
+
+#[test]
+fn the_board_reads_alike_from_mariadb() {
+    let scratch = support::mysql::ScratchMysql::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("queue_log");
+    clear_of_midnight();
+    let t = chrono::Utc::now().timestamp() - 200;
+    std::fs::write(
+        &file,
+        format!(
+            "{t}|NONE|sales|PJSIP/301|ADDMEMBER|\n{}|NONE|sales|PJSIP/302|ADDMEMBER|\n\
+             {}|c1|sales|NONE|ENTERQUEUE||971500000001|1\n{}|c1|sales|PJSIP/301|CONNECT|5|c1.1|1\n\
+             {}|c1|sales|PJSIP/301|COMPLETEAGENT|5|40|1\n{}|c2|sales|NONE|ENTERQUEUE||971500000002|1\n",
+            t + 1,
+            t + 10,
+            t + 15,
+            t + 55,
+            t + 60
+        ),
+    )
+    .unwrap();
+    let mysql = |args: &[&str]| {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("apr"));
+        cmd.env_clear()
+            .current_dir(std::env::temp_dir())
+            .env("APR_DATABASE_URL", scratch.url())
+            .env("APR_TIMEZONE", "Asia/Dubai")
+            .args(args);
+        cmd
+    };
+    let out = mysql(&["-q", "parse-queue-log", &file.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut child = mysql(&["serve", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _serve = Running(child);
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_string();
+    let b = live(&addr, "");
+    let q = queue(&b, "sales").unwrap();
+    assert_eq!(
+        (&q["waiting"], &q["available"]),
+        (&1.into(), &2.into()),
+        "{q}"
+    );
+    assert_eq!(q["today"]["offered"], 2);
+    assert_eq!(q["today"]["answered"], 1);
+    assert_eq!(q["today"]["asa_secs"], 5);
+    let a = agent(&b, "301").unwrap();
+    assert_eq!(
+        (&a["state"], &a["today"]["answered"]),
+        (&"idle".into(), &1.into()),
+        "{a}"
+    );
+    assert_eq!(a["today"]["talk_secs"], 40);
+    let (status, text) = get(&addr, "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("apr_queue_callers_waiting{queue=\"sales\"} 1"),
+        "{text}"
     );
 }

@@ -187,6 +187,19 @@ fn prune_scenario(db: &Db) {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
     assert_eq!(db.summaries(), summaries);
+    // The state stints are walked from raw events: refused over the pruned days.
+    let a = db
+        .cmd()
+        .args(["report", "--kind", "states", "--start-date", "2025-08-20"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("raw events before 2025-08-22 00:00 (Asia/Kolkata) were pruned")
+            && err.contains("expected a range from 2025-08-22 00:00 on"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 
     // Again: nothing left to prune, nothing changes.
     let a = db

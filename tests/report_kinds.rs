@@ -814,6 +814,10 @@ fn the_api_serves_the_new_kinds_and_options() {
             &["--kind", "outcomes", "--by", "day", "--totals"][..],
         ),
         (
+            "kind=states&ext=201",
+            &["--kind", "states", "--ext", "201"][..],
+        ),
+        (
             "kind=queues&by=hour-of-day&sort=offered:asc&top=1",
             &[
                 "--kind",
@@ -843,4 +847,188 @@ fn the_api_serves_the_new_kinds_and_options() {
         body.contains("buckets '9,3' is not a list of wait limits"),
         "{body}"
     );
+}
+
+/// Per extension and bucket, the seconds of the state stints of `states` (JSON rows) and
+/// of the hourly rows of `hours` (JSON rows of `--extended`): the break buckets are summed
+/// as "not_avail", and both Logoff buckets as "logged_off".
+type Sums = std::collections::BTreeMap<(String, String), i64>;
+
+fn stint_sums(states: &[serde_json::Value]) -> Sums {
+    let mut out = Sums::new();
+    for s in states {
+        let key = (
+            s["agent_ext"].as_str().unwrap().to_string(),
+            s["state"].as_str().unwrap().to_string(),
+        );
+        *out.entry(key).or_default() += s["duration_secs"].as_i64().unwrap();
+    }
+    out
+}
+
+fn hour_sums(hours: &[serde_json::Value]) -> Sums {
+    const BY_STATE: &[(&str, &[&str])] = &[
+        ("idle", &["idle_secs"]),
+        ("on_call", &["talk_secs"]),
+        ("hold", &["hold_secs"]),
+        ("wrap_up", &["wrap_up_secs"]),
+        ("logged_off", &["logoff_secs"]),
+        ("unaccounted", &["unaccounted_secs"]),
+        (
+            "not_avail",
+            &[
+                "login_secs",
+                "dnd_secs",
+                "meeting_secs",
+                "training_secs",
+                "chat_secs",
+                "tickets_secs",
+                "outbound_secs",
+                "lunch_secs",
+                "tea_coffee_secs",
+                "bio_break_secs",
+                "short_break_secs",
+                "other_npt_secs",
+            ],
+        ),
+    ];
+    let mut out = Sums::new();
+    for h in hours {
+        let ext = h["ext"].as_str().unwrap();
+        for (state, fields) in BY_STATE {
+            let secs: i64 = fields.iter().map(|f| h[*f].as_i64().unwrap()).sum();
+            if secs > 0 {
+                *out.entry((ext.to_string(), state.to_string())).or_default() += secs;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn state_stints_of_the_example_day_sum_to_the_hourly_rows_on_sqlite_and_mariadb() {
+    let b = example();
+    let states = json_rows(&example_report(
+        &b,
+        &["--kind", "states", "--format", "json"],
+    ));
+    let hours = json_rows(&example_report(&b, &["--extended", "--format", "json"]));
+    assert!(states.len() > 100, "{}", states.len());
+    let sums = stint_sums(&states);
+    assert_eq!(sums, hour_sums(&hours));
+    assert!(
+        sums.keys().any(|(_, s)| s == "not_avail") && sums.keys().any(|(_, s)| s == "on_call"),
+        "{sums:?}"
+    );
+    // Breaks carry their reason (a logoff its own, if it had one); no other state does.
+    // Stints follow each other per agent.
+    for s in &states {
+        let reason = s["reason"].as_str().unwrap();
+        match s["state"].as_str().unwrap() {
+            "not_avail" => assert!(!reason.is_empty(), "{s}"),
+            "logged_off" => {}
+            _ => assert!(reason.is_empty(), "{s}"),
+        }
+    }
+    for pair in states.windows(2) {
+        if pair[0]["agent_ext"] == pair[1]["agent_ext"] {
+            assert!(
+                pair[0]["end"].as_str() <= pair[1]["start"].as_str(),
+                "{pair:?}"
+            );
+            assert!(
+                pair[0]["end"] != pair[1]["start"]
+                    || pair[0]["state"] != pair[1]["state"]
+                    || pair[0]["reason"] != pair[1]["reason"],
+                "adjacent runs of one state are one stint: {pair:?}"
+            );
+        }
+    }
+
+    // --ext keeps that agent's stints, the same rows as in the whole list.
+    let one = json_rows(&example_report(
+        &b,
+        &["--kind", "states", "--format", "json", "--ext", "202"],
+    ));
+    let theirs: Vec<_> = states
+        .iter()
+        .filter(|s| s["agent_ext"] == "202")
+        .cloned()
+        .collect();
+    assert!(!one.is_empty());
+    assert_eq!(one, theirs);
+
+    // Every format writes the list.
+    let dir = tempfile::tempdir().unwrap();
+    let [sqlite, _] = &b.urls;
+    for ext in ["csv", "html", "pdf", "xlsx"] {
+        let file = dir.path().join(format!("states.{ext}"));
+        support::rows::apr()
+            .env("APR_DATABASE_URL", sqlite)
+            .env("APR_TIMEZONE", "Asia/Dubai")
+            .args(["report", "--kind", "states", "--start-date", "2025-09-07"])
+            .arg("--output")
+            .arg(&file)
+            .assert()
+            .success();
+        let bytes = std::fs::read(&file).unwrap();
+        match ext {
+            "xlsx" => assert!(bytes.starts_with(b"PK")),
+            "pdf" => assert!(bytes.starts_with(b"%PDF")),
+            _ => {
+                let text = String::from_utf8(bytes).unwrap();
+                assert!(
+                    text.contains("Duration") && text.contains("on_call"),
+                    "{ext}"
+                );
+            }
+        }
+    }
+    let table = report(
+        sqlite,
+        "Asia/Dubai",
+        &[
+            "--kind",
+            "states",
+            "--start-date",
+            "2025-09-07",
+            "--format",
+            "table",
+        ],
+    );
+    assert!(
+        table.contains("Reason") && table.contains("not_avail"),
+        "{table}"
+    );
+    let refused = apr_utc(sqlite)
+        .args(["report", "--kind", "states", "--queue", "sales"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+}
+
+#[test]
+fn platform_state_stints_sum_to_the_hourly_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("apr.db").display());
+    support::rows::apr()
+        .env("APR_DATABASE_URL", &url)
+        .env("APR_TIMEZONE", "Asia/Kolkata")
+        .args(["init-load", "--yes", "--source"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/replay"))
+        .assert()
+        .success();
+    let day = ["--start-date", "2025-08-20", "--format", "json"];
+    let states = json_rows(&report(
+        &url,
+        "Asia/Kolkata",
+        &[&["--kind", "states"], &day[..]].concat(),
+    ));
+    let hours = json_rows(&report(
+        &url,
+        "Asia/Kolkata",
+        &[&["--extended"], &day[..]].concat(),
+    ));
+    assert!(!states.is_empty() && !hours.is_empty());
+    assert_eq!(stint_sums(&states), hour_sums(&hours));
 }

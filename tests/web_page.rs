@@ -121,6 +121,20 @@ async fn the_page_shows_the_form_then_the_report_and_its_downloads() {
         )
     );
     assert!(form.contains("Latest data (2025-10-26)"), "{form}");
+    // Each agent's name opens its day; the downloaded HTML file has no such links.
+    let rows = keyed_rows(&form);
+    let first = &rows[0];
+    let link = format!(
+        "<a href=\"/agent?ext={}&amp;date=2025-10-26\">",
+        first["Ext"]
+    );
+    assert!(form.contains(&link), "{link} in {form}");
+    assert_eq!(
+        form.matches("<a href=\"/agent?ext=").count(),
+        rows.iter().filter(|r| r["Ext"] != "TOTAL").count()
+    );
+    let file = apr_report(&db, &["--start-date", "2025-10-26", "--format", "html"]);
+    assert!(!String::from_utf8(file).unwrap().contains("/agent?"));
 
     let query = "startDate=2025-09-07&endDate=2025-10-27&by=day&totals=1&extended=1&ext=&queue=";
     let page = c

@@ -71,17 +71,7 @@ pub fn agent_hours(
     max_carry: i64,
     has_calls: &dyn Fn(i64) -> bool,
 ) -> Vec<AgentHour> {
-    // last_reset[i]: the latest event at or before i after which history no longer matters.
-    let mut last_reset = Vec::with_capacity(events.len());
-    let mut latest = None;
-    for (i, e) in events.iter().enumerate() {
-        if is_reset(e.kind, e.enabled, e.category) {
-            latest = Some(i);
-        }
-        last_reset.push(latest);
-    }
-    let first_after = |t: i64| events.partition_point(|e| e.ts <= t);
-    let first_at_or_after = |t: i64| events.partition_point(|e| e.ts < t);
+    let last_reset = last_resets(events);
 
     let mut out = Vec::new();
     for &hour in hours {
@@ -89,41 +79,11 @@ pub fn agent_hours(
         if end <= hour.start {
             continue;
         }
-        // The carried set: the agent's events in (start - max_carry, start] applied to an
-        // empty set; none at all means the agent starts the hour offline.
-        let lo = first_after(hour.start - max_carry);
-        let hi = first_after(hour.start);
-        let mut state = if lo == hi {
-            ActiveStates::offline()
-        } else {
-            let from = match last_reset[hi - 1] {
-                Some(r) if r >= lo => r,
-                _ => lo,
-            };
-            let mut s = ActiveStates::default();
-            for e in &events[from..hi] {
-                s.apply(e.kind, e.enabled, e.category);
-            }
-            s
-        };
-        let entered = state.effective();
-
-        let in_lo = first_at_or_after(hour.start);
-        let in_hi = first_at_or_after(hour.end);
         let mut buckets = Buckets::default();
-        let mut t = hour.start;
-        // Events at exactly the hour's start were applied with the carry (zero seconds before).
-        for e in &events[hi.max(in_lo)..in_hi] {
-            let until = e.ts.min(end);
-            if until > t {
-                add(&mut buckets, state.effective(), until - t);
-                t = until;
-            }
-            state.apply(e.kind, e.enabled, e.category);
-        }
-        if end > t {
-            add(&mut buckets, state.effective(), end - t);
-        }
+        let walked = walk_hour(events, &last_reset, hour, end, max_carry, &mut |run| {
+            add(&mut buckets, run.state, run.end - run.start)
+        });
+        let (entered, in_lo, in_hi) = (walked.entered, walked.in_lo, walked.in_hi);
 
         let in_hour = &events[in_lo..in_hi];
         let qualifies = !in_hour.is_empty()
@@ -146,6 +106,129 @@ pub fn agent_hours(
             covered_secs: end - hour.start,
             complete: hour.end <= data_until,
             events: in_lo..in_hi,
+        });
+    }
+    out
+}
+
+/// `last_reset[i]`: the latest event at or before `i` after which history no longer matters.
+fn last_resets(events: &[TimedEvent]) -> Vec<Option<usize>> {
+    let mut last_reset = Vec::with_capacity(events.len());
+    let mut latest = None;
+    for (i, e) in events.iter().enumerate() {
+        if is_reset(e.kind, e.enabled, e.category) {
+            latest = Some(i);
+        }
+        last_reset.push(latest);
+    }
+    last_reset
+}
+
+/// A run of seconds `[start, end)` of one effective state within an hour. `not_avail` is
+/// the index of the latest enabled not-available event applied (the run's reason when the
+/// state is not available).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    pub start: i64,
+    pub end: i64,
+    pub state: Effective,
+    pub not_avail: Option<usize>,
+}
+
+/// What [`walk_hour`] saw besides its runs.
+struct Walked {
+    /// The state carried into the hour.
+    entered: Effective,
+    /// The events with `hour.start <= ts < hour.end`.
+    in_lo: usize,
+    in_hi: usize,
+}
+
+/// Walks one hour up to `end` (`hour.start < end <= hour.end`): the carried set (the events
+/// in `(start - max_carry, start]` applied to an empty set; none at all means offline), then
+/// the hour's events, handing each run of seconds to `each`.
+fn walk_hour(
+    events: &[TimedEvent],
+    last_reset: &[Option<usize>],
+    hour: HourBucket,
+    end: i64,
+    max_carry: i64,
+    each: &mut dyn FnMut(Run),
+) -> Walked {
+    let first_after = |t: i64| events.partition_point(|e| e.ts <= t);
+    let first_at_or_after = |t: i64| events.partition_point(|e| e.ts < t);
+    let lo = first_after(hour.start - max_carry);
+    let hi = first_after(hour.start);
+    let mut not_avail = None;
+    let apply = |s: &mut ActiveStates, i: usize, not_avail: &mut Option<usize>| {
+        let e = &events[i];
+        s.apply(e.kind, e.enabled, e.category);
+        if e.kind == EventKind::NotAvail && e.enabled {
+            *not_avail = Some(i);
+        }
+    };
+    let mut state = if lo == hi {
+        ActiveStates::offline()
+    } else {
+        let from = match last_reset[hi - 1] {
+            Some(r) if r >= lo => r,
+            _ => lo,
+        };
+        let mut s = ActiveStates::default();
+        for i in from..hi {
+            apply(&mut s, i, &mut not_avail);
+        }
+        s
+    };
+    let entered = state.effective();
+    let in_lo = first_at_or_after(hour.start);
+    let in_hi = first_at_or_after(hour.end);
+    let mut t = hour.start;
+    // Events at exactly the hour's start were applied with the carry (zero seconds before).
+    let first = hi.max(in_lo);
+    for (i, e) in events.iter().enumerate().take(in_hi).skip(first) {
+        let until = e.ts.min(end);
+        if until > t {
+            each(Run {
+                start: t,
+                end: until,
+                state: state.effective(),
+                not_avail,
+            });
+            t = until;
+        }
+        apply(&mut state, i, &mut not_avail);
+    }
+    if end > t {
+        each(Run {
+            start: t,
+            end,
+            state: state.effective(),
+            not_avail,
+        });
+    }
+    Walked {
+        entered,
+        in_lo,
+        in_hi,
+    }
+}
+
+/// The runs of the hours [`agent_hours`] gives a row (same arguments), in time order:
+/// their seconds are those rows' seconds, bucket by bucket.
+pub fn agent_runs(
+    events: &[TimedEvent],
+    hours: &[HourBucket],
+    data_until: i64,
+    max_carry: i64,
+    has_calls: &dyn Fn(i64) -> bool,
+) -> Vec<Run> {
+    let last_reset = last_resets(events);
+    let mut out = Vec::new();
+    for h in agent_hours(events, hours, data_until, max_carry, has_calls) {
+        let end = h.hour.end.min(data_until);
+        walk_hour(events, &last_reset, h.hour, end, max_carry, &mut |run| {
+            out.push(run)
         });
     }
     out
@@ -449,6 +532,43 @@ mod tests {
                     prop_assert!(v >= 0);
                 }
             }
+        }
+
+        #[test]
+        fn runs_tile_the_rows_hours_and_bucket_to_their_seconds(
+            mut events in proptest::collection::vec(arb_event(100 * H), 0..80),
+            until_offset in 1..7 * H,
+            zone_idx in 0..3usize,
+            carry in prop_oneof![Just(DAY), Just(H), Just(1800i64)],
+            calls_at in proptest::option::of(0..9i64),
+        ) {
+            events.sort_by_key(|e| e.ts);
+            let zone = Zone::parse(["UTC", "Asia/Kolkata", "Asia/Kathmandu"][zone_idx]).unwrap();
+            let hours = zone.hours(100 * H - 2 * H, 100 * H + 7 * H);
+            let until = 100 * H + until_offset;
+            let has_calls = |h: i64| calls_at.is_some_and(|c| h == hours[c as usize].start);
+            let rows = agent_hours(&events, &hours, until, carry, &has_calls);
+            let runs = agent_runs(&events, &hours, until, carry, &has_calls);
+            for r in &rows {
+                let mut b = Buckets::default();
+                let mut t = r.hour.start;
+                for run in runs.iter().filter(|x| r.hour.start <= x.start && x.start < r.hour.end) {
+                    prop_assert_eq!(run.start, t, "runs are contiguous");
+                    prop_assert!(run.end > run.start);
+                    if let Effective::NotAvail(c) = run.state {
+                        let i = run.not_avail.expect("a break names its event");
+                        prop_assert_eq!(events[i].kind, NotAvail);
+                        prop_assert_eq!(events[i].category, c);
+                    }
+                    add(&mut b, run.state, run.end - run.start);
+                    t = run.end;
+                }
+                prop_assert_eq!(t, r.hour.start + r.covered_secs);
+                prop_assert_eq!(b, r.buckets);
+            }
+            let in_rows: i64 = rows.iter().map(|r| r.covered_secs).sum();
+            let in_runs: i64 = runs.iter().map(|r| r.end - r.start).sum();
+            prop_assert_eq!(in_rows, in_runs, "no run outside a row's hour");
         }
 
         #[test]

@@ -8,6 +8,7 @@ mod batch;
 pub mod buckets;
 pub mod categories;
 pub mod live;
+pub mod stints;
 pub mod timeline;
 mod until;
 

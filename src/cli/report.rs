@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::ops::zone::resolve_zone;
 use crate::report::args::{ArgNames, RawReportArgs};
 use crate::report::mailed::write_report_for_mail;
-use crate::report::request::{Destination, ReportRequest, cli_format};
+use crate::report::request::{Destination, ReportKind, ReportRequest, cli_format};
 use crate::report::sink::ReportSummary;
 use crate::report::unmatched::unmatched_filters;
 use crate::report::write_report;
@@ -51,6 +51,7 @@ const KINDS: &[&str] = &[
     "unanswered",
     "waits",
     "outcomes",
+    "states",
 ];
 const PERIODS: &[&str] = &["hour", "day", "week", "month", "hour-of-day", "weekday"];
 const FORMATS: &[&str] = &["csv", "json", "xlsx", "html", "pdf", "table"];
@@ -81,8 +82,9 @@ pub struct Args {
     pub format: Option<String>,
     /// What to report on: agents, queues (per queue, from queue_log), calls (one row per
     /// queue call), unanswered (the calls nobody answered, with their callbacks), waits
-    /// (answered and abandoned calls per queue by how long they waited) or outcomes (calls
-    /// per queue by how they ended and who hung up)
+    /// (answered and abandoned calls per queue by how long they waited), outcomes (calls
+    /// per queue by how they ended and who hung up) or states (one row per state stint of an
+    /// agent)
     #[arg(
         long,
         value_name = "KIND", default_value = "agents",
@@ -264,6 +266,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     // Arguments first: a usage error must not depend on the database being reachable.
     let mut req = ReportRequest::parse(&args.raw()?, ArgNames::Cli)?;
     req.queues.short_abandon_secs = i64::from(args.short_abandon_secs);
+    if req.kind == ReportKind::States {
+        req.state_map = global.settings.state_map()?;
+    }
     let delivery = args.mail.delivery(&global.settings)?;
     let dir = args.output.as_deref().map(output_dir).transpose()?;
     let mut store = global.open_read_only()?;

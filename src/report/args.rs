@@ -234,7 +234,7 @@ pub(super) fn opt_time(s: Option<&str>, arg: &str) -> Result<Option<NaiveTime>> 
 }
 
 /// Extensions: comma-separated letters, digits, `-`, `_`, `.` and `@`.
-pub(super) fn parse_exts(s: &str, arg: &str) -> Result<Vec<String>> {
+pub fn parse_exts(s: &str, arg: &str) -> Result<Vec<String>> {
     let valid = |e: &str| {
         !e.is_empty()
             && e.len() <= MAX_EXT_LEN

@@ -306,6 +306,40 @@ fn sort_key(cell: &Cell<'_>) -> Option<String> {
     }
 }
 
+/// The keys of the columns naming a row's agent, and its extension.
+const NAME_KEYS: [&str; 2] = ["name", "agent_name"];
+const EXT_KEYS: [&str; 2] = ["ext", "agent_ext"];
+
+impl HtmlSink<'_> {
+    fn is_name(&self, column: usize) -> bool {
+        self.columns
+            .get(column)
+            .is_some_and(|c| NAME_KEYS.contains(&c.key))
+    }
+
+    /// The agent (extension) and local day (`YYYY-MM-DD`) of an agent's row: its Ext cell,
+    /// and its Date cell or else its first instant (the stint list's Start).
+    fn agent_day(&self, cells: &[Cell<'_>]) -> Option<(String, String)> {
+        let at = |keys: &[&str]| self.columns.iter().position(|c| keys.contains(&c.key));
+        let ext = match cells.get(at(&EXT_KEYS)?)? {
+            Cell::Text(t) if !t.is_empty() => t.to_string(),
+            _ => return None,
+        };
+        at(&NAME_KEYS)?;
+        let date = cells.iter().find_map(|c| match c {
+            Cell::Date(d, _) => Some(*d),
+            _ => None,
+        });
+        let date = date.or_else(|| {
+            cells.iter().find_map(|c| match c {
+                Cell::Clock(k) => Some(k.at.date_naive()),
+                _ => None,
+            })
+        })?;
+        Some((ext, date.format("%Y-%m-%d").to_string()))
+    }
+}
+
 impl RowSink for HtmlSink<'_> {
     fn header(&mut self, meta: &ReportMeta, columns: &[Column]) -> Result<()> {
         self.meta = Some(meta.clone());
@@ -344,6 +378,9 @@ impl RowSink for HtmlSink<'_> {
             })
             .collect();
         let keys = self.keys;
+        let day = (self.shape == HtmlShape::Fragment && kind == RowKind::Detail)
+            .then(|| self.agent_day(cells))
+            .flatten();
         let markup: Markup = if self.shape == HtmlShape::Mail {
             let cells: Vec<(String, bool)> = shown
                 .into_iter()
@@ -355,7 +392,13 @@ impl RowSink for HtmlSink<'_> {
                 tr class=[(kind == RowKind::Total).then_some("total")] {
                     @for (at, (text, class, key)) in shown.iter().enumerate() {
                         // A name column may be cut on a phone: its full text on hover.
-                        td class=[*class] data-v=[key.as_deref()] title=[(at < keys).then_some(text)] { (text) }
+                        td class=[*class] data-v=[key.as_deref()] title=[(at < keys).then_some(text)] {
+                            @match (&day, self.is_name(self.order[at])) {
+                                // On the web page an agent's name opens its day (`/agent`).
+                                (Some((ext, date)), true) => a href={ "/agent?ext=" (ext) "&date=" (date) } { (text) },
+                                _ => (text),
+                            }
+                        }
                     }
                 }
             }

@@ -3,7 +3,7 @@
 //! bytes. The floors, each importing only those below it:
 //! - `request`: the user's strings (`args`: as typed, named per origin, parsed value by
 //!   value) validated into a [`request::ReportRequest`];
-//! - the kinds (`agents`, `queues`, `calls`, `unanswered`, `waits`, `outcomes`): each owns its columns and streams its rows;
+//! - the kinds (`agents`, `queues`, `calls`, `unanswered`, `waits`, `outcomes`, `states`): each owns its columns and streams its rows;
 //! - the formats (`csv`, `json`, `xlsx`, `html` with `chart`, `pdf`, the terminal's `table`): each
 //!   one [`sink::RowSink`]; `html` also in the mail look (`html_mail`, with the charts as
 //!   PNG from `raster`), and `headline` sums a mailed report's figures beside any format;
@@ -42,6 +42,7 @@ pub mod queues;
 pub mod raster;
 pub mod request;
 pub mod sink;
+pub mod states;
 pub mod table;
 pub mod unanswered;
 pub mod unmatched;
@@ -98,5 +99,6 @@ pub fn render(
         ReportKind::Unanswered => unanswered::render(store, zone, req, sink),
         ReportKind::Waits => waits::render(store, zone, req, sink),
         ReportKind::Outcomes => outcomes::render(store, zone, req, sink),
+        ReportKind::States => states::render(store, zone, req, sink),
     }
 }

@@ -4,6 +4,7 @@
 
 use chrono::{Duration, NaiveDateTime, NaiveTime, Timelike};
 
+use crate::aggregate::categories::StateMap;
 use crate::error::{Error, Result};
 use crate::hours::{Zone, parse_date};
 use crate::model::ActivityFilter;
@@ -205,6 +206,8 @@ pub enum ReportKind {
     Waits,
     /// Per queue and period, stints by how they ended and who hung up (SPEC §14).
     Outcomes,
+    /// One row per state stint of an agent (SPEC §13).
+    States,
 }
 
 impl ReportKind {
@@ -215,6 +218,7 @@ impl ReportKind {
         ReportKind::Unanswered,
         ReportKind::Waits,
         ReportKind::Outcomes,
+        ReportKind::States,
     ];
 
     /// The name `--kind` and `kind=` take.
@@ -226,6 +230,7 @@ impl ReportKind {
             ReportKind::Unanswered => "unanswered",
             ReportKind::Waits => "waits",
             ReportKind::Outcomes => "outcomes",
+            ReportKind::States => "states",
         }
     }
 
@@ -244,7 +249,10 @@ impl ReportKind {
 
     /// Whether the kind lists stints one by one (so its bounds may fall inside an hour).
     pub fn is_list(self) -> bool {
-        matches!(self, ReportKind::Calls | ReportKind::Unanswered)
+        matches!(
+            self,
+            ReportKind::Calls | ReportKind::Unanswered | ReportKind::States
+        )
     }
 }
 
@@ -287,6 +295,9 @@ pub struct ReportRequest {
     pub ranking: Ranking,
     /// PDF: the paper size (`--paper`).
     pub paper: Paper,
+    /// State stints: the not-available reasons' categories (`APR_STATE_MAP`; the built-in
+    /// rules unless the caller sets it), which decide which reasons log an agent off.
+    pub state_map: StateMap,
 }
 
 impl ReportRequest {
@@ -414,7 +425,7 @@ impl ReportRequest {
             }
         }
         let queue_names = match raw.queue.as_deref() {
-            Some(_) if kind == ReportKind::Agents => {
+            Some(_) if matches!(kind, ReportKind::Agents | ReportKind::States) => {
                 return only(Field::Queue, "the queue report and the call list");
             }
             Some(s) => parse_names(s, arg(Field::Queue))?,
@@ -528,6 +539,7 @@ impl ReportRequest {
             pending: raw.pending,
             buckets,
             ranking,
+            state_map: StateMap::default(),
         })
     }
 

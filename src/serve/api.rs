@@ -24,7 +24,7 @@ use crate::store::Store;
 pub async fn not_found() -> Response {
     json_error(
         StatusCode::NOT_FOUND,
-        "not found; expected GET /, GET /live, GET /api/report, GET /api/live, GET /metrics or GET /health",
+        "not found; expected GET /, GET /live, GET /agent, GET /api/report, GET /api/live, GET /metrics or GET /health",
     )
 }
 

@@ -65,7 +65,7 @@
         var t = el('div', 'tile agent state-' + a.state);
         t.setAttribute('data-ext', a.ext);
         var link = el('a', '', a.name + ' (' + a.ext + ')');
-        link.href = '/agent?ext=' + encodeURIComponent(a.ext);
+        link.href = '/agent?ext=' + encodeURIComponent(a.ext) + '&date=' + encodeURIComponent(b.today);
         t.appendChild(link);
         t.appendChild(el('div', 'big', clock(a.secs_in_state)));
         if (a.reason) t.appendChild(el('div', 'small', a.reason));

@@ -104,6 +104,9 @@ pub struct QueueToday {
 pub struct Board {
     pub now: i64,
     pub zone: &'static str,
+    /// The local date of `now` (`YYYY-MM-DD`): the day of "today" figures, and of the
+    /// report each agent name links to.
+    pub today: String,
     pub stale_after_secs: i64,
     pub sources: Vec<SourceAge>,
     /// Agents by state, in the wallboard's order of states, then by extension.
@@ -179,6 +182,7 @@ pub fn board(
     Ok(Board {
         now,
         zone: zone.name(),
+        today: zone.local(now).date_naive().to_string(),
         stale_after_secs: stale_after,
         sources,
         agents,

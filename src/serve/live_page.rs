@@ -3,7 +3,8 @@
 //! age per source flagged stale. The page refreshes itself: a small inline script polls
 //! `/api/live` with the page's own query and redraws the board; without JavaScript a
 //! `<meta http-equiv="refresh">` inside `<noscript>` reloads it. `?queue=` and `?ext=`
-//! narrow it, `?tv=1` is large type for a wall screen.
+//! narrow it, `?tv=1` is large type for a wall screen. Each agent name links to that agent's
+//! day (`/agent`).
 
 use std::sync::Arc;
 
@@ -241,7 +242,7 @@ fn render(b: &Board) -> Markup {
                 div.grid {
                     @for a in group {
                         div class={ "tile agent state-" (a.state) } data-ext=(a.ext) {
-                            a href={ "/agent?ext=" (a.ext) } { (a.name) " (" (a.ext) ")" }
+                            a href={ "/agent?ext=" (a.ext) "&date=" (b.today) } { (a.name) " (" (a.ext) ")" }
                             div.big { (clock(a.secs_in_state)) }
                             @if !a.reason.is_empty() { div.small { (a.reason) } }
                             div.small {

@@ -26,6 +26,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::error::{Error, Result};
 
 pub mod access_log;
+pub mod agent_page;
 pub mod api;
 pub mod auth;
 pub mod form;
@@ -82,6 +83,7 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
         .route("/api/report", get(api::report))
         .route("/health", get(api::health))
         .route("/live", get(live_page::live_page))
+        .route("/agent", get(agent_page::agent_page))
         .route("/api/live", get(live_page::api_live))
         .route("/metrics", get(metrics::metrics))
         .fallback(api::not_found)
