@@ -906,7 +906,7 @@ fn hour_sums(hours: &[serde_json::Value]) -> Sums {
 }
 
 #[test]
-fn state_stints_of_the_example_day_sum_to_the_hourly_rows_on_sqlite_and_mariadb() {
+fn state_stints_of_the_example_day_sum_to_the_hourly_rows_on_every_backend() {
     let b = example();
     let states = json_rows(&example_report(
         &b,
@@ -960,7 +960,7 @@ fn state_stints_of_the_example_day_sum_to_the_hourly_rows_on_sqlite_and_mariadb(
 
     // Every format writes the list.
     let dir = tempfile::tempdir().unwrap();
-    let [sqlite, _] = &b.urls;
+    let [sqlite, ..] = &b.urls;
     for ext in ["csv", "html", "pdf", "xlsx"] {
         let file = dir.path().join(format!("states.{ext}"));
         support::rows::apr()

@@ -211,7 +211,7 @@ pub enum ReportKind {
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 6] = [
+    pub const ALL: [ReportKind; 7] = [
         ReportKind::Agents,
         ReportKind::Queues,
         ReportKind::Calls,
