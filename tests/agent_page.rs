@@ -175,3 +175,91 @@ fn a_bad_ext_or_date_is_a_one_line_json_400() {
         assert!(msg.contains(want) && !msg.contains('\n'), "{path}: {msg}");
     }
 }
+
+/// The body of a chunked HTTP/1.1 response, its chunks joined.
+fn dechunked(body: &str) -> String {
+    let (mut out, mut rest) = (String::new(), body);
+    loop {
+        let (size, after) = rest.split_once("\r\n").expect("a chunk size line");
+        let size = usize::from_str_radix(size.trim(), 16).expect("a hexadecimal chunk size");
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+}
+
+/// The seconds of the band's segments in `state`.
+fn band_secs_in(page: &str, state: &str) -> i64 {
+    let key = format!("data-state=\"{state}\" data-secs=\"");
+    page.match_indices(&key)
+        .map(|(i, _)| {
+            let rest = &page[i + key.len()..];
+            rest[..rest.find('"').unwrap()].parse::<i64>().unwrap()
+        })
+        .sum()
+}
+
+#[test]
+fn the_server_walks_the_day_with_the_state_map_the_loader_used() {
+    // A shop's own rules (APR_STATE_MAP) turn the "Tea" pause into a logoff: the hourly rows
+    // count it as Logoff, so the band (and kind=states) must show it logged off, not as a
+    // break, or the page would disagree with the report.
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("state-map.toml");
+    std::fs::write(
+        &map,
+        "[[rule]]\ncategory = \"logoff\"\nexact = [\"logoff\", \"logout\", \"tea\"]\n",
+    )
+    .unwrap();
+    let url = format!("sqlite://{}", dir.path().join("apr.db").display());
+    support::rows::apr()
+        .env("APR_DATABASE_URL", &url)
+        .env("APR_TIMEZONE", "Asia/Dubai")
+        .env("APR_STATE_MAP", &map)
+        .args(["parse-queue-log", "--agents", AGENTS, QUEUE_LOG])
+        .assert()
+        .success();
+    let out = support::rows::apr()
+        .env("APR_DATABASE_URL", &url)
+        .env("APR_TIMEZONE", "Asia/Dubai")
+        .env("APR_STATE_MAP", &map)
+        .args(["report", "--start-date", "2025-09-07", "--ext", "201"])
+        .args(["--format", "json", "--extended"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let logoff: i64 = rows
+        .iter()
+        .map(|r| r["logoff_secs"].as_i64().unwrap())
+        .sum();
+    let tea: i64 = rows
+        .iter()
+        .map(|r| r["tea_coffee_secs"].as_i64().unwrap())
+        .sum();
+    assert!(logoff > 0 && tea == 0, "logoff {logoff}, tea {tea}");
+
+    let mut serve = serve_cmd(&url, "Asia/Dubai");
+    serve.env("APR_STATE_MAP", &map);
+    let (status, page) = support::serve_once::get(serve, "/agent?ext=201&date=2025-09-07");
+    assert!(status.contains("200"), "{status} {page}");
+    assert_eq!(band_secs_in(&page, "logged_off"), logoff, "{page}");
+    assert_eq!(summed(&page, "data-secs"), summed(&page, "data-covered"));
+
+    let mut serve = serve_cmd(&url, "Asia/Dubai");
+    serve.env("APR_STATE_MAP", &map);
+    let (status, body) = support::serve_once::get(
+        serve,
+        "/api/report?kind=states&startDate=2025-09-07&ext=201&format=json",
+    );
+    assert!(status.contains("200"), "{status} {body}");
+    let stints: Vec<serde_json::Value> = serde_json::from_str(&dechunked(&body)).unwrap();
+    let logged_off: i64 = stints
+        .iter()
+        .filter(|s| s["state"] == "logged_off")
+        .map(|s| s["duration_secs"].as_i64().unwrap_or_else(|| panic!("{s}")))
+        .sum();
+    assert_eq!(logged_off, logoff);
+}

@@ -68,6 +68,7 @@ impl ServerArgs {
                 token_name: SERVE_TOKEN,
                 token_in_query: self.token_in_query,
                 stale_after_secs: self.stale_after,
+                state_map: global.settings.state_map()?,
             },
         })
     }

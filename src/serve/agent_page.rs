@@ -88,29 +88,22 @@ pub struct AgentDay {
     pub calls: Vec<Stint>,
 }
 
-/// Reads the agent's day in `zone`.
+/// Reads the agent's day in `zone`, its stints walked with `state_map` (as aggregation walked them).
 pub fn read_day(
     store: &mut dyn crate::store::Store,
     zone: Zone,
     q: &AgentQuery,
+    state_map: &StateMap,
 ) -> crate::Result<AgentDay> {
     let midnight = |d: NaiveDate| zone.instant_of(d.and_hms_opt(0, 0, 0).unwrap_or_default());
     let next = q.date.succ_opt().unwrap_or(q.date);
     let (from, to) = (midnight(q.date), midnight(next));
     let exts = vec![q.ext.clone()];
     let mut stints = Vec::new();
-    state_stints(
-        store,
-        zone,
-        from,
-        to,
-        &exts,
-        &StateMap::default(),
-        &mut |s| {
-            stints.push(s);
-            Ok(())
-        },
-    )?;
+    state_stints(store, zone, from, to, &exts, state_map, &mut |s| {
+        stints.push(s);
+        Ok(())
+    })?;
     let mut hours = Vec::new();
     let filter = ActivityFilter {
         from_local: format!("{} 00:00", q.date.format("%Y-%m-%d")),
@@ -179,8 +172,9 @@ pub async fn agent_page(
         Ok(q) => q,
         Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
     };
+    let state_map = state.state_map.clone();
     let read = read_blocking(state, pool, move |store, zone| {
-        let day = read_day(store, zone, &q)?;
+        let day = read_day(store, zone, &q, &state_map)?;
         Ok(render(&day, zone))
     })
     .await;

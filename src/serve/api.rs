@@ -51,12 +51,13 @@ pub async fn report(
             );
         }
     };
-    let req = match RawReportArgs::from_query(pairs)
+    let mut req = match RawReportArgs::from_query(pairs)
         .and_then(|raw| ReportRequest::parse(&raw, ArgNames::Http).map_err(|e| e.to_string()))
     {
         Ok(req) => req,
         Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
     };
+    req.state_map = state.state_map.clone();
 
     let req_bg = req.clone();
     let body = match stream_blocking(state, pool, move |store, zone, out| {

@@ -125,6 +125,7 @@ mod tests {
             token_name: "APR_SERVE_TOKEN",
             token_in_query: false,
             stale_after_secs: 120,
+            state_map: Default::default(),
         });
         let app = axum::Router::new()
             .route("/", axum::routing::get(|| async { "in" }))

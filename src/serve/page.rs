@@ -14,6 +14,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
+use crate::aggregate::categories::StateMap;
 use crate::error::Error;
 use crate::hours::Zone;
 use crate::report::agent_figures::ext_order;
@@ -101,7 +102,7 @@ fn choices(store: &mut dyn Store, zone: Zone, now: i64) -> crate::Result<Choices
 }
 
 /// The report the query asks for, or the message saying why there is none.
-fn parse(pairs: &[(String, String)]) -> Result<ReportRequest, String> {
+fn parse(pairs: &[(String, String)], state_map: &StateMap) -> Result<ReportRequest, String> {
     // The page shows HTML whatever `format` says; the links carry the other formats.
     let report_pairs: Vec<(String, String)> = pairs
         .iter()
@@ -110,7 +111,9 @@ fn parse(pairs: &[(String, String)]) -> Result<ReportRequest, String> {
         .collect();
     RawReportArgs::from_query(report_pairs).and_then(|mut raw| {
         raw.format = Some("html".into());
-        ReportRequest::parse(&raw, ArgNames::Http).map_err(|e| e.to_string())
+        let mut req = ReportRequest::parse(&raw, ArgNames::Http).map_err(|e| e.to_string())?;
+        req.state_map = state_map.clone();
+        Ok(req)
     })
 }
 
@@ -135,7 +138,8 @@ pub async fn page(
         }
     };
     let opening = pairs.iter().all(|(_, value)| value.is_empty());
-    let parsed = (!opening).then(|| parse(&pairs));
+    let state_map = state.state_map.clone();
+    let parsed = (!opening).then(|| parse(&pairs, &state_map));
     let status = match &parsed {
         Some(Err(_)) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
@@ -151,7 +155,7 @@ pub async fn page(
             None => {
                 let day = choices.opening_day().map(|d| d.to_string());
                 let pairs = vec![("startDate".to_string(), day.unwrap_or_default())];
-                let parsed = parse(&pairs);
+                let parsed = parse(&pairs, &state_map);
                 (pairs, parsed)
             }
         };

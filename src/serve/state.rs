@@ -3,6 +3,7 @@
 
 use axum::http::HeaderValue;
 
+use crate::aggregate::categories::StateMap;
 use crate::config::ZoneChoice;
 use crate::error::Error;
 use crate::store::DatabaseUrl;
@@ -20,6 +21,10 @@ pub struct AppState {
     pub token_in_query: bool,
     /// The live board flags a source whose data is older than this (`--stale-after`).
     pub stale_after_secs: i64,
+    /// The not-available reason rules (`APR_STATE_MAP`) the loaders' aggregation uses: the
+    /// state stints of `/agent` and `kind=states` must walk the events as it did, or their
+    /// seconds would not sum to the hourly rows'.
+    pub state_map: StateMap,
 }
 
 /// Origins allowed to read responses from a browser; empty: no CORS headers at all.

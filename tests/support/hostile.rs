@@ -136,6 +136,7 @@ pub fn report_router(missing_db: std::path::PathBuf) -> axum::Router {
             token_name: "APR_SERVE_TOKEN",
             token_in_query: false,
             stale_after_secs: apr::serve::live::DEFAULT_STALE_AFTER_SECS,
+            state_map: Default::default(),
         },
         &apr::serve::state::CorsOrigins::None,
     )
