@@ -132,22 +132,6 @@ pub(crate) fn holds_apr<B: Backend + ?Sized>(b: &mut B) -> Result<bool> {
     Ok(matches!(inspect(b)?, Found::Apr(_)))
 }
 
-/// For a command that only reads, an apr database (see [`holds_apr`]) at an older schema is
-/// refused: a reader cannot upgrade it (it may hold a `SELECT`-only login, and §9 keeps
-/// readers from writing), and this binary's queries name columns the older schema lacks, so
-/// it says which command upgrades it instead of failing on a missing column.
-pub(crate) fn refuse_older_schema<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
-    match inspect(b)? {
-        Found::Apr(version) if version < SCHEMA_VERSION => Err(Error::config(format!(
-            "database {} has apr schema version {version}, older than this apr's \
-             {SCHEMA_VERSION}; run apr aggregate once, as a user who may write, to upgrade it \
-             in place (any load upgrades it too)",
-            b.shown()
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// What a reading command says to do about a database without data: every loader.
 pub(crate) const LOAD_FIRST: &str =
     "load data first with apr init-load, apr collect or apr parse-queue-log";

@@ -230,9 +230,7 @@ impl Db<SqliteBackend> {
             )));
         }
         let shown = file.shown();
-        let mut store = Self::open_existing(file)?.ok_or_else(|| contract::no_data(&shown))?;
-        contract::refuse_older_schema(&mut store.b)?;
-        Ok(store)
+        Self::open_existing(file)?.ok_or_else(|| contract::no_data(&shown))
     }
 
     /// The file read-only when it exists and holds apr's tables, else `None`.
