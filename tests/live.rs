@@ -539,3 +539,68 @@ fn the_board_reads_alike_from_mariadb() {
         "{text}"
     );
 }
+
+/// The (ext, source, state, reason, since) of every agent on the board.
+fn floor(b: &Value) -> Vec<(String, String, String, String, i64)> {
+    b["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap().to_string();
+            let since = a["since"].as_i64().unwrap();
+            (s("ext"), s("source"), s("state"), s("reason"), since)
+        })
+        .collect()
+}
+
+#[test]
+fn platform_agents_are_on_the_board_after_init_load_without_queue_tiles() {
+    // A platform-only shop (SPEC §13: platform agents show their state from the events, no
+    // queue tiles without queue_log): init-load alone must put its floor on the board, the
+    // same floor a later aggregation writes.
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(&dir.path().join("apr.db"));
+    let replay = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/replay");
+    // The example's hours are Asia/Kolkata's.
+    let out = apr(&db, &["init-load", "--yes", "--source", replay])
+        .env("APR_TIMEZONE", "Asia/Kolkata")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let (_serve, addr) = serve(&db, &["--timezone", "Asia/Kolkata"]);
+    let b = live(&addr, "");
+    let after_init_load = floor(&b);
+    assert!(after_init_load.len() > 5, "{b}");
+    for (ext, source, state, _, since) in &after_init_load {
+        assert_eq!(source, "api", "{ext}");
+        assert!(
+            [
+                "idle",
+                "on_call",
+                "wrap_up",
+                "hold",
+                "not_avail",
+                "logged_off"
+            ]
+            .contains(&state.as_str()),
+            "{ext}: {state}"
+        );
+        assert!(*since > 0, "{ext}");
+    }
+    assert_eq!(b["queues"].as_array().unwrap().len(), 0, "{b}");
+    let api = b["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "api")
+        .unwrap();
+    assert!(api["data_until"].as_i64().is_some(), "{b}");
+
+    let out = apr(&db, &["aggregate", "--rebuild"])
+        .env("APR_TIMEZONE", "Asia/Kolkata")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(floor(&live(&addr, "")), after_init_load);
+}

@@ -381,12 +381,13 @@ pub const ALL: &[&Table] = &[
 
 /// The tables `init-load` replaces (everything but `apr_meta` and the cached token). The
 /// queue_log tables go too: their cursors live in `etl_state`, and re-reading the files after
-/// a reload must derive the agent timeline again. `agent_live` stays: the next aggregation
-/// that reaches the newest data rewrites it whole.
+/// a reload must derive the agent timeline again. `agent_live` goes with them: the old floor
+/// would show states of data that is gone, and the staging aggregation wrote the new one.
 pub const REPLACED_BY_INIT_LOAD: &[&Table] = &[
     &AGENT_EVENTS,
     &USERS_CALLS,
     &AGENT_ACTIVITY,
+    &AGENT_LIVE,
     &AGENTS,
     &ETL_STATE,
     &QUEUE_LOG,
