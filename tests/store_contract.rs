@@ -770,6 +770,7 @@ fn replacing_with_an_empty_staging_database_empties_the_tables_and_keeps_meta_an
         "agent_events",
         "users_calls",
         "agent_activity",
+        "agent_live",
         "agents",
         "etl_state",
         "queue_log",
@@ -779,7 +780,12 @@ fn replacing_with_an_empty_staging_database_empties_the_tables_and_keeps_meta_an
     ];
     let before = store.table_counts().unwrap();
     assert_eq!(before.iter().map(|c| c.0).collect::<Vec<_>>(), names);
-    assert!(before.iter().all(|c| c.1 > 0), "{before:?}");
+    // `agent_live` is written by an aggregation that reaches the newest data, which this
+    // test does not run; every other table holds rows before the swap.
+    assert!(
+        before.iter().all(|c| c.1 > 0 || c.0 == "agent_live"),
+        "{before:?}"
+    );
 
     let staging_dir = tempfile::tempdir().unwrap();
     let staging = staging_dir.path().join("staging.db");
