@@ -3,7 +3,7 @@
 //! agent who answered) and `--outcome`. The store hands stints over hour by hour (ordered by
 //! queue within the hour), so one local hour is held at a time to order it by time.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hours::Zone;
 use crate::model::queue::Stint;
 use crate::store::Store;
@@ -38,12 +38,7 @@ pub fn render(
 ) -> Result<ReportSummary> {
     sink.header(&req.meta("Calls", zone), &COLUMNS)?;
     let scan = req.call_scan(zone);
-    let backend = store.backend();
-    let queue_store = store.queue_store().ok_or_else(|| {
-        Error::config(format!(
-            "the {backend} backend has no queue_log tables; the call list needs SQLite or MySQL"
-        ))
-    })?;
+    let queue_store = super::queue_tables(store, "the call list")?;
     let mut hour: Vec<Stint> = Vec::new();
     let mut rows = 0u64;
     let hours = &scan.hours;

@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hours::Zone;
 use crate::model::queue::{HangupBy, Outcome, Stint};
 use crate::store::Store;
@@ -98,12 +98,7 @@ pub fn render(
     sink.header(&req.meta("Outcomes", zone), &columns)?;
     let filter = req.filter();
     let range = req.instants(zone);
-    let backend = store.backend();
-    let queue_store = store.queue_store().ok_or_else(|| {
-        Error::config(format!(
-            "the {backend} backend has no queue_log tables; the outcome report needs SQLite or MySQL"
-        ))
-    })?;
+    let queue_store = super::queue_tables(store, "the outcome report")?;
     let rows = OutcomeRows { machine, sink };
     let mut g = Grouper::new(req.by, zone, range, req.totals, rows);
     queue_store.scan_queue_calls(&filter.from_local, &filter.to_local, &mut |mut s| {

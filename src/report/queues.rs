@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hours::Zone;
 use crate::store::Store;
 
@@ -46,12 +46,7 @@ pub fn render(
     sink.header(&req.meta("Queues", zone), &columns)?;
     let filter = req.filter();
     let range = req.instants(zone);
-    let backend = store.backend();
-    let queue_store = store.queue_store().ok_or_else(|| {
-        Error::config(format!(
-            "the {backend} backend has no queue_log tables; the queue report needs SQLite or MySQL"
-        ))
-    })?;
+    let queue_store = super::queue_tables(store, "the queue report")?;
     let opts = req.queues;
     let rows = QueueRows {
         opts,

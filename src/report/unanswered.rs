@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hours::Zone;
 use crate::model::queue::{Outcome, Stint};
 use crate::store::Store;
@@ -166,12 +166,7 @@ pub fn render(
 ) -> Result<ReportSummary> {
     sink.header(&req.meta("Unanswered", zone), &COLUMNS)?;
     let scan = req.call_scan(zone);
-    let backend = store.backend();
-    let queue_store = store.queue_store().ok_or_else(|| {
-        Error::config(format!(
-            "the {backend} backend has no queue_log tables; the unanswered list needs SQLite or MySQL"
-        ))
-    })?;
+    let queue_store = super::queue_tables(store, "the unanswered list")?;
     // Callbacks of the range's last stints enter up to one window after its end.
     let until = zone.instant_of(req.end) + req.callback_window;
     let scan_to = zone.hour_label(zone.next_hour_start(until));

@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hours::Zone;
 use crate::model::queue::{Outcome, Stint};
 use crate::store::Store;
@@ -106,12 +106,7 @@ pub fn render(
     sink.header(&req.meta("Waits", zone), &columns)?;
     let filter = req.filter();
     let range = req.instants(zone);
-    let backend = store.backend();
-    let queue_store = store.queue_store().ok_or_else(|| {
-        Error::config(format!(
-            "the {backend} backend has no queue_log tables; the wait distribution needs SQLite or MySQL"
-        ))
-    })?;
+    let queue_store = super::queue_tables(store, "the wait distribution")?;
     let limits = &req.buckets;
     let labels = labels(limits);
     let rows = WaitRows {
