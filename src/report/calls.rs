@@ -38,7 +38,7 @@ pub fn render(
 ) -> Result<ReportSummary> {
     sink.header(&req.meta("Calls", zone), &COLUMNS)?;
     let scan = req.call_scan(zone);
-    let queue_store = super::queue_tables(store, "the call list")?;
+    let queue_store = super::queue_figures::queue_tables(store, "the call list")?;
     let mut hour: Vec<Stint> = Vec::new();
     let mut rows = 0u64;
     let hours = &scan.hours;

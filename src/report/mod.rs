@@ -15,9 +15,9 @@
 
 use std::io::Write;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hours::Zone;
-use crate::store::{QueueStore, Store};
+use crate::store::Store;
 
 pub mod agent_figures;
 pub mod agents;
@@ -50,17 +50,6 @@ pub mod waits;
 pub mod xlsx;
 
 use request::{ReportFormat, ReportKind, ReportRequest};
-
-/// The queue_log tables of `store`, which the kinds read from queue_log (`what`: "the queue
-/// report") need; one place for the refusal of a store without them.
-fn queue_tables<'a>(store: &'a mut dyn Store, what: &str) -> Result<&'a mut dyn QueueStore> {
-    let backend = store.backend();
-    store.queue_store().ok_or_else(|| {
-        Error::config(format!(
-            "the {backend} backend has no queue_log tables; {what} needs a database that holds them"
-        ))
-    })
-}
 use sink::{ReportSummary, RowSink};
 
 /// Renders the report `req` asks for from `store` into `out`, streaming. `zone` is the

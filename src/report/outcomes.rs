@@ -98,7 +98,7 @@ pub fn render(
     sink.header(&req.meta("Outcomes", zone), &columns)?;
     let filter = req.filter();
     let range = req.instants(zone);
-    let queue_store = super::queue_tables(store, "the outcome report")?;
+    let queue_store = super::queue_figures::queue_tables(store, "the outcome report")?;
     let rows = OutcomeRows { machine, sink };
     let mut g = Grouper::new(req.by, zone, range, req.totals, rows);
     queue_store.scan_queue_calls(&filter.from_local, &filter.to_local, &mut |mut s| {

@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::queue::{Outcome, Stint};
+use crate::store::{QueueStore, Store};
 
 use super::cell::ratio_hundredths;
 
@@ -197,6 +198,20 @@ impl QueueHour {
     pub fn avg_talk(&self) -> Option<i64> {
         self.talk.floor()
     }
+}
+
+/// The queue_log tables of `store`, which the kinds read from queue_log (`what`: "the queue
+/// report") need; one place for the refusal of a store without them.
+pub(super) fn queue_tables<'a>(
+    store: &'a mut dyn Store,
+    what: &str,
+) -> Result<&'a mut dyn QueueStore> {
+    let backend = store.backend();
+    store.queue_store().ok_or_else(|| {
+        Error::config(format!(
+            "the {backend} backend has no queue_log tables; {what} needs a database that holds them"
+        ))
+    })
 }
 
 #[cfg(test)]

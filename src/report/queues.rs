@@ -46,7 +46,7 @@ pub fn render(
     sink.header(&req.meta("Queues", zone), &columns)?;
     let filter = req.filter();
     let range = req.instants(zone);
-    let queue_store = super::queue_tables(store, "the queue report")?;
+    let queue_store = super::queue_figures::queue_tables(store, "the queue report")?;
     let opts = req.queues;
     let rows = QueueRows {
         opts,

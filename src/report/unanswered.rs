@@ -166,7 +166,7 @@ pub fn render(
 ) -> Result<ReportSummary> {
     sink.header(&req.meta("Unanswered", zone), &COLUMNS)?;
     let scan = req.call_scan(zone);
-    let queue_store = super::queue_tables(store, "the unanswered list")?;
+    let queue_store = super::queue_figures::queue_tables(store, "the unanswered list")?;
     // Callbacks of the range's last stints enter up to one window after its end.
     let until = zone.instant_of(req.end) + req.callback_window;
     let scan_to = zone.hour_label(zone.next_hour_start(until));

@@ -106,7 +106,7 @@ pub fn render(
     sink.header(&req.meta("Waits", zone), &columns)?;
     let filter = req.filter();
     let range = req.instants(zone);
-    let queue_store = super::queue_tables(store, "the wait distribution")?;
+    let queue_store = super::queue_figures::queue_tables(store, "the wait distribution")?;
     let limits = &req.buckets;
     let labels = labels(limits);
     let rows = WaitRows {
