@@ -6,7 +6,7 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -676,6 +676,16 @@ fn kill_mid_run(env: &Env, pages: usize, signal: i32) {
         .args(["init-load", "--yes", "--hours", "24"])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    // A suite started as a background job of a non-interactive shell inherits SIGINT
+    // ignored, and so would init-load: it would run to the end and exit 0. Ctrl-C at a
+    // terminal reaches a process whose SIGINT is at its default, which is what this models.
+    // SAFETY: `signal` is async-signal-safe, as required between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
     let mut child = cmd.spawn().unwrap();
     let started = Instant::now();
     while !env.fake.holding() {
