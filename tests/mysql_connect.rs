@@ -1,7 +1,7 @@
 //! A MySQL connection that fails says why in one line naming the URL without its password
 //! (issue 28: refused, unknown host and unknown user all read "lost the connection ... the
 //! interrupted transaction was rolled back", and `:99999` printed `URL ParseError { .. }`).
-//! A server that accepts but never answers (the timeout) is `tests/mysql_frozen.rs`.
+//! A server that accepts but never answers (the timeout) is `tests/frozen_servers.rs`.
 
 mod support;
 
