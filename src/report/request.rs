@@ -206,18 +206,21 @@ pub enum ReportKind {
     Waits,
     /// Per queue and period, stints by how they ended and who hung up (SPEC §14).
     Outcomes,
+    /// Per agent, queue and period, rings, answered calls and talk (SPEC §14).
+    AgentQueues,
     /// One row per state stint of an agent (SPEC §13).
     States,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 7] = [
+    pub const ALL: [ReportKind; 8] = [
         ReportKind::Agents,
         ReportKind::Queues,
         ReportKind::Calls,
         ReportKind::Unanswered,
         ReportKind::Waits,
         ReportKind::Outcomes,
+        ReportKind::AgentQueues,
         ReportKind::States,
     ];
 
@@ -230,6 +233,7 @@ impl ReportKind {
             ReportKind::Unanswered => "unanswered",
             ReportKind::Waits => "waits",
             ReportKind::Outcomes => "outcomes",
+            ReportKind::AgentQueues => "agent-queues",
             ReportKind::States => "states",
         }
     }
@@ -362,6 +366,7 @@ impl ReportRequest {
                 ReportKind::Queues => "the queue report",
                 ReportKind::Waits => "the wait distribution",
                 ReportKind::Outcomes => "the outcome report",
+                ReportKind::AgentQueues => "the agent-queue report",
                 _ => "the agent report",
             };
             for (field, given, at) in [
@@ -410,6 +415,9 @@ impl ReportRequest {
                 kind.name()
             )))
         };
+        if kind == ReportKind::AgentQueues && raw.extended {
+            return only(Field::Extended, "the agent report");
+        }
         if kind == ReportKind::Unanswered && !exts.is_empty() {
             return only(Field::Ext, "the agent report and the call list");
         }

@@ -242,6 +242,7 @@ mod tests {
             end_time: None,
             hangup_by: None,
             did: String::new(),
+            rings: Vec::new(),
             pending: false,
         };
         let l = [10, 20];
