@@ -15,8 +15,8 @@ use crate::store::Store;
 
 use super::cell::{Cell, Column, RowKind, col};
 use super::grouped::{Grouper, PeriodRows};
-use super::period::RowClock;
-use super::request::{ReportFormat, ReportRequest};
+use super::period::{PERIOD_BOUNDS, RowClock};
+use super::request::ReportRequest;
 use super::sink::{ReportSummary, RowSink};
 
 /// The columns of the agent-queue report, in order; JSON adds [`MACHINE_COLUMNS`].
@@ -33,11 +33,7 @@ pub const COLUMNS: [Column; 9] = [
 ];
 
 /// The period's bounds, machine form only.
-pub const MACHINE_COLUMNS: [Column; 3] = [
-    col("Start Time", "start"),
-    col("End Time", "end"),
-    col("Complete", "complete"),
-];
+pub const MACHINE_COLUMNS: [Column; 3] = PERIOD_BOUNDS;
 
 /// The figures of one agent in one queue over one period (or of a total).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,12 +116,7 @@ pub fn render(
     req: &ReportRequest,
     sink: &mut dyn RowSink,
 ) -> Result<ReportSummary> {
-    let machine = req.format == ReportFormat::Json;
-    let mut columns: Vec<Column> = COLUMNS.to_vec();
-    if machine {
-        columns.extend(MACHINE_COLUMNS);
-    }
-    sink.header(&req.meta("Agent Queues", zone), &columns)?;
+    let machine = req.header(sink, "Agent Queues", zone, &COLUMNS, &MACHINE_COLUMNS)?;
     let filter = req.filter();
     let range = req.instants(zone);
     let queue_store = super::queue_figures::queue_tables(store, "the agent-queue report")?;
@@ -184,11 +175,7 @@ impl PeriodRows for AgentQueueRows<'_> {
             Cell::Mean(s.avg_talk()),
         ];
         if self.machine {
-            cells.extend([
-                Cell::Clock(&clock.start),
-                Cell::Clock(&clock.end),
-                Cell::Flag(!clock.cut),
-            ]);
+            cells.extend(clock.bounds());
         }
         self.sink.row(kind, &cells)
     }

@@ -19,6 +19,7 @@ use super::grouped::Ranking;
 use super::pdf::Paper;
 use super::period::By;
 use super::queue_figures::{QueueOptions, SlBasis};
+use super::sink::RowSink;
 
 /// The encodings a report can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -554,6 +555,26 @@ impl ReportRequest {
     /// The range as instants in `zone` (a skipped local time resolves to the gap's end).
     pub fn instants(&self, zone: Zone) -> (i64, i64) {
         (zone.instant_of(self.start), zone.instant_of(self.end))
+    }
+
+    /// Writes the header of a kind whose machine form (JSON) adds `machine` after its
+    /// `columns` (the period's bounds, and whatever else the kind adds); whether the rows
+    /// are to carry those machine cells.
+    pub fn header(
+        &self,
+        sink: &mut dyn RowSink,
+        title: &'static str,
+        zone: Zone,
+        columns: &[Column],
+        machine: &[Column],
+    ) -> Result<bool> {
+        let is_machine = self.format == ReportFormat::Json;
+        let mut all = columns.to_vec();
+        if is_machine {
+            all.extend_from_slice(machine);
+        }
+        sink.header(&self.meta(title, zone), &all)?;
+        Ok(is_machine)
     }
 
     /// What the report is, for the formats that show it.
