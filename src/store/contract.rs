@@ -282,7 +282,7 @@ const HANGUP_BACKFILL: &str = "UPDATE queue_calls SET hangup_by = CASE \
 /// by itself, so a step cut short after one `ALTER` is finished by the next run).
 fn add_stint_columns<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
     let dialect = b.dialect();
-    let present = column_present_sql(dialect);
+    let present = super::sql::queue_calls_column_sql(dialect);
     for (column, ty) in STINT_COLUMNS {
         if query_int(b, present, &[Cell::text(column)])?.unwrap_or(0) > 0 {
             continue;
@@ -300,21 +300,6 @@ fn add_stint_columns<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// The count (0 or 1) of `queue_calls` columns named as its one parameter.
-pub(super) fn column_present_sql(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Sqlite => "SELECT COUNT(*) FROM pragma_table_info('queue_calls') WHERE name = ?",
-        Dialect::Mysql => {
-            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() \
-             AND table_name = 'queue_calls' AND column_name = ?"
-        }
-        Dialect::Postgres => {
-            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() \
-             AND table_name = 'queue_calls' AND column_name = ?"
-        }
-    }
 }
 
 /// Rebuilds SQLite table `t` in the shape `schema.sql` gives it now (WITHOUT ROWID), keeping

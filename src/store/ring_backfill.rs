@@ -48,7 +48,7 @@ pub(super) fn add_agent_rings<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
 /// fills the rows there with the empty text by itself.
 fn add_column<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
     let dialect = b.dialect();
-    let present = super::contract::column_present_sql(dialect);
+    let present = super::sql::queue_calls_column_sql(dialect);
     if query_int(b, present, &[Cell::text("agent_rings")])?.unwrap_or(0) > 0 {
         return Ok(());
     }
