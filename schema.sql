@@ -194,6 +194,10 @@ CREATE TABLE IF NOT EXISTS queue_log (
 -- One row per call and queue stint, derived from queue_log; outcome as in SPEC §6.
 -- Null wait/talk/end/position: unknown. hangup_by: 'agent' or 'caller' for an answered stint
 -- that completed, else empty; did: the number dialled (FreePBX's DID line), else empty.
+-- agent_rings: who was rung, as a JSON array of [extension, rings, rings not answered]
+-- (schema 8; see AgentRings in src/model/queue.rs), else empty. TEXT takes no literal
+-- DEFAULT on MySQL (every write names it); SQLite's and PostgreSQL's default is for the rows
+-- an upgrade step copies from an older table.
 CREATE TABLE IF NOT EXISTS queue_calls (
   callid VARCHAR(128) NOT NULL,
   queuename VARCHAR(128) NOT NULL,
@@ -211,6 +215,7 @@ CREATE TABLE IF NOT EXISTS queue_calls (
   end_time BIGINT NULL,
   hangup_by VARCHAR(8) NOT NULL DEFAULT '',
   did VARCHAR(128) NOT NULL DEFAULT '',
+  agent_rings TEXT NOT NULL /*sqlite DEFAULT ''*/ /*pg DEFAULT ''*/,
   PRIMARY KEY (callid, queuename, enter_time),
   CONSTRAINT queue_calls_hour UNIQUE (enter_hour_local, queuename, callid, enter_time)
 ) /*!40101 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin */ /*sqlite WITHOUT ROWID*/;

@@ -9,18 +9,20 @@
 //! The kinds of SPEC §14 have their cases too: the agent report by hour of the day and by
 //! weekday and ranked (`--sort answered_calls --top 10`), and over the month's queue stints
 //! (`APR_BENCH_STINTS` per hour, default 4,000: 2.88 M in the month) the unanswered list,
-//! the wait distribution and the queue report by hour of the day.
+//! the wait distribution, the outcomes, the agents by queue (each stint rings one to three of
+//! the agents) and the queue report by hour of the day.
 //!
 //! `cargo bench --bench report` (`APR_BENCH_AGENTS`, `APR_BENCH_DAYS` scale it down;
 //! `APR_BENCH_DB=PATH` keeps the database, which should not exist yet;
 //! `APR_BENCH_CASES=csv:hour:30,xlsx:hour:1` picks cases as format:period:days, optionally
-//! `:KIND` (agents, queues, unanswered, waits) and `:top` for the ranked agent report).
+//! `:KIND` (agents, queues, unanswered, waits, outcomes, agent-queues) and `:top` for the
+//! ranked agent report).
 
 use std::time::Instant;
 
 use apr::hours::HourBucket;
 use apr::hours::Zone;
-use apr::model::queue::{ChunkWrites, Outcome, RingRow, Stint};
+use apr::model::queue::{AgentRings, ChunkWrites, Outcome, RingRow, Stint};
 use apr::model::{ActivityRow, Buckets, HourFigures, HourStats};
 use apr::report::args::{ArgNames, RawReportArgs};
 use apr::report::request::ReportRequest;
@@ -154,7 +156,8 @@ fn main() {
         format!(
             "csv:hour:{days},csv:day:{days},xlsx:hour:1,html:hour:1,pdf:hour:1,xlsx:hour:{days},\
              csv:hour-of-day:{days},csv:weekday:{days},csv:day:{days}:agents:top,\
-             csv:hour:{days}:unanswered,csv:day:{days}:waits,csv:hour-of-day:{days}:queues"
+             csv:hour:{days}:unanswered,csv:day:{days}:waits,csv:hour-of-day:{days}:queues,\
+             csv:day:{days}:outcomes,csv:day:{days}:agent-queues"
         )
     });
     for case in cases.split(',') {
@@ -185,6 +188,16 @@ fn stints_of_day(zone: Zone, from: i64, per_hour: i64, agents: i64) -> Vec<Stint
                 _ => Outcome::Answered,
             };
             let answered = outcome == Outcome::Answered;
+            // Each call rings `attempts` agents in turn; an answered one is answered by
+            // the first, the others ring out (as `--kind agent-queues` reads them).
+            let attempts = 1 + k % 3;
+            let rings = (0..attempts)
+                .map(|j| AgentRings {
+                    agent: (3000 + (k + j) % agents).to_string(),
+                    rings: 1,
+                    no_answer: i64::from(!(answered && j == 0)),
+                })
+                .collect();
             out.push(Stint {
                 callid: format!("{enter}.{i}"),
                 queue: format!("queue{:02}", k % 20),
@@ -202,10 +215,11 @@ fn stints_of_day(zone: Zone, from: i64, per_hour: i64, agents: i64) -> Vec<Stint
                 },
                 wait_secs: Some(k % 240),
                 talk_secs: answered.then_some(60 + k % 600),
-                ring_attempts: 1 + k % 3,
+                ring_attempts: attempts,
                 end_time: Some(enter + 300),
                 hangup_by: None,
                 did: String::new(),
+                rings,
                 pending: false,
             });
         }

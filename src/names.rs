@@ -1,6 +1,24 @@
 //! Sanitizing of free-text names and reasons coming from upstream (SPEC §4): `+` becomes a
 //! space, `%XX` is percent-decoded (an invalid sequence is kept literally), control characters
-//! become spaces, whitespace runs collapse, and the result is trimmed.
+//! become spaces, whitespace runs collapse, and the result is trimmed. And the extension a
+//! queue_log agent field names by its form alone (below the queue_log source, whose agent map
+//! adds aliases, and the store, whose schema 8 step reads stored lines).
+
+/// The extension of a channel (`PJSIP/201`, `Local/201@from-queue/n` → `201`).
+pub fn channel_ext(agent: &str) -> Option<&str> {
+    let (_, after) = agent.split_once('/')?;
+    after.split(['@', '/']).next().filter(|e| !e.is_empty())
+}
+
+/// The extension a queue_log agent field names without an alias table: a channel's, else
+/// the field itself; `NONE` and an empty field name none.
+pub fn agent_field_ext(agent: &str) -> Option<&str> {
+    let agent = agent.trim();
+    if agent.is_empty() || agent == "NONE" {
+        return None;
+    }
+    Some(channel_ext(agent).unwrap_or(agent))
+}
 
 /// Returns the sanitized form of a raw upstream name.
 pub fn sanitize(raw: &str) -> String {

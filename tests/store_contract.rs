@@ -841,6 +841,7 @@ fn load_queue_line(store: &mut dyn Store) {
         end_time: Some(100),
         hangup_by: None,
         did: String::new(),
+        rings: Vec::new(),
         pending: false,
     };
     let out = store

@@ -51,6 +51,7 @@ const KINDS: &[&str] = &[
     "unanswered",
     "waits",
     "outcomes",
+    "agent-queues",
     "states",
 ];
 const PERIODS: &[&str] = &["hour", "day", "week", "month", "hour-of-day", "weekday"];
@@ -83,8 +84,8 @@ pub struct Args {
     /// What to report on: agents, queues (per queue, from queue_log), calls (one row per
     /// queue call), unanswered (the calls nobody answered, with their callbacks), waits
     /// (answered and abandoned calls per queue by how long they waited), outcomes (calls
-    /// per queue by how they ended and who hung up) or states (one row per state stint of an
-    /// agent)
+    /// per queue by how they ended and who hung up), agent-queues (per agent and queue: rings,
+    /// answered, rung out, talk) or states (one row per state stint of an agent)
     #[arg(
         long,
         value_name = "KIND", default_value = "agents",
@@ -105,10 +106,10 @@ pub struct Args {
     #[arg(long)]
     pub totals: bool,
     /// Only these extensions, comma-separated (3012,3032); with --kind calls, the agent who
-    /// answered
+    /// answered; with --kind agent-queues, the agents rung or answering
     #[arg(long, value_name = "EXTS")]
     pub ext: Option<String>,
-    /// Only these queues, comma-separated (queue report and call list)
+    /// Only these queues, comma-separated (the queue kinds and the call list)
     #[arg(long, value_name = "QUEUES")]
     pub queue: Option<String>,
     /// Call list: only these outcomes, comma-separated (ANSWERED,ABANDON,...)

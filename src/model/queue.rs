@@ -111,6 +111,11 @@ pub struct Stint {
     /// empty when the log has none.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub did: String,
+    /// Who was rung, by extension in the order first rung: `ring_attempts` split by agent
+    /// (lines whose agent names none are counted there only). Stored as
+    /// `queue_calls.agent_rings` (schema 8).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rings: Vec<AgentRings>,
     /// Connected since the last flush of the derivation and not written yet. Not stored: every
     /// chunk flushes before its state is saved.
     #[serde(skip)]
@@ -122,6 +127,82 @@ impl Stint {
     pub fn connected(&self) -> bool {
         self.outcome
             .is_some_and(|o| matches!(o, Outcome::Answered | Outcome::Transfer))
+    }
+}
+
+/// How often one agent was rung for one stint: every ring (`RINGNOANSWER`, `RINGCANCELED`
+/// and the `CONNECT` of the ring it answered) and the rings it let ring out (`RINGNOANSWER`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRings {
+    pub agent: String,
+    pub rings: i64,
+    pub no_answer: i64,
+}
+
+/// The longest `queue_calls.agent_rings` text: what MySQL's `TEXT` holds (its 65,535 bytes
+/// over 4 bytes a character). Agents past it are left out of the stored text; no stint of a
+/// real queue rings that many (some 700 agents of 20-character extensions).
+pub const AGENT_RINGS_CHARS: usize = 16_000;
+
+impl AgentRings {
+    /// Counts one ring of `agent` in `rings`: `no_answer` when it rang out.
+    pub fn count(rings: &mut Vec<AgentRings>, agent: &str, no_answer: bool) {
+        let i = match rings.iter().position(|r| r.agent == agent) {
+            Some(i) => i,
+            None => {
+                rings.push(AgentRings {
+                    agent: agent.to_string(),
+                    rings: 0,
+                    no_answer: 0,
+                });
+                rings.len() - 1
+            }
+        };
+        rings[i].rings += 1;
+        rings[i].no_answer += i64::from(no_answer);
+    }
+
+    /// The stored text of `rings`: a JSON array of `[agent, rings, no_answer]`, `""` for
+    /// none; agents that would take it past [`AGENT_RINGS_CHARS`] are left out.
+    pub fn encode(rings: &[AgentRings]) -> String {
+        if rings.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("[");
+        let mut chars = 1;
+        for r in rings {
+            let entry = serde_json::json!([r.agent, r.rings, r.no_answer]).to_string();
+            let len = entry.chars().count();
+            // The entry, its comma and the closing bracket must fit.
+            if chars + len + 2 > AGENT_RINGS_CHARS {
+                break;
+            }
+            if chars > 1 {
+                out.push(',');
+                chars += 1;
+            }
+            out.push_str(&entry);
+            chars += len;
+        }
+        out.push(']');
+        out
+    }
+
+    /// The rings of a stored text; an empty or unreadable text (a stint stored before
+    /// schema 8 whose lines were gone) is none.
+    pub fn decode(text: &str) -> Vec<AgentRings> {
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let entries: Vec<(String, i64, i64)> = serde_json::from_str(text).unwrap_or_default();
+        entries
+            .into_iter()
+            .map(|(agent, rings, no_answer)| AgentRings {
+                agent,
+                rings,
+                no_answer,
+            })
+            .collect()
     }
 }
 
@@ -185,3 +266,43 @@ pub struct ChunkOutcome {
 pub type DeriveFn<'f> = dyn FnMut(&[bool]) -> Result<ChunkWrites> + 'f;
 /// Counts of one hour from the raw lines that rang agents in it.
 pub type HourStatsFn<'f> = dyn FnMut(HourBucket, &[RingRow]) -> HourStats + 'f;
+
+#[cfg(test)]
+mod tests {
+    use super::AgentRings;
+
+    #[test]
+    fn agent_rings_count_by_agent_and_survive_their_stored_text() {
+        let mut rings = Vec::new();
+        for (agent, no_answer) in [("201", true), ("202", false), ("201", true), ("201", false)] {
+            AgentRings::count(&mut rings, agent, no_answer);
+        }
+        AgentRings::count(&mut rings, "Jane \"Roe\", 3", true);
+        let text = AgentRings::encode(&rings);
+        assert_eq!(text, r#"[["201",3,2],["202",1,0],["Jane \"Roe\", 3",1,1]]"#);
+        assert_eq!(AgentRings::decode(&text), rings);
+        assert_eq!(AgentRings::encode(&[]), "");
+        assert!(AgentRings::decode("").is_empty());
+        assert!(AgentRings::decode("not json").is_empty());
+    }
+
+    #[test]
+    fn agent_rings_beyond_the_column_are_left_out_whole() {
+        let rings: Vec<AgentRings> = (0..2_000)
+            .map(|i| AgentRings {
+                agent: format!("agent-with-a-long-name-{i:05}"),
+                rings: 1,
+                no_answer: 1,
+            })
+            .collect();
+        let text = AgentRings::encode(&rings);
+        assert!(text.chars().count() <= super::AGENT_RINGS_CHARS);
+        let back = AgentRings::decode(&text);
+        assert!(
+            back.len() > 100 && back.len() < rings.len(),
+            "{}",
+            back.len()
+        );
+        assert_eq!(back[..], rings[..back.len()]);
+    }
+}

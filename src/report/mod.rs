@@ -3,7 +3,7 @@
 //! bytes. The floors, each importing only those below it:
 //! - `request`: the user's strings (`args`: as typed, named per origin, parsed value by
 //!   value) validated into a [`request::ReportRequest`];
-//! - the kinds (`agents`, `queues`, `calls`, `unanswered`, `waits`, `outcomes`, `states`): each owns its columns and streams its rows;
+//! - the kinds (`agents`, `queues`, `calls`, `unanswered`, `waits`, `outcomes`, `agent_queues`, `states`): each owns its columns and streams its rows;
 //! - the formats (`csv`, `json`, `xlsx`, `html` with `chart`, `pdf`, the terminal's `table`): each
 //!   one [`sink::RowSink`]; `html` also in the mail look (`html_mail`, with the charts as
 //!   PNG from `raster`), and `headline` sums a mailed report's figures beside any format;
@@ -20,6 +20,7 @@ use crate::hours::Zone;
 use crate::store::Store;
 
 pub mod agent_figures;
+pub mod agent_queues;
 pub mod agents;
 pub mod args;
 pub mod calls;
@@ -99,6 +100,7 @@ pub fn render(
         ReportKind::Unanswered => unanswered::render(store, zone, req, sink),
         ReportKind::Waits => waits::render(store, zone, req, sink),
         ReportKind::Outcomes => outcomes::render(store, zone, req, sink),
+        ReportKind::AgentQueues => agent_queues::render(store, zone, req, sink),
         ReportKind::States => states::render(store, zone, req, sink),
     }
 }

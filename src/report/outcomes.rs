@@ -13,8 +13,8 @@ use crate::store::Store;
 
 use super::cell::{Cell, Column, RowKind, col};
 use super::grouped::{Grouper, PeriodRows};
-use super::period::RowClock;
-use super::request::{ReportFormat, ReportRequest};
+use super::period::{PERIOD_BOUNDS, RowClock};
+use super::request::ReportRequest;
 use super::sink::{ReportSummary, RowSink};
 
 /// The columns of the outcome report, in order; JSON adds [`MACHINE_COLUMNS`].
@@ -36,11 +36,7 @@ pub const COLUMNS: [Column; 14] = [
 ];
 
 /// The period's bounds, machine form only.
-pub const MACHINE_COLUMNS: [Column; 3] = [
-    col("Start Time", "start"),
-    col("End Time", "end"),
-    col("Complete", "complete"),
-];
+pub const MACHINE_COLUMNS: [Column; 3] = PERIOD_BOUNDS;
 
 /// How many ways a stint can end: the columns after Offered.
 const WAYS: usize = 10;
@@ -90,12 +86,7 @@ pub fn render(
     req: &ReportRequest,
     sink: &mut dyn RowSink,
 ) -> Result<ReportSummary> {
-    let machine = req.format == ReportFormat::Json;
-    let mut columns: Vec<Column> = COLUMNS.to_vec();
-    if machine {
-        columns.extend(MACHINE_COLUMNS);
-    }
-    sink.header(&req.meta("Outcomes", zone), &columns)?;
+    let machine = req.header(sink, "Outcomes", zone, &COLUMNS, &MACHINE_COLUMNS)?;
     let filter = req.filter();
     let range = req.instants(zone);
     let queue_store = super::queue_figures::queue_tables(store, "the outcome report")?;
@@ -143,11 +134,7 @@ impl PeriodRows for OutcomeRows<'_> {
         ];
         cells.extend(q.by_way.iter().map(|&n| Cell::Int(n)));
         if self.machine {
-            cells.extend([
-                Cell::Clock(&clock.start),
-                Cell::Clock(&clock.end),
-                Cell::Flag(!clock.cut),
-            ]);
+            cells.extend(clock.bounds());
         }
         self.sink.row(kind, &cells)
     }

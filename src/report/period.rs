@@ -11,7 +11,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Timelike};
 use crate::error::{Error, Result};
 use crate::hours::Zone;
 
-use super::cell::Clock;
+use super::cell::{Cell, Clock, Column, col};
 
 /// Which period the streamed hours are in. Rows come ordered by hour, and a period is a run
 /// of consecutive hours, so an hour between two hours already seen in the current period is
@@ -207,6 +207,14 @@ pub fn span(by: By, zone: Zone, key: i64, range_start: i64, range_end: i64) -> P
     }
 }
 
+/// The period's bounds and whether the range cut it, which the machine form (JSON) of the
+/// queue kinds adds to each row: [`RowClock::bounds`].
+pub const PERIOD_BOUNDS: [Column; 3] = [
+    col("Start Time", "start"),
+    col("End Time", "end"),
+    col("Complete", "complete"),
+];
+
 /// The clock columns of one row: Interval, Date (with its date), Start and End Time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowClock {
@@ -220,6 +228,15 @@ pub struct RowClock {
 }
 
 impl RowClock {
+    /// The cells of [`PERIOD_BOUNDS`].
+    pub fn bounds(&self) -> [Cell<'_>; 3] {
+        [
+            Cell::Clock(&self.start),
+            Cell::Clock(&self.end),
+            Cell::Flag(!self.cut),
+        ]
+    }
+
     /// The clock of the local hour starting at `start`: the Interval reads the clock one
     /// hour later, so a repeated fall-back hour shows `01:00 - 01:00`; End Time is the
     /// hour's actual end.

@@ -238,6 +238,7 @@ pub(crate) mod tests {
             end_time: None,
             hangup_by: None,
             did: String::new(),
+            rings: Vec::new(),
             pending: false,
         }
     }

@@ -14,7 +14,7 @@ use super::cell::{Cell, Column, RowKind, col};
 use super::grouped::{Grouper, PeriodRows, SortValue};
 use super::period::RowClock;
 use super::queue_figures::{QueueHour, QueueOptions};
-use super::request::{ReportFormat, ReportRequest};
+use super::request::ReportRequest;
 use super::sink::{Figures, ReportSummary, RowSink};
 
 /// The columns of the queue report, in order; JSON adds [`MACHINE_COLUMNS`].
@@ -38,12 +38,7 @@ pub fn render(
     req: &ReportRequest,
     sink: &mut dyn RowSink,
 ) -> Result<ReportSummary> {
-    let machine = req.format == ReportFormat::Json;
-    let mut columns: Vec<Column> = COLUMNS.to_vec();
-    if machine {
-        columns.extend(MACHINE_COLUMNS);
-    }
-    sink.header(&req.meta("Queues", zone), &columns)?;
+    let machine = req.header(sink, "Queues", zone, &COLUMNS, &MACHINE_COLUMNS)?;
     let filter = req.filter();
     let range = req.instants(zone);
     let queue_store = super::queue_figures::queue_tables(store, "the queue report")?;

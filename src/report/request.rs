@@ -19,6 +19,7 @@ use super::grouped::Ranking;
 use super::pdf::Paper;
 use super::period::By;
 use super::queue_figures::{QueueOptions, SlBasis};
+use super::sink::RowSink;
 
 /// The encodings a report can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,18 +207,21 @@ pub enum ReportKind {
     Waits,
     /// Per queue and period, stints by how they ended and who hung up (SPEC §14).
     Outcomes,
+    /// Per agent, queue and period, rings, answered calls and talk (SPEC §14).
+    AgentQueues,
     /// One row per state stint of an agent (SPEC §13).
     States,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 7] = [
+    pub const ALL: [ReportKind; 8] = [
         ReportKind::Agents,
         ReportKind::Queues,
         ReportKind::Calls,
         ReportKind::Unanswered,
         ReportKind::Waits,
         ReportKind::Outcomes,
+        ReportKind::AgentQueues,
         ReportKind::States,
     ];
 
@@ -230,6 +234,7 @@ impl ReportKind {
             ReportKind::Unanswered => "unanswered",
             ReportKind::Waits => "waits",
             ReportKind::Outcomes => "outcomes",
+            ReportKind::AgentQueues => "agent-queues",
             ReportKind::States => "states",
         }
     }
@@ -362,6 +367,7 @@ impl ReportRequest {
                 ReportKind::Queues => "the queue report",
                 ReportKind::Waits => "the wait distribution",
                 ReportKind::Outcomes => "the outcome report",
+                ReportKind::AgentQueues => "the agent-queue report",
                 _ => "the agent report",
             };
             for (field, given, at) in [
@@ -410,6 +416,9 @@ impl ReportRequest {
                 kind.name()
             )))
         };
+        if kind == ReportKind::AgentQueues && raw.extended {
+            return only(Field::Extended, "the agent report");
+        }
         if kind == ReportKind::Unanswered && !exts.is_empty() {
             return only(Field::Ext, "the agent report and the call list");
         }
@@ -546,6 +555,26 @@ impl ReportRequest {
     /// The range as instants in `zone` (a skipped local time resolves to the gap's end).
     pub fn instants(&self, zone: Zone) -> (i64, i64) {
         (zone.instant_of(self.start), zone.instant_of(self.end))
+    }
+
+    /// Writes the header of a kind whose machine form (JSON) adds `machine` after its
+    /// `columns` (the period's bounds, and whatever else the kind adds); whether the rows
+    /// are to carry those machine cells.
+    pub fn header(
+        &self,
+        sink: &mut dyn RowSink,
+        title: &'static str,
+        zone: Zone,
+        columns: &[Column],
+        machine: &[Column],
+    ) -> Result<bool> {
+        let is_machine = self.format == ReportFormat::Json;
+        let mut all = columns.to_vec();
+        if is_machine {
+            all.extend_from_slice(machine);
+        }
+        sink.header(&self.meta(title, zone), &all)?;
+        Ok(is_machine)
     }
 
     /// What the report is, for the formats that show it.

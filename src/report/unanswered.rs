@@ -257,6 +257,7 @@ mod tests {
             end_time: Some(t + 5),
             hangup_by: None,
             did: String::new(),
+            rings: Vec::new(),
             pending: false,
         }
     }

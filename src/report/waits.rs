@@ -16,7 +16,7 @@ use crate::store::Store;
 use super::cell::{Cell, Column, RowKind, col, ratio_hundredths};
 use super::grouped::{Grouper, PeriodRows};
 use super::period::RowClock;
-use super::request::{ReportFormat, ReportRequest};
+use super::request::ReportRequest;
 use super::sink::{ReportSummary, RowSink};
 
 pub use super::columns::{DEFAULT_BUCKETS, MAX_BUCKETS, parse_buckets};
@@ -98,12 +98,7 @@ pub fn render(
     req: &ReportRequest,
     sink: &mut dyn RowSink,
 ) -> Result<ReportSummary> {
-    let machine = req.format == ReportFormat::Json;
-    let mut columns: Vec<Column> = COLUMNS.to_vec();
-    if machine {
-        columns.extend(MACHINE_COLUMNS);
-    }
-    sink.header(&req.meta("Waits", zone), &columns)?;
+    let machine = req.header(sink, "Waits", zone, &COLUMNS, &MACHINE_COLUMNS)?;
     let filter = req.filter();
     let range = req.instants(zone);
     let queue_store = super::queue_figures::queue_tables(store, "the wait distribution")?;
@@ -242,6 +237,7 @@ mod tests {
             end_time: None,
             hangup_by: None,
             did: String::new(),
+            rings: Vec::new(),
             pending: false,
         };
         let l = [10, 20];

@@ -269,7 +269,7 @@ pub fn header(v: &Values<'_>, choices: &Choices, error: Option<&str>, downloads:
                 label { "Start time" input type="time" name="startTime" value=(v.get("startTime")); }
                 label { "End date" input type="date" name="endDate" value=(v.get("endDate")); }
                 label { "End time" input type="time" name="endTime" value=(v.get("endTime")); }
-                label { "Kind" (select("kind", v.get("kind"), &[("agents", "Agents"), ("queues", "Queues"), ("calls", "Calls"), ("unanswered", "Unanswered"), ("waits", "Waits"), ("outcomes", "Outcomes"), ("states", "States")])) }
+                label { "Kind" (select("kind", v.get("kind"), &[("agents", "Agents"), ("queues", "Queues"), ("calls", "Calls"), ("unanswered", "Unanswered"), ("waits", "Waits"), ("outcomes", "Outcomes"), ("agent-queues", "Agent Queues"), ("states", "States")])) }
                 label { "Period" (select("by", v.get("by"), &[("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month"), ("hour-of-day", "Hour of day"), ("weekday", "Weekday")])) }
                 (pick("Agents", "ext", &agents, &v.items("ext"), "3012,3032"))
                 (pick("Queues", "queue", &queues, &v.items("queue"), "sales,support"))
@@ -396,6 +396,7 @@ mod tests {
             r#"<option value="unanswered" selected>Unanswered</option>"#,
             r#"<option value="waits">Waits</option>"#,
             r#"<option value="outcomes">Outcomes</option>"#,
+            r#"<option value="agent-queues">Agent Queues</option>"#,
             r#"<option value="states">States</option>"#,
             r#"<option value="weekday" selected>Weekday</option>"#,
             r#"<option value="hour-of-day">Hour of day</option>"#,

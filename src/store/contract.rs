@@ -248,6 +248,9 @@ fn upgrade<B: Backend + ?Sized>(b: &mut B, from: u32) -> Result<()> {
                 add_stint_columns(b)?;
                 b.exec(HANGUP_BACKFILL, &[])?;
             }
+            // 7 → 8: who was rung for each stint (`queue_calls.agent_rings`), filled from
+            // the stored ring lines (src/store/ring_backfill.rs).
+            7 => super::ring_backfill::add_agent_rings(b)?,
             _ => {
                 return Err(Error::db(format!(
                     "database {}: apr schema version {from} is not one apr ever wrote; restore it from a backup",
@@ -279,17 +282,7 @@ const HANGUP_BACKFILL: &str = "UPDATE queue_calls SET hangup_by = CASE \
 /// by itself, so a step cut short after one `ALTER` is finished by the next run).
 fn add_stint_columns<B: Backend + ?Sized>(b: &mut B) -> Result<()> {
     let dialect = b.dialect();
-    let present = match dialect {
-        Dialect::Sqlite => "SELECT COUNT(*) FROM pragma_table_info('queue_calls') WHERE name = ?",
-        Dialect::Mysql => {
-            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() \
-             AND table_name = 'queue_calls' AND column_name = ?"
-        }
-        Dialect::Postgres => {
-            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() \
-             AND table_name = 'queue_calls' AND column_name = ?"
-        }
-    };
+    let present = super::sql::queue_calls_column_sql(dialect);
     for (column, ty) in STINT_COLUMNS {
         if query_int(b, present, &[Cell::text(column)])?.unwrap_or(0) > 0 {
             continue;

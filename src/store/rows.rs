@@ -6,7 +6,7 @@ use super::table::{
 };
 use super::value::{Cell, RowRead};
 use crate::error::Result;
-use crate::model::queue::{HangupBy, Outcome, RawLine, RejectRow, Stint};
+use crate::model::queue::{AgentRings, HangupBy, Outcome, RawLine, RejectRow, Stint};
 use crate::model::{
     ActivityRow, AgentEvent, Buckets, CachedToken, CallStats, EventSource, EventType, HourCalls,
     HourFigures, StoredEvent,
@@ -297,6 +297,7 @@ pub fn encode_stint(s: &Stint) -> Vec<Cell<'_>> {
         Cell::opt(s.end_time),
         Cell::text(s.hangup_by.map_or("", HangupBy::as_str)),
         t.fit(15, &s.did),
+        Cell::Text(AgentRings::encode(&s.rings).into()),
     ]
 }
 
@@ -318,6 +319,7 @@ pub fn decode_stint(r: &mut dyn RowRead) -> Result<Stint> {
         end_time: r.opt_int(13)?,
         hangup_by: HangupBy::parse(&r.text(14)?),
         did: r.text(15)?,
+        rings: AgentRings::decode(&r.text(16)?),
         pending: false,
     })
 }

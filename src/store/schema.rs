@@ -4,7 +4,7 @@
 /// The portable schema, applied idempotently on every open for writing.
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// Recorded in `apr_meta` as `schema_version`; [`super::contract`] upgrades older databases.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Where a `schema.sql` comment that only SQLite reads starts (the others skip the comment).
 const SQLITE_ONLY: &str = "/*sqlite ";

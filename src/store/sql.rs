@@ -260,3 +260,18 @@ pub fn query_text<B: Backend + ?Sized>(
     })?;
     Ok(out)
 }
+
+/// The count (0 or 1) of `queue_calls` columns named as its one parameter.
+pub fn queue_calls_column_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "SELECT COUNT(*) FROM pragma_table_info('queue_calls') WHERE name = ?",
+        Dialect::Mysql => {
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() \
+             AND table_name = 'queue_calls' AND column_name = ?"
+        }
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() \
+             AND table_name = 'queue_calls' AND column_name = ?"
+        }
+    }
+}

@@ -306,6 +306,7 @@ pub const QUEUE_CALLS: Table = Table {
         int("end_time"),
         text("hangup_by", 8),
         text("did", 128),
+        text("agent_rings", TEXT_CHARS),
     ],
     has_id: false,
     key: &["callid", "queuename", "enter_time"],

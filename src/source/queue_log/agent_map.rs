@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::names::{agent_field_ext, channel_ext};
 
 /// Agent field → extension: an alias table for member names (`[agents]` in the
 /// TOML given by `--agents` / `APR_QUEUE_AGENTS`), then channel forms (`PJSIP/201`,
@@ -42,12 +43,6 @@ fn ext_text(v: &toml::Value) -> Option<String> {
         toml::Value::Integer(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-/// The extension of a channel (`PJSIP/201`, `Local/201@from-queue/n` → `201`).
-fn channel_ext(agent: &str) -> Option<&str> {
-    let (_, after) = agent.split_once('/')?;
-    after.split(['@', '/']).next().filter(|e| !e.is_empty())
 }
 
 /// The extension a key names by itself: a channel's or an extension's own (`201`); a
@@ -171,14 +166,11 @@ impl AgentMap {
 
     /// The extension of an agent field; `None` for `NONE` or empty.
     pub fn ext_of<'a>(&'a self, agent: &'a str) -> Option<&'a str> {
-        let agent = agent.trim();
-        if agent.is_empty() || agent == "NONE" {
-            return None;
-        }
-        if let Some(ext) = self.aliases.get(agent) {
+        let own = agent_field_ext(agent)?;
+        if let Some(ext) = self.aliases.get(agent.trim()) {
             return Some(ext);
         }
-        Some(channel_ext(agent).unwrap_or(agent))
+        Some(own)
     }
 }
 

@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use super::super::agent_map::AgentMap;
 use super::super::parse::{EventKind, QueueLogLine, line_hash};
 use crate::hours::{HourBucket, Zone};
-use crate::model::queue::{HangupBy, Outcome, Stint};
+use crate::model::queue::{AgentRings, HangupBy, Outcome, Stint};
 
 /// Hasher of keys that are already hashes (the open stints' callid hashes).
 #[derive(Default)]
@@ -228,6 +228,7 @@ impl Stints {
             end_time: None,
             hangup_by: None,
             did,
+            rings: Vec::new(),
             pending: false,
         };
         let deadline = (
@@ -398,10 +399,16 @@ impl Stints {
         match kind {
             RingNoAnswer | RingCanceled => {
                 stint.ring_attempts += 1;
+                if let Some(ext) = agents.ext_of(line.agent) {
+                    AgentRings::count(&mut stint.rings, ext, kind == RingNoAnswer);
+                }
                 return;
             }
             Connect => {
                 stint.ring_attempts += 1;
+                if let Some(ext) = agents.ext_of(line.agent) {
+                    AgentRings::count(&mut stint.rings, ext, false);
+                }
                 stint.outcome = Some(Outcome::Answered);
                 stint.wait_secs = num(line.data[0]);
                 stint.agent = agents.ext_of(line.agent).unwrap_or("").to_string();
@@ -506,6 +513,67 @@ mod tests {
             "a DID line too old is not the stint's"
         );
         assert!(state.dids.is_empty());
+    }
+
+    /// Two calls in two queues ringing three agents (one by member name): each stint's
+    /// rings by agent, the same when the lines arrive in chunks with the state stored as
+    /// JSON in between.
+    #[test]
+    fn rings_are_counted_by_agent_and_survive_every_chunk_split() {
+        use super::super::super::parse::parse_line;
+        use super::super::{DeriveConfig, Deriver};
+        let lines = [
+            l(0, "c1|sales|NONE|ENTERQUEUE||5551234|1"),
+            l(1, "c2|support|NONE|ENTERQUEUE||5551235|1"),
+            l(5, "c1|sales|PJSIP/201|RINGNOANSWER|15000"),
+            l(6, "c2|support|John Doe|RINGNOANSWER|15000"),
+            l(7, "c1|sales|PJSIP/202|RINGCANCELED|2000"),
+            l(9, "c1|sales|PJSIP/201|RINGNOANSWER|15000"),
+            l(20, "c1|sales|PJSIP/202|CONNECT|20|c1.2|4"),
+            l(21, "c2|support|NONE|RINGNOANSWER|1000"),
+            l(22, "c2|support|SIP/201|CONNECT|21|c2.2|1"),
+            l(110, "c1|sales|PJSIP/202|COMPLETECALLER|20|90|1"),
+            l(120, "c2|support|SIP/201|COMPLETEAGENT|21|98|1"),
+        ];
+        let mut aliases = std::collections::HashMap::new();
+        aliases.insert("John Doe".to_string(), "203".to_string());
+        let agents = AgentMap::new(aliases);
+        let rings = |s: &Stint| -> Vec<(String, i64, i64)> {
+            s.rings
+                .iter()
+                .map(|r| (r.agent.clone(), r.rings, r.no_answer))
+                .collect()
+        };
+        let (whole, _) = run_with(&lines, &agents, 4);
+        let rows = finals(&whole);
+        let got: Vec<_> = rows.iter().map(rings).collect();
+        let own = |a: &str, r, n| (a.to_string(), r, n);
+        assert_eq!(
+            got,
+            [
+                vec![own("201", 2, 2), own("202", 2, 0)],
+                vec![own("203", 1, 1), own("201", 1, 0)],
+            ]
+        );
+        // A ring line without an agent counts in ring_attempts only.
+        assert_eq!((rows[0].ring_attempts, rows[1].ring_attempts), (4, 3));
+        for split in 1..lines.len() {
+            let (mut out, state) = run_with(&lines[..split], &agents, 4);
+            let json = serde_json::to_string(&state).unwrap();
+            let config = DeriveConfig {
+                zone: Zone::UTC,
+                max_call_secs: 4 * 3600,
+            };
+            let mut d = Deriver::new(config, serde_json::from_str(&json).unwrap());
+            for line in &lines[split..] {
+                d.feed(&parse_line(line, Zone::UTC).unwrap(), &agents, &mut out);
+            }
+            d.flush(&mut out);
+            // A split writes a talking stint at its flush, so the rows come in another order.
+            let mut got = finals(&out);
+            got.sort_by(|a, b| a.callid.cmp(&b.callid));
+            assert_eq!(got, rows, "split at {split}");
+        }
     }
 
     #[test]
