@@ -31,6 +31,7 @@ mod kv;
 pub mod maintenance;
 pub mod mysql;
 pub mod postgres;
+pub mod retry;
 pub mod rows;
 mod schema;
 pub mod sql;
