@@ -1,6 +1,7 @@
 //! apr on a three-node MariaDB Galera cluster (SPEC §15, issue 25), with
 //! `APR_TEST_GALERA=1` (set by `scripts/test.sh`): the write lease keeps two collectors on
-//! two nodes from both running; a collect killed on node 1 (the process, then the node
+//! two nodes from both running, and a holder stopped past its lease stops before its next
+//! write once another node's collect took the lease over; a collect killed on node 1 (the process, then the node
 //! itself) is finished by a collect on node 2 to the database a single server's run gives;
 //! readers on node 3 see the old data or the new while init-load replaces it on node 1; a
 //! follower on node 2 and cron collects on node 1 share the lease; transactions that lose
@@ -145,6 +146,15 @@ fn wait_for_hold(fake: &FakePlatform, child: &mut Child) {
     });
 }
 
+/// Sends `sig` (`-STOP`, `-CONT`) to `child`.
+fn signal(child: &Child, sig: &str) {
+    let sent = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {sig}");
+}
+
 /// The database a single server gives for `commands` run one after another.
 fn single_server(commands: &mut dyn FnMut(&str)) -> Vec<(String, Vec<String>)> {
     let scratch = ScratchMysql::new();
@@ -187,6 +197,41 @@ fn two_collects_at_once_on_two_nodes_one_runs_the_other_exits_75() {
         &cluster.url(1, "apr_two"),
         &fake.base,
     ));
+
+    // A holder stopped longer than its lease: another node's collect takes the lease over
+    // and runs; the first, continued, stops before its next write (exit 75) and the
+    // database is the second's.
+    let want = single_server(&mut |url| {
+        let fake = platform();
+        run(&mut platform_collect(url, &fake.base));
+    });
+    cluster.create_database("apr_lost");
+    let fake = platform();
+    fake.hold(&[Endpoint::Events], 3);
+    let mut stalled = platform_collect(&cluster.url(0, "apr_lost"), &fake.base)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_hold(&fake, &mut stalled);
+    signal(&stalled, "-STOP");
+    run_as_cron(&mut platform_collect(
+        &cluster.url(1, "apr_lost"),
+        &fake.base,
+    ));
+    signal(&stalled, "-CONT");
+    fake.release();
+    let out = stalled.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("write lease expired"), "{err}");
+    assert_same_dump(
+        &canonical_dump(&Db::Mysql(cluster.url(2, "apr_lost"))),
+        &want,
+        "a holder that lost its lease, then the taker's complete run",
+    );
+
     // status shows the node's place in the cluster.
     let status = run(&mut apr(&cluster.url(2, "apr_two"), &["status"]));
     assert!(
