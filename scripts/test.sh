@@ -65,6 +65,15 @@ psql -h 127.0.0.1 -U postgres -d postgres -Atc 'SELECT 1' >/dev/null || {
 # The PostgreSQL variants of the benches (benches/) run too; the tests always do.
 export APR_TEST_POSTGRES=1
 
+# The Galera tests (tests/galera.rs, SPEC §15): three mariadbd nodes with galera-4 on loopback
+# ports, run as the mysql user for the rsync state transfer; each test forms its own cluster
+# (about 10-15 s) and the binary takes about 2.5 minutes.
+if [ ! -e /usr/lib/galera/libgalera_smm.so ] || ! command -v rsync >/dev/null 2>&1; then
+  echo "installing galera-4 and rsync (the Galera tests) ..."
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq galera-4 rsync >/dev/null
+fi
+export APR_TEST_GALERA=1
+
 # The heavy schedules of the reliability matrix (tests/chaos_*.rs): 20 SIGKILLs per command
 # and backend instead of 3, five overlap waves instead of one.
 export APR_TEST_HEAVY=1

@@ -29,6 +29,11 @@ pub enum Error {
     /// what to do.
     #[error("{0}")]
     Database(String),
+    /// A transaction lost to a concurrent one (a deadlock, a lock wait that ran out, or a
+    /// Galera certification conflict at `COMMIT`): the write paths try it again whole
+    /// ([`crate::store::retry`]); exit 1 once they give up.
+    #[error("{0}")]
+    Contended(String),
     /// The upstream platform failed after retries, or answered with an error (exit 1).
     #[error("{0}")]
     Upstream(String),
@@ -51,6 +56,7 @@ impl Error {
             Error::Usage(_) | Error::Config(_) | Error::Input(_) => 2,
             Error::Locked(_) => 75,
             Error::Database(_)
+            | Error::Contended(_)
             | Error::Upstream(_)
             | Error::Mail(_)
             | Error::Stopped

@@ -98,7 +98,9 @@ impl Env {
             "SELECT * FROM agent_activity ORDER BY agent_ext, report_hour",
             "SELECT * FROM agents ORDER BY ext",
             "SELECT state_key, state_value FROM etl_state ORDER BY state_key",
-            "SELECT meta_key, meta_value FROM apr_meta ORDER BY meta_key",
+            // Without the MySQL write lease, which a killed run leaves until it expires
+            // (the lock, as SQLite's lock file beside the database; not data).
+            "SELECT meta_key, meta_value FROM apr_meta WHERE meta_key NOT LIKE 'lease.%' ORDER BY meta_key",
             "SELECT COUNT(*) FROM queue_log",
         ]
         .iter()

@@ -108,6 +108,10 @@ pub fn main() -> i32 {
         ] {
             url.setting(wait, setting, cli.global.settings.get(setting));
         }
+        url.lease_setting(
+            settings::MYSQL_LEASE,
+            cli.global.settings.get(settings::MYSQL_LEASE),
+        );
     }
     // PostgreSQL's the same way.
     if let DatabaseUrl::Postgres(url) = &mut cli.global.database_url {

@@ -26,6 +26,9 @@ pub const CORS_ORIGINS: &str = "APR_CORS_ORIGINS";
 pub const SMTP_URL: &str = "APR_SMTP_URL";
 /// The setting naming a mailed report's sender (else the SMTP user, when it is an address).
 pub const MAIL_FROM: &str = "APR_MAIL_FROM";
+/// The setting of the MySQL write lease's period in seconds (a Galera cluster's write lock:
+/// how long a killed writer holds the other servers back).
+pub const MYSQL_LEASE: &str = "APR_MYSQL_LEASE_SECS";
 /// The settings of the platform connection that its errors may ask to fix.
 pub const PLATFORM_NAMES: SettingNames = SettingNames {
     username: "APR_API_USERNAME",

@@ -93,6 +93,14 @@ pub fn render_text(s: &Status) -> String {
         out.push('\n');
     };
     line(format!("database:        {} ({})", s.database, s.backend));
+    if let Some(c) = &s.cluster {
+        line(format!(
+            "cluster:         Galera node, {}, {} in its component ({})",
+            if c.ready { "ready" } else { "not ready" },
+            counts(u64::from(c.size), "node"),
+            c.state
+        ));
+    }
     line(format!(
         "schema version:  {}",
         s.schema_version.as_deref().unwrap_or("none")
@@ -204,6 +212,11 @@ pub fn render_json(s: &Status) -> Json {
     json!({
         "database": s.database,
         "backend": s.backend,
+        "cluster": s.cluster.as_ref().map(|c| json!({
+            "ready": c.ready,
+            "size": c.size,
+            "state": c.state,
+        })),
         "now": rfc3339(z, s.now),
         "schema_version": s.schema_version,
         "zone": z.name(),

@@ -449,6 +449,17 @@ impl std::fmt::Debug for CachedToken {
     }
 }
 
+/// A Galera node's place in its cluster (SPEC §15), as `status` and `/health` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterState {
+    /// `wsrep_ready`: the node takes queries (it is in the cluster's primary component).
+    pub ready: bool,
+    /// `wsrep_cluster_size`: the nodes of the component it is in.
+    pub size: u32,
+    /// `wsrep_local_state_comment`: Synced, Donor/Desynced, Joining, Initialized...
+    pub state: String,
+}
+
 /// What one table holds, for the init-load prompt: its rows and the time range they date.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableSummary {

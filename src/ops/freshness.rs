@@ -102,6 +102,7 @@ mod tests {
 
     fn status(now: i64, collect: Option<i64>, queue: Option<i64>) -> Status {
         Status {
+            cluster: None,
             database: "sqlite://x.db".into(),
             backend: "sqlite",
             now,

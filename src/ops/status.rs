@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use crate::aggregate::categories::{Category, StateMap};
 use crate::error::Result;
 use crate::hours::Zone;
-use crate::model::EventSource;
 use crate::model::state::{
     COLLECT_EVENTS_UNTIL, COLLECT_LAST_RUN, Cursor, DATA_UNTIL_KEYS, DIRTY_FROM, DIRTY_TO, Gap,
     InstantKey, LEGACY_DATA_UNTIL, PRUNED_BEFORE,
 };
+use crate::model::{ClusterState, EventSource};
 use crate::store::maintenance::Conn;
 use crate::store::table::{
     AGENT_ACTIVITY, AGENT_EVENTS, AGENTS, ETL_STATE, QUEUE_CALLS, QUEUE_LOG, QUEUE_LOG_REJECTS,
@@ -105,6 +105,8 @@ pub struct ReasonStatus {
 pub struct Status {
     pub database: String,
     pub backend: &'static str,
+    /// The node's place in its cluster, when the server is a Galera node.
+    pub cluster: Option<ClusterState>,
     pub now: i64,
     pub schema_version: Option<String>,
     pub zone: Zone,
@@ -234,6 +236,7 @@ pub fn gather(conn: &mut Conn<'_>, zone: Zone, state_map: &StateMap, now: i64) -
     Ok(Status {
         database: conn.shown(),
         backend: conn.backend(),
+        cluster: conn.cluster_state()?,
         now,
         schema_version: meta.get("schema_version").cloned(),
         zone,

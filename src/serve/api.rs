@@ -93,7 +93,8 @@ fn last_collect(store: &mut dyn Store) -> crate::Result<Option<String>> {
 /// long before the connection's own read timeout (issue 15.4).
 pub const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// `GET /health`: whether the database answers, and when `collect` last ran.
+/// `GET /health`: whether the database answers, and when `collect` last ran; on a Galera
+/// node, whether it is ready and how many nodes its cluster has.
 pub async fn health(
     State(state): State<Arc<AppState>>,
     Extension(pool): Extension<Arc<StorePool>>,
@@ -103,8 +104,9 @@ pub async fn health(
         let mut s = pool.take()?;
         s.ping()?;
         let last = last_collect(s.as_mut())?;
+        let cluster = s.sql().cluster_state()?;
         pool.give_back(s);
-        Ok(last)
+        Ok((last, cluster))
     });
     // On the deadline the check is left to end on its own connection timeouts.
     let checked = match tokio::time::timeout(HEALTH_DEADLINE, check).await {
@@ -115,9 +117,25 @@ pub async fn health(
         )))),
     };
     match checked {
-        Ok(Ok(last)) => (
+        Ok(Ok((last, None))) => (
             StatusCode::OK,
             axum::Json(json!({"status": "ok", "database": "ok", "last_collect": last})),
+        )
+            .into_response(),
+        // A Galera node: its place in the cluster too (a node that is not ready refuses
+        // connections before this, see the MySQL backend).
+        Ok(Ok((last, Some(c)))) => (
+            if c.ready {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            },
+            axum::Json(json!({
+                "status": if c.ready { "ok" } else { "error" },
+                "database": if c.ready { "ok" } else { "not ready" },
+                "last_collect": last,
+                "cluster": {"ready": c.ready, "size": c.size, "state": c.state},
+            })),
         )
             .into_response(),
         Ok(Err(e)) => (

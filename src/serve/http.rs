@@ -48,7 +48,7 @@ pub(crate) fn client_safe(msg: &str) -> String {
 /// database's).
 pub(crate) fn status_of(e: &Error) -> StatusCode {
     match e {
-        Error::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Database(_) | Error::Contended(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

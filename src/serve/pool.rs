@@ -59,7 +59,7 @@ impl StorePool {
             }
         }
         store::open_read_only(&self.database).map_err(|e| match e {
-            Error::Database(_) => e,
+            Error::Database(_) | Error::Contended(_) => e,
             other => Error::db(other),
         })
     }

@@ -8,6 +8,7 @@ use super::sql::{Backend, Dialect};
 use super::table;
 use super::value::{Cell, RowRead};
 use crate::error::Result;
+use crate::model::ClusterState;
 
 /// A store's connection, borrowed for the operating commands' statements.
 pub struct Conn<'s> {
@@ -79,6 +80,11 @@ impl<'s> Conn<'s> {
     /// Upserts an `etl_state` value (inside the caller's transaction, if any).
     pub fn set_state(&mut self, key: &str, value: &str) -> Result<()> {
         kv_put(self.b, &table::ETL_STATE, key, value)
+    }
+
+    /// The node's place in its cluster, when the server is a Galera node.
+    pub fn cluster_state(&mut self) -> Result<Option<ClusterState>> {
+        self.b.cluster_state()
     }
 
     /// Bytes the SQLite file holds free for reuse (pages freed by deletes), `None` on MySQL.

@@ -31,6 +31,7 @@ mod kv;
 pub mod maintenance;
 pub mod mysql;
 pub mod postgres;
+pub mod retry;
 mod ring_backfill;
 pub mod rows;
 mod schema;

@@ -8,6 +8,7 @@ use std::path::Path;
 use super::table::Table;
 use super::value::{Cell, RowRead};
 use crate::error::Result;
+use crate::model::ClusterState;
 
 /// What differs in the SQL text of the backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +182,11 @@ pub trait Backend: Send {
     fn rollback(&mut self) -> Result<()>;
     /// Takes the named exclusive lock for as long as this connection lives.
     fn try_lock(&mut self, name: &str) -> Result<bool>;
+    /// The node's place in its cluster when the server is a node of one (a MariaDB Galera
+    /// cluster), else `None`.
+    fn cluster_state(&mut self) -> Result<Option<ClusterState>> {
+        Ok(None)
+    }
     /// Runs one statement of `schema.sql` (the backend may adapt it, e.g. MySQL's collation).
     fn apply_schema_statement(&mut self, stmt: &str) -> Result<()>;
     /// A second, read-only connection to the same database, for a reader that runs beside

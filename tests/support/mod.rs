@@ -5,6 +5,7 @@
 pub mod chaos;
 pub mod fake_platform;
 pub mod files;
+pub mod galera;
 pub mod hostile;
 pub mod mariadb;
 pub mod mount;

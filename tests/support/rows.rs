@@ -162,7 +162,7 @@ const VOLATILE_COLUMNS: [&str; 3] = ["loaded_at", "fetched_at", "updated_at"];
 /// fault or an overlap: `(table, rows)` per table by name, with
 /// - the load-time columns ([`VOLATILE_COLUMNS`]) left out, and the `api_token` table's
 ///   content and `etl_state`'s `collect.last_run` (wall-clock facts of a run) reduced to
-///   their presence;
+///   their presence, and `apr_meta`'s MySQL write lease (a killed run's lock) left out;
 /// - a surrogate `id` (load order, SPEC §5.1) replaced by the row's rank in `id` order, so
 ///   that MySQL's `AUTO_INCREMENT`, which burns ids in a rolled-back transaction, compares
 ///   equal when the order is the same;
@@ -184,10 +184,12 @@ pub fn canonical_dump(db: &Db) -> Vec<(String, Vec<String>)> {
                 db.rows("SELECT COUNT(*) FROM api_token")
             } else {
                 let order = if has_id { " ORDER BY id" } else { "" };
-                let filter = if table == "etl_state" {
-                    " WHERE state_key <> 'collect.last_run'"
-                } else {
-                    ""
+                // apr_meta without the MySQL write lease a killed run leaves until it
+                // expires: the lock (as SQLite's lock file beside the database), not data.
+                let filter = match table.as_str() {
+                    "etl_state" => " WHERE state_key <> 'collect.last_run'",
+                    "apr_meta" => " WHERE meta_key NOT LIKE 'lease.%'",
+                    _ => "",
                 };
                 let mut rows = db.rows(&format!(
                     "SELECT {} FROM {table}{filter}{order}",

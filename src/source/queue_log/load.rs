@@ -18,6 +18,7 @@ use crate::hours::{HourBucket, Zone};
 use crate::model::queue::ChunkWrites;
 use crate::model::state::{Cursor, Gap, QUEUE_LOG_DERIVE_STATE};
 use crate::store::QueueStore;
+use crate::store::retry::retried;
 use crate::store::sqlite::is_disk_full;
 
 /// Lines per transaction. A chunk holds about 1 KB per line while it is loaded; larger
@@ -219,25 +220,39 @@ impl ChunkSink for Load<'_, '_> {
         cursor: Cursor,
         parsed: &Parsed<'_>,
     ) -> Result<ChunkCounts> {
-        let (agents, zone, gap) = (self.agents, self.zone, &mut self.gap);
+        let (agents, zone) = (self.agents, self.zone);
         let mut calls = 0;
         let mut hour_fn = |hour: HourBucket, rows: &[_]| hour_stats(hour.start, rows, agents);
-        let outcome = self.store.load_queue_chunk(
-            &parsed.raws,
-            &parsed.rejects,
-            &mut |new| {
-                let mut w = derive_chunk(deriver, &parsed.lines, new, agents, zone, &mut calls);
-                w.queue_state.push((
-                    QUEUE_LOG_DERIVE_STATE.name().to_string(),
-                    QUEUE_LOG_DERIVE_STATE.encode(&deriver.state())?,
-                ));
-                w.state.extend(gap.take());
-                if let Some(key) = &seg.cursor_key {
-                    w.state.push((key.clone(), cursor.encode()?));
-                }
-                Ok(w)
+        // A chunk whose transaction lost to a concurrent one (a Galera certification
+        // conflict) is tried again whole, from the deriver and gap it started with.
+        let (start, start_gap) = (deriver.clone(), self.gap.clone());
+        let store = &mut *self.store;
+        let gap = &mut self.gap;
+        let outcome = retried(
+            || {
+                *deriver = start.clone();
+                *gap = start_gap.clone();
+                calls = 0;
+                store.load_queue_chunk(
+                    &parsed.raws,
+                    &parsed.rejects,
+                    &mut |new| {
+                        let mut w =
+                            derive_chunk(deriver, &parsed.lines, new, agents, zone, &mut calls);
+                        w.queue_state.push((
+                            QUEUE_LOG_DERIVE_STATE.name().to_string(),
+                            QUEUE_LOG_DERIVE_STATE.encode(&deriver.state())?,
+                        ));
+                        w.state.extend(gap.take());
+                        if let Some(key) = &seg.cursor_key {
+                            w.state.push((key.clone(), cursor.encode()?));
+                        }
+                        Ok(w)
+                    },
+                    &mut hour_fn,
+                )
             },
-            &mut hour_fn,
+            &mut std::thread::sleep,
         )?;
         Ok(ChunkCounts {
             loaded: outcome.lines_new,

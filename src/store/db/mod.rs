@@ -13,8 +13,9 @@ use crate::model::{
     TableSummary,
 };
 use crate::store::kv::{kv_get, kv_put, record_zone};
+use crate::store::retry::in_tx_retried;
 use crate::store::rows;
-use crate::store::sql::{Backend, Dialect, in_tx, placeholders, query_int};
+use crate::store::sql::{Backend, Dialect, placeholders, query_int};
 use crate::store::table;
 use crate::store::traits::{QueueStore, Store};
 use crate::store::value::Cell;
@@ -63,8 +64,11 @@ impl<B: Backend + 'static> Store for Db<B> {
         kv_get(&mut self.b, &table::APR_META, key, false)
     }
 
+    // The single writes are transactions of their own too: retried when they lose to a
+    // concurrent writer (a Galera certification conflict), and checked against the write
+    // lease where one is held (see `Backend::commit` of MySQL).
     fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
-        kv_put(&mut self.b, &table::APR_META, key, value)
+        in_tx_retried(&mut self.b, |b| kv_put(b, &table::APR_META, key, value))
     }
 
     fn state(&mut self, key: &str) -> Result<Option<String>> {
@@ -72,7 +76,7 @@ impl<B: Backend + 'static> Store for Db<B> {
     }
 
     fn set_state(&mut self, key: &str, value: &str) -> Result<()> {
-        kv_put(&mut self.b, &table::ETL_STATE, key, value)
+        in_tx_retried(&mut self.b, |b| kv_put(b, &table::ETL_STATE, key, value))
     }
 
     fn record_zone(&mut self, zone: &str, replace: bool) {
@@ -81,7 +85,7 @@ impl<B: Backend + 'static> Store for Db<B> {
 
     fn load(&mut self, batch: &LoadBatch<'_>) -> Result<LoadOutcome> {
         let zone = self.zone.clone();
-        in_tx(&mut self.b, |b| load::load_in(b, batch, &zone, false))
+        in_tx_retried(&mut self.b, |b| load::load_in(b, batch, &zone, false))
     }
 
     fn table_summaries(&mut self) -> Result<Vec<TableSummary>> {
@@ -187,7 +191,7 @@ impl<B: Backend + 'static> Store for Db<B> {
         live: Option<&[LiveAgent]>,
     ) -> Result<()> {
         let zone = self.zone.clone();
-        in_tx(&mut self.b, |b| {
+        in_tx_retried(&mut self.b, |b| {
             activity::write_activity(b, from, to, rows)?;
             if let Some(live) = live {
                 activity::write_live(b, live)?;
@@ -229,11 +233,8 @@ impl<B: Backend + 'static> Store for Db<B> {
     fn set_token(&mut self, token: &CachedToken) -> Result<()> {
         let (head, tail) = self.dialect().upsert(&table::API_TOKEN);
         let cells = rows::encode_token(token);
-        self.b.exec(
-            &format!("{head} VALUES ({}) {tail}", placeholders(cells.len())),
-            &cells,
-        )?;
-        Ok(())
+        let sql = format!("{head} VALUES ({}) {tail}", placeholders(cells.len()));
+        in_tx_retried(&mut self.b, |b| b.exec(&sql, &cells).map(|_| ()))
     }
 
     fn try_lock(&mut self, name: &str) -> Result<bool> {

@@ -5,6 +5,8 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::store::kv::record_zone;
+use crate::store::retry::in_tx_retried;
+use crate::store::schema::schema_statements;
 use crate::store::sql::{Backend, Dialect, in_tx};
 use crate::store::table::{self, Table};
 use crate::store::value::{Cell, read_cells};
@@ -89,7 +91,7 @@ fn copy_and_rename<B: Backend + ?Sized>(
 ) -> Result<()> {
     for t in table::REPLACED_BY_INIT_LOAD {
         b.exec(&format!("DROP TABLE IF EXISTS {}{SHADOW}", t.name), &[])?;
-        b.exec(&format!("CREATE TABLE {0}{SHADOW} LIKE {0}", t.name), &[])?;
+        b.apply_schema_statement(&shadow_table(t))?;
         copy_rows(source, b, t, &format!("{}{SHADOW}", t.name))?;
     }
     let renames: Vec<String> = table::REPLACED_BY_INIT_LOAD
@@ -99,11 +101,26 @@ fn copy_and_rename<B: Backend + ?Sized>(
     for t in table::REPLACED_BY_INIT_LOAD {
         b.exec(&format!("DROP TABLE IF EXISTS {}{RETIRED}", t.name), &[])?;
     }
+    // DDL commits by itself, outside any transaction that could check the write lease: an
+    // empty transaction checks it right before (a holder's commit renews it, or fails when
+    // another process took it over: see the MySQL backend's `lease`).
+    in_tx(b, |_| Ok(()))?;
     b.exec(&format!("RENAME TABLE {}", renames.join(", ")), &[])?;
     for t in table::REPLACED_BY_INIT_LOAD {
         b.exec(&format!("DROP TABLE IF EXISTS {}{RETIRED}", t.name), &[])?;
     }
-    in_tx(b, |b| record_zone(b, zone))
+    in_tx_retried(b, |b| record_zone(b, zone))
+}
+
+/// The `CREATE TABLE` of `t`'s shadow, as `schema.sql` creates `t` (its keys included).
+/// Not `CREATE TABLE ... LIKE`: a Galera node with `wsrep_mode = REQUIRED_PRIMARY_KEY`
+/// refuses that (error 4165, MariaDB 10.11) although the copy has the key.
+fn shadow_table(t: &Table) -> String {
+    let head = format!("CREATE TABLE IF NOT EXISTS {} (", t.name);
+    let create = schema_statements()
+        .find(|s| s.contains(&head))
+        .expect("schema.sql creates every table");
+    create.replacen(&head, &format!("CREATE TABLE {}{SHADOW} (", t.name), 1)
 }
 
 /// Copies every row of `t` from `from` into table `into` of `to`, in slices.

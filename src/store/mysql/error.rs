@@ -8,6 +8,12 @@ use std::net::ToSocketAddrs;
 use super::url::{Timeouts, Wait};
 use crate::error::{Error, one_line};
 
+/// The server's answers of a transaction that lost to a concurrent one, which a retry of
+/// the whole transaction may win: 1213, a deadlock or (Galera) a certification conflict
+/// or a brute-force abort by a replicated write; 1205, a lock wait that ran out (on Galera,
+/// waiting for rows a replicated write holds).
+const CONTENDED: [u16; 2] = [1213, 1205];
+
 /// One-line message for a failure on the database `shown`, given as `named`: what happened
 /// and what to do.
 /// Driver errors (a dead connection) are not shown as the driver's debug text.
@@ -40,13 +46,23 @@ pub(super) fn mysql_error(shown: &str, named: &str, e: mysql::Error) -> Error {
                 1114 | 1021 => "the server's disk is full; free space and run again",
                 1142 | 1044 | 1045 | 1227 => "grant the user the needed privileges",
                 2006 | 2013 => "check that the server is running, then run again",
+                // WSREP has not yet prepared node for application use.
+                1047 => {
+                    "the Galera node is not ready (not in the cluster's primary component); \
+                     point apr at a ready node or wait until this one rejoins"
+                }
                 _ => "check the server's log",
             };
-            Error::db(format!(
+            let text = format!(
                 "MySQL database {shown} refused the operation: {} (error {}); {hint}",
                 one_line(msg),
                 m.code
-            ))
+            );
+            if CONTENDED.contains(&m.code) {
+                Error::Contended(text)
+            } else {
+                Error::db(text)
+            }
         }
         mysql::Error::UrlError(u) => url_error(shown, named, &u),
         other => Error::db(format!(

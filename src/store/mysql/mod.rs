@@ -3,7 +3,8 @@
 //! dedicated connection per store (so that `GET_LOCK` locks live exactly as long as the
 //! store), the choice of a NO PAD binary collation and session settings. The URL and its
 //! waits are in [`url`], the mapping of driver errors in `error`, how cells travel in
-//! `wire`, lock names in `lock`.
+//! `wire`, lock names in `lock`, the write lease a Galera cluster's nodes all see in
+//! `lease`, a Galera node's state in `cluster`.
 
 use std::cell::Cell as Flag;
 use std::path::Path;
@@ -20,14 +21,18 @@ use super::table::Table;
 use super::traits::BeforeWrite;
 use super::value::{Cell, RowRead};
 use crate::error::{Error, Result};
+use crate::model::ClusterState;
 
+mod cluster;
 mod error;
+mod lease;
 mod lock;
 mod socket;
 pub mod url;
 mod wire;
 
 use error::{connect_error, mysql_error, ran_out_error, url_error};
+use lease::{Held, RELEASE, lease_busy, lease_key, lease_lost};
 use lock::lock_name;
 use socket::{Dialed, cut, dial, ran_out, stalled_wait};
 use url::{MysqlUrl, Timeouts, Wait};
@@ -63,6 +68,14 @@ pub struct MysqlBackend {
     database: String,
     /// `GET_LOCK` names this session holds (see [`Backend::try_lock`]).
     locks: Vec<String>,
+    /// The write lease held beside the `GET_LOCK` (see `lease`), checked and renewed by
+    /// every write transaction just before its commit.
+    lease: Option<Held>,
+    /// A lock whose lease waits for apr's schema (taken before the schema is created, where
+    /// `apr_meta` does not exist yet): taken by [`MysqlStore::open_checked`] once it does.
+    pending_lease: Option<String>,
+    /// The lease's period.
+    lease_period: std::time::Duration,
     /// The NO PAD binary collation to use instead of [`SCHEMA_COLLATION`], if the server has one.
     nopad: Option<String>,
     timeouts: Timeouts,
@@ -129,7 +142,8 @@ impl MysqlBackend {
     /// Connects to `url` (`mysql://user:pass@host:port/db`). The database itself must exist.
     fn connect(url: &MysqlUrl) -> Result<MysqlBackend> {
         let driver = url.driver()?;
-        let (shown, named, timeouts) = (url.shown(), url.named, url.timeouts);
+        let (shown, named, timeouts, lease_period) =
+            (url.shown(), url.named, url.timeouts, url.lease);
         let opts = Opts::from_url(driver).map_err(|e| url_error(&shown, named, &e))?;
         let database = match opts.get_db_name() {
             Some(db) if !db.is_empty() => db.to_string(),
@@ -154,6 +168,9 @@ impl MysqlBackend {
             named,
             database,
             locks: Vec::new(),
+            lease: None,
+            pending_lease: None,
+            lease_period,
             nopad: None,
             timeouts,
             opts,
@@ -161,6 +178,18 @@ impl MysqlBackend {
             local_infile: true,
             dropped: Flag::new(false),
         };
+        // A Galera node outside the primary component answers nothing else (error 1047):
+        // one line that says so, instead of the first query's refusal.
+        if let Some(c) = b.cluster_state()?
+            && !c.ready
+        {
+            return Err(Error::db(format!(
+                "MySQL database {}: this server is a Galera node that is not ready \
+                 (wsrep_ready OFF, state {}, {} node(s) in its component); point {named} at \
+                 a node of the cluster's primary component, or wait until this one rejoins",
+                b.shown, c.state, c.size
+            )));
+        }
         b.nopad = b
             .conn
             .query_first(
@@ -204,6 +233,40 @@ impl MysqlBackend {
         Ok(&mut self.conn)
     }
 
+    /// Takes the write lease of the lock `name` (see `lease`) and starts renewing it on a
+    /// connection of its own; `false` when another process holds it.
+    fn take_lease(&mut self, name: &str) -> Result<bool> {
+        let (key, period) = (lease_key(name), self.lease_period);
+        let taken = lease::take(self.conn()?, &key, period).map_err(|e| self.err(e))?;
+        let Some(ident) = taken else {
+            return Ok(false);
+        };
+        let renewer = Self::dial(
+            &self.opts,
+            &self.shown,
+            self.named,
+            &self.database,
+            &self.timeouts,
+        )?;
+        self.lease = Some(Held::start(renewer, key, ident, period));
+        Ok(true)
+    }
+
+    /// Inside a write transaction, just before its `COMMIT`: renews the lease when one is
+    /// held; a holder that lost it rolls back and stops there.
+    fn renew_lease_in_tx(&mut self) -> Result<()> {
+        let Some(params) = self.lease.as_ref().map(Held::renew_params) else {
+            return Ok(());
+        };
+        let held = lease::renew(self.conn()?, params).map_err(|e| self.err(e))?;
+        if !held {
+            let _ = self.rollback();
+            self.lease = None;
+            return Err(lease_lost(&self.shown));
+        }
+        Ok(())
+    }
+
     /// The error `e` in the user's words. A failure of the connection itself (anything but
     /// the server's own error answer) drops it: its socket is shut down at once.
     fn err(&self, e: mysql::Error) -> Error {
@@ -234,6 +297,11 @@ impl Db<MysqlBackend> {
         let holds = contract::holds_apr(&mut db.b)?;
         before(&mut db, holds)?;
         contract::prepare_for_write(&mut db.b)?;
+        if let Some(name) = db.b.pending_lease.take()
+            && !db.b.take_lease(&name)?
+        {
+            return Err(lease_busy());
+        }
         Ok(db)
     }
 
@@ -389,7 +457,10 @@ impl Backend for MysqlBackend {
             .map_err(|e| self.err(e))
     }
 
+    /// Renews the write lease (when held) in the transaction first: a holder that lost it
+    /// rolls back instead of committing (see `lease`).
     fn commit(&mut self) -> Result<()> {
+        self.renew_lease_in_tx()?;
         self.conn()?.query_drop("COMMIT").map_err(|e| self.err(e))
     }
 
@@ -422,6 +493,16 @@ impl Backend for MysqlBackend {
             .map_err(|e| self.err(e))?;
         match got.flatten() {
             Some(1) => {
+                // The node-local lock is ours; the lease makes it the cluster's (a single
+                // server hands it over at once, see `lease::may_take`).
+                if !contract::holds_apr(self)? {
+                    self.pending_lease = Some(name.to_string());
+                } else if !self.take_lease(name)? {
+                    self.conn()?
+                        .exec_drop("DO RELEASE_LOCK(?)", (&lock,))
+                        .map_err(|e| self.err(e))?;
+                    return Ok(false);
+                }
                 self.locks.push(lock);
                 Ok(true)
             }
@@ -431,6 +512,12 @@ impl Backend for MysqlBackend {
                 self.shown
             ))),
         }
+    }
+
+    /// See [`cluster::read`].
+    fn cluster_state(&mut self) -> Result<Option<ClusterState>> {
+        let conn = self.conn()?;
+        cluster::read(conn).map_err(|e| self.err(e))
     }
 
     fn apply_schema_statement(&mut self, stmt: &str) -> Result<()> {
@@ -455,6 +542,9 @@ impl Backend for MysqlBackend {
             named: self.named,
             database: self.database.clone(),
             locks: Vec::new(),
+            lease: None,
+            pending_lease: None,
+            lease_period: self.lease_period,
             nopad: self.nopad.clone(),
             timeouts: self.timeouts,
             opts: self.opts.clone(),
@@ -484,6 +574,9 @@ impl Drop for MysqlBackend {
         // A dropped connection sends nothing more (the server frees them when it sees it gone).
         if self.dropped.get() {
             return;
+        }
+        if let Some(held) = self.lease.take() {
+            let _ = self.conn.exec_drop(RELEASE, (&held.key, &held.ident));
         }
         for lock in std::mem::take(&mut self.locks) {
             let _ = self.conn.exec_drop("DO RELEASE_LOCK(?)", (&lock,));

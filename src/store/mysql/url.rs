@@ -46,6 +46,11 @@ impl Wait {
     }
 }
 
+/// The write lease's period when no setting gives one: a killed collector on one server of
+/// a cluster holds the others back this long at most, while a live one renews it every
+/// third of it (a beat missed to a slow server is caught up at the next).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
 /// How long one wait lasts, and what sets it besides the URL (named in its messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeout {
@@ -98,6 +103,13 @@ pub struct MysqlUrl {
     /// What the URL was given as, named in messages about it.
     pub named: &'static str,
     pub timeouts: Timeouts,
+    /// How long the write lease lasts unless renewed (see `lease`): the longest a killed
+    /// holder keeps another server of a Galera cluster from writing, and the longest a
+    /// holder may go without reaching the server before it loses the lease.
+    pub lease: Duration,
+    /// The lease period given as something other than whole seconds above 0, with the
+    /// setting that gave it: connecting fails on it.
+    lease_unusable: Option<(&'static str, String)>,
     /// The first wait given a value that is not whole seconds above 0 (in the order the URL,
     /// then the settings, gave them), with that value: connecting fails on it, so that only
     /// a command that connects fails.
@@ -112,6 +124,8 @@ impl MysqlUrl {
             driver: url.to_string(),
             named,
             timeouts: Timeouts::default(),
+            lease: DEFAULT_LEASE,
+            lease_unusable: None,
             unusable: None,
         };
         let Some((base, query)) = url.split_once('?') else {
@@ -146,6 +160,15 @@ impl MysqlUrl {
         }
     }
 
+    /// Applies the lease period `value` (whole seconds above 0) of the setting `named`.
+    pub fn lease_setting(&mut self, named: &'static str, value: Option<&str>) {
+        match value.map(str::parse::<u64>) {
+            None => {}
+            Some(Ok(secs)) if secs > 0 => self.lease = Duration::from_secs(secs),
+            Some(_) => self.lease_unusable = Some((named, value.unwrap_or("").to_string())),
+        }
+    }
+
     fn give(&mut self, wait: Wait, value: &str) {
         match value.parse::<u64>() {
             Ok(secs) if secs > 0 => self.timeouts.get_mut(wait).limit = Duration::from_secs(secs),
@@ -165,6 +188,11 @@ impl MysqlUrl {
                 wait.param(),
                 self.named,
                 self.timeouts.get(*wait).named
+            )));
+        }
+        if let Some((named, value)) = &self.lease_unusable {
+            return Err(Error::config(format!(
+                "{named} '{value}' is not usable; expected whole seconds above 0"
             )));
         }
         Ok(&self.driver)
@@ -241,6 +269,15 @@ mod tests {
         let mut bad = MysqlUrl::parse("mysql://u@h/db", "URL");
         bad.setting(Wait::Write, "WRITE_SETTING", Some("x"));
         bad.setting(Wait::Connect, "CONNECT_SETTING", Some("-1"));
+        let mut lease = MysqlUrl::parse("mysql://u@h/db", "URL");
+        assert_eq!(lease.lease, DEFAULT_LEASE);
+        lease.lease_setting("LEASE_SETTING", Some("7"));
+        assert_eq!(lease.lease, Duration::from_secs(7));
+        lease.lease_setting("LEASE_SETTING", Some("0"));
+        assert_eq!(
+            lease.driver().unwrap_err().to_string(),
+            "LEASE_SETTING '0' is not usable; expected whole seconds above 0"
+        );
         assert_eq!(
             bad.driver().unwrap_err().to_string(),
             "MySQL write_timeout 'x' (URL or WRITE_SETTING) is not usable; expected whole seconds above 0"

@@ -129,6 +129,7 @@ impl TimelineEvent {
 }
 
 /// The states every timeline event uses, shared.
+#[derive(Clone)]
 struct Texts {
     idle: Arc<str>,
     on_call: Arc<str>,
@@ -169,6 +170,7 @@ fn event(
 }
 
 /// Every agent's state, walked line by line; see the module doc.
+#[derive(Clone)]
 pub(super) struct AgentTimeline {
     /// By extension.
     agents: HashMap<Arc<str>, AgentState>,

@@ -62,7 +62,9 @@ pub struct DeriveConfig {
     pub max_call_secs: i64,
 }
 
-/// Walks lines in order; see the module doc.
+/// Walks lines in order; see the module doc. Cloned before a chunk so that a chunk whose
+/// transaction is tried again derives from the same state.
+#[derive(Clone)]
 pub struct Deriver {
     stints: Stints,
     agents: AgentTimeline,

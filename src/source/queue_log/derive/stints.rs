@@ -38,6 +38,7 @@ type ByHash<V> = HashMap<u64, V, BuildHasherDefault<PreHashed>>;
 pub(super) type Release<'a> = dyn FnMut(&str, i64) + 'a;
 
 /// The open stints, walked line by line; see the module doc.
+#[derive(Clone)]
 pub(super) struct Stints {
     zone: Zone,
     /// A stint open longer than this after it entered is closed.
