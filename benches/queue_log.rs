@@ -3,10 +3,15 @@
 //! when `APR_BENCH_MYSQL_URL` names an existing, disposable database, into PostgreSQL when
 //! `APR_BENCH_POSTGRES_URL` does).
 //!
-//! `cargo bench --bench queue_log` (release build). Prints lines per second per stage,
-//! with the CPU seconds of the process (what compares on a shared machine).
-//! `APR_BENCH_STAGES` picks stages (comma-separated `read,parse,derive,sqlite,floor,mysql,postgres`;
-//! default all, `mysql` and `postgres` only with their URLs), for profiling one. `read`, `parse` and
+//! `cargo bench --bench queue_log` (release build). By default it runs the `compare` stage
+//! (issue 27, `support/side_by_side.rs`): the real binary's dry run and loads against the
+//! Python peer parser on the same file, interleaved over `APR_BENCH_ROUNDS` rounds (at least
+//! 3), with medians, the ratios the issue targets and apr's peak RSS.
+//! The in-process stages print lines per second, with the CPU seconds of the process (what
+//! compares on a shared machine).
+//! `APR_BENCH_STAGES` picks stages (comma-separated
+//! `compare,read,parse,derive,sqlite,floor,mysql,postgres`; default `compare`, `mysql` and
+//! `postgres` only with their URLs), for profiling one. `read`, `parse` and
 //! `derive` are the dry run's layers (read and split lines; + parse fields; + admission and
 //! derivation = the whole `--dry-run`), so their differences say where its time goes.
 //! `floor` measures how fast SQLite accepts the same rows (raw lines, agent events, stints)
@@ -17,6 +22,8 @@
 
 #[path = "support/clock.rs"]
 mod clock;
+#[path = "support/side_by_side.rs"]
+mod side_by_side;
 
 use std::fmt::Write as _;
 
@@ -126,8 +133,8 @@ fn load_into(store: &mut dyn QueueStore, path: &str) -> (u64, Clock) {
 }
 
 fn main() {
-    let stages = std::env::var("APR_BENCH_STAGES").unwrap_or_default();
-    let stage = |name: &str| stages.is_empty() || stages.split(',').any(|s| s.trim() == name);
+    let stages = std::env::var("APR_BENCH_STAGES").unwrap_or_else(|_| "compare".into());
+    let stage = |name: &str| stages.split(',').any(|s| s.trim() == name);
     let text = generate();
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("queue_log");
@@ -142,6 +149,9 @@ fn main() {
         text.len() as f64 / 1e6
     );
 
+    if stage("compare") {
+        side_by_side::compare(&path, dir.path());
+    }
     if stage("read") {
         read_and_parse(path.to_str().unwrap(), false);
     }

@@ -206,9 +206,12 @@ impl AgentRings {
     }
 }
 
-/// A raw line that rang an agent (`CONNECT`, `RINGNOANSWER`, `RINGCANCELED`).
+/// A raw line that rang an agent (`CONNECT`, `RINGNOANSWER`, `RINGCANCELED`), with the
+/// key of its stored row (`time`, `line_hash`): an hour's rows are counted in key order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RingRow {
+    pub time: i64,
+    pub line_hash: i64,
     pub agent: String,
     pub callid: String,
     pub connected: bool,
@@ -244,6 +247,9 @@ pub struct ChunkWrites {
     pub stints: Vec<Stint>,
     /// Hours whose `users_calls` counts are recomputed from the stored raw lines.
     pub ring_hours: Vec<HourBucket>,
+    /// Hours whose `users_calls` counts the source computed from the ring lines it holds
+    /// (those the last chunk read back, and this chunk's new ones), written as they are.
+    pub stats: Vec<HourStats>,
     /// `etl_state` entries (file cursors) committed with the chunk.
     pub state: Vec<(String, String)>,
     /// `queue_log_state` entries (the derivation's carry-over) committed with the chunk.

@@ -4,6 +4,7 @@
 //! committed chunk, and the next run continues from there, so the result is the same.
 //! A dry run (`--dry-run`) reads, parses and derives the same way, and writes nothing.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use super::admit::{Parsed, parse_chunk, texts};
@@ -11,6 +12,7 @@ use super::agent_map::AgentMap;
 use super::derive::{DeriveConfig, Derived, Deriver, DeriverState, TimelineEvent, hour_stats};
 use super::parse::{EventKind, QueueLogLine, parse_line};
 use super::reader::{Chunk, Segment, SegmentReader};
+use super::ring::RingCache;
 use super::rotation::{plan, rotation_order};
 use crate::bounds::TimeBounds;
 use crate::error::{Error, Result};
@@ -141,6 +143,7 @@ fn derive_chunk(
             .collect(),
         stints: d.out.stints,
         ring_hours: d.ring_hours.into_iter().collect(),
+        stats: Vec::new(),
         state: Vec::new(),
         queue_state: Vec::new(),
         data_until: d.data_until,
@@ -197,6 +200,8 @@ struct Load<'s, 'a> {
     zone: Zone,
     /// A gap found while planning, recorded with the first chunk committed after it.
     gap: Option<(String, String)>,
+    /// The ring lines of the hours the last chunk touched (their `users_calls` counts).
+    ring: RingCache,
 }
 
 impl ChunkSink for Load<'_, '_> {
@@ -222,9 +227,14 @@ impl ChunkSink for Load<'_, '_> {
     ) -> Result<ChunkCounts> {
         let (agents, zone) = (self.agents, self.zone);
         let mut calls = 0;
-        let mut hour_fn = |hour: HourBucket, rows: &[_]| hour_stats(hour.start, rows, agents);
+        let ring = RefCell::new(&mut self.ring);
+        let mut hour_fn = |hour: HourBucket, rows: &[_]| {
+            ring.borrow_mut().read(hour, rows);
+            hour_stats(hour.start, rows, agents)
+        };
         // A chunk whose transaction lost to a concurrent one (a Galera certification
-        // conflict) is tried again whole, from the deriver and gap it started with.
+        // conflict) is tried again whole, from the deriver and gap it started with; the ring
+        // hours held are forgotten then, as after any failure, and read back.
         let (start, start_gap) = (deriver.clone(), self.gap.clone());
         let store = &mut *self.store;
         let gap = &mut self.gap;
@@ -233,12 +243,15 @@ impl ChunkSink for Load<'_, '_> {
                 *deriver = start.clone();
                 *gap = start_gap.clone();
                 calls = 0;
-                store.load_queue_chunk(
+                let outcome = store.load_queue_chunk(
                     &parsed.raws,
                     &parsed.rejects,
                     &mut |new| {
                         let mut w =
                             derive_chunk(deriver, &parsed.lines, new, agents, zone, &mut calls);
+                        let hours = std::mem::take(&mut w.ring_hours);
+                        (w.stats, w.ring_hours) =
+                            ring.borrow_mut().count(hours, &parsed.raws, new, agents);
                         w.queue_state.push((
                             QUEUE_LOG_DERIVE_STATE.name().to_string(),
                             QUEUE_LOG_DERIVE_STATE.encode(&deriver.state())?,
@@ -250,7 +263,12 @@ impl ChunkSink for Load<'_, '_> {
                         Ok(w)
                     },
                     &mut hour_fn,
-                )
+                );
+                match &outcome {
+                    Ok(_) => ring.borrow_mut().committed(),
+                    Err(_) => ring.borrow_mut().forget(),
+                }
+                outcome
             },
             &mut std::thread::sleep,
         )?;
@@ -315,6 +333,7 @@ pub fn load_files(
         agents,
         zone: opts.zone,
         gap: None,
+        ring: RingCache::new(opts.zone),
     };
     read_files(&mut sink, state, files, agents, opts, progress)
 }

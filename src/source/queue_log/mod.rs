@@ -13,4 +13,5 @@ pub mod derive;
 pub mod load;
 pub mod parse;
 pub mod reader;
+mod ring;
 pub mod rotation;

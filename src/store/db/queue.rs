@@ -55,15 +55,20 @@ fn insert_raw_lines<B: Backend + ?Sized>(
     Ok((new, count))
 }
 
-/// The raw lines that rang agents in `[from, to)`.
+/// The raw lines that rang agents in `[from, to)`, in the key's order (the order SQLite and
+/// MariaDB read them in anyway; PostgreSQL's heap order would otherwise decide which of an
+/// extension's member names an hour shows).
 fn ring_rows<B: Backend + ?Sized>(b: &mut B, from: i64, to: i64) -> Result<Vec<RingRow>> {
     let mut rows = Vec::new();
     b.query(
-        "SELECT agent, callid, event FROM queue_log \
-         WHERE time >= ? AND time < ? AND event IN ('CONNECT', 'RINGNOANSWER', 'RINGCANCELED')",
+        "SELECT agent, callid, event, time, line_hash FROM queue_log \
+         WHERE time >= ? AND time < ? AND event IN ('CONNECT', 'RINGNOANSWER', 'RINGCANCELED') \
+         ORDER BY time, line_hash",
         &[Cell::Int(from), Cell::Int(to)],
         &mut |r| {
             rows.push(RingRow {
+                time: r.int(3)?,
+                line_hash: r.int(4)?,
                 agent: r.text(0)?,
                 callid: r.text(1)?,
                 connected: r.text(2)? == "CONNECT",
@@ -99,7 +104,7 @@ pub(super) fn load_chunk<B: Backend + ?Sized>(
         )?;
         outcome.rejects_new = rejects_new;
 
-        let writes = derive(&new)?;
+        let mut writes = derive(&new)?;
         // A stint can appear twice in a chunk (connected, then ended); the later row
         // wins and each row counts once.
         let (head, tail) = b.dialect().upsert(&table::QUEUE_CALLS);
@@ -112,7 +117,7 @@ pub(super) fn load_chunk<B: Backend + ?Sized>(
         )?;
         outcome.stints_written = writes.stints.len() as u64;
 
-        let mut stats = Vec::with_capacity(writes.ring_hours.len());
+        let mut stats = std::mem::take(&mut writes.stats);
         for hour in &writes.ring_hours {
             let rows = ring_rows(b, hour.start, hour.end)?;
             stats.push(hour_stats(*hour, &rows));

@@ -298,31 +298,43 @@ mod tests {
     fn hour_counts_are_distinct_calls() {
         let rows = [
             RingRow {
+                time: T0,
+                line_hash: 0,
                 agent: "SIP/201".into(),
                 callid: "c1".into(),
                 connected: false,
             },
             RingRow {
+                time: T0,
+                line_hash: 0,
                 agent: "SIP/201".into(),
                 callid: "c1".into(),
                 connected: false,
             },
             RingRow {
+                time: T0,
+                line_hash: 0,
                 agent: "SIP/201".into(),
                 callid: "c1".into(),
                 connected: true,
             },
             RingRow {
+                time: T0,
+                line_hash: 0,
                 agent: "SIP/201".into(),
                 callid: "c2".into(),
                 connected: false,
             },
             RingRow {
+                time: T0,
+                line_hash: 0,
                 agent: "SIP/202".into(),
                 callid: "c2".into(),
                 connected: true,
             },
             RingRow {
+                time: T0,
+                line_hash: 0,
                 agent: "NONE".into(),
                 callid: "c3".into(),
                 connected: true,
@@ -346,6 +358,8 @@ mod tests {
         )
         .unwrap();
         let ring = |agent: &str, callid: &str| RingRow {
+            time: T0,
+            line_hash: 0,
             agent: agent.into(),
             callid: callid.into(),
             connected: true,
