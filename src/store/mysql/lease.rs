@@ -34,9 +34,9 @@ pub(super) fn lease_busy() -> Error {
     )
 }
 
-/// The `apr_meta` key of the lease for the lock `name`.
+/// The `apr_meta` key of the lease for the lock `name`, capped as the column's width.
 pub(super) fn lease_key(name: &str) -> String {
-    format!("lease.{name}")
+    super::lock::capped(format!("lease.{name}"))
 }
 
 /// The server's clock in milliseconds, and this server's name among the cluster's nodes.
@@ -274,5 +274,15 @@ mod tests {
         assert_ne!(a, b);
         assert!(!a.contains(' '), "{a}");
         assert!(a.contains(&format!("/{}/", std::process::id())), "{a}");
+    }
+
+    #[test]
+    fn lease_keys_fit_apr_meta_and_stay_distinct() {
+        assert_eq!(lease_key("write"), "lease.write");
+        let (a, b) = (lease_key(&"x".repeat(100)), lease_key(&"y".repeat(100)));
+        assert_eq!(a.chars().count(), 64);
+        assert!(a.starts_with("lease.xxx"), "{a}");
+        assert_ne!(a, b);
+        assert_eq!(a, lease_key(&"x".repeat(100)));
     }
 }

@@ -1,16 +1,20 @@
 //! `GET_LOCK` names: scoped to one database and short enough for the server.
 
-/// `GET_LOCK` names are limited to 64 characters.
+/// `GET_LOCK` names are limited to 64 characters, as `apr_meta`'s keys (`VARCHAR(64)`).
 const LOCK_NAME_MAX: usize = 64;
 
 /// The `GET_LOCK` name for `name` in `database`: scoped to the database (the server's lock
 /// namespace is shared by all databases), at most [`LOCK_NAME_MAX`] characters.
 pub(super) fn lock_name(database: &str, name: &str) -> String {
-    let full = format!("apr.{database}.{name}");
+    capped(format!("apr.{database}.{name}"))
+}
+
+/// `full` if it has at most 64 characters (a `GET_LOCK` name, an `apr_meta` key), else a
+/// readable prefix of it made unique by a stable hash of the whole, 64 characters in all.
+pub(super) fn capped(full: String) -> String {
     if full.chars().count() <= LOCK_NAME_MAX {
         return full;
     }
-    // Too long: keep a readable prefix and make it unique with a stable hash of the whole.
     let hash = format!("{:016x}", fnv1a(full.as_bytes()));
     let prefix: String = full.chars().take(LOCK_NAME_MAX - hash.len() - 1).collect();
     format!("{prefix}~{hash}")
