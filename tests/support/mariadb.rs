@@ -169,6 +169,7 @@ impl Mariadb {
     pub fn freeze(&self) -> Frozen {
         let pid = self.child.as_ref().expect("the server is running").id();
         signal(pid, "-STOP");
+        wait_stopped(pid);
         Frozen { pid }
     }
 
@@ -195,6 +196,31 @@ pub struct Frozen {
 impl Drop for Frozen {
     fn drop(&mut self) {
         signal(self.pid, "-CONT");
+    }
+}
+
+/// Waits until every thread of `pid` is stopped (`T` in `/proc/PID/task/*/stat`): the
+/// signal is delivered asynchronously, so a test that goes on at once could still be
+/// answered by a thread of the server on a loaded machine.
+fn wait_stopped(pid: u32) {
+    let started = Instant::now();
+    loop {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the server's threads");
+        let running = tasks.flatten().any(|task| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // `PID (COMM) STATE ...`: the state follows the last parenthesis.
+            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+            // (A thread that is exiting, Z or X, runs no more either.)
+            !state.is_some_and(|s| s.starts_with(['T', 't', 'Z', 'X']))
+        });
+        if !running {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the test's MariaDB (pid {pid}) did not stop within 10 s of SIGSTOP"
+        );
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
