@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::chaos::{Backend, kill_count, schedule};
+use support::cron::run_as_cron;
 use support::fake_platform::*;
 use support::files::append;
 use support::rows::{Db, assert_same_dump, canonical_dump};
@@ -43,27 +44,6 @@ fn run(cmd: &mut Command) {
         "{:?}: {}",
         cmd.get_args().collect::<Vec<_>>(),
         String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Runs `cmd` as cron would, again a little later while another writer holds the lock
-/// (exit 75, SPEC §7.2), until it succeeds; panics on any other failure.
-fn run_as_cron(cmd: &mut Command) {
-    for _ in 0..600 {
-        let out = cmd.output().unwrap();
-        match out.status.code() {
-            Some(0) => return,
-            Some(75) => std::thread::sleep(Duration::from_millis(50)),
-            _ => panic!(
-                "{:?}: {}",
-                cmd.get_args().collect::<Vec<_>>(),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        }
-    }
-    panic!(
-        "{:?}: the lock was never free",
-        cmd.get_args().collect::<Vec<_>>()
     );
 }
 

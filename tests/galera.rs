@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
+use support::cron::run_as_cron;
 use support::fake_platform::*;
 use support::files::append;
 use support::galera::{self, Galera};
@@ -99,27 +100,6 @@ fn run(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs `cmd` as cron would: again a little later while another holds the write lease
-/// (exit 75), until it succeeds; panics on any other failure.
-fn run_as_cron(cmd: &mut Command) {
-    for _ in 0..600 {
-        let out = cmd.output().unwrap();
-        match out.status.code() {
-            Some(0) => return,
-            Some(75) => std::thread::sleep(Duration::from_millis(50)),
-            _ => panic!(
-                "{:?}: {}",
-                cmd.get_args().collect::<Vec<_>>(),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        }
-    }
-    panic!(
-        "{:?}: the lease was never free",
-        cmd.get_args().collect::<Vec<_>>()
-    );
 }
 
 /// Polls `done` every 20 ms; panics naming `what` when it has not held within two minutes

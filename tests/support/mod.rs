@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod chaos;
+pub mod cron;
 pub mod fake_platform;
 pub mod files;
 pub mod galera;

@@ -222,6 +222,18 @@ impl MysqlBackend {
         })
     }
 
+    /// Another connection to this backend's server and database (the lease's renewer, a
+    /// reader beside the writer).
+    fn dial_again(&self) -> Result<Conn> {
+        Self::dial(
+            &self.opts,
+            &self.shown,
+            self.named,
+            &self.database,
+            &self.timeouts,
+        )
+    }
+
     /// The connection, unless an earlier failure dropped it (see [`MysqlBackend::dropped`]).
     fn conn(&mut self) -> Result<&mut Conn> {
         if self.dropped.get() {
@@ -241,13 +253,7 @@ impl MysqlBackend {
         let Some(ident) = taken else {
             return Ok(false);
         };
-        let renewer = Self::dial(
-            &self.opts,
-            &self.shown,
-            self.named,
-            &self.database,
-            &self.timeouts,
-        )?;
+        let renewer = self.dial_again()?;
         self.lease = Some(Held::start(renewer, key, ident, period));
         Ok(true)
     }
@@ -529,13 +535,7 @@ impl Backend for MysqlBackend {
     }
 
     fn connect_reader(&self) -> Result<Option<MysqlBackend>> {
-        let conn = Self::dial(
-            &self.opts,
-            &self.shown,
-            self.named,
-            &self.database,
-            &self.timeouts,
-        )?;
+        let conn = self.dial_again()?;
         let mut b = MysqlBackend {
             conn,
             shown: self.shown.clone(),
