@@ -330,14 +330,15 @@ impl Backend for SqliteBackend {
         // The full-size statement's text is built once per call, not per statement.
         let full = sql_of(per_stmt);
         let mut flush = |cells: &mut Vec<Cell<'c>>, n: usize| -> rusqlite::Result<()> {
-            let sql = if n == per_stmt {
-                std::borrow::Cow::Borrowed(full.as_str())
+            let params = rusqlite::params_from_iter(cells.iter());
+            // The full-size statement is cached (used batch after batch); a shorter one (a
+            // call's last rows) is rarely seen again and is finalized at once: a compiled
+            // statement of thousands of values takes megabytes, and the cache holds 64.
+            let changed = if n == per_stmt {
+                conn.prepare_cached(&full)?.execute(params)?
             } else {
-                std::borrow::Cow::Owned(sql_of(n))
+                conn.prepare(&sql_of(n))?.execute(params)?
             };
-            let changed = conn
-                .prepare_cached(&sql)?
-                .execute(rusqlite::params_from_iter(cells.iter()))?;
             cells.clear();
             affected(changed as u64);
             Ok(())
