@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use support::chaos::{Backend, kill_count, schedule};
 use support::cron::run_as_cron;
 use support::fake_platform::*;
-use support::files::append;
-use support::rows::{Db, assert_same_dump, canonical_dump};
+use support::files::{append, file_lines};
+use support::rows::{Db, assert_same_dump, canonical_dump, events_unordered};
 
 const QUEUE_LOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
 const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents.toml");
@@ -45,15 +45,6 @@ fn run(cmd: &mut Command) {
         cmd.get_args().collect::<Vec<_>>(),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// The fixture's lines, each with its line end (member names are raw bytes, SPEC §6).
-fn lines() -> Vec<Vec<u8>> {
-    std::fs::read(QUEUE_LOG)
-        .unwrap()
-        .split_inclusive(|b| *b == b'\n')
-        .map(<[u8]>::to_vec)
-        .collect()
 }
 
 fn time_of(line: &[u8]) -> i64 {
@@ -128,7 +119,7 @@ fn terminate(mut child: Child, stderr: &Path) {
 
 /// The database a single `parse-queue-log` of the whole fixture at `file` gives.
 fn single_run(db: &Db, file: &Path) -> Vec<(String, Vec<String>)> {
-    std::fs::write(file, lines().concat()).unwrap();
+    std::fs::write(file, file_lines(QUEUE_LOG).concat()).unwrap();
     run(&mut apr(
         db,
         &[
@@ -166,7 +157,7 @@ fn without_cursors(dump: Vec<(String, Vec<String>)>) -> Vec<(String, Vec<String>
 #[test]
 fn a_follower_loads_appends_a_rotation_and_a_copytruncate_as_one_run_would() {
     let dir = tempfile::tempdir().unwrap();
-    let all = lines();
+    let all = file_lines(QUEUE_LOG);
     let want = {
         let db = Db::Sqlite(dir.path().join("want.db"));
         without_cursors(single_run(&db, &dir.path().join("whole")))
@@ -212,7 +203,7 @@ fn a_follower_loads_appends_a_rotation_and_a_copytruncate_as_one_run_would() {
 /// committed), restarts it, and compares every table with a single run's.
 fn follower_kills(mut backend: Backend, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let all = lines();
+    let all = file_lines(QUEUE_LOG);
     let file = dir.path().join("queue_log");
     let stderr = dir.path().join("stderr");
     let want = single_run(&backend.fresh(), &file);
@@ -265,23 +256,10 @@ fn mysql_follower_killed_then_restarted_equals_a_single_run() {
     follower_kills(Backend::mysql(), 2202);
 }
 
-/// `agent_events` rows (the dump leaves their ids out) sorted: the interleaving changes
-/// the load order.
-fn unordered(dump: Vec<(String, Vec<String>)>) -> Vec<(String, Vec<String>)> {
-    dump.into_iter()
-        .map(|(t, mut rows)| {
-            if t == "agent_events" {
-                rows.sort();
-            }
-            (t, rows)
-        })
-        .collect()
-}
-
 #[test]
 fn cron_collect_and_aggregate_run_while_a_follower_follows() {
     let dir = tempfile::tempdir().unwrap();
-    let all = lines();
+    let all = file_lines(QUEUE_LOG);
     let file = dir.path().join("queue_log");
     let stderr = dir.path().join("stderr");
     let collect = |db: &Db| {
@@ -294,7 +272,7 @@ fn cron_collect_and_aggregate_run_while_a_follower_follows() {
     single_run(&want_db, &file);
     run(&mut collect(&want_db));
     run(&mut apr(&want_db, &["aggregate"]));
-    let want = unordered(canonical_dump(&want_db));
+    let want = events_unordered(canonical_dump(&want_db));
 
     let db = Db::Sqlite(dir.path().join("apr.db"));
     std::fs::write(&file, all[..100].concat()).unwrap();
@@ -322,7 +300,7 @@ fn cron_collect_and_aggregate_run_while_a_follower_follows() {
     // The cron runs and the follower interleaved; nothing is lost or doubled.
     run(&mut apr(&db, &["aggregate"]));
     assert_same_dump(
-        &unordered(canonical_dump(&db)),
+        &events_unordered(canonical_dump(&db)),
         &want,
         "cron runs between the follower's batches",
     );

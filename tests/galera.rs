@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 use mysql::prelude::Queryable;
 use support::cron::run_as_cron;
 use support::fake_platform::*;
-use support::files::append;
+use support::files::{append, file_lines};
 use support::galera::{self, Galera};
 use support::mysql::ScratchMysql;
-use support::rows::{Db, assert_same_dump, canonical_dump};
+use support::rows::{Db, assert_same_dump, canonical_dump, events_unordered};
 
 const REPLAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/replay");
 const QUEUE_LOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
@@ -361,27 +361,6 @@ fn readers_on_node_3_see_the_old_data_or_the_new_while_init_load_runs_on_node_1(
     }
 }
 
-/// The fixture's lines, each with its line end.
-fn lines() -> Vec<Vec<u8>> {
-    std::fs::read(QUEUE_LOG)
-        .unwrap()
-        .split_inclusive(|b| *b == b'\n')
-        .map(<[u8]>::to_vec)
-        .collect()
-}
-
-/// agent_events in a fixed order: the follower and the cron runs interleave their loads.
-fn unordered(dump: Vec<(String, Vec<String>)>) -> Vec<(String, Vec<String>)> {
-    dump.into_iter()
-        .map(|(t, mut rows)| {
-            if t == "agent_events" {
-                rows.sort();
-            }
-            (t, rows)
-        })
-        .collect()
-}
-
 #[test]
 fn a_follower_on_node_2_and_cron_collects_on_node_1_share_the_lease() {
     if !galera_on() {
@@ -389,7 +368,7 @@ fn a_follower_on_node_2_and_cron_collects_on_node_1_share_the_lease() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("queue_log");
-    let all = lines();
+    let all = file_lines(QUEUE_LOG);
     let collect = |url: &str| {
         apr(
             url,
@@ -407,7 +386,7 @@ fn a_follower_on_node_2_and_cron_collects_on_node_1_share_the_lease() {
             ],
         )
     };
-    let want = unordered(single_server(&mut |url| {
+    let want = events_unordered(single_server(&mut |url| {
         std::fs::write(&file, all.concat()).unwrap();
         run(&mut parse(url, &file));
         run(&mut collect(url));
@@ -478,7 +457,7 @@ fn a_follower_on_node_2_and_cron_collects_on_node_1_share_the_lease() {
     assert!(ok.success());
     assert!(follower.wait().unwrap().success());
     run(&mut apr(&node1, &["aggregate"]));
-    let got: Vec<_> = unordered(canonical_dump(&Db::Mysql(node2)))
+    let got: Vec<_> = events_unordered(canonical_dump(&Db::Mysql(node2)))
         .into_iter()
         .map(|(t, rows)| (t.clone(), without_cursors(&t, rows)))
         .collect();

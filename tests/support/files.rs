@@ -29,3 +29,12 @@ pub fn append(path: &Path, bytes: &[u8]) {
         .unwrap();
     f.write_all(bytes).unwrap();
 }
+
+/// The lines of the file at `path`, each with its line end.
+pub fn file_lines(path: &str) -> Vec<Vec<u8>> {
+    std::fs::read(path)
+        .unwrap()
+        .split_inclusive(|b| *b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
+}
