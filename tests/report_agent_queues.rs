@@ -6,37 +6,11 @@
 
 mod support;
 
-use support::mysql::ScratchMysql;
-use support::postgres::ScratchPostgres;
+use support::backends::{backends, example, example_report};
 use support::rows::Db;
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
 const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents.toml");
-
-/// A database on each backend (kept alive with the guards).
-struct Backends {
-    _dir: tempfile::TempDir,
-    _mysql: ScratchMysql,
-    _postgres: ScratchPostgres,
-    dbs: [Db; 3],
-}
-
-fn backends() -> Backends {
-    let dir = tempfile::tempdir().unwrap();
-    let mysql = ScratchMysql::new();
-    let postgres = ScratchPostgres::new();
-    let dbs = [
-        Db::Sqlite(dir.path().join("apr.db")),
-        Db::Mysql(mysql.url().to_string()),
-        Db::Postgres(postgres.url().to_string()),
-    ];
-    Backends {
-        _dir: dir,
-        _mysql: mysql,
-        _postgres: postgres,
-        dbs,
-    }
-}
 
 /// `apr ARGS` on `url` in `zone`, which must succeed; its stdout.
 fn apr_ok(url: &str, zone: &str, args: &[&str]) -> String {
@@ -198,35 +172,6 @@ fn rings_answers_and_talk_per_agent_and_queue_in_any_chunks_on_every_backend() {
 /// The rows of a JSON report.
 fn json_rows(text: &str) -> Vec<serde_json::Value> {
     serde_json::from_str(text).unwrap()
-}
-
-/// The example day loaded on every backend (Asia/Dubai, the example's agents).
-fn example() -> Backends {
-    let b = backends();
-    for db in &b.dbs {
-        apr_ok(
-            &db.url(),
-            "Asia/Dubai",
-            &["parse-queue-log", "--agents", AGENTS, EXAMPLE],
-        );
-    }
-    b
-}
-
-/// `report ARGS` over the example day on every backend, which must give the same bytes.
-fn example_report(b: &Backends, args: &[&str]) -> String {
-    let mut all = vec!["report", "--start-date", "2025-09-07"];
-    all.extend_from_slice(args);
-    let [sqlite, servers @ ..] = &b.dbs;
-    let got = apr_ok(&sqlite.url(), "Asia/Dubai", &all);
-    for db in servers {
-        assert_eq!(
-            got,
-            apr_ok(&db.url(), "Asia/Dubai", &all),
-            "{db:?}: {args:?}"
-        );
-    }
-    got
 }
 
 #[test]

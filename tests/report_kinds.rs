@@ -6,35 +6,8 @@
 mod support;
 
 use assert_cmd::Command;
-use support::mysql::ScratchMysql;
-use support::postgres::ScratchPostgres;
+use support::backends::{backends, example, example_report};
 use support::unended::load_utc;
-
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
-const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents.toml");
-
-/// A database on each backend: a SQLite file and scratch MariaDB and PostgreSQL databases
-/// (kept alive with the returned guards).
-struct Backends {
-    _dir: tempfile::TempDir,
-    _mysql: ScratchMysql,
-    _postgres: ScratchPostgres,
-    urls: [String; 3],
-}
-
-fn backends() -> Backends {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = format!("sqlite://{}", dir.path().join("apr.db").display());
-    let mysql = ScratchMysql::new();
-    let postgres = ScratchPostgres::new();
-    let urls = [sqlite, mysql.url().to_string(), postgres.url().to_string()];
-    Backends {
-        _dir: dir,
-        _mysql: mysql,
-        _postgres: postgres,
-        urls,
-    }
-}
 
 /// `apr report ARGS` on `url` in `zone`, which must succeed; its stdout.
 fn report(url: &str, zone: &str, args: &[&str]) -> String {
@@ -225,32 +198,6 @@ fn new_options_are_validated_with_one_line_errors() {
         assert!(err.contains(want), "{args:?}: {err}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
-}
-
-/// The example day loaded on both backends (Asia/Dubai, the example's agents).
-fn example() -> Backends {
-    let b = backends();
-    for url in &b.urls {
-        support::rows::apr()
-            .env("APR_DATABASE_URL", url)
-            .env("APR_TIMEZONE", "Asia/Dubai")
-            .args(["parse-queue-log", "--agents", AGENTS, EXAMPLE])
-            .assert()
-            .success();
-    }
-    b
-}
-
-/// `report ARGS` over the example day on every backend, which must give the same bytes.
-fn example_report(b: &Backends, args: &[&str]) -> String {
-    let mut all = vec!["--start-date", "2025-09-07"];
-    all.extend_from_slice(args);
-    let [sqlite, servers @ ..] = &b.urls;
-    let got = report(sqlite, "Asia/Dubai", &all);
-    for url in servers {
-        assert_eq!(got, report(url, "Asia/Dubai", &all), "{url}: {args:?}");
-    }
-    got
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! and uses only part of it, hence the dead-code allowance.
 #![allow(dead_code)]
 
+pub mod backends;
 pub mod chaos;
 pub mod cron;
 pub mod fake_platform;
