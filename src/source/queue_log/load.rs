@@ -238,11 +238,14 @@ impl ChunkSink for Load<'_, '_> {
         let (start, start_gap) = (deriver.clone(), self.gap.clone());
         let store = &mut *self.store;
         let gap = &mut self.gap;
+        let mut first = true;
         let outcome = retried(
             || {
-                *deriver = start.clone();
-                *gap = start_gap.clone();
-                calls = 0;
+                if !std::mem::take(&mut first) {
+                    *deriver = start.clone();
+                    *gap = start_gap.clone();
+                    calls = 0;
+                }
                 let outcome = store.load_queue_chunk(
                     &parsed.raws,
                     &parsed.rejects,
