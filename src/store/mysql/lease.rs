@@ -132,13 +132,18 @@ impl Held {
 
     /// The parameters of [`RENEW`].
     pub fn renew_params(&self) -> Vec<Value> {
-        vec![
-            Value::from(&self.ident),
-            Value::from(period_ms(self.period)),
-            Value::from(&self.key),
-            Value::from(&self.ident),
-        ]
+        renew_params(&self.key, &self.ident, self.period)
     }
+}
+
+/// The parameters of [`RENEW`] for the lease under `key` held by `ident`.
+fn renew_params(key: &str, ident: &str, period: Duration) -> Vec<Value> {
+    vec![
+        Value::from(ident),
+        Value::from(period_ms(period)),
+        Value::from(key),
+        Value::from(ident),
+    ]
 }
 
 fn period_ms(period: Duration) -> i64 {
@@ -161,10 +166,7 @@ fn renew_until_dropped(
             Err(RecvTimeoutError::Timeout) => {}
             _ => return,
         }
-        let renewed = conn
-            .exec_drop(RENEW, (ident, period_ms(period), key, ident))
-            .map(|()| conn.affected_rows());
-        if let Ok(0) = renewed {
+        if let Ok(false) = renew(&mut conn, renew_params(key, ident, period)) {
             return;
         }
     }
