@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::sql::{Backend, Dialect, query_int};
+use super::sql::{Backend, Dialect, IN_LIST_MAX, query_int};
 use super::value::Cell;
 use crate::error::Result;
 use crate::model::queue::AgentRings;
@@ -110,20 +110,35 @@ fn backfill_slice<B: Backend + ?Sized>(
             Ok(())
         },
     )?;
-    let rings = count_rings(&lines, learned);
-    for ((callid, queue, enter_time), rings) in &rings {
-        b.exec(
-            "UPDATE queue_calls SET agent_rings = ? \
-             WHERE callid = ? AND queuename = ? AND enter_time = ?",
-            &[
-                Cell::text(&AgentRings::encode(rings)),
-                Cell::text(callid),
-                Cell::text(queue),
-                Cell::Int(*enter_time),
-            ],
-        )?;
+    let rings: Vec<_> = count_rings(&lines, learned).into_iter().collect();
+    // Up to IN_LIST_MAX stints per statement (a month of a large center is millions of
+    // stints, one round trip each otherwise): each stint's text chosen by its key.
+    let one = "(callid = ? AND queuename = ? AND enter_time = ?)";
+    for chunk in rings.chunks(IN_LIST_MAX) {
+        let sql = format!(
+            "UPDATE queue_calls SET agent_rings = CASE {} END WHERE {}",
+            vec![format!("WHEN {one} THEN ?"); chunk.len()].join(" "),
+            vec![one; chunk.len()].join(" OR ")
+        );
+        let texts: Vec<String> = chunk.iter().map(|(_, r)| AgentRings::encode(r)).collect();
+        let mut args: Vec<Cell<'_>> = Vec::with_capacity(chunk.len() * 7);
+        for ((stint, _), text) in chunk.iter().zip(&texts) {
+            args.extend(key(stint));
+            args.push(Cell::text(text));
+        }
+        args.extend(chunk.iter().flat_map(|(stint, _)| key(stint)));
+        b.exec(&sql, &args)?;
     }
     Ok(())
+}
+
+/// The cells of a stint's key, as [`backfill_slice`]'s statement names its columns.
+fn key((callid, queue, enter_time): &(String, String, i64)) -> [Cell<'_>; 3] {
+    [
+        Cell::text(callid),
+        Cell::text(queue),
+        Cell::Int(*enter_time),
+    ]
 }
 
 /// Each stint's rings by agent from its ring lines in time order, as the derivation counts
