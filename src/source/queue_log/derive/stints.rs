@@ -407,12 +407,13 @@ impl Stints {
             }
             Connect => {
                 stint.ring_attempts += 1;
-                if let Some(ext) = agents.ext_of(line.agent) {
+                let ext = agents.ext_of(line.agent);
+                if let Some(ext) = ext {
                     AgentRings::count(&mut stint.rings, ext, false);
                 }
                 stint.outcome = Some(Outcome::Answered);
                 stint.wait_secs = num(line.data[0]);
-                stint.agent = agents.ext_of(line.agent).unwrap_or("").to_string();
+                stint.agent = ext.unwrap_or("").to_string();
                 // Written at its end, or at the chunk's flush if still talking then.
                 stint.pending = true;
                 return;
