@@ -176,20 +176,6 @@ fn a_bad_ext_or_date_is_a_one_line_json_400() {
     }
 }
 
-/// The body of a chunked HTTP/1.1 response, its chunks joined.
-fn dechunked(body: &str) -> String {
-    let (mut out, mut rest) = (String::new(), body);
-    loop {
-        let (size, after) = rest.split_once("\r\n").expect("a chunk size line");
-        let size = usize::from_str_radix(size.trim(), 16).expect("a hexadecimal chunk size");
-        if size == 0 {
-            return out;
-        }
-        out.push_str(&after[..size]);
-        rest = &after[size + 2..];
-    }
-}
-
 /// The seconds of the band's segments in `state`.
 fn band_secs_in(page: &str, state: &str) -> i64 {
     let key = format!("data-state=\"{state}\" data-secs=\"");
@@ -255,7 +241,8 @@ fn the_server_walks_the_day_with_the_state_map_the_loader_used() {
         "/api/report?kind=states&startDate=2025-09-07&ext=201&format=json",
     );
     assert!(status.contains("200"), "{status} {body}");
-    let stints: Vec<serde_json::Value> = serde_json::from_str(&dechunked(&body)).unwrap();
+    let stints: Vec<serde_json::Value> =
+        serde_json::from_str(&support::serve_once::dechunked(&body)).unwrap();
     let logged_off: i64 = stints
         .iter()
         .filter(|s| s["state"] == "logged_off")

@@ -6,27 +6,11 @@
 
 mod support;
 
-use support::backends::{backends, example, example_report};
+use support::backends::{apr_ok, backends, example, example_report};
 use support::rows::Db;
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
 const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents.toml");
-
-/// `apr ARGS` on `url` in `zone`, which must succeed; its stdout.
-fn apr_ok(url: &str, zone: &str, args: &[&str]) -> String {
-    let out = support::rows::apr()
-        .env("APR_DATABASE_URL", url)
-        .env("APR_TIMEZONE", zone)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// 2025-01-06 10:00 UTC, a Monday.
 const T0: i64 = 1_736_157_600;
@@ -350,7 +334,7 @@ fn every_format_the_api_and_the_refusals() {
         "/api/report?startDate=2025-01-06&format=csv&kind=agent-queues&by=day&totals=1",
     );
     assert!(status.contains("200"), "{status} {body}");
-    assert_eq!(dechunk(&body), csv(&BY_DAY_TOTALS));
+    assert_eq!(support::serve_once::dechunked(&body), csv(&BY_DAY_TOTALS));
 
     for (args, want) in [
         (
@@ -385,19 +369,4 @@ fn every_format_the_api_and_the_refusals() {
         assert!(err.contains(want), "{args:?}: {err}");
         assert!(out.stdout.is_empty());
     }
-}
-
-/// The body of a chunked HTTP response.
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap();
-        if n == 0 {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = &after[n + 2..];
-    }
-    out
 }

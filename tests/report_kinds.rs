@@ -704,21 +704,6 @@ fn sort_and_top_rank_each_period_and_ties_keep_the_extension_order() {
     assert_eq!(totals(&["--top", "1", "--sort", "offered"]), totals(&[]));
 }
 
-/// The body of a chunked HTTP response.
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap();
-        if n == 0 {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = &after[n + 2..];
-    }
-    out
-}
-
 /// `/api/report` takes the new options under their camelCase names and answers the bytes
 /// of `apr report`.
 #[test]
@@ -783,7 +768,11 @@ fn the_api_serves_the_new_kinds_and_options() {
         assert!(status.contains("200"), "{query}: {status} {body}");
         let mut all = vec!["--start-date", "2025-01-06", "--format", "csv"];
         all.extend_from_slice(args);
-        assert_eq!(dechunk(&body), report(&url, "UTC", &all), "{query}");
+        assert_eq!(
+            support::serve_once::dechunked(&body),
+            report(&url, "UTC", &all),
+            "{query}"
+        );
     }
     let (status, body) = support::serve_once::get(
         cmd(),

@@ -37,13 +37,19 @@ pub fn backends() -> Backends {
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue_log");
 const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/queue-agents.toml");
+/// The example center's zone.
+const EXAMPLE_ZONE: &str = "Asia/Dubai";
 
 /// The example day (`examples/queue_log`, its agents) loaded on every backend, in
 /// Asia/Dubai.
 pub fn example() -> Backends {
     let b = backends();
     for url in &b.urls {
-        apr_ok(url, &["parse-queue-log", "--agents", AGENTS, EXAMPLE]);
+        apr_ok(
+            url,
+            EXAMPLE_ZONE,
+            &["parse-queue-log", "--agents", AGENTS, EXAMPLE],
+        );
     }
     b
 }
@@ -54,18 +60,18 @@ pub fn example_report(b: &Backends, args: &[&str]) -> String {
     let mut all = vec!["report", "--start-date", "2025-09-07"];
     all.extend_from_slice(args);
     let [sqlite, servers @ ..] = &b.urls;
-    let got = apr_ok(sqlite, &all);
+    let got = apr_ok(sqlite, EXAMPLE_ZONE, &all);
     for url in servers {
-        assert_eq!(got, apr_ok(url, &all), "{url}: {args:?}");
+        assert_eq!(got, apr_ok(url, EXAMPLE_ZONE, &all), "{url}: {args:?}");
     }
     got
 }
 
-/// `apr ARGS` on `url` in the example's zone, which must succeed; its stdout.
-fn apr_ok(url: &str, args: &[&str]) -> String {
+/// `apr ARGS` on `url` in `zone`, which must succeed; its stdout.
+pub fn apr_ok(url: &str, zone: &str, args: &[&str]) -> String {
     let out = super::rows::apr()
         .env("APR_DATABASE_URL", url)
-        .env("APR_TIMEZONE", "Asia/Dubai")
+        .env("APR_TIMEZONE", zone)
         .args(args)
         .output()
         .unwrap();

@@ -39,3 +39,17 @@ pub fn get(mut cmd: Command, path: &str) -> (String, String) {
     let (head, body) = resp.split_once("\r\n\r\n").unwrap();
     (head.lines().next().unwrap().to_string(), body.to_string())
 }
+
+/// The body of a chunked HTTP/1.1 response, its chunks joined.
+pub fn dechunked(body: &str) -> String {
+    let (mut out, mut rest) = (String::new(), body);
+    loop {
+        let (size, after) = rest.split_once("\r\n").expect("a chunk size line");
+        let size = usize::from_str_radix(size.trim(), 16).expect("a hexadecimal chunk size");
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+}
